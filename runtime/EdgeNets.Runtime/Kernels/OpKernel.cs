@@ -1,0 +1,13 @@
+namespace EdgeNets.Runtime.Kernels;
+
+/// <summary>
+/// A prepared operator: all shape checks, parameter math and weight packing happen in the constructor
+/// (from a <see cref="KernelSetup"/>); <see cref="Run"/> only indexes tensor memory and must not allocate or throw.
+/// </summary>
+public abstract class OpKernel
+{
+    /// <summary>Kernel variant name: contract and implementation, e.g. "Conv2dInt8_Reference".</summary>
+    public abstract string Name { get; }
+
+    public abstract void Run(TensorMemory memory);
+}

@@ -1,0 +1,177 @@
+using System.Runtime.InteropServices;
+using EdgeNets.Runtime.Format;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Quantization;
+
+namespace EdgeNets.Runtime;
+
+/// <summary>
+/// Runs a model from one pre-allocated arena. Kernels are chosen and prepared once here; <see cref="Run"/> and
+/// <see cref="Invoke"/> allocate nothing. Not thread-safe: use one session per thread.
+/// </summary>
+public sealed class Session : IDisposable
+{
+    private readonly ModelGraph _graph;
+    private readonly OpKernel[] _kernels;
+    private readonly TensorMemory _memory;
+
+    internal Session(Model model, SessionOptions options)
+    {
+        Model = model;
+        _graph = model.Graph;
+        long[] offsets = options.KeepAllActivations ? PlanWithoutReuse(_graph, out long arenaBytes) : CurrentOffsets(_graph, out arenaBytes);
+        _memory = new TensorMemory(_graph, offsets, arenaBytes);
+
+        _kernels = new OpKernel[_graph.Ops.Count];
+        for (int i = 0; i < _kernels.Length; i++)
+        {
+            var op = _graph.Ops[i];
+            var entry = KernelRegistry.Select(op, _graph, options.ReferenceKernelsOnly);
+            try { _kernels[i] = entry.Create(new KernelSetup(_graph, op)); }
+            catch (ModelFormatException) { throw; }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+            {
+                throw new ModelFormatException($"{op}: {e.Message}", e);
+            }
+        }
+        if (options.LogKernelChoice)
+        {
+            var log = options.Log ?? Console.Error;
+            log.WriteLine($"edgenets: CPU features: {CpuFeatures.Describe()}");
+            for (int i = 0; i < _kernels.Length; i++) log.WriteLine($"edgenets: {_graph.Ops[i]} -> {_kernels[i].Name}");
+        }
+    }
+
+    public Model Model { get; }
+    public long ArenaBytes => _memory.ArenaLength;
+
+    /// <summary>Name of the kernel variant chosen for each operator, in execution order.</summary>
+    public IReadOnlyList<string> KernelNames => _kernels.Select(k => k.Name).ToArray();
+
+    /// <summary>Runs a single-input, single-output model on float data (quantizing and dequantizing as the model needs).</summary>
+    public void Run(ReadOnlySpan<float> input, Span<float> output)
+    {
+        SetInput(0, input);
+        Invoke();
+        GetOutput(0, output);
+    }
+
+    /// <summary>Runs every operator on the inputs already set.</summary>
+    public void Invoke()
+    {
+        var kernels = _kernels;
+        for (int i = 0; i < kernels.Length; i++) kernels[i].Run(_memory);
+    }
+
+    /// <summary>Copies float input data into graph input <paramref name="index"/>, quantizing when that input is int8.</summary>
+    public void SetInput(int index, ReadOnlySpan<float> values)
+    {
+        int id = _graph.Inputs[index];
+        WriteFloat(id, values);
+    }
+
+    /// <summary>Reads graph output <paramref name="index"/> as float, dequantizing when it is int8.</summary>
+    public void GetOutput(int index, Span<float> destination) => ReadTensorAsFloat(_graph.Outputs[index], destination);
+
+    /// <summary>The raw bytes of graph input <paramref name="index"/>, for preprocessing straight into the (quantized) input.</summary>
+    public Span<byte> GetInputBytes(int index) => _memory.Bytes(_graph.Inputs[index]);
+
+    /// <summary>The raw bytes of any activation (valid after a run; with <see cref="SessionOptions.KeepAllActivations"/> for intermediates).</summary>
+    public ReadOnlySpan<byte> GetTensorBytes(int tensorId) => _graph.Tensors[tensorId].IsConstant ? _graph.Tensors[tensorId].Data.Span : _memory.Bytes(tensorId);
+
+    /// <summary>Reads any tensor as float, dequantizing int8/int32 with its quantization parameters.</summary>
+    public void ReadTensorAsFloat(int tensorId, Span<float> destination)
+    {
+        var tensor = _graph.Tensors[tensorId];
+        if (destination.Length != tensor.ElementCount)
+            throw new ArgumentException($"tensor '{tensor.Name}' has {tensor.ElementCount} elements, destination has {destination.Length}");
+        var bytes = GetTensorBytes(tensorId);
+        switch (tensor.Type)
+        {
+            case DataType.Float32:
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
+                break;
+            case DataType.Int8:
+            {
+                var q = MemoryMarshal.Cast<byte, sbyte>(bytes);
+                Dequantize(tensor, q, destination);
+                break;
+            }
+            case DataType.UInt8:
+                for (int i = 0; i < bytes.Length; i++) destination[i] = bytes[i];
+                break;
+            case DataType.Int32:
+            {
+                var q = MemoryMarshal.Cast<byte, int>(bytes);
+                float scale = tensor.Quantization?.Scale ?? 1f;
+                int zp = tensor.Quantization?.ZeroPoint ?? 0;
+                for (int i = 0; i < q.Length; i++) destination[i] = scale * (q[i] - zp);
+                break;
+            }
+        }
+    }
+
+    private static void Dequantize(TensorInfo tensor, ReadOnlySpan<sbyte> q, Span<float> destination)
+    {
+        var quant = tensor.Quantization;
+        if (quant == null) { for (int i = 0; i < q.Length; i++) destination[i] = q[i]; return; }
+        if (!quant.IsPerChannel)
+        {
+            float scale = quant.Scale;
+            int zp = quant.ZeroPoint;
+            for (int i = 0; i < q.Length; i++) destination[i] = scale * (q[i] - zp);
+            return;
+        }
+        int channels = tensor.Shape[quant.Axis];
+        int inner = 1;
+        for (int d = quant.Axis + 1; d < tensor.Rank; d++) inner *= tensor.Shape[d];
+        for (int i = 0; i < q.Length; i++) destination[i] = quant.Scales[i / inner % channels] * (q[i] - quant.ZeroPoint);
+    }
+
+    private void WriteFloat(int tensorId, ReadOnlySpan<float> values)
+    {
+        var tensor = _graph.Tensors[tensorId];
+        if (values.Length != tensor.ElementCount)
+            throw new ArgumentException($"input '{tensor.Name}' expects {tensor.ElementCount} values (shape [{ShapeUtil.Format(tensor.Shape)}]), got {values.Length}");
+        var bytes = _memory.Bytes(tensorId);
+        switch (tensor.Type)
+        {
+            case DataType.Float32:
+                values.CopyTo(MemoryMarshal.Cast<byte, float>(bytes));
+                break;
+            case DataType.Int8:
+            {
+                var q = MemoryMarshal.Cast<byte, sbyte>(bytes);
+                float inverseScale = 1f / tensor.Quantization!.Scale;
+                int zp = tensor.Quantization.ZeroPoint;
+                for (int i = 0; i < values.Length; i++) q[i] = FixedPoint.QuantizeValue(values[i], inverseScale, zp);
+                break;
+            }
+            default:
+                throw new NotSupportedException($"input '{tensor.Name}' of type {tensor.Type} cannot be set from float");
+        }
+    }
+
+    private static long[] CurrentOffsets(ModelGraph graph, out long arenaBytes)
+    {
+        arenaBytes = graph.ArenaBytes;
+        return graph.Tensors.Select(t => t.IsConstant ? -1 : t.Offset).ToArray();
+    }
+
+    private static long[] PlanWithoutReuse(ModelGraph graph, out long arenaBytes)
+    {
+        var offsets = new long[graph.Tensors.Count];
+        long cursor = 0;
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            if (graph.Tensors[i].IsConstant) { offsets[i] = -1; continue; }
+            offsets[i] = cursor;
+            cursor = EnetFormat.AlignUp(cursor + graph.Tensors[i].ByteLength);
+        }
+        arenaBytes = cursor;
+        return offsets;
+    }
+
+    public void Dispose() { }
+}

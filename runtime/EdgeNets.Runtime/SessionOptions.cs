@@ -1,0 +1,19 @@
+namespace EdgeNets.Runtime;
+
+public sealed class SessionOptions
+{
+    /// <summary>
+    /// Give every activation its own arena bytes so all intermediate tensors can be read after a run
+    /// (calibration and per-layer error reports). Uses more memory than the planned arena.
+    /// </summary>
+    public bool KeepAllActivations { get; init; }
+
+    /// <summary>Write the CPU features and the kernel chosen for each operator to <see cref="Log"/>.</summary>
+    public bool LogKernelChoice { get; init; }
+
+    /// <summary>Where diagnostics go; standard error when null.</summary>
+    public TextWriter? Log { get; init; }
+
+    /// <summary>Restrict kernel selection to the scalar reference kernels (for checking optimized ones).</summary>
+    public bool ReferenceKernelsOnly { get; init; }
+}
