@@ -99,7 +99,8 @@ public sealed class TensorStats
         float lo = Min, hi = Max;
         if (options.Method == CalibrationMethod.Percentile && HistogramLimit > 0)
         {
-            double tail = (100 - Math.Clamp(options.Percentile, 0, 100)) / 200 * Count;
+            // Whole values per tail; the small epsilon keeps e.g. 99.9% of 2000 values at exactly 1 despite float error.
+            double tail = Math.Floor((100 - Math.Clamp(options.Percentile, 0, 100)) / 200 * Count + 1e-6);
             lo = Math.Max(lo, (float)ValueAtRank(tail, fromTop: false));
             hi = Math.Min(hi, (float)ValueAtRank(tail, fromTop: true));
         }

@@ -257,7 +257,41 @@ public class QuantizerTests
         Assert.That(op.Type, Is.EqualTo(OpType.LookupTable));
         var table = pair.Int8Graph.Tensors[op.Inputs[1]];
         Assert.That(table.Shape, Is.EqualTo(new[] { 256 }));
-        AssertInt8Close(pair, Samples(18, 16, 20, -3f, 3f), maxSteps: 2, minSqnrDb: 25);
+        AssertTableMatchesFloatOp(pair, type, attributes, "fc.out", "act", Samples(18, 4, 20, -3f, 3f));
+        AssertInt8Close(pair, Samples(18, 16, 20, -3f, 3f), maxSteps: 2, minSqnrDb: 25, stepTensor: "fc.out");
+    }
+
+    /// <summary>
+    /// The int8 activation against the float operator applied to the dequantized int8 input: within half an output
+    /// step (the table holds the rounded float result), after saturation to the output's range.
+    /// </summary>
+    private static void AssertTableMatchesFloatOp(Pair pair, OpType type, OpAttributes attributes, string inputName, string outputName,
+        IReadOnlyList<float[]> inputs)
+    {
+        var q = pair.Int8Graph;
+        var xt = Tensor(q, inputName);
+        var yq = Tensor(q, outputName).Quantization!;
+        var single = new TestGraph();
+        int sx = single.Input("x", DataType.Float32, xt.Shape);
+        int sy = single.Output("y", DataType.Float32, xt.Shape);
+        single.Op(type, [sx], [sy], attributes.Clone());
+        var floatOp = single.Build();
+        using var session = pair.Int8.CreateSession(new EdgeNets.Runtime.SessionOptions { KeepAllActivations = true });
+        var dequantizedInput = new float[xt.ElementCount];
+        var int8Output = new float[xt.ElementCount];
+        foreach (var input in inputs)
+        {
+            session.SetInput(0, input);
+            session.Invoke();
+            session.ReadTensorAsFloat(q.FindTensor(inputName), dequantizedInput);
+            session.ReadTensorAsFloat(q.FindTensor(outputName), int8Output);
+            var expected = Run(floatOp, dequantizedInput);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                float clamped = Math.Clamp(expected[i], yq.Scale * (-128 - yq.ZeroPoint), yq.Scale * (127 - yq.ZeroPoint));
+                Assert.That(int8Output[i], Is.EqualTo(clamped).Within(yq.Scale * 0.501), $"element {i} of input {dequantizedInput[i]}");
+            }
+        }
     }
 
     [Test]
@@ -266,15 +300,36 @@ public class QuantizerTests
         var g = new TestGraph();
         int x = g.Input("x", DataType.Float32, ImageShape);
         int conv = AddConv(g, "conv", x, ImageShape, 5, 3, seed: 91);
-        int slope = g.Constant("slope", DataType.Float32, [5, 1, 1], TestData.Floats(92, 5, 0.05f, 0.6f));
+        float[] slopes = TestData.Floats(92, 5, 0.05f, 0.6f);
+        int slope = g.Constant("slope", DataType.Float32, [5, 1, 1], slopes);
         int y = g.Output("y", DataType.Float32, [1, 5, 9, 7]);
         g.Op(OpType.PRelu, [conv, slope], [y], name: "prelu");
         var pair = Quantize(g.Graph, Samples(19, 32, ImageSize));
-        var op = OpNamed(pair.Int8Graph, "prelu");
+        var q = pair.Int8Graph;
+        var op = OpNamed(q, "prelu");
         Assert.That(op.Type, Is.EqualTo(OpType.LookupTable));
         Assert.That(op.Attributes.GetInt(AttributeKey.Axis, -1), Is.EqualTo(1));
-        Assert.That(pair.Int8Graph.Tensors[op.Inputs[1]].Shape, Is.EqualTo(new[] { 5, 256 }));
-        AssertInt8Close(pair, Samples(20, 16, ImageSize), maxSteps: 3, minSqnrDb: 25);
+        Assert.That(q.Tensors[op.Inputs[1]].Shape, Is.EqualTo(new[] { 5, 256 }));
+
+        // Each channel's table against PRelu of the dequantized int8 input with that channel's slope.
+        var yq = Tensor(q, "y").Quantization!;
+        using var session = pair.Int8.CreateSession(new EdgeNets.Runtime.SessionOptions { KeepAllActivations = true });
+        var before = new float[5 * 9 * 7];
+        var after = new float[5 * 9 * 7];
+        foreach (var input in Samples(20, 4, ImageSize))
+        {
+            session.SetInput(0, input);
+            session.Invoke();
+            session.ReadTensorAsFloat(q.FindTensor("conv.out"), before);
+            session.ReadTensorAsFloat(q.FindTensor("y"), after);
+            for (int i = 0; i < before.Length; i++)
+            {
+                float v = before[i], expected = v < 0 ? slopes[i / 63] * v : v;
+                expected = Math.Clamp(expected, yq.Scale * (-128 - yq.ZeroPoint), yq.Scale * (127 - yq.ZeroPoint));
+                Assert.That(after[i], Is.EqualTo(expected).Within(yq.Scale * 0.501), $"element {i}");
+            }
+        }
+        AssertInt8Close(pair, Samples(20, 16, ImageSize), maxSteps: 4, minSqnrDb: 25, stepTensor: "conv.out");
     }
 
     [Test]
