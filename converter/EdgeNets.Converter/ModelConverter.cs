@@ -42,6 +42,7 @@ public static class ModelConverter
         ModelGraph result;
         if (options.Precision == Precision.Float32)
         {
+            // The float graph is written as it is: only its offsets and metadata change.
             result = floatGraph;
             result.Metadata["precision"] = "float32";
         }
@@ -51,6 +52,8 @@ public static class ModelConverter
                 ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
             if (samples == null || samples.Count == 0)
                 throw new ArgumentException("int8 conversion needs calibration data: pass sample inputs (--calibration DATA.npy) or choose float32 precision");
+            if (options.CalibrationMethod == CalibrationMethod.Percentile && !(options.Percentile > 0 && options.Percentile <= 100))
+                throw new ArgumentException($"percentile must be in (0, 100], got {options.Percentile}");
             var calibration = new CalibrationOptions { Method = options.CalibrationMethod, Percentile = options.Percentile };
             var stats = Calibrator.Calibrate(floatGraph, samples, calibration, options.Progress);
             result = Quantization.Quantizer.Quantize(floatGraph, stats, options.Quantizer);
