@@ -12,7 +12,7 @@ namespace EdgeNets.Tests.Kernels;
 /// The output's arena bytes are shared with an extra graph input that no operator reads (its lifetime ends before the
 /// operator runs, so the loader accepts the overlap). The test fills that input with a sentinel byte before each run:
 /// the operator runs twice with two different sentinels and the outputs must agree, so any element the kernel fails to
-/// write is caught.
+/// write is caught. A third run must allocate nothing.
 /// </summary>
 internal sealed class OpHarness
 {
@@ -84,6 +84,11 @@ internal sealed class OpHarness
         session.Invoke();
         byte[] second = session.GetTensorBytes(output).ToArray();
         Assert.That(second, Is.EqualTo(first), "output differs between runs with different sentinels: some elements are not written");
+
+        // Kernels must not allocate while running (everything is prepared at load).
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        session.Invoke();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "the kernel allocated during Run");
         return first;
     }
 
