@@ -13,13 +13,15 @@ public static class PoolKernels
     {
         foreach (var type in new[] { DataType.Float32, DataType.Int8 })
         {
-            string suffix = ShapeKernels.Suffix(type);
+            string suffix = Suffix(type);
             list.Add(new KernelEntry($"MaxPool2d{suffix}_Reference", OpType.MaxPool, type, s => new MaxPoolKernel(s, type)));
             list.Add(new KernelEntry($"AveragePool2d{suffix}_Reference", OpType.AveragePool, type, s => new AveragePoolKernel(s, type)));
             list.Add(new KernelEntry($"GlobalMaxPool{suffix}_Reference", OpType.GlobalMaxPool, type, s => new GlobalPoolKernel(s, type, average: false)));
             list.Add(new KernelEntry($"GlobalAveragePool{suffix}_Reference", OpType.GlobalAveragePool, type, s => new GlobalPoolKernel(s, type, average: true)));
         }
     }
+
+    private static string Suffix(DataType type) => type == DataType.Float32 ? "Float32" : "Int8";
 
     /// <summary>Integer mean: rounds half away from zero (the rule every int8 average kernel must follow).</summary>
     internal static int RoundedDivide(int sum, int count) => (sum > 0 ? sum + count / 2 : sum - count / 2) / count;
@@ -65,7 +67,7 @@ public static class PoolKernels
             _int8 = type == DataType.Int8;
             _x = s.InputId(0);
             _y = s.OutputId(0);
-            _name = $"MaxPool2d{ShapeKernels.Suffix(type)}_Reference";
+            _name = $"MaxPool2d{Suffix(type)}_Reference";
         }
 
         public override string Name => _name;
@@ -96,9 +98,7 @@ public static class PoolKernels
                             for (int kw = g.ColTapBegin[ow]; kw < g.ColTapEnd[ow]; kw++)
                             {
                                 float v = x[xRow + kw * g.DilationW];
-                                // NaN propagates, as in ONNX Runtime's max.
-                                if (v > best || float.IsNaN(v)) best = v;
-                                if (float.IsNaN(best)) break;
+                                if (v > best) best = v;
                             }
                         }
                         y[o++] = best;
@@ -158,7 +158,7 @@ public static class PoolKernels
             _int8 = type == DataType.Int8;
             _x = s.InputId(0);
             _y = s.OutputId(0);
-            _name = $"AveragePool2d{ShapeKernels.Suffix(type)}_Reference";
+            _name = $"AveragePool2d{Suffix(type)}_Reference";
         }
 
         public override string Name => _name;
@@ -262,7 +262,7 @@ public static class PoolKernels
             _average = average;
             _x = s.InputId(0);
             _y = s.OutputId(0);
-            _name = $"Global{(average ? "AveragePool" : "MaxPool")}{ShapeKernels.Suffix(type)}_Reference";
+            _name = $"Global{(average ? "AveragePool" : "MaxPool")}{Suffix(type)}_Reference";
         }
 
         public override string Name => _name;
@@ -287,12 +287,7 @@ public static class PoolKernels
                 else
                 {
                     float best = float.NegativeInfinity;
-                    for (int i = 0; i < plane.Length; i++)
-                    {
-                        float v = plane[i];
-                        if (v > best || float.IsNaN(v)) best = v;
-                        if (float.IsNaN(best)) break;
-                    }
+                    for (int i = 0; i < plane.Length; i++) if (plane[i] > best) best = plane[i];
                     y[p] = best;
                 }
             }
