@@ -1,0 +1,6 @@
+namespace EdgeNets.Converter;
+
+public sealed class ConversionException : Exception
+{
+    public ConversionException(string message) : base(message) { }
+}
