@@ -15,7 +15,7 @@ public sealed class ConvertOptions
 {
     public Precision Precision { get; init; } = Precision.Int8;
     public CalibrationMethod CalibrationMethod { get; init; } = CalibrationMethod.MinMax;
-    /// <summary>Percent of values kept by <see cref="CalibrationMethod.Percentile"/>.</summary>
+    /// <summary>Upper percentile of <see cref="CalibrationMethod.Percentile"/> (the lower one is 100 minus it).</summary>
     public double Percentile { get; init; } = 99.99;
     /// <summary>Calibration samples of a single-input model: one float array per sample.</summary>
     public IReadOnlyList<float[]>? CalibrationSamples { get; init; }
@@ -51,9 +51,9 @@ public static class ModelConverter
             var samples = options.CalibrationSamplesPerInput
                 ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
             if (samples == null || samples.Count == 0)
-                throw new ArgumentException("int8 conversion needs calibration data: pass sample inputs (--calibration DATA.npy) or choose float32 precision");
+                throw new ConversionException("int8 conversion needs calibration data: pass sample inputs (--calibration DATA.npy) or choose float32 precision");
             if (options.CalibrationMethod == CalibrationMethod.Percentile && !(options.Percentile > 0 && options.Percentile <= 100))
-                throw new ArgumentException($"percentile must be in (0, 100], got {options.Percentile}");
+                throw new ConversionException($"percentile must be in (0, 100], got {options.Percentile}");
             var calibration = new CalibrationOptions { Method = options.CalibrationMethod, Percentile = options.Percentile };
             var stats = Calibrator.Calibrate(floatGraph, samples, calibration, options.Progress);
             result = Quantization.Quantizer.Quantize(floatGraph, stats, options.Quantizer);

@@ -5,7 +5,7 @@ public enum CalibrationMethod
 {
     /// <summary>The smallest and largest value seen.</summary>
     MinMax,
-    /// <summary>The central <see cref="CalibrationOptions.Percentile"/> percent of the values seen: outliers are clipped.</summary>
+    /// <summary>From the (100 - p)th to the p-th percentile of the values seen (<see cref="CalibrationOptions.Percentile"/>): outliers are clipped.</summary>
     Percentile,
 }
 
@@ -14,8 +14,8 @@ public sealed class CalibrationOptions
     public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
 
     /// <summary>
-    /// Share of values (in percent) the range keeps with <see cref="CalibrationMethod.Percentile"/>;
-    /// half of the rest is cut from each tail.
+    /// With <see cref="CalibrationMethod.Percentile"/>, the range runs from the (100 - Percentile)th to the
+    /// Percentile-th percentile of the values: 100 - Percentile percent is cut from each tail.
     /// </summary>
     public double Percentile { get; init; } = 99.99;
 }
@@ -99,8 +99,8 @@ public sealed class TensorStats
         float lo = Min, hi = Max;
         if (options.Method == CalibrationMethod.Percentile && HistogramLimit > 0)
         {
-            // Whole values per tail; the small epsilon keeps e.g. 99.9% of 2000 values at exactly 1 despite float error.
-            double tail = Math.Floor((100 - Math.Clamp(options.Percentile, 0, 100)) / 200 * Count + 1e-6);
+            // Whole values per tail; the small epsilon keeps e.g. 0.1% of 1000 values at exactly 1 despite float error.
+            double tail = Math.Floor((100 - Math.Clamp(options.Percentile, 0, 100)) / 100 * Count + 1e-6);
             lo = Math.Max(lo, (float)ValueAtRank(tail, fromTop: false));
             hi = Math.Min(hi, (float)ValueAtRank(tail, fromTop: true));
         }
@@ -144,7 +144,7 @@ public sealed class CalibrationStats
     public (float Min, float Max) Range(string tensorName)
     {
         if (!Tensors.TryGetValue(tensorName, out var stats))
-            throw new InvalidOperationException($"calibration has no statistics for tensor '{tensorName}'");
+            throw new ConversionException($"calibration has no statistics for tensor '{tensorName}'");
         return stats.Range(Options);
     }
 

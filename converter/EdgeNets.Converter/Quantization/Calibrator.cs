@@ -31,11 +31,11 @@ public static class Calibrator
         ArgumentNullException.ThrowIfNull(floatGraph);
         ArgumentNullException.ThrowIfNull(samples);
         options ??= new CalibrationOptions();
-        if (samples.Count == 0) throw new ArgumentException("calibration needs at least one sample");
+        if (samples.Count == 0) throw new ConversionException("calibration needs at least one sample");
         foreach (int id in floatGraph.Inputs)
         {
             if (floatGraph.Tensors[id].Type != DataType.Float32)
-                throw new ArgumentException($"calibration needs a float32 graph; input '{floatGraph.Tensors[id].Name}' is {floatGraph.Tensors[id].Type}");
+                throw new ConversionException($"calibration needs a float32 graph; input '{floatGraph.Tensors[id].Name}' is {floatGraph.Tensors[id].Type}");
         }
 
         // Offsets only matter to the loader's checks: the session keeps every activation in its own slot.
@@ -55,12 +55,12 @@ public static class Calibrator
         {
             var sample = samples[s];
             if (sample.Length != graph.Inputs.Count)
-                throw new ArgumentException($"calibration sample {s} has {sample.Length} inputs, the model has {graph.Inputs.Count}");
+                throw new ConversionException($"calibration sample {s} has {sample.Length} inputs, the model has {graph.Inputs.Count}");
             for (int i = 0; i < sample.Length; i++)
             {
                 var input = graph.Tensors[graph.Inputs[i]];
                 if (sample[i].Length != input.ElementCount)
-                    throw new ArgumentException($"calibration sample {s}: input '{input.Name}' expects {input.ElementCount} values (shape [{ShapeUtil.Format(input.Shape)}]), got {sample[i].Length}");
+                    throw new ConversionException($"calibration sample {s}: input '{input.Name}' expects {input.ElementCount} values (shape [{ShapeUtil.Format(input.Shape)}]), got {sample[i].Length}");
                 session.SetInput(i, sample[i]);
             }
             session.Invoke();

@@ -47,7 +47,7 @@ public static class PerLayerError
         foreach (var sample in samples)
         {
             if (sample.Length != fg.Inputs.Count || sample.Length != qg.Inputs.Count)
-                throw new ArgumentException($"a sample has {sample.Length} inputs; the models have {fg.Inputs.Count} and {qg.Inputs.Count}");
+                throw new ConversionException($"a sample has {sample.Length} inputs; the models have {fg.Inputs.Count} and {qg.Inputs.Count}");
             for (int i = 0; i < sample.Length; i++)
             {
                 fs.SetInput(i, sample[i]);

@@ -15,7 +15,7 @@ internal static class QuantParams
         min = Math.Min(min, 0f);
         max = Math.Max(max, 0f);
         if (!float.IsFinite(min) || !float.IsFinite(max))
-            throw new ArgumentException($"cannot quantize the non-finite range [{min}, {max}]");
+            throw new ConversionException($"cannot quantize the non-finite range [{min}, {max}]");
         double range = (double)max - min;
         // A tensor that is always zero needs some scale; any positive one represents it exactly.
         float scale = range > 0 ? (float)(range / 255) : 1f / 255;
@@ -37,25 +37,6 @@ internal static class QuantParams
         return result;
     }
 
-    public static float Dequantize(int q, QuantizationInfo info) => info.Scale * (q - info.ZeroPoint);
-
-    /// <summary>table[q + 128] = quantize(f(dequantize(q))): a unary function over every int8 input.</summary>
-    public static sbyte[] UnaryTable(Func<float, float> f, QuantizationInfo input, QuantizationInfo output)
-    {
-        var table = new sbyte[256];
-        float inverse = 1f / output.Scale;
-        for (int q = -128; q <= 127; q++)
-            table[q + 128] = FixedPoint.QuantizeValue(f(Dequantize(q, input)), inverse, output.ZeroPoint);
-        return table;
-    }
-
-    /// <summary>Softmax exponent table: ExpTable[d] = exp(-d * inputScale), d = max q - q.</summary>
-    public static float[] SoftmaxExpTable(float inputScale)
-    {
-        var table = new float[256];
-        for (int d = 0; d < 256; d++) table[d] = (float)Math.Exp(-d * (double)inputScale);
-        return table;
-    }
 
     public static (int Multiplier, int Shift) Multiplier(double real) => FixedPoint.QuantizeMultiplier(real);
 }

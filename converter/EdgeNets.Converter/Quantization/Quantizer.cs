@@ -50,7 +50,7 @@ public static class Quantizer
             foreach (int id in _f.Inputs)
             {
                 var t = _f.Tensors[id];
-                if (t.Type != DataType.Float32) throw new NotSupportedException($"quantizer: graph input '{t.Name}' is {t.Type}, expected Float32");
+                if (t.Type != DataType.Float32) throw new ConversionException($"quantizer: graph input '{t.Name}' is {t.Type}, expected Float32");
                 _q.Inputs.Add(NewActivation(id, Calibrated(t)));
             }
             foreach (var op in _f.Ops) Lower(op);
@@ -106,7 +106,7 @@ public static class Quantizer
                     PRelu(op);
                     break;
                 default:
-                    throw new NotSupportedException($"quantizer: {op} has no int8 form");
+                    throw new ConversionException($"quantizer: {op} has no int8 form");
             }
         }
 
@@ -120,7 +120,7 @@ public static class Quantizer
             float[] w = FloatData(wf);
             float[]? b = op.Inputs.Length > 2 && op.Inputs[2] >= 0 ? FloatData(FloatConstant(op, 2)) : null;
             int channels = wf.Shape[0];
-            if (b != null && b.Length != channels) throw new ArgumentException($"quantizer: {op}: bias has {b.Length} values for {channels} output channels");
+            if (b != null && b.Length != channels) throw new ConversionException($"quantizer: {op}: bias has {b.Length} values for {channels} output channels");
             int perChannel = channels == 0 ? 0 : w.Length / channels;
 
             var scales = new float[channels];
@@ -224,7 +224,7 @@ public static class Quantizer
         // output takes its own calibrated range, which is the union of the inputs' ranges.
         private void Concat(OpInfo op)
         {
-            if (op.Inputs.Length == 0 || op.Outputs.Length != 1) throw new ArgumentException($"quantizer: {op}: expects inputs and one output");
+            if (op.Inputs.Length == 0 || op.Outputs.Length != 1) throw new ConversionException($"quantizer: {op}: expects inputs and one output");
             var inputs = new int[op.Inputs.Length];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = AsymmetricOrMapped(op, i);
             var first = _q.Tensors[inputs[0]].Quantization!;
@@ -243,7 +243,7 @@ public static class Quantizer
         // Pools, shape ops and Pad move or select values: the output keeps the input's scale and zero point.
         private void SameQuantization(OpInfo op)
         {
-            if (op.Inputs.Length == 0 || op.Outputs.Length != 1) throw new ArgumentException($"quantizer: {op}: expects an input and one output");
+            if (op.Inputs.Length == 0 || op.Outputs.Length != 1) throw new ConversionException($"quantizer: {op}: expects an input and one output");
             var inputs = new int[op.Inputs.Length];
             inputs[0] = Mapped(op.Inputs[0], op);
             // Further inputs (Reshape's shape) are ignored by the kernels and carried over unchanged.
@@ -266,7 +266,7 @@ public static class Quantizer
             Expect(op, 1, 1);
             int x = Mapped(op.Inputs[0], op);
             var xq = _q.Tensors[x].Quantization!;
-            int table = AddConstant(op.Name + ".exp_table", DataType.Float32, [256], QuantParams.SoftmaxExpTable(xq.Scale), null);
+            int table = AddConstant(op.Name + ".exp_table", DataType.Float32, [256], LookupTables.BuildSoftmaxExpTable(xq.Scale), null);
             int y = NewActivation(op.Outputs[0], QuantizationInfo.PerTensor(1f / 256, -128));
             Emit(op, OpType.Softmax, [x, table], [y], IntAttributes(op));
         }
@@ -284,11 +284,11 @@ public static class Quantizer
                 OpType.Tanh => v => (float)Math.Tanh(v),
                 OpType.HardSigmoid => HardSigmoid(a.GetFloat(AttributeKey.Alpha, 0.2f), a.GetFloat(AttributeKey.Beta, 0.5f)),
                 OpType.HardSwish => v => v * Math.Clamp(v / 6f + 0.5f, 0f, 1f),
-                _ => throw new NotSupportedException($"quantizer: {op} is not a unary activation"),
+                _ => throw new ConversionException($"quantizer: {op} is not a unary activation"),
             };
             int x = Mapped(op.Inputs[0], op);
             var yq = Calibrated(_f.Tensors[op.Outputs[0]]);
-            int table = AddConstant(op.Name + ".table", DataType.Int8, [256], QuantParams.UnaryTable(f, _q.Tensors[x].Quantization!, yq), null);
+            int table = AddConstant(op.Name + ".table", DataType.Int8, [256], LookupTables.BuildUnary(f, _q.Tensors[x].Quantization!, yq), null);
             int y = NewActivation(op.Outputs[0], yq);
             Emit(op, OpType.LookupTable, [x, table], [y], new OpAttributes());
         }
@@ -306,12 +306,12 @@ public static class Quantizer
             var slopeTensor = FloatConstant(op, 1);
             float[] slope = FloatData(slopeTensor);
             if (slopeTensor.Rank > xShape.Length || ShapeUtil.Broadcast(xShape, slopeTensor.Shape) is not { } b || !b.AsSpan().SequenceEqual(xShape))
-                throw new ArgumentException($"quantizer: {op}: slope shape [{ShapeUtil.Format(slopeTensor.Shape)}] does not broadcast to [{ShapeUtil.Format(xShape)}]");
+                throw new ConversionException($"quantizer: {op}: slope shape [{ShapeUtil.Format(slopeTensor.Shape)}] does not broadcast to [{ShapeUtil.Format(xShape)}]");
             int axis = -1;
             for (int d = 0; d < slopeTensor.Rank; d++)
             {
                 if (slopeTensor.Shape[d] == 1) continue;
-                if (axis >= 0) throw new NotSupportedException($"quantizer: {op}: slope varies along more than one axis");
+                if (axis >= 0) throw new ConversionException($"quantizer: {op}: slope varies along more than one axis");
                 axis = d + xShape.Length - slopeTensor.Rank;
             }
             var xq = _q.Tensors[x].Quantization!;
@@ -319,7 +319,7 @@ public static class Quantizer
             int channels = axis < 0 ? 1 : xShape[axis];
             var tables = new sbyte[channels * 256];
             for (int c = 0; c < channels; c++)
-                QuantParams.UnaryTable(LeakyRelu(slope[c]), xq, yq).CopyTo(tables, c * 256);
+                LookupTables.BuildUnary(LeakyRelu(slope[c]), xq, yq).CopyTo(tables, c * 256);
             int[] tableShape = axis < 0 ? [256] : [channels, 256];
             int table = AddConstant(op.Name + ".table", DataType.Int8, tableShape, tables, null);
             int y = NewActivation(op.Outputs[0], yq);
@@ -339,18 +339,18 @@ public static class Quantizer
         private int NewActivation(int floatId, QuantizationInfo quant)
         {
             var f = _f.Tensors[floatId];
-            if (f.Type != DataType.Float32) throw new NotSupportedException($"quantizer: activation '{f.Name}' is {f.Type}, expected Float32");
-            if (_map[floatId] >= 0) throw new ArgumentException($"quantizer: activation '{f.Name}' is written twice");
+            if (f.Type != DataType.Float32) throw new ConversionException($"quantizer: activation '{f.Name}' is {f.Type}, expected Float32");
+            if (_map[floatId] >= 0) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
             _map[floatId] = _q.AddTensor(new TensorInfo(f.Name, DataType.Int8, (int[])f.Shape.Clone(), TensorKind.Activation) { Quantization = quant });
             return _map[floatId];
         }
 
         private int Mapped(int floatId, object user)
         {
-            if (floatId < 0) throw new ArgumentException($"quantizer: {user}: a required input is absent");
+            if (floatId < 0) throw new ConversionException($"quantizer: {user}: a required input is absent");
             var f = _f.Tensors[floatId];
-            if (f.IsConstant) throw new NotSupportedException($"quantizer: {user}: input '{f.Name}' is a constant; expected an activation");
-            if (_map[floatId] < 0) throw new ArgumentException($"quantizer: {user}: '{f.Name}' is read before it is written");
+            if (f.IsConstant) throw new ConversionException($"quantizer: {user}: input '{f.Name}' is a constant; expected an activation");
+            if (_map[floatId] < 0) throw new ConversionException($"quantizer: {user}: '{f.Name}' is read before it is written");
             return _map[floatId];
         }
 
@@ -395,12 +395,12 @@ public static class Quantizer
         private TensorInfo FloatConstant(OpInfo op, int index)
         {
             int id = index < op.Inputs.Length ? op.Inputs[index] : -1;
-            if (id < 0) throw new ArgumentException($"quantizer: {op}: input {index} is required but absent");
+            if (id < 0) throw new ConversionException($"quantizer: {op}: input {index} is required but absent");
             var t = _f.Tensors[id];
             if (!t.IsConstant || t.Type != DataType.Float32)
-                throw new NotSupportedException($"quantizer: {op}: input {index} '{t.Name}' must be a float32 constant, is {(t.IsConstant ? "a constant" : "an activation")} of {t.Type}");
+                throw new ConversionException($"quantizer: {op}: input {index} '{t.Name}' must be a float32 constant, is {(t.IsConstant ? "a constant" : "an activation")} of {t.Type}");
             if (t.Data.Length != t.ByteLength)
-                throw new ArgumentException($"quantizer: {op}: constant '{t.Name}' has {t.Data.Length} bytes, expected {t.ByteLength}");
+                throw new ConversionException($"quantizer: {op}: constant '{t.Name}' has {t.Data.Length} bytes, expected {t.ByteLength}");
             return t;
         }
 
@@ -429,7 +429,7 @@ public static class Quantizer
         private static void Expect(OpInfo op, int minInputs, int maxInputs)
         {
             if (op.Inputs.Length < minInputs || op.Inputs.Length > maxInputs || op.Outputs.Length != 1)
-                throw new ArgumentException($"quantizer: {op}: expects {minInputs}..{maxInputs} inputs and one output, has {op.Inputs.Length} and {op.Outputs.Length}");
+                throw new ConversionException($"quantizer: {op}: expects {minInputs}..{maxInputs} inputs and one output, has {op.Inputs.Length} and {op.Outputs.Length}");
         }
 
         /// <summary>The op's geometry attributes without the float-only ones.</summary>

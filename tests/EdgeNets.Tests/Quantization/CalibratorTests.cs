@@ -70,7 +70,7 @@ public class CalibratorTests
             all.AddRange(values);
         }
         all.Sort();
-        int tail = (int)Math.Floor((100 - percent) / 200 * all.Count);
+        int tail = (int)Math.Floor((100 - percent) / 100 * all.Count);
         float expectedLo = all[tail], expectedHi = all[all.Count - 1 - tail];
         var (lo, hi) = stats.Range(new CalibrationOptions { Method = CalibrationMethod.Percentile, Percentile = percent });
         double bin = 2 * stats.HistogramLimit / TensorStats.BinCount;
@@ -94,16 +94,16 @@ public class CalibratorTests
     [Test]
     public void WrongSampleSize_IsAClearError()
     {
-        var e = Assert.Throws<ArgumentException>(() => Calibrator.Calibrate(ReluGraph(), [new float[39]]));
+        var e = Assert.Throws<ConversionException>(() => Calibrator.Calibrate(ReluGraph(), [new float[39]]));
         Assert.That(e!.Message, Does.Contain("'x'").And.Contain("40").And.Contain("39"));
     }
 
     [Test]
     public void Int8WithoutCalibrationData_IsAClearError()
     {
-        var e = Assert.Throws<ArgumentException>(() => ModelConverter.Convert(ReluGraph(), new ConvertOptions { Precision = Precision.Int8 }));
+        var e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(ReluGraph(), new ConvertOptions { Precision = Precision.Int8 }));
         Assert.That(e!.Message, Does.Contain("calibration"));
-        e = Assert.Throws<ArgumentException>(() => ModelConverter.Convert(ReluGraph(), new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = [] }));
+        e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(ReluGraph(), new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = [] }));
         Assert.That(e!.Message, Does.Contain("calibration"));
     }
 
