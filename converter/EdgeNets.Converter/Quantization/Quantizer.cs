@@ -163,7 +163,7 @@ public static class Quantizer
             var attributes = IntAttributes(op);
             SetClamp(attributes, op, yq);
             attributes.Set(AttributeKey.OutputMultiplier, multipliers).Set(AttributeKey.OutputShift, shifts);
-            Emit(op, op.Type, [x, wId, bId], [y], attributes);
+            Emit(op, op.Type, bId >= 0 ? [x, wId, bId] : [x, wId], [y], attributes);
         }
 
         private void MatMul(OpInfo op)

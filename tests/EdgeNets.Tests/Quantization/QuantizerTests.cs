@@ -181,6 +181,56 @@ public class QuantizerTests
     }
 
     [Test]
+    public void Concat_OfInputsSharingQuantization_CopiesTheirCodes()
+    {
+        var g = new TestGraph();
+        int x = g.Input("x", DataType.Float32, ImageShape);
+        int joined = g.Output("joined", DataType.Float32, [1, 6, 9, 7]);
+        g.Op(OpType.Concat, [x, x], [joined], new OpAttributes().Set(AttributeKey.Axis, 1), "concat");
+        var pair = Quantize(g.Graph, Samples(30, 8, ImageSize));
+        var q = pair.Int8Graph;
+        var xq = Tensor(q, "x").Quantization!;
+        var yq = Tensor(q, "joined").Quantization!;
+        Assert.That((yq.Scale, yq.ZeroPoint), Is.EqualTo((xq.Scale, xq.ZeroPoint)));
+
+        using var session = pair.Int8.CreateSession();
+        session.SetInput(0, Samples(31, 1, ImageSize)[0]);
+        session.Invoke();
+        var input = session.GetTensorBytes(q.FindTensor("x")).ToArray();
+        var output = session.GetTensorBytes(q.FindTensor("joined")).ToArray();
+        Assert.That(output, Is.EqualTo(input.Concat(input).ToArray()));
+    }
+
+    [Test]
+    public void PadPoolsAndTranspose_KeepTheQuantizationOfTheirInput()
+    {
+        var g = new TestGraph();
+        int x = g.Input("x", DataType.Float32, ImageShape);
+        int conv = AddConv(g, "conv", x, ImageShape, 4, 3, seed: 111, activationMin: 0f);
+        int padded = g.Activation("padded", DataType.Float32, [1, 4, 11, 9]);
+        g.Op(OpType.Pad, [conv], [padded], new OpAttributes().Set(AttributeKey.Pads, 0, 0, 1, 1, 0, 0, 1, 1).Set(AttributeKey.PadValue, 0f), "pad");
+        int averaged = g.Activation("averaged", DataType.Float32, [1, 4, 9, 7]);
+        g.Op(OpType.AveragePool, [padded], [averaged], new OpAttributes()
+            .Set(AttributeKey.KernelShape, 3, 3).Set(AttributeKey.Strides, 1, 1).Set(AttributeKey.Pads, 0, 0, 0, 0), "avgpool");
+        int transposed = g.Activation("transposed", DataType.Float32, [1, 9, 7, 4]);
+        g.Op(OpType.Transpose, [averaged], [transposed], new OpAttributes().Set(AttributeKey.Perm, 0, 2, 3, 1), "transpose");
+        int pooled = g.Output("pooled", DataType.Float32, [1, 9, 1, 1]);
+        g.Op(OpType.GlobalAveragePool, [transposed], [pooled], name: "gap");
+        var pair = Quantize(g.Graph, Samples(32, 32, ImageSize));
+
+        var q = pair.Int8Graph;
+        var convQ = Tensor(q, "conv.out").Quantization!;
+        foreach (string name in new[] { "padded", "averaged", "transposed", "pooled" })
+        {
+            var tq = Tensor(q, name).Quantization!;
+            Assert.That((tq.Scale, tq.ZeroPoint), Is.EqualTo((convQ.Scale, convQ.ZeroPoint)), name);
+        }
+        // Real 0 is an exact code, so the border holds the zero point.
+        Assert.That(OpNamed(q, "pad").Attributes.GetInt(AttributeKey.QuantizedPadValue, 999), Is.EqualTo(convQ.ZeroPoint));
+        AssertInt8Close(pair, Samples(33, 16, ImageSize), maxSteps: 3, minSqnrDb: 25);
+    }
+
+    [Test]
     public void MaxPool_KeepsInputQuantization_AndSelectsTheLargestCode()
     {
         var g = new TestGraph();
