@@ -48,6 +48,8 @@ public static class KernelCases
         {
             case (OpType.Add or OpType.Mul, DataType.Int8):
                 foreach (var (a, b) in BinaryShapes()) cases.Add(BinaryInt8(rng, op, a, b));
+                for (int shift = 0; shift >= -2; shift--)
+                    foreach (int n in new[] { 37, 67 }) cases.Add(RoundingTies(rng, op, n, shift));
                 break;
             case (OpType.Add or OpType.Mul, DataType.Float32):
                 foreach (var (a, b) in BinaryShapes()) cases.Add(BinaryFloat(rng, op, a, b));
@@ -109,37 +111,28 @@ public static class KernelCases
         int y = g.Output("y", DataType.Int8, shapeY, qy);
 
         var attributes = new OpAttributes();
-        // Either multipliers derived from the scales as a converter would, or raw pairs over the whole accepted range
-        // (shifts -31..30, left shifts that wrap), which exercise every branch of the fixed-point rescale.
+        // Multipliers derived from the scales as a converter would; in "raw" cases the multipliers are replaced by
+        // values over their whole range (both ends, exact powers of two whose products land on rounding ties) and the
+        // shifts jittered around the derived ones, or anywhere in [-31, 30], so every branch of the rescale is reached
+        // while many outputs still fall inside the int8 range.
         bool raw = rng.Next(3) == 0;
         string how = raw ? "raw multipliers" : "scale multipliers";
         if (op == OpType.Add)
         {
-            if (raw)
-            {
-                attributes.Set(AttributeKey.LeftShift, rng.Next(0, 23));
-                attributes.Set(AttributeKey.InputMultiplier, RawMultiplier(rng), RawMultiplier(rng));
-                attributes.Set(AttributeKey.InputShift, rng.Next(-31, 31), rng.Next(-31, 31));
-                attributes.Set(AttributeKey.OutputMultiplier, RawMultiplier(rng));
-                attributes.Set(AttributeKey.OutputShift, rng.Next(-31, 31));
-            }
-            else
-            {
-                const int leftShift = 20;
-                double twiceMax = 2.0 * Math.Max(qa.Scale, qb.Scale);
-                var (ma, sa) = FixedPoint.QuantizeMultiplier(qa.Scale / twiceMax);
-                var (mb, sb) = FixedPoint.QuantizeMultiplier(qb.Scale / twiceMax);
-                var (my, sy) = FixedPoint.QuantizeMultiplier(twiceMax / ((1 << leftShift) * (double)qy.Scale));
-                attributes.Set(AttributeKey.LeftShift, leftShift);
-                attributes.Set(AttributeKey.InputMultiplier, ma, mb);
-                attributes.Set(AttributeKey.InputShift, sa, sb);
-                attributes.Set(AttributeKey.OutputMultiplier, my);
-                attributes.Set(AttributeKey.OutputShift, sy);
-            }
+            int leftShift = raw ? rng.Next(0, 23) : 20;
+            double twiceMax = 2.0 * Math.Max(qa.Scale, qb.Scale);
+            var (ma, sa) = Multiplier(rng, raw, qa.Scale / twiceMax);
+            var (mb, sb) = Multiplier(rng, raw, qb.Scale / twiceMax);
+            var (my, sy) = Multiplier(rng, raw, twiceMax / ((1 << leftShift) * (double)qy.Scale));
+            attributes.Set(AttributeKey.LeftShift, leftShift);
+            attributes.Set(AttributeKey.InputMultiplier, ma, mb);
+            attributes.Set(AttributeKey.InputShift, sa, sb);
+            attributes.Set(AttributeKey.OutputMultiplier, my);
+            attributes.Set(AttributeKey.OutputShift, sy);
         }
         else
         {
-            var (my, sy) = raw ? (RawMultiplier(rng), rng.Next(-31, 31)) : FixedPoint.QuantizeMultiplier((double)qa.Scale * qb.Scale / qy.Scale);
+            var (my, sy) = Multiplier(rng, raw, (double)qa.Scale * qb.Scale / qy.Scale);
             attributes.Set(AttributeKey.OutputMultiplier, my);
             attributes.Set(AttributeKey.OutputShift, sy);
         }
@@ -155,6 +148,34 @@ public static class KernelCases
         g.Op(op, [a, b], y, attributes);
         return g.Build($"{op} int8 [{ShapeUtil.Format(shapeA)}] x [{ShapeUtil.Format(shapeB)}]{(constantB ? " (B constant)" : "")}, " +
             $"za={qa.ZeroPoint} zb={qb.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+    }
+
+    /// <summary>
+    /// Multipliers of exactly 2^30 (a real 0.5), small shifts and small values: half the products land exactly on a
+    /// rounding tie of the fixed-point rescale and the outputs stay inside int8, so any rounding difference shows.
+    /// </summary>
+    private static KernelCase RoundingTies(Random rng, OpType op, int n, int shift)
+    {
+        var g = new CaseGraph();
+        var q = QuantizationInfo.PerTensor(0.5f, 0);
+        var values = new byte[n];
+        for (int i = 0; i < n; i++) values[i] = (byte)(sbyte)rng.Next(-15, 16);
+        var other = new byte[n];
+        for (int i = 0; i < n; i++) other[i] = (byte)(sbyte)rng.Next(-15, 16);
+        int a = g.Input("a", DataType.Int8, [n], values, q);
+        int b = g.Input("b", DataType.Int8, [n], other, q);
+        int y = g.Output("y", DataType.Int8, [n], q);
+        var attributes = new OpAttributes()
+            .Set(AttributeKey.OutputMultiplier, 1 << 30)
+            .Set(AttributeKey.OutputShift, shift);
+        if (op == OpType.Add)
+        {
+            attributes.Set(AttributeKey.LeftShift, 0);
+            attributes.Set(AttributeKey.InputMultiplier, 1 << 30, 1 << 30);
+            attributes.Set(AttributeKey.InputShift, shift, 0);
+        }
+        g.Op(op, [a, b], y, attributes);
+        return g.Build($"{op} int8 [{n}] x [{n}], rounding ties (multipliers 2^30, shift {shift})");
     }
 
     private static KernelCase BinaryFloat(Random rng, OpType op, int[] shapeA, int[] shapeB)
@@ -201,17 +222,27 @@ public static class KernelCases
 
     private static QuantizationInfo Quant(Random rng)
     {
-        float scale = (float)Math.Exp(rng.NextDouble() * 8 - 7);  // about 0.001 .. 3
+        // About 0.001 .. 3, or an exact power of two (ratios of those give multipliers of exactly 2^30).
+        float scale = rng.Next(3) == 0 ? MathF.ScaleB(1f, -rng.Next(0, 10)) : (float)Math.Exp(rng.NextDouble() * 8 - 7);
         int zeroPoint = rng.Next(4) switch { 0 => -128, 1 => 127, _ => rng.Next(-128, 128) };
         return QuantizationInfo.PerTensor(scale, zeroPoint);
     }
 
-    private static int RawMultiplier(Random rng) => rng.Next(3) switch
+    private static (int Multiplier, int Shift) Multiplier(Random rng, bool raw, double real)
     {
-        0 => int.MaxValue,
-        1 => rng.Next(0, 4) == 0 ? 0 : (1 << 30) + rng.Next(1 << 30),
-        _ => rng.Next(),
-    };
+        var (m, shift) = FixedPoint.QuantizeMultiplier(real);
+        if (!raw) return (m, shift);
+        m = rng.Next(5) switch
+        {
+            0 => int.MaxValue,
+            1 => 1 << 30,
+            2 => rng.Next(0, 4) == 0 ? 0 : 1 << rng.Next(0, 31),
+            3 => (1 << 30) + rng.Next(1 << 30),
+            _ => rng.Next(),
+        };
+        shift = rng.Next(4) == 0 ? rng.Next(-31, 31) : Math.Clamp(shift + rng.Next(-2, 3), -31, 30);
+        return (m, shift);
+    }
 
     /// <summary>int8 values: uniform, mostly extremes, or all -128 (the -128 x -128 corner), with extremes sprinkled in.</summary>
     private static byte[] Int8Values(Random rng, int count)
