@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+
+namespace EdgeNets.Runtime.IO;
+
+/// <summary>Element types of .npy files EdgeNets reads and writes.</summary>
+public enum NpyType { Float32, Float64, Int64, Int32, Int8, UInt8 }
+
+/// <summary>An n-dimensional array read from or written to a NumPy .npy file (C order, little-endian).</summary>
+public sealed class NpyArray
+{
+    public NpyArray(NpyType type, int[] shape, byte[] data)
+    {
+        Type = type;
+        Shape = shape;
+        Data = data;
+    }
+
+    public NpyType Type { get; }
+    public int[] Shape { get; }
+    /// <summary>Raw little-endian element bytes in C order.</summary>
+    public byte[] Data { get; }
+    public int Count => Shape.Aggregate(1, (a, b) => checked(a * b));
+
+    /// <summary>Number of samples stacked on the first axis (1 for a scalar).</summary>
+    public int SampleCount => Shape.Length == 0 ? 1 : Shape[0];
+    public int SampleSize => Shape.Length == 0 ? 1 : Shape.Skip(1).Aggregate(1, (a, b) => checked(a * b));
+
+    /// <summary>All elements converted to float32.</summary>
+    public float[] ToFloat32()
+    {
+        var result = new float[Count];
+        var d = Data.AsSpan();
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = Type switch
+            {
+                NpyType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(d[(i * 4)..]),
+                NpyType.Float64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(d[(i * 8)..]),
+                NpyType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(d[(i * 8)..]),
+                NpyType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(d[(i * 4)..]),
+                NpyType.Int8 => (sbyte)d[i],
+                _ => d[i],
+            };
+        }
+        return result;
+    }
+
+    /// <summary>Integer labels (int64/int32/uint8/int8 arrays) as int.</summary>
+    public int[] ToInt32()
+    {
+        if (Type is NpyType.Float32 or NpyType.Float64) throw new InvalidDataException($"expected an integer array, found {NpyFile.Descr(Type)}");
+        return ToFloat32().Select(v => (int)v).ToArray();
+    }
+
+    /// <summary>Sample <paramref name="index"/> along the first axis, as float32.</summary>
+    public float[] Sample(int index) => ToFloat32().AsSpan(index * SampleSize, SampleSize).ToArray();
+
+    public static NpyArray FromFloat32(int[] shape, ReadOnlySpan<float> values)
+    {
+        var data = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(i * 4), values[i]);
+        return new NpyArray(NpyType.Float32, shape, data);
+    }
+}
+
+/// <summary>
+/// Strict reader and writer for NumPy's .npy format (versions 1 to 3). Fortran order, big-endian data, object arrays
+/// and truncated files are rejected with a message that names the file.
+/// </summary>
+public static class NpyFile
+{
+    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+
+    public static NpyArray Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found");
+        try { return Parse(File.ReadAllBytes(path)); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+    }
+
+    public static NpyArray Parse(byte[] bytes)
+    {
+        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic)) throw new InvalidDataException("not a NumPy .npy file (bad magic)");
+        int major = bytes[6];
+        int headerLength, headerStart;
+        if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); headerStart = 10; }
+        else if (major is 2 or 3)
+        {
+            if (bytes.Length < 12) throw new InvalidDataException("truncated .npy header");
+            headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
+            headerStart = 12;
+        }
+        else throw new InvalidDataException($"unsupported .npy version {major}");
+        if (headerStart + headerLength > bytes.Length) throw new InvalidDataException("truncated .npy header");
+        string header = Encoding.Latin1.GetString(bytes, headerStart, headerLength);
+
+        string descr = DictValue(header, "descr").Trim().Trim('\'', '"');
+        string order = DictValue(header, "fortran_order").Trim();
+        string shapeText = DictValue(header, "shape").Trim();
+        if (order != "False") throw new InvalidDataException("Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
+        var type = descr switch
+        {
+            "<f4" => NpyType.Float32,
+            "<f8" => NpyType.Float64,
+            "<i8" => NpyType.Int64,
+            "<i4" => NpyType.Int32,
+            "|i1" or "<i1" => NpyType.Int8,
+            "|u1" or "<u1" or "|b1" => NpyType.UInt8,
+            _ => throw new InvalidDataException($"unsupported dtype '{descr}' (expected float32, float64, int64, int32, int8 or uint8, little-endian)"),
+        };
+        var shape = ParseShape(shapeText);
+        long count = 1;
+        foreach (int d in shape) count *= d;
+        long expected = count * ElementSize(type);
+        int dataStart = headerStart + headerLength;
+        if (bytes.Length - dataStart < expected)
+            throw new InvalidDataException($"truncated data: shape ({string.Join(", ", shape)}) needs {expected} bytes, file has {bytes.Length - dataStart}");
+        return new NpyArray(type, shape, bytes.AsSpan(dataStart, (int)expected).ToArray());
+    }
+
+    public static void Write(string path, NpyArray array)
+    {
+        string shape = array.Shape.Length == 1 ? $"({array.Shape[0]},)" : $"({string.Join(", ", array.Shape)})";
+        string dict = $"{{'descr': '{Descr(array.Type)}', 'fortran_order': False, 'shape': {shape}, }}";
+        int total = 10 + dict.Length + 1;
+        int padding = (64 - total % 64) % 64;
+        string header = dict + new string(' ', padding) + "\n";
+        using var stream = File.Create(path);
+        stream.Write(Magic);
+        stream.WriteByte(1);
+        stream.WriteByte(0);
+        Span<byte> len = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(len, checked((ushort)header.Length));
+        stream.Write(len);
+        stream.Write(Encoding.Latin1.GetBytes(header));
+        stream.Write(array.Data);
+    }
+
+    public static void WriteFloat32(string path, int[] shape, ReadOnlySpan<float> values) => Write(path, NpyArray.FromFloat32(shape, values));
+
+    internal static string Descr(NpyType type) => type switch
+    {
+        NpyType.Float32 => "<f4",
+        NpyType.Float64 => "<f8",
+        NpyType.Int64 => "<i8",
+        NpyType.Int32 => "<i4",
+        NpyType.Int8 => "|i1",
+        _ => "|u1",
+    };
+
+    private static int ElementSize(NpyType type) => type switch
+    {
+        NpyType.Float64 or NpyType.Int64 => 8,
+        NpyType.Float32 or NpyType.Int32 => 4,
+        _ => 1,
+    };
+
+    private static string DictValue(string header, string key)
+    {
+        int k = header.IndexOf($"'{key}'", StringComparison.Ordinal);
+        if (k < 0) k = header.IndexOf($"\"{key}\"", StringComparison.Ordinal);
+        if (k < 0) throw new InvalidDataException($"malformed .npy header: no '{key}'");
+        int colon = header.IndexOf(':', k);
+        int end = key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
+        if (colon < 0 || end <= colon) throw new InvalidDataException($"malformed .npy header near '{key}'");
+        return header[(colon + 1)..end];
+    }
+
+    private static int[] ParseShape(string text)
+    {
+        text = text.Trim().TrimStart('(').TrimEnd(')');
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var shape = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i].TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]))
+                throw new InvalidDataException($"malformed .npy shape '({text})'");
+        return shape;
+    }
+}

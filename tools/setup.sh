@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need on a Debian machine (idempotent).
+# The .NET 10 SDK must already be on PATH; NuGet packages are restored by dotnet itself.
+set -euo pipefail
+
+packages=(libonnx-testdata)   # ONNX's operator conformance data, an oracle of the tests
+if [ "${EDGENETS_ARM64:-0}" = 1 ]; then
+  packages+=(clang lld qemu-user libc6-dev-arm64-cross libgcc-12-dev-arm64-cross)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "error: the .NET 10 SDK (dotnet) is not on PATH; install it first (https://learn.microsoft.com/dotnet/core/install/linux-debian)" >&2
+  exit 1
+fi
