@@ -98,7 +98,7 @@ internal sealed class GraphImporter
         foreach (var o in _model.OpsetImport)
         {
             if (o.Domain is not ("" or "ai.onnx")) continue;
-            if (o.Version < OnnxImporter.MinOpset || o.Version > OnnxImporter.MaxOpset)
+            if ((o.Version < OnnxImporter.MinOpset && !(_options.AcceptOlderOpsets && o.Version >= 1)) || o.Version > OnnxImporter.MaxOpset)
                 throw new ConversionException($"{_source}: opset {o.Version} of the default ONNX domain is not supported (supported: {OnnxImporter.MinOpset} to {OnnxImporter.MaxOpset}); re-export the model with an opset in that range");
             return (int)o.Version;
         }
@@ -131,6 +131,8 @@ internal sealed class GraphImporter
             var dim = dims[d];
             if (dim.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && dim.DimValue > 0 && dim.DimValue <= int.MaxValue)
                 shape[d] = (int)dim.DimValue;
+            else if (dim.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue)
+                throw new ConversionException($"{_source}: graph input '{input.Name}' has dimension {d} of size {dim.DimValue}; empty tensors are not supported");
             else if (d == 0 && dim.ValueCase != TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue)
                 shape[d] = _options.BatchSize; // the dynamic batch dimension
             else
@@ -342,10 +344,18 @@ internal sealed class GraphImporter
             {
                 var x = Input(n, 0);
                 var slope = FloatConstInput(n, 1, "slope");
+                string slopeName = Input(n, 1).Name;
+                if (_opset < 7 && slope.Shape.Length == 1 && x.Shape.Length >= 2 && slope.Count == x.Shape[1] && slope.Count > 1)
+                {
+                    // Before opset 7 a 1-D slope is one value per channel (axis 1), not numpy-broadcast.
+                    int[] channelShape = [slope.Count, .. Enumerable.Repeat(1, x.Shape.Length - 2)];
+                    slopeName = _g.NewConstant(slopeName + "_per_channel", slope.WithShape(channelShape));
+                    slope = slope.WithShape(channelShape);
+                }
                 var shape = ShapeUtil.Broadcast(x.Shape, slope.Shape);
                 if (shape == null || !shape.SequenceEqual(x.Shape))
                     throw Fail(n, $"slope shape [{ShapeUtil.Format(slope.Shape)}] does not broadcast to input shape [{ShapeUtil.Format(x.Shape)}]");
-                Emit(n, OpType.PRelu, [x.Name, Input(n, 1).Name], x.Shape);
+                Emit(n, OpType.PRelu, [x.Name, slopeName], x.Shape);
                 break;
             }
             case "Softmax": LowerSoftmax(n); break;
@@ -660,8 +670,18 @@ internal sealed class GraphImporter
         string mode = OnnxNodeAttributes.String(n, "mode", "constant");
         if (mode != "constant") throw Fail(n, $"attribute 'mode' = '{mode}' is not supported (only 'constant')");
         if (HasInput(n, 3)) throw Fail(n, "the 'axes' input is not supported");
-        var pads = ConstInput(n, 1, "pads").AsLongs();
-        float value = HasInput(n, 2) ? (float)ConstInput(n, 2, "constant_value").Get(0) : 0f;
+        long[] pads;
+        float value;
+        if (_opset < 11)
+        {
+            pads = OnnxNodeAttributes.Ints(n, "pads") ?? throw Fail(n, "attribute 'pads' is required");
+            value = OnnxNodeAttributes.Float(n, "value", 0f);
+        }
+        else
+        {
+            pads = ConstInput(n, 1, "pads").AsLongs();
+            value = HasInput(n, 2) ? (float)ConstInput(n, 2, "constant_value").Get(0) : 0f;
+        }
         int rank = x.Shape.Length;
         if (pads.Length != 2 * rank) throw Fail(n, $"pads [{string.Join(',', pads)}] must have {2 * rank} values for input rank {rank}");
         if (pads.Any(p => p < 0 || p > int.MaxValue)) throw Fail(n, $"pads [{string.Join(',', pads)}] has a negative value; cropping is not supported");
@@ -711,6 +731,7 @@ internal sealed class GraphImporter
     {
         var x = Input(n, 0);
         if (OnnxNodeAttributes.Int(n, "training_mode", 0) != 0) throw Fail(n, "attribute 'training_mode' = 1 is not supported (inference only)");
+        if (OnnxNodeAttributes.Int(n, "spatial", 1) != 1) throw Fail(n, "attribute 'spatial' = 0 is not supported");
         for (int o = 1; o < n.Output.Count; o++)
             if (IsOutputUsed(n, o)) throw Fail(n, $"output '{n.Output[o]}' (training statistics) is used; only inference-mode BatchNormalization is supported");
         if (x.Shape.Length < 2) throw Fail(n, $"input shape [{ShapeUtil.Format(x.Shape)}] must have rank 2 or more");
