@@ -4,8 +4,8 @@ using EdgeNets.Runtime.Graph;
 namespace EdgeNets.Converter.Passes;
 
 /// <summary>
-/// Removes every inference-mode BatchNormalization: folded into the Conv that produces its input when that Conv
-/// output feeds nothing else, otherwise lowered to Mul + Add with per-channel [C,1,...] constants.
+/// Removes every inference-mode BatchNormalization: folded into the Conv (or 2-D Gemm) that produces its input when
+/// that output feeds nothing else, otherwise lowered to Mul + Add with per-channel [C,1,...] constants.
 /// </summary>
 internal static class BatchNormFolding
 {
@@ -26,9 +26,11 @@ internal static class BatchNormFolding
             var s = new double[channels];
             for (int c = 0; c < channels; c++) s[c] = scale[c] / Math.Sqrt((double)variance[c] + epsilon);
 
+            // Conv weights [M, ...] and Gemm weights [N, K] both have the output channel on axis 0; a Gemm's
+            // output channel is BatchNormalization's axis 1 only when that output is 2-D.
             var conv = g.Producer(x.Name);
-            if (conv != null && conv.Op == nameof(OpType.Conv) && g.ConsumerCount(x.Name) == 1 && !g.IsGraphOutput(x.Name)
-                && g.Value(conv.Inputs[1]).Shape[0] == channels)
+            bool foldable = conv != null && (conv.Op == nameof(OpType.Conv) || conv.Op == nameof(OpType.Gemm) && x.Shape.Length == 2);
+            if (foldable && g.ConsumerCount(x.Name) == 1 && !g.IsGraphOutput(x.Name) && g.Value(conv!.Inputs[1]).Shape[0] == channels)
             {
                 FoldIntoConv(g, conv, bn, s, beta, mean);
                 g.Nodes.RemoveAt(i);

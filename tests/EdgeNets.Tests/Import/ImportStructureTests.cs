@@ -355,4 +355,55 @@ public class ImportStructureTests
         Assert.That(g.Ops[0].Attributes.GetInts(AttributeKey.Pads), Is.EqualTo(new[] { 1, 0, 2, 1 }));
         Assert.That(g.Tensors[g.Outputs[0]].Shape, Is.EqualTo(new[] { 1, 2, 4, 4 }));
     }
+
+    // Real PyTorch exports (tests/data/onnx, see its manifest.txt).
+    private static ModelGraph ImportExport(string file, int batch = 1) =>
+        OnnxImporter.Import(Path.Combine(ImportTestSupport.RepoRoot, "tests", "data", "onnx", file), new ImportOptions { BatchSize = batch });
+
+    [TestCase("conv_bn_relu_op11.onnx")]
+    [TestCase("conv_bn_relu_op17.onnx")]
+    [TestCase("dropout_eval_op11.onnx")]
+    [TestCase("dropout_eval_op17.onnx")]
+    public void ExportedConvBatchNormDropoutRelu_IsOneClampedConv(string file)
+    {
+        var g = ImportExport(file);
+        Assert.That(Ops(g), Is.EqualTo(new[] { OpType.Conv }));
+        Assert.That(g.Ops[0].Attributes.GetFloat(AttributeKey.ActivationMin, float.NaN), Is.EqualTo(0f));
+        Assert.That(g.Tensors[g.Ops[0].Outputs[0]].Name, Is.EqualTo("output"));
+    }
+
+    [TestCase("linear_bn1d_op11.onnx")]
+    [TestCase("linear_bn1d_op17.onnx")]
+    public void ExportedLinearBatchNormRelu_IsOneClampedGemm(string file)
+    {
+        var g = ImportExport(file, batch: 5);
+        Assert.That(Ops(g), Is.EqualTo(new[] { OpType.Gemm }));
+        Assert.That(g.Ops[0].Attributes.GetFloat(AttributeKey.ActivationMin, float.NaN), Is.EqualTo(0f));
+        Assert.That(g.Tensors[g.Outputs[0]].Shape, Is.EqualTo(new[] { 5, 12 }));
+    }
+
+    [TestCase("view_batch_glue_op11.onnx")]
+    [TestCase("view_batch_glue_op17.onnx")]
+    public void ExportedViewWithBatchGlue_LeavesOnlyReshape(string file)
+    {
+        var g = ImportExport(file, batch: 4);
+        Assert.That(Ops(g), Is.EqualTo(new[] { OpType.Conv, OpType.Reshape, OpType.Gemm }));
+        Assert.That(g.Tensors[g.Ops[1].Outputs[0]].Shape[0], Is.EqualTo(4));
+        Assert.That(g.Tensors[g.Outputs[0]].Shape, Is.EqualTo(new[] { 4, 10 }));
+        Assert.That(g.Tensors.All(t => t.Type == DataType.Float32), Is.True);
+    }
+
+    [TestCase("mobilenet_block_op11.onnx")]
+    [TestCase("mobilenet_block_op17.onnx")]
+    public void ExportedInvertedResidual_FoldsEveryBatchNormAndFusesRelu6(string file)
+    {
+        var g = ImportExport(file);
+        Assert.That(Ops(g), Is.EqualTo(new[] { OpType.Conv, OpType.Conv, OpType.Conv, OpType.Add }));
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.That(g.Ops[i].Attributes.GetFloat(AttributeKey.ActivationMin, float.NaN), Is.EqualTo(0f));
+            Assert.That(g.Ops[i].Attributes.GetFloat(AttributeKey.ActivationMax, float.NaN), Is.EqualTo(6f));
+        }
+        Assert.That(g.Ops[1].Attributes.GetInt(AttributeKey.Group, 0), Is.EqualTo(g.Tensors[g.Ops[1].Inputs[0]].Shape[1]), "depthwise");
+    }
 }
