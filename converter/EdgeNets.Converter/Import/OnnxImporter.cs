@@ -768,6 +768,7 @@ internal sealed class GraphImporter
             {
                 claimed[source] = name;
                 _g.Rename(source, name);
+                _alias.Remove(name);
                 foreach (var key in _alias.Keys.ToList()) if (_alias[key] == source) _alias[key] = name;
             }
             else
