@@ -34,7 +34,8 @@ public static class FixedPoint
         if (a == int.MinValue && b == int.MinValue) return int.MaxValue;
         long ab = (long)a * b;
         long nudge = ab >= 0 ? (1L << 30) : 1 - (1L << 30);
-        return (int)((ab + nudge) >> 31);
+        // Division truncates toward zero as in gemmlowp; an arithmetic shift would floor and bias negative values down.
+        return (int)((ab + nudge) / (1L << 31));
     }
 
     /// <summary>x / 2^exponent rounded to nearest, ties away from zero (gemmlowp RoundingDivideByPOT).</summary>

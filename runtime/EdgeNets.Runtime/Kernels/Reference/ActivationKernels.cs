@@ -1,8 +1,192 @@
+using EdgeNets.Runtime.Graph;
+
 namespace EdgeNets.Runtime.Kernels.Reference;
 
+/// <summary>
+/// Float32 activations (Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, PRelu) and the int8
+/// LookupTable that replaces all of them in int8 models.
+/// </summary>
 public static class ActivationKernels
 {
     public static void Register(List<KernelEntry> list)
     {
+        foreach (var op in new[] { OpType.Relu, OpType.LeakyRelu, OpType.Clip, OpType.Sigmoid, OpType.Tanh, OpType.HardSigmoid, OpType.HardSwish })
+            list.Add(new KernelEntry($"{op}Float32_Reference", op, DataType.Float32, s => new UnaryFloat32Kernel(s, op)));
+        list.Add(new KernelEntry("PReluFloat32_Reference", OpType.PRelu, DataType.Float32, s => new PReluFloat32Kernel(s)));
+        list.Add(new KernelEntry("LookupTableInt8_Reference", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8Kernel(s)));
+    }
+
+    /// <summary>One elementwise function of X; the parameters (Alpha, Beta, bounds) are read once here.</summary>
+    private sealed class UnaryFloat32Kernel : OpKernel
+    {
+        private readonly int _input, _output;
+        private readonly OpType _op;
+        private readonly float _alpha, _beta, _min, _max;
+
+        public UnaryFloat32Kernel(KernelSetup s, OpType op)
+        {
+            s.ExpectCounts(1, 1, 1);
+            var x = s.Input(0);
+            var y = s.Output(0);
+            s.ExpectType(x, DataType.Float32);
+            s.ExpectType(y, DataType.Float32);
+            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
+                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+            _op = op;
+            switch (op)
+            {
+                case OpType.LeakyRelu:
+                    _alpha = s.Attributes.GetFloat(AttributeKey.Alpha, 0.01f);
+                    break;
+                case OpType.HardSigmoid:
+                    _alpha = s.Attributes.GetFloat(AttributeKey.Alpha, 0.2f);
+                    _beta = s.Attributes.GetFloat(AttributeKey.Beta, 0.5f);
+                    break;
+                case OpType.Clip:
+                    (_min, _max) = ElementwiseKernels.FloatClamp(s);
+                    break;
+            }
+            _input = s.InputId(0);
+            _output = s.OutputId(0);
+            Name = $"{op}Float32_Reference";
+        }
+
+        public override string Name { get; }
+
+        public override void Run(TensorMemory memory)
+        {
+            var x = memory.Read<float>(_input);
+            var y = memory.Write<float>(_output);
+            switch (_op)
+            {
+                case OpType.Relu:
+                    for (int i = 0; i < x.Length; i++) y[i] = Math.Max(x[i], 0f);
+                    break;
+                case OpType.LeakyRelu:
+                    for (int i = 0; i < x.Length; i++) y[i] = x[i] < 0 ? _alpha * x[i] : x[i];
+                    break;
+                case OpType.Clip:
+                    for (int i = 0; i < x.Length; i++) y[i] = Math.Min(Math.Max(x[i], _min), _max);
+                    break;
+                case OpType.Sigmoid:
+                    for (int i = 0; i < x.Length; i++) y[i] = 1f / (1f + MathF.Exp(-x[i]));
+                    break;
+                case OpType.Tanh:
+                    for (int i = 0; i < x.Length; i++) y[i] = MathF.Tanh(x[i]);
+                    break;
+                case OpType.HardSigmoid:
+                    for (int i = 0; i < x.Length; i++) y[i] = Math.Min(Math.Max(_alpha * x[i] + _beta, 0f), 1f);
+                    break;
+                case OpType.HardSwish:
+                    for (int i = 0; i < x.Length; i++) y[i] = x[i] * Math.Min(Math.Max(x[i] / 6f + 0.5f, 0f), 1f);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>PRelu: negative inputs are scaled by Slope, which broadcasts to X (ONNX unidirectional broadcasting).</summary>
+    private sealed class PReluFloat32Kernel : OpKernel
+    {
+        private readonly int _input, _slope, _output;
+        private readonly BroadcastPlan _plan;
+
+        public PReluFloat32Kernel(KernelSetup s)
+        {
+            s.ExpectCounts(2, 2, 1);
+            var x = s.Input(0);
+            var slope = s.Input(1);
+            var y = s.Output(0);
+            s.ExpectType(x, DataType.Float32);
+            s.ExpectType(slope, DataType.Float32);
+            s.ExpectType(y, DataType.Float32);
+            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
+                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+            _plan = BroadcastPlan.Create(x.Shape, slope.Shape, y.Shape)
+                ?? throw s.Fail($"slope [{ShapeUtil.Format(slope.Shape)}] does not broadcast to input [{ShapeUtil.Format(x.Shape)}]");
+            _input = s.InputId(0);
+            _slope = s.InputId(1);
+            _output = s.OutputId(0);
+        }
+
+        public override string Name => "PReluFloat32_Reference";
+
+        public override void Run(TensorMemory memory)
+        {
+            var x = memory.Read<float>(_input);
+            var slope = memory.Read<float>(_slope);
+            var y = memory.Write<float>(_output);
+            var plan = _plan;
+            int inner = plan.InnerCount, stepX = plan.InnerStrideA, stepSlope = plan.InnerStrideB;
+            for (int row = 0; row < plan.OuterCount; row++)
+            {
+                plan.RowOffsets(row, out int ix, out int isl);
+                int o = row * inner;
+                for (int i = 0; i < inner; i++, ix += stepX, isl += stepSlope)
+                    y[o + i] = x[ix] < 0 ? slope[isl] * x[ix] : x[ix];
+            }
+        }
+    }
+
+    /// <summary>y = Table[c][x + 128], with one 256-entry table for the whole tensor or one per channel along Axis.</summary>
+    private sealed class LookupTableInt8Kernel : OpKernel
+    {
+        private readonly int _input, _table, _output;
+        private readonly int _channels, _inner;
+
+        public LookupTableInt8Kernel(KernelSetup s)
+        {
+            s.ExpectCounts(2, 2, 1);
+            var x = s.Input(0);
+            var table = s.Input(1);
+            var y = s.Output(0);
+            s.ExpectType(x, DataType.Int8);
+            s.ExpectType(table, DataType.Int8);
+            s.ExpectType(y, DataType.Int8);
+            if (!table.IsConstant) throw s.Fail($"table '{table.Name}' must be a constant");
+            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
+                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+            if (table.Rank == 1 && table.Shape[0] == 256)
+            {
+                _channels = 1;
+                _inner = 1;
+            }
+            else if (table.Rank == 2 && table.Shape[1] == 256)
+            {
+                int rawAxis = s.RequireInts(AttributeKey.Axis, 1)[0];
+                if (rawAxis < -x.Rank || rawAxis >= x.Rank) throw s.Fail($"axis {rawAxis} is out of range for rank {x.Rank}");
+                int axis = rawAxis < 0 ? rawAxis + x.Rank : rawAxis;
+                _channels = table.Shape[0];
+                if (x.Shape[axis] != _channels)
+                    throw s.Fail($"table has {_channels} channels, input [{ShapeUtil.Format(x.Shape)}] has {x.Shape[axis]} along axis {axis}");
+                _inner = 1;
+                for (int d = axis + 1; d < x.Rank; d++) _inner *= x.Shape[d];
+            }
+            else
+            {
+                throw s.Fail($"table shape [{ShapeUtil.Format(table.Shape)}] is neither [256] nor [C,256]");
+            }
+            _input = s.InputId(0);
+            _table = s.InputId(1);
+            _output = s.OutputId(0);
+        }
+
+        public override string Name => "LookupTableInt8_Reference";
+
+        public override void Run(TensorMemory memory)
+        {
+            var x = memory.Read<sbyte>(_input);
+            var table = memory.Read<sbyte>(_table);
+            var y = memory.Write<sbyte>(_output);
+            if (_channels == 1)
+            {
+                for (int i = 0; i < x.Length; i++) y[i] = table[x[i] + 128];
+                return;
+            }
+            for (int i = 0; i < x.Length; i++)
+            {
+                int c = i / _inner % _channels;
+                y[i] = table[c * 256 + x[i] + 128];
+            }
+        }
     }
 }

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using EdgeNets.Cli.Terminal;
+using EdgeNets.Runtime;
+
+namespace EdgeNets.Cli.Commands;
+
+/// <summary>
+/// `edgenets bench MODEL.enet [--onnx MODEL.onnx] [--threads N]`: latency (median, p99), allocations per run and arena
+/// bytes; with --onnx the float model in ONNX Runtime is timed in the same process on the same input, and the ratio printed.
+/// </summary>
+public static class BenchCommand
+{
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new Arguments("bench", args, new HashSet<string> { "onnx", "threads", "runs", "warmup" }, new HashSet<string> { "json" });
+        string enetPath = a.Positional(0, "model file (MODEL.enet)");
+        a.ExpectPositionals(1);
+        string? onnxPath = a.Option("onnx");
+        int threads = a.IntOption("threads", 1, 1, 256);
+        int runs = a.IntOption("runs", 300, 10, 1_000_000);
+        int warmup = a.IntOption("warmup", 30, 0, 100_000);
+        bool json = a.Flag("json");
+
+        var model = Model.Load(enetPath);
+        var input = model.Graph.Tensors[model.Graph.Inputs[0]];
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        var sample = DeterministicInput(input.ElementCount);
+        var result = new float[output.ElementCount];
+
+        using var session = model.CreateSession();
+        for (int i = 0; i < warmup; i++) session.Run(sample, result);
+        var times = new double[runs];
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < runs; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            session.Run(sample, result);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        var (median, p99) = Summarize(times);
+        double allocPerRun = (double)allocated / runs;
+
+        double? ortMedian = null, ortP99 = null;
+        if (onnxPath != null)
+        {
+            if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
+            using var ort = new OnnxRuntimeModel(onnxPath, input.Shape, threads);
+            using var value = ort.CreateInput(sample);
+            for (int i = 0; i < warmup; i++) ort.RunForTiming(value, ort.OutputNames);
+            var ortTimes = new double[runs];
+            for (int i = 0; i < runs; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                ort.RunForTiming(value, ort.OutputNames);
+                ortTimes[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+            var (m, p) = Summarize(ortTimes);
+            ortMedian = m;
+            ortP99 = p;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        string precision = model.Graph.Metadata.TryGetValue("precision", out var pr) ? pr : "?";
+        if (json)
+        {
+            string line = string.Format(inv, "{{\"model\": \"{0}\", \"precision\": \"{1}\", \"runs\": {2}, \"threads\": {3}, \"median_us\": {4:F2}, \"p99_us\": {5:F2}, \"allocated_bytes_per_run\": {6:F1}, \"arena_bytes\": {7}",
+                enetPath.Replace("\\", "/", StringComparison.Ordinal), precision, runs, threads, median, p99, allocPerRun, model.ArenaBytes);
+            if (ortMedian != null)
+                line += string.Format(inv, ", \"onnxruntime_median_us\": {0:F2}, \"onnxruntime_p99_us\": {1:F2}, \"ratio_to_onnxruntime\": {2:F3}", ortMedian, ortP99, median / ortMedian);
+            stdout.WriteLine(line + "}");
+            return 0;
+        }
+        stdout.WriteLine($"model: {enetPath} ({precision}), {runs} runs after {warmup} warm-up, input [{string.Join('x', input.Shape)}]");
+        stdout.WriteLine(string.Format(inv, "edgenets:     median {0,9:F1} us   p99 {1,9:F1} us   allocated/run {2:F1} B   arena {3} B", median, p99, allocPerRun, model.ArenaBytes));
+        if (ortMedian != null)
+        {
+            stdout.WriteLine(string.Format(inv, "onnxruntime:  median {0,9:F1} us   p99 {1,9:F1} us   (float32, {2} intra-op thread(s))", ortMedian, ortP99, threads));
+            stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime (median): {0:F2}x", median / ortMedian));
+        }
+        return 0;
+    }
+
+    private static (double Median, double P99) Summarize(double[] times)
+    {
+        var sorted = (double[])times.Clone();
+        Array.Sort(sorted);
+        return (sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * 0.99) - 1)]);
+    }
+
+    /// <summary>Fixed pseudo-random input in [0, 1): timing must not depend on the data, and runs must be repeatable.</summary>
+    private static float[] DeterministicInput(int count)
+    {
+        var rng = new Random(12345);
+        var v = new float[count];
+        for (int i = 0; i < count; i++) v[i] = (float)rng.NextDouble();
+        return v;
+    }
+}

@@ -1,0 +1,57 @@
+using EdgeNets.Cli.Commands;
+using EdgeNets.Cli.Terminal;
+using EdgeNets.Converter;
+using EdgeNets.Runtime.Format;
+
+namespace EdgeNets.Cli;
+
+public static class Program
+{
+    public const string Usage = """
+        edgenets: convert trained ONNX models to compact int8 models and run them.
+
+        usage:
+          edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [--calibration-method minmax|percentile]
+                           [--percentile P] [--precision int8|float32] [--batch N]
+          edgenets run     MODEL.enet --input X.npy --output Y.npy      (or --input NAME=FILE.npy, repeated)
+          edgenets inspect MODEL.enet
+          edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy] [--limit N] [--json]
+          edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json]
+          edgenets help
+        """;
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        string command = args[0];
+        var rest = args.Skip(1).ToArray();
+        try
+        {
+            return command switch
+            {
+                //PENDING "convert" => ConvertCommand.Run(rest, stdout, stderr),
+                "run" => RunCommand.Run(rest, stdout, stderr),
+                "inspect" => InspectCommand.Run(rest, stdout),
+                "eval" => EvalCommand.Run(rest, stdout, stderr),
+                "bench" => BenchCommand.Run(rest, stdout, stderr),
+                _ => throw new CliException($"unknown command '{command}' (see 'edgenets help')", 2),
+            };
+        }
+        catch (CliException e)
+        {
+            stderr.WriteLine($"edgenets {command}: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (Exception e) when (e is ModelFormatException or ConversionException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"edgenets {command}: {e.Message}");
+            return 1;
+        }
+    }
+}
