@@ -116,4 +116,38 @@ public class LoweringNumericTests
         Assert.That(g.Tensors[g.Outputs[0]].Shape, Is.EqualTo(new[] { 2, 3, 3, 5 }));
         AssertMatchesOnnxRuntime(onnx, "matmul.onnx", ("a", [2, 1, 3, 4], 11), ("b", [3, 4, 5], 12));
     }
+
+    [Test]
+    public void ConcatWithAConstantOperand()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 1, 2, 3)
+            .Initializer("k", [1, 4, 3], TestData.Floats(13, 12))
+            .Node("Concat", "cat", ["k", "x"], ["y"], Int("axis", 1))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "concat_const.onnx", ("x", [1, 2, 3], 14));
+    }
+
+    [Test]
+    public void OperatorsOnConstantsOnly_AreEvaluatedAtImport()
+    {
+        // Sigmoid(c) and Transpose(w) read only constants: they become constants, and only the Add is left.
+        var c = TestData.Floats(15, 6, -3f, 3f);
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 3)
+            .Initializer("c", [3, 2], c)
+            .Node("Sigmoid", "sig", ["c"], ["s"])
+            .Node("Transpose", "tr", ["s"], ["t"])
+            .Node("Add", "add", ["x", "t"], ["y"])
+            .Output("y").Build();
+
+        var g = OnnxImporter.Import(onnx, "const_eval.onnx");
+
+        Assert.That(g.Ops.Select(o => o.Type), Is.EqualTo(new[] { OpType.Add }));
+        var folded = g.Tensors[g.Ops[0].Inputs[1]];
+        Assert.That(folded.IsConstant && folded.Shape.SequenceEqual(new[] { 2, 3 }), Is.True);
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(folded.Data.Span).ToArray();
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+                Assert.That(values[i * 3 + j], Is.EqualTo(1 / (1 + Math.Exp(-c[j * 2 + i]))).Within(1e-6));
+        AssertMatchesOnnxRuntime(onnx, "const_eval.onnx", ("x", [2, 3], 16));
+    }
 }
