@@ -367,7 +367,7 @@ internal sealed class GraphImporter
                 _alias[n.Output[0]] = Input(n, 0).Name;
                 break;
             }
-            case "Gather" or "Unsqueeze" or "Concat" or "Slice" or "Expand" or "ConstantOfShape" or "Range" or "Equal" or "Where":
+            case "Gather" or "Slice" or "Expand" or "ConstantOfShape" or "Range" or "Equal" or "Where":
                 throw Fail(n, "the operator is supported only on constant inputs (shape computations), here it reads a run-time tensor");
             default:
                 throw Fail(n, "operator is not supported");
