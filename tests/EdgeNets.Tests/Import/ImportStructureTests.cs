@@ -274,6 +274,43 @@ public class ImportStructureTests
     }
 
     [Test]
+    public void UsedMaxPoolIndices_FailNamingTheOutput()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 1, 1, 4, 4)
+            .Node("MaxPool", "pool", ["x"], ["y", "idx"], Ints("kernel_shape", 2, 2))
+            .Output("y").Output("idx").Build();
+        var e = Assert.Throws<ConversionException>(() => OnnxImporter.Import(onnx, "argmax.onnx"));
+        Assert.That(e!.Message, Does.Contain("'pool'").And.Contain("MaxPool").And.Contain("'idx'"));
+    }
+
+    [Test]
+    public void ThreeDimensionalConvolution_FailsNamingTheShape()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 1, 1, 4, 4, 4)
+            .Initializer("W", [1, 1, 2, 2, 2], TestData.Floats(1, 8))
+            .Node("Conv", "conv3d", ["x", "W"], ["y"])
+            .Output("y").Build();
+        var e = Assert.Throws<ConversionException>(() => OnnxImporter.Import(onnx, "conv3d.onnx"));
+        Assert.That(e!.Message, Does.Contain("'conv3d'").And.Contain("Conv").And.Contain("[1,1,4,4,4]"));
+    }
+
+    [Test]
+    public void IntegerGraphInput_FailsNamingTheInputAndType()
+    {
+        var b = new OnnxModelBuilder(13).Input("tokens", 1, 8).Node("Relu", "r", ["tokens"], ["y"]).Output("y");
+        b.Graph.Input[0].Type.TensorType.ElemType = 7;
+        var e = Assert.Throws<ConversionException>(() => OnnxImporter.Import(b.Build(), "ids.onnx"));
+        Assert.That(e!.Message, Does.Contain("'tokens'").And.Contain("int64"));
+    }
+
+    [Test]
+    public void EmptyFile_IsNotAnOnnxModel()
+    {
+        var e = Assert.Throws<ConversionException>(() => OnnxImporter.Import([], "empty.onnx"));
+        Assert.That(e!.Message, Does.StartWith("empty.onnx is not an ONNX model ("));
+    }
+
+    [Test]
     public void GarbageBytes_AreNotAnOnnxModel()
     {
         var bytes = System.Text.Encoding.ASCII.GetBytes("this is certainly not a protobuf message \xff\xff\xff\xff");
