@@ -128,6 +128,47 @@ public class ImportStructureTests
     }
 
     [Test]
+    public void ShapeArithmeticOnInt64Constants_FoldsAway()
+    {
+        // shape = [N * 3 / 3, Where(ones == 1, Expand(-1), ones)] with N from Slice(Shape(x)); Range/Cast feed a float Add.
+        var b = new OnnxModelBuilder(13).Input("x", null, 2, 3, 4)
+            .Node("Shape", "shape", ["x"], ["s"])
+            .Int64Initializer("start", [0]).Int64Initializer("end", [1]).Int64Initializer("three", [3]).Int64Initializer("minus_one", [-1])
+            .Int64Initializer("one_dim", [1])
+            .Node("Slice", "slice", ["s", "start", "end"], ["n"])
+            .Node("Mul", "mul", ["n", "three"], ["n3"])
+            .Node("Div", "div", ["n3", "three"], ["n1"])
+            .Node("ConstantOfShape", "ones", ["one_dim"], ["ones"], TensorValue(1))
+            .Node("Equal", "eq", ["ones", "one_dim"], ["is_one"])
+            .Node("Expand", "expand", ["minus_one", "one_dim"], ["m"])
+            .Node("Where", "where", ["is_one", "m", "ones"], ["w"])
+            .Node("Concat", "cat", ["n1", "w"], ["target"], Int("axis", 0))
+            .Node("Reshape", "reshape", ["x", "target"], ["flat"])
+            .Int64Initializer("r0", [0]).Int64Initializer("r1", [24]).Int64Initializer("r2", [1])
+            .Node("Squeeze", "sq0", ["r0"], ["r0s"]).Node("Squeeze", "sq1", ["r1"], ["r1s"]).Node("Squeeze", "sq2", ["r2"], ["r2s"])
+            .Node("Range", "range", ["r0s", "r1s", "r2s"], ["ramp"])
+            .Node("Cast", "cast", ["ramp"], ["ramp_f"], Int("to", 1))
+            .Node("Add", "add", ["flat", "ramp_f"], ["y"])
+            .Output("y");
+
+        var g = OnnxImporter.Import(b.Build(), "glue.onnx", new ImportOptions { BatchSize = 2 });
+
+        Assert.That(Ops(g), Is.EqualTo(new[] { OpType.Reshape, OpType.Add }));
+        Assert.That(g.Tensors[g.Ops[0].Outputs[0]].Shape, Is.EqualTo(new[] { 2, 24 }));
+        var ramp = g.Tensors[g.Ops[1].Inputs[1]];
+        Assert.That(ramp.Shape, Is.EqualTo(new[] { 24 }));
+        Assert.That(Floats(g, g.Ops[1].Inputs[1]), Is.EqualTo(Enumerable.Range(0, 24).Select(i => (float)i).ToArray()));
+    }
+
+    private static Onnx.AttributeProto TensorValue(long value)
+    {
+        var t = new Onnx.TensorProto { DataType = 7 };
+        t.Dims.Add(1);
+        t.Int64Data.Add(value);
+        return new Onnx.AttributeProto { Name = "value", Type = Onnx.AttributeProto.Types.AttributeType.Tensor, T = t };
+    }
+
+    [Test]
     public void IdentityAndDropout_AreDroppedAndOutputKeepsItsName()
     {
         var onnx = new OnnxModelBuilder(13).Input("x", 1, 8)
