@@ -17,6 +17,7 @@ public static class Program
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy] [--limit N] [--json]
           edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json]
+          edgenets selftest                   (every kernel variant this CPU supports vs the scalar reference)
           edgenets help
         """;
 
@@ -40,6 +41,7 @@ public static class Program
                 "inspect" => InspectCommand.Run(rest, stdout),
                 "eval" => EvalCommand.Run(rest, stdout, stderr),
                 "bench" => BenchCommand.Run(rest, stdout, stderr),
+                "selftest" => SelftestCommand.Run(rest, stdout),
                 _ => throw new CliException($"unknown command '{command}' (see 'edgenets help')", 2),
             };
         }
