@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Publishes the edgenets CLI with NativeAOT for linux-x64 (AVX2) and linux-arm64, then checks on this machine that
+#  - every kernel variant matches the reference (selftest) on x64, on x64 without AVX2, and under qemu on
+#    cortex-a72 (Raspberry Pi 4, no SDOT) and cortex-a76 (Raspberry Pi 5, SDOT);
+#  - the SDOT kernels are chosen on cortex-a76 and only there;
+#  - the int8 example model's outputs are byte-identical on all of them.
+# Ends with "cross-check: N passed, N failed". Needs: bash tools/setup.sh with EDGENETS_ARM64=1.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=artifacts/cross
+rm -rf "$out"; mkdir -p "$out"
+passed=0; failed=0
+check() {   # check NAME COMMAND...: runs the command, counts and reports the outcome
+  local name=$1; shift
+  if "$@" > "$out/$name.log" 2>&1; then passed=$((passed + 1)); echo "  ok    $name"
+  else failed=$((failed + 1)); echo "  FAIL  $name (log: $out/$name.log)"; tail -n 15 "$out/$name.log" | sed 's/^/        /'; fi
+}
+
+model=models/gesture-digits/model.enet
+inputs=models/gesture-digits/test_inputs.npy
+echo "== publishing NativeAOT binaries"
+check publish-x64 dotnet publish tools/EdgeNets.Cli -c Release -r linux-x64 -p:IlcInstructionSet=x86-64-v3 -o "$out/linux-x64" -warnaserror
+check publish-arm64 dotnet publish tools/EdgeNets.Cli -c Release -r linux-arm64 -p:LinkerFlavor=lld -o "$out/linux-arm64" -warnaserror
+check build-jit dotnet build tools/EdgeNets.Cli -c Release -o artifacts/cli -v q -nologo
+x64="$out/linux-x64/edgenets"
+arm64="$out/linux-arm64/edgenets"
+qemu="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+
+echo "== kernel self-tests"
+check selftest-x64 "$x64" selftest
+check selftest-x64-noavx2 env DOTNET_EnableAVX2=0 dotnet artifacts/cli/edgenets.dll selftest
+check selftest-arm64-a72 $qemu -cpu cortex-a72 "$arm64" selftest
+check selftest-arm64-a76 $qemu -cpu cortex-a76 "$arm64" selftest
+
+echo "== kernel choice"
+check sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect $model | grep -q 'AdvSimdDot'"
+check no-sdot-on-a72 bash -c "! $qemu -cpu cortex-a72 $arm64 inspect $model | grep -q 'AdvSimdDot'"
+check avx2-on-x64 bash -c "$x64 inspect $model | grep -q '_Avx2'"
+
+echo "== whole-model outputs, byte for byte"
+check run-x64 "$x64" run "$model" --input "$inputs" --output "$out/y-x64.npy"
+check run-x64-noavx2 env DOTNET_EnableAVX2=0 dotnet artifacts/cli/edgenets.dll run "$model" --input "$inputs" --output "$out/y-x64-noavx2.npy"
+check run-arm64-a72 $qemu -cpu cortex-a72 "$arm64" run "$model" --input "$inputs" --output "$out/y-a72.npy"
+check run-arm64-a76 $qemu -cpu cortex-a76 "$arm64" run "$model" --input "$inputs" --output "$out/y-a76.npy"
+for v in x64-noavx2 a72 a76; do check "identical-x64-vs-$v" cmp "$out/y-x64.npy" "$out/y-$v.npy"; done
+
+ls -l "$out/linux-x64/edgenets" "$out/linux-arm64/edgenets" 2>/dev/null | awk '{print "  binary " $NF ": " $5 " bytes"}'
+echo "cross-check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
