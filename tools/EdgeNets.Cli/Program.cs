@@ -15,7 +15,7 @@ public static class Program
                            [--percentile P] [--precision int8|float32] [--batch N]
           edgenets run     MODEL.enet --input X.npy --output Y.npy      (or --input NAME=FILE.npy, repeated)
           edgenets inspect MODEL.enet
-          edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy] [--limit N] [--json]
+          edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy] [--limit N] [--json]
           edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json]
           edgenets selftest                   (every kernel variant this CPU supports vs the scalar reference)
           edgenets help

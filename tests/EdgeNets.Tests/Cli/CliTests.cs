@@ -80,6 +80,26 @@ public class CliTests
     }
 
     [Test]
+    public void EvalWithRegressionTargetsReportsMeanAbsoluteErrors()
+    {
+        string enet = ConvertInt8();
+        string inputs = Path.Combine(_dir, "x.npy");
+        var all = NpyFile.Read(TestInputs);
+        NpyFile.WriteFloat32(inputs, [16, 3, 32, 32], all.ToFloat32().AsSpan(0, 16 * 3 * 32 * 32));
+        string ours = Path.Combine(_dir, "ours.npy");
+        Assert.That(Edgenets("run", enet, "--input", inputs, "--output", ours).Code, Is.Zero);
+
+        // Targets equal to our own outputs: the int8 MAE must be exactly 0 and the float model's must not.
+        var eval = Edgenets("eval", Onnx, enet, "--input", inputs, "--targets", ours, "--json");
+        Assert.That(eval.Code, Is.Zero, eval.Err);
+        Assert.That(JsonNumber(eval.Out, "quantized_mae"), Is.Zero);
+        Assert.That(JsonNumber(eval.Out, "float_mae"), Is.EqualTo(JsonNumber(eval.Out, "mean_abs_error")).Within(1e-6));
+
+        var both = Edgenets("eval", Onnx, enet, "--input", inputs, "--targets", ours, "--labels", TestLabels);
+        Assert.That(both.Code, Is.EqualTo(2));
+    }
+
+    [Test]
     public void Float32ConversionMatchesOnnxRuntimeClosely()
     {
         string enet = Path.Combine(_dir, "float.enet");

@@ -7,19 +7,22 @@ using EdgeNets.Runtime.Graph;
 namespace EdgeNets.Cli.Commands;
 
 /// <summary>
-/// `edgenets eval MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy]`: the float model in ONNX Runtime and the
-/// converted model side by side: top-1 agreement, accuracy, output error and a per-layer SQNR table.
+/// `edgenets eval MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy]`: the float model in ONNX Runtime
+/// and the converted model side by side: top-1 agreement, accuracy (class labels) or mean absolute error (regression
+/// targets), output error and a per-layer SQNR table.
 /// </summary>
 public static class EvalCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Arguments("eval", args, new HashSet<string> { "input", "labels", "limit" }, new HashSet<string> { "json" });
+        var a = new Arguments("eval", args, new HashSet<string> { "input", "labels", "targets", "limit" }, new HashSet<string> { "json" });
         string onnxPath = a.Positional(0, "float model (MODEL.onnx)");
         string enetPath = a.Positional(1, "converted model (MODEL.enet)");
         a.ExpectPositionals(2);
         string inputPath = a.Require("input");
         string? labelsPath = a.Option("labels");
+        string? targetsPath = a.Option("targets");
+        if (labelsPath != null && targetsPath != null) throw new CliException("give --labels (classification) or --targets (regression), not both", 2);
         int limit = a.IntOption("limit", int.MaxValue, 1);
         bool json = a.Flag("json");
         if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
@@ -36,6 +39,14 @@ public static class EvalCommand
             labels = DataFiles.Read(labelsPath).ToInt32();
             if (labels.Length < samples.Count) throw new CliException($"{labelsPath}: {labels.Length} labels for {samples.Count} samples");
         }
+        float[]? targets = null;
+        if (targetsPath != null)
+        {
+            targets = DataFiles.Read(targetsPath).ToFloat32();
+            if (targets.Length < samples.Count * outputTensor.ElementCount)
+                throw new CliException($"{targetsPath}: {targets.Length} target values for {samples.Count} samples of {outputTensor.ElementCount} outputs");
+        }
+        double floatTargetError = 0, quantTargetError = 0;
 
         // Every activation of ours that ONNX Runtime can also expose by name gets a per-layer comparison.
         var activations = Enumerable.Range(0, g.Tensors.Count).Where(t => !g.Tensors[t].IsConstant && !g.Inputs.Contains(t)).ToList();
@@ -70,6 +81,15 @@ public static class EvalCommand
                 }
                 int fTop = ArgMax(floatOut), qTop = ArgMax(ours);
                 if (fTop == qTop) agree++;
+                if (targets != null)
+                {
+                    for (int i = 0; i < classes; i++)
+                    {
+                        float t = targets[s * classes + i];
+                        floatTargetError += Math.Abs(floatOut[i] - t);
+                        quantTargetError += Math.Abs(ours[i] - t);
+                    }
+                }
                 if (labels != null)
                 {
                     if (fTop == labels[s]) floatCorrect++;
@@ -97,6 +117,8 @@ public static class EvalCommand
         double? floatAcc = labels != null ? (double)floatCorrect / n : null;
         double? quantAcc = labels != null ? (double)quantCorrect / n : null;
         double meanAbs = sumAbs / Math.Max(countAbs, 1);
+        double? floatMae = targets != null ? floatTargetError / (n * classes) : null;
+        double? quantMae = targets != null ? quantTargetError / (n * classes) : null;
         string precision = g.Metadata.TryGetValue("precision", out var p) ? p : "?";
 
         if (json)
@@ -104,6 +126,7 @@ public static class EvalCommand
             var sb = new StringBuilder("{");
             sb.Append(inv, $"\"samples\": {n}, \"precision\": \"{precision}\", \"top1_agreement\": {agreement:R}, ");
             if (floatAcc != null) sb.Append(inv, $"\"float_accuracy\": {floatAcc:R}, \"quantized_accuracy\": {quantAcc:R}, ");
+            if (floatMae != null) sb.Append(inv, $"\"float_mae\": {floatMae:R}, \"quantized_mae\": {quantMae:R}, ");
             sb.Append(inv, $"\"max_abs_error\": {maxAbs:R}, \"mean_abs_error\": {meanAbs:R}, \"layers\": [");
             for (int i = 0; i < layers.Count; i++)
             {
@@ -121,6 +144,11 @@ public static class EvalCommand
         {
             stdout.WriteLine($"float accuracy (ONNX Runtime): {floatAcc * 100:F2}%");
             stdout.WriteLine($"{precision} accuracy (EdgeNets):  {quantAcc * 100:F2}%  (delta {(quantAcc - floatAcc) * 100:+0.00;-0.00} points)");
+        }
+        if (floatMae != null)
+        {
+            stdout.WriteLine($"float MAE vs targets (ONNX Runtime): {floatMae.Value.ToString("G5", inv)}");
+            stdout.WriteLine($"{precision} MAE vs targets (EdgeNets):  {quantMae!.Value.ToString("G5", inv)}  ({(quantMae / floatMae - 1) * 100:+0.0;-0.0}%)");
         }
         stdout.WriteLine($"output error: max abs {maxAbs.ToString("G4", inv)}, mean abs {meanAbs.ToString("G4", inv)}");
         stdout.WriteLine();
