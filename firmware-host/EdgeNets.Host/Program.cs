@@ -36,9 +36,15 @@ public static class Program
     public static int Main(string[] args)
     {
         using var stop = new CancellationTokenSource();
-        // systemd stops services with SIGTERM; Ctrl+C sends SIGINT. Both end the loop after the current frame.
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        // systemd stops services with SIGTERM; Ctrl+C sends SIGINT. The first ends the loop after the current frame and
+        // prints the summary; a second one (e.g. when stdout is blocked) terminates the process the default way.
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         return Run(args, Console.OpenStandardOutput(), Console.Error, stop.Token);
     }
 
