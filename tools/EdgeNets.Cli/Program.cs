@@ -17,6 +17,7 @@ public static class Program
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy] [--limit N] [--json]
           edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json]
+          edgenets selftest                   (every kernel variant this CPU supports vs the scalar reference)
           edgenets help
         """;
 
@@ -35,11 +36,12 @@ public static class Program
         {
             return command switch
             {
-                //PENDING "convert" => ConvertCommand.Run(rest, stdout, stderr),
+                "convert" => ConvertCommand.Run(rest, stdout, stderr),
                 "run" => RunCommand.Run(rest, stdout, stderr),
                 "inspect" => InspectCommand.Run(rest, stdout),
                 "eval" => EvalCommand.Run(rest, stdout, stderr),
                 "bench" => BenchCommand.Run(rest, stdout, stderr),
+                "selftest" => SelftestCommand.Run(rest, stdout),
                 _ => throw new CliException($"unknown command '{command}' (see 'edgenets help')", 2),
             };
         }

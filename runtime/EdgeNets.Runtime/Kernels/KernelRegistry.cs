@@ -1,5 +1,6 @@
 using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Optimized;
 using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels;
@@ -7,7 +8,8 @@ namespace EdgeNets.Runtime.Kernels;
 /// <summary>One kernel variant: which operator and element type it serves, whether this CPU can run it, and how to prepare it.</summary>
 public sealed class KernelEntry
 {
-    public KernelEntry(string name, OpType op, DataType type, Func<KernelSetup, OpKernel> create, Func<bool>? isSupported = null, int priority = 0)
+    public KernelEntry(string name, OpType op, DataType type, Func<KernelSetup, OpKernel> create, Func<bool>? isSupported = null, int priority = 0,
+        Func<KernelSetup, bool>? canHandle = null)
     {
         Name = name;
         Op = op;
@@ -15,6 +17,7 @@ public sealed class KernelEntry
         Create = create;
         IsSupported = isSupported ?? (() => true);
         Priority = priority;
+        CanHandle = canHandle ?? (_ => true);
     }
 
     public string Name { get; }
@@ -25,6 +28,12 @@ public sealed class KernelEntry
     /// <summary>Higher wins among supported variants; reference kernels are 0.</summary>
     public int Priority { get; }
     public bool IsReference => Priority == 0;
+    /// <summary>
+    /// Whether this variant takes this particular operator (shapes, broadcast pattern); a variant that only covers
+    /// some shapes declines the rest here, before it is created. Must return false rather than throw on a malformed
+    /// operator, so the reference kernel reports the error. Always true for reference kernels.
+    /// </summary>
+    public Func<KernelSetup, bool> CanHandle { get; }
 }
 
 /// <summary>
@@ -39,6 +48,7 @@ public static class KernelRegistry
     {
         var list = new List<KernelEntry>();
         ReferenceKernels.Register(list);
+        OptimizedKernels.Register(list);
         return list.ToArray();
     }
 
@@ -50,12 +60,15 @@ public static class KernelRegistry
         if (op.Outputs.Length == 0) throw new ModelFormatException($"{op}: has no outputs");
         var type = KernelType(op, graph);
         KernelEntry? best = null;
+        var setup = new KernelSetup(graph, op);
         foreach (var e in All)
         {
             if (e.Op != op.Type || e.Type != type) continue;
             if (referenceOnly && !e.IsReference) continue;
             if (!e.IsSupported()) continue;
-            if (best == null || e.Priority > best.Priority) best = e;
+            if (best != null && e.Priority <= best.Priority) continue;
+            if (!e.IsReference && !e.CanHandle(setup)) continue;
+            best = e;
         }
         return best ?? throw new ModelFormatException($"{op}: no kernel for {op.Type} with {type} output");
     }

@@ -1,0 +1,42 @@
+using EdgeNets.Runtime.Graph;
+
+namespace EdgeNets.Converter.Passes;
+
+/// <summary>
+/// Fuses Relu and Clip into the Conv, Gemm or Add that produces their input, as the float clamp
+/// ActivationMin/ActivationMax, when that intermediate feeds nothing else and is not a graph output.
+/// The fused operator then writes the activation's output name.
+/// </summary>
+internal static class ActivationFusion
+{
+    public static void Run(IrGraph g)
+    {
+        for (int i = 0; i < g.Nodes.Count; i++)
+        {
+            var act = g.Nodes[i];
+            float min, max;
+            if (act.Op == nameof(OpType.Relu)) { min = 0f; max = float.PositiveInfinity; }
+            else if (act.Op == nameof(OpType.Clip))
+            {
+                min = act.Attributes.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity);
+                max = act.Attributes.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity);
+            }
+            else continue;
+
+            string input = act.Inputs[0];
+            var producer = g.Producer(input);
+            if (producer == null || producer.Op is not (nameof(OpType.Conv) or nameof(OpType.Gemm) or nameof(OpType.Add))) continue;
+            if (g.ConsumerCount(input) != 1 || g.IsGraphOutput(input) || g.Inputs.Contains(input)) continue;
+
+            min = Math.Max(min, producer.Attributes.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity));
+            max = Math.Min(max, producer.Attributes.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity));
+            if (!float.IsNegativeInfinity(min)) producer.Attributes.Set(AttributeKey.ActivationMin, min);
+            if (!float.IsPositiveInfinity(max)) producer.Attributes.Set(AttributeKey.ActivationMax, max);
+
+            g.Nodes.RemoveAt(i);
+            i--;
+            g.Values.Remove(act.Outputs[0]);
+            g.Rename(input, act.Outputs[0]);
+        }
+    }
+}

@@ -1,0 +1,339 @@
+using System.Runtime.InteropServices;
+using EdgeNets.Runtime.Format;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Quantization;
+
+namespace EdgeNets.Runtime.Kernels;
+
+/// <summary>One operator on fixed random data: a one-op graph whose activation inputs have the given bytes.</summary>
+public sealed class KernelCase
+{
+    internal KernelCase(string description, ModelGraph graph, IReadOnlyList<(int Tensor, byte[] Bytes)> inputs)
+    {
+        Description = description;
+        Graph = graph;
+        Inputs = inputs;
+    }
+
+    public string Description { get; }
+    public ModelGraph Graph { get; }
+    public OpInfo Op => Graph.Ops[0];
+    public IReadOnlyList<(int Tensor, byte[] Bytes)> Inputs { get; }
+    public override string ToString() => Description;
+}
+
+/// <summary>
+/// Seeded random operator cases for comparing kernel variants with the reference: length sweeps 0..67 to hit every
+/// vector tail, odd channel counts, scalar and per-channel broadcasts in both operand orders, int8 extremes (-128/127
+/// values, zero points at both ends, narrowed output clamps, raw multipliers and shifts over their whole accepted range)
+/// and float specials (NaN, infinities, signed zeros, subnormals). Shared by the tests and <see cref="KernelSelfTest"/>.
+/// </summary>
+public static class KernelCases
+{
+    /// <summary>Whether cases exist for this operator and element type.</summary>
+    public static bool Covers(OpType op, DataType type) => (op, type) switch
+    {
+        (OpType.Add or OpType.Mul, DataType.Int8 or DataType.Float32) => true,
+        (OpType.Relu or OpType.Clip, DataType.Float32) => true,
+        (OpType.LookupTable, DataType.Int8) => true,
+        _ => false,
+    };
+
+    /// <summary>The cases for (<paramref name="op"/>, <paramref name="type"/>); the same seed always gives the same cases.</summary>
+    public static IReadOnlyList<KernelCase> For(OpType op, DataType type, int seed = 20240611)
+    {
+        var rng = new Random(seed ^ ((int)op * 7919) ^ ((int)type * 104729));
+        var cases = new List<KernelCase>();
+        switch (op, type)
+        {
+            case (OpType.Add or OpType.Mul, DataType.Int8):
+                foreach (var (a, b) in BinaryShapes()) cases.Add(BinaryInt8(rng, op, a, b));
+                for (int shift = 0; shift >= -2; shift--)
+                    foreach (int n in new[] { 37, 67 }) cases.Add(RoundingTies(rng, op, n, shift));
+                break;
+            case (OpType.Add or OpType.Mul, DataType.Float32):
+                foreach (var (a, b) in BinaryShapes()) cases.Add(BinaryFloat(rng, op, a, b));
+                break;
+            case (OpType.Relu or OpType.Clip, DataType.Float32):
+                foreach (var shape in UnaryShapes()) cases.Add(UnaryFloat(rng, op, shape));
+                break;
+            case (OpType.LookupTable, DataType.Int8):
+                foreach (var shape in UnaryShapes()) cases.Add(LookupTable(rng, shape, channelAxis: -1));
+                foreach (var (shape, axis) in new (int[], int)[] { ([1, 3, 5, 7], 1), ([2, 5, 17], -2), ([1, 4, 4, 7], 3), ([9, 33], 0), ([1, 1, 40], 1), ([3, 0, 2], 0) })
+                    cases.Add(LookupTable(rng, shape, axis));
+                break;
+        }
+        return cases;
+    }
+
+    private static IEnumerable<int[]> UnaryShapes()
+    {
+        for (int n = 0; n <= 67; n++) yield return [n];
+        yield return [1, 3, 5, 7];
+        yield return [2, 16, 9];
+        yield return [1, 8, 8, 33];
+    }
+
+    private static IEnumerable<(int[] A, int[] B)> BinaryShapes()
+    {
+        for (int n = 0; n <= 67; n++) yield return ([n], [n]);
+        foreach (int n in new[] { 1, 3, 15, 16, 31, 33, 67, 100 })
+        {
+            yield return ([n], [1]);        // scalar B
+            yield return ([1], [n]);        // scalar A
+        }
+        foreach (var (c, h, w) in new[] { (3, 5, 7), (5, 1, 1), (7, 4, 4), (1, 9, 9), (11, 2, 9), (17, 1, 33) })
+        {
+            yield return ([1, c, h, w], [1, c, 1, 1]);   // per-channel, channels first
+            yield return ([1, c, 1, 1], [2, c, h, w]);
+            yield return ([1, h, w, c], [c]);            // per-channel, channels last
+            yield return ([c], [2, h, w, c]);
+        }
+        yield return ([3, 1, 21], [1, 4, 1]);            // both operands broadcast
+        yield return ([2, 3, 1, 17], [3, 20, 1]);
+        yield return ([5, 1], [1, 67]);
+        yield return ([1], [1]);
+        yield return ([0, 4], [1, 4]);
+    }
+
+    private static KernelCase BinaryInt8(Random rng, OpType op, int[] shapeA, int[] shapeB)
+    {
+        var g = new CaseGraph();
+        var shapeY = ShapeUtil.Broadcast(shapeA, shapeB)!;
+        var qa = Quant(rng);
+        var qb = Quant(rng);
+        var qy = Quant(rng);
+        bool constantB = rng.Next(4) == 0;
+        int a = g.Input("a", DataType.Int8, shapeA, Int8Values(rng, ShapeUtil.ElementCount(shapeA)), qa);
+        int b = constantB
+            ? g.Constant("b", DataType.Int8, shapeB, Int8Values(rng, ShapeUtil.ElementCount(shapeB)), qb)
+            : g.Input("b", DataType.Int8, shapeB, Int8Values(rng, ShapeUtil.ElementCount(shapeB)), qb);
+        int y = g.Output("y", DataType.Int8, shapeY, qy);
+
+        var attributes = new OpAttributes();
+        // Multipliers derived from the scales as a converter would; in "raw" cases the multipliers are replaced by
+        // values over their whole range (both ends, exact powers of two whose products land on rounding ties) and the
+        // shifts jittered around the derived ones, or anywhere in [-31, 30], so every branch of the rescale is reached
+        // while many outputs still fall inside the int8 range.
+        bool raw = rng.Next(3) == 0;
+        string how = raw ? "raw multipliers" : "scale multipliers";
+        if (op == OpType.Add)
+        {
+            int leftShift = raw ? rng.Next(0, 23) : 20;
+            double twiceMax = 2.0 * Math.Max(qa.Scale, qb.Scale);
+            var (ma, sa) = Multiplier(rng, raw, qa.Scale / twiceMax);
+            var (mb, sb) = Multiplier(rng, raw, qb.Scale / twiceMax);
+            var (my, sy) = Multiplier(rng, raw, twiceMax / ((1 << leftShift) * (double)qy.Scale));
+            attributes.Set(AttributeKey.LeftShift, leftShift);
+            attributes.Set(AttributeKey.InputMultiplier, ma, mb);
+            attributes.Set(AttributeKey.InputShift, sa, sb);
+            attributes.Set(AttributeKey.OutputMultiplier, my);
+            attributes.Set(AttributeKey.OutputShift, sy);
+        }
+        else
+        {
+            var (my, sy) = Multiplier(rng, raw, (double)qa.Scale * qb.Scale / qy.Scale);
+            attributes.Set(AttributeKey.OutputMultiplier, my);
+            attributes.Set(AttributeKey.OutputShift, sy);
+        }
+        switch (rng.Next(4))
+        {
+            case 0: attributes.Set(AttributeKey.QuantizedMin, qy.ZeroPoint); break;   // fused Relu
+            case 1:
+                int lo = rng.Next(-128, 128), hi = rng.Next(lo, 128);
+                attributes.Set(AttributeKey.QuantizedMin, lo);
+                attributes.Set(AttributeKey.QuantizedMax, hi);
+                break;
+        }
+        g.Op(op, [a, b], y, attributes);
+        return g.Build($"{op} int8 [{ShapeUtil.Format(shapeA)}] x [{ShapeUtil.Format(shapeB)}]{(constantB ? " (B constant)" : "")}, " +
+            $"za={qa.ZeroPoint} zb={qb.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+    }
+
+    /// <summary>
+    /// Multipliers of exactly 2^30 (a real 0.5), small shifts and small values: half the products land exactly on a
+    /// rounding tie of the fixed-point rescale and the outputs stay inside int8, so any rounding difference shows.
+    /// </summary>
+    private static KernelCase RoundingTies(Random rng, OpType op, int n, int shift)
+    {
+        var g = new CaseGraph();
+        var q = QuantizationInfo.PerTensor(0.5f, 0);
+        var values = new byte[n];
+        for (int i = 0; i < n; i++) values[i] = (byte)(sbyte)rng.Next(-15, 16);
+        var other = new byte[n];
+        for (int i = 0; i < n; i++) other[i] = (byte)(sbyte)rng.Next(-15, 16);
+        int a = g.Input("a", DataType.Int8, [n], values, q);
+        int b = g.Input("b", DataType.Int8, [n], other, q);
+        int y = g.Output("y", DataType.Int8, [n], q);
+        var attributes = new OpAttributes()
+            .Set(AttributeKey.OutputMultiplier, 1 << 30)
+            .Set(AttributeKey.OutputShift, shift);
+        if (op == OpType.Add)
+        {
+            attributes.Set(AttributeKey.LeftShift, 0);
+            attributes.Set(AttributeKey.InputMultiplier, 1 << 30, 1 << 30);
+            attributes.Set(AttributeKey.InputShift, shift, 0);
+        }
+        g.Op(op, [a, b], y, attributes);
+        return g.Build($"{op} int8 [{n}] x [{n}], rounding ties (multipliers 2^30, shift {shift})");
+    }
+
+    private static KernelCase BinaryFloat(Random rng, OpType op, int[] shapeA, int[] shapeB)
+    {
+        var g = new CaseGraph();
+        var shapeY = ShapeUtil.Broadcast(shapeA, shapeB)!;
+        bool constantB = rng.Next(4) == 0;
+        int a = g.Input("a", DataType.Float32, shapeA, FloatValues(rng, ShapeUtil.ElementCount(shapeA)));
+        int b = constantB
+            ? g.Constant("b", DataType.Float32, shapeB, FloatValues(rng, ShapeUtil.ElementCount(shapeB)))
+            : g.Input("b", DataType.Float32, shapeB, FloatValues(rng, ShapeUtil.ElementCount(shapeB)));
+        int y = g.Output("y", DataType.Float32, shapeY);
+        var attributes = FloatClamp(rng, out string clamp);
+        g.Op(op, [a, b], y, attributes);
+        return g.Build($"{op} float32 [{ShapeUtil.Format(shapeA)}] x [{ShapeUtil.Format(shapeB)}]{(constantB ? " (B constant)" : "")}{clamp}");
+    }
+
+    private static KernelCase UnaryFloat(Random rng, OpType op, int[] shape)
+    {
+        var g = new CaseGraph();
+        int x = g.Input("x", DataType.Float32, shape, FloatValues(rng, ShapeUtil.ElementCount(shape)));
+        int y = g.Output("y", DataType.Float32, shape);
+        string clamp = "";
+        var attributes = op == OpType.Clip ? FloatClamp(rng, out clamp) : new OpAttributes();
+        g.Op(op, [x], y, attributes);
+        return g.Build($"{op} float32 [{ShapeUtil.Format(shape)}]{clamp}");
+    }
+
+    private static KernelCase LookupTable(Random rng, int[] shape, int channelAxis)
+    {
+        var g = new CaseGraph();
+        var q = Quant(rng);
+        int x = g.Input("x", DataType.Int8, shape, Int8Values(rng, ShapeUtil.ElementCount(shape)), q);
+        int channels = channelAxis == -1 ? 1 : shape[channelAxis < 0 ? channelAxis + shape.Length : channelAxis];
+        var table = new byte[channels * 256];
+        rng.NextBytes(table);
+        int t = g.Constant("table", DataType.Int8, channelAxis == -1 ? [256] : [channels, 256], table, null);
+        int y = g.Output("y", DataType.Int8, shape, Quant(rng));
+        var attributes = new OpAttributes();
+        if (channelAxis != -1) attributes.Set(AttributeKey.Axis, channelAxis);
+        g.Op(OpType.LookupTable, [x, t], y, attributes);
+        return g.Build($"LookupTable int8 [{ShapeUtil.Format(shape)}]" + (channelAxis == -1 ? "" : $", {channels} tables along axis {channelAxis}"));
+    }
+
+    private static QuantizationInfo Quant(Random rng)
+    {
+        // About 0.001 .. 3, or an exact power of two (ratios of those give multipliers of exactly 2^30).
+        float scale = rng.Next(3) == 0 ? MathF.ScaleB(1f, -rng.Next(0, 10)) : (float)Math.Exp(rng.NextDouble() * 8 - 7);
+        int zeroPoint = rng.Next(4) switch { 0 => -128, 1 => 127, _ => rng.Next(-128, 128) };
+        return QuantizationInfo.PerTensor(scale, zeroPoint);
+    }
+
+    private static (int Multiplier, int Shift) Multiplier(Random rng, bool raw, double real)
+    {
+        var (m, shift) = FixedPoint.QuantizeMultiplier(real);
+        if (!raw) return (m, shift);
+        m = rng.Next(5) switch
+        {
+            0 => int.MaxValue,
+            1 => 1 << 30,
+            2 => rng.Next(0, 4) == 0 ? 0 : 1 << rng.Next(0, 31),
+            3 => (1 << 30) + rng.Next(1 << 30),
+            _ => rng.Next(),
+        };
+        shift = rng.Next(4) == 0 ? rng.Next(-31, 31) : Math.Clamp(shift + rng.Next(-2, 3), -31, 30);
+        return (m, shift);
+    }
+
+    /// <summary>int8 values: uniform, mostly extremes, or all -128 (the -128 x -128 corner), with extremes sprinkled in.</summary>
+    private static byte[] Int8Values(Random rng, int count)
+    {
+        var v = new byte[count];
+        int mode = rng.Next(4);
+        for (int i = 0; i < count; i++)
+        {
+            sbyte s = mode switch
+            {
+                0 => -128,
+                1 => rng.Next(2) == 0 ? (sbyte)-128 : (sbyte)127,
+                _ => (sbyte)rng.Next(-128, 128),
+            };
+            if (mode >= 2 && rng.Next(8) == 0) s = rng.Next(2) == 0 ? (sbyte)-128 : (sbyte)127;
+            v[i] = (byte)s;
+        }
+        return v;
+    }
+
+    private static readonly float[] FloatSpecials =
+        [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, 6f, -1f, 1e-39f];
+
+    private static byte[] FloatValues(Random rng, int count)
+    {
+        var v = new float[count];
+        for (int i = 0; i < count; i++)
+            v[i] = rng.Next(10) == 0 ? FloatSpecials[rng.Next(FloatSpecials.Length)] : (float)(rng.NextDouble() * 20 - 10);
+        return MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+    }
+
+    private static OpAttributes FloatClamp(Random rng, out string description)
+    {
+        var attributes = new OpAttributes();
+        (float Min, float Max)? clamp = rng.Next(5) switch
+        {
+            0 => (0f, 6f),
+            1 => (-1f, 1f),
+            2 => (0f, float.PositiveInfinity),
+            3 => (-0f, 0f),
+            _ => null,
+        };
+        description = "";
+        if (clamp is { } c)
+        {
+            attributes.Set(AttributeKey.ActivationMin, c.Min);
+            attributes.Set(AttributeKey.ActivationMax, c.Max);
+            description = $", clamp [{c.Min}, {c.Max}]";
+        }
+        return attributes;
+    }
+
+    /// <summary>Builds the one-op graph: activations laid out one after another, 64-byte aligned.</summary>
+    private sealed class CaseGraph
+    {
+        private readonly ModelGraph _graph = new();
+        private readonly List<(int, byte[])> _inputs = new();
+        private long _cursor;
+
+        public int Input(string name, DataType type, int[] shape, byte[] bytes, QuantizationInfo? quant = null)
+        {
+            int id = Activation(name, type, shape, quant);
+            _graph.Inputs.Add(id);
+            _inputs.Add((id, bytes));
+            return id;
+        }
+
+        public int Constant(string name, DataType type, int[] shape, byte[] bytes, QuantizationInfo? quant = null) =>
+            _graph.AddTensor(new TensorInfo(name, type, shape, TensorKind.Constant) { Data = bytes, Quantization = quant });
+
+        public int Output(string name, DataType type, int[] shape, QuantizationInfo? quant = null)
+        {
+            int id = Activation(name, type, shape, quant);
+            _graph.Outputs.Add(id);
+            return id;
+        }
+
+        public void Op(OpType type, int[] inputs, int output, OpAttributes attributes) =>
+            _graph.Ops.Add(new OpInfo(type, type.ToString().ToLowerInvariant(), inputs, [output], attributes));
+
+        public KernelCase Build(string description)
+        {
+            _graph.ArenaBytes = _cursor;
+            return new KernelCase(description, _graph, _inputs);
+        }
+
+        private int Activation(string name, DataType type, int[] shape, QuantizationInfo? quant)
+        {
+            var t = new TensorInfo(name, type, shape, TensorKind.Activation) { Offset = _cursor, Quantization = quant };
+            _cursor = EnetFormat.AlignUp(_cursor + t.ByteLength);
+            return _graph.AddTensor(t);
+        }
+    }
+}

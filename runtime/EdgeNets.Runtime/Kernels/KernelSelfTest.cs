@@ -1,0 +1,129 @@
+using EdgeNets.Runtime.Graph;
+
+namespace EdgeNets.Runtime.Kernels;
+
+/// <summary>
+/// Runs every kernel variant this CPU supports against the scalar reference of the same operator and type on the
+/// seeded cases of <see cref="KernelCases"/>, requiring identical output bytes. Used by `edgenets selftest` and the host.
+/// </summary>
+public static class KernelSelfTest
+{
+    /// <summary>Variants that matched the reference on every case, variants that did not, variants this CPU cannot run.</summary>
+    public readonly record struct Result(int Passed, int Failed, int Skipped);
+
+    public static Result Run(TextWriter log)
+    {
+        log.WriteLine($"CPU features: {CpuFeatures.Describe()}");
+        int passed = 0, failed = 0, skipped = 0;
+        foreach (var variant in KernelRegistry.All)
+        {
+            if (variant.IsReference) continue;
+            if (!variant.IsSupported())
+            {
+                log.WriteLine($"  {variant.Name}: skipped (not supported on this CPU)");
+                skipped++;
+                continue;
+            }
+            var outcome = Check(variant);
+            if (outcome.Failure == null)
+            {
+                log.WriteLine($"  {variant.Name}: {outcome.Cases} cases identical to {outcome.Reference}");
+                passed++;
+            }
+            else
+            {
+                log.WriteLine($"  {variant.Name}: FAILED {outcome.Failure}");
+                failed++;
+            }
+        }
+        log.WriteLine($"{passed} passed, {failed} failed");
+        return new Result(passed, failed, skipped);
+    }
+
+    /// <summary>Outcome of one variant: the reference it was held to, how many cases it took, the first mismatch if any.</summary>
+    public readonly record struct VariantOutcome(string Reference, int Cases, string? Failure);
+
+    /// <summary>Compares <paramref name="variant"/> with its reference on every case it accepts (<see cref="KernelEntry.CanHandle"/>).</summary>
+    public static VariantOutcome Check(KernelEntry variant)
+    {
+        var reference = ReferenceFor(variant);
+        if (reference == null) return new VariantOutcome("-", 0, $"no reference kernel for {variant.Op} {variant.Type}");
+        if (!KernelCases.Covers(variant.Op, variant.Type))
+            return new VariantOutcome(reference.Name, 0, $"no test cases for {variant.Op} {variant.Type}");
+        int count = 0;
+        foreach (var c in KernelCases.For(variant.Op, variant.Type))
+        {
+            if (!variant.CanHandle(new KernelSetup(c.Graph, c.Op))) continue;
+            count++;
+            string? mismatch = Compare(variant, reference, c);
+            if (mismatch != null) return new VariantOutcome(reference.Name, count, $"{c.Description}: {mismatch}");
+        }
+        if (count == 0) return new VariantOutcome(reference.Name, 0, "accepted none of the test cases");
+        return new VariantOutcome(reference.Name, count, null);
+    }
+
+    public static KernelEntry? ReferenceFor(KernelEntry variant)
+    {
+        foreach (var e in KernelRegistry.All)
+            if (e.IsReference && e.Op == variant.Op && e.Type == variant.Type) return e;
+        return null;
+    }
+
+    /// <summary>
+    /// Runs reference and variant on the case; null when the output bytes are identical, else what differed.
+    /// The output is prefilled with a different sentinel for each, so an element the variant skips shows as a mismatch.
+    /// </summary>
+    public static string? Compare(KernelEntry variant, KernelEntry reference, KernelCase c)
+    {
+        var graph = c.Graph;
+        var offsets = new long[graph.Tensors.Count];
+        for (int i = 0; i < offsets.Length; i++) offsets[i] = graph.Tensors[i].IsConstant ? -1 : graph.Tensors[i].Offset;
+        var memory = new TensorMemory(graph, offsets, graph.ArenaBytes);
+        foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(memory.Bytes(tensor));
+
+        OpKernel expectedKernel, actualKernel;
+        try
+        {
+            expectedKernel = reference.Create(new KernelSetup(graph, c.Op));
+        }
+        catch (Exception e)
+        {
+            return $"reference rejected the case: {e.Message}";
+        }
+        try
+        {
+            actualKernel = variant.Create(new KernelSetup(graph, c.Op));
+        }
+        catch (Exception e)
+        {
+            return $"variant rejected a case it accepts: {e.Message}";
+        }
+        if (actualKernel.Name != variant.Name) return $"kernel reports name {actualKernel.Name}, registered as {variant.Name}";
+
+        int output = c.Op.Outputs[0];
+        memory.Bytes(output).Fill(0xA5);
+        expectedKernel.Run(memory);
+        var expected = memory.Bytes(output).ToArray();
+        memory.Bytes(output).Fill(0x5A);
+        actualKernel.Run(memory);
+        var actual = memory.Bytes(output);
+
+        int size = graph.Tensors[output].Type.SizeInBytes();
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (expected[i] == actual[i]) continue;
+            int element = i / size;
+            var e = expected.AsSpan(element * size, size);
+            var a = actual.Slice(element * size, size);
+            return $"element {element} of {expected.Length / size}: reference {Format(e, graph.Tensors[output].Type)}, variant {Format(a, graph.Tensors[output].Type)}";
+        }
+        return null;
+    }
+
+    private static string Format(ReadOnlySpan<byte> element, DataType type) => type switch
+    {
+        DataType.Int8 => ((sbyte)element[0]).ToString(),
+        DataType.Float32 => $"{BitConverter.ToSingle(element)} (0x{BitConverter.ToUInt32(element):X8})",
+        _ => Convert.ToHexString(element),
+    };
+}

@@ -1,0 +1,139 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Quantization;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// int8 Add: a' = MBQM((a - za) &lt;&lt; LeftShift, ma, sa), b' likewise, y = clamp(MBQM(a' + b', my, sy) + zy).
+/// The scalar Invoke is the reference formula; the vector ones use <see cref="FixedPointVector"/>, proven identical.
+/// </summary>
+internal readonly struct AddInt8Operator : IBinaryInt8Operator
+{
+    private readonly int _za, _zb, _zy, _leftShift, _ma, _sa, _mb, _sb, _my, _sy, _qmin, _qmax;
+
+    public AddInt8Operator(KernelSetup s)
+    {
+        _za = ElementwiseKernels.PerTensorQuant(s, s.Input(0)).ZeroPoint;
+        _zb = ElementwiseKernels.PerTensorQuant(s, s.Input(1)).ZeroPoint;
+        _zy = ElementwiseKernels.PerTensorQuant(s, s.Output(0)).ZeroPoint;
+        _leftShift = s.RequireInts(AttributeKey.LeftShift, 1)[0];
+        if (_leftShift < 0 || _leftShift > 22) throw s.Fail($"attribute LeftShift = {_leftShift} is outside [0, 22]");
+        (_ma, _sa) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.InputMultiplier, AttributeKey.InputShift, 2, 0);
+        (_mb, _sb) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.InputMultiplier, AttributeKey.InputShift, 2, 1);
+        (_my, _sy) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.OutputMultiplier, AttributeKey.OutputShift, 1, 0);
+        (_qmin, _qmax) = ElementwiseKernels.QuantizedClamp(s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Invoke(int a, int b)
+    {
+        int va = FixedPoint.MultiplyByQuantizedMultiplier((a - _za) << _leftShift, _ma, _sa);
+        int vb = FixedPoint.MultiplyByQuantizedMultiplier((b - _zb) << _leftShift, _mb, _sb);
+        return FixedPoint.Requantize(va + vb, _my, _sy, _zy, _qmin, _qmax);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<int> Invoke(Vector128<int> a, Vector128<int> b)
+    {
+        var va = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a - Vector128.Create(_za), _leftShift), _ma, _sa);
+        var vb = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(b - Vector128.Create(_zb), _leftShift), _mb, _sb);
+        var y = FixedPointVector.MultiplyByQuantizedMultiplier(va + vb, _my, _sy) + Vector128.Create(_zy);
+        return Vector128.Min(Vector128.Max(y, Vector128.Create(_qmin)), Vector128.Create(_qmax));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<int> Invoke(Vector256<int> a, Vector256<int> b)
+    {
+        var va = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.ShiftLeft(a - Vector256.Create(_za), _leftShift), _ma, _sa);
+        var vb = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.ShiftLeft(b - Vector256.Create(_zb), _leftShift), _mb, _sb);
+        var y = FixedPointVector.MultiplyByQuantizedMultiplier(va + vb, _my, _sy) + Vector256.Create(_zy);
+        return Vector256.Min(Vector256.Max(y, Vector256.Create(_qmin)), Vector256.Create(_qmax));
+    }
+}
+
+/// <summary>int8 Mul: y = clamp(MBQM((a - za)(b - zb), my, sy) + zy). The product of two 9-bit values is exact in int32.</summary>
+internal readonly struct MulInt8Operator : IBinaryInt8Operator
+{
+    private readonly int _za, _zb, _zy, _my, _sy, _qmin, _qmax;
+
+    public MulInt8Operator(KernelSetup s)
+    {
+        _za = ElementwiseKernels.PerTensorQuant(s, s.Input(0)).ZeroPoint;
+        _zb = ElementwiseKernels.PerTensorQuant(s, s.Input(1)).ZeroPoint;
+        _zy = ElementwiseKernels.PerTensorQuant(s, s.Output(0)).ZeroPoint;
+        (_my, _sy) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.OutputMultiplier, AttributeKey.OutputShift, 1, 0);
+        (_qmin, _qmax) = ElementwiseKernels.QuantizedClamp(s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Invoke(int a, int b) => FixedPoint.Requantize((a - _za) * (b - _zb), _my, _sy, _zy, _qmin, _qmax);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<int> Invoke(Vector128<int> a, Vector128<int> b)
+    {
+        var product = (a - Vector128.Create(_za)) * (b - Vector128.Create(_zb));
+        var y = FixedPointVector.MultiplyByQuantizedMultiplier(product, _my, _sy) + Vector128.Create(_zy);
+        return Vector128.Min(Vector128.Max(y, Vector128.Create(_qmin)), Vector128.Create(_qmax));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<int> Invoke(Vector256<int> a, Vector256<int> b)
+    {
+        var product = (a - Vector256.Create(_za)) * (b - Vector256.Create(_zb));
+        var y = FixedPointVector.MultiplyByQuantizedMultiplier(product, _my, _sy) + Vector256.Create(_zy);
+        return Vector256.Min(Vector256.Max(y, Vector256.Create(_qmin)), Vector256.Create(_qmax));
+    }
+}
+
+/// <summary>An int8 binary kernel variant: the reference's checks and broadcast plan, the shared vector driver.</summary>
+internal sealed class BinaryInt8Kernel<TOp> : OpKernel where TOp : struct, IBinaryInt8Operator
+{
+    private readonly int _a, _b, _y;
+    private readonly TOp _op;
+    private readonly BroadcastPlan _plan;
+    private readonly VectorWidth _width;
+
+    public BinaryInt8Kernel(KernelSetup s, TOp op, BroadcastPlan plan, VectorWidth width, string name)
+    {
+        _op = op;
+        _plan = plan;
+        _width = width;
+        _a = s.InputId(0);
+        _b = s.InputId(1);
+        _y = s.OutputId(0);
+        Name = name;
+    }
+
+    public override string Name { get; }
+
+    public override void Run(TensorMemory memory) =>
+        ElementwiseDriver.Binary(_op, _plan, memory.Read<sbyte>(_a), memory.Read<sbyte>(_b), memory.Write<sbyte>(_y), _width);
+}
+
+/// <summary>A float32 binary kernel variant: the reference's checks and broadcast plan, the shared vector driver.</summary>
+internal sealed class BinaryFloat32Kernel<TOp> : OpKernel where TOp : struct, IBinaryFloatOperator
+{
+    private readonly int _a, _b, _y;
+    private readonly TOp _op;
+    private readonly BroadcastPlan _plan;
+    private readonly VectorWidth _width;
+
+    public BinaryFloat32Kernel(KernelSetup s, TOp op, BroadcastPlan plan, VectorWidth width, string name)
+    {
+        _op = op;
+        _plan = plan;
+        _width = width;
+        _a = s.InputId(0);
+        _b = s.InputId(1);
+        _y = s.OutputId(0);
+        Name = name;
+    }
+
+    public override string Name { get; }
+
+    public override void Run(TensorMemory memory) =>
+        ElementwiseDriver.Binary(_op, _plan, memory.Read<float>(_a), memory.Read<float>(_b), memory.Write<float>(_y), _width);
+}

@@ -1,0 +1,180 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>Which vector loop a kernel variant runs; fixed when the variant is chosen, never re-checked per run.</summary>
+internal enum VectorWidth
+{
+    /// <summary>Vector128 only (SSE4.1 or AdvSimd).</summary>
+    V128,
+    /// <summary>Vector256 (AVX2), then Vector128 for what is left.</summary>
+    V256,
+}
+
+/// <summary>One int8 binary elementwise function: raw int8 operand values in, the final (clamped) int8 value out, on int32 lanes.</summary>
+internal interface IBinaryInt8Operator
+{
+    int Invoke(int a, int b);
+    Vector128<int> Invoke(Vector128<int> a, Vector128<int> b);
+    Vector256<int> Invoke(Vector256<int> a, Vector256<int> b);
+}
+
+/// <summary>One float32 binary elementwise function.</summary>
+internal interface IBinaryFloatOperator
+{
+    float Invoke(float a, float b);
+    Vector128<float> Invoke(Vector128<float> a, Vector128<float> b);
+    Vector256<float> Invoke(Vector256<float> a, Vector256<float> b);
+}
+
+/// <summary>One float32 unary elementwise function.</summary>
+internal interface IUnaryFloatOperator
+{
+    float Invoke(float x);
+    Vector128<float> Invoke(Vector128<float> x);
+    Vector256<float> Invoke(Vector256<float> x);
+}
+
+/// <summary>
+/// The shared loops of the elementwise variants: broadcast rows from a <see cref="BroadcastPlan"/>, a Vector256 loop,
+/// a Vector128 loop, and a scalar tail, all calling the same operator so every path computes the same function.
+/// A row operand with stride 0 (scalar or per-channel broadcast) is splatted once per row.
+/// </summary>
+internal static class ElementwiseDriver
+{
+    public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> y, VectorWidth width)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        int inner = plan.InnerCount;
+        bool splatA = plan.InnerStrideA == 0, splatB = plan.InnerStrideB == 0;
+        for (int row = 0; row < plan.OuterCount; row++)
+        {
+            plan.RowOffsets(row, out int ia, out int ib);
+            BinaryRow(op, a.Slice(ia, splatA ? 1 : inner), splatA, b.Slice(ib, splatB ? 1 : inner), splatB, y.Slice(row * inner, inner), width);
+        }
+    }
+
+    public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, VectorWidth width)
+        where TOp : struct, IBinaryFloatOperator
+    {
+        int inner = plan.InnerCount;
+        bool splatA = plan.InnerStrideA == 0, splatB = plan.InnerStrideB == 0;
+        for (int row = 0; row < plan.OuterCount; row++)
+        {
+            plan.RowOffsets(row, out int ia, out int ib);
+            BinaryRow(op, a.Slice(ia, splatA ? 1 : inner), splatA, b.Slice(ib, splatB ? 1 : inner), splatB, y.Slice(row * inner, inner), width);
+        }
+    }
+
+    private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y, VectorWidth width)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        int n = y.Length, i = 0;
+        // Row slices have exactly n elements (or 1 when splatted), so every vector load and store below is in bounds.
+        ref sbyte ra = ref MemoryMarshal.GetReference(a);
+        ref sbyte rb = ref MemoryMarshal.GetReference(b);
+        ref sbyte ry = ref MemoryMarshal.GetReference(y);
+        if (width == VectorWidth.V256)
+        {
+            var sa = Vector256.Create((int)ra);
+            var sb = Vector256.Create((int)rb);
+            for (; i <= n - 32; i += 32)
+            {
+                Vector256<int> a0 = sa, a1 = sa, a2 = sa, a3 = sa, b0 = sb, b1 = sb, b2 = sb, b3 = sb;
+                if (!splatA) Widen(Vector256.LoadUnsafe(ref ra, (nuint)i), out a0, out a1, out a2, out a3);
+                if (!splatB) Widen(Vector256.LoadUnsafe(ref rb, (nuint)i), out b0, out b1, out b2, out b3);
+                Narrow(op.Invoke(a0, b0), op.Invoke(a1, b1), op.Invoke(a2, b2), op.Invoke(a3, b3)).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        {
+            var sa = Vector128.Create((int)ra);
+            var sb = Vector128.Create((int)rb);
+            for (; i <= n - 16; i += 16)
+            {
+                Vector128<int> a0 = sa, a1 = sa, a2 = sa, a3 = sa, b0 = sb, b1 = sb, b2 = sb, b3 = sb;
+                if (!splatA) Widen(Vector128.LoadUnsafe(ref ra, (nuint)i), out a0, out a1, out a2, out a3);
+                if (!splatB) Widen(Vector128.LoadUnsafe(ref rb, (nuint)i), out b0, out b1, out b2, out b3);
+                Narrow(op.Invoke(a0, b0), op.Invoke(a1, b1), op.Invoke(a2, b2), op.Invoke(a3, b3)).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+            y[i] = (sbyte)op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);
+    }
+
+    private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<float> a, bool splatA, ReadOnlySpan<float> b, bool splatB, Span<float> y, VectorWidth width)
+        where TOp : struct, IBinaryFloatOperator
+    {
+        int n = y.Length, i = 0;
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        if (width == VectorWidth.V256)
+        {
+            var sa = Vector256.Create(ra);
+            var sb = Vector256.Create(rb);
+            for (; i <= n - 8; i += 8)
+            {
+                var va = splatA ? sa : Vector256.LoadUnsafe(ref ra, (nuint)i);
+                var vb = splatB ? sb : Vector256.LoadUnsafe(ref rb, (nuint)i);
+                op.Invoke(va, vb).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        {
+            var sa = Vector128.Create(ra);
+            var sb = Vector128.Create(rb);
+            for (; i <= n - 4; i += 4)
+            {
+                var va = splatA ? sa : Vector128.LoadUnsafe(ref ra, (nuint)i);
+                var vb = splatB ? sb : Vector128.LoadUnsafe(ref rb, (nuint)i);
+                op.Invoke(va, vb).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+            y[i] = op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);
+    }
+
+    public static void Unary<TOp>(in TOp op, ReadOnlySpan<float> x, Span<float> y, VectorWidth width)
+        where TOp : struct, IUnaryFloatOperator
+    {
+        int n = y.Length, i = 0;
+        x = x.Slice(0, n);
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        if (width == VectorWidth.V256)
+            for (; i <= n - 8; i += 8)
+                op.Invoke(Vector256.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        for (; i <= n - 4; i += 4)
+            op.Invoke(Vector128.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        for (; i < n; i++)
+            y[i] = op.Invoke(x[i]);
+    }
+
+    /// <summary>32 int8 values to four vectors of eight int32, in element order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen(Vector256<sbyte> v, out Vector256<int> v0, out Vector256<int> v1, out Vector256<int> v2, out Vector256<int> v3)
+    {
+        var (lo, hi) = Vector256.Widen(v);
+        (v0, v1) = Vector256.Widen(lo);
+        (v2, v3) = Vector256.Widen(hi);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen(Vector128<sbyte> v, out Vector128<int> v0, out Vector128<int> v1, out Vector128<int> v2, out Vector128<int> v3)
+    {
+        var (lo, hi) = Vector128.Widen(v);
+        (v0, v1) = Vector128.Widen(lo);
+        (v2, v3) = Vector128.Widen(hi);
+    }
+
+    /// <summary>Four vectors of int32 already clamped to int8 range back to 32 int8 values (truncating narrow is exact here).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Narrow(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3) =>
+        Vector256.Narrow(Vector256.Narrow(v0, v1), Vector256.Narrow(v2, v3));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Narrow(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) =>
+        Vector128.Narrow(Vector128.Narrow(v0, v1), Vector128.Narrow(v2, v3));
+}

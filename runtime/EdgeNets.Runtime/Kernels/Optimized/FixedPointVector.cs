@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Quantization;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// <see cref="FixedPoint.MultiplyByQuantizedMultiplier"/> on int32 lanes, bit-identical to the scalar routine for every
+/// input with a non-negative multiplier (all multipliers the kernels accept).
+/// <para>
+/// Why the vector form is exact: the scalar SaturatingRoundingDoublingHighMul computes, for p = a·b as int64,
+/// trunc((p + nudge) / 2^31) with nudge = 2^30 when p ≥ 0 and 1 - 2^30 when p &lt; 0.
+/// For p ≥ 0 the sum is non-negative, so truncation is the floor: floor((p + 2^30) / 2^31).
+/// For p &lt; 0 the sum v = p + 1 - 2^30 is negative, so trunc(v / 2^31) = ceil(v / 2^31) = floor((v + 2^31 - 1) / 2^31)
+/// = floor((p + 2^30) / 2^31). Both cases are therefore floor((p + 2^30) / 2^31) — the arithmetic shift of p + 2^30
+/// by 31, which is bits 31..62 of that sum. With b ≥ 0 the result always fits int32 (only a = b = int.MinValue
+/// saturates in the scalar routine). AArch64's SQRDMULH computes (2p + 2^31) &gt;&gt; 32, the same value.
+/// RoundingDivideByPowerOfTwo is written below with the same mask/threshold steps as the scalar routine.
+/// </para>
+/// </summary>
+internal static class FixedPointVector
+{
+    private const long Nudge = 1L << 30;
+
+    /// <summary>SaturatingRoundingDoublingHighMul per lane; <paramref name="m"/> lanes must be non-negative. Requires AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> HighMul(Vector256<int> x, Vector256<int> m)
+    {
+        // vpmuldq multiplies the even int32 lanes into int64; the odd lanes are moved down by a 64-bit shift first.
+        var even = Avx2.Multiply(x, m) + Vector256.Create(Nudge);
+        var odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32())
+            + Vector256.Create(Nudge);
+        // Bits 31..62: the low half of (even >>> 31) and the high half of (odd << 1).
+        var low = Avx2.ShiftRightLogical(even, 31).AsInt32();
+        var high = Avx2.ShiftLeftLogical(odd, 1).AsInt32();
+        return Avx2.Blend(low, high, 0b1010_1010);
+    }
+
+    /// <summary>SaturatingRoundingDoublingHighMul per lane; <paramref name="m"/> lanes must be non-negative. Requires SSE4.1 or AdvSimd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> HighMul(Vector128<int> x, Vector128<int> m)
+    {
+        if (AdvSimd.IsSupported) return AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, m);
+        if (Sse41.IsSupported)
+        {
+            var even = Sse41.Multiply(x, m) + Vector128.Create(Nudge);
+            var odd = Sse41.Multiply(Sse2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Sse2.ShiftRightLogical(m.AsInt64(), 32).AsInt32())
+                + Vector128.Create(Nudge);
+            var low = Sse2.ShiftRightLogical(even, 31).AsInt16();
+            var high = Sse2.ShiftLeftLogical(odd, 1).AsInt16();
+            return Sse41.Blend(low, high, 0b1100_1100).AsInt32();
+        }
+        // Not reached by the variants (they require SSE4.1 or AdvSimd); kept exact for completeness.
+        return Vector128.Create(
+            FixedPoint.SaturatingRoundingDoublingHighMul(x.GetElement(0), m.GetElement(0)),
+            FixedPoint.SaturatingRoundingDoublingHighMul(x.GetElement(1), m.GetElement(1)),
+            FixedPoint.SaturatingRoundingDoublingHighMul(x.GetElement(2), m.GetElement(2)),
+            FixedPoint.SaturatingRoundingDoublingHighMul(x.GetElement(3), m.GetElement(3)));
+    }
+
+    /// <summary>RoundingDivideByPowerOfTwo per lane, exponent in [0, 31].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> RoundingDivideByPowerOfTwo(Vector256<int> x, int exponent)
+    {
+        int mask = (int)((1L << exponent) - 1);
+        var remainder = x & Vector256.Create(mask);
+        // (mask >> 1) + (x < 0 ? 1 : 0): the arithmetic shift x >> 31 is -1 for negative lanes.
+        var threshold = Vector256.Create(mask >> 1) - Vector256.ShiftRightArithmetic(x, 31);
+        // GreaterThan yields -1 where true, so subtracting it adds one.
+        return Vector256.ShiftRightArithmetic(x, exponent) - Vector256.GreaterThan(remainder, threshold);
+    }
+
+    /// <summary>RoundingDivideByPowerOfTwo per lane, exponent in [0, 31].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> RoundingDivideByPowerOfTwo(Vector128<int> x, int exponent)
+    {
+        int mask = (int)((1L << exponent) - 1);
+        var remainder = x & Vector128.Create(mask);
+        var threshold = Vector128.Create(mask >> 1) - Vector128.ShiftRightArithmetic(x, 31);
+        return Vector128.ShiftRightArithmetic(x, exponent) - Vector128.GreaterThan(remainder, threshold);
+    }
+
+    /// <summary>MultiplyByQuantizedMultiplier per lane (multiplier ≥ 0, shift in [-31, 30]). Requires AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> MultiplyByQuantizedMultiplier(Vector256<int> x, int multiplier, int shift)
+    {
+        int leftShift = shift > 0 ? shift : 0;
+        int rightShift = shift > 0 ? 0 : -shift;
+        // x * (1 << leftShift) wraps exactly like a left shift of the two's-complement lanes.
+        var product = HighMul(Vector256.ShiftLeft(x, leftShift), Vector256.Create(multiplier));
+        return RoundingDivideByPowerOfTwo(product, rightShift);
+    }
+
+    /// <summary>MultiplyByQuantizedMultiplier per lane (multiplier ≥ 0, shift in [-31, 30]). Requires SSE4.1 or AdvSimd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyByQuantizedMultiplier(Vector128<int> x, int multiplier, int shift)
+    {
+        int leftShift = shift > 0 ? shift : 0;
+        int rightShift = shift > 0 ? 0 : -shift;
+        var product = HighMul(Vector128.ShiftLeft(x, leftShift), Vector128.Create(multiplier));
+        return RoundingDivideByPowerOfTwo(product, rightShift);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// Registers the optimized variants. Each must produce the reference kernel's bytes for every operator it accepts
+/// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: AVX2 2, Vector128 and
+/// portable scalar variants 1.
+/// </summary>
+public static class OptimizedKernels
+{
+    /// <summary>
+    /// Elementwise variants decline operators whose broadcast walk is many rows shorter than this: their vector loops
+    /// would never run and the per-row setup costs more than the reference's plain loop.
+    /// </summary>
+    private const int MinInt8Row = 16, MinFloatRow = 4;
+
+    private static bool HasAvx2() => Avx2.IsSupported;
+    private static bool HasVector128() => Sse41.IsSupported || AdvSimd.IsSupported;
+
+    public static void Register(List<KernelEntry> list)
+    {
+        AddBinaryInt8(list, "AddInt8_Avx2", OpType.Add, VectorWidth.V256, HasAvx2, 2, s => new AddInt8Operator(s));
+        AddBinaryInt8(list, "AddInt8_Vector128", OpType.Add, VectorWidth.V128, HasVector128, 1, s => new AddInt8Operator(s));
+        AddBinaryInt8(list, "MulInt8_Avx2", OpType.Mul, VectorWidth.V256, HasAvx2, 2, s => new MulInt8Operator(s));
+        AddBinaryInt8(list, "MulInt8_Vector128", OpType.Mul, VectorWidth.V128, HasVector128, 1, s => new MulInt8Operator(s));
+
+        AddBinaryFloat(list, "AddFloat32_Avx2", OpType.Add, VectorWidth.V256, HasAvx2, 2, (min, max) => new AddFloat32Operator(min, max));
+        AddBinaryFloat(list, "AddFloat32_Vector128", OpType.Add, VectorWidth.V128, HasVector128, 1, (min, max) => new AddFloat32Operator(min, max));
+        AddBinaryFloat(list, "MulFloat32_Avx2", OpType.Mul, VectorWidth.V256, HasAvx2, 2, (min, max) => new MulFloat32Operator(min, max));
+        AddBinaryFloat(list, "MulFloat32_Vector128", OpType.Mul, VectorWidth.V128, HasVector128, 1, (min, max) => new MulFloat32Operator(min, max));
+
+        AddUnaryFloat(list, "ReluFloat32_Avx2", OpType.Relu, VectorWidth.V256, HasAvx2, 2, _ => new ReluFloat32Operator());
+        AddUnaryFloat(list, "ReluFloat32_Vector128", OpType.Relu, VectorWidth.V128, HasVector128, 1, _ => new ReluFloat32Operator());
+        AddUnaryFloat(list, "ClipFloat32_Avx2", OpType.Clip, VectorWidth.V256, HasAvx2, 2, ClipOperator);
+        AddUnaryFloat(list, "ClipFloat32_Vector128", OpType.Clip, VectorWidth.V128, HasVector128, 1, ClipOperator);
+
+        list.Add(new KernelEntry("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8UnrolledKernel(s), priority: 1));
+    }
+
+    private static ClipFloat32Operator ClipOperator(KernelSetup s)
+    {
+        var (min, max) = ElementwiseKernels.FloatClamp(s);
+        return new ClipFloat32Operator(min, max);
+    }
+
+    private static void AddBinaryInt8<TOp>(List<KernelEntry> list, string name, OpType op, VectorWidth width, Func<bool> isSupported, int priority,
+        Func<KernelSetup, TOp> createOperator) where TOp : struct, IBinaryInt8Operator
+    {
+        list.Add(new KernelEntry(name, op, DataType.Int8, s =>
+        {
+            var plan = ElementwiseKernels.PlanBinary(s, DataType.Int8);
+            return new BinaryInt8Kernel<TOp>(s, createOperator(s), plan, width, name);
+        }, isSupported, priority, s => CanHandleBinary(s, DataType.Int8, MinInt8Row)));
+    }
+
+    private static void AddBinaryFloat<TOp>(List<KernelEntry> list, string name, OpType op, VectorWidth width, Func<bool> isSupported, int priority,
+        Func<float, float, TOp> createOperator) where TOp : struct, IBinaryFloatOperator
+    {
+        list.Add(new KernelEntry(name, op, DataType.Float32, s =>
+        {
+            var plan = ElementwiseKernels.PlanBinary(s, DataType.Float32);
+            var (min, max) = ElementwiseKernels.FloatClamp(s);
+            return new BinaryFloat32Kernel<TOp>(s, createOperator(min, max), plan, width, name);
+        }, isSupported, priority, s => CanHandleBinary(s, DataType.Float32, MinFloatRow)));
+    }
+
+    private static void AddUnaryFloat<TOp>(List<KernelEntry> list, string name, OpType op, VectorWidth width, Func<bool> isSupported, int priority,
+        Func<KernelSetup, TOp> createOperator) where TOp : struct, IUnaryFloatOperator
+    {
+        list.Add(new KernelEntry(name, op, DataType.Float32, s =>
+        {
+            s.ExpectCounts(1, 1, 1);
+            var x = s.Input(0);
+            var y = s.Output(0);
+            s.ExpectType(x, DataType.Float32);
+            s.ExpectType(y, DataType.Float32);
+            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
+                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+            return new UnaryFloat32Kernel<TOp>(s, createOperator(s), width, name);
+        }, isSupported, priority));
+    }
+
+    /// <summary>
+    /// A binary op whose operands broadcast to its output and whose walk is one row or rows of at least
+    /// <paramref name="minRow"/> elements: same shapes, scalars, per-channel operands with a spatial inner extent.
+    /// </summary>
+    private static bool CanHandleBinary(KernelSetup s, DataType type, int minRow)
+    {
+        if (s.InputCount != 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
+        var a = s.Input(0);
+        var b = s.Input(1);
+        var y = s.Output(0);
+        if (a.Type != type || b.Type != type || y.Type != type) return false;
+        var plan = BroadcastPlan.Create(a.Shape, b.Shape, y.Shape);
+        return plan != null && (plan.OuterCount <= 1 || plan.InnerCount >= minRow);
+    }
+}

@@ -1,0 +1,153 @@
+using EdgeNets.Converter.Import;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Tests.Support;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using NUnit.Framework;
+using static EdgeNets.Tests.Import.OnnxModelBuilder;
+
+namespace EdgeNets.Tests.Import;
+
+/// <summary>
+/// Lowerings that rewrite one ONNX node into several runtime operators (Gemm with run-time operands, Sub of two
+/// run-time tensors, legacy Softmax, outputs reached through Identity), checked against ONNX Runtime.
+/// </summary>
+[TestFixture]
+public class LoweringNumericTests
+{
+    private static void AssertMatchesOnnxRuntime(byte[] onnx, string name, params (string Name, int[] Shape, int Seed)[] inputs)
+    {
+        var data = inputs.Select(i => TestData.Floats(i.Seed, ShapeUtil.ElementCount(i.Shape), -2f, 2f)).ToArray();
+
+        using var session = ImportTestSupport.ImportAndLoad(onnx, name).CreateSession();
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            Assert.That(session.Model.Inputs[i].Name, Is.EqualTo(inputs[i].Name));
+            session.SetInput(i, data[i]);
+        }
+        session.Invoke();
+
+        using var ort = new InferenceSession(onnx);
+        var feeds = inputs.Select((input, i) => NamedOnnxValue.CreateFromTensor(input.Name, new DenseTensor<float>(data[i], input.Shape))).ToList();
+        using var results = ort.Run(feeds);
+        var outputs = session.Model.Outputs;
+        int index = 0;
+        foreach (var result in results)
+        {
+            Assert.That(outputs[index].Name, Is.EqualTo(result.Name));
+            var expected = result.AsTensor<float>();
+            Assert.That(outputs[index].Shape, Is.EqualTo(expected.Dimensions.ToArray()));
+            var ours = new float[outputs[index].ElementCount];
+            session.GetOutput(index, ours);
+            ImportTestSupport.AssertClose(expected.ToArray(), ours, 1e-4f, 1e-5f, $"{name} output '{result.Name}'");
+            index++;
+        }
+    }
+
+    [TestCase(false, false, 1f, 1f)]
+    [TestCase(true, false, 0.5f, 1f)]
+    [TestCase(false, true, 1f, 2f)]
+    [TestCase(true, true, -1.5f, 0.25f)]
+    public void GemmWithRunTimeB_FallsBackToMatMulAndAdd(bool transA, bool transB, float alpha, float beta)
+    {
+        const int m = 3, k = 5, n = 4;
+        var onnx = new OnnxModelBuilder(13)
+            .Input("a", transA ? [k, m] : [m, k])
+            .Input("b", transB ? [n, k] : [k, n])
+            .Initializer("c", [n], TestData.Floats(3, n))
+            .Node("Gemm", "gemm", ["a", "b", "c"], ["y"], Int("transA", transA ? 1 : 0), Int("transB", transB ? 1 : 0), Float("alpha", alpha), Float("beta", beta))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "gemm_runtime_b.onnx", ("a", transA ? [k, m] : [m, k], 1), ("b", transB ? [n, k] : [k, n], 2));
+    }
+
+    [TestCase(1f)]
+    [TestCase(0.5f)]
+    public void GemmWithRunTimeMatrixBias_AddsTheScaledBias(float beta)
+    {
+        var onnx = new OnnxModelBuilder(13).Input("a", 3, 5).Input("c", 3, 4)
+            .Initializer("w", [4, 5], TestData.Floats(4, 20))
+            .Node("Gemm", "gemm", ["a", "w", "c"], ["y"], Int("transB", 1), Float("beta", beta), Float("alpha", 3f))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "gemm_runtime_c.onnx", ("a", [3, 5], 5), ("c", [3, 4], 6));
+    }
+
+    [Test]
+    public void SubOfTwoRunTimeTensorsAndSubFromAConstant()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 3, 4).Input("z", 3, 1)
+            .Initializer("k", [4], [1f, -2f, 3f, 0.5f])
+            .Node("Sub", "sub", ["x", "z"], ["d"])
+            .Node("Sub", "rsub", ["k", "d"], ["y"])
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "sub.onnx", ("x", [2, 3, 4], 7), ("z", [3, 1], 8));
+    }
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(2)]
+    public void SoftmaxBeforeOpset13_CoercesTo2D(int axis)
+    {
+        var onnx = new OnnxModelBuilder(11).Input("x", 2, 3, 4)
+            .Node("Softmax", "sm", ["x"], ["y"], Int("axis", axis))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "softmax11.onnx", ("x", [2, 3, 4], 9));
+    }
+
+    [Test]
+    public void OutputsReachedThroughIdentity_AreWrittenUnderTheirNames()
+    {
+        // "same" is the graph input itself, "copy" repeats another output: both need a copy under their own name.
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 5)
+            .Node("Identity", "id0", ["x"], ["same"])
+            .Node("Sigmoid", "sig", ["x"], ["s"])
+            .Node("Identity", "id1", ["s"], ["out"])
+            .Node("Identity", "id2", ["s"], ["copy"])
+            .Output("same").Output("out").Output("copy").Build();
+        AssertMatchesOnnxRuntime(onnx, "identity_outputs.onnx", ("x", [2, 5], 10));
+    }
+
+    [Test]
+    public void MatMulOfRunTimeTensorsWithBroadcastBatch()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("a", 2, 1, 3, 4).Input("b", 3, 4, 5)
+            .Node("MatMul", "mm", ["a", "b"], ["y"])
+            .Output("y").Build();
+        var g = OnnxImporter.Import(onnx, "matmul.onnx");
+        Assert.That(g.Tensors[g.Outputs[0]].Shape, Is.EqualTo(new[] { 2, 3, 3, 5 }));
+        AssertMatchesOnnxRuntime(onnx, "matmul.onnx", ("a", [2, 1, 3, 4], 11), ("b", [3, 4, 5], 12));
+    }
+
+    [Test]
+    public void ConcatWithAConstantOperand()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 1, 2, 3)
+            .Initializer("k", [1, 4, 3], TestData.Floats(13, 12))
+            .Node("Concat", "cat", ["k", "x"], ["y"], Int("axis", 1))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "concat_const.onnx", ("x", [1, 2, 3], 14));
+    }
+
+    [Test]
+    public void OperatorsOnConstantsOnly_AreEvaluatedAtImport()
+    {
+        // Sigmoid(c) and Transpose(w) read only constants: they become constants, and only the Add is left.
+        var c = TestData.Floats(15, 6, -3f, 3f);
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 3)
+            .Initializer("c", [3, 2], c)
+            .Node("Sigmoid", "sig", ["c"], ["s"])
+            .Node("Transpose", "tr", ["s"], ["t"])
+            .Node("Add", "add", ["x", "t"], ["y"])
+            .Output("y").Build();
+
+        var g = OnnxImporter.Import(onnx, "const_eval.onnx");
+
+        Assert.That(g.Ops.Select(o => o.Type), Is.EqualTo(new[] { OpType.Add }));
+        var folded = g.Tensors[g.Ops[0].Inputs[1]];
+        Assert.That(folded.IsConstant && folded.Shape.SequenceEqual(new[] { 2, 3 }), Is.True);
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(folded.Data.Span).ToArray();
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+                Assert.That(values[i * 3 + j], Is.EqualTo(1 / (1 + Math.Exp(-c[j * 2 + i]))).Within(1e-6));
+        AssertMatchesOnnxRuntime(onnx, "const_eval.onnx", ("x", [2, 3], 16));
+    }
+}

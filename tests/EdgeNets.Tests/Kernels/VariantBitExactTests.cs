@@ -1,0 +1,189 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime;
+using EdgeNets.Runtime.Format;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Optimized;
+using EdgeNets.Runtime.Quantization;
+using NUnit.Framework;
+
+namespace EdgeNets.Tests.Kernels;
+
+/// <summary>
+/// Every optimized kernel variant against the scalar reference of its operator: identical output bytes on seeded
+/// random cases (tails 0..67, broadcasts, int8 extremes, float specials), and dispatch that really picks the variants.
+/// Run once more with DOTNET_EnableAVX2=0 (and DOTNET_EnableHWIntrinsic=0) so the narrower paths are checked too.
+/// </summary>
+[TestFixture]
+public class VariantBitExactTests
+{
+    private static IEnumerable<string> VariantNames() => KernelRegistry.All.Where(e => !e.IsReference).Select(e => e.Name);
+
+    private static KernelEntry Entry(string name) => KernelRegistry.All.Single(e => e.Name == name);
+
+    [TestCaseSource(nameof(VariantNames))]
+    public void VariantMatchesReferenceBitForBit(string name)
+    {
+        var variant = Entry(name);
+        if (!variant.IsSupported()) Assert.Ignore($"{name} is not supported on this CPU ({CpuFeatures.Describe()})");
+        var reference = KernelSelfTest.ReferenceFor(variant);
+        Assert.That(reference, Is.Not.Null, $"no reference kernel for {variant.Op} {variant.Type}");
+        Assert.That(KernelCases.Covers(variant.Op, variant.Type), $"no test cases for {variant.Op} {variant.Type}");
+
+        var failures = new List<string>();
+        int accepted = 0;
+        foreach (var c in KernelCases.For(variant.Op, variant.Type))
+        {
+            if (!variant.CanHandle(new KernelSetup(c.Graph, c.Op))) continue;
+            accepted++;
+            string? mismatch = KernelSelfTest.Compare(variant, reference!, c);
+            if (mismatch != null) failures.Add($"{c.Description}: {mismatch}");
+        }
+        Assert.That(accepted, Is.GreaterThan(0), $"{name} accepted none of the cases");
+        Assert.That(failures, Is.Empty, $"{name} differs from {reference!.Name}");
+    }
+
+    [Test]
+    public void CasesCoverTailsAndTheCasesThatVariantsDecline()
+    {
+        var cases = KernelCases.For(OpType.Add, DataType.Int8);
+        var lengths = cases.Where(c => c.Graph.Tensors[c.Op.Outputs[0]].Rank == 1).Select(c => c.Graph.Tensors[c.Op.Outputs[0]].ElementCount).ToHashSet();
+        Assert.That(Enumerable.Range(0, 68).All(lengths.Contains), "same-shape lengths 0..67 are all generated");
+        var variant = Entry("AddInt8_Vector128");
+        Assert.That(cases.Any(c => !variant.CanHandle(new KernelSetup(c.Graph, c.Op))), "some cases exercise the declined (reference) path");
+        Assert.That(KernelCases.For(OpType.Add, DataType.Int8).Select(c => c.Description), Is.EqualTo(cases.Select(c => c.Description)), "fixed seed");
+    }
+
+    /// <summary>The comparison must catch a variant that leaves one output element unwritten or gets one wrong.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void ComparisonCatchesABrokenVariant(bool skipLast)
+    {
+        var broken = new KernelEntry("AddInt8_Broken", OpType.Add, DataType.Int8, s => new BrokenAddKernel(s, skipLast), priority: 1);
+        var reference = KernelSelfTest.ReferenceFor(broken)!;
+        var c = KernelCases.For(OpType.Add, DataType.Int8).First(k => k.Graph.Tensors[k.Op.Outputs[0]].ElementCount == 37);
+        Assert.That(KernelSelfTest.Compare(broken, reference, c), Does.Contain("element 36"));
+    }
+
+    /// <summary>Runs the reference, then changes the last element (or restores the sentinel there).</summary>
+    private sealed class BrokenAddKernel(KernelSetup s, bool skipLast) : OpKernel
+    {
+        private readonly OpKernel _inner = KernelSelfTest.ReferenceFor(Entry("AddInt8_Vector128"))!.Create(s);
+        private readonly int _y = s.OutputId(0);
+        public override string Name => "AddInt8_Broken";
+
+        public override void Run(TensorMemory memory)
+        {
+            var y = memory.Bytes(_y);
+            byte sentinel = y[^1];
+            _inner.Run(memory);
+            y[^1] = skipLast ? sentinel : (byte)(y[^1] ^ 1);
+        }
+    }
+
+    /// <summary>
+    /// Practice 3: for every case, dispatch picks the highest-priority supported entry that accepts it, so a supported
+    /// variant is never silently replaced by the reference; and every supported variant is picked for some case unless
+    /// a higher-priority variant of the same operator takes all of them.
+    /// </summary>
+    [Test]
+    public void DispatchPicksEveryVariantForTheCasesItAccepts()
+    {
+        var groups = KernelRegistry.All.Where(e => !e.IsReference && e.IsSupported()).GroupBy(e => (e.Op, e.Type)).ToList();
+        foreach (var group in groups)
+        {
+            var picked = new HashSet<string>();
+            foreach (var c in KernelCases.For(group.Key.Op, group.Key.Type))
+            {
+                var setup = new KernelSetup(c.Graph, c.Op);
+                var claimants = KernelRegistry.All.Where(e => e.Op == group.Key.Op && e.Type == group.Key.Type && e.IsSupported()
+                    && (e.IsReference || e.CanHandle(setup))).ToList();
+                int top = claimants.Max(e => e.Priority);
+                var selected = KernelRegistry.Select(c.Op, c.Graph);
+                Assert.That(selected.Priority, Is.EqualTo(top), $"{c.Description}: selected {selected.Name}, accepted by {string.Join(", ", claimants.Select(e => e.Name))}");
+                Assert.That(claimants.Count(e => e.Priority == top), Is.EqualTo(1), $"{c.Description}: ambiguous choice among equal priorities");
+                picked.Add(selected.Name);
+            }
+            int best = group.Max(e => e.Priority);
+            foreach (var variant in group.Where(e => e.Priority == best))
+                Assert.That(picked, Does.Contain(variant.Name), $"{variant.Name} is supported here but never selected");
+        }
+    }
+
+    /// <summary>The session, loaded from a written model file, runs the variant that dispatch picks, gets the reference session's bytes, and allocates nothing per run.</summary>
+    [TestCaseSource(nameof(VariantNames))]
+    public void SessionRunsTheSelectedVariant(string name)
+    {
+        var variant = Entry(name);
+        if (!variant.IsSupported()) Assert.Ignore($"{name} is not supported on this CPU");
+        var c = KernelCases.For(variant.Op, variant.Type)
+            .FirstOrDefault(k => k.Graph.Tensors[k.Op.Outputs[0]].ElementCount >= 40 && KernelRegistry.Select(k.Op, k.Graph).Name == name);
+        if (c == null)
+        {
+            Assert.That(KernelRegistry.All.Any(e => e.Op == variant.Op && e.Type == variant.Type && e.IsSupported() && e.Priority > variant.Priority),
+                $"{name} is never selected although no higher-priority variant is supported");
+            Assert.Ignore($"{name} is shadowed by a higher-priority variant on this CPU");
+        }
+        var model = Model.Load(EnetWriter.Write(c!.Graph));
+        using var fast = model.CreateSession(new SessionOptions());
+        using var reference = model.CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
+        Assert.That(fast.KernelNames, Is.EqualTo(new[] { name }));
+        var outputs = new List<byte[]>();
+        foreach (var session in new[] { fast, reference })
+        {
+            var g = model.Graph;
+            foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(session.GetInputBytes(g.Inputs.IndexOf(tensor)));
+            session.Invoke();
+            outputs.Add(session.GetTensorBytes(g.Outputs[0]).ToArray());
+        }
+        Assert.That(outputs[0], Is.EqualTo(outputs[1]));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        fast.Invoke();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, $"{name} allocates in Run");
+    }
+
+    [Test]
+    public void SelfTestPassesAndReportsEveryVariant()
+    {
+        var log = new StringWriter();
+        var result = KernelSelfTest.Run(log);
+        string text = log.ToString();
+        TestContext.Out.WriteLine(text);
+        Assert.That(text, Does.StartWith($"CPU features: {CpuFeatures.Describe()}"));
+        foreach (var name in VariantNames()) Assert.That(text, Does.Contain($"  {name}: "));
+        Assert.That(result.Failed, Is.EqualTo(0), text);
+        Assert.That(result.Passed + result.Skipped, Is.EqualTo(VariantNames().Count()));
+        Assert.That(text.TrimEnd(), Does.EndWith($"{result.Passed} passed, 0 failed"));
+    }
+
+    /// <summary>The vector fixed-point rescale against the scalar one on edge and random inputs, every accepted shift.</summary>
+    [Test]
+    public void VectorMultiplyByQuantizedMultiplierMatchesScalar()
+    {
+        if (!Sse41.IsSupported) Assert.Ignore("needs SSE4.1 on this x86 test machine");
+        var rng = new Random(77);
+        int[] edges = [int.MinValue, int.MinValue + 1, -(1 << 30) - 1, -(1 << 30), -(1 << 30) + 1, -65536, -2, -1, 0, 1, 2, 65535, 1 << 30, int.MaxValue - 1, int.MaxValue];
+        int[] multipliers = [0, 1, 1 << 30, (1 << 30) + 1, int.MaxValue - 1, int.MaxValue, rng.Next(), rng.Next()];
+        var xs = edges.Concat(Enumerable.Range(0, 200).Select(_ => rng.Next(int.MinValue, int.MaxValue))).ToArray();
+        int checkedCount = 0;
+        for (int shift = -31; shift <= 30; shift++)
+            foreach (int m in multipliers)
+                for (int i = 0; i + 8 <= xs.Length; i += 8)
+                {
+                    var x128 = Vector128.Create(xs.AsSpan(i, 4));
+                    var y128 = FixedPointVector.MultiplyByQuantizedMultiplier(x128, m, shift);
+                    for (int k = 0; k < 4; k++)
+                        Assert.That(y128[k], Is.EqualTo(FixedPoint.MultiplyByQuantizedMultiplier(xs[i + k], m, shift)), $"x={xs[i + k]} m={m} shift={shift} (Vector128)");
+                    if (Avx2.IsSupported)
+                    {
+                        var y256 = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Create(xs.AsSpan(i, 8)), m, shift);
+                        for (int k = 0; k < 8; k++)
+                            Assert.That(y256[k], Is.EqualTo(FixedPoint.MultiplyByQuantizedMultiplier(xs[i + k], m, shift)), $"x={xs[i + k]} m={m} shift={shift} (Vector256)");
+                    }
+                    checkedCount++;
+                }
+        Assert.That(checkedCount, Is.GreaterThan(1000));
+    }
+}
