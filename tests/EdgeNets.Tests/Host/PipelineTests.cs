@@ -194,6 +194,19 @@ public class PipelineTests
     }
 
     [Test]
+    public void GestureModelOnCameraSizedVideoAllocatesNothingPerFrame()
+    {
+        string enet = Path.Combine(RepoPaths.GestureModel, "model.enet");
+        if (!File.Exists(enet)) Assert.Ignore($"{enet} is not built yet");
+        string path = Path.Combine(RepoPaths.TempDirectory(), "camera.y4m");
+        Y4mTestFiles.Write(path, 160, 120, 3, seed: 12);
+        using var source = new Y4mSource(SourceUri.Parse($"video:{path}?loop=true"));
+        var options = new HostOptions { HoldFrames = 3, MetricsIntervalSeconds = 1e-6, Preprocess = { Crop = (20, 0, 120, 120) } };
+        using var pipeline = new HostPipeline(EdgeNets.Runtime.Model.Load(enet), source, new CaptureStream(1 << 16) { Wrap = true }, options);
+        Assert.That(AllocatedOverSteps(pipeline, 300), Is.Zero, "the real int8 model (the long run is on the small models above)");
+    }
+
+    [Test]
     public void SensorWindowReplayAllocatesNothingPerSample()
     {
         string path = Path.Combine(RepoPaths.TempDirectory(), "imu.npy");
