@@ -246,6 +246,33 @@ public class PipelineTests
     }
 
     [Test]
+    public void NormalizationStoredInTheModelIsAppliedToSensorSamples()
+    {
+        // A [1, 1, 3] model (one sample of three channels) whose metadata carries the training normalization.
+        var g = new TestGraph();
+        int x = g.Input("input", DataType.Float32, [1, 1, 3]);
+        int y = g.Output("output", DataType.Float32, [1, 3]);
+        g.Op(OpType.Reshape, [x], [y]);
+        g.Graph.Metadata["input_mean"] = "10,0,-5";
+        g.Graph.Metadata["input_std"] = "10,1,0.5";
+        string modelPath = Path.Combine(RepoPaths.TempDirectory(), "m.enet");
+        File.WriteAllBytes(modelPath, g.Build().FileBytes);
+        var rows = TestData.Floats(14, 30 * 3, -20, 20);
+        string data = Path.Combine(RepoPaths.TempDirectory(), "s.npy");
+        NpyFile.WriteFloat32(data, [30, 3], rows);
+        var output = new CaptureStream(1 << 20);
+        Assert.That(EdgeNets.Host.Program.Run(["--model", modelPath, "--source", $"npy:{data}?kind=samples", "--metrics", "0"], output, TextWriter.Null, default), Is.Zero);
+        var predictions = Parse(output).Where(l => l.GetProperty("type").GetString() == "prediction").ToArray();
+        Assert.That(predictions, Has.Length.EqualTo(30));
+        double[] mean = [10, 0, -5], std = [10, 1, 0.5];
+        for (int r = 0; r < 30; r++)
+        {
+            var normalized = Enumerable.Range(0, 3).Select(c => (rows[r * 3 + c] - mean[c]) / std[c]).ToArray();
+            Assert.That(predictions[r].GetProperty("class").GetInt32(), Is.EqualTo(Array.IndexOf(normalized, normalized.Max())), $"row {r}");
+        }
+    }
+
+    [Test]
     public void SigtermStopsTheHostCleanlyWithASummary()
     {
         var (data, _, _, _) = LabelledRows(8, 4, 10);
