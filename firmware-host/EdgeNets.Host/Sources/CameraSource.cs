@@ -9,7 +9,7 @@ namespace EdgeNets.Host.Sources;
 /// model drops frames (counted in <see cref="DroppedFrames"/>) instead of falling behind. Errors (camera unplugged,
 /// no frame within 2 s) surface as <see cref="IOException"/> for the reopen logic.
 /// </summary>
-public sealed unsafe class CameraSource : ISource
+public sealed unsafe class CameraSource : ISource, IBufferQueue
 {
     private const int FrameTimeoutMs = 2000;
     private readonly string _path;
@@ -19,10 +19,8 @@ public sealed unsafe class CameraSource : ISource
     private readonly byte[]? _compact; // only when the driver pads rows
     private readonly int _bytesPerPixel, _bytesPerLine;
     private readonly FrameFormat _format;
-    private int _held = -1;
+    private readonly FreshestFrameRing _ring = new();
     private bool _streaming;
-    private uint _lastSequence;
-    private bool _haveSequence;
 
     public CameraSource(SourceUri uri)
     {
@@ -95,7 +93,7 @@ public sealed unsafe class CameraSource : ISource
     public string Name { get; }
     public int Width { get; }
     public int Height { get; }
-    public long DroppedFrames { get; private set; }
+    public long DroppedFrames => _ring.DroppedFrames;
 
     private IOException Error(string what)
     {
@@ -112,46 +110,38 @@ public sealed unsafe class CameraSource : ISource
         }
     }
 
-    private void Queue(int index)
+    void IBufferQueue.Queue(uint index)
     {
-        var buffer = new V4l2Buffer { Index = (uint)index, Type = V4l2Constants.BufTypeVideoCapture, Memory = V4l2Constants.MemoryMmap };
+        var buffer = new V4l2Buffer { Index = index, Type = V4l2Constants.BufTypeVideoCapture, Memory = V4l2Constants.MemoryMmap };
         Ioctl(V4l2Constants.VIDIOC_QBUF, &buffer, "VIDIOC_QBUF");
+    }
+
+    bool IBufferQueue.TryDequeue(out V4l2Buffer buffer)
+    {
+        V4l2Buffer b = new() { Type = V4l2Constants.BufTypeVideoCapture, Memory = V4l2Constants.MemoryMmap };
+        while (Libc.Ioctl(_fd, V4l2Constants.VIDIOC_DQBUF, &b) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINTR) continue;
+            if (errno == Libc.EAGAIN) { buffer = default; return false; }
+            throw Error($"{_path}: VIDIOC_DQBUF");
+        }
+        buffer = b;
+        return true;
     }
 
     public ReadStatus Read(out Frame frame)
     {
-        if (_held >= 0) { Queue(_held); _held = -1; }
+        _ring.Release(this);
         var pfd = new PollFd { Fd = _fd, Events = Libc.POLLIN };
         int ready;
         while ((ready = Libc.Poll(&pfd, 1, FrameTimeoutMs)) < 0)
             if (Marshal.GetLastPInvokeError() != Libc.EINTR) throw Error($"{_path}: poll");
         if (ready == 0) throw new IOException($"{_path}: no frame within {FrameTimeoutMs} ms");
+        if (!_ring.TryTakeFreshest(this, out var newest)) throw new IOException($"{_path}: poll reported a frame but none could be dequeued");
+        int held = (int)newest.Index;
 
-        // Drain every filled buffer and keep only the newest; the rest go straight back to the driver.
-        var newest = default(V4l2Buffer);
-        bool have = false;
-        while (true)
-        {
-            var buffer = new V4l2Buffer { Type = V4l2Constants.BufTypeVideoCapture, Memory = V4l2Constants.MemoryMmap };
-            if (Libc.Ioctl(_fd, V4l2Constants.VIDIOC_DQBUF, &buffer) < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == Libc.EINTR) continue;
-                if (errno == Libc.EAGAIN) break;
-                throw Error($"{_path}: VIDIOC_DQBUF");
-            }
-            if (have) { Queue((int)newest.Index); DroppedFrames++; }
-            newest = buffer;
-            have = true;
-        }
-        if (!have) throw new IOException($"{_path}: poll reported a frame but none could be dequeued");
-        // Frames the driver itself overwrote (sequence gaps) count as dropped too.
-        if (_haveSequence && newest.Sequence > _lastSequence + 1) DroppedFrames += newest.Sequence - _lastSequence - 1;
-        _lastSequence = newest.Sequence;
-        _haveSequence = true;
-        _held = (int)newest.Index;
-
-        var data = new ReadOnlySpan<byte>((void*)_maps[_held], (int)Math.Min(newest.BytesUsed, (uint)_lengths[_held]));
+        var data = new ReadOnlySpan<byte>((void*)_maps[held], (int)Math.Min(newest.BytesUsed, (uint)_lengths[held]));
         int rowBytes = Width * _bytesPerPixel;
         if (_compact != null)
         {
