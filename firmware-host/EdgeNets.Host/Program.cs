@@ -1,66 +1,144 @@
-using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using EdgeNets.Host.Output;
+using EdgeNets.Host.Sources;
 using EdgeNets.Runtime;
-using EdgeNets.Runtime.IO;
 
 namespace EdgeNets.Host;
 
 /// <summary>
-/// edgenets-host: runs a converted model on a stream of inputs and prints one JSON line per result.
-/// This first version replays recorded inputs (`--source npy:FILE`); camera and sensor sources build on the same loop.
+/// edgenets-host: turns a live or recorded source into predictions from a converted model, as JSON lines on stdout.
 /// </summary>
 public static class Program
 {
-    private const string Usage = "usage: edgenets-host --model MODEL.enet --source npy:FILE.npy";
+    private const string Usage = """
+        usage: edgenets-host --model MODEL.enet --source SOURCE [options]
+        sources:
+          npy:FILE.npy[?labels=L.npy&loop=true&rate=HZ&kind=tensor|samples]
+          images:DIR[?list=FILES.txt&labels=dir&loop=true&rate=HZ]
+          csv:FILE.csv[?columns=a,b,c&label=COL&rate=HZ&loop=true]
+          video:FILE.y4m[?loop=true&rate=HZ]
+          camera:/dev/video0[?width=160&height=120&fps=30&format=yuyv|grey&buffers=4]
+          imu:mpu6050[?bus=1&address=0x68&rate=50]      (imu:simulated for a device-free run)
+          serial:/dev/ttyUSB0[?baud=115200&columns=0,1,2]
+        options:
+          --crop X,Y,W,H        crop frames (source pixels) before resizing
+          --mean A[,B,C]        per-channel normalization (v - mean) / std after scaling to 0..1
+          --std A[,B,C]         (default: the model's input_mean/input_std metadata, else none)
+          --hop N               samples between windows for sensor models (default: window length)
+          --hold K              a class must hold K predictions before an event is reported (default 1)
+          --gpio P0,P1,...      GPIO pin per class (-1: none), driven on events
+          --metrics SECONDS     print a metrics line every SECONDS (default 10; 0 = off)
+          --max N               stop after N predictions
+          --events-only         print events, metrics and the summary, not every prediction
+        """;
 
     public static int Main(string[] args)
     {
-        string? modelPath = null, source = null;
-        for (int i = 0; i + 1 < args.Length; i += 2)
+        using var stop = new CancellationTokenSource();
+        // systemd stops services with SIGTERM; Ctrl+C sends SIGINT. The first ends the loop after the current frame and
+        // prints the summary; a second one (e.g. when stdout is blocked) terminates the process the default way.
+        void OnSignal(PosixSignalContext context)
         {
-            switch (args[i])
-            {
-                case "--model": modelPath = args[i + 1]; break;
-                case "--source": source = args[i + 1]; break;
-                default: Console.Error.WriteLine($"edgenets-host: unknown option {args[i]}\n{Usage}"); return 2;
-            }
+            context.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
         }
-        if (modelPath == null || source == null) { Console.Error.WriteLine(Usage); return 2; }
-        if (!source.StartsWith("npy:", StringComparison.Ordinal))
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        return Run(args, Console.OpenStandardOutput(), Console.Error, stop.Token);
+    }
+
+    public static int Run(string[] args, Stream stdout, TextWriter stderr, CancellationToken stop)
+    {
+        string? modelPath = null, sourceText = null, gpio = null;
+        var options = new HostOptions { MetricsIntervalSeconds = 10 };
+        try
         {
-            Console.Error.WriteLine($"edgenets-host: unsupported source '{source}' (this build replays npy:FILE)");
+            for (int i = 0; i < args.Length; i++)
+            {
+                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+                switch (args[i])
+                {
+                    case "--model": modelPath = Value(); break;
+                    case "--source": sourceText = Value(); break;
+                    case "--crop":
+                        var crop = ParseInts(Value(), "--crop");
+                        if (crop.Length != 4) throw new ArgumentException("--crop needs X,Y,W,H");
+                        options.Preprocess.Crop = (crop[0], crop[1], crop[2], crop[3]);
+                        break;
+                    case "--mean": options.Preprocess.Mean = ParseFloats(Value(), "--mean"); break;
+                    case "--std": options.Preprocess.Std = ParseFloats(Value(), "--std"); break;
+                    case "--hop": options.Preprocess.Hop = ParsePositive(Value(), "--hop"); break;
+                    case "--hold": options.HoldFrames = ParsePositive(Value(), "--hold"); break;
+                    case "--gpio": gpio = Value(); break;
+                    case "--metrics":
+                        if (!double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out double m) || m < 0)
+                            throw new ArgumentException("--metrics needs a number of seconds >= 0");
+                        options.MetricsIntervalSeconds = m;
+                        break;
+                    case "--max": options.MaxPredictions = ParsePositive(Value(), "--max"); break;
+                    case "--events-only": options.PrintPredictions = false; break;
+                    case "-h" or "--help": stderr.WriteLine(Usage); return 0;
+                    default: throw new ArgumentException($"unknown option {args[i]}");
+                }
+            }
+            if (modelPath == null || sourceText == null) throw new ArgumentException("--model and --source are required");
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"edgenets-host: {e.Message}");
+            stderr.WriteLine(Usage);
             return 2;
         }
 
         try
         {
+            var uri = SourceUri.Parse(sourceText);
             var model = Model.Load(modelPath);
-            var samples = NpyFile.Read(source[4..]);
-            using var session = model.CreateSession();
-            var input = model.Graph.Tensors[model.Graph.Inputs[0]];
-            var output = new float[model.Graph.Tensors[model.Graph.Outputs[0]].ElementCount];
-            if (samples.SampleSize != input.ElementCount)
-            {
-                Console.Error.WriteLine($"edgenets-host: {source[4..]}: samples of {samples.SampleSize} values, model input '{input.Name}' needs {input.ElementCount}");
-                return 1;
-            }
-            var all = samples.ToFloat32();
-            var inv = CultureInfo.InvariantCulture;
-            for (int s = 0; s < samples.SampleCount; s++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                session.Run(all.AsSpan(s * input.ElementCount, input.ElementCount), output);
-                double us = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-                int top = 0;
-                for (int c = 1; c < output.Length; c++) if (output[c] > output[top]) top = c;
-                Console.Out.WriteLine(string.Format(inv, "{{\"index\": {0}, \"class\": {1}, \"score\": {2:G6}, \"latency_us\": {3:F1}}}", s, top, output[top], us));
-            }
+            options.Preprocess.Mean ??= MetadataFloats(model, "input_mean");
+            options.Preprocess.Std ??= MetadataFloats(model, "input_std");
+            using var source = SourceFactory.Create(uri, stderr, stop);
+            ClassPins? pins = gpio == null ? null : new ClassPins(new GpioPinOutput(), ParseInts(gpio, "--gpio"));
+            using var pipeline = new HostPipeline(model, source, stdout, options, pins);
+            pipeline.Run(stop);
             return 0;
         }
-        catch (Exception e) when (e is EdgeNets.Runtime.Format.ModelFormatException or InvalidDataException or IOException)
+        catch (SourceUriException e)
         {
-            Console.Error.WriteLine($"edgenets-host: {e.Message}");
+            stderr.WriteLine($"edgenets-host: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is EdgeNets.Runtime.Format.ModelFormatException or InvalidDataException or IOException
+                                      or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
+        {
+            stderr.WriteLine($"edgenets-host: {e.Message}");
             return 1;
         }
     }
+
+    private static float[]? MetadataFloats(Model model, string key) =>
+        model.Graph.Metadata.TryGetValue(key, out var text) ? ParseFloats(text, $"model metadata {key}") : null;
+
+    private static float[] ParseFloats(string text, string what)
+    {
+        var parts = text.Split(',');
+        var values = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]))
+                throw new ArgumentException($"{what}: '{parts[i]}' is not a number");
+        return values;
+    }
+
+    private static int[] ParseInts(string text, string what)
+    {
+        var parts = text.Split(',');
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i]))
+                throw new ArgumentException($"{what}: '{parts[i]}' is not an integer");
+        return values;
+    }
+
+    private static int ParsePositive(string text, string what) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new ArgumentException($"{what} needs a positive integer");
 }

@@ -1,0 +1,37 @@
+namespace EdgeNets.Host.Sources;
+
+/// <summary>Creates the source named by a <c>--source</c> argument.</summary>
+public static class SourceFactory
+{
+    public const string Schemes = "npy, images, csv, video, camera, imu, serial";
+
+    /// <summary>
+    /// Opens the source. Live devices (camera, imu, serial) are wrapped in a <see cref="ResilientSource"/> so a device
+    /// that fails is reopened with backoff; the first open happens here so a wrong path fails at start-up.
+    /// </summary>
+    public static ISource Create(SourceUri uri, TextWriter log, CancellationToken cancel = default)
+    {
+        switch (uri.Scheme)
+        {
+            case "npy": return new NpySource(uri);
+            case "images": return new ImageDirectorySource(uri);
+            case "csv": return new CsvSource(uri);
+            case "video": return new Y4mSource(uri);
+            case "camera": return Live(uri, () => new CameraSource(uri), log, cancel);
+            case "imu": return Live(uri, () => ImuSource.Open(uri), log, cancel);
+            case "serial": return Live(uri, () => new SerialSource(uri), log, cancel);
+            default: throw new SourceUriException($"source '{uri.Text}': unknown scheme '{uri.Scheme}' (supported: {Schemes})");
+        }
+    }
+
+    private static ResilientSource Live(SourceUri uri, Func<ISource> open, TextWriter log, CancellationToken cancel)
+    {
+        var first = open();
+        bool usedFirst = false;
+        return new ResilientSource(uri.Text, () =>
+        {
+            if (!usedFirst) { usedFirst = true; return first; }
+            return open();
+        }, log, cancel);
+    }
+}
