@@ -44,6 +44,15 @@ check run-arm64-a72 $qemu -cpu cortex-a72 "$arm64" run "$model" --input "$inputs
 check run-arm64-a76 $qemu -cpu cortex-a76 "$arm64" run "$model" --input "$inputs" --output "$out/y-a76.npy"
 for v in x64-noavx2 a72 a76; do check "identical-x64-vs-$v" cmp "$out/y-x64.npy" "$out/y-$v.npy"; done
 
-ls -l "$out/linux-x64/edgenets" "$out/linux-arm64/edgenets" 2>/dev/null | awk '{print "  binary " $NF ": " $5 " bytes"}'
+echo "== edgenets-host: labelled replay of the held-out photos' tensors, x64 vs arm64"
+check publish-host-x64 dotnet publish firmware-host/EdgeNets.Host -c Release -r linux-x64 -p:IlcInstructionSet=x86-64-v3 -o "$out/host-x64" -warnaserror
+check publish-host-arm64 dotnet publish firmware-host/EdgeNets.Host -c Release -r linux-arm64 -p:LinkerFlavor=lld -o "$out/host-arm64" -warnaserror
+replay="npy:$inputs?labels=models/gesture-digits/test_labels.npy"
+check host-x64-replay bash -c "$out/host-x64/edgenets-host --model $model --source '$replay' --events-only | grep '\"summary\"' > $out/host-x64.summary"
+check host-arm64-a72-replay bash -c "$qemu -cpu cortex-a72 $out/host-arm64/edgenets-host --model $model --source '$replay' --events-only | grep '\"summary\"' > $out/host-a72.summary"
+check host-identical-summary cmp "$out/host-x64.summary" "$out/host-a72.summary"
+cat "$out/host-a72.summary" 2>/dev/null | sed 's/^/  arm64 host: /'
+
+ls -l "$out/linux-x64/edgenets" "$out/host-x64/edgenets-host" "$out/host-arm64/edgenets-host" "$out/linux-arm64/edgenets" 2>/dev/null | awk '{print "  binary " $NF ": " $5 " bytes"}'
 echo "cross-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
