@@ -200,11 +200,12 @@ internal sealed class ConvInt8Gemm : OpKernel
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
-        for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+        // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
+        for (int p0 = 0; p0 < _pixels; p0 += 16)
         {
-            ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
-            for (int p0 = 0; p0 < _pixels; p0 += 16)
+            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
             {
+                ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default;
                 Vector256<int> a20 = default, a21 = default, a30 = default, a31 = default;
                 ref short col = ref Unsafe.Add(ref columns, p0 * 2);
@@ -242,11 +243,12 @@ internal sealed class ConvInt8Gemm : OpKernel
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
-        for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+        // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
+        for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
-            for (int p0 = 0; p0 < _pixels; p0 += 8)
+            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
             {
+                ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
                 Vector128<int> a20 = default, a21 = default, a30 = default, a31 = default;
                 ref short col = ref Unsafe.Add(ref columns, p0 * 2);
@@ -288,11 +290,12 @@ internal sealed class ConvInt8Gemm : OpKernel
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
-        for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+        // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
+        for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
-            for (int p0 = 0; p0 < _pixels; p0 += 8)
+            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
             {
+                ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
                 Vector128<int> b0 = default, b1 = default, b2 = default, b3 = default;
                 Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
@@ -342,11 +345,12 @@ internal sealed class ConvInt8Gemm : OpKernel
         ref sbyte columns = ref MemoryMarshal.GetArrayDataReference(_columns8);
         int steps = _steps, stride = _rowStride * 4;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
-        for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+        // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
+        for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
-            for (int p0 = 0; p0 < _pixels; p0 += 8)
+            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
             {
+                ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
                 Vector128<int> a20 = default, a21 = default, a30 = default, a31 = default;
                 ref sbyte col = ref Unsafe.Add(ref columns, p0 * 4);
