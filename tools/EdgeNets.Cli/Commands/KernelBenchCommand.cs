@@ -57,8 +57,8 @@ public static class KernelBenchCommand
             {
                 var selected = KernelRegistry.Select(op, graph);
                 var reference = KernelRegistry.Select(op, graph, referenceOnly: true);
-                double t = KernelBenchmark.SecondsPerRun(selected, graph, op, batchSeconds: 0.01, batches: 5);
-                double r = selected == reference ? t : KernelBenchmark.SecondsPerRun(reference, graph, op, batchSeconds: 0.01, batches: 5);
+                double t = KernelBenchmark.SecondsPerRun(selected, graph, op);
+                double r = selected == reference ? t : KernelBenchmark.SecondsPerRun(reference, graph, op);
                 total += t;
                 totalReference += r;
                 long macs = KernelBenchmark.MultiplyAccumulates(graph, op);
