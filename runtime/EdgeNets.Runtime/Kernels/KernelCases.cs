@@ -36,6 +36,7 @@ public static class KernelCases
         (OpType.Add or OpType.Mul, DataType.Int8 or DataType.Float32) => true,
         (OpType.Relu or OpType.Clip, DataType.Float32) => true,
         (OpType.LookupTable, DataType.Int8) => true,
+        (OpType.Conv or OpType.Gemm, DataType.Int8) => true,
         _ => false,
     };
 
@@ -61,6 +62,12 @@ public static class KernelCases
                 foreach (var shape in UnaryShapes()) cases.Add(LookupTable(rng, shape, channelAxis: -1));
                 foreach (var (shape, axis) in new (int[], int)[] { ([1, 3, 5, 7], 1), ([2, 5, 17], -2), ([1, 4, 4, 7], 3), ([9, 33], 0), ([1, 1, 40], 1), ([3, 0, 2], 0) })
                     cases.Add(LookupTable(rng, shape, axis));
+                break;
+            case (OpType.Conv, DataType.Int8):
+                foreach (var shape in ConvShapes()) cases.Add(ConvInt8(rng, shape));
+                break;
+            case (OpType.Gemm, DataType.Int8):
+                foreach (var (a, n) in GemmShapes()) cases.Add(GemmInt8(rng, a, n));
                 break;
         }
         return cases;
@@ -218,6 +225,158 @@ public static class KernelCases
         if (channelAxis != -1) attributes.Set(AttributeKey.Axis, channelAxis);
         g.Op(OpType.LookupTable, [x, t], y, attributes);
         return g.Build($"LookupTable int8 [{ShapeUtil.Format(shape)}]" + (channelAxis == -1 ? "" : $", {channels} tables along axis {channelAxis}"));
+    }
+
+    /// <summary>A single int8 Conv case with random data (for benchmarks): input [N, C, H, W], M filters, square kernel, same padding.</summary>
+    public static KernelCase Conv2dInt8(int[] input, int outChannels, int kernel, int stride = 1, int seed = 1)
+    {
+        int pad = kernel / 2;
+        return ConvInt8(new Random(seed), new ConvGeometry(input, outChannels, [kernel, kernel], [stride, stride], [pad, pad, pad, pad], [1, 1]));
+    }
+
+    /// <summary>A single int8 Gemm case with random data (for benchmarks): A [rows, K], W [N, K].</summary>
+    public static KernelCase GemmInt8(int rows, int k, int n, int seed = 1) => GemmInt8(new Random(seed), [rows, k], n);
+
+    /// <summary>One Conv geometry: input [N, C, (H,) W], M output channels, kernel, strides, ONNX pads, dilations, group.</summary>
+    private readonly record struct ConvGeometry(int[] Input, int M, int[] Kernel, int[] Strides, int[] Pads, int[] Dilations, int Group = 1);
+
+    private static IEnumerable<ConvGeometry> ConvShapes()
+    {
+        // 1x1: odd channels, pixel tails, a 128-channel layer.
+        yield return new([1, 5, 7, 9], 7, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 16, 4, 4], 32, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 33, 3, 5], 17, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 128, 5, 5], 128, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 8, 9, 9], 6, [1, 1], [2, 2], [0, 0, 0, 0], [1, 1]);
+        // 3x3 same padding, like the gesture model's layers.
+        yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 16, 9, 11], 13, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 32, 8, 8], 64, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 1, 5, 5], 1, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 64, 6, 6], 20, [3, 3], [1, 1], [0, 0, 0, 0], [1, 1]);
+        // Stride 2, dilation, asymmetric pads, kernels larger than the input, batches.
+        yield return new([1, 7, 9, 10], 6, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 4, 11, 9], 5, [3, 3], [1, 1], [2, 2, 2, 2], [2, 2]);
+        yield return new([1, 6, 10, 13], 9, [3, 2], [2, 1], [0, 1, 2, 0], [1, 3]);
+        yield return new([1, 5, 12, 7], 11, [5, 3], [1, 2], [2, 1, 2, 1], [1, 1]);
+        yield return new([1, 3, 1, 1], 4, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 2, 2, 3], 3, [3, 3], [1, 1], [3, 0, 1, 2], [1, 1]);
+        yield return new([2, 9, 6, 5], 10, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([3, 4, 5, 5], 3, [2, 2], [2, 2], [0, 0, 1, 1], [1, 1]);
+        // Groups and depthwise.
+        yield return new([1, 6, 7, 7], 4, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 2);
+        yield return new([1, 12, 5, 9], 9, [1, 3], [1, 1], [0, 1, 0, 1], [1, 1], 3);
+        yield return new([1, 8, 9, 9], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 8);
+        yield return new([1, 19, 10, 7], 19, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 19);
+        yield return new([2, 5, 6, 17], 10, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 5);
+        // 1-D (NCW).
+        yield return new([1, 5, 30], 9, [5], [1], [2, 2], [1]);
+        yield return new([2, 7, 19], 4, [3], [2], [1, 0], [2]);
+    }
+
+    private static KernelCase ConvInt8(Random rng, ConvGeometry geometry)
+    {
+        var g = new CaseGraph();
+        var input = geometry.Input;
+        int spatial = input.Length - 2, cpg = input[1] / geometry.Group, taps = cpg;
+        foreach (int k in geometry.Kernel) taps *= k;
+        var output = new int[input.Length];
+        output[0] = input[0];
+        output[1] = geometry.M;
+        for (int a = 0; a < spatial; a++)
+        {
+            int extent = (geometry.Kernel[a] - 1) * geometry.Dilations[a] + 1;
+            output[2 + a] = (input[2 + a] + geometry.Pads[a] + geometry.Pads[spatial + a] - extent) / geometry.Strides[a] + 1;
+        }
+        var qx = Quant(rng);
+        var qy = Quant(rng);
+        int x = g.Input("x", DataType.Int8, input, Int8Values(rng, ShapeUtil.ElementCount(input)), qx);
+        int[] weightShape = [geometry.M, cpg, .. geometry.Kernel];
+        int w = g.Constant("w", DataType.Int8, weightShape, Int8Values(rng, ShapeUtil.ElementCount(weightShape)), null);
+        var (attributes, biasBytes, how) = Int8Requantization(rng, geometry.M, taps);
+        var inputs = new List<int> { x, w };
+        if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [geometry.M], biasBytes, null));
+        int y = g.Output("y", DataType.Int8, output, qy);
+        attributes.Set(AttributeKey.KernelShape, geometry.Kernel);
+        attributes.Set(AttributeKey.Strides, geometry.Strides);
+        attributes.Set(AttributeKey.Pads, geometry.Pads);
+        attributes.Set(AttributeKey.Dilations, geometry.Dilations);
+        if (geometry.Group != 1) attributes.Set(AttributeKey.Group, geometry.Group);
+        g.Op(OpType.Conv, [.. inputs], y, attributes);
+        return g.Build($"Conv int8 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel [{ShapeUtil.Format(geometry.Kernel)}], " +
+            $"strides [{ShapeUtil.Format(geometry.Strides)}], pads [{ShapeUtil.Format(geometry.Pads)}], dilations [{ShapeUtil.Format(geometry.Dilations)}], " +
+            $"group {geometry.Group}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+    }
+
+    private static IEnumerable<(int[] A, int N)> GemmShapes()
+    {
+        yield return ([1, 1], 1);
+        yield return ([1, 7], 3);
+        yield return ([1, 64], 10);
+        yield return ([1, 256], 64);
+        yield return ([1, 1024], 128);
+        yield return ([3, 33], 17);
+        yield return ([2, 100], 5);
+        yield return ([2, 3, 15], 9);
+        yield return ([1, 300], 129);
+        yield return ([4, 16], 4);
+        yield return ([0, 8], 3);
+    }
+
+    private static KernelCase GemmInt8(Random rng, int[] shapeA, int n)
+    {
+        var g = new CaseGraph();
+        int k = shapeA[^1];
+        var qa = Quant(rng);
+        var qy = Quant(rng);
+        int a = g.Input("a", DataType.Int8, shapeA, Int8Values(rng, ShapeUtil.ElementCount(shapeA)), qa);
+        int w = g.Constant("w", DataType.Int8, [n, k], Int8Values(rng, n * k), null);
+        var (attributes, biasBytes, how) = Int8Requantization(rng, n, k);
+        var inputs = new List<int> { a, w };
+        if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [n], biasBytes, null));
+        var shapeY = (int[])shapeA.Clone();
+        shapeY[^1] = n;
+        int y = g.Output("y", DataType.Int8, shapeY, qy);
+        g.Op(OpType.Gemm, [.. inputs], y, attributes);
+        return g.Build($"Gemm int8 [{ShapeUtil.Format(shapeA)}] x [{n}, {k}], za={qa.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+    }
+
+    /// <summary>
+    /// Bias (absent, moderate, or near the int32 ends so sums wrap), per-channel or single multipliers scaled so that
+    /// a sum of <paramref name="taps"/> products lands near the int8 range (or raw ones), and sometimes a fused clamp.
+    /// </summary>
+    private static (OpAttributes Attributes, byte[]? Bias, string Description) Int8Requantization(Random rng, int channels, int taps)
+    {
+        var attributes = new OpAttributes();
+        byte[]? bias = null;
+        int biasMode = rng.Next(4);
+        if (biasMode > 0)
+        {
+            var b = new int[channels];
+            for (int i = 0; i < channels; i++)
+                b[i] = biasMode == 3 && rng.Next(2) == 0 ? (rng.Next(2) == 0 ? int.MaxValue - rng.Next(1000) : int.MinValue + rng.Next(1000)) : rng.Next(-(1 << 20), 1 << 20);
+            bias = MemoryMarshal.AsBytes(b.AsSpan()).ToArray();
+        }
+        bool raw = rng.Next(4) == 0;
+        int count = rng.Next(3) == 0 ? 1 : channels;
+        var multipliers = new int[count];
+        var shifts = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            // An accumulator of taps products of size ~128·128 mapped onto ~±128.
+            double real = Math.Exp(rng.NextDouble() * 3 - 1.5) / (128.0 * Math.Sqrt(Math.Max(1, taps)));
+            (multipliers[i], shifts[i]) = Multiplier(rng, raw, real);
+        }
+        attributes.Set(AttributeKey.OutputMultiplier, multipliers);
+        attributes.Set(AttributeKey.OutputShift, shifts);
+        if (rng.Next(3) == 0)
+        {
+            int lo = rng.Next(-128, 128), hi = rng.Next(lo, 128);
+            attributes.Set(AttributeKey.QuantizedMin, lo);
+            attributes.Set(AttributeKey.QuantizedMax, hi);
+        }
+        string how = $"{(bias == null ? "no bias" : biasMode == 3 ? "bias near int32 ends" : "bias")}, {count} {(raw ? "raw" : "scale")} multiplier(s)";
+        return (attributes, bias, how);
     }
 
     private static QuantizationInfo Quant(Random rng)

@@ -13,6 +13,7 @@ public static class BenchCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args.Contains("--kernels")) return KernelBenchCommand.Run(args, stdout);
         var a = new Arguments("bench", args, new HashSet<string> { "onnx", "threads", "runs", "warmup" }, new HashSet<string> { "json" });
         string enetPath = a.Positional(0, "model file (MODEL.enet)");
         a.ExpectPositionals(1);

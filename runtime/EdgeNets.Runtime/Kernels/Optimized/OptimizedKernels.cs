@@ -7,8 +7,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>
 /// Registers the optimized variants. Each must produce the reference kernel's bytes for every operator it accepts
-/// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: AVX2 2, Vector128 and
-/// portable scalar variants 1.
+/// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: AdvSimd SDOT 3, AVX2 2,
+/// Vector128 and portable scalar variants 1.
 /// </summary>
 public static class OptimizedKernels
 {
@@ -20,6 +20,8 @@ public static class OptimizedKernels
 
     private static bool HasAvx2() => Avx2.IsSupported;
     private static bool HasVector128() => Sse41.IsSupported || AdvSimd.IsSupported;
+    private static bool HasInt8Vector128() => Sse41.IsSupported || AdvSimd.Arm64.IsSupported;
+    private static bool HasDot() => Dp.IsSupported && AdvSimd.Arm64.IsSupported;
 
     public static void Register(List<KernelEntry> list)
     {
@@ -38,7 +40,24 @@ public static class OptimizedKernels
         AddUnaryFloat(list, "ClipFloat32_Avx2", OpType.Clip, VectorWidth.V256, HasAvx2, 2, ClipOperator);
         AddUnaryFloat(list, "ClipFloat32_Vector128", OpType.Clip, VectorWidth.V128, HasVector128, 1, ClipOperator);
 
+        AddInt8Gemms(list, "_Avx2", Int8Isa.Avx2, HasAvx2, 2);
+        AddInt8Gemms(list, "_Vector128", Int8Isa.Vector128, HasInt8Vector128, 1);
+        AddInt8Gemms(list, "_AdvSimdDot", Int8Isa.AdvSimdDot, HasDot, 3);
+        list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx2", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx2"),
+            HasAvx2, 2, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
+        list.Add(new KernelEntry("DepthwiseConv2dInt8_Vector128", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: false, "DepthwiseConv2dInt8_Vector128"),
+            HasInt8Vector128, 1, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
+
         list.Add(new KernelEntry("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8UnrolledKernel(s), priority: 1));
+    }
+
+    /// <summary>Conv (all but depthwise) and Gemm int8 variants on one instruction set.</summary>
+    private static void AddInt8Gemms(List<KernelEntry> list, string suffix, Int8Isa isa, Func<bool> isSupported, int priority)
+    {
+        string conv = "Conv2dInt8" + suffix, gemm = "GemmInt8" + suffix;
+        list.Add(new KernelEntry(conv, OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, isa, conv), isSupported, priority,
+            s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
+        list.Add(new KernelEntry(gemm, OpType.Gemm, DataType.Int8, s => new GemmInt8Vector(s, isa, gemm), isSupported, priority, GemmInt8Vector.CanHandle));
     }
 
     private static ClipFloat32Operator ClipOperator(KernelSetup s)

@@ -19,7 +19,7 @@ public static class ConvKernels
     }
 
     /// <summary>Shapes of a Conv: input, weight [M, C/group, (kH,) kW], bias [M], output; shared by both element types.</summary>
-    private sealed class ConvShape
+    internal sealed class ConvShape
     {
         public readonly Window2d Window;
         public readonly int OutChannels, Group, InChannelsPerGroup, OutChannelsPerGroup;

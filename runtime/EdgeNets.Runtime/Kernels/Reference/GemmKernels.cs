@@ -20,7 +20,7 @@ public static class GemmKernels
     }
 
     /// <summary>Checks the shapes: A [..., K], W [N, K], B [N], Y [..., N] with A's leading dimensions.</summary>
-    private readonly struct GemmShape
+    internal readonly struct GemmShape
     {
         public readonly int Rows, N, K;
 

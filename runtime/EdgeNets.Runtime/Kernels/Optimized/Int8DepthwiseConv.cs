@@ -1,0 +1,131 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// Int8 depthwise Conv (group == C == M): each channel's zero-bordered plane of x − zx (int16) is swept along output
+/// rows, 16 (AVX2) or 8 (Vector128) pixels at a time, one int32 multiply-add per tap. Stride-1 rows are contiguous
+/// loads; other strides take a scalar loop over the same bordered plane. Sums wrap in int32 like the reference's, and
+/// padded taps read the border's zeros, which is what the reference's skipping amounts to.
+/// </summary>
+internal sealed class DepthwiseConvInt8 : OpKernel
+{
+    private readonly string _name;
+    private readonly bool _wide;
+    private readonly int _x, _y;
+    private readonly Window2d _g;
+    private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max, _paddedW, _paddedH, _pixels;
+    private readonly int[] _multipliers, _shifts, _bias, _weights;
+    private readonly short[] _padded;
+
+    public DepthwiseConvInt8(KernelSetup s, bool wide, string name)
+    {
+        _name = name;
+        _wide = wide;
+        var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
+        _inputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Input(0));
+        _outputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Output(0));
+        ConvKernels.ExpectSymmetricWeights(s, s.Input(1));
+        (_multipliers, _shifts) = ConvKernels.ReadRequantization(s, shape.OutChannels);
+        (_min, _max) = ConvKernels.ReadQuantizedClamp(s);
+        _x = s.InputId(0);
+        _y = s.OutputId(0);
+        var g = _g = shape.Window;
+        _bias = new int[shape.OutChannels];
+        if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
+        var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
+        _weights = new int[weights.Length];
+        for (int i = 0; i < weights.Length; i++) _weights[i] = weights[i];
+        _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
+        _paddedH = g.H + g.PadTop + Math.Max(0, (g.OutH - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1 - g.H - g.PadTop);
+        _pixels = g.OutH * g.OutW;
+        // Vector reads of a row may run up to 16 elements past its end.
+        _padded = new short[g.C * _paddedW * _paddedH + 32];
+    }
+
+    public override string Name => _name;
+
+    public override void Run(TensorMemory memory)
+    {
+        var x = memory.Read<sbyte>(_x);
+        var y = memory.Write<sbyte>(_y);
+        var g = _g;
+        int plane = _paddedW * _paddedH, kernelSize = g.KernelH * g.KernelW;
+        Span<sbyte> tail = stackalloc sbyte[16];
+        Span<int> sums = stackalloc int[16];
+        ref short padded = ref MemoryMarshal.GetArrayDataReference(_padded);
+        for (int n = 0; n < g.N; n++)
+        {
+            Int8Im2col.Border16(x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W), _padded, g, _paddedW, _paddedH, _inputZeroPoint);
+            var output = y.Slice(n * g.C * _pixels, g.C * _pixels);
+            var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, 0);
+            for (int c = 0; c < g.C; c++)
+            {
+                int planeBase = c * plane, wBase = c * kernelSize;
+                for (int oh = 0; oh < g.OutH; oh++)
+                {
+                    int rowBase = planeBase + oh * g.StrideH * _paddedW;
+                    int p0 = oh * g.OutW;
+                    if (g.StrideW != 1)
+                    {
+                        for (int ow0 = 0; ow0 < g.OutW; ow0 += 16)
+                        {
+                            int count = Math.Min(16, g.OutW - ow0);
+                            sums.Clear();
+                            for (int kh = 0; kh < g.KernelH; kh++)
+                                for (int kw = 0; kw < g.KernelW; kw++)
+                                {
+                                    int w = _weights[wBase + kh * g.KernelW + kw];
+                                    int src = rowBase + kh * g.DilationH * _paddedW + kw * g.DilationW + ow0 * g.StrideW;
+                                    for (int i = 0; i < count; i++) sums[i] += w * Unsafe.Add(ref padded, src + i * g.StrideW);
+                                }
+                            if (_wide) requant.Store16(Vector256.Create((ReadOnlySpan<int>)sums), Vector256.Create((ReadOnlySpan<int>)sums.Slice(8)), c, output, p0 + ow0, count, _pixels, g.C, tail);
+                            else
+                            {
+                                requant.Store8(Vector128.Create((ReadOnlySpan<int>)sums), Vector128.Create((ReadOnlySpan<int>)sums.Slice(4)), c, output, p0 + ow0, Math.Min(8, count), _pixels, g.C, tail);
+                                if (count > 8)
+                                    requant.Store8(Vector128.Create((ReadOnlySpan<int>)sums.Slice(8)), Vector128.Create((ReadOnlySpan<int>)sums.Slice(12)), c, output, p0 + ow0 + 8, count - 8, _pixels, g.C, tail);
+                            }
+                        }
+                    }
+                    else if (_wide)
+                    {
+                        for (int ow0 = 0; ow0 < g.OutW; ow0 += 16)
+                        {
+                            Vector256<int> a0 = default, a1 = default;
+                            for (int kh = 0; kh < g.KernelH; kh++)
+                                for (int kw = 0; kw < g.KernelW; kw++)
+                                {
+                                    var w = Vector256.Create(_weights[wBase + kh * g.KernelW + kw]);
+                                    var v = Vector256.LoadUnsafe(ref padded, (nuint)(rowBase + kh * g.DilationH * _paddedW + kw * g.DilationW + ow0));
+                                    a0 += Vector256.WidenLower(v) * w;
+                                    a1 += Vector256.WidenUpper(v) * w;
+                                }
+                            requant.Store16(a0, a1, c, output, p0 + ow0, Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                        }
+                    }
+                    else
+                    {
+                        for (int ow0 = 0; ow0 < g.OutW; ow0 += 8)
+                        {
+                            Vector128<int> a0 = default, a1 = default;
+                            for (int kh = 0; kh < g.KernelH; kh++)
+                                for (int kw = 0; kw < g.KernelW; kw++)
+                                {
+                                    var w = Vector128.Create(_weights[wBase + kh * g.KernelW + kw]);
+                                    var v = Vector128.LoadUnsafe(ref padded, (nuint)(rowBase + kh * g.DilationH * _paddedW + kw * g.DilationW + ow0));
+                                    a0 += Vector128.WidenLower(v) * w;
+                                    a1 += Vector128.WidenUpper(v) * w;
+                                }
+                            requant.Store8(a0, a1, c, output, p0 + ow0, Math.Min(8, g.OutW - ow0), _pixels, g.C, tail);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using EdgeNets.Runtime;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels;
+using EdgeNets.Tests.Support;
+using NUnit.Framework;
+
+namespace EdgeNets.Tests.Kernels;
+
+/// <summary>
+/// The int8 Conv/Gemm variants beyond the per-case bit-exactness check: the cases reach every shape family the
+/// variants special-case, each family goes to the variant meant for it, and a whole model gives the reference's bytes.
+/// </summary>
+[TestFixture]
+public class Int8ConvGemmVariantTests
+{
+    private static KernelEntry Entry(string name) => KernelRegistry.All.Single(e => e.Name == name);
+
+    [Test]
+    public void ConvCasesReachEveryShapeFamily()
+    {
+        var cases = KernelCases.For(OpType.Conv, DataType.Int8);
+        var gemmVariant = Entry("Conv2dInt8_Vector128");
+        var depthwiseVariant = Entry("DepthwiseConv2dInt8_Vector128");
+        int depthwise = 0, gemmShaped = 0;
+        foreach (var c in cases)
+        {
+            var setup = new KernelSetup(c.Graph, c.Op);
+            bool byGemm = gemmVariant.CanHandle(setup), byDepthwise = depthwiseVariant.CanHandle(setup);
+            Assert.That(byGemm ^ byDepthwise, $"{c.Description}: exactly one int8 Conv family takes it");
+            if (byDepthwise) depthwise++;
+            else gemmShaped++;
+        }
+        Assert.That(depthwise, Is.GreaterThanOrEqualTo(2));
+        Assert.That(gemmShaped, Is.GreaterThanOrEqualTo(15));
+        string all = string.Join("\n", cases.Select(c => c.Description));
+        foreach (var family in new[] { "kernel [1,1]", "strides [2,2]", "dilations [2,2]", "group 2", "kernel [5]", "zx=-128", "zx=127", "bias near int32 ends", "raw multiplier" })
+            Assert.That(all, Does.Contain(family), $"no Conv case with {family}");
+    }
+
+    [Test]
+    public void MalformedConvIsDeclinedNotThrown()
+    {
+        var c = KernelCases.For(OpType.Conv, DataType.Int8)[0];
+        var op = new OpInfo(OpType.Conv, "bad", [c.Op.Inputs[0]], c.Op.Outputs, c.Op.Attributes);
+        foreach (var name in new[] { "Conv2dInt8_Vector128", "DepthwiseConv2dInt8_Vector128", "GemmInt8_Vector128" })
+            Assert.That(Entry(name).CanHandle(new KernelSetup(c.Graph, op)), Is.False, name);
+    }
+
+    /// <summary>The gesture model (three 3x3 Convs, two Gemms) on random inputs: the optimized session's bytes are the reference session's.</summary>
+    [Test]
+    public void GestureModelOutputIsByteIdenticalToTheReference()
+    {
+        var model = Model.Load(Path.Combine(RepoPaths.GestureModel, "model.enet"));
+        using var fast = model.CreateSession(new SessionOptions());
+        using var reference = model.CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
+        if (KernelRegistry.All.Any(e => e.Op == OpType.Conv && e.Type == DataType.Int8 && !e.IsReference && e.IsSupported()))
+            Assert.That(fast.KernelNames.Count(n => n.StartsWith("Conv2dInt8_", StringComparison.Ordinal) && !n.EndsWith("_Reference", StringComparison.Ordinal)), Is.EqualTo(3),
+                string.Join(", ", fast.KernelNames));
+        var graph = model.Graph;
+        var rng = new Random(31);
+        for (int trial = 0; trial < 5; trial++)
+        {
+            var input = new byte[fast.GetInputBytes(0).Length];
+            rng.NextBytes(input);
+            input.CopyTo(fast.GetInputBytes(0));
+            input.CopyTo(reference.GetInputBytes(0));
+            fast.Invoke();
+            reference.Invoke();
+            foreach (var op in graph.Ops)
+                Assert.That(fast.GetTensorBytes(op.Outputs[0]).ToArray(), Is.EqualTo(reference.GetTensorBytes(op.Outputs[0]).ToArray()),
+                    $"trial {trial}: output of {op}");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Cli.Terminal;
+using EdgeNets.Runtime;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels;
+
+namespace EdgeNets.Cli.Commands;
+
+/// <summary>
+/// `edgenets bench --kernels [MODEL.enet]`: GMAC/s of every int8 Conv/Gemm variant this CPU supports on a 64-channel
+/// 3x3 layer, a 128-channel 1x1 layer and a 1024x128 Gemm, beside the int8 multiply-add peak of this core measured in
+/// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction). With a model, also the
+/// time of every operator with its dispatched kernel and with the reference.
+/// </summary>
+public static class KernelBenchCommand
+{
+    public static int Run(string[] args, TextWriter stdout)
+    {
+        var a = new Arguments("bench --kernels", args, new HashSet<string>(), new HashSet<string> { "kernels" });
+        var inv = CultureInfo.InvariantCulture;
+        var (peak, instruction) = MeasurePeak();
+        stdout.WriteLine($"CPU features: {CpuFeatures.Describe()}");
+        stdout.WriteLine(string.Format(inv, "int8 peak (one core, {0}): {1:F1} GMAC/s", instruction, peak));
+
+        var layers = new (string Name, KernelCase Case)[]
+        {
+            ("Conv 64->64 3x3 on 16x16", KernelCases.Conv2dInt8([1, 64, 16, 16], 64, 3)),
+            ("Conv 128->128 1x1 on 16x16", KernelCases.Conv2dInt8([1, 128, 16, 16], 128, 1)),
+            ("Gemm 1x1024 x 1024x128", KernelCases.GemmInt8(1, 1024, 128)),
+        };
+        foreach (var (name, c) in layers)
+        {
+            long macs = KernelBenchmark.MultiplyAccumulates(c.Graph, c.Op);
+            stdout.WriteLine($"{name} ({macs / 1e6:F2} M MAC):");
+            foreach (var variant in KernelRegistry.Variants(c.Op.Type, DataType.Int8))
+            {
+                if (!variant.IsSupported() || (!variant.IsReference && !variant.CanHandle(new KernelSetup(c.Graph, c.Op)))) continue;
+                double seconds = KernelBenchmark.SecondsPerRun(variant, c.Graph, c.Op, c.Inputs);
+                double gmacs = macs / seconds / 1e9;
+                stdout.WriteLine(string.Format(inv, "  {0,-28} {1,10:F1} us  {2,7:F2} GMAC/s  {3,5:F1}% of peak", variant.Name, seconds * 1e6, gmacs, 100 * gmacs / peak));
+            }
+        }
+
+        if (a.Positionals.Count > 0)
+        {
+            a.ExpectPositionals(1);
+            var model = Model.Load(a.Positionals[0]);
+            var graph = model.Graph;
+            stdout.WriteLine($"{a.Positionals[0]}: per operator, dispatched kernel vs reference");
+            double total = 0, totalReference = 0;
+            foreach (var op in graph.Ops)
+            {
+                var selected = KernelRegistry.Select(op, graph);
+                var reference = KernelRegistry.Select(op, graph, referenceOnly: true);
+                double t = KernelBenchmark.SecondsPerRun(selected, graph, op);
+                double r = selected == reference ? t : KernelBenchmark.SecondsPerRun(reference, graph, op);
+                total += t;
+                totalReference += r;
+                long macs = KernelBenchmark.MultiplyAccumulates(graph, op);
+                string rate = macs > 0 ? string.Format(inv, "{0,7:F2} GMAC/s", macs / t / 1e9) : "";
+                stdout.WriteLine(string.Format(inv, "  {0,-10} {1,-30} {2,9:F1} us   reference {3,9:F1} us  {4}", op.Type, selected.Name, t * 1e6, r * 1e6, rate));
+            }
+            stdout.WriteLine(string.Format(inv, "  total                                     {0,9:F1} us   reference {1,9:F1} us", total * 1e6, totalReference * 1e6));
+        }
+        return 0;
+    }
+
+    /// <summary>Best of a few timings of the peak loop, in GMAC/s, and the instruction it used.</summary>
+    private static (double Gmacs, string Instruction) MeasurePeak()
+    {
+        const long iterations = 20_000_000;
+        double best = 0;
+        string instruction = "scalar";
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            var (sum, macsPerIteration, name) = PeakLoop(iterations, attempt + 1);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            GC.KeepAlive(sum);
+            best = Math.Max(best, iterations * macsPerIteration / seconds / 1e9);
+            instruction = name;
+        }
+        return (best, instruction);
+    }
+
+    /// <summary>
+    /// 12 independent accumulator chains of the widest exact int8 multiply-add (no loads, so only the multiply-add
+    /// throughput limits it): vpmaddwd ymm (16 MAC), pmaddwd xmm (8), SDOT (16) or smlal (4).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (long Sum, int MacsPerIteration, string Name) PeakLoop(long iterations, int seed)
+    {
+        if (Avx2.IsSupported)
+        {
+            var x = Vector256.Create((short)seed);
+            var w = Vector256.Create((short)(seed + 1));
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector256<int> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 += Avx2.MultiplyAddAdjacent(x, w); a1 += Avx2.MultiplyAddAdjacent(x, w); a2 += Avx2.MultiplyAddAdjacent(x, w);
+                a3 += Avx2.MultiplyAddAdjacent(x, w); a4 += Avx2.MultiplyAddAdjacent(x, w); a5 += Avx2.MultiplyAddAdjacent(x, w);
+                a6 += Avx2.MultiplyAddAdjacent(x, w); a7 += Avx2.MultiplyAddAdjacent(x, w); a8 += Avx2.MultiplyAddAdjacent(x, w);
+                a9 += Avx2.MultiplyAddAdjacent(x, w); a10 += Avx2.MultiplyAddAdjacent(x, w); a11 += Avx2.MultiplyAddAdjacent(x, w);
+                x += Vector256<short>.One;
+            }
+            var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+            return (Vector256.Sum(s), 12 * 16, "vpmaddwd ymm");
+        }
+        if (Sse2.IsSupported)
+        {
+            var x = Vector128.Create((short)seed);
+            var w = Vector128.Create((short)(seed + 1));
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector128<int> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 += Sse2.MultiplyAddAdjacent(x, w); a1 += Sse2.MultiplyAddAdjacent(x, w); a2 += Sse2.MultiplyAddAdjacent(x, w);
+                a3 += Sse2.MultiplyAddAdjacent(x, w); a4 += Sse2.MultiplyAddAdjacent(x, w); a5 += Sse2.MultiplyAddAdjacent(x, w);
+                a6 += Sse2.MultiplyAddAdjacent(x, w); a7 += Sse2.MultiplyAddAdjacent(x, w); a8 += Sse2.MultiplyAddAdjacent(x, w);
+                a9 += Sse2.MultiplyAddAdjacent(x, w); a10 += Sse2.MultiplyAddAdjacent(x, w); a11 += Sse2.MultiplyAddAdjacent(x, w);
+                x += Vector128<short>.One;
+            }
+            var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+            return (Vector128.Sum(s), 12 * 8, "pmaddwd xmm");
+        }
+        if (Dp.IsSupported)
+        {
+            var x = Vector128.Create((sbyte)seed);
+            var w = Vector128.Create((sbyte)(seed + 1));
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector128<int> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 = Dp.DotProduct(a0, x, w); a1 = Dp.DotProduct(a1, x, w); a2 = Dp.DotProduct(a2, x, w);
+                a3 = Dp.DotProduct(a3, x, w); a4 = Dp.DotProduct(a4, x, w); a5 = Dp.DotProduct(a5, x, w);
+                a6 = Dp.DotProduct(a6, x, w); a7 = Dp.DotProduct(a7, x, w); a8 = Dp.DotProduct(a8, x, w);
+                a9 = Dp.DotProduct(a9, x, w); a10 = Dp.DotProduct(a10, x, w); a11 = Dp.DotProduct(a11, x, w);
+                x += Vector128<sbyte>.One;
+            }
+            var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+            return (Vector128.Sum(s), 12 * 16, "sdot");
+        }
+        if (AdvSimd.IsSupported)
+        {
+            var x = Vector64.Create((short)seed);
+            var w = Vector64.Create((short)(seed + 1));
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector128<int> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, x, w); a1 = AdvSimd.MultiplyWideningLowerAndAdd(a1, x, w);
+                a2 = AdvSimd.MultiplyWideningLowerAndAdd(a2, x, w); a3 = AdvSimd.MultiplyWideningLowerAndAdd(a3, x, w);
+                a4 = AdvSimd.MultiplyWideningLowerAndAdd(a4, x, w); a5 = AdvSimd.MultiplyWideningLowerAndAdd(a5, x, w);
+                a6 = AdvSimd.MultiplyWideningLowerAndAdd(a6, x, w); a7 = AdvSimd.MultiplyWideningLowerAndAdd(a7, x, w);
+                a8 = AdvSimd.MultiplyWideningLowerAndAdd(a8, x, w); a9 = AdvSimd.MultiplyWideningLowerAndAdd(a9, x, w);
+                a10 = AdvSimd.MultiplyWideningLowerAndAdd(a10, x, w); a11 = AdvSimd.MultiplyWideningLowerAndAdd(a11, x, w);
+                x += Vector64<short>.One;
+            }
+            var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+            return (Vector128.Sum(s), 12 * 4, "smlal");
+        }
+        long acc = 0;
+        for (long i = 0; i < iterations; i++) acc += i * seed;
+        return (acc, 1, "scalar");
+    }
+}
