@@ -13,6 +13,7 @@ public static class Program
         usage:
           edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [--calibration-method minmax|percentile]
                            [--percentile P] [--precision int8|float32] [--batch N]
+                           [--input-mean M0,M1,.. --input-std S0,S1,..]   (training normalization, kept for edgenets-host)
           edgenets run     MODEL.enet --input X.npy --output Y.npy      (or --input NAME=FILE.npy, repeated)
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy] [--limit N] [--json]

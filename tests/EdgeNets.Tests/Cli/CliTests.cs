@@ -123,6 +123,20 @@ public class CliTests
     }
 
     [Test]
+    public void InputNormalizationIsKeptInTheModel()
+    {
+        string enet = Path.Combine(_dir, "norm.enet");
+        var r = Edgenets("convert", Onnx, "-o", enet, "--precision", "float32", "--input-mean", "0.5, 0.25,0.125", "--input-std", "2,2,4");
+        Assert.That(r.Code, Is.Zero, r.Err);
+        var model = EdgeNets.Runtime.Model.Load(enet);
+        Assert.That(model.Graph.Metadata["input_mean"], Is.EqualTo("0.5,0.25,0.125"));
+        Assert.That(model.Graph.Metadata["input_std"], Is.EqualTo("2,2,4"));
+        r = Edgenets("convert", Onnx, "-o", enet, "--precision", "float32", "--input-std", "1,0,1");
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--input-std").And.Contain("'0'"));
+    }
+
+    [Test]
     public void MissingFilesAreNamed()
     {
         var r = Edgenets("convert", Path.Combine(_dir, "nope.onnx"), "-o", Path.Combine(_dir, "m.enet"), "--calibration", Calibration);

@@ -11,7 +11,7 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>`edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy ...`</summary>
 public static class ConvertCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch"];
+    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -40,8 +40,14 @@ public static class ConvertCommand
             throw new CliException("int8 conversion needs sample inputs: --calibration DATA.npy (or use --precision float32)", 2);
         if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
 
+        string? mean = Normalization(a, "input-mean");
+        string? std = Normalization(a, "input-std");
+
         var clock = Stopwatch.StartNew();
         var graph = OnnxImporter.Import(onnxPath, new ImportOptions { BatchSize = batch });
+        // The input normalization used in training travels with the model, so the device host applies the same one.
+        if (mean != null) graph.Metadata["input_mean"] = mean;
+        if (std != null) graph.Metadata["input_std"] = std;
         stderr.WriteLine($"imported {Path.GetFileName(onnxPath)}: {graph.Ops.Count} operators after simplification");
 
         var samples = new List<float[]>();
@@ -72,5 +78,21 @@ public static class ConvertCommand
         stdout.WriteLine($"wrote {output}: {file.Length} bytes ({100.0 * file.Length / onnxBytes:F1}% of the ONNX file), " +
                          $"{precisionText}, {model.Graph.Ops.Count} ops, arena {model.ArenaBytes} bytes, {clock.Elapsed.TotalSeconds:F1}s");
         return 0;
+    }
+
+    /// <summary>A comma-separated list of finite numbers (std values also positive), normalized to invariant text.</summary>
+    private static string? Normalization(Arguments a, string option)
+    {
+        string? text = a.Option(option);
+        if (text == null) return null;
+        var values = new List<string>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!float.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v)
+                || !float.IsFinite(v) || (option == "input-std" && v <= 0))
+                throw new CliException($"--{option}: '{part}' is not a {(option == "input-std" ? "positive " : "")}number (expected e.g. 0.485,0.456,0.406)", 2);
+            values.Add(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return string.Join(',', values);
     }
 }
