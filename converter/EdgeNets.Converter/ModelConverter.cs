@@ -1,0 +1,64 @@
+using EdgeNets.Converter.Planning;
+using EdgeNets.Converter.Quantization;
+using EdgeNets.Runtime.Format;
+using EdgeNets.Runtime.Graph;
+
+namespace EdgeNets.Converter;
+
+public enum Precision
+{
+    Int8,
+    Float32,
+}
+
+public sealed class ConvertOptions
+{
+    public Precision Precision { get; init; } = Precision.Int8;
+    public CalibrationMethod CalibrationMethod { get; init; } = CalibrationMethod.MinMax;
+    /// <summary>Upper percentile of <see cref="CalibrationMethod.Percentile"/> (the lower one is 100 minus it).</summary>
+    public double Percentile { get; init; } = 99.99;
+    /// <summary>Calibration samples of a single-input model: one float array per sample.</summary>
+    public IReadOnlyList<float[]>? CalibrationSamples { get; init; }
+    /// <summary>Calibration samples of a model with several inputs: per sample, one float array per input. Wins over <see cref="CalibrationSamples"/>.</summary>
+    public IReadOnlyList<float[][]>? CalibrationSamplesPerInput { get; init; }
+    /// <summary>Receives the number of calibration samples done.</summary>
+    public IProgress<int>? Progress { get; init; }
+    public QuantizerOptions Quantizer { get; init; } = new();
+}
+
+/// <summary>
+/// The conversion pipeline behind <c>edgenets convert</c>: float graph -> (calibration, int8 quantization) ->
+/// arena plan -> model file bytes.
+/// </summary>
+public static class ModelConverter
+{
+    public static byte[] Convert(ModelGraph floatGraph, ConvertOptions options) => EnetWriter.Write(ConvertToGraph(floatGraph, options));
+
+    /// <summary>The planned graph that <see cref="Convert"/> writes.</summary>
+    public static ModelGraph ConvertToGraph(ModelGraph floatGraph, ConvertOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(floatGraph);
+        ArgumentNullException.ThrowIfNull(options);
+        ModelGraph result;
+        if (options.Precision == Precision.Float32)
+        {
+            // The float graph is written as it is: only its offsets and metadata change.
+            result = floatGraph;
+            result.Metadata["precision"] = "float32";
+        }
+        else
+        {
+            var samples = options.CalibrationSamplesPerInput
+                ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
+            if (samples == null || samples.Count == 0)
+                throw new ConversionException("int8 conversion needs calibration data: pass sample inputs (--calibration DATA.npy) or choose float32 precision");
+            if (options.CalibrationMethod == CalibrationMethod.Percentile && !(options.Percentile > 0 && options.Percentile <= 100))
+                throw new ConversionException($"percentile must be in (0, 100], got {options.Percentile}");
+            var calibration = new CalibrationOptions { Method = options.CalibrationMethod, Percentile = options.Percentile };
+            var stats = Calibrator.Calibrate(floatGraph, samples, calibration, options.Progress);
+            result = Quantization.Quantizer.Quantize(floatGraph, stats, options.Quantizer);
+        }
+        ArenaPlanner.Plan(result);
+        return result;
+    }
+}

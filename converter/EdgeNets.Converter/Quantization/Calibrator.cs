@@ -1,0 +1,77 @@
+using EdgeNets.Converter.Planning;
+using EdgeNets.Runtime;
+using EdgeNets.Runtime.Format;
+using EdgeNets.Runtime.Graph;
+
+namespace EdgeNets.Converter.Quantization;
+
+/// <summary>
+/// Runs calibration samples through a float graph with the real runtime (writer, loader, session, kernels) and
+/// records the values of every activation tensor, graph inputs included.
+/// </summary>
+public static class Calibrator
+{
+    /// <summary>Calibrates a single-input graph: one float array per sample.</summary>
+    public static CalibrationStats Calibrate(ModelGraph floatGraph, IReadOnlyList<float[]> samples,
+        CalibrationOptions? options = null, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var perInput = new float[samples.Count][][];
+        for (int i = 0; i < samples.Count; i++) perInput[i] = [samples[i]];
+        return Calibrate(floatGraph, perInput, options, progress);
+    }
+
+    /// <summary>
+    /// Calibrates a graph with any number of inputs: per sample, one float array per graph input.
+    /// Reports the number of samples done to <paramref name="progress"/> after each sample.
+    /// </summary>
+    public static CalibrationStats Calibrate(ModelGraph floatGraph, IReadOnlyList<float[][]> samples,
+        CalibrationOptions? options = null, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(floatGraph);
+        ArgumentNullException.ThrowIfNull(samples);
+        options ??= new CalibrationOptions();
+        if (samples.Count == 0) throw new ConversionException("calibration needs at least one sample");
+        foreach (int id in floatGraph.Inputs)
+        {
+            if (floatGraph.Tensors[id].Type != DataType.Float32)
+                throw new ConversionException($"calibration needs a float32 graph; input '{floatGraph.Tensors[id].Name}' is {floatGraph.Tensors[id].Type}");
+        }
+
+        // Offsets only matter to the loader's checks: the session keeps every activation in its own slot.
+        ArenaPlanner.Plan(floatGraph);
+        var model = Model.Load(EnetWriter.Write(floatGraph));
+        using var session = model.CreateSession(new SessionOptions { KeepAllActivations = true });
+        var graph = model.Graph;
+
+        var activations = new List<int>();
+        for (int t = 0; t < graph.Tensors.Count; t++)
+            if (!graph.Tensors[t].IsConstant && graph.Tensors[t].Type == DataType.Float32) activations.Add(t);
+        var stats = new Dictionary<string, TensorStats>(StringComparer.Ordinal);
+        foreach (int t in activations) stats[graph.Tensors[t].Name] = new TensorStats(graph.Tensors[t].Name);
+        var buffer = new float[activations.Count == 0 ? 0 : activations.Max(t => graph.Tensors[t].ElementCount)];
+
+        for (int s = 0; s < samples.Count; s++)
+        {
+            var sample = samples[s];
+            if (sample.Length != graph.Inputs.Count)
+                throw new ConversionException($"calibration sample {s} has {sample.Length} inputs, the model has {graph.Inputs.Count}");
+            for (int i = 0; i < sample.Length; i++)
+            {
+                var input = graph.Tensors[graph.Inputs[i]];
+                if (sample[i].Length != input.ElementCount)
+                    throw new ConversionException($"calibration sample {s}: input '{input.Name}' expects {input.ElementCount} values (shape [{ShapeUtil.Format(input.Shape)}]), got {sample[i].Length}");
+                session.SetInput(i, sample[i]);
+            }
+            session.Invoke();
+            foreach (int t in activations)
+            {
+                var values = buffer.AsSpan(0, graph.Tensors[t].ElementCount);
+                session.ReadTensorAsFloat(t, values);
+                stats[graph.Tensors[t].Name].Add(values);
+            }
+            progress?.Report(s + 1);
+        }
+        return new CalibrationStats(options, samples.Count, stats);
+    }
+}
