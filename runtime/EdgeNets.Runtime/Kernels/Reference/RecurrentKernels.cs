@@ -71,6 +71,7 @@ public static class RecurrentKernels
         private readonly float _ycInverseScale;
         private readonly int _ycZero;
 
+        private readonly QuantizationInfo? _h0Quant, _c0Quant; // int8 initial states
         private bool _needsInit = true;
 
         public RecurrentKernel(KernelSetup s, OpType op, bool quantized)
@@ -135,8 +136,8 @@ public static class RecurrentKernels
             _b = ConstantFloatInput(s, InputB, [_directions, 2 * _gates * _hidden], "B");
             _p = ConstantFloatInput(s, InputP, [_directions, 3 * _hidden], "P");
             int[] stateShape = _layout == 0 ? [_directions, _batch, _hidden] : [_batch, _directions, _hidden];
-            _h0 = FloatInput(s, InputInitialH, stateShape, "initial_h");
-            _c0 = FloatInput(s, InputInitialC, stateShape, "initial_c");
+            _h0 = StateInput(s, InputInitialH, stateShape, "initial_h", quantized, out _h0Quant);
+            _c0 = StateInput(s, InputInitialC, stateShape, "initial_c", quantized, out _c0Quant);
 
             int[] yShape = _layout == 0 ? [_steps, _directions, _batch, _hidden] : [_batch, _steps, _directions, _hidden];
             if (!y.Shape.AsSpan().SequenceEqual(yShape)) throw s.Fail($"Y has shape [{ShapeUtil.Format(y.Shape)}], expected [{ShapeUtil.Format(yShape)}]");
@@ -248,11 +249,18 @@ public static class RecurrentKernels
             return s.InputId(index);
         }
 
-        private static int FloatInput(KernelSetup s, int index, int[] shape, string role)
+        /// <summary>An initial state: float32, or in the int8 form also int8 per tensor (dequantized when the state is set).</summary>
+        private static int StateInput(KernelSetup s, int index, int[] shape, string role, bool quantized, out QuantizationInfo? quant)
         {
+            quant = null;
             if (!s.HasInput(index)) return -1;
             var t = s.Input(index);
-            s.ExpectType(t, DataType.Float32);
+            if (quantized && t.Type == DataType.Int8)
+            {
+                quant = s.Quant(t);
+                if (quant.IsPerChannel) throw s.Fail($"{role} must be quantized per tensor");
+            }
+            else s.ExpectType(t, DataType.Float32);
             if (!t.Shape.AsSpan().SequenceEqual(shape)) throw s.Fail($"{role} has shape [{ShapeUtil.Format(t.Shape)}], expected [{ShapeUtil.Format(shape)}]");
             return s.InputId(index);
         }
@@ -283,8 +291,10 @@ public static class RecurrentKernels
 
         private void InitializeState(TensorMemory memory)
         {
-            var h0 = _h0 >= 0 ? memory.Read<float>(_h0) : default;
-            var c0 = _c0 >= 0 ? memory.Read<float>(_c0) : default;
+            var h0 = _h0 >= 0 && _h0Quant == null ? memory.Read<float>(_h0) : default;
+            var c0 = _c0 >= 0 && _c0Quant == null ? memory.Read<float>(_c0) : default;
+            var h0q = _h0Quant != null ? memory.Read<sbyte>(_h0) : default;
+            var c0q = _c0Quant != null ? memory.Read<sbyte>(_c0) : default;
             for (int d = 0; d < _directions; d++)
             {
                 for (int b = 0; b < _batch; b++)
@@ -292,7 +302,7 @@ public static class RecurrentKernels
                     int state = (d * _batch + b) * _hidden, source = StateOffset(d, b);
                     for (int j = 0; j < _hidden; j++)
                     {
-                        float h = _h0 >= 0 ? h0[source + j] : 0f;
+                        float h = _h0 < 0 ? 0f : _h0Quant != null ? _h0Quant.Scale * (h0q[source + j] - _h0Quant.ZeroPoint) : h0[source + j];
                         if (_quantized)
                         {
                             // The state is what the next step reads: the quantized value.
@@ -301,7 +311,7 @@ public static class RecurrentKernels
                             h = _hScale * (q - _hZero);
                         }
                         _hState[state + j] = h;
-                        _cState[state + j] = _c0 >= 0 ? c0[source + j] : 0f;
+                        _cState[state + j] = _c0 < 0 ? 0f : _c0Quant != null ? _c0Quant.Scale * (c0q[source + j] - _c0Quant.ZeroPoint) : c0[source + j];
                     }
                 }
             }
