@@ -14,6 +14,7 @@ public static class Program
           edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [--calibration-method minmax|percentile]
                            [--percentile P] [--precision int8|float32] [--batch N]
           edgenets run     MODEL.enet --input X.npy --output Y.npy      (or --input NAME=FILE.npy, repeated)
+          edgenets run     MODEL.enet --stream --input X.npy --output Y.npy   (sequence model: X [T, features] fed step by step)
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy] [--limit N] [--json]
           edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json]

@@ -151,6 +151,37 @@ public class StreamingTests
     }
 
     [Test]
+    public void Cli_RunStream_WritesOneRowPerStep()
+    {
+        var graph = SequenceClassifier(OpType.Gru, 29);
+        EdgeNets.Converter.Planning.ArenaPlanner.Plan(graph);
+        string dir = RepoPaths.TempDirectory();
+        string modelPath = Path.Combine(dir, "gru.enet"), xPath = Path.Combine(dir, "x.npy"), yPath = Path.Combine(dir, "y.npy");
+        File.WriteAllBytes(modelPath, EnetWriter.Write(graph));
+        var x = Sequence(300);
+        EdgeNets.Runtime.IO.NpyFile.WriteFloat32(xPath, [Steps, Features], x);
+
+        var stdout = new StringWriter();
+        int code = EdgeNets.Cli.Program.Run(["run", modelPath, "--stream", "--input", xPath, "--output", yPath], stdout, new StringWriter());
+        Assert.That(code, Is.EqualTo(0), stdout.ToString());
+        var y = EdgeNets.Runtime.IO.NpyFile.Read(yPath);
+        Assert.That(y.Shape, Is.EqualTo(new[] { Steps, Classes }));
+
+        var model = Model.Load(modelPath);
+        using var stream = model.CreateStreamingSession();
+        var expected = new float[Classes];
+        var rows = y.ToFloat32();
+        for (int t = 0; t < Steps; t++)
+        {
+            stream.Step(StepOf(x, t), expected);
+            Assert.That(rows.AsSpan(t * Classes, Classes).ToArray(), Is.EqualTo(expected), $"row {t}");
+        }
+        var whole = QuantTestKit.Run(model, x);
+        Assert.That(rows.AsSpan((Steps - 1) * Classes, Classes).ToArray(), Is.EqualTo(whole).Within(1e-6), "last row = whole-sequence output");
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Test]
     public void Bidirectional_CannotStream()
     {
         var model = QuantTestKit.Load(SequenceClassifier(OpType.Gru, 17, direction: 2));
