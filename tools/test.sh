@@ -5,12 +5,17 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
 
 log=$(mktemp)
-dotnet test EdgeNets.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+dotnet test EdgeNets.sln -c Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-# One summary line per test assembly: "Passed!  - Failed: 0, Passed: 12, Skipped: 1, Total: 13, ..."
-read -r passed failed skipped < <(grep -E "(Passed|Failed)! +- +Failed: " "$log" | awk -F'[:,]' '
-  { f += $2; p += $4; s += $6 } END { printf "%d %d %d\n", p, f, s }')
+# Summary per test assembly, in either of dotnet test's formats:
+#   "Passed!  - Failed: 0, Passed: 12, Skipped: 1, Total: 13, ..."   or   "     Passed: 12" / "     Failed: 1" / "    Skipped: 1"
+read -r passed failed skipped < <(awk '
+  /(Passed|Failed)! +- +Failed: / { split($0, a, /[:,]/); f += a[2]; p += a[4]; s += a[6]; compact = 1; next }
+  /^ *Passed: [0-9]+ *$/  { lp += $2 }
+  /^ *Failed: [0-9]+ *$/  { lf += $2 }
+  /^ *Skipped: [0-9]+ *$/ { ls += $2 }
+  END { if (compact) printf "%d %d %d\n", p, f, s; else printf "%d %d %d\n", lp, lf, ls }' "$log")
 rm -f "$log"
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi   # a build or runner failure counts as failed
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"

@@ -37,7 +37,7 @@ public static class Program
         {
             return command switch
             {
-                //PENDING "convert" => ConvertCommand.Run(rest, stdout, stderr),
+                "convert" => ConvertCommand.Run(rest, stdout, stderr),
                 "run" => RunCommand.Run(rest, stdout, stderr),
                 "inspect" => InspectCommand.Run(rest, stdout),
                 "eval" => EvalCommand.Run(rest, stdout, stderr),

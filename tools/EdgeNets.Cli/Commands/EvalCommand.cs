@@ -51,7 +51,7 @@ public static class EvalCommand
         double maxAbs = 0, sumAbs = 0;
         long countAbs = 0;
         var ours = new float[classes];
-        using (var progress = new ProgressBar("evaluating", samples.Count))
+        using (var progress = new ProgressBar("evaluating", samples.Count, stderr))
         {
             for (int s = 0; s < samples.Count; s++)
             {

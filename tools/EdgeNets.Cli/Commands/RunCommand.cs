@@ -31,7 +31,7 @@ public static class RunCommand
         using var session = model.CreateSession();
         var results = new float[g.Outputs.Count][];
         for (int o = 0; o < results.Length; o++) results[o] = new float[n * g.Tensors[g.Outputs[o]].ElementCount];
-        using var progress = n >= 200 ? new ProgressBar("running", n) : null;
+        using var progress = n >= 200 ? new ProgressBar("running", n, stderr) : null;
         for (int s = 0; s < n; s++)
         {
             for (int i = 0; i < g.Inputs.Count; i++) session.SetInput(i, samples[i][s]);

@@ -20,7 +20,7 @@ public sealed class ProgressBar : IProgress<int>, IDisposable
         _label = label;
         _total = Math.Max(total, 1);
         _out = output ?? Console.Error;
-        _interactive = output == null && !Console.IsErrorRedirected;
+        _interactive = ReferenceEquals(_out, Console.Error) && !Console.IsErrorRedirected;
     }
 
     public void Report(int done)

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using EdgeNets.Cli;
+using EdgeNets.Runtime.IO;
+using EdgeNets.Tests.Support;
+using NUnit.Framework;
+
+namespace EdgeNets.Tests.Cli;
+
+/// <summary>The `edgenets` verbs as a user calls them, in process, on the example gesture model.</summary>
+public class CliTests
+{
+    private static readonly string Onnx = Path.Combine(RepoPaths.GestureModel, "model.onnx");
+    private static readonly string Calibration = Path.Combine(RepoPaths.GestureModel, "calibration.npy");
+    private static readonly string TestInputs = Path.Combine(RepoPaths.GestureModel, "test_inputs.npy");
+    private static readonly string TestLabels = Path.Combine(RepoPaths.GestureModel, "test_labels.npy");
+    private string _dir = "";
+
+    [SetUp]
+    public void CreateDirectory() => _dir = RepoPaths.TempDirectory();
+
+    [TearDown]
+    public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Edgenets(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Program.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private string ConvertInt8()
+    {
+        string enet = Path.Combine(_dir, "model.enet");
+        var (code, _, err) = Edgenets("convert", Onnx, "-o", enet, "--calibration", Calibration);
+        Assert.That(code, Is.Zero, err);
+        return enet;
+    }
+
+    [Test]
+    public void ConvertRunInspectEvalOnTheGestureModel()
+    {
+        string enet = ConvertInt8();
+        Assert.That(new FileInfo(enet).Length, Is.LessThan(new FileInfo(Onnx).Length / 3), "int8 file should be about a quarter of the float ONNX");
+
+        string outputs = Path.Combine(_dir, "y.npy");
+        var run = Edgenets("run", enet, "--input", TestInputs, "--output", outputs);
+        Assert.That(run.Code, Is.Zero, run.Err);
+        var y = NpyFile.Read(outputs);
+        var x = NpyFile.Read(TestInputs);
+        Assert.That(y.Shape, Is.EqualTo(new[] { x.Shape[0], 10 }));
+
+        // The run output must agree with eval's view of accuracy: recompute it from Y.npy and the labels.
+        var labels = NpyFile.Read(TestLabels).ToInt32();
+        var scores = y.ToFloat32();
+        int correct = 0;
+        for (int s = 0; s < labels.Length; s++)
+        {
+            int best = 0;
+            for (int c = 1; c < 10; c++) if (scores[s * 10 + c] > scores[s * 10 + best]) best = c;
+            if (best == labels[s]) correct++;
+        }
+
+        var inspect = Edgenets("inspect", enet);
+        Assert.That(inspect.Code, Is.Zero, inspect.Err);
+        Assert.That(inspect.Out, Does.Contain("arena bytes").And.Contain("Conv").And.Contain("_Reference"));
+
+        var eval = Edgenets("eval", Onnx, enet, "--input", TestInputs, "--labels", TestLabels, "--json");
+        Assert.That(eval.Code, Is.Zero, eval.Err);
+        double floatAccuracy = JsonNumber(eval.Out, "float_accuracy");
+        double quantizedAccuracy = JsonNumber(eval.Out, "quantized_accuracy");
+        Assert.That(quantizedAccuracy, Is.EqualTo((double)correct / labels.Length).Within(1e-9), "eval and run disagree");
+        Assert.That(quantizedAccuracy, Is.GreaterThanOrEqualTo(floatAccuracy - 0.01), "int8 top-1 must be within 1 point of float");
+        Assert.That(JsonNumber(eval.Out, "top1_agreement"), Is.GreaterThan(0.97));
+
+        var table = Edgenets("eval", Onnx, enet, "--input", TestInputs, "--limit", "8");
+        Assert.That(table.Code, Is.Zero, table.Err);
+        Assert.That(table.Out, Does.Contain("per-layer SQNR").And.Match(@"Conv\s+\S+\s+\d+(\.\d)?"));
+    }
+
+    [Test]
+    public void Float32ConversionMatchesOnnxRuntimeClosely()
+    {
+        string enet = Path.Combine(_dir, "float.enet");
+        var convert = Edgenets("convert", Onnx, "-o", enet, "--precision", "float32");
+        Assert.That(convert.Code, Is.Zero, convert.Err);
+        var eval = Edgenets("eval", Onnx, enet, "--input", TestInputs, "--limit", "32", "--json");
+        Assert.That(eval.Code, Is.Zero, eval.Err);
+        Assert.That(JsonNumber(eval.Out, "top1_agreement"), Is.EqualTo(1.0));
+        Assert.That(JsonNumber(eval.Out, "max_abs_error"), Is.LessThan(1e-3));
+    }
+
+    [Test]
+    public void BenchReportsZeroAllocationsAndTheOnnxRuntimeRatio()
+    {
+        string enet = ConvertInt8();
+        var bench = Edgenets("bench", enet, "--onnx", Onnx, "--runs", "20", "--warmup", "3", "--json");
+        Assert.That(bench.Code, Is.Zero, bench.Err);
+        Assert.That(JsonNumber(bench.Out, "allocated_bytes_per_run"), Is.Zero);
+        Assert.That(JsonNumber(bench.Out, "median_us"), Is.GreaterThan(0));
+        Assert.That(JsonNumber(bench.Out, "onnxruntime_median_us"), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void MissingFilesAreNamed()
+    {
+        var r = Edgenets("convert", Path.Combine(_dir, "nope.onnx"), "-o", Path.Combine(_dir, "m.enet"), "--calibration", Calibration);
+        Assert.That(r.Code, Is.Not.Zero);
+        Assert.That(r.Err, Does.Contain("nope.onnx"));
+        r = Edgenets("run", Path.Combine(_dir, "absent.enet"), "--input", TestInputs, "--output", Path.Combine(_dir, "y.npy"));
+        Assert.That(r.Code, Is.Not.Zero);
+        Assert.That(r.Err, Does.Contain("absent.enet"));
+    }
+
+    [Test]
+    public void NonOnnxInputIsRejected()
+    {
+        string bogus = Path.Combine(_dir, "bogus.onnx");
+        File.WriteAllText(bogus, "this is not a protobuf model at all, just text");
+        var r = Edgenets("convert", bogus, "-o", Path.Combine(_dir, "m.enet"), "--precision", "float32");
+        Assert.That(r.Code, Is.Not.Zero);
+        Assert.That(r.Err, Does.Contain("bogus.onnx"));
+        Assert.That(File.Exists(Path.Combine(_dir, "m.enet")), Is.False, "no output file on failure");
+    }
+
+    [Test]
+    public void CalibrationWithTheWrongShapeOrTypeIsRejected()
+    {
+        string wrongShape = Path.Combine(_dir, "wrong_shape.npy");
+        NpyFile.WriteFloat32(wrongShape, [4, 3, 16, 16], new float[4 * 3 * 16 * 16]);
+        var r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "m.enet"), "--calibration", wrongShape);
+        Assert.That(r.Code, Is.Not.Zero);
+        Assert.That(r.Err, Does.Contain("wrong_shape.npy").And.Contain("(4, 3, 16, 16)"));
+
+        string wrongType = Path.Combine(_dir, "labels_as_calibration.npy");
+        File.Copy(TestLabels, wrongType);
+        r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "m.enet"), "--calibration", wrongType);
+        Assert.That(r.Code, Is.Not.Zero);
+        Assert.That(r.Err, Does.Contain("labels_as_calibration.npy"));
+
+        string truncated = Path.Combine(_dir, "truncated.npy");
+        var bytes = File.ReadAllBytes(Calibration);
+        File.WriteAllBytes(truncated, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "m.enet"), "--calibration", truncated);
+        Assert.That(r.Code, Is.Not.Zero);
+        Assert.That(r.Err, Does.Contain("truncated.npy").And.Contain("truncated"));
+    }
+
+    [Test]
+    public void Int8WithoutCalibrationAndUnknownOptionsAreUsageErrors()
+    {
+        var r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "m.enet"));
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--calibration"));
+        r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "m.enet"), "--precision", "int4");
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("int4"));
+        r = Edgenets("inspect", "x.enet", "--fast");
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--fast"));
+    }
+
+    private static double JsonNumber(string json, string key)
+    {
+        var m = Regex.Match(json, $"\"{key}\": (-?[0-9.eE+-]+)");
+        Assert.That(m.Success, Is.True, $"no \"{key}\" in {json}");
+        return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+}
