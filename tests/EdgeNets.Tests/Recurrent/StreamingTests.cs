@@ -177,6 +177,9 @@ public class StreamingTests
             Assert.That(rows.AsSpan(t * Classes, Classes).ToArray(), Is.EqualTo(expected), $"row {t}");
         }
         var whole = QuantTestKit.Run(model, x);
+        var inspect = new StringWriter();
+        Assert.That(EdgeNets.Cli.Program.Run(["inspect", modelPath], inspect, new StringWriter()), Is.EqualTo(0));
+        Assert.That(inspect.ToString(), Does.Contain("Gru").And.Contain("Slice"));
         Assert.That(rows.AsSpan((Steps - 1) * Classes, Classes).ToArray(), Is.EqualTo(whole).Within(1e-6), "last row = whole-sequence output");
         Directory.Delete(dir, recursive: true);
     }
