@@ -19,12 +19,14 @@ public sealed class StreamingSession : IDisposable
 {
     private readonly Session _session;
     private readonly IStatefulKernel[] _stateful;
+    private readonly int[] _outputTimeAxes;
 
     internal StreamingSession(Model model, SessionOptions options)
     {
         Model = model;
-        var (graph, timeAxis, steps) = StepGraphBuilder.Build(model.Graph);
+        var (graph, timeAxis, steps, axes) = StepGraphBuilder.Build(model.Graph);
         StepGraph = graph;
+        _outputTimeAxes = graph.Outputs.Select(id => axes[id]).ToArray();
         InputTimeAxis = timeAxis;
         SequenceLength = steps;
         _session = Model.ForGraph(graph, model.FileBytes).CreateSession(options);
@@ -46,6 +48,8 @@ public sealed class StreamingSession : IDisposable
     public int InputTimeAxis { get; }
     /// <summary>Sequence length of the model as converted (streaming is not limited to it).</summary>
     public int SequenceLength { get; }
+    /// <summary>Time axis of graph output <paramref name="index"/> (its size is 1 per step), or -1 for a value after the last step.</summary>
+    public int OutputTimeAxis(int index) => _outputTimeAxes[index];
     /// <summary>Values of one time step of the input.</summary>
     public int StepInputSize => StepGraph.Tensors[StepGraph.Inputs[0]].ElementCount;
     public int StepOutputSize(int index = 0) => StepGraph.Tensors[StepGraph.Outputs[index]].ElementCount;
@@ -74,7 +78,7 @@ internal static class StepGraphBuilder
 {
     private const int None = -1; // a tensor without time axis: a value after the last step
 
-    public static (ModelGraph Graph, int InputTimeAxis, int Steps) Build(ModelGraph g)
+    public static (ModelGraph Graph, int InputTimeAxis, int Steps, int[] TimeAxes) Build(ModelGraph g)
     {
         if (g.Inputs.Count != 1) throw Fail($"the model has {g.Inputs.Count} inputs; streaming needs exactly one (the sequence)");
         var first = g.Ops.FirstOrDefault(o => o.Type is OpType.Lstm or OpType.Gru or OpType.Rnn)
@@ -93,10 +97,11 @@ internal static class StepGraphBuilder
                 foreach (var op in g.Ops) Propagate(g, op, axes, steps);
             }
             catch (ModelFormatException e) { lastError = e.Message; continue; }
-            return (MakeStepGraph(g, axes, steps), axis, steps);
+            return (MakeStepGraph(g, axes, steps), axis, steps, axes);
         }
         throw lastError != null ? new ModelFormatException(lastError)
-            : Fail($"input '{input.Name}' [{ShapeUtil.Format(input.Shape)}] has no axis of the sequence length {steps} of {first}");
+            : Fail($"input '{input.Name}' [{ShapeUtil.Format(input.Shape)}] has no axis of the sequence length {steps} of {first}: an operator before it " +
+                   "changes the length of the time axis (a convolution or pool over time); run this model per window");
     }
 
     private static ModelFormatException Fail(string message) => new($"streaming: {message}");

@@ -205,7 +205,8 @@ public class RecurrentImportTests
         Assert.That(e!.Message, Does.Contain("sequence_lens[1]").And.Contain("variable-length"));
     }
 
-    // ---- PyTorch exports (tests/data/onnx-rnn: MODEL.onnx with MODEL.input.npy) ----
+    // ---- PyTorch exports (tests/data/onnx-rnn, see its manifest.txt) ----
+    // MODEL.onnx with one MODEL.<input>.npy per graph input and PyTorch's outputs as MODEL.<output>.npy.
 
     private static string ExportDir => Path.Combine(RepoPaths.TestData, "onnx-rnn");
 
@@ -220,8 +221,117 @@ public class RecurrentImportTests
     public void PytorchExport(string fileName)
     {
         string path = Path.Combine(ExportDir, fileName);
-        string inputPath = Path.ChangeExtension(path, ".input.npy");
-        Assert.That(File.Exists(inputPath), $"{fileName} has no sample input {Path.GetFileName(inputPath)}");
-        OnnxRuntimeOracleTests.CompareWithOnnxRuntime(path, NpyFile.Read(inputPath));
+        string stem = Path.Combine(ExportDir, Path.GetFileNameWithoutExtension(fileName));
+        using var ort = new InferenceSession(path);
+        var inputNames = ort.InputMetadata.Keys.ToList();
+        var data = inputNames.Select(n => NpyFile.Read($"{stem}.{n}.npy")).ToList();
+        var options = new ImportOptions();
+        for (int i = 0; i < inputNames.Count; i++) options.InputShapes[inputNames[i]] = data[i].Shape;
+
+        using var session = ImportTestSupport.Load(OnnxImporter.Import(path, options)).CreateSession();
+        var model = session.Model;
+        Assert.That(model.Inputs.Select(t => t.Name), Is.EqualTo(inputNames), "graph inputs in ONNX order");
+        for (int i = 0; i < data.Count; i++) session.SetInput(i, data[i].ToFloat32());
+        session.Invoke();
+
+        using var results = ort.Run(inputNames.Select((n, i) => NamedOnnxValue.CreateFromTensor(n, new DenseTensor<float>(data[i].ToFloat32(), data[i].Shape))).ToList());
+        Assert.That(model.Outputs.Select(o => o.Name), Is.EqualTo(ort.OutputMetadata.Keys.ToArray()), "graph outputs in ONNX order");
+        foreach (var result in results)
+        {
+            var expected = result.AsTensor<float>();
+            int index = model.Outputs.ToList().FindIndex(o => o.Name == result.Name);
+            Assert.That(model.Outputs[index].Shape, Is.EqualTo(expected.Dimensions.ToArray()), $"shape of output '{result.Name}'");
+            var ours = new float[model.Outputs[index].ElementCount];
+            session.GetOutput(index, ours);
+            ImportTestSupport.AssertClose(expected.ToArray(), ours, 1e-4f, 1e-5f, $"{fileName} output '{result.Name}' vs ONNX Runtime");
+            string reference = $"{stem}.{result.Name}.npy";
+            if (File.Exists(reference))
+                ImportTestSupport.AssertClose(NpyFile.Read(reference).ToFloat32(), ours, 1e-4f, 1e-5f, $"{fileName} output '{result.Name}' vs PyTorch");
+        }
+    }
+
+    /// <summary>
+    /// Single-input exports that can stream, float32 and int8 (calibrated on random sequences): feeding the sample
+    /// step by step gives every per-step output row of the whole-sequence run and, after the last step, its final
+    /// values (int8: the same bytes; float32: within 1e-6). The others are refused with the reason.
+    /// </summary>
+    public static IEnumerable<TestCaseData> StreamableExports() =>
+        PytorchExports().Select(c => new TestCaseData(c.Arguments[0]).SetName($"PytorchExport_Streams({c.Arguments[0]})"));
+
+    [TestCaseSource(nameof(StreamableExports))]
+    public void PytorchExport_Streams(string fileName)
+    {
+        string path = Path.Combine(ExportDir, fileName);
+        string stem = Path.Combine(ExportDir, Path.GetFileNameWithoutExtension(fileName));
+        var input = NpyFile.Read($"{stem}.input.npy");
+        var options = new ImportOptions();
+        options.InputShapes["input"] = input.Shape;
+        var floatGraph = OnnxImporter.Import(path, options);
+        if (floatGraph.Inputs.Count != 1) Assert.Ignore("several graph inputs (initial states): not a streaming model");
+        var calibration = Enumerable.Range(0, 16).Select(i => TestData.Floats(4000 + i, input.Count, -2f, 2f)).ToList();
+        var pair = EdgeNets.Tests.Quantization.QuantTestKit.Quantize(floatGraph, calibration);
+        var x = input.ToFloat32();
+        foreach (var model in new[] { pair.Float, pair.Int8 })
+        {
+            bool int8 = model == pair.Int8;
+            EdgeNets.Runtime.StreamingSession stream;
+            try { stream = model.CreateStreamingSession(); }
+            catch (EdgeNets.Runtime.Format.ModelFormatException e)
+            {
+                Assert.That(e.Message, Does.Contain("bidirectional").Or.Contain("per window").Or.Contain("across time"), e.Message);
+                TestContext.Out.WriteLine($"{(int8 ? "int8" : "float32")}: refused: {e.Message}");
+                continue;
+            }
+            TestContext.Out.WriteLine($"{(int8 ? "int8" : "float32")}: streams along input axis {stream.InputTimeAxis}");
+            {
+            }
+            using (stream)
+            using (var whole = model.CreateSession())
+            {
+                whole.SetInput(0, x);
+                whole.Invoke();
+                var shape = model.Inputs[0].Shape;
+                int axis = stream.InputTimeAxis, steps = shape[axis];
+                int inner = 1;
+                for (int d = axis + 1; d < shape.Length; d++) inner *= shape[d];
+                int outer = x.Length / (steps * inner);
+                var step = new float[stream.StepInputSize];
+                var ignored = new float[stream.StepOutputSize()];
+                for (int t = 0; t < steps; t++)
+                {
+                    for (int o = 0; o < outer; o++) x.AsSpan((o * steps + t) * inner, inner).CopyTo(step.AsSpan(o * inner, inner));
+                    stream.Step(step, ignored);
+                    for (int k = 0; k < model.Outputs.Count; k++)
+                    {
+                        int timeAxis = stream.OutputTimeAxis(k);
+                        if (timeAxis < 0 && t < steps - 1) continue;
+                        var full = Values(whole, model.Graph.Outputs[k], int8);
+                        var streamed = Values(stream.Session, stream.StepGraph.Outputs[k], int8);
+                        var expected = timeAxis < 0 ? full : TimeSlice(full, model.Outputs[k].Shape, timeAxis, t);
+                        Assert.That(streamed, Has.Length.EqualTo(expected.Length));
+                        for (int i = 0; i < expected.Length; i++)
+                            Assert.That(streamed[i], Is.EqualTo(expected[i]).Within(int8 ? 0 : 1e-6), $"{(int8 ? "int8" : "float32")} output {k} step {t} element {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A tensor as doubles: int8 values raw (compared exactly), float32 values as they are.</summary>
+    private static double[] Values(EdgeNets.Runtime.Session session, int tensor, bool int8)
+    {
+        var bytes = session.GetTensorBytes(tensor);
+        return int8 ? bytes.ToArray().Select(b => (double)(sbyte)b).ToArray()
+            : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray().Select(v => (double)v).ToArray();
+    }
+
+    private static double[] TimeSlice(double[] values, int[] shape, int axis, int t)
+    {
+        int inner = 1;
+        for (int d = axis + 1; d < shape.Length; d++) inner *= shape[d];
+        int outer = values.Length / (shape[axis] * inner);
+        var slice = new double[outer * inner];
+        for (int o = 0; o < outer; o++) Array.Copy(values, (o * shape[axis] + t) * inner, slice, o * inner, inner);
+        return slice;
     }
 }
