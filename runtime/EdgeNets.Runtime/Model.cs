@@ -45,4 +45,10 @@ public sealed class Model
     }
 
     public Session CreateSession(SessionOptions? options = null) => new(this, options ?? new SessionOptions());
+
+    /// <summary>A session that feeds a sequence model one time step at a time (see <see cref="StreamingSession"/>).</summary>
+    public StreamingSession CreateStreamingSession(SessionOptions? options = null) => new(this, options ?? new SessionOptions());
+
+    /// <summary>A model over a graph derived from a loaded one (constants still in <paramref name="fileBytes"/>).</summary>
+    internal static Model ForGraph(ModelGraph graph, byte[] fileBytes) => new(graph, fileBytes);
 }

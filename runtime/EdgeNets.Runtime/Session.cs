@@ -44,6 +44,7 @@ public sealed class Session : IDisposable
     }
 
     public Model Model { get; }
+    internal IReadOnlyList<OpKernel> Kernels => _kernels;
     public long ArenaBytes => _memory.ArenaLength;
 
     /// <summary>Name of the kernel variant chosen for each operator, in execution order.</summary>

@@ -15,6 +15,7 @@ public static class Program
                            [--percentile P] [--precision int8|float32] [--batch N]
                            [--input-mean M0,M1,.. --input-std S0,S1,..]   (training normalization, kept for edgenets-host)
           edgenets run     MODEL.enet --input X.npy --output Y.npy      (or --input NAME=FILE.npy, repeated)
+          edgenets run     MODEL.enet --stream --input X.npy --output Y.npy   (sequence model: X [T, features] fed step by step)
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy] [--limit N] [--json]
           edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json]

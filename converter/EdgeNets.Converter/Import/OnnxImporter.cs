@@ -42,7 +42,7 @@ public static class OnnxImporter
 }
 
 /// <summary>One import: ONNX nodes lowered in order into an <see cref="IrGraph"/>, then the passes, then the model graph.</summary>
-internal sealed class GraphImporter
+internal sealed partial class GraphImporter
 {
     private readonly ModelProto _model;
     private readonly string _source;
@@ -275,7 +275,7 @@ internal sealed class GraphImporter
         {
             if (n.Input[i] == "") continue;
             var v = Input(n, i);
-            if (v.Constant != null && !v.Constant.IsFloat && n.OpType is not ("Reshape" or "Squeeze" or "Unsqueeze" or "Pad" or "Clip" or "Expand"))
+            if (v.Constant != null && !v.Constant.IsFloat && n.OpType is not ("Reshape" or "Squeeze" or "Unsqueeze" or "Pad" or "Clip" or "Expand" or "Gather" or "Slice" or "LSTM" or "GRU" or "RNN"))
                 throw Fail(n, $"input '{n.Input[i]}' is a {ConstTensor.TypeName(v.Constant.OnnxType)} tensor; only float tensors are supported");
         }
         switch (n.OpType)
@@ -367,7 +367,12 @@ internal sealed class GraphImporter
                 _alias[n.Output[0]] = Input(n, 0).Name;
                 break;
             }
-            case "Gather" or "Slice" or "Expand" or "ConstantOfShape" or "Range" or "Equal" or "Where":
+            case "LSTM": LowerRecurrent(n, OpType.Lstm); break;
+            case "GRU": LowerRecurrent(n, OpType.Gru); break;
+            case "RNN": LowerRecurrent(n, OpType.Rnn); break;
+            case "Gather": LowerGather(n); break;
+            case "Slice": LowerSlice(n); break;
+            case "Expand" or "ConstantOfShape" or "Range" or "Equal" or "Where":
                 throw Fail(n, "the operator is supported only on constant inputs (shape computations), here it reads a run-time tensor");
             default:
                 throw Fail(n, "operator is not supported");

@@ -16,7 +16,7 @@ public sealed class QuantizerOptions
 /// multipliers, fused activations as output clamps, unary non-linearities as lookup tables. Tensor and operator
 /// names are kept, so float and int8 tensors can be compared by name.
 /// </summary>
-public static class Quantizer
+public static partial class Quantizer
 {
     public static ModelGraph Quantize(ModelGraph floatGraph, CalibrationStats stats, QuantizerOptions? options = null)
     {
@@ -25,7 +25,7 @@ public static class Quantizer
         return new Builder(floatGraph, stats, options ?? new QuantizerOptions()).Build();
     }
 
-    private sealed class Builder
+    private sealed partial class Builder
     {
         private readonly ModelGraph _f;
         private readonly ModelGraph _q = new();
@@ -88,6 +88,7 @@ public static class Quantizer
                 case OpType.Reshape:
                 case OpType.Transpose:
                 case OpType.Pad:
+                case OpType.Slice:
                     SameQuantization(op);
                     break;
                 case OpType.Softmax:
@@ -104,6 +105,11 @@ public static class Quantizer
                     break;
                 case OpType.PRelu:
                     PRelu(op);
+                    break;
+                case OpType.Lstm:
+                case OpType.Gru:
+                case OpType.Rnn:
+                    Recurrent(op);
                     break;
                 default:
                     throw new ConversionException($"quantizer: {op} has no int8 form");

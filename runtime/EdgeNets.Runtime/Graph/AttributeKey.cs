@@ -16,6 +16,19 @@ public enum AttributeKey : ushort
     Perm = 7,
     CeilMode = 8,
     CountIncludePad = 9,
+    /// <summary>Recurrent ops: 0 forward, 1 reverse, 2 bidirectional.</summary>
+    Direction = 10,
+    /// <summary>Recurrent ops: ONNX layout (0: X [T,B,I]; 1: X [B,T,I]).</summary>
+    Layout = 11,
+    /// <summary>Recurrent ops: activation function codes (<see cref="RecurrentActivation"/>), per direction in ONNX order.</summary>
+    Activations = 12,
+    /// <summary>GRU: 1 applies the reset gate after the recurrent matmul.</summary>
+    LinearBeforeReset = 13,
+    /// <summary>LSTM: 1 couples the forget gate to the input gate (f = 1 - i).</summary>
+    InputForget = 14,
+    /// <summary>Slice: first index and end (exclusive) along Axis (one value each).</summary>
+    Starts = 15,
+    Ends = 16,
 
     // Float parameters.
     Alpha = 20,
@@ -25,6 +38,11 @@ public enum AttributeKey : ushort
     ActivationMax = 23,
     /// <summary>Value written by Pad into the border (float for float models).</summary>
     PadValue = 24,
+    /// <summary>Recurrent ops: gate pre-activations are clamped to [-Clip, Clip] when present.</summary>
+    Clip = 25,
+    /// <summary>Recurrent ops: alpha and beta of each entry of Activations (resolved defaults).</summary>
+    ActivationAlpha = 26,
+    ActivationBeta = 27,
 
     // Integer (int8) parameters computed by the converter.
     /// <summary>Clamp of a quantized output, fused activation included (int).</summary>
@@ -40,4 +58,23 @@ public enum AttributeKey : ushort
     LeftShift = 46,
     /// <summary>Quantized value written by Pad into the border (int).</summary>
     QuantizedPadValue = 47,
+}
+
+/// <summary>Activation functions of recurrent operators (the list of the ONNX RNN/GRU/LSTM specification). Stored in the model file.</summary>
+public enum RecurrentActivation
+{
+    Sigmoid = 1,
+    Tanh = 2,
+    Relu = 3,
+    /// <summary>alpha * x + beta.</summary>
+    Affine = 4,
+    LeakyRelu = 5,
+    /// <summary>x when x > alpha, else 0.</summary>
+    ThresholdedRelu = 6,
+    /// <summary>alpha * tanh(beta * x).</summary>
+    ScaledTanh = 7,
+    HardSigmoid = 8,
+    Elu = 9,
+    Softsign = 10,
+    Softplus = 11,
 }

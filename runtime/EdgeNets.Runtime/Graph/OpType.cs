@@ -31,4 +31,12 @@ public enum OpType : ushort
     Softmax = 22,
     /// <summary>int8 unary function by table: output = table[input + 128] (table per channel when Axis is set).</summary>
     LookupTable = 23,
+    /// <summary>ONNX LSTM (all directions, both layouts, peepholes, activations, clip); outputs Y, Y_h, Y_c.</summary>
+    Lstm = 24,
+    /// <summary>ONNX GRU (linear_before_reset 0 and 1); outputs Y, Y_h.</summary>
+    Gru = 25,
+    /// <summary>ONNX RNN (simple recurrent layer); outputs Y, Y_h.</summary>
+    Rnn = 26,
+    /// <summary>Contiguous range [Starts, Ends) of one axis; the axis is dropped when the output has one rank less.</summary>
+    Slice = 27,
 }

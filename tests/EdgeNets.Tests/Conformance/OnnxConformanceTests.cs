@@ -101,6 +101,12 @@ public class OnnxConformanceTests
     public void Conformance(string caseName)
     {
         if (OutOfScope.TryGetValue(caseName, out var reason)) Assert.Ignore(reason);
+        RunCase(caseName);
+    }
+
+    /// <summary>Converts one conformance case ("node/test_x") to float32, runs it and compares every output.</summary>
+    public static void RunCase(string caseName)
+    {
         string dir = Path.Combine(DataRoot, caseName);
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir, "model.onnx")));
         string dataDir = Path.Combine(dir, "test_data_set_0");

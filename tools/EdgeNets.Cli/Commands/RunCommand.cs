@@ -4,15 +4,16 @@ using EdgeNets.Runtime.IO;
 
 namespace EdgeNets.Cli.Commands;
 
-/// <summary>`edgenets run MODEL.enet --input X.npy --output Y.npy`: runs every stacked sample, stacks the outputs.</summary>
+/// <summary>`edgenets run MODEL.enet --input X.npy --output Y.npy`: runs every stacked sample, stacks the outputs (`--stream`: one sequence, step by step).</summary>
 public static class RunCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Arguments("run", args, new HashSet<string> { "input", "output" }, new HashSet<string>());
+        var a = new Arguments("run", args, new HashSet<string> { "input", "output" }, new HashSet<string> { "stream" });
         string modelPath = a.Positional(0, "model file (MODEL.enet)");
         a.ExpectPositionals(1);
         var model = Model.Load(modelPath);
+        if (a.Flag("stream")) return Stream(model, a, stdout);
         var g = model.Graph;
 
         var inputs = Bind(a.OptionList("input"), g.Inputs.Select(i => g.Tensors[i].Name).ToList(), "input");
@@ -48,6 +49,41 @@ public static class RunCommand
             int[] stacked = [n, .. (shape.Length > 0 && shape[0] == 1 ? shape[1..] : shape)];
             NpyFile.WriteFloat32(outputs[o], stacked, results[o]);
             stdout.WriteLine($"wrote {outputs[o]}: {g.Tensors[g.Outputs[o]].Name} ({string.Join(", ", stacked)}) float32");
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// `--stream`: the input file is one sequence [T, ...one step] fed one step at a time through a
+    /// <see cref="StreamingSession"/>; the output file stacks output 0 after each step, [T, ...].
+    /// </summary>
+    private static int Stream(Model model, Arguments a, TextWriter stdout)
+    {
+        var inputs = a.OptionList("input");
+        var outputs = a.OptionList("output");
+        if (inputs.Count != 1 || outputs.Count != 1) throw new CliException("run --stream: give one --input X.npy (shape [T, ...one step]) and one --output Y.npy", 2);
+        StreamingSession stream;
+        try { stream = model.CreateStreamingSession(); }
+        catch (EdgeNets.Runtime.Format.ModelFormatException e) { throw new CliException($"{e.Message}"); }
+        using (stream)
+        {
+            var array = DataFiles.Read(inputs[0]);
+            int stepSize = stream.StepInputSize;
+            if (array.Shape.Length < 1 || array.SampleSize != stepSize)
+                throw new CliException($"{inputs[0]}: shape ({string.Join(", ", array.Shape)}) is not (T, ...) with {stepSize} values per step " +
+                                       $"(step input [{string.Join('x', stream.StepGraph.Tensors[stream.StepGraph.Inputs[0]].Shape)}])");
+            if (array.Type is not (NpyType.Float32 or NpyType.Float64 or NpyType.Int8 or NpyType.UInt8))
+                throw new CliException($"{inputs[0]}: stream data must be float32, found {array.Type}");
+            var values = array.ToFloat32();
+            int steps = array.SampleCount, outputSize = stream.StepOutputSize();
+            var result = new float[steps * outputSize];
+            for (int t = 0; t < steps; t++) stream.Step(values.AsSpan(t * stepSize, stepSize), result.AsSpan(t * outputSize, outputSize));
+            var outputShape = stream.StepGraph.Tensors[stream.StepGraph.Outputs[0]].Shape;
+            int[] stepShape = outputShape.Where(d => d != 1).ToArray();
+            if (stepShape.Length == 0) stepShape = [1];
+            int[] stacked = [steps, .. stepShape];
+            NpyFile.WriteFloat32(outputs[0], stacked, result);
+            stdout.WriteLine($"streamed {steps} steps; wrote {outputs[0]}: {stream.StepGraph.Tensors[stream.StepGraph.Outputs[0]].Name} ({string.Join(", ", stacked)}) float32");
         }
         return 0;
     }

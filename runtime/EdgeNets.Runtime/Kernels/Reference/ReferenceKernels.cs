@@ -12,5 +12,7 @@ public static class ReferenceKernels
         ShapeKernels.Register(list);
         ActivationKernels.Register(list);
         SoftmaxKernels.Register(list);
+        RecurrentKernels.Register(list);
+        SliceKernels.Register(list);
     }
 }
