@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
@@ -15,6 +16,7 @@ public sealed class Session : IDisposable
     private readonly ModelGraph _graph;
     private readonly OpKernel[] _kernels;
     private readonly TensorMemory _memory;
+    private readonly long[]? _ticks;
 
     internal Session(Model model, SessionOptions options)
     {
@@ -35,6 +37,7 @@ public sealed class Session : IDisposable
                 throw new ModelFormatException($"{op}: {e.Message}", e);
             }
         }
+        if (options.Profile) _ticks = new long[_kernels.Length + 2];
         if (options.LogKernelChoice)
         {
             var log = options.Log ?? Console.Error;
@@ -52,16 +55,50 @@ public sealed class Session : IDisposable
     /// <summary>Runs a single-input, single-output model on float data (quantizing and dequantizing as the model needs).</summary>
     public void Run(ReadOnlySpan<float> input, Span<float> output)
     {
+        if (_ticks == null)
+        {
+            SetInput(0, input);
+            Invoke();
+            GetOutput(0, output);
+            return;
+        }
+        long start = Stopwatch.GetTimestamp();
         SetInput(0, input);
+        _ticks[_kernels.Length] += Stopwatch.GetTimestamp() - start;
         Invoke();
+        start = Stopwatch.GetTimestamp();
         GetOutput(0, output);
+        _ticks[_kernels.Length + 1] += Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>Runs every operator on the inputs already set.</summary>
     public void Invoke()
     {
         var kernels = _kernels;
-        for (int i = 0; i < kernels.Length; i++) kernels[i].Run(_memory);
+        var ticks = _ticks;
+        if (ticks == null)
+        {
+            for (int i = 0; i < kernels.Length; i++) kernels[i].Run(_memory);
+            return;
+        }
+        for (int i = 0; i < kernels.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            kernels[i].Run(_memory);
+            ticks[i] += Stopwatch.GetTimestamp() - start;
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="SessionOptions.Profile"/>: Stopwatch ticks summed over all runs so far, one per operator in
+    /// execution order, then the input conversion and the output conversion of <see cref="Run"/>. Empty otherwise.
+    /// </summary>
+    public ReadOnlySpan<long> ProfileTicks => _ticks;
+
+    /// <summary>Sets the profile counters back to zero.</summary>
+    public void ResetProfile()
+    {
+        if (_ticks != null) Array.Clear(_ticks);
     }
 
     /// <summary>Copies float input data into graph input <paramref name="index"/>, quantizing when that input is int8.</summary>

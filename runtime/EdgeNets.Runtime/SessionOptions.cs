@@ -16,4 +16,10 @@ public sealed class SessionOptions
 
     /// <summary>Restrict kernel selection to the scalar reference kernels (for checking optimized ones).</summary>
     public bool ReferenceKernelsOnly { get; init; }
+
+    /// <summary>
+    /// Accumulate the Stopwatch ticks each operator (and the float input/output conversion of <see cref="Session.Run"/>)
+    /// takes, readable from <see cref="Session.ProfileTicks"/>. Costs two timestamps per operator; allocates nothing per run.
+    /// </summary>
+    public bool Profile { get; init; }
 }

@@ -6,7 +6,7 @@ using EdgeNets.Runtime;
 namespace EdgeNets.Cli.Commands;
 
 /// <summary>
-/// `edgenets bench MODEL.enet [--onnx MODEL.onnx] [--threads N]`: latency (median, p99), allocations per run and arena
+/// `edgenets bench MODEL.enet [--onnx MODEL.onnx] [--threads N] [--profile]`: latency (median, p99), allocations per run and arena
 /// bytes; with --onnx the float model in ONNX Runtime is timed in the same process on the same input, and the ratio printed.
 /// </summary>
 public static class BenchCommand
@@ -14,7 +14,7 @@ public static class BenchCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Contains("--kernels")) return KernelBenchCommand.Run(args, stdout);
-        var a = new Arguments("bench", args, new HashSet<string> { "onnx", "threads", "runs", "warmup" }, new HashSet<string> { "json" });
+        var a = new Arguments("bench", args, new HashSet<string> { "onnx", "threads", "runs", "warmup" }, new HashSet<string> { "json", "profile" });
         string enetPath = a.Positional(0, "model file (MODEL.enet)");
         a.ExpectPositionals(1);
         string? onnxPath = a.Option("onnx");
@@ -22,6 +22,7 @@ public static class BenchCommand
         int runs = a.IntOption("runs", 300, 10, 1_000_000);
         int warmup = a.IntOption("warmup", 30, 0, 100_000);
         bool json = a.Flag("json");
+        bool profile = a.Flag("profile");
 
         var model = Model.Load(enetPath);
         var input = model.Graph.Tensors[model.Graph.Inputs[0]];
@@ -80,7 +81,43 @@ public static class BenchCommand
             stdout.WriteLine(string.Format(inv, "onnxruntime:  median {0,9:F1} us   p99 {1,9:F1} us   (float32, {2} intra-op thread(s))", ortMedian, ortP99, threads));
             stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime (median): {0:F2}x", median / ortMedian));
         }
+        if (profile) PrintProfile(model, sample, result, runs, warmup, stdout);
         return 0;
+    }
+
+    /// <summary>
+    /// Per-operator median time over <paramref name="runs"/> profiled runs (a separate session, so the timing above
+    /// is not slowed by the timestamps), with each operator's share of the summed medians.
+    /// </summary>
+    private static void PrintProfile(Model model, float[] sample, float[] result, int runs, int warmup, TextWriter stdout)
+    {
+        using var session = model.CreateSession(new SessionOptions { Profile = true });
+        for (int i = 0; i < warmup; i++) session.Run(sample, result);
+        int slots = session.ProfileTicks.Length;
+        var perSlot = new double[slots][];
+        for (int k = 0; k < slots; k++) perSlot[k] = new double[runs];
+        for (int r = 0; r < runs; r++)
+        {
+            session.ResetProfile();
+            session.Run(sample, result);
+            var ticks = session.ProfileTicks;
+            for (int k = 0; k < slots; k++) perSlot[k][r] = ticks[k] * 1e6 / Stopwatch.Frequency;
+        }
+        var medians = new double[slots];
+        for (int k = 0; k < slots; k++) medians[k] = Summarize(perSlot[k]).Median;
+        double total = medians.Sum();
+        var inv = CultureInfo.InvariantCulture;
+        var ops = model.Graph.Ops;
+        var names = session.KernelNames;
+        stdout.WriteLine($"per-operator profile (median of {runs} runs):");
+        stdout.WriteLine("    #  op                 kernel                           median us   share");
+        for (int k = 0; k < slots; k++)
+        {
+            string op = k < ops.Count ? ops[k].Type.ToString() : k == ops.Count ? "(input quantize)" : "(output dequantize)";
+            string kernel = k < ops.Count ? names[k] : "";
+            stdout.WriteLine(string.Format(inv, "  {0,3}  {1,-18} {2,-32} {3,9:F2}  {4,5:F1}%", k, op, kernel, medians[k], 100 * medians[k] / total));
+        }
+        stdout.WriteLine(string.Format(inv, "  sum of medians: {0:F1} us", total));
     }
 
     private static (double Median, double P99) Summarize(double[] times)

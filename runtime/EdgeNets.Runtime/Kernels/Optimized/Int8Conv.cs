@@ -421,8 +421,9 @@ internal readonly ref struct Requantizer
         if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
         else
         {
+            // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
             bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-            tail.Slice(0, count).CopyTo(row);
+            for (int i = 0; i < count; i++) row[i] = tail[i];
         }
     }
 
@@ -445,8 +446,9 @@ internal readonly ref struct Requantizer
         if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(row)), bytes.AsInt64().ToScalar());
         else
         {
+            // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
             bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-            tail.Slice(0, count).CopyTo(row);
+            for (int i = 0; i < count; i++) row[i] = tail[i];
         }
     }
 }
