@@ -182,7 +182,7 @@ public sealed class Session : IDisposable
                 var q = MemoryMarshal.Cast<byte, sbyte>(bytes);
                 float inverseScale = 1f / tensor.Quantization!.Scale;
                 int zp = tensor.Quantization.ZeroPoint;
-                for (int i = 0; i < values.Length; i++) q[i] = FixedPoint.QuantizeValue(values[i], inverseScale, zp);
+                Kernels.Optimized.FixedPointVector.Quantize(values, q, inverseScale, zp);
                 break;
             }
             default:

@@ -360,6 +360,9 @@ public static class KernelCases
             yield return new([1, 2, 5, w], 3, 3, 2, [1, 1, 1, 1]);
             yield return new([1, 2, 3, w], 3, 3, 1, [1, 1, 1, 1]);
         }
+        yield return new([2, 5, 6, 8], 2, 2, 2, [0, 0, 0, 0]);   // 2x2 windows tiling whole planes, runs crossing rows
+        yield return new([1, 7, 2, 24], 2, 2, 2, [0, 0, 0, 0]);
+        yield return new([1, 64, 8, 8], 2, 2, 2, [0, 0, 0, 0]);
         yield return new([2, 5, 9, 9], 2, 2, 2, [0, 0, 0, 0], Ceil: true);
         yield return new([1, 3, 11, 70], 3, 3, 2, [0, 0, 1, 1], Ceil: true);
         yield return new([1, 4, 7, 40], 3, 2, 3, [1, 0, 1, 1]);

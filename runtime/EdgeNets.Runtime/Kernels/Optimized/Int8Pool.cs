@@ -19,6 +19,8 @@ internal sealed class MaxPoolInt8 : OpKernel
     private readonly int _x, _y, _min, _max;
     private readonly Window2d _g;
     private readonly sbyte[] _row;
+    /// <summary>2x2 windows at stride 2 tiling the input exactly (no padding, even H and W, output width a multiple of 4).</summary>
+    private readonly bool _tiled2x2;
 
     public static bool CanHandle(KernelSetup s)
     {
@@ -45,6 +47,8 @@ internal sealed class MaxPoolInt8 : OpKernel
         // Vector reads of a window may run up to 64 bytes past the last window.
         _row = new sbyte[Math.Max(reach, g.PadLeft + g.W) + 64];
         Array.Fill(_row, sbyte.MinValue);
+        _tiled2x2 = g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.DilationH == 1 && g.DilationW == 1
+            && g.PadTop == 0 && g.PadLeft == 0 && g.OutH * 2 == g.H && g.OutW * 2 == g.W && g.OutW % 4 == 0;
     }
 
     public override string Name => _name;
@@ -54,6 +58,11 @@ internal sealed class MaxPoolInt8 : OpKernel
         var x = memory.Read<sbyte>(_x);
         var y = memory.Write<sbyte>(_y);
         var g = _g;
+        if (_tiled2x2)
+        {
+            Tiled2x2(x, y);
+            return;
+        }
         var row = _row.AsSpan(g.PadLeft, g.W);
         int planeSize = g.H * g.W, outPlane = g.OutH * g.OutW;
         for (int plane = 0; plane < g.N * g.C; plane++)
@@ -68,6 +77,58 @@ internal sealed class MaxPoolInt8 : OpKernel
                     MaxInto(row, xPlane.Slice((ih0 + kh * g.DilationH) * g.W, g.W));
                 Columns(y.Slice(plane * outPlane + oh * g.OutW, g.OutW));
             }
+        }
+    }
+
+    /// <summary>
+    /// The 2x2 stride-2 pool over all planes at once: every run of 4 outputs reads 8 bytes of each of its two input
+    /// rows; two runs fill a vector, whose even and odd bytes (the low and high bytes of its int16 words) are the two
+    /// columns of each window.
+    /// </summary>
+    private void Tiled2x2(ReadOnlySpan<sbyte> x, Span<sbyte> y)
+    {
+        var g = _g;
+        int w = g.W, outW = g.OutW, outputs = g.N * g.C * g.OutH * outW;
+        ref byte src = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(x));
+        ref sbyte dst = ref MemoryMarshal.GetReference(y);
+        var lo = Vector128.Create((short)_min);
+        var hi = Vector128.Create((short)_max);
+        // The run of outputs o..o+3 lies in output row o / outW, whose windows start at input byte 2 * (o / outW) * w + 2 * (o % outW).
+        int o = 0, top = 0, column = 0;
+        for (; o + 16 <= outputs; o += 16)
+        {
+            long t0 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top)), b0 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top + w));
+            Next(ref top, ref column, outW, w);
+            long t1 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top)), b1 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top + w));
+            Next(ref top, ref column, outW, w);
+            long t2 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top)), b2 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top + w));
+            Next(ref top, ref column, outW, w);
+            long t3 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top)), b3 = Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref src, top + w));
+            Next(ref top, ref column, outW, w);
+            var a = Vector128.Max(Vector128.Create(t0, t1).AsSByte(), Vector128.Create(b0, b1).AsSByte()).AsInt16();
+            var b = Vector128.Max(Vector128.Create(t2, t3).AsSByte(), Vector128.Create(b2, b3).AsSByte()).AsInt16();
+            a = Vector128.Max(Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(a, 8), 8), Vector128.ShiftRightArithmetic(a, 8));
+            b = Vector128.Max(Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(b, 8), 8), Vector128.ShiftRightArithmetic(b, 8));
+            Vector128.Narrow(Vector128.Min(Vector128.Max(a, lo), hi), Vector128.Min(Vector128.Max(b, lo), hi)).StoreUnsafe(ref dst, (nuint)o);
+        }
+        for (; o < outputs; o++)
+        {
+            int row = o / outW, start = 2 * row * w + 2 * (o % outW);
+            int m = Math.Max(Math.Max(x[start], x[start + 1]), Math.Max(x[start + w], x[start + w + 1]));
+            y[o] = (sbyte)Math.Clamp(m, _min, _max);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Next(ref int top, ref int column, int outW, int w)
+    {
+        column += 4;
+        top += 8;
+        if (column == outW)
+        {
+            // The next output row starts two input rows down; this one's pairs already advanced one row's width.
+            column = 0;
+            top += w;
         }
     }
 
