@@ -9,7 +9,8 @@ namespace EdgeNets.Runtime;
 
 /// <summary>
 /// Runs a model from one pre-allocated arena. Kernels are chosen and prepared once here; <see cref="Run"/> and
-/// <see cref="Invoke"/> allocate nothing. Not thread-safe: use one session per thread.
+/// <see cref="Invoke"/> allocate nothing. Not thread-safe: use one session per thread
+/// (<see cref="SessionOptions.Threads"/> lets one session's runs use several).
 /// </summary>
 public sealed class Session : IDisposable
 {
@@ -17,6 +18,7 @@ public sealed class Session : IDisposable
     private readonly OpKernel[] _kernels;
     private readonly TensorMemory _memory;
     private readonly long[]? _ticks;
+    private readonly WorkerPool? _workers;
 
     internal Session(Model model, SessionOptions options)
     {
@@ -37,6 +39,12 @@ public sealed class Session : IDisposable
                 throw new ModelFormatException($"{op}: {e.Message}", e);
             }
         }
+        if (options.Threads < 1 || options.Threads > 256) throw new ArgumentOutOfRangeException(nameof(options), $"Threads must be 1..256, is {options.Threads}");
+        if (options.Threads > 1)
+        {
+            _workers = new WorkerPool(options.Threads - 1);
+            foreach (var kernel in _kernels) kernel.UseWorkers(_workers);
+        }
         if (options.Profile) _ticks = new long[_kernels.Length + 2];
         if (options.LogKernelChoice)
         {
@@ -48,6 +56,12 @@ public sealed class Session : IDisposable
 
     public Model Model { get; }
     public long ArenaBytes => _memory.ArenaLength;
+
+    /// <summary>The prepared kernels, in execution order (for tests).</summary>
+    internal IReadOnlyList<OpKernel> Kernels => _kernels;
+
+    /// <summary>Bytes the worker threads have allocated so far (0 without workers; for tests).</summary>
+    internal long WorkerAllocatedBytes => _workers?.WorkerAllocatedBytes() ?? 0;
 
     /// <summary>Name of the kernel variant chosen for each operator, in execution order.</summary>
     public IReadOnlyList<string> KernelNames => _kernels.Select(k => k.Name).ToArray();
@@ -182,7 +196,7 @@ public sealed class Session : IDisposable
                 var q = MemoryMarshal.Cast<byte, sbyte>(bytes);
                 float inverseScale = 1f / tensor.Quantization!.Scale;
                 int zp = tensor.Quantization.ZeroPoint;
-                Kernels.Optimized.FixedPointVector.Quantize(values, q, inverseScale, zp);
+                EdgeNets.Runtime.Kernels.Optimized.FixedPointVector.Quantize(values, q, inverseScale, zp);
                 break;
             }
             default:
@@ -210,5 +224,6 @@ public sealed class Session : IDisposable
         return offsets;
     }
 
-    public void Dispose() { }
+    /// <summary>Stops the worker threads of a multi-threaded session.</summary>
+    public void Dispose() => _workers?.Dispose();
 }

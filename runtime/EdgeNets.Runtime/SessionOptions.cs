@@ -22,4 +22,10 @@ public sealed class SessionOptions
     /// takes, readable from <see cref="Session.ProfileTicks"/>. Costs two timestamps per operator; allocates nothing per run.
     /// </summary>
     public bool Profile { get; init; }
+
+    /// <summary>
+    /// Threads an inference may use, the calling one included (1: single-threaded). The workers are created with the
+    /// session and the large layers split their output channels across them; the output bytes are the same for any count.
+    /// </summary>
+    public int Threads { get; init; } = 1;
 }

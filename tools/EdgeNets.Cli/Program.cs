@@ -13,7 +13,7 @@ public static class Program
         usage:
           edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [--calibration-method minmax|percentile]
                            [--percentile P] [--precision int8|float32] [--batch N]
-          edgenets run     MODEL.enet --input X.npy --output Y.npy      (or --input NAME=FILE.npy, repeated)
+          edgenets run     MODEL.enet --input X.npy --output Y.npy [--threads N]  (or --input NAME=FILE.npy, repeated)
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy] [--limit N] [--json]
           edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json] [--profile]

@@ -235,10 +235,10 @@ public static class KernelCases
     }
 
     /// <summary>A single int8 Conv case with random data (for benchmarks): input [N, C, H, W], M filters, square kernel, same padding.</summary>
-    public static KernelCase Conv2dInt8(int[] input, int outChannels, int kernel, int stride = 1, int seed = 1)
+    public static KernelCase Conv2dInt8(int[] input, int outChannels, int kernel, int stride = 1, int seed = 1, int group = 1)
     {
         int pad = kernel / 2;
-        return ConvInt8(new Random(seed), new ConvGeometry(input, outChannels, [kernel, kernel], [stride, stride], [pad, pad, pad, pad], [1, 1]));
+        return ConvInt8(new Random(seed), new ConvGeometry(input, outChannels, [kernel, kernel], [stride, stride], [pad, pad, pad, pad], [1, 1], group));
     }
 
     /// <summary>A single int8 Gemm case with random data (for benchmarks): A [rows, K], W [N, K].</summary>

@@ -30,17 +30,17 @@ public static class BenchCommand
         var sample = DeterministicInput(input.ElementCount);
         var result = new float[output.ElementCount];
 
-        using var session = model.CreateSession();
+        using var session = model.CreateSession(new SessionOptions { Threads = threads });
         for (int i = 0; i < warmup; i++) session.Run(sample, result);
         var times = new double[runs];
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < runs; i++)
         {
             long start = Stopwatch.GetTimestamp();
             session.Run(sample, result);
             times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var (median, p99) = Summarize(times);
         double allocPerRun = (double)allocated / runs;
 
@@ -75,13 +75,13 @@ public static class BenchCommand
             return 0;
         }
         stdout.WriteLine($"model: {enetPath} ({precision}), {runs} runs after {warmup} warm-up, input [{string.Join('x', input.Shape)}]");
-        stdout.WriteLine(string.Format(inv, "edgenets:     median {0,9:F1} us   p99 {1,9:F1} us   allocated/run {2:F1} B   arena {3} B", median, p99, allocPerRun, model.ArenaBytes));
+        stdout.WriteLine(string.Format(inv, "edgenets:     median {0,9:F1} us   p99 {1,9:F1} us   allocated/run {2:F1} B   arena {3} B   ({4} thread(s))", median, p99, allocPerRun, model.ArenaBytes, threads));
         if (ortMedian != null)
         {
             stdout.WriteLine(string.Format(inv, "onnxruntime:  median {0,9:F1} us   p99 {1,9:F1} us   (float32, {2} intra-op thread(s))", ortMedian, ortP99, threads));
             stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime (median): {0:F2}x", median / ortMedian));
         }
-        if (profile) PrintProfile(model, sample, result, runs, warmup, stdout);
+        if (profile) PrintProfile(model, sample, result, runs, warmup, threads, stdout);
         return 0;
     }
 
@@ -89,9 +89,9 @@ public static class BenchCommand
     /// Per-operator median time over <paramref name="runs"/> profiled runs (a separate session, so the timing above
     /// is not slowed by the timestamps), with each operator's share of the summed medians.
     /// </summary>
-    private static void PrintProfile(Model model, float[] sample, float[] result, int runs, int warmup, TextWriter stdout)
+    private static void PrintProfile(Model model, float[] sample, float[] result, int runs, int warmup, int threads, TextWriter stdout)
     {
-        using var session = model.CreateSession(new SessionOptions { Profile = true });
+        using var session = model.CreateSession(new SessionOptions { Profile = true, Threads = threads });
         for (int i = 0; i < warmup; i++) session.Run(sample, result);
         int slots = session.ProfileTicks.Length;
         var perSlot = new double[slots][];

@@ -35,9 +35,16 @@ internal enum Int8Isa
 /// channels are packed per pair (quadruplet) as one int32 each, so one broadcast feeds a whole row of pixels.
 /// </para>
 /// </summary>
-internal sealed class ConvInt8Gemm : OpKernel
+internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
 {
     private const int RowBlock = 4;
+    /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
+    private const long MinParallelMacs = 200_000;
+
+    private WorkerPool? _workers;
+    /// <summary>What the parallel parts work on: set by <see cref="Run"/> before each dispatch.</summary>
+    private TensorMemory? _memory;
+    private int _image, _groupIndex;
 
     private readonly string _name;
     private readonly Int8Isa _isa;
@@ -174,28 +181,71 @@ internal sealed class ConvInt8Gemm : OpKernel
                 int channel0 = grp * _mpg;
                 var output = y.Slice((n * g.C / _cpg * _mpg + channel0) * _pixels, _mpg * _pixels);
                 // n * M + channel0 output channels precede this group's rows; g.C / cpg * mpg is M.
-                var weights = _packedWeights.AsSpan(grp * ((_mpg + RowBlock - 1) / RowBlock) * _steps * RowBlock);
                 switch (_isa)
                 {
                     case Int8Isa.Avx2:
-                        Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
-                        GemmAvx2(weights, output, channel0, tail);
-                        break;
                     case Int8Isa.Vector128:
                         Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
-                        if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, tail);
-                        else GemmSse(weights, output, channel0, tail);
                         break;
                     default:
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
-                        GemmDot(weights, output, channel0, tail);
                         break;
                 }
+                if (_workers != null)
+                {
+                    // The columns are complete; the threads split the output channels, each reading them only.
+                    _memory = memory;
+                    _image = n;
+                    _groupIndex = grp;
+                    _workers.Run(this);
+                    _memory = null;
+                }
+                else Gemm(output, grp, channel0, 0, _mpg, tail);
             }
         }
     }
 
-    private void GemmAvx2(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    /// <summary>Whether runs split the output channels across the session's worker threads.</summary>
+    internal bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        long macs = (long)_g.N * _group * _mpg * _pixels * _taps;
+        if (macs >= MinParallelMacs && _mpg > RowBlock) _workers = workers;
+    }
+
+    /// <summary>Output channel blocks [part·blocks/parts, (part+1)·blocks/parts) of the current image and group.</summary>
+    public void RunPart(int part, int parts)
+    {
+        var g = _g;
+        int n = _image, grp = _groupIndex, channel0 = grp * _mpg;
+        var output = _memory!.Write<sbyte>(_y).Slice((n * g.C / _cpg * _mpg + channel0) * _pixels, _mpg * _pixels);
+        int blocks = (_mpg + RowBlock - 1) / RowBlock;
+        int begin = blocks * part / parts * RowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * RowBlock);
+        Span<sbyte> tail = stackalloc sbyte[16];
+        if (begin < end) Gemm(output, grp, channel0, begin, end, tail);
+    }
+
+    /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
+    private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        var weights = _packedWeights.AsSpan(grp * ((_mpg + RowBlock - 1) / RowBlock) * _steps * RowBlock);
+        switch (_isa)
+        {
+            case Int8Isa.Avx2:
+                GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Int8Isa.Vector128:
+                if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail);
+                else GemmSse(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            default:
+                GemmDot(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+        }
+    }
+
+    private void GemmAvx2(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
@@ -203,7 +253,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 16)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default;
@@ -238,7 +288,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         }
     }
 
-    private void GemmSse(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    private void GemmSse(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
@@ -246,7 +296,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
@@ -285,7 +335,7 @@ internal sealed class ConvInt8Gemm : OpKernel
     /// smlal/smlal2 keep the two taps of a pair in separate lanes (even lanes: first tap, odd: second) across the whole
     /// sum; one pairwise add at the end folds them into one int32 per pixel.
     /// </summary>
-    private void GemmNeon(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    private void GemmNeon(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
@@ -293,7 +343,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -340,7 +390,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         }
     }
 
-    private void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    private void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref sbyte columns = ref MemoryMarshal.GetArrayDataReference(_columns8);
         int steps = _steps, stride = _rowStride * 4;
@@ -348,7 +398,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
