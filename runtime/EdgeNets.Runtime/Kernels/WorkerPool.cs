@@ -1,28 +1,31 @@
 namespace EdgeNets.Runtime.Kernels;
 
-/// <summary>Work split into numbered parts that may run at the same time on different threads.</summary>
+/// <summary>Work split into numbered chunks that may run at the same time on different threads.</summary>
 internal interface IParallelWork
 {
-    /// <summary>Runs part <paramref name="part"/> of <paramref name="parts"/>; parts must touch disjoint outputs.</summary>
-    void RunPart(int part, int parts);
+    /// <summary>Runs chunk <paramref name="chunk"/> of <paramref name="chunks"/>; chunks must touch disjoint outputs.</summary>
+    void RunChunk(int chunk, int chunks);
 }
 
 /// <summary>
-/// Worker threads created once per session. <see cref="Run"/> hands one piece of work to the calling thread (part 0)
-/// and every worker (parts 1..n), then waits until all are done. Workers spin briefly on the dispatch counter before
-/// sleeping, so back-to-back layers do not pay a wake-up each; nothing is allocated per dispatch.
+/// Worker threads created once per session. <see cref="Run"/> publishes the chunks of one piece of work; the calling
+/// thread and every worker that is awake claim chunks one at a time until none is left, and the caller then waits only
+/// for chunks already claimed. So a worker the OS has not scheduled (a loaded machine) costs nothing: the caller does
+/// its share. Workers spin briefly on the dispatch counter before sleeping; nothing is allocated per dispatch.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
-    /// <summary>Spin iterations (about 50 us: longer than the gap between layers, shorter than between runs) before a worker sleeps.</summary>
+    /// <summary>Spin iterations (tens of microseconds: longer than the gap between layers) before a worker sleeps.</summary>
     private const int SpinIterations = 200;
+    /// <summary>Claim counter value between dispatches: any claim fails.</summary>
+    private const int Closed = int.MaxValue / 2;
 
     private readonly Thread[] _threads;
     private readonly object _gate = new();
     private IParallelWork? _work;
-    private int _generation, _remaining, _sleepers;
+    private int _chunks, _nextChunk = Closed, _completed, _generation, _sleepers;
     private volatile bool _stopping;
-    /// <summary>Bytes each worker thread has allocated, as of its last finished part (so tests can check it stays put).</summary>
+    /// <summary>Bytes each worker thread has allocated, as of its last finished chunk (so tests can check it stays put).</summary>
     private readonly long[] _allocated;
 
     public WorkerPool(int workers)
@@ -31,30 +34,49 @@ internal sealed class WorkerPool : IDisposable
         _allocated = new long[workers + 1];
         for (int i = 0; i < workers; i++)
         {
-            int part = i + 1;
-            _threads[i] = new Thread(() => Loop(part)) { IsBackground = true, Name = $"edgenets-worker-{part}" };
+            int index = i + 1;
+            _threads[i] = new Thread(() => Loop(index)) { IsBackground = true, Name = $"edgenets-worker-{index}" };
             _threads[i].Start();
         }
     }
 
-    /// <summary>Threads taking part in a dispatch, the caller included.</summary>
+    /// <summary>Threads that may take part in a dispatch, the caller included.</summary>
     public int Parts => _threads.Length + 1;
 
-    public void Run(IParallelWork work)
+    public void Run(IParallelWork work, int chunks)
     {
-        int parts = Parts;
+        // Everything a claimant reads is written before the claim counter opens.
         _work = work;
-        Volatile.Write(ref _remaining, parts - 1);
+        _chunks = chunks;
+        _completed = 0;
+        Interlocked.Exchange(ref _nextChunk, 0);
         Interlocked.Increment(ref _generation);
         if (Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
-        work.RunPart(0, parts);
+        RunClaimed();
         var spinner = new SpinWait();
-        while (Volatile.Read(ref _remaining) != 0) spinner.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _completed) != chunks) spinner.SpinOnce(sleep1Threshold: -1);
+        Interlocked.Exchange(ref _nextChunk, Closed);
         _work = null;
     }
 
-    private void Loop(int part)
+    /// <summary>Claims and runs chunks until none is left; returns how many this thread ran.</summary>
+    private int RunClaimed()
+    {
+        int ran = 0;
+        while (true)
+        {
+            int chunk = Interlocked.Increment(ref _nextChunk) - 1;
+            // Read after the claim: a successful claim sees the dispatch that opened the counter.
+            int chunks = Volatile.Read(ref _chunks);
+            if (chunk >= chunks) return ran;
+            _work!.RunChunk(chunk, chunks);
+            ran++;
+            Interlocked.Increment(ref _completed);
+        }
+    }
+
+    private void Loop(int index)
     {
         int seen = 0;
         while (true)
@@ -76,13 +98,11 @@ internal sealed class WorkerPool : IDisposable
             }
             if (_stopping) return;
             seen = Volatile.Read(ref _generation);
-            _work!.RunPart(part, Parts);
-            Volatile.Write(ref _allocated[part], GC.GetAllocatedBytesForCurrentThread());
-            Interlocked.Decrement(ref _remaining);
+            if (RunClaimed() > 0) Volatile.Write(ref _allocated[index], GC.GetAllocatedBytesForCurrentThread());
         }
     }
 
-    /// <summary>Sum over the worker threads of the bytes they had allocated when they last finished a part.</summary>
+    /// <summary>Sum over the worker threads of the bytes they had allocated when they last finished a chunk.</summary>
     public long WorkerAllocatedBytes()
     {
         long sum = 0;

@@ -197,7 +197,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     _memory = memory;
                     _image = n;
                     _groupIndex = grp;
-                    _workers.Run(this);
+                    _workers.Run(this, Math.Min((_mpg + RowBlock - 1) / RowBlock, 4 * _workers.Parts));
                     _memory = null;
                 }
                 else Gemm(output, grp, channel0, 0, _mpg, tail);
@@ -214,8 +214,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         if (macs >= MinParallelMacs && _mpg > RowBlock) _workers = workers;
     }
 
-    /// <summary>Output channel blocks [part·blocks/parts, (part+1)·blocks/parts) of the current image and group.</summary>
-    public void RunPart(int part, int parts)
+    /// <summary>Output channel blocks [chunk·blocks/chunks, (chunk+1)·blocks/chunks) of the current image and group.</summary>
+    public void RunChunk(int part, int parts)
     {
         var g = _g;
         int n = _image, grp = _groupIndex, channel0 = grp * _mpg;
