@@ -16,7 +16,7 @@ public static class Program
           edgenets run     MODEL.enet --input X.npy --output Y.npy [--threads N]  (or --input NAME=FILE.npy, repeated)
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy] [--limit N] [--json]
-          edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json] [--profile]
+          edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--onnx-int8 MODEL_QDQ.onnx] [--threads N] [--runs N] [--json] [--profile]
           edgenets bench   --kernels [MODEL.enet]   (int8 conv/gemm GMAC/s vs this core's peak; per-op times)
           edgenets selftest                   (every kernel variant this CPU supports vs the scalar reference)
           edgenets help
