@@ -276,6 +276,13 @@ public static class KernelCases
         yield return new([1, 8, 9, 9], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 8);
         yield return new([1, 19, 10, 7], 19, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 19);
         yield return new([2, 5, 6, 17], 10, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 5);
+        // Depthwise stride 2 (MobileNet's downsampling): 16-pixel blocks and tails, even and wide kernels, one-sided pads.
+        yield return new([1, 5, 9, 40], 5, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 5);
+        yield return new([1, 3, 7, 67], 3, [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 3);
+        yield return new([1, 4, 8, 35], 4, [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], 4);
+        yield return new([1, 2, 11, 50], 2, [5, 5], [2, 2], [2, 2, 2, 2], [1, 1], 2);
+        yield return new([2, 3, 6, 33], 3, [3, 3], [2, 2], [1, 1, 1, 1], [2, 2], 3);
+        yield return new([1, 6, 50], 6, [3], [2], [1, 1], [1], 6);
         // 1-D (NCW).
         yield return new([1, 5, 30], 9, [5], [1], [2, 2], [1]);
         yield return new([2, 7, 19], 4, [3], [2], [1, 0], [2]);
