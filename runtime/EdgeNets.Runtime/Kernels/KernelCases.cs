@@ -283,6 +283,12 @@ public static class KernelCases
         yield return new([1, 2, 11, 50], 2, [5, 5], [2, 2], [2, 2, 2, 2], [1, 1], 2);
         yield return new([2, 3, 6, 33], 3, [3, 3], [2, 2], [1, 1, 1, 1], [2, 2], 3);
         yield return new([1, 6, 50], 6, [3], [2], [1, 1], [1], 6);
+        // Depthwise stride 1 at widths around the 8- and 16-pixel blocks, even and wide kernels.
+        yield return new([1, 3, 5, 16], 3, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 3);
+        yield return new([1, 4, 6, 37], 4, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 4);
+        yield return new([1, 2, 7, 24], 2, [2, 2], [1, 1], [0, 0, 1, 1], [1, 1], 2);
+        yield return new([1, 3, 9, 33], 3, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 3);
+        yield return new([1, 5, 41], 5, [4], [1], [2, 1], [1], 5);
         // 1-D (NCW).
         yield return new([1, 5, 30], 9, [5], [1], [2, 2], [1]);
         yield return new([2, 7, 19], 4, [3], [2], [1, 0], [2]);

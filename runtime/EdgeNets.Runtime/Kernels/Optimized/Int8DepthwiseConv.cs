@@ -30,6 +30,11 @@ internal sealed class DepthwiseConvInt8 : OpKernel
     private readonly int[] _pairWeights = [];
     private readonly int _pairs;
     private readonly bool _stride2Pairs;
+    /// <summary>
+    /// Stride-1 rows with the same pairs: loads at ow0 + kw and ow0 + kw + 1 give the even and the odd pixels of a
+    /// block, which are interleaved back once the block's sums are complete.
+    /// </summary>
+    private readonly bool _stride1Pairs;
 
     public DepthwiseConvInt8(KernelSetup s, bool wide, string name)
     {
@@ -54,8 +59,10 @@ internal sealed class DepthwiseConvInt8 : OpKernel
         _pixels = g.OutH * g.OutW;
         // Vector reads of a row may run up to 32 elements past its end.
         _padded = new short[g.C * _paddedW * _paddedH + 64];
-        _stride2Pairs = g.StrideW == 2 && g.DilationW == 1 && (wide ? Avx2.IsSupported : Sse2.IsSupported);
-        if (_stride2Pairs)
+        bool madd = wide ? Avx2.IsSupported : Sse2.IsSupported;
+        _stride2Pairs = g.StrideW == 2 && g.DilationW == 1 && madd;
+        _stride1Pairs = g.StrideW == 1 && g.DilationW == 1 && g.KernelW >= 2 && madd;
+        if (_stride2Pairs || _stride1Pairs)
         {
             _pairs = (g.KernelW + 1) / 2;
             _pairWeights = new int[g.C * g.KernelH * _pairs];
@@ -93,7 +100,51 @@ internal sealed class DepthwiseConvInt8 : OpKernel
                 {
                     int rowBase = planeBase + oh * g.StrideH * _paddedW;
                     int p0 = oh * g.OutW;
-                    if (_stride2Pairs)
+                    if (_stride1Pairs)
+                    {
+                        ref int pairs = ref _pairWeights[c * g.KernelH * _pairs];
+                        if (_wide)
+                        {
+                            for (int ow0 = 0; ow0 < g.OutW; ow0 += 16)
+                            {
+                                Vector256<int> even = default, odd = default;
+                                for (int kh = 0; kh < g.KernelH; kh++)
+                                {
+                                    int rowStart = rowBase + kh * g.DilationH * _paddedW + ow0;
+                                    for (int q = 0; q < _pairs; q++)
+                                    {
+                                        var w = Vector256.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                                        even += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q)), w);
+                                        odd += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q + 1)), w);
+                                    }
+                                }
+                                // Per 128-bit lane: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
+                                var lo = Avx2.UnpackLow(even, odd);
+                                var hi = Avx2.UnpackHigh(even, odd);
+                                requant.Store16(Avx2.Permute2x128(lo, hi, 0x20), Avx2.Permute2x128(lo, hi, 0x31), c, output, p0 + ow0,
+                                    Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                            }
+                        }
+                        else
+                        {
+                            for (int ow0 = 0; ow0 < g.OutW; ow0 += 8)
+                            {
+                                Vector128<int> even = default, odd = default;
+                                for (int kh = 0; kh < g.KernelH; kh++)
+                                {
+                                    int rowStart = rowBase + kh * g.DilationH * _paddedW + ow0;
+                                    for (int q = 0; q < _pairs; q++)
+                                    {
+                                        var w = Vector128.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                                        even += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q)), w);
+                                        odd += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q + 1)), w);
+                                    }
+                                }
+                                requant.Store8(Sse2.UnpackLow(even, odd), Sse2.UnpackHigh(even, odd), c, output, p0 + ow0, Math.Min(8, g.OutW - ow0), _pixels, g.C, tail);
+                            }
+                        }
+                    }
+                    else if (_stride2Pairs)
                     {
                         ref int pairs = ref _pairWeights[c * g.KernelH * _pairs];
                         if (_wide)
