@@ -273,6 +273,7 @@ public static class KernelCases
         // Groups and depthwise.
         yield return new([1, 6, 7, 7], 4, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 2);
         yield return new([1, 12, 5, 9], 9, [1, 3], [1, 1], [0, 1, 0, 1], [1, 1], 3);
+        yield return new([2, 15, 5, 7], 6, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 3);   // grouped 1x1, odd channels per group
         yield return new([1, 8, 9, 9], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 8);
         yield return new([1, 19, 10, 7], 19, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 19);
         yield return new([2, 5, 6, 17], 10, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 5);

@@ -61,6 +61,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     private readonly short[] _padded16 = [];
     private readonly sbyte[] _padded8 = [];
     private readonly short[] _columns16 = [];
+    /// <summary>1x1, stride 1, no padding, int16 pairs: the columns are the input's channel pairs, built in one pass without the bordered copy.</summary>
+    private readonly bool _direct1x1;
     private readonly sbyte[] _columns8 = [];
 
     public static bool CanHandle(KernelSetup s, bool depthwise)
@@ -144,6 +146,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _tapOffsets[k] = c * plane + kh * g.DilationH * _paddedW + kw * g.DilationW;
         }
         _pixels = g.OutH * g.OutW;
+        _direct1x1 = isa != Int8Isa.AdvSimdDot && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
+            && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
         // Room for a 16-pixel block past the last pixel: vector copies of a row may run over and are overwritten by the next row.
         _rowStride = (_pixels + 16 + 15) & ~15;
         // Vector reads of a row may run up to 16 elements past its end.
@@ -173,7 +177,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         for (int n = 0; n < g.N; n++)
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
-            if (_isa == Int8Isa.AdvSimdDot) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH);
+            if (_direct1x1) { }
+            else if (_isa == Int8Isa.AdvSimdDot) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH);
             else Int8Im2col.Border16(image, _padded16, g, _paddedW, _paddedH, _inputZeroPoint);
             for (int grp = 0; grp < _group; grp++)
             {
@@ -185,7 +190,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 {
                     case Int8Isa.Avx2:
                     case Int8Isa.Vector128:
-                        Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
+                        if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
+                        else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
                         break;
                     default:
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
@@ -573,6 +579,53 @@ internal static class Int8Im2col
                         Unsafe.Add(ref d, 2 * ow) = Unsafe.Add(ref src, s0 + ow * sw);
                         Unsafe.Add(ref d, 2 * ow + 1) = Unsafe.Add(ref src, s1 + ow * sw);
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The pair columns of a 1x1 convolution straight from the int8 input of one group ([channels, pixels]):
+    /// columns[(step * rowStride + p) * 2 + t] = x[2·step + t, p] − zx. An odd last channel is paired with zeros
+    /// (its partner's weight is zero anyway).
+    /// </summary>
+    public static void ChannelPairs(ReadOnlySpan<sbyte> x, int channels, int pixels, int zeroPoint, short[] columns, int rowStride)
+    {
+        ref sbyte src = ref MemoryMarshal.GetReference(x);
+        ref short dst = ref MemoryMarshal.GetArrayDataReference(columns);
+        var zx = Vector128.Create((short)zeroPoint);
+        for (int step = 0; step < (channels + 1) / 2; step++)
+        {
+            int c0 = 2 * step, c1 = c0 + 1;
+            ref short row = ref Unsafe.Add(ref dst, step * rowStride * 2);
+            ref sbyte a = ref Unsafe.Add(ref src, c0 * pixels);
+            int p = 0;
+            if (c1 < channels)
+            {
+                ref sbyte b = ref Unsafe.Add(ref src, c1 * pixels);
+                for (; p + 16 <= pixels; p += 16)
+                {
+                    var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref a, (nuint)p));
+                    var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref b, (nuint)p));
+                    Zip(a0 - zx, b0 - zx, out var lo, out var hi);
+                    lo.StoreUnsafe(ref row, (nuint)(2 * p));
+                    hi.StoreUnsafe(ref row, (nuint)(2 * p + 8));
+                    Zip(a1 - zx, b1 - zx, out lo, out hi);
+                    lo.StoreUnsafe(ref row, (nuint)(2 * p + 16));
+                    hi.StoreUnsafe(ref row, (nuint)(2 * p + 24));
+                }
+                for (; p < pixels; p++)
+                {
+                    Unsafe.Add(ref row, 2 * p) = (short)(Unsafe.Add(ref a, p) - zeroPoint);
+                    Unsafe.Add(ref row, 2 * p + 1) = (short)(Unsafe.Add(ref b, p) - zeroPoint);
+                }
+            }
+            else
+            {
+                for (; p < pixels; p++)
+                {
+                    Unsafe.Add(ref row, 2 * p) = (short)(Unsafe.Add(ref a, p) - zeroPoint);
+                    Unsafe.Add(ref row, 2 * p + 1) = 0;
                 }
             }
         }
