@@ -60,8 +60,11 @@ public sealed class Session : IDisposable
     /// <summary>The prepared kernels, in execution order (for tests).</summary>
     internal IReadOnlyList<OpKernel> Kernels => _kernels;
 
-    /// <summary>Bytes the worker threads have allocated so far (0 without workers; for tests).</summary>
-    internal long WorkerAllocatedBytes => _workers?.WorkerAllocatedBytes() ?? 0;
+    /// <summary>
+    /// Bytes the session's worker threads (<see cref="SessionOptions.Threads"/> &gt; 1) had allocated when they last
+    /// finished a piece of work; 0 without workers. With the caller's own count, shows that runs allocate nothing.
+    /// </summary>
+    public long WorkerAllocatedBytes => _workers?.WorkerAllocatedBytes() ?? 0;
 
     /// <summary>Name of the kernel variant chosen for each operator, in execution order.</summary>
     public IReadOnlyList<string> KernelNames => _kernels.Select(k => k.Name).ToArray();

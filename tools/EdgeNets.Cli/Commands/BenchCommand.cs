@@ -35,14 +35,16 @@ public static class BenchCommand
         using var session = model.CreateSession(new SessionOptions { Threads = threads });
         for (int i = 0; i < warmup; i++) session.Run(sample, result);
         var times = new double[runs];
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        // The calling thread's and the session's worker threads' own counts: the whole-process count would also see
+        // unrelated threads (a test runner's, the JIT's).
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread() + session.WorkerAllocatedBytes;
         for (int i = 0; i < runs; i++)
         {
             long start = Stopwatch.GetTimestamp();
             session.Run(sample, result);
             times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() + session.WorkerAllocatedBytes - allocatedBefore;
         var (median, p99) = Summarize(times);
         double allocPerRun = (double)allocated / runs;
 
