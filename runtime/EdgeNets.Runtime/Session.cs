@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
@@ -8,13 +9,16 @@ namespace EdgeNets.Runtime;
 
 /// <summary>
 /// Runs a model from one pre-allocated arena. Kernels are chosen and prepared once here; <see cref="Run"/> and
-/// <see cref="Invoke"/> allocate nothing. Not thread-safe: use one session per thread.
+/// <see cref="Invoke"/> allocate nothing. Not thread-safe: use one session per thread
+/// (<see cref="SessionOptions.Threads"/> lets one session's runs use several).
 /// </summary>
 public sealed class Session : IDisposable
 {
     private readonly ModelGraph _graph;
     private readonly OpKernel[] _kernels;
     private readonly TensorMemory _memory;
+    private readonly long[]? _ticks;
+    private readonly WorkerPool? _workers;
 
     internal Session(Model model, SessionOptions options)
     {
@@ -35,6 +39,13 @@ public sealed class Session : IDisposable
                 throw new ModelFormatException($"{op}: {e.Message}", e);
             }
         }
+        if (options.Threads < 1 || options.Threads > 256) throw new ArgumentOutOfRangeException(nameof(options), $"Threads must be 1..256, is {options.Threads}");
+        if (options.Threads > 1)
+        {
+            _workers = new WorkerPool(options.Threads - 1);
+            foreach (var kernel in _kernels) kernel.UseWorkers(_workers);
+        }
+        if (options.Profile) _ticks = new long[_kernels.Length + 2];
         if (options.LogKernelChoice)
         {
             var log = options.Log ?? Console.Error;
@@ -44,8 +55,16 @@ public sealed class Session : IDisposable
     }
 
     public Model Model { get; }
-    internal IReadOnlyList<OpKernel> Kernels => _kernels;
     public long ArenaBytes => _memory.ArenaLength;
+
+    /// <summary>The prepared kernels, in execution order (for tests).</summary>
+    internal IReadOnlyList<OpKernel> Kernels => _kernels;
+
+    /// <summary>
+    /// Bytes the session's worker threads (<see cref="SessionOptions.Threads"/> &gt; 1) had allocated when they last
+    /// finished a piece of work; 0 without workers. With the caller's own count, shows that runs allocate nothing.
+    /// </summary>
+    public long WorkerAllocatedBytes => _workers?.WorkerAllocatedBytes() ?? 0;
 
     /// <summary>Name of the kernel variant chosen for each operator, in execution order.</summary>
     public IReadOnlyList<string> KernelNames => _kernels.Select(k => k.Name).ToArray();
@@ -53,16 +72,50 @@ public sealed class Session : IDisposable
     /// <summary>Runs a single-input, single-output model on float data (quantizing and dequantizing as the model needs).</summary>
     public void Run(ReadOnlySpan<float> input, Span<float> output)
     {
+        if (_ticks == null)
+        {
+            SetInput(0, input);
+            Invoke();
+            GetOutput(0, output);
+            return;
+        }
+        long start = Stopwatch.GetTimestamp();
         SetInput(0, input);
+        _ticks[_kernels.Length] += Stopwatch.GetTimestamp() - start;
         Invoke();
+        start = Stopwatch.GetTimestamp();
         GetOutput(0, output);
+        _ticks[_kernels.Length + 1] += Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>Runs every operator on the inputs already set.</summary>
     public void Invoke()
     {
         var kernels = _kernels;
-        for (int i = 0; i < kernels.Length; i++) kernels[i].Run(_memory);
+        var ticks = _ticks;
+        if (ticks == null)
+        {
+            for (int i = 0; i < kernels.Length; i++) kernels[i].Run(_memory);
+            return;
+        }
+        for (int i = 0; i < kernels.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            kernels[i].Run(_memory);
+            ticks[i] += Stopwatch.GetTimestamp() - start;
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="SessionOptions.Profile"/>: Stopwatch ticks summed over all runs so far, one per operator in
+    /// execution order, then the input conversion and the output conversion of <see cref="Run"/>. Empty otherwise.
+    /// </summary>
+    public ReadOnlySpan<long> ProfileTicks => _ticks;
+
+    /// <summary>Sets the profile counters back to zero.</summary>
+    public void ResetProfile()
+    {
+        if (_ticks != null) Array.Clear(_ticks);
     }
 
     /// <summary>Copies float input data into graph input <paramref name="index"/>, quantizing when that input is int8.</summary>
@@ -146,7 +199,7 @@ public sealed class Session : IDisposable
                 var q = MemoryMarshal.Cast<byte, sbyte>(bytes);
                 float inverseScale = 1f / tensor.Quantization!.Scale;
                 int zp = tensor.Quantization.ZeroPoint;
-                for (int i = 0; i < values.Length; i++) q[i] = FixedPoint.QuantizeValue(values[i], inverseScale, zp);
+                EdgeNets.Runtime.Kernels.Optimized.FixedPointVector.Quantize(values, q, inverseScale, zp);
                 break;
             }
             default:
@@ -174,5 +227,6 @@ public sealed class Session : IDisposable
         return offsets;
     }
 
-    public void Dispose() { }
+    /// <summary>Stops the worker threads of a multi-threaded session.</summary>
+    public void Dispose() => _workers?.Dispose();
 }

@@ -14,11 +14,11 @@ public static class Program
           edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [--calibration-method minmax|percentile]
                            [--percentile P] [--precision int8|float32] [--batch N]
                            [--input-mean M0,M1,.. --input-std S0,S1,..]   (training normalization, kept for edgenets-host)
-          edgenets run     MODEL.enet --input X.npy --output Y.npy      (or --input NAME=FILE.npy, repeated)
+          edgenets run     MODEL.enet --input X.npy --output Y.npy [--threads N]  (or --input NAME=FILE.npy, repeated)
           edgenets run     MODEL.enet --stream --input X.npy --output Y.npy   (sequence model: X [T, features] fed step by step)
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy] [--limit N] [--json]
-          edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--threads N] [--runs N] [--json]
+          edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--onnx-int8 MODEL_QDQ.onnx] [--threads N] [--runs N] [--json] [--profile]
           edgenets bench   --kernels [MODEL.enet]   (int8 conv/gemm GMAC/s vs this core's peak; per-op times)
           edgenets selftest                   (every kernel variant this CPU supports vs the scalar reference)
           edgenets help

@@ -37,6 +37,7 @@ public static class KernelCases
         (OpType.Relu or OpType.Clip, DataType.Float32) => true,
         (OpType.LookupTable, DataType.Int8) => true,
         (OpType.Conv or OpType.Gemm, DataType.Int8) => true,
+        (OpType.MaxPool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         _ => false,
     };
 
@@ -68,6 +69,12 @@ public static class KernelCases
                 break;
             case (OpType.Gemm, DataType.Int8):
                 foreach (var (a, n) in GemmShapes()) cases.Add(GemmInt8(rng, a, n));
+                break;
+            case (OpType.MaxPool, DataType.Int8):
+                foreach (var p in PoolShapes()) cases.Add(MaxPoolInt8(rng, p));
+                break;
+            case (OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8):
+                foreach (var shape in GlobalPoolShapes()) cases.Add(GlobalPoolInt8(rng, op, shape));
                 break;
         }
         return cases;
@@ -228,10 +235,10 @@ public static class KernelCases
     }
 
     /// <summary>A single int8 Conv case with random data (for benchmarks): input [N, C, H, W], M filters, square kernel, same padding.</summary>
-    public static KernelCase Conv2dInt8(int[] input, int outChannels, int kernel, int stride = 1, int seed = 1)
+    public static KernelCase Conv2dInt8(int[] input, int outChannels, int kernel, int stride = 1, int seed = 1, int group = 1)
     {
         int pad = kernel / 2;
-        return ConvInt8(new Random(seed), new ConvGeometry(input, outChannels, [kernel, kernel], [stride, stride], [pad, pad, pad, pad], [1, 1]));
+        return ConvInt8(new Random(seed), new ConvGeometry(input, outChannels, [kernel, kernel], [stride, stride], [pad, pad, pad, pad], [1, 1], group));
     }
 
     /// <summary>A single int8 Gemm case with random data (for benchmarks): A [rows, K], W [N, K].</summary>
@@ -266,9 +273,23 @@ public static class KernelCases
         // Groups and depthwise.
         yield return new([1, 6, 7, 7], 4, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 2);
         yield return new([1, 12, 5, 9], 9, [1, 3], [1, 1], [0, 1, 0, 1], [1, 1], 3);
+        yield return new([2, 15, 5, 7], 6, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 3);   // grouped 1x1, odd channels per group
         yield return new([1, 8, 9, 9], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 8);
         yield return new([1, 19, 10, 7], 19, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 19);
         yield return new([2, 5, 6, 17], 10, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 5);
+        // Depthwise stride 2 (MobileNet's downsampling): 16-pixel blocks and tails, even and wide kernels, one-sided pads.
+        yield return new([1, 5, 9, 40], 5, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 5);
+        yield return new([1, 3, 7, 67], 3, [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 3);
+        yield return new([1, 4, 8, 35], 4, [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], 4);
+        yield return new([1, 2, 11, 50], 2, [5, 5], [2, 2], [2, 2, 2, 2], [1, 1], 2);
+        yield return new([2, 3, 6, 33], 3, [3, 3], [2, 2], [1, 1, 1, 1], [2, 2], 3);
+        yield return new([1, 6, 50], 6, [3], [2], [1, 1], [1], 6);
+        // Depthwise stride 1 at widths around the 8- and 16-pixel blocks, even and wide kernels.
+        yield return new([1, 3, 5, 16], 3, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 3);
+        yield return new([1, 4, 6, 37], 4, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 4);
+        yield return new([1, 2, 7, 24], 2, [2, 2], [1, 1], [0, 0, 1, 1], [1, 1], 2);
+        yield return new([1, 3, 9, 33], 3, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 3);
+        yield return new([1, 5, 41], 5, [4], [1], [2, 1], [1], 5);
         // 1-D (NCW).
         yield return new([1, 5, 30], 9, [5], [1], [2, 2], [1]);
         yield return new([2, 7, 19], 4, [3], [2], [1, 0], [2]);
@@ -339,6 +360,96 @@ public static class KernelCases
         int y = g.Output("y", DataType.Int8, shapeY, qy);
         g.Op(OpType.Gemm, [.. inputs], y, attributes);
         return g.Build($"Gemm int8 [{ShapeUtil.Format(shapeA)}] x [{n}, {k}], za={qa.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+    }
+
+    /// <summary>A windowed pool: input [N, C, H, W] (H = 0 for NCW), kernel, stride, pads (top, left, bottom, right), dilation, ceil_mode.</summary>
+    private readonly record struct PoolGeometry(int[] Input, int KernelH, int KernelW, int Stride, int[] Pads, int Dilation = 1, bool Ceil = false);
+
+    private static IEnumerable<PoolGeometry> PoolShapes()
+    {
+        // The common shapes at widths that reach every vector tail, then the odd ones.
+        foreach (int w in new[] { 2, 7, 16, 31, 32, 33, 64, 65, 67, 96 })
+        {
+            yield return new([1, 3, 4, w], 2, 2, 2, [0, 0, 0, 0]);
+            yield return new([1, 2, 5, w], 3, 3, 2, [1, 1, 1, 1]);
+            yield return new([1, 2, 3, w], 3, 3, 1, [1, 1, 1, 1]);
+        }
+        yield return new([2, 5, 6, 8], 2, 2, 2, [0, 0, 0, 0]);   // 2x2 windows tiling whole planes, runs crossing rows
+        yield return new([1, 7, 2, 24], 2, 2, 2, [0, 0, 0, 0]);
+        yield return new([1, 64, 8, 8], 2, 2, 2, [0, 0, 0, 0]);
+        yield return new([2, 5, 9, 9], 2, 2, 2, [0, 0, 0, 0], Ceil: true);
+        yield return new([1, 3, 11, 70], 3, 3, 2, [0, 0, 1, 1], Ceil: true);
+        yield return new([1, 4, 7, 40], 3, 2, 3, [1, 0, 1, 1]);
+        yield return new([1, 2, 9, 50], 3, 3, 1, [2, 2, 2, 2], Dilation: 2);
+        yield return new([1, 2, 9, 50], 3, 3, 2, [2, 2, 2, 2], Dilation: 2);
+        yield return new([1, 3, 6, 6], 1, 1, 1, [0, 0, 0, 0]);
+        yield return new([1, 16, 12, 12], 5, 5, 1, [2, 2, 2, 2]);
+        yield return new([1, 3, 0, 77], 1, 3, 2, [0, 1, 0, 1]);   // NCW
+        yield return new([1, 5, 0, 130], 1, 4, 1, [0, 0, 0, 3]);  // NCW
+    }
+
+    private static KernelCase MaxPoolInt8(Random rng, PoolGeometry p)
+    {
+        bool ncw = p.Input[2] == 0;
+        int[] input = ncw ? [p.Input[0], p.Input[1], p.Input[3]] : p.Input;
+        int Out(int size, int k, int padBegin, int padEnd)
+        {
+            int room = size + padBegin + padEnd - ((k - 1) * p.Dilation + 1);
+            int n = (p.Ceil ? (room + p.Stride - 1) : room) / p.Stride + 1;
+            if (p.Ceil && (n - 1) * p.Stride >= size + padBegin) n--;
+            return n;
+        }
+        int outW = Out(p.Input[3], p.KernelW, p.Pads[1], p.Pads[3]);
+        int[] output = ncw ? [input[0], input[1], outW] : [input[0], input[1], Out(p.Input[2], p.KernelH, p.Pads[0], p.Pads[2]), outW];
+        var attributes = new OpAttributes();
+        attributes.Set(AttributeKey.KernelShape, ncw ? [p.KernelW] : new[] { p.KernelH, p.KernelW });
+        attributes.Set(AttributeKey.Strides, ncw ? [p.Stride] : new[] { p.Stride, p.Stride });
+        attributes.Set(AttributeKey.Pads, ncw ? [p.Pads[1], p.Pads[3]] : p.Pads);
+        attributes.Set(AttributeKey.Dilations, ncw ? [p.Dilation] : new[] { p.Dilation, p.Dilation });
+        string clamp = PoolClamp(rng, attributes);
+        var g = new CaseGraph();
+        var q = Quant(rng);
+        int x = g.Input("x", DataType.Int8, input, Int8Values(rng, ShapeUtil.ElementCount(input)), q);
+        int y = g.Output("y", DataType.Int8, output, q);
+        g.Op(OpType.MaxPool, [x], y, attributes);
+        return g.Build($"MaxPool int8 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel {p.KernelH}x{p.KernelW} stride {p.Stride} pads [{ShapeUtil.Format(p.Pads)}] dilation {p.Dilation}{clamp}");
+    }
+
+    private static IEnumerable<int[]> GlobalPoolShapes()
+    {
+        foreach (int n in new[] { 1, 5, 15, 16, 17, 31, 32, 33, 49, 64, 100, 1000 }) yield return [1, 3, n];
+        yield return [2, 7, 7, 7];
+        yield return [1, 16, 1, 1];
+        yield return [1, 8, 12, 12];
+        yield return [1, 2, 3, 4, 5];
+        yield return [1, 64, 7, 7];
+        yield return [1, 48, 33];
+    }
+
+    private static KernelCase GlobalPoolInt8(Random rng, OpType op, int[] input)
+    {
+        var output = new int[input.Length];
+        output[0] = input[0];
+        output[1] = input[1];
+        for (int d = 2; d < output.Length; d++) output[d] = 1;
+        var attributes = new OpAttributes();
+        string clamp = PoolClamp(rng, attributes);
+        var g = new CaseGraph();
+        var q = Quant(rng);
+        int x = g.Input("x", DataType.Int8, input, Int8Values(rng, ShapeUtil.ElementCount(input)), q);
+        int y = g.Output("y", DataType.Int8, output, q);
+        g.Op(op, [x], y, attributes);
+        return g.Build($"{op} int8 [{ShapeUtil.Format(input)}]{clamp}");
+    }
+
+    /// <summary>Sometimes a narrowed output clamp, as a fused Relu would leave.</summary>
+    private static string PoolClamp(Random rng, OpAttributes attributes)
+    {
+        if (rng.Next(3) != 0) return "";
+        int lo = rng.Next(-128, 128), hi = rng.Next(lo, 128);
+        attributes.Set(AttributeKey.QuantizedMin, lo);
+        attributes.Set(AttributeKey.QuantizedMax, hi);
+        return $", clamp [{lo}, {hi}]";
     }
 
     /// <summary>

@@ -10,4 +10,10 @@ public abstract class OpKernel
     public abstract string Name { get; }
 
     public abstract void Run(TensorMemory memory);
+
+    /// <summary>
+    /// Offers the session's worker threads (SessionOptions.Threads &gt; 1); a kernel whose work is large enough keeps them
+    /// and splits its runs across them, producing the same bytes as on one thread. Called once, before any run.
+    /// </summary>
+    internal virtual void UseWorkers(WorkerPool workers) { }
 }

@@ -6,22 +6,25 @@ using EdgeNets.Runtime;
 namespace EdgeNets.Cli.Commands;
 
 /// <summary>
-/// `edgenets bench MODEL.enet [--onnx MODEL.onnx] [--threads N]`: latency (median, p99), allocations per run and arena
-/// bytes; with --onnx the float model in ONNX Runtime is timed in the same process on the same input, and the ratio printed.
+/// `edgenets bench MODEL.enet [--onnx MODEL.onnx] [--onnx-int8 MODEL_QDQ.onnx] [--threads N] [--profile]`: latency (median, p99),
+/// allocations per run and arena bytes; with --onnx the float model in ONNX Runtime is timed in the same process on the same
+/// input, and the ratio printed; --onnx-int8 likewise times ONNX Runtime's own int8 (QuantizeLinear/DequantizeLinear) model.
 /// </summary>
 public static class BenchCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Contains("--kernels")) return KernelBenchCommand.Run(args, stdout);
-        var a = new Arguments("bench", args, new HashSet<string> { "onnx", "threads", "runs", "warmup" }, new HashSet<string> { "json" });
+        var a = new Arguments("bench", args, new HashSet<string> { "onnx", "onnx-int8", "threads", "runs", "warmup" }, new HashSet<string> { "json", "profile" });
         string enetPath = a.Positional(0, "model file (MODEL.enet)");
         a.ExpectPositionals(1);
         string? onnxPath = a.Option("onnx");
+        string? onnxInt8Path = a.Option("onnx-int8");
         int threads = a.IntOption("threads", 1, 1, 256);
         int runs = a.IntOption("runs", 300, 10, 1_000_000);
         int warmup = a.IntOption("warmup", 30, 0, 100_000);
         bool json = a.Flag("json");
+        bool profile = a.Flag("profile");
 
         var model = Model.Load(enetPath);
         var input = model.Graph.Tensors[model.Graph.Inputs[0]];
@@ -29,38 +32,26 @@ public static class BenchCommand
         var sample = DeterministicInput(input.ElementCount);
         var result = new float[output.ElementCount];
 
-        using var session = model.CreateSession();
+        using var session = model.CreateSession(new SessionOptions { Threads = threads });
         for (int i = 0; i < warmup; i++) session.Run(sample, result);
         var times = new double[runs];
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        // The calling thread's and the session's worker threads' own counts: the whole-process count would also see
+        // unrelated threads (a test runner's, the JIT's).
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread() + session.WorkerAllocatedBytes;
         for (int i = 0; i < runs; i++)
         {
             long start = Stopwatch.GetTimestamp();
             session.Run(sample, result);
             times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() + session.WorkerAllocatedBytes - allocatedBefore;
         var (median, p99) = Summarize(times);
         double allocPerRun = (double)allocated / runs;
 
-        double? ortMedian = null, ortP99 = null;
-        if (onnxPath != null)
-        {
-            if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
-            using var ort = new OnnxRuntimeModel(onnxPath, input.Shape, threads);
-            using var value = ort.CreateInput(sample);
-            for (int i = 0; i < warmup; i++) ort.RunForTiming(value, ort.OutputNames);
-            var ortTimes = new double[runs];
-            for (int i = 0; i < runs; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                ort.RunForTiming(value, ort.OutputNames);
-                ortTimes[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-            }
-            var (m, p) = Summarize(ortTimes);
-            ortMedian = m;
-            ortP99 = p;
-        }
+        (double Median, double P99)? ort = null, ortInt8 = null;
+        if (onnxPath != null) ort = TimeOnnxRuntime(onnxPath, input.Shape, threads, sample, runs, warmup);
+        if (onnxInt8Path != null) ortInt8 = TimeOnnxRuntime(onnxInt8Path, input.Shape, threads, sample, runs, warmup);
+        double? ortMedian = ort?.Median, ortP99 = ort?.P99;
 
         var inv = CultureInfo.InvariantCulture;
         string precision = model.Graph.Metadata.TryGetValue("precision", out var pr) ? pr : "?";
@@ -70,17 +61,78 @@ public static class BenchCommand
                 enetPath.Replace("\\", "/", StringComparison.Ordinal), precision, runs, threads, median, p99, allocPerRun, model.ArenaBytes);
             if (ortMedian != null)
                 line += string.Format(inv, ", \"onnxruntime_median_us\": {0:F2}, \"onnxruntime_p99_us\": {1:F2}, \"ratio_to_onnxruntime\": {2:F3}", ortMedian, ortP99, median / ortMedian);
+            if (ortInt8 is { } q)
+                line += string.Format(inv, ", \"onnxruntime_int8_median_us\": {0:F2}, \"onnxruntime_int8_p99_us\": {1:F2}, \"ratio_to_onnxruntime_int8\": {2:F3}", q.Median, q.P99, median / q.Median);
             stdout.WriteLine(line + "}");
             return 0;
         }
         stdout.WriteLine($"model: {enetPath} ({precision}), {runs} runs after {warmup} warm-up, input [{string.Join('x', input.Shape)}]");
-        stdout.WriteLine(string.Format(inv, "edgenets:     median {0,9:F1} us   p99 {1,9:F1} us   allocated/run {2:F1} B   arena {3} B", median, p99, allocPerRun, model.ArenaBytes));
+        stdout.WriteLine(string.Format(inv, "edgenets:     median {0,9:F1} us   p99 {1,9:F1} us   allocated/run {2:F1} B   arena {3} B   ({4} thread(s))", median, p99, allocPerRun, model.ArenaBytes, threads));
         if (ortMedian != null)
         {
             stdout.WriteLine(string.Format(inv, "onnxruntime:  median {0,9:F1} us   p99 {1,9:F1} us   (float32, {2} intra-op thread(s))", ortMedian, ortP99, threads));
             stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime (median): {0:F2}x", median / ortMedian));
         }
+        if (ortInt8 is { } qdq)
+        {
+            stdout.WriteLine(string.Format(inv, "onnxruntime int8 (QDQ): median {0,9:F1} us   p99 {1,9:F1} us   ({2} intra-op thread(s))", qdq.Median, qdq.P99, threads));
+            stdout.WriteLine(string.Format(inv, "onnxruntime_int8_median_us: {0:F1}", qdq.Median));
+            stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime int8 (median): {0:F2}x", median / qdq.Median));
+        }
+        if (profile) PrintProfile(model, sample, result, runs, warmup, threads, stdout);
         return 0;
+    }
+
+    /// <summary>
+    /// Per-operator median time over <paramref name="runs"/> profiled runs (a separate session, so the timing above
+    /// is not slowed by the timestamps), with each operator's share of the summed medians.
+    /// </summary>
+    private static void PrintProfile(Model model, float[] sample, float[] result, int runs, int warmup, int threads, TextWriter stdout)
+    {
+        using var session = model.CreateSession(new SessionOptions { Profile = true, Threads = threads });
+        for (int i = 0; i < warmup; i++) session.Run(sample, result);
+        int slots = session.ProfileTicks.Length;
+        var perSlot = new double[slots][];
+        for (int k = 0; k < slots; k++) perSlot[k] = new double[runs];
+        for (int r = 0; r < runs; r++)
+        {
+            session.ResetProfile();
+            session.Run(sample, result);
+            var ticks = session.ProfileTicks;
+            for (int k = 0; k < slots; k++) perSlot[k][r] = ticks[k] * 1e6 / Stopwatch.Frequency;
+        }
+        var medians = new double[slots];
+        for (int k = 0; k < slots; k++) medians[k] = Summarize(perSlot[k]).Median;
+        double total = medians.Sum();
+        var inv = CultureInfo.InvariantCulture;
+        var ops = model.Graph.Ops;
+        var names = session.KernelNames;
+        stdout.WriteLine($"per-operator profile (median of {runs} runs):");
+        stdout.WriteLine("    #  op                 kernel                           median us   share");
+        for (int k = 0; k < slots; k++)
+        {
+            string op = k < ops.Count ? ops[k].Type.ToString() : k == ops.Count ? "(input quantize)" : "(output dequantize)";
+            string kernel = k < ops.Count ? names[k] : "";
+            stdout.WriteLine(string.Format(inv, "  {0,3}  {1,-18} {2,-32} {3,9:F2}  {4,5:F1}%", k, op, kernel, medians[k], 100 * medians[k] / total));
+        }
+        stdout.WriteLine(string.Format(inv, "  sum of medians: {0:F1} us", total));
+    }
+
+    /// <summary>Median and p99 of an ONNX model in ONNX Runtime on the same input, with the same run counts.</summary>
+    private static (double Median, double P99) TimeOnnxRuntime(string path, int[] inputShape, int threads, float[] sample, int runs, int warmup)
+    {
+        if (!File.Exists(path)) throw new CliException($"{path}: file not found");
+        using var ort = new OnnxRuntimeModel(path, inputShape, threads);
+        using var value = ort.CreateInput(sample);
+        for (int i = 0; i < warmup; i++) ort.RunForTiming(value, ort.OutputNames);
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            ort.RunForTiming(value, ort.OutputNames);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        return Summarize(times);
     }
 
     private static (double Median, double P99) Summarize(double[] times)

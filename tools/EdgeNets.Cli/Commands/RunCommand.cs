@@ -9,9 +9,10 @@ public static class RunCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Arguments("run", args, new HashSet<string> { "input", "output" }, new HashSet<string> { "stream" });
+        var a = new Arguments("run", args, new HashSet<string> { "input", "output", "threads" }, new HashSet<string> { "stream" });
         string modelPath = a.Positional(0, "model file (MODEL.enet)");
         a.ExpectPositionals(1);
+        int threads = a.IntOption("threads", 1, 1, 256);
         var model = Model.Load(modelPath);
         if (a.Flag("stream")) return Stream(model, a, stdout);
         var g = model.Graph;
@@ -28,7 +29,7 @@ public static class RunCommand
             n = samples[i].Count;
         }
 
-        using var session = model.CreateSession();
+        using var session = model.CreateSession(new SessionOptions { Threads = threads });
         var results = new float[g.Outputs.Count][];
         for (int o = 0; o < results.Length; o++) results[o] = new float[n * g.Tensors[g.Outputs[o]].ElementCount];
         using var progress = n >= 200 ? new ProgressBar("running", n, stderr) : null;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
@@ -101,5 +102,44 @@ internal static class FixedPointVector
         int rightShift = shift > 0 ? 0 : -shift;
         var product = HighMul(Vector128.ShiftLeft(x, leftShift), Vector128.Create(multiplier));
         return RoundingDivideByPowerOfTwo(product, rightShift);
+    }
+
+    /// <summary>
+    /// <see cref="FixedPoint.QuantizeValue"/> over a span, 8 values at a time. Same float operations as the scalar
+    /// routine: t = v·inverseScale; trunc(t) plus one away from zero when |t − trunc(t)| ≥ 0.5 (t − trunc(t) is exact);
+    /// + zero point; clamp to [-128, 127]; NaN gives the clamped zero point.
+    /// </summary>
+    public static void Quantize(ReadOnlySpan<float> values, Span<sbyte> destination, float inverseScale, int zeroPoint)
+    {
+        int i = 0, n = values.Length;
+        if (Vector128.IsHardwareAccelerated && destination.Length >= n)
+        {
+            ref float src = ref MemoryMarshal.GetReference(values);
+            ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+            var inv = Vector128.Create(inverseScale);
+            var zp = Vector128.Create((float)zeroPoint);
+            var nanResult = Vector128.Create(Math.Clamp(zeroPoint, -128, 127));
+            for (; i + 8 <= n; i += 8)
+            {
+                var a = QuantizeLanes(Vector128.LoadUnsafe(ref src, (nuint)i), inv, zp, nanResult);
+                var b = QuantizeLanes(Vector128.LoadUnsafe(ref src, (nuint)(i + 4)), inv, zp, nanResult);
+                var bytes = Vector128.Narrow(Vector128.Narrow(a, b), Vector128<short>.Zero);
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref dst, i)), bytes.AsInt64().ToScalar());
+            }
+        }
+        for (; i < n; i++) destination[i] = FixedPoint.QuantizeValue(values[i], inverseScale, zeroPoint);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> QuantizeLanes(Vector128<float> v, Vector128<float> inverseScale, Vector128<float> zeroPoint, Vector128<int> nanResult)
+    {
+        var t = v * inverseScale;
+        var whole = Vector128.Truncate(t);
+        var awayFromZero = Vector128.GreaterThanOrEqual(Vector128.Abs(t - whole), Vector128.Create(0.5f));
+        var rounded = Vector128.ConditionalSelect(awayFromZero, whole + Vector128.CopySign(Vector128.Create(1f), t), whole);
+        var scaled = rounded + zeroPoint;
+        var clamped = Vector128.Min(Vector128.Max(scaled, Vector128.Create(-128f)), Vector128.Create(127f));
+        var isNaN = ~Vector128.Equals(scaled, scaled).AsInt32();
+        return Vector128.ConditionalSelect(isNaN, nanResult, Vector128.ConvertToInt32(clamped));
     }
 }

@@ -35,9 +35,16 @@ internal enum Int8Isa
 /// channels are packed per pair (quadruplet) as one int32 each, so one broadcast feeds a whole row of pixels.
 /// </para>
 /// </summary>
-internal sealed class ConvInt8Gemm : OpKernel
+internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
 {
     private const int RowBlock = 4;
+    /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
+    private const long MinParallelMacs = 200_000;
+
+    private WorkerPool? _workers;
+    /// <summary>What the parallel parts work on: set by <see cref="Run"/> before each dispatch.</summary>
+    private TensorMemory? _memory;
+    private int _image, _groupIndex;
 
     private readonly string _name;
     private readonly Int8Isa _isa;
@@ -54,6 +61,8 @@ internal sealed class ConvInt8Gemm : OpKernel
     private readonly short[] _padded16 = [];
     private readonly sbyte[] _padded8 = [];
     private readonly short[] _columns16 = [];
+    /// <summary>1x1, stride 1, no padding, int16 pairs: the columns are the input's channel pairs, built in one pass without the bordered copy.</summary>
+    private readonly bool _direct1x1;
     private readonly sbyte[] _columns8 = [];
 
     public static bool CanHandle(KernelSetup s, bool depthwise)
@@ -137,6 +146,8 @@ internal sealed class ConvInt8Gemm : OpKernel
             _tapOffsets[k] = c * plane + kh * g.DilationH * _paddedW + kw * g.DilationW;
         }
         _pixels = g.OutH * g.OutW;
+        _direct1x1 = isa != Int8Isa.AdvSimdDot && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
+            && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
         // Room for a 16-pixel block past the last pixel: vector copies of a row may run over and are overwritten by the next row.
         _rowStride = (_pixels + 16 + 15) & ~15;
         // Vector reads of a row may run up to 16 elements past its end.
@@ -166,7 +177,8 @@ internal sealed class ConvInt8Gemm : OpKernel
         for (int n = 0; n < g.N; n++)
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
-            if (_isa == Int8Isa.AdvSimdDot) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH);
+            if (_direct1x1) { }
+            else if (_isa == Int8Isa.AdvSimdDot) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH);
             else Int8Im2col.Border16(image, _padded16, g, _paddedW, _paddedH, _inputZeroPoint);
             for (int grp = 0; grp < _group; grp++)
             {
@@ -174,28 +186,72 @@ internal sealed class ConvInt8Gemm : OpKernel
                 int channel0 = grp * _mpg;
                 var output = y.Slice((n * g.C / _cpg * _mpg + channel0) * _pixels, _mpg * _pixels);
                 // n * M + channel0 output channels precede this group's rows; g.C / cpg * mpg is M.
-                var weights = _packedWeights.AsSpan(grp * ((_mpg + RowBlock - 1) / RowBlock) * _steps * RowBlock);
                 switch (_isa)
                 {
                     case Int8Isa.Avx2:
-                        Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
-                        GemmAvx2(weights, output, channel0, tail);
-                        break;
                     case Int8Isa.Vector128:
-                        Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
-                        if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, tail);
-                        else GemmSse(weights, output, channel0, tail);
+                        if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
+                        else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
                         break;
                     default:
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
-                        GemmDot(weights, output, channel0, tail);
                         break;
                 }
+                if (_workers != null)
+                {
+                    // The columns are complete; the threads split the output channels, each reading them only.
+                    _memory = memory;
+                    _image = n;
+                    _groupIndex = grp;
+                    _workers.Run(this, Math.Min((_mpg + RowBlock - 1) / RowBlock, 4 * _workers.Parts));
+                    _memory = null;
+                }
+                else Gemm(output, grp, channel0, 0, _mpg, tail);
             }
         }
     }
 
-    private void GemmAvx2(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    /// <summary>Whether runs split the output channels across the session's worker threads.</summary>
+    internal bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        long macs = (long)_g.N * _group * _mpg * _pixels * _taps;
+        if (macs >= MinParallelMacs && _mpg > RowBlock) _workers = workers;
+    }
+
+    /// <summary>Output channel blocks [chunk·blocks/chunks, (chunk+1)·blocks/chunks) of the current image and group.</summary>
+    public void RunChunk(int part, int parts)
+    {
+        var g = _g;
+        int n = _image, grp = _groupIndex, channel0 = grp * _mpg;
+        var output = _memory!.Write<sbyte>(_y).Slice((n * g.C / _cpg * _mpg + channel0) * _pixels, _mpg * _pixels);
+        int blocks = (_mpg + RowBlock - 1) / RowBlock;
+        int begin = blocks * part / parts * RowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * RowBlock);
+        Span<sbyte> tail = stackalloc sbyte[16];
+        if (begin < end) Gemm(output, grp, channel0, begin, end, tail);
+    }
+
+    /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
+    private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        var weights = _packedWeights.AsSpan(grp * ((_mpg + RowBlock - 1) / RowBlock) * _steps * RowBlock);
+        switch (_isa)
+        {
+            case Int8Isa.Avx2:
+                GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Int8Isa.Vector128:
+                if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail);
+                else GemmSse(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            default:
+                GemmDot(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+        }
+    }
+
+    private void GemmAvx2(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
@@ -203,7 +259,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 16)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default;
@@ -238,7 +294,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         }
     }
 
-    private void GemmSse(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    private void GemmSse(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
@@ -246,7 +302,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
@@ -285,7 +341,7 @@ internal sealed class ConvInt8Gemm : OpKernel
     /// smlal/smlal2 keep the two taps of a pair in separate lanes (even lanes: first tap, odd: second) across the whole
     /// sum; one pairwise add at the end folds them into one int32 per pixel.
     /// </summary>
-    private void GemmNeon(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    private void GemmNeon(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
@@ -293,7 +349,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -340,7 +396,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         }
     }
 
-    private void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, Span<sbyte> tail)
+    private void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref sbyte columns = ref MemoryMarshal.GetArrayDataReference(_columns8);
         int steps = _steps, stride = _rowStride * 4;
@@ -348,7 +404,7 @@ internal sealed class ConvInt8Gemm : OpKernel
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
-            for (int m0 = 0; m0 < _mpg; m0 += RowBlock)
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
             {
                 ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
                 Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
@@ -421,8 +477,9 @@ internal readonly ref struct Requantizer
         if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
         else
         {
+            // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
             bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-            tail.Slice(0, count).CopyTo(row);
+            for (int i = 0; i < count; i++) row[i] = tail[i];
         }
     }
 
@@ -445,8 +502,9 @@ internal readonly ref struct Requantizer
         if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(row)), bytes.AsInt64().ToScalar());
         else
         {
+            // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
             bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-            tail.Slice(0, count).CopyTo(row);
+            for (int i = 0; i < count; i++) row[i] = tail[i];
         }
     }
 }
@@ -521,6 +579,53 @@ internal static class Int8Im2col
                         Unsafe.Add(ref d, 2 * ow) = Unsafe.Add(ref src, s0 + ow * sw);
                         Unsafe.Add(ref d, 2 * ow + 1) = Unsafe.Add(ref src, s1 + ow * sw);
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The pair columns of a 1x1 convolution straight from the int8 input of one group ([channels, pixels]):
+    /// columns[(step * rowStride + p) * 2 + t] = x[2·step + t, p] − zx. An odd last channel is paired with zeros
+    /// (its partner's weight is zero anyway).
+    /// </summary>
+    public static void ChannelPairs(ReadOnlySpan<sbyte> x, int channels, int pixels, int zeroPoint, short[] columns, int rowStride)
+    {
+        ref sbyte src = ref MemoryMarshal.GetReference(x);
+        ref short dst = ref MemoryMarshal.GetArrayDataReference(columns);
+        var zx = Vector128.Create((short)zeroPoint);
+        for (int step = 0; step < (channels + 1) / 2; step++)
+        {
+            int c0 = 2 * step, c1 = c0 + 1;
+            ref short row = ref Unsafe.Add(ref dst, step * rowStride * 2);
+            ref sbyte a = ref Unsafe.Add(ref src, c0 * pixels);
+            int p = 0;
+            if (c1 < channels)
+            {
+                ref sbyte b = ref Unsafe.Add(ref src, c1 * pixels);
+                for (; p + 16 <= pixels; p += 16)
+                {
+                    var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref a, (nuint)p));
+                    var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref b, (nuint)p));
+                    Zip(a0 - zx, b0 - zx, out var lo, out var hi);
+                    lo.StoreUnsafe(ref row, (nuint)(2 * p));
+                    hi.StoreUnsafe(ref row, (nuint)(2 * p + 8));
+                    Zip(a1 - zx, b1 - zx, out lo, out hi);
+                    lo.StoreUnsafe(ref row, (nuint)(2 * p + 16));
+                    hi.StoreUnsafe(ref row, (nuint)(2 * p + 24));
+                }
+                for (; p < pixels; p++)
+                {
+                    Unsafe.Add(ref row, 2 * p) = (short)(Unsafe.Add(ref a, p) - zeroPoint);
+                    Unsafe.Add(ref row, 2 * p + 1) = (short)(Unsafe.Add(ref b, p) - zeroPoint);
+                }
+            }
+            else
+            {
+                for (; p < pixels; p++)
+                {
+                    Unsafe.Add(ref row, 2 * p) = (short)(Unsafe.Add(ref a, p) - zeroPoint);
+                    Unsafe.Add(ref row, 2 * p + 1) = 0;
                 }
             }
         }

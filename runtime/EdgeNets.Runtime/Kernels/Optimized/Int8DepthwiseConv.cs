@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
 
@@ -21,6 +22,19 @@ internal sealed class DepthwiseConvInt8 : OpKernel
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max, _paddedW, _paddedH, _pixels;
     private readonly int[] _multipliers, _shifts, _bias, _weights;
     private readonly short[] _padded;
+    /// <summary>
+    /// Stride-2 rows with pmaddwd (SSE2/AVX2): a load at input column 2·ow + kw holds, in each int16 pair, the columns
+    /// of taps kw and kw + 1 of one output pixel, so one multiply-add by the pair's packed weights (w[kw], w[kw+1]) adds
+    /// both taps for 4 or 8 pixels at once. Per channel, per kernel row, per tap pair: (w[kw] | w[kw+1] &lt;&lt; 16).
+    /// </summary>
+    private readonly int[] _pairWeights = [];
+    private readonly int _pairs;
+    private readonly bool _stride2Pairs;
+    /// <summary>
+    /// Stride-1 rows with the same pairs: loads at ow0 + kw and ow0 + kw + 1 give the even and the odd pixels of a
+    /// block, which are interleaved back once the block's sums are complete.
+    /// </summary>
+    private readonly bool _stride1Pairs;
 
     public DepthwiseConvInt8(KernelSetup s, bool wide, string name)
     {
@@ -43,8 +57,24 @@ internal sealed class DepthwiseConvInt8 : OpKernel
         _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
         _paddedH = g.H + g.PadTop + Math.Max(0, (g.OutH - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1 - g.H - g.PadTop);
         _pixels = g.OutH * g.OutW;
-        // Vector reads of a row may run up to 16 elements past its end.
-        _padded = new short[g.C * _paddedW * _paddedH + 32];
+        // Vector reads of a row may run up to 32 elements past its end.
+        _padded = new short[g.C * _paddedW * _paddedH + 64];
+        bool madd = wide ? Avx2.IsSupported : Sse2.IsSupported;
+        _stride2Pairs = g.StrideW == 2 && g.DilationW == 1 && madd;
+        _stride1Pairs = g.StrideW == 1 && g.DilationW == 1 && g.KernelW >= 2 && madd;
+        if (_stride2Pairs || _stride1Pairs)
+        {
+            _pairs = (g.KernelW + 1) / 2;
+            _pairWeights = new int[g.C * g.KernelH * _pairs];
+            for (int c = 0; c < g.C; c++)
+                for (int kh = 0; kh < g.KernelH; kh++)
+                    for (int q = 0; q < _pairs; q++)
+                    {
+                        int k = (c * g.KernelH + kh) * g.KernelW + 2 * q;
+                        int w0 = weights[k], w1 = 2 * q + 1 < g.KernelW ? weights[k + 1] : 0;
+                        _pairWeights[(c * g.KernelH + kh) * _pairs + q] = (ushort)(short)w0 | (ushort)(short)w1 << 16;
+                    }
+        }
     }
 
     public override string Name => _name;
@@ -70,7 +100,91 @@ internal sealed class DepthwiseConvInt8 : OpKernel
                 {
                     int rowBase = planeBase + oh * g.StrideH * _paddedW;
                     int p0 = oh * g.OutW;
-                    if (g.StrideW != 1)
+                    if (_stride1Pairs)
+                    {
+                        ref int pairs = ref _pairWeights[c * g.KernelH * _pairs];
+                        if (_wide)
+                        {
+                            for (int ow0 = 0; ow0 < g.OutW; ow0 += 16)
+                            {
+                                Vector256<int> even = default, odd = default;
+                                for (int kh = 0; kh < g.KernelH; kh++)
+                                {
+                                    int rowStart = rowBase + kh * g.DilationH * _paddedW + ow0;
+                                    for (int q = 0; q < _pairs; q++)
+                                    {
+                                        var w = Vector256.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                                        even += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q)), w);
+                                        odd += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q + 1)), w);
+                                    }
+                                }
+                                // Per 128-bit lane: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
+                                var lo = Avx2.UnpackLow(even, odd);
+                                var hi = Avx2.UnpackHigh(even, odd);
+                                requant.Store16(Avx2.Permute2x128(lo, hi, 0x20), Avx2.Permute2x128(lo, hi, 0x31), c, output, p0 + ow0,
+                                    Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                            }
+                        }
+                        else
+                        {
+                            for (int ow0 = 0; ow0 < g.OutW; ow0 += 8)
+                            {
+                                Vector128<int> even = default, odd = default;
+                                for (int kh = 0; kh < g.KernelH; kh++)
+                                {
+                                    int rowStart = rowBase + kh * g.DilationH * _paddedW + ow0;
+                                    for (int q = 0; q < _pairs; q++)
+                                    {
+                                        var w = Vector128.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                                        even += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q)), w);
+                                        odd += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q + 1)), w);
+                                    }
+                                }
+                                requant.Store8(Sse2.UnpackLow(even, odd), Sse2.UnpackHigh(even, odd), c, output, p0 + ow0, Math.Min(8, g.OutW - ow0), _pixels, g.C, tail);
+                            }
+                        }
+                    }
+                    else if (_stride2Pairs)
+                    {
+                        ref int pairs = ref _pairWeights[c * g.KernelH * _pairs];
+                        if (_wide)
+                        {
+                            for (int ow0 = 0; ow0 < g.OutW; ow0 += 16)
+                            {
+                                Vector256<int> a0 = default, a1 = default;
+                                for (int kh = 0; kh < g.KernelH; kh++)
+                                {
+                                    int rowStart = rowBase + kh * g.DilationH * _paddedW + 2 * ow0;
+                                    for (int q = 0; q < _pairs; q++)
+                                    {
+                                        var w = Vector256.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                                        a0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q)), w);
+                                        a1 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q + 16)), w);
+                                    }
+                                }
+                                requant.Store16(a0, a1, c, output, p0 + ow0, Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                            }
+                        }
+                        else
+                        {
+                            for (int ow0 = 0; ow0 < g.OutW; ow0 += 8)
+                            {
+                                Vector128<int> a0 = default, a1 = default;
+                                for (int kh = 0; kh < g.KernelH; kh++)
+                                {
+                                    int rowStart = rowBase + kh * g.DilationH * _paddedW + 2 * ow0;
+                                    for (int q = 0; q < _pairs; q++)
+                                    {
+                                        var w = Vector128.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                                        a0 += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q)), w);
+                                        a1 += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q + 8)), w);
+                                    }
+                                }
+                                requant.Store8(a0, a1, c, output, p0 + ow0, Math.Min(8, g.OutW - ow0), _pixels, g.C, tail);
+                            }
+                        }
+                    }
+                    else if (g.StrideW != 1)
                     {
                         for (int ow0 = 0; ow0 < g.OutW; ow0 += 16)
                         {

@@ -48,6 +48,16 @@ public static class OptimizedKernels
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Vector128", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: false, "DepthwiseConv2dInt8_Vector128"),
             HasInt8Vector128, 1, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
 
+        foreach (var (suffix, wide, isSupported, priority) in new (string, bool, Func<bool>, int)[] { ("_Avx2", true, HasAvx2, 2), ("_Vector128", false, HasInt8Vector128, 1) })
+        {
+            string maxPool = "MaxPool2dInt8" + suffix, globalAverage = "GlobalAveragePoolInt8" + suffix, globalMax = "GlobalMaxPoolInt8" + suffix;
+            list.Add(new KernelEntry(maxPool, OpType.MaxPool, DataType.Int8, s => new MaxPoolInt8(s, wide, maxPool), isSupported, priority, MaxPoolInt8.CanHandle));
+            list.Add(new KernelEntry(globalAverage, OpType.GlobalAveragePool, DataType.Int8, s => new GlobalPoolInt8(s, average: true, wide, globalAverage),
+                isSupported, priority, GlobalPoolInt8.CanHandle));
+            list.Add(new KernelEntry(globalMax, OpType.GlobalMaxPool, DataType.Int8, s => new GlobalPoolInt8(s, average: false, wide, globalMax),
+                isSupported, priority, GlobalPoolInt8.CanHandle));
+        }
+
         list.Add(new KernelEntry("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8UnrolledKernel(s), priority: 1));
     }
 

@@ -27,7 +27,7 @@ public static class PoolKernels
     internal static int RoundedDivide(int sum, int count) => (sum > 0 ? sum + count / 2 : sum - count / 2) / count;
 
     /// <summary>Common checks of a windowed pool: one input and output of the kernel's type, same quantization for int8.</summary>
-    private static Window2d PreparePool(KernelSetup s, DataType type, out int zeroPoint, out int min, out int max)
+    internal static Window2d PreparePool(KernelSetup s, DataType type, out int zeroPoint, out int min, out int max)
     {
         s.ExpectCounts(1, 1, 1);
         var x = s.Input(0);
@@ -38,6 +38,28 @@ public static class PoolKernels
         var kernel = s.RequireInts(AttributeKey.KernelShape, x.Rank - 2);
         (zeroPoint, min, max) = PoolQuantization(s, type, x, y);
         return Window2d.Create(s, x, y, kernel, x.Shape[1], allowCeilMode: true, requireNonEmptyWindows: true);
+    }
+
+    /// <summary>Checks of a global pool ([N, C, ...] -> [N, C, 1, ...]); returns the plane count and size and the int8 clamp.</summary>
+    internal static (int Planes, int PlaneSize) PrepareGlobalPool(KernelSetup s, DataType type, out int min, out int max)
+    {
+        s.ExpectCounts(1, 1, 1);
+        var x = s.Input(0);
+        var y = s.Output(0);
+        s.ExpectType(x, type);
+        s.ExpectType(y, type);
+        if (x.Rank < 3) throw s.Fail($"input '{x.Name}' must have rank 3 or more ([N, C, spatial...]), has shape [{ShapeUtil.Format(x.Shape)}]");
+        var expected = new int[x.Rank];
+        expected[0] = x.Shape[0];
+        expected[1] = x.Shape[1];
+        for (int d = 2; d < x.Rank; d++) expected[d] = 1;
+        if (!ShapeUtil.SameShape(y.Shape, expected))
+            throw s.Fail($"output '{y.Name}' has shape [{ShapeUtil.Format(y.Shape)}], expected [{ShapeUtil.Format(expected)}]");
+        int planes = x.Shape[0] * x.Shape[1];
+        int planeSize = ShapeUtil.ElementCount(x.Shape.AsSpan(2));
+        if (planeSize == 0 && planes > 0) throw s.Fail($"input '{x.Name}' has no spatial elements to pool");
+        (_, min, max) = PoolQuantization(s, type, x, y);
+        return (planes, planeSize);
     }
 
     /// <summary>For int8: checks input and output share scale and zero point; reads the output clamp.</summary>
@@ -242,22 +264,7 @@ public static class PoolKernels
 
         public GlobalPoolKernel(KernelSetup s, DataType type, bool average)
         {
-            s.ExpectCounts(1, 1, 1);
-            var x = s.Input(0);
-            var y = s.Output(0);
-            s.ExpectType(x, type);
-            s.ExpectType(y, type);
-            if (x.Rank < 3) throw s.Fail($"input '{x.Name}' must have rank 3 or more ([N, C, spatial...]), has shape [{ShapeUtil.Format(x.Shape)}]");
-            var expected = new int[x.Rank];
-            expected[0] = x.Shape[0];
-            expected[1] = x.Shape[1];
-            for (int d = 2; d < x.Rank; d++) expected[d] = 1;
-            if (!ShapeUtil.SameShape(y.Shape, expected))
-                throw s.Fail($"output '{y.Name}' has shape [{ShapeUtil.Format(y.Shape)}], expected [{ShapeUtil.Format(expected)}]");
-            _planes = x.Shape[0] * x.Shape[1];
-            _planeSize = ShapeUtil.ElementCount(x.Shape.AsSpan(2));
-            if (_planeSize == 0 && _planes > 0) throw s.Fail($"input '{x.Name}' has no spatial elements to pool");
-            (_, _min, _max) = PoolQuantization(s, type, x, y);
+            (_planes, _planeSize) = PrepareGlobalPool(s, type, out _min, out _max);
             _int8 = type == DataType.Int8;
             _average = average;
             _x = s.InputId(0);

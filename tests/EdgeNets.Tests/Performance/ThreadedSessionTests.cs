@@ -1,0 +1,80 @@
+using EdgeNets.Runtime;
+using EdgeNets.Runtime.Format;
+using EdgeNets.Runtime.IO;
+using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Optimized;
+using EdgeNets.Tests.Support;
+using NUnit.Framework;
+
+namespace EdgeNets.Tests.Performance;
+
+/// <summary>SessionOptions.Threads: the same output bytes as one thread, the split really taken, nothing allocated per run.</summary>
+public class ThreadedSessionTests
+{
+    private static byte[] RunCase(KernelCase c, int threads, out bool parallel)
+    {
+        var model = Model.Load(EnetWriter.Write(c.Graph));
+        using var session = model.CreateSession(new SessionOptions { Threads = threads });
+        parallel = session.Kernels.OfType<ConvInt8Gemm>().Any(k => k.IsParallel);
+        var g = model.Graph;
+        foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(session.GetInputBytes(g.Inputs.IndexOf(tensor)));
+        // Twice: a second run must not depend on state the first left behind.
+        session.Invoke();
+        session.Invoke();
+        return session.GetTensorBytes(g.Outputs[0]).ToArray();
+    }
+
+    // Odd channel counts split unevenly; two images and groups dispatch several times per run; a stride-2 layer.
+    [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 2)]
+    [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 3)]
+    [TestCase(new[] { 2, 24, 15, 13 }, 21, 3, 2, 1, 4)]
+    [TestCase(new[] { 1, 32, 20, 20 }, 48, 1, 1, 2, 3)]
+    [TestCase(new[] { 1, 8, 33, 31 }, 5, 3, 1, 1, 2)]
+    public void ConvOutputIsIdenticalToOneThread(int[] input, int outChannels, int kernel, int stride, int group, int threads)
+    {
+        if (!KernelRegistry.All.Any(e => e.Name.StartsWith("Conv2dInt8_", StringComparison.Ordinal) && !e.IsReference && e.IsSupported()))
+            Assert.Ignore("no optimized int8 Conv on this CPU");
+        var c = KernelCases.Conv2dInt8(input, outChannels, kernel, stride, seed: 7, group: group);
+        var single = RunCase(c, 1, out bool singleParallel);
+        var multi = RunCase(c, threads, out bool multiParallel);
+        Assert.That(singleParallel, Is.False);
+        Assert.That(multiParallel, Is.True, "the layer is large enough to be split");
+        Assert.That(multi, Is.EqualTo(single));
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public void GestureModelRunsIdenticallyAndAllocatesNothing(int threads)
+    {
+        var model = Model.Load(Path.Combine(RepoPaths.GestureModel, "model.enet"));
+        var calibration = NpyFile.Read(Path.Combine(RepoPaths.GestureModel, "calibration.npy"));
+        using var single = model.CreateSession();
+        using var multi = model.CreateSession(new SessionOptions { Threads = threads });
+        var expected = new float[10];
+        var actual = new float[10];
+        for (int i = 0; i < 16; i++)
+        {
+            var sample = calibration.Sample(i);
+            single.Run(sample, expected);
+            multi.Run(sample, actual);
+            Assert.That(multi.GetTensorBytes(model.Graph.Outputs[0]).ToArray(), Is.EqualTo(single.GetTensorBytes(model.Graph.Outputs[0]).ToArray()), $"sample {i}");
+        }
+        var input = calibration.Sample(0);
+        // Enough warm-up runs for the JIT's tiering to settle (it allocates on its own thread).
+        for (int i = 0; i < 1000; i++) multi.Run(input, actual);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long beforeWorkers = multi.WorkerAllocatedBytes;
+        for (int i = 0; i < 1000; i++) multi.Run(input, actual);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "the calling thread allocates nothing");
+        Assert.That(multi.WorkerAllocatedBytes - beforeWorkers, Is.Zero, "the worker threads allocate nothing");
+        if (threads > 1) Assert.That(multi.Kernels.OfType<ConvInt8Gemm>().Count(k => k.IsParallel), Is.GreaterThan(0), "some layer is split");
+    }
+
+    [Test]
+    public void ThreadCountIsChecked()
+    {
+        var model = Model.Load(Path.Combine(RepoPaths.GestureModel, "model.enet"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.CreateSession(new SessionOptions { Threads = 0 }));
+    }
+}

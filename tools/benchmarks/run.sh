@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Converts the benchmark models (tools/benchmarks/models) and the example models (models/*/model.onnx) to int8 and
+# times each with `edgenets bench` beside ONNX Runtime float32 (and ONNX Runtime int8 where a <stem>.qdq.onnx exists),
+# then prints a table of medians and ratios.
+#   tools/benchmarks/run.sh [--threads N] [--runs N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+threads=1
+runs=1000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    *) echo "usage: $0 [--threads N] [--runs N]" >&2; exit 2 ;;
+  esac
+done
+
+dotnet build tools/EdgeNets.Cli -c Release -v q -nologo >/dev/null
+edgenets() { dotnet tools/EdgeNets.Cli/bin/Release/net10.0/edgenets.dll "$@"; }
+
+bench_dir=tools/benchmarks/models
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Calibration sets are regenerated (deterministic, too large to commit).
+for stem in mobilenet_v1_025_96 resnet8_32; do
+  if [ ! -f "$bench_dir/$stem.calibration.npy" ]; then
+    /usr/bin/python3 tools/training/make_benchmark_models.py --calibration-only >/dev/null
+    break
+  fi
+done
+
+results="$work/results.jsonl"
+run_one() {  # name onnx calibration [qdq]
+  local name=$1 onnx=$2 calibration=$3 qdq=${4:-}
+  edgenets convert "$onnx" -o "$work/$name.enet" --calibration "$calibration" >/dev/null 2>&1
+  local extra=()
+  if [ -n "$qdq" ] && [ -f "$qdq" ]; then extra=(--onnx-int8 "$qdq"); fi
+  edgenets bench "$work/$name.enet" --onnx "$onnx" "${extra[@]}" --threads "$threads" --runs "$runs" --json \
+    | sed "s|^{|{\"name\": \"$name\", |" >> "$results"
+}
+
+for stem in mobilenet_v1_025_96 resnet8_32; do
+  run_one "$stem" "$bench_dir/$stem.onnx" "$bench_dir/$stem.calibration.npy" "$bench_dir/$stem.qdq.onnx"
+done
+for dir in models/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/model.onnx" ] && [ -f "$dir/calibration.npy" ] || continue
+  run_one "$name" "$dir/model.onnx" "$dir/calibration.npy" "$dir/model.qdq.onnx"
+done
+
+/usr/bin/python3 - "$results" "$threads" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print(f"threads: {sys.argv[2]}   (medians in microseconds)")
+print(f"| model | edgenets int8 | ORT float32 | ratio | ORT int8 | ratio | arena bytes |")
+print(f"|---|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    ort8, ratio8 = "", ""
+    if "onnxruntime_int8_median_us" in r:
+        ort8 = "%.1f" % r["onnxruntime_int8_median_us"]
+        ratio8 = "%.2fx" % r["ratio_to_onnxruntime_int8"]
+    print("| %s | %.1f | %.1f | %.2fx | %s | %s | %d |" % (r["name"], r["median_us"], r["onnxruntime_median_us"],
+          r["ratio_to_onnxruntime"], ort8, ratio8, r["arena_bytes"]))
+PY
