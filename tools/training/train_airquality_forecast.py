@@ -210,8 +210,8 @@ def main():
         "channels": CHANNELS,
         "target": TARGET,
         "target_channel_index": target_column,
-        "mean": [round(float(v), 6) for v in mean],
-        "std": [round(float(v), 6) for v in std],
+        "mean": [float(v) for v in mean],
+        "std": [float(v) for v in std],
         "formula": "normalized = (raw - mean) / std per channel; "
                    "prediction in sensor units = prediction * std[target] + mean[target]",
     }
@@ -222,7 +222,7 @@ def main():
     np.save(out / "test_inputs.npy", test_x)
     np.save(out / "test_targets.npy", test_y)
     (out / "test_times.txt").write_text(
-        "# date and hour of each test target (dd/mm/yyyy hh:mm), same order as test_targets.npy\n"
+        "# date and hour of each test target (dd/mm/yyyy hh:mm:ss), same order as test_targets.npy\n"
         + "".join(times[row] + "\n" for row in test_rows))
 
     metrics = {
@@ -231,8 +231,8 @@ def main():
         "float_val_mae": round(val_mae, 4),
         "mae_units": f"{TARGET} sensor response (dataset units)",
         "target": TARGET,
-        "target_std": round(scale, 6),
-        "target_mean": round(float(mean[target_column]), 6),
+        "target_std": scale,
+        "target_mean": float(mean[target_column]),
         "channels": CHANNELS,
         "history_hours": HISTORY,
         "split_rows": {"train": [0, train_end], "val": [train_end, val_end],
