@@ -168,7 +168,7 @@ class LastStepHead(nn.Module):
 
 
 class ConvGruHead(nn.Module):
-    """The activity-recognition shape: Conv1d over time -> transpose -> GRU -> last step -> Linear."""
+    """Activity-recognition shape: Conv1d over time -> transpose -> GRU -> last step -> Linear."""
 
     def __init__(self, bn):
         super().__init__()
@@ -250,7 +250,8 @@ def rnn_models():
     models += [
         ("lstm_bidir_2layers",
          lambda: SequenceAndState(make_rnn("lstm", bidirectional=True, num_layers=2)),
-         "seq", 1, 8, "LSTM, bidirectional, 2 layers (bidirectional Y reshaped between layers)", {}),
+         "seq", 1, 8, "LSTM, bidirectional, 2 layers (bidirectional Y reshaped between "
+         "layers)", {}),
         ("gru_bidir_2layers_batch_first",
          lambda: SequenceAndState(make_rnn("gru", bidirectional=True, num_layers=2,
                                            batch_first=True)),

@@ -81,7 +81,7 @@ class ConvGruNet(nn.Module):
     def forward(self, x):                       # x: [N, 6, 128]
         x = F.relu(self.bn1(self.conv1(x)))
         x = F.relu(self.conv2(x))               # [N, 32, 120]
-        x = x.transpose(1, 2)                   # [N, 120, 32], time-major per sample
+        x = x.transpose(1, 2)                   # [N, 120, 32]: time is the sequence axis
         out, _ = self.gru(x)                    # [N, 120, 48]
         return self.fc(self.dropout(out[:, -1, :]))
 
@@ -177,7 +177,9 @@ def augment(context, mean, std, generator):
     - Gaussian jitter.
     """
     n = context.shape[0]
-    speed = WARP_RANGE[0] * (WARP_RANGE[1] / WARP_RANGE[0]) ** torch.rand((n, 1), generator=generator)
+    # Log-uniform speed, so slowing down and speeding up are equally likely.
+    low, high = WARP_RANGE
+    speed = low * (high / low) ** torch.rand((n, 1), generator=generator)
     centre = (TRAIN_CONTEXT - 1) / 2
     offsets = torch.arange(WINDOW, dtype=torch.float32) - (WINDOW - 1) / 2
     position = (centre + offsets * speed).clamp(0, TRAIN_CONTEXT - 1)

@@ -29,7 +29,7 @@ DEFAULT_OUT = REPO_ROOT / "models" / "airquality-forecast"
 
 # Input channels; the first one is also the target. The metal-oxide sensors,
 # temperature and humidity are missing in only 366 of 9357 hours (always all
-# together); the (GT) reference analysers miss far more and are not used.
+# together); most (GT) reference-analyser columns miss far more and are not used.
 CHANNELS = ["PT08.S1(CO)", "PT08.S2(NMHC)", "PT08.S3(NOx)", "PT08.S5(O3)", "T", "RH"]
 TARGET = "PT08.S1(CO)"
 MISSING = -200.0
@@ -197,7 +197,8 @@ def main():
     test_mae = mean_abs_error(model, test_x, test_y) * scale
     val_mae = mean_abs_error(model, val_x, val_y) * scale
     # Naive forecast: the target channel's last input hour (forward-filled if missing).
-    naive_mae = float(np.abs(test_x[:, -1, target_column:target_column + 1] - test_y).mean()) * scale
+    last_hour = test_x[:, -1, target_column:target_column + 1]
+    naive_mae = float(np.abs(last_hour - test_y).mean()) * scale
     print(f"best epoch {best_epoch}: val MAE {val_mae:.2f}, test MAE {test_mae:.2f}, "
           f"naive last-value test MAE {naive_mae:.2f}")
 
@@ -222,7 +223,8 @@ def main():
     np.save(out / "test_inputs.npy", test_x)
     np.save(out / "test_targets.npy", test_y)
     (out / "test_times.txt").write_text(
-        "# date and hour of each test target (dd/mm/yyyy hh:mm:ss), same order as test_targets.npy\n"
+        "# date and hour of each test target (dd/mm/yyyy hh:mm:ss),"
+        " same order as test_targets.npy\n"
         + "".join(times[row] + "\n" for row in test_rows))
 
     metrics = {
