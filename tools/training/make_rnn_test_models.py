@@ -88,8 +88,10 @@ class ZeroStateInForward(nn.Module):
     """Builds h0 (and c0) with torch.zeros inside forward and passes it explicitly.
 
     Without fixed_batch the batch dimension comes from x.size(), which the
-    exporter turns into Shape/Gather/Concat/ConstantOfShape glue; with it the
-    zeros are a fixed-size constant in the graph.
+    exporter turns into Shape/Gather/Unsqueeze/Concat/ConstantOfShape glue.
+    With fixed_batch=1 the zeros are a constant, which the exporter rewrites
+    into Constant [layers*dirs, 1, hidden] -> Expand to the input's batch size,
+    the same graph as for the default initial state.
     """
 
     def __init__(self, rnn, fixed_batch=None):
@@ -114,7 +116,8 @@ class ZeroStateInForward(nn.Module):
 class LearnedInitialState(nn.Module):
     """A trained (non-zero) initial state of shape [layers*dirs, 1, hidden], expanded to the batch.
 
-    The exporter emits Expand in front of the recurrent node's initial_h/initial_c.
+    The exporter emits Expand in front of the recurrent node's initial_h/initial_c,
+    with Equal/Where glue that resolves the -1 entries of expand(-1, batch, -1).
     """
 
     def __init__(self, rnn):
@@ -340,8 +343,8 @@ def export_model(name, factory, kind, batch, steps, opset, options, out_dir):
         batch_axis = 1 if kind == "seq" else 0
         dynamic_axes = {"input": {batch_axis: "batch"}}
         for out_name in outputs:
-            # Y is [T, dirs, N, H] in ONNX but PyTorch's out is [T, N, dirs*H] or
-            # [N, T, dirs*H]; h_n/c_n are [layers*dirs, N, H].
+            # PyTorch's out keeps the input layout ([T, N, ...] or [N, T, ...]),
+            # classifier heads give [N, 3], h_n/c_n are [layers*dirs, N, hidden].
             if out_name == "output" and not isinstance(module, (ConvGruHead, ConvLstmHead)):
                 dynamic_axes[out_name] = {batch_axis: "batch"}
             elif out_name == "output":
