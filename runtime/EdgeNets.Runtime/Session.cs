@@ -107,6 +107,21 @@ public sealed class Session : IDisposable
     }
 
     /// <summary>
+    /// Runs the operators in order up to the first stream gate that is not ready after running (a streaming window
+    /// still filling); returns whether every operator ran. Without gates, the same as <see cref="Invoke"/>.
+    /// </summary>
+    internal bool InvokeUntilGateCloses()
+    {
+        var kernels = _kernels;
+        for (int i = 0; i < kernels.Length; i++)
+        {
+            kernels[i].Run(_memory);
+            if (kernels[i] is Kernels.Reference.IStreamGate { Ready: false }) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
     /// With <see cref="SessionOptions.Profile"/>: Stopwatch ticks summed over all runs so far, one per operator in
     /// execution order, then the input conversion and the output conversion of <see cref="Run"/>. Empty otherwise.
     /// </summary>

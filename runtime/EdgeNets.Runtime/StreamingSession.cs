@@ -8,12 +8,15 @@ namespace EdgeNets.Runtime;
 /// <summary>
 /// Runs a sequence model one time step at a time, keeping the recurrent state between calls. The model's single
 /// input must have a time axis that reaches a forward LSTM/GRU/RNN (as its sequence axis) through per-time-step
-/// operators (Gemm, elementwise, Transpose, Reshape, lookup tables ...). The session runs a copy of the graph
-/// whose time dimension is 1, with the recurrent kernels carrying their state from one step to the next, so step t
-/// gives exactly what the whole-sequence run gives for time t: per-step outputs (e.g. Y) are that step's row, and
-/// outputs taken from the last step (Gather/Slice of the last step, Y_h, Y_c) are the values after step t.
-/// Convolutions or pools over time, reverse or bidirectional layers cannot be streamed; run such models per window.
-/// <see cref="Step"/> allocates nothing. Not thread-safe.
+/// operators (Gemm, elementwise, Transpose, Reshape, lookup tables ...) and convolutions or pools over time. The
+/// session runs a copy of the graph whose time dimension is 1, with the recurrent kernels carrying their state from
+/// one step to the next, so each step gives exactly what the whole-sequence run gives for its time: per-step outputs
+/// (e.g. Y) are that time's row, and outputs taken from the last step (Gather/Slice of the last step, Y_h, Y_c) are
+/// the values after it. A convolution or pool over time reads a <see cref="OpType.StreamWindow"/> holding its last
+/// kernel-span steps, so its outputs (and everything after it) start once the window is full and then follow every
+/// stride steps: <see cref="Step"/> returns false while nothing new comes out.
+/// Reverse or bidirectional layers, and windows padded at the end of the sequence, cannot be streamed; run such
+/// models per window. <see cref="Step"/> allocates nothing. Not thread-safe.
 /// </summary>
 public sealed class StreamingSession : IDisposable
 {
@@ -24,8 +27,10 @@ public sealed class StreamingSession : IDisposable
     internal StreamingSession(Model model, SessionOptions options)
     {
         Model = model;
-        var (graph, timeAxis, steps, axes) = StepGraphBuilder.Build(model.Graph);
+        var (graph, timeAxis, steps, axes, firstOutput, period) = StepGraphBuilder.Build(model.Graph);
         StepGraph = graph;
+        StepsToFirstOutput = firstOutput;
+        OutputPeriod = period;
         _outputTimeAxes = graph.Outputs.Select(id => axes[id]).ToArray();
         InputTimeAxis = timeAxis;
         SequenceLength = steps;
@@ -50,24 +55,46 @@ public sealed class StreamingSession : IDisposable
     public int SequenceLength { get; }
     /// <summary>Time axis of graph output <paramref name="index"/> (its size is 1 per step), or -1 for a value after the last step.</summary>
     public int OutputTimeAxis(int index) => _outputTimeAxes[index];
+    /// <summary>
+    /// Input steps after a <see cref="Reset"/> until the first step that produces output 0 (1 without windows over
+    /// time; a valid 1-D convolution of kernel 5 makes it 5).
+    /// </summary>
+    public int StepsToFirstOutput { get; }
+    /// <summary>Input steps between two steps that produce output (1 unless a window over time has a stride).</summary>
+    public int OutputPeriod { get; }
+    /// <summary>Steps since the last <see cref="Reset"/> that produced output: the next output is row ReadySteps of the whole-sequence run's time axis.</summary>
+    public long ReadySteps { get; private set; }
     /// <summary>Values of one time step of the input.</summary>
     public int StepInputSize => StepGraph.Tensors[StepGraph.Inputs[0]].ElementCount;
     public int StepOutputSize(int index = 0) => StepGraph.Tensors[StepGraph.Outputs[index]].ElementCount;
     /// <summary>The per-step session (for raw input bytes or further outputs).</summary>
     public Session Session => _session;
 
-    /// <summary>Feeds one time step (quantizing when the model is int8) and writes output 0 after it.</summary>
-    public void Step(ReadOnlySpan<float> input, Span<float> output)
+    /// <summary>
+    /// Feeds one time step (quantizing when the model is int8) and, when the step produces output (always, unless a
+    /// window over time is still filling or striding), writes output 0 after it and returns true.
+    /// </summary>
+    public bool Step(ReadOnlySpan<float> input, Span<float> output)
     {
-        _session.SetInput(0, input);
-        _session.Invoke();
+        if (!Advance(input)) return false;
         _session.GetOutput(0, output);
+        return true;
     }
 
-    /// <summary>Starts a new sequence: the recurrent states return to their initial values.</summary>
+    /// <summary>Feeds one time step like <see cref="Step"/>, leaving the outputs in <see cref="Session"/>; returns whether they are new.</summary>
+    public bool Advance(ReadOnlySpan<float> input)
+    {
+        _session.SetInput(0, input);
+        if (!_session.InvokeUntilGateCloses()) return false;
+        ReadySteps++;
+        return true;
+    }
+
+    /// <summary>Starts a new sequence: recurrent states return to their initial values, windows over time empty.</summary>
     public void Reset()
     {
         foreach (var s in _stateful) s.ResetState();
+        ReadySteps = 0;
     }
 
     public void Dispose() => _session.Dispose();
@@ -78,7 +105,7 @@ internal static class StepGraphBuilder
 {
     private const int None = -1; // a tensor without time axis: a value after the last step
 
-    public static (ModelGraph Graph, int InputTimeAxis, int Steps, int[] TimeAxes) Build(ModelGraph g)
+    public static (ModelGraph Graph, int InputTimeAxis, int Steps, int[] TimeAxes, int FirstOutput, int Period) Build(ModelGraph g)
     {
         if (g.Inputs.Count != 1) throw Fail($"the model has {g.Inputs.Count} inputs; streaming needs exactly one (the sequence)");
         var first = g.Ops.FirstOrDefault(o => o.Type is OpType.Lstm or OpType.Gru or OpType.Rnn)
@@ -86,27 +113,34 @@ internal static class StepGraphBuilder
         int steps = g.Tensors[first.Inputs[0]].Shape[first.Attributes.GetInt(AttributeKey.Layout, 0) == 0 ? 0 : 1];
         var input = g.Tensors[g.Inputs[0]];
         string? lastError = null;
-        for (int axis = 0; axis < input.Rank; axis++)
+        // Axes of the recurrent layer's sequence length first; then longer ones, which windows over time may shorten.
+        var candidates = Enumerable.Range(0, input.Rank)
+            .Where(a => input.Shape[a] == steps || input.Shape[a] > steps)
+            .OrderBy(a => input.Shape[a] == steps ? 0 : 1).ThenBy(a => a);
+        foreach (int axis in candidates)
         {
-            if (input.Shape[axis] != steps) continue;
             var axes = new int[g.Tensors.Count];
             Array.Fill(axes, None);
             axes[g.Inputs[0]] = axis;
+            var windows = new Dictionary<OpInfo, Window>();
             try
             {
-                foreach (var op in g.Ops) Propagate(g, op, axes, steps);
+                foreach (var op in g.Ops) Propagate(g, op, axes, windows);
+                var (graph, firstOutput, period) = MakeStepGraph(g, axes, windows);
+                return (graph, axis, steps, axes, firstOutput, period);
             }
-            catch (ModelFormatException e) { lastError = e.Message; continue; }
-            return (MakeStepGraph(g, axes, steps), axis, steps, axes);
+            catch (ModelFormatException e) { lastError = e.Message; }
         }
         throw lastError != null ? new ModelFormatException(lastError)
-            : Fail($"input '{input.Name}' [{ShapeUtil.Format(input.Shape)}] has no axis of the sequence length {steps} of {first}: an operator before it " +
-                   "changes the length of the time axis (a convolution or pool over time); run this model per window");
+            : Fail($"input '{input.Name}' [{ShapeUtil.Format(input.Shape)}] has no axis that can lead to the sequence axis (length {steps}) of {first}");
     }
+
+    /// <summary>A convolution or pool over time: its window along the time axis of its input.</summary>
+    private readonly record struct Window(int Axis, int Span, int Stride, int LeadingPads);
 
     private static ModelFormatException Fail(string message) => new($"streaming: {message}");
 
-    private static void Propagate(ModelGraph g, OpInfo op, int[] axes, int steps)
+    private static void Propagate(ModelGraph g, OpInfo op, int[] axes, Dictionary<OpInfo, Window> windows)
     {
         int Axis(int i) => i < op.Inputs.Length && op.Inputs[i] >= 0 && !g.Tensors[op.Inputs[i]].IsConstant ? axes[op.Inputs[i]] : None;
         int x = Axis(0);
@@ -120,6 +154,7 @@ internal static class StepGraphBuilder
             return;
         }
         var outShape = g.Tensors[op.Outputs[0]].Shape;
+        int length = x != None ? g.Tensors[op.Inputs[0]].Shape[x] : 0; // input 0's time steps in the whole-sequence run
         switch (op.Type)
         {
             case OpType.Lstm or OpType.Gru or OpType.Rnn:
@@ -138,7 +173,7 @@ internal static class StepGraphBuilder
                 bool dropped = outShape.Length < g.Tensors[op.Inputs[0]].Rank;
                 if (axis == x)
                 {
-                    if (op.Attributes.GetInt(AttributeKey.Starts, 0) != steps - 1)
+                    if (op.Attributes.GetInt(AttributeKey.Starts, 0) != length - 1)
                         throw Fail($"{op} takes a time step other than the last; only the last step can be streamed");
                     axes[op.Outputs[0]] = dropped ? None : x;
                     return;
@@ -159,7 +194,7 @@ internal static class StepGraphBuilder
                 long before = Product(inShape, 0, x), after = Product(inShape, x + 1, inShape.Length);
                 for (int k = 0; k < outShape.Length; k++)
                 {
-                    if (outShape[k] == steps && Product(outShape, 0, k) == before && Product(outShape, k + 1, outShape.Length) == after)
+                    if (outShape[k] == length && Product(outShape, 0, k) == before && Product(outShape, k + 1, outShape.Length) == after)
                     {
                         axes[op.Outputs[0]] = k;
                         return;
@@ -225,10 +260,47 @@ internal static class StepGraphBuilder
                     axes[op.Outputs[0]] = 0; // time is the batch axis: each step is its own sample
                     return;
                 }
-                throw Fail($"{op} works across time steps (a window over time): run this model per window instead of streaming");
+                if (op.Type is OpType.Conv or OpType.MaxPool or OpType.AveragePool && x >= 2)
+                {
+                    windows[op] = TimeWindow(g, op, x, length, outShape[x]);
+                    axes[op.Outputs[0]] = x;
+                    for (int i = 1; i < op.Inputs.Length; i++)
+                        if (Axis(i) != None) throw Fail($"{op}: input {i} depends on the time axis");
+                    return;
+                }
+                throw Fail($"{op} works across the whole time axis: run this model per window instead of streaming");
             default:
                 throw Fail($"{op} is not supported on a streamed sequence");
         }
+    }
+
+    /// <summary>
+    /// The window a Conv or pool reads along time axis <paramref name="x"/> (a spatial axis). Streamable when every
+    /// output of the whole-sequence run is a full window of steps up to some step: padding only at the start
+    /// (Conv: the padding value is what a new window holds), none for pools.
+    /// </summary>
+    private static Window TimeWindow(ModelGraph g, OpInfo op, int x, int length, int outputLength)
+    {
+        var inShape = g.Tensors[op.Inputs[0]].Shape;
+        int spatial = inShape.Length - 2, k = x - 2;
+        int kernel = op.Type == OpType.Conv && op.Attributes.GetInts(AttributeKey.KernelShape) is null
+            ? g.Tensors[op.Inputs[1]].Shape[x]
+            : op.Attributes.GetInts(AttributeKey.KernelShape) is { } ks && ks.Length == spatial ? ks[k] : throw Fail($"{op} has no kernel shape");
+        int At(AttributeKey key, int index, int fallback) =>
+            op.Attributes.GetInts(key) is { } v && index < v.Length ? v[index] : fallback;
+        int dilation = At(AttributeKey.Dilations, k, 1), stride = At(AttributeKey.Strides, k, 1);
+        int padBegin = At(AttributeKey.Pads, k, 0), padEnd = At(AttributeKey.Pads, spatial + k, 0);
+        int span = dilation * (kernel - 1) + 1;
+        if (padEnd != 0)
+            throw Fail($"{op} pads the end of the time axis ({padEnd} step(s)): its last outputs read steps after the end of the window; " +
+                       "pad only at the start (causal) to stream it, or run this model per window");
+        if (padBegin != 0 && op.Type != OpType.Conv)
+            throw Fail($"{op} pads the start of the time axis: only convolutions can be streamed with leading padding; run this model per window");
+        if (padBegin >= span) throw Fail($"{op} pads {padBegin} steps before a window of {span}");
+        int expected = length + padBegin < span ? 0 : (length + padBegin - span) / stride + 1;
+        if (outputLength != expected)
+            throw Fail($"{op} gives {outputLength} steps from {length} where full windows give {expected} (ceil mode?); run this model per window");
+        return new Window(x, span, stride, padBegin);
     }
 
     private static long Product(int[] shape, int from, int to)
@@ -238,34 +310,87 @@ internal static class StepGraphBuilder
         return p;
     }
 
-    private static ModelGraph MakeStepGraph(ModelGraph g, int[] axes, int steps)
+    private static (ModelGraph Graph, int FirstOutput, int Period) MakeStepGraph(ModelGraph g, int[] axes, Dictionary<OpInfo, Window> windows)
     {
         var step = new ModelGraph();
         long cursor = 0;
+        void Place(TensorInfo t)
+        {
+            t.Offset = cursor; // every activation its own slot: the step graph is small
+            cursor = EnetFormat.AlignUp(cursor + t.ByteLength);
+        }
         for (int id = 0; id < g.Tensors.Count; id++)
         {
             var t = g.Tensors[id];
             var shape = (int[])t.Shape.Clone();
             if (!t.IsConstant && axes[id] != None) shape[axes[id]] = 1;
             var copy = new TensorInfo(t.Name, t.Type, shape, t.Kind) { Data = t.Data, Quantization = t.Quantization, Offset = t.Offset };
-            if (!t.IsConstant)
-            {
-                copy.Offset = cursor; // every activation its own slot: the step graph is small
-                cursor = EnetFormat.AlignUp(cursor + copy.ByteLength);
-            }
+            if (!t.IsConstant) Place(copy);
             step.AddTensor(copy);
         }
-        step.ArenaBytes = cursor;
+
+        // When each timed tensor first gets a value after a Reset (in input steps, 1-based) and how often after that.
+        var first = new int[g.Tensors.Count];
+        var period = new int[g.Tensors.Count];
+        first[g.Inputs[0]] = 1;
+        period[g.Inputs[0]] = 1;
         foreach (var op in g.Ops)
         {
             var attributes = op.Attributes.Clone();
+            var inputs = (int[])op.Inputs.Clone();
+            int f = 0, p = 0;
+            foreach (int i in op.Inputs)
+            {
+                if (i < 0 || axes[i] == None || g.Tensors[i].IsConstant) continue;
+                if (f != 0 && (first[i] != f || period[i] != p))
+                    throw Fail($"{op}: its inputs reach it after different numbers of steps (windows over time of different lengths on the way)");
+                (f, p) = (first[i], period[i]);
+            }
             if (op.Type == OpType.Slice && op.Inputs[0] >= 0 && axes[op.Inputs[0]] == attributes.GetInt(AttributeKey.Axis, -1))
                 attributes.Set(AttributeKey.Starts, 0).Set(AttributeKey.Ends, 1);
-            step.Ops.Add(new OpInfo(op.Type, op.Name, (int[])op.Inputs.Clone(), (int[])op.Outputs.Clone(), attributes));
+            if (windows.TryGetValue(op, out var w))
+            {
+                var source = step.Tensors[op.Inputs[0]];
+                var shape = (int[])source.Shape.Clone();
+                shape[w.Axis] = w.Span;
+                var window = new TensorInfo($"{source.Name}/stream_window", source.Type, shape, source.Kind) { Quantization = source.Quantization };
+                Place(window);
+                int windowId = step.AddTensor(window);
+                step.Ops.Add(new OpInfo(OpType.StreamWindow, $"{op.Name}/stream_window", [op.Inputs[0]], [windowId],
+                    new OpAttributes().Set(AttributeKey.Axis, w.Axis).Set(AttributeKey.KernelShape, w.Span)
+                        .Set(AttributeKey.Strides, w.Stride).Set(AttributeKey.Pads, w.LeadingPads)));
+                inputs[0] = windowId;
+                if (attributes.GetInts(AttributeKey.Pads) is { } pads)
+                {
+                    // The window holds the leading padding itself.
+                    pads = (int[])pads.Clone();
+                    int spatial = pads.Length / 2, k = w.Axis - 2;
+                    pads[k] = 0;
+                    pads[spatial + k] = 0;
+                    attributes.Set(AttributeKey.Pads, pads);
+                }
+                f += (w.Span - w.LeadingPads - 1) * p;
+                p *= w.Stride;
+            }
+            foreach (int o in op.Outputs)
+                if (o >= 0 && axes[o] != None) (first[o], period[o]) = (f, p);
+            step.Ops.Add(new OpInfo(op.Type, op.Name, inputs, (int[])op.Outputs.Clone(), attributes));
         }
+        step.ArenaBytes = cursor;
         step.Inputs.AddRange(g.Inputs);
         step.Outputs.AddRange(g.Outputs);
         foreach (var (k, v) in g.Metadata) step.Metadata[k] = v;
-        return step;
+
+        // Outputs after the last step (no time axis) come from the timed tensors the recurrent layers read.
+        int firstOutput = 1, outputPeriod = 1;
+        foreach (var op in g.Ops)
+        {
+            if (op.Type is not (OpType.Lstm or OpType.Gru or OpType.Rnn)) continue;
+            firstOutput = Math.Max(firstOutput, first[op.Inputs[0]]);
+            outputPeriod = Math.Max(outputPeriod, period[op.Inputs[0]]);
+        }
+        int out0 = g.Outputs[0];
+        if (axes[out0] != None) (firstOutput, outputPeriod) = (first[out0], period[out0]);
+        return (step, firstOutput, outputPeriod);
     }
 }

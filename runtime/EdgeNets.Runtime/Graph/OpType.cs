@@ -39,4 +39,16 @@ public enum OpType : ushort
     Rnn = 26,
     /// <summary>Contiguous range [Starts, Ends) of one axis; the axis is dropped when the output has one rank less.</summary>
     Slice = 27,
+
+    /// <summary>
+    /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per
+    /// run), so an operator that works on a window over time (a Conv or pool) can run once per step. See StreamingSession.
+    /// </summary>
+    StreamWindow = 1000,
+}
+
+public static class OpTypeExtensions
+{
+    /// <summary>Operators the runtime builds for itself; a model file that contains one is rejected.</summary>
+    public static bool IsRuntimeInternal(this OpType type) => type == OpType.StreamWindow;
 }

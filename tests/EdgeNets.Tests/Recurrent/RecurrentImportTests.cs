@@ -300,14 +300,16 @@ public class RecurrentImportTests
                 for (int t = 0; t < steps; t++)
                 {
                     for (int o = 0; o < outer; o++) x.AsSpan((o * steps + t) * inner, inner).CopyTo(step.AsSpan(o * inner, inner));
-                    stream.Step(step, ignored);
+                    bool produced = stream.Step(step, ignored);
+                    // Windows over time (a Conv1d front end) hold back the first steps; after that each output is the next row.
+                    Assert.That(produced, Is.EqualTo(t + 1 >= stream.StepsToFirstOutput && (t + 1 - stream.StepsToFirstOutput) % stream.OutputPeriod == 0), $"step {t} produces output");
                     for (int k = 0; k < model.Outputs.Count; k++)
                     {
                         int timeAxis = stream.OutputTimeAxis(k);
-                        if (timeAxis < 0 && t < steps - 1) continue;
+                        if (timeAxis < 0 ? t < steps - 1 : !produced) continue;
                         var full = Values(whole, model.Graph.Outputs[k], int8);
                         var streamed = Values(stream.Session, stream.StepGraph.Outputs[k], int8);
-                        var expected = timeAxis < 0 ? full : TimeSlice(full, model.Outputs[k].Shape, timeAxis, t);
+                        var expected = timeAxis < 0 ? full : TimeSlice(full, model.Outputs[k].Shape, timeAxis, (int)stream.ReadySteps - 1);
                         Assert.That(streamed, Has.Length.EqualTo(expected.Length));
                         for (int i = 0; i < expected.Length; i++)
                             Assert.That(streamed[i], Is.EqualTo(expected[i]).Within(int8 ? 0 : 1e-6), $"{(int8 ? "int8" : "float32")} output {k} step {t} element {i}");

@@ -56,7 +56,8 @@ public static class RunCommand
 
     /// <summary>
     /// `--stream`: the input file is one sequence [T, ...one step] fed one step at a time through a
-    /// <see cref="StreamingSession"/>; the output file stacks output 0 after each step, [T, ...].
+    /// <see cref="StreamingSession"/>; the output file stacks output 0 after each step, [T, ...]. Steps that produce
+    /// no output (a window over time still filling, or between strided outputs) are rows of NaN.
     /// </summary>
     private static int Stream(Model model, Arguments a, TextWriter stdout)
     {
@@ -78,12 +79,21 @@ public static class RunCommand
             var values = array.ToFloat32();
             int steps = array.SampleCount, outputSize = stream.StepOutputSize();
             var result = new float[steps * outputSize];
-            for (int t = 0; t < steps; t++) stream.Step(values.AsSpan(t * stepSize, stepSize), result.AsSpan(t * outputSize, outputSize));
+            int produced = 0;
+            for (int t = 0; t < steps; t++)
+            {
+                var row = result.AsSpan(t * outputSize, outputSize);
+                if (stream.Step(values.AsSpan(t * stepSize, stepSize), row)) produced++;
+                else row.Fill(float.NaN);
+            }
             var outputShape = stream.StepGraph.Tensors[stream.StepGraph.Outputs[0]].Shape;
             int[] stepShape = outputShape.Where(d => d != 1).ToArray();
             if (stepShape.Length == 0) stepShape = [1];
             int[] stacked = [steps, .. stepShape];
             NpyFile.WriteFloat32(outputs[0], stacked, result);
+            if (produced < steps)
+                stdout.WriteLine($"{steps - produced} of {steps} steps produced no output (rows of NaN): the model's windows over time " +
+                                 $"need {stream.StepsToFirstOutput} steps before the first output, then output every {stream.OutputPeriod} step(s)");
             stdout.WriteLine($"streamed {steps} steps; wrote {outputs[0]}: {stream.StepGraph.Tensors[stream.StepGraph.Outputs[0]].Name} ({string.Join(", ", stacked)}) float32");
         }
         return 0;

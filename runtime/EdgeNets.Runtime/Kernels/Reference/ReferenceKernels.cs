@@ -14,5 +14,6 @@ public static class ReferenceKernels
         SoftmaxKernels.Register(list);
         RecurrentKernels.Register(list);
         SliceKernels.Register(list);
+        StreamWindowKernels.Register(list);
     }
 }
