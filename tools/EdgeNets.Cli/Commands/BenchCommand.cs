@@ -12,6 +12,12 @@ namespace EdgeNets.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
+    /// <summary>
+    /// Warm-up lasts at least this long as well as --warmup runs: under the JIT, hot loops start in quickly compiled
+    /// code and are recompiled fully optimized only after a background delay (NativeAOT binaries need no warm-up).
+    /// </summary>
+    private static readonly TimeSpan MinimumWarmUp = TimeSpan.FromSeconds(1);
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Contains("--kernels")) return KernelBenchCommand.Run(args, stdout);
@@ -33,7 +39,7 @@ public static class BenchCommand
         var result = new float[output.ElementCount];
 
         using var session = model.CreateSession(new SessionOptions { Threads = threads });
-        for (int i = 0; i < warmup; i++) session.Run(sample, result);
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < MinimumWarmUp || warmup-- > 0;) session.Run(sample, result);
         var times = new double[runs];
         // The calling thread's and the session's worker threads' own counts: the whole-process count would also see
         // unrelated threads (a test runner's, the JIT's).
@@ -90,7 +96,7 @@ public static class BenchCommand
     private static void PrintProfile(Model model, float[] sample, float[] result, int runs, int warmup, int threads, TextWriter stdout)
     {
         using var session = model.CreateSession(new SessionOptions { Profile = true, Threads = threads });
-        for (int i = 0; i < warmup; i++) session.Run(sample, result);
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < MinimumWarmUp || warmup-- > 0;) session.Run(sample, result);
         int slots = session.ProfileTicks.Length;
         var perSlot = new double[slots][];
         for (int k = 0; k < slots; k++) perSlot[k] = new double[runs];
@@ -124,7 +130,7 @@ public static class BenchCommand
         if (!File.Exists(path)) throw new CliException($"{path}: file not found");
         using var ort = new OnnxRuntimeModel(path, inputShape, threads);
         using var value = ort.CreateInput(sample);
-        for (int i = 0; i < warmup; i++) ort.RunForTiming(value, ort.OutputNames);
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < MinimumWarmUp || warmup-- > 0;) ort.RunForTiming(value, ort.OutputNames);
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {
