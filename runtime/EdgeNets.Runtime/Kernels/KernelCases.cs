@@ -36,7 +36,7 @@ public static class KernelCases
         (OpType.Add or OpType.Mul, DataType.Int8 or DataType.Float32) => true,
         (OpType.Relu or OpType.Clip, DataType.Float32) => true,
         (OpType.LookupTable, DataType.Int8) => true,
-        (OpType.Conv or OpType.Gemm, DataType.Int8) => true,
+        (OpType.Conv or OpType.Gemm, DataType.Int8 or DataType.Float32) => true,
         (OpType.MaxPool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         _ => false,
     };
@@ -69,6 +69,13 @@ public static class KernelCases
                 break;
             case (OpType.Gemm, DataType.Int8):
                 foreach (var (a, n) in GemmShapes()) cases.Add(GemmInt8(rng, a, n));
+                break;
+            case (OpType.Conv, DataType.Float32):
+                foreach (var shape in ConvShapes()) cases.Add(ConvFloat(rng, shape));
+                break;
+            case (OpType.Gemm, DataType.Float32):
+                foreach (var (a, n) in GemmShapes()) cases.Add(GemmFloat(rng, a, n));
+                foreach (var (a, n) in new (int[], int)[] { ([1, 40], 33), ([2, 17], 16), ([5, 9], 1) }) cases.Add(GemmFloat(rng, a, n));
                 break;
             case (OpType.MaxPool, DataType.Int8):
                 foreach (var p in PoolShapes()) cases.Add(MaxPoolInt8(rng, p));
@@ -327,6 +334,85 @@ public static class KernelCases
         return g.Build($"Conv int8 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel [{ShapeUtil.Format(geometry.Kernel)}], " +
             $"strides [{ShapeUtil.Format(geometry.Strides)}], pads [{ShapeUtil.Format(geometry.Pads)}], dilations [{ShapeUtil.Format(geometry.Dilations)}], " +
             $"group {geometry.Group}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+    }
+
+    /// <summary>
+    /// Float Conv on the int8 geometries: inputs with specials (NaN, infinities, signed zeros, subnormals); weights
+    /// finite, or in one case in eight with specials too; bias absent, random, or holding a -0 (what variants that add
+    /// padded taps as zeros must decline).
+    /// </summary>
+    private static KernelCase ConvFloat(Random rng, ConvGeometry geometry)
+    {
+        var g = new CaseGraph();
+        var input = geometry.Input;
+        int spatial = input.Length - 2, cpg = input[1] / geometry.Group;
+        var output = new int[input.Length];
+        output[0] = input[0];
+        output[1] = geometry.M;
+        for (int a = 0; a < spatial; a++)
+        {
+            int extent = (geometry.Kernel[a] - 1) * geometry.Dilations[a] + 1;
+            output[2 + a] = (input[2 + a] + geometry.Pads[a] + geometry.Pads[spatial + a] - extent) / geometry.Strides[a] + 1;
+        }
+        int x = g.Input("x", DataType.Float32, input, FloatValues(rng, ShapeUtil.ElementCount(input)));
+        int[] weightShape = [geometry.M, cpg, .. geometry.Kernel];
+        bool specialWeights = rng.Next(8) == 0;
+        int w = g.Constant("w", DataType.Float32, weightShape, specialWeights ? FloatValues(rng, ShapeUtil.ElementCount(weightShape)) : FiniteFloats(rng, ShapeUtil.ElementCount(weightShape)));
+        var inputs = new List<int> { x, w };
+        string bias = FloatBias(rng, g, geometry.M, inputs);
+        int y = g.Output("y", DataType.Float32, output);
+        var attributes = FloatClamp(rng, out string clamp);
+        attributes.Set(AttributeKey.KernelShape, geometry.Kernel);
+        attributes.Set(AttributeKey.Strides, geometry.Strides);
+        attributes.Set(AttributeKey.Pads, geometry.Pads);
+        attributes.Set(AttributeKey.Dilations, geometry.Dilations);
+        if (geometry.Group != 1) attributes.Set(AttributeKey.Group, geometry.Group);
+        g.Op(OpType.Conv, [.. inputs], y, attributes);
+        return g.Build($"Conv float32 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel [{ShapeUtil.Format(geometry.Kernel)}], " +
+            $"strides [{ShapeUtil.Format(geometry.Strides)}], pads [{ShapeUtil.Format(geometry.Pads)}], dilations [{ShapeUtil.Format(geometry.Dilations)}], " +
+            $"group {geometry.Group}{(specialWeights ? ", special weights" : "")}, {bias}{clamp}");
+    }
+
+    private static KernelCase GemmFloat(Random rng, int[] shapeA, int n)
+    {
+        var g = new CaseGraph();
+        int k = shapeA[^1];
+        int a = g.Input("a", DataType.Float32, shapeA, FloatValues(rng, ShapeUtil.ElementCount(shapeA)));
+        int w = g.Constant("w", DataType.Float32, [n, k], rng.Next(4) == 0 ? FloatValues(rng, n * k) : FiniteFloats(rng, n * k));
+        var inputs = new List<int> { a, w };
+        string bias = FloatBias(rng, g, n, inputs);
+        var shapeY = (int[])shapeA.Clone();
+        shapeY[^1] = n;
+        int y = g.Output("y", DataType.Float32, shapeY);
+        var attributes = FloatClamp(rng, out string clamp);
+        g.Op(OpType.Gemm, [.. inputs], y, attributes);
+        return g.Build($"Gemm float32 [{ShapeUtil.Format(shapeA)}] x [{n}, {k}], {bias}{clamp}");
+    }
+
+    private static string FloatBias(Random rng, CaseGraph g, int count, List<int> inputs)
+    {
+        switch (rng.Next(4))
+        {
+            case 0:
+                return "no bias";
+            case 1:
+            {
+                var b = MemoryMarshal.Cast<byte, float>(FiniteFloats(rng, count).AsSpan()).ToArray();
+                b[rng.Next(count)] = -0f;
+                inputs.Add(g.Constant("b", DataType.Float32, [count], MemoryMarshal.AsBytes(b.AsSpan()).ToArray()));
+                return "bias with a -0";
+            }
+            default:
+                inputs.Add(g.Constant("b", DataType.Float32, [count], FiniteFloats(rng, count)));
+                return "bias";
+        }
+    }
+
+    private static byte[] FiniteFloats(Random rng, int count)
+    {
+        var v = new float[count];
+        for (int i = 0; i < count; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
+        return MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
     }
 
     private static IEnumerable<(int[] A, int N)> GemmShapes()

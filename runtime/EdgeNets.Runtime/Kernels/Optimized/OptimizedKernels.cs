@@ -58,6 +58,13 @@ public static class OptimizedKernels
                 isSupported, priority, GlobalPoolInt8.CanHandle));
         }
 
+        foreach (var (suffix, wide, isSupported, priority) in new (string, bool, Func<bool>, int)[] { ("_Avx2", true, HasAvx2, 2), ("_Vector128", false, HasVector128, 1) })
+        {
+            string conv = "Conv2dFloat32" + suffix, gemm = "GemmFloat32" + suffix;
+            list.Add(new KernelEntry(conv, OpType.Conv, DataType.Float32, s => new ConvFloat32Gemm(s, wide, conv), isSupported, priority, ConvFloat32Gemm.CanHandle));
+            list.Add(new KernelEntry(gemm, OpType.Gemm, DataType.Float32, s => new GemmFloat32Vector(s, wide, gemm), isSupported, priority, GemmFloat32Vector.CanHandle));
+        }
+
         list.Add(new KernelEntry("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8UnrolledKernel(s), priority: 1));
     }
 

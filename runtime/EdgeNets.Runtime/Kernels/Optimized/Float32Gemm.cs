@@ -1,0 +1,449 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// Float32 Conv (all but depthwise) and Gemm as vector GEMMs that give the reference's bits.
+/// <para>
+/// Exactness: the reference computes each output as acc = bias, then acc += x·w over the taps in (channel, row, column)
+/// order, each product rounded, then each sum (the JIT never fuses them into a multiply-add). These kernels vectorize
+/// across output pixels (Conv) or output features (Gemm), so every lane performs the same operations in the same order
+/// on the same values: identical results, NaN and infinities included. Conv taps that fall into the padding are
+/// skipped by the reference and added here as x = +0; adding ±0 leaves every sum unchanged except a -0 sum plus +0,
+/// and a sum can only be -0 when the bias is -0. So Conv declines operators whose bias holds a -0 or whose weights are
+/// not finite (∞·0 would be NaN), and leaves them to the reference.
+/// </para>
+/// </summary>
+internal static class Float32Gemm
+{
+    public const int Lanes256 = 8, Lanes128 = 4;
+
+    /// <summary>Y[m, p] = clamp(bias[m] + Σ_k W[m, k]·X[k, p]) for rows [m0, m1) and all pixels; X rows are <paramref name="stride"/> apart.</summary>
+    public static void Rows(bool wide, ReadOnlySpan<float> weights, int k, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, int stride, int pixels,
+        Span<float> y, int m0, int m1, float min, float max)
+    {
+        if (wide) Rows256(weights, k, bias, x, stride, pixels, y, m0, m1, min, max);
+        else Rows128(weights, k, bias, x, stride, pixels, y, m0, m1, min, max);
+    }
+
+    private static void Rows256(ReadOnlySpan<float> weights, int k, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, int stride, int pixels,
+        Span<float> y, int m0, int m1, float min, float max)
+    {
+        ref float w = ref MemoryMarshal.GetReference(weights);
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        var vmin = Vector256.Create(min);
+        var vmax = Vector256.Create(max);
+        Span<float> tail = stackalloc float[2 * Lanes256];
+        int m = m0;
+        // Four output rows at a time share each pixel load; 16 pixels = two vectors per row.
+        for (; m + 4 <= m1; m += 4)
+        {
+            for (int p = 0; p < pixels; p += 2 * Lanes256)
+            {
+                var a00 = Vector256.Create(bias.IsEmpty ? 0f : bias[m]);
+                var a10 = Vector256.Create(bias.IsEmpty ? 0f : bias[m + 1]);
+                var a20 = Vector256.Create(bias.IsEmpty ? 0f : bias[m + 2]);
+                var a30 = Vector256.Create(bias.IsEmpty ? 0f : bias[m + 3]);
+                Vector256<float> a01 = a00, a11 = a10, a21 = a20, a31 = a30;
+                ref float w0 = ref Unsafe.Add(ref w, m * k);
+                ref float col = ref Unsafe.Add(ref xs, p);
+                for (int i = 0; i < k; i++)
+                {
+                    var x0 = Vector256.LoadUnsafe(ref col);
+                    var x1 = Vector256.LoadUnsafe(ref col, Lanes256);
+                    var b0 = Vector256.Create(Unsafe.Add(ref w0, i));
+                    var b1 = Vector256.Create(Unsafe.Add(ref w0, k + i));
+                    var b2 = Vector256.Create(Unsafe.Add(ref w0, 2 * k + i));
+                    var b3 = Vector256.Create(Unsafe.Add(ref w0, 3 * k + i));
+                    a00 += x0 * b0; a01 += x1 * b0;
+                    a10 += x0 * b1; a11 += x1 * b1;
+                    a20 += x0 * b2; a21 += x1 * b2;
+                    a30 += x0 * b3; a31 += x1 * b3;
+                    col = ref Unsafe.Add(ref col, stride);
+                }
+                Store256(a00, a01, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
+                Store256(a10, a11, y.Slice((m + 1) * pixels), p, pixels, vmin, vmax, tail);
+                Store256(a20, a21, y.Slice((m + 2) * pixels), p, pixels, vmin, vmax, tail);
+                Store256(a30, a31, y.Slice((m + 3) * pixels), p, pixels, vmin, vmax, tail);
+            }
+        }
+        for (; m < m1; m++)
+        {
+            for (int p = 0; p < pixels; p += 2 * Lanes256)
+            {
+                var a0 = Vector256.Create(bias.IsEmpty ? 0f : bias[m]);
+                var a1 = a0;
+                ref float w0 = ref Unsafe.Add(ref w, m * k);
+                ref float col = ref Unsafe.Add(ref xs, p);
+                for (int i = 0; i < k; i++)
+                {
+                    var b = Vector256.Create(Unsafe.Add(ref w0, i));
+                    a0 += Vector256.LoadUnsafe(ref col) * b;
+                    a1 += Vector256.LoadUnsafe(ref col, Lanes256) * b;
+                    col = ref Unsafe.Add(ref col, stride);
+                }
+                Store256(a0, a1, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
+            }
+        }
+    }
+
+    private static void Rows128(ReadOnlySpan<float> weights, int k, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, int stride, int pixels,
+        Span<float> y, int m0, int m1, float min, float max)
+    {
+        ref float w = ref MemoryMarshal.GetReference(weights);
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        var vmin = Vector128.Create(min);
+        var vmax = Vector128.Create(max);
+        Span<float> tail = stackalloc float[2 * Lanes128];
+        int m = m0;
+        for (; m + 4 <= m1; m += 4)
+        {
+            for (int p = 0; p < pixels; p += 2 * Lanes128)
+            {
+                var a00 = Vector128.Create(bias.IsEmpty ? 0f : bias[m]);
+                var a10 = Vector128.Create(bias.IsEmpty ? 0f : bias[m + 1]);
+                var a20 = Vector128.Create(bias.IsEmpty ? 0f : bias[m + 2]);
+                var a30 = Vector128.Create(bias.IsEmpty ? 0f : bias[m + 3]);
+                Vector128<float> a01 = a00, a11 = a10, a21 = a20, a31 = a30;
+                ref float w0 = ref Unsafe.Add(ref w, m * k);
+                ref float col = ref Unsafe.Add(ref xs, p);
+                for (int i = 0; i < k; i++)
+                {
+                    var x0 = Vector128.LoadUnsafe(ref col);
+                    var x1 = Vector128.LoadUnsafe(ref col, Lanes128);
+                    var b0 = Vector128.Create(Unsafe.Add(ref w0, i));
+                    var b1 = Vector128.Create(Unsafe.Add(ref w0, k + i));
+                    var b2 = Vector128.Create(Unsafe.Add(ref w0, 2 * k + i));
+                    var b3 = Vector128.Create(Unsafe.Add(ref w0, 3 * k + i));
+                    a00 += x0 * b0; a01 += x1 * b0;
+                    a10 += x0 * b1; a11 += x1 * b1;
+                    a20 += x0 * b2; a21 += x1 * b2;
+                    a30 += x0 * b3; a31 += x1 * b3;
+                    col = ref Unsafe.Add(ref col, stride);
+                }
+                Store128(a00, a01, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
+                Store128(a10, a11, y.Slice((m + 1) * pixels), p, pixels, vmin, vmax, tail);
+                Store128(a20, a21, y.Slice((m + 2) * pixels), p, pixels, vmin, vmax, tail);
+                Store128(a30, a31, y.Slice((m + 3) * pixels), p, pixels, vmin, vmax, tail);
+            }
+        }
+        for (; m < m1; m++)
+        {
+            for (int p = 0; p < pixels; p += 2 * Lanes128)
+            {
+                var a0 = Vector128.Create(bias.IsEmpty ? 0f : bias[m]);
+                var a1 = a0;
+                ref float w0 = ref Unsafe.Add(ref w, m * k);
+                ref float col = ref Unsafe.Add(ref xs, p);
+                for (int i = 0; i < k; i++)
+                {
+                    var b = Vector128.Create(Unsafe.Add(ref w0, i));
+                    a0 += Vector128.LoadUnsafe(ref col) * b;
+                    a1 += Vector128.LoadUnsafe(ref col, Lanes128) * b;
+                    col = ref Unsafe.Add(ref col, stride);
+                }
+                Store128(a0, a1, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
+            }
+        }
+    }
+
+    /// <summary>Math.Clamp lane-wise (a NaN stays NaN), then 16 results or the tail of the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(Vector256<float> a0, Vector256<float> a1, Span<float> row, int p, int pixels,
+        Vector256<float> min, Vector256<float> max, Span<float> tail)
+    {
+        a0 = Clamp(a0, min, max);
+        a1 = Clamp(a1, min, max);
+        if (p + 2 * Lanes256 <= pixels)
+        {
+            a0.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)p);
+            a1.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)(p + Lanes256));
+            return;
+        }
+        a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
+        a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Lanes256);
+        tail[..(pixels - p)].CopyTo(row[p..pixels]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store128(Vector128<float> a0, Vector128<float> a1, Span<float> row, int p, int pixels,
+        Vector128<float> min, Vector128<float> max, Span<float> tail)
+    {
+        a0 = Clamp(a0, min, max);
+        a1 = Clamp(a1, min, max);
+        if (p + 2 * Lanes128 <= pixels)
+        {
+            a0.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)p);
+            a1.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)(p + Lanes128));
+            return;
+        }
+        a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
+        a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Lanes128);
+        tail[..(pixels - p)].CopyTo(row[p..pixels]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Clamp(Vector256<float> v, Vector256<float> min, Vector256<float> max)
+    {
+        v = Vector256.ConditionalSelect(Vector256.LessThan(v, min), min, v);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(v, max), max, v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Clamp(Vector128<float> v, Vector128<float> min, Vector128<float> max)
+    {
+        v = Vector128.ConditionalSelect(Vector128.LessThan(v, min), min, v);
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(v, max), max, v);
+    }
+
+    /// <summary>Pixel count rounded up to whole 16-pixel blocks: the im2col rows are this long, the tail zero.</summary>
+    public static int PaddedPixels(int pixels) => (pixels + 15) & ~15;
+}
+
+/// <summary>Float32 Conv (not depthwise): im2col per image and group (1x1 stride-1 unpadded convs read the input in place), then <see cref="Float32Gemm"/>.</summary>
+internal sealed class ConvFloat32Gemm : OpKernel
+{
+    private readonly string _name;
+    private readonly bool _wide;
+    private readonly int _x, _y;
+    private readonly Window2d _g;
+    private readonly int _group, _cpg, _mpg, _taps, _pixels, _stride;
+    private readonly float _min, _max;
+    private readonly float[] _weights, _bias;
+    private readonly float[] _columns;
+    private readonly bool _direct;
+
+    public static bool CanHandle(KernelSetup s)
+    {
+        try
+        {
+            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
+            var shape = new ConvKernels.ConvShape(s, DataType.Float32, DataType.Float32);
+            if (shape.Group > 1 && shape.InChannelsPerGroup == 1 && shape.OutChannelsPerGroup == 1) return false; // depthwise
+            foreach (float w in s.ConstantInput<float>(1))
+                if (!float.IsFinite(w)) return false;
+            if (s.HasInput(2))
+                foreach (float b in s.ConstantInput<float>(2))
+                    if (b == 0f && float.IsNegative(b)) return false;
+            return true;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    public ConvFloat32Gemm(KernelSetup s, bool wide, string name)
+    {
+        _name = name;
+        _wide = wide;
+        var shape = new ConvKernels.ConvShape(s, DataType.Float32, DataType.Float32);
+        _g = shape.Window;
+        _group = shape.Group;
+        _cpg = shape.InChannelsPerGroup;
+        _mpg = shape.OutChannelsPerGroup;
+        _taps = _cpg * _g.KernelH * _g.KernelW;
+        _pixels = _g.OutH * _g.OutW;
+        (_min, _max) = ConvKernels.ReadFloatClamp(s);
+        _weights = s.ConstantInput<float>(1).ToArray();
+        _bias = s.HasInput(2) ? s.ConstantInput<float>(2).ToArray() : [];
+        _x = s.InputId(0);
+        _y = s.OutputId(0);
+        _direct = _g.KernelH == 1 && _g.KernelW == 1 && _g.StrideH == 1 && _g.StrideW == 1 && _g.PadTop == 0 && _g.PadLeft == 0
+                  && _g.OutH == _g.H && _g.OutW == _g.W && _pixels % 16 == 0; // whole 16-pixel blocks: no read past the input
+        _stride = _direct ? _pixels : Float32Gemm.PaddedPixels(_pixels);
+        // im2col rows padded to whole 16-pixel blocks (the padding stays zero), so the last block reads inside the array.
+        _columns = _direct ? [] : new float[_taps * _stride];
+    }
+
+    public override string Name => _name;
+
+    public override void Run(TensorMemory memory)
+    {
+        var x = memory.Read<float>(_x);
+        var y = memory.Write<float>(_y);
+        var g = _g;
+        int plane = g.H * g.W;
+        for (int n = 0; n < g.N; n++)
+        {
+            for (int grp = 0; grp < _group; grp++)
+            {
+                var input = x.Slice((n * g.C + grp * _cpg) * plane, _cpg * plane);
+                var output = y.Slice((n * _group + grp) * _mpg * _pixels, _mpg * _pixels);
+                ReadOnlySpan<float> columns = _direct ? input : Im2col(input);
+                Float32Gemm.Rows(_wide, _weights.AsSpan(grp * _mpg * _taps, _mpg * _taps), _taps,
+                    _bias.Length == 0 ? default : _bias.AsSpan(grp * _mpg, _mpg), columns, _stride, _pixels, output, 0, _mpg, _min, _max);
+            }
+        }
+    }
+
+    /// <summary>Row (c, kh, kw) of the columns holds, for every output pixel, the input value that tap reads (+0 in the padding).</summary>
+    private float[] Im2col(ReadOnlySpan<float> input)
+    {
+        var g = _g;
+        var columns = _columns;
+        int row = 0;
+        for (int c = 0; c < _cpg; c++)
+        {
+            var plane = input.Slice(c * g.H * g.W, g.H * g.W);
+            for (int kh = 0; kh < g.KernelH; kh++)
+            {
+                for (int kw = 0; kw < g.KernelW; kw++, row++)
+                {
+                    var dst = columns.AsSpan(row * _stride, _stride);
+                    int p = 0;
+                    for (int oh = 0; oh < g.OutH; oh++)
+                    {
+                        int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                        if (ih < 0 || ih >= g.H)
+                        {
+                            dst.Slice(p, g.OutW).Clear();
+                            p += g.OutW;
+                            continue;
+                        }
+                        var src = plane.Slice(ih * g.W, g.W);
+                        int iw0 = -g.PadLeft + kw * g.DilationW;
+                        if (g.StrideW == 1 && iw0 >= 0 && iw0 + g.OutW <= g.W)
+                        {
+                            src.Slice(iw0, g.OutW).CopyTo(dst.Slice(p, g.OutW));
+                            p += g.OutW;
+                            continue;
+                        }
+                        for (int ow = 0; ow < g.OutW; ow++, p++)
+                        {
+                            int iw = iw0 + ow * g.StrideW;
+                            dst[p] = (uint)iw < (uint)g.W ? src[iw] : 0f;
+                        }
+                    }
+                }
+            }
+        }
+        return columns;
+    }
+}
+
+/// <summary>Float32 Gemm: W packed transposed [K, N padded to 16] at creation, outputs 16 features at a time per row of A.</summary>
+internal sealed class GemmFloat32Vector : OpKernel
+{
+    private readonly string _name;
+    private readonly bool _wide;
+    private readonly int _a, _y, _rows, _n, _k, _stride;
+    private readonly float _min, _max;
+    private readonly float[] _packed, _bias;
+
+    public static bool CanHandle(KernelSetup s)
+    {
+        try
+        {
+            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
+            _ = new GemmKernels.GemmShape(s, DataType.Float32, DataType.Float32);
+            return true;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    public GemmFloat32Vector(KernelSetup s, bool wide, string name)
+    {
+        _name = name;
+        _wide = wide;
+        var shape = new GemmKernels.GemmShape(s, DataType.Float32, DataType.Float32);
+        (_rows, _n, _k) = (shape.Rows, shape.N, shape.K);
+        (_min, _max) = ConvKernels.ReadFloatClamp(s);
+        _stride = Float32Gemm.PaddedPixels(_n);
+        var w = s.ConstantInput<float>(1);
+        _packed = new float[_k * _stride];
+        for (int j = 0; j < _n; j++)
+            for (int i = 0; i < _k; i++) _packed[i * _stride + j] = w[j * _k + i];
+        _bias = s.HasInput(2) ? s.ConstantInput<float>(2).ToArray() : [];
+        _a = s.InputId(0);
+        _y = s.OutputId(0);
+    }
+
+    public override string Name => _name;
+
+    public override void Run(TensorMemory memory)
+    {
+        var a = memory.Read<float>(_a);
+        var y = memory.Write<float>(_y);
+        // Y^T[j, r] = bias[j] + Σ_i Wt[i, j]·A[r, i]: per row of A the "pixels" are the output features, the weights
+        // broadcast are A's values, and the bias is per feature — so run one row at a time with the features as lanes.
+        for (int r = 0; r < _rows; r++)
+            Row(a.Slice(r * _k, _k), y.Slice(r * _n, _n));
+    }
+
+    private void Row(ReadOnlySpan<float> a, Span<float> y)
+    {
+        ref float wt = ref MemoryMarshal.GetArrayDataReference(_packed);
+        Span<float> tail = stackalloc float[Float32Gemm.Lanes256 * 2];
+        if (_wide)
+        {
+            var vmin = Vector256.Create(_min);
+            var vmax = Vector256.Create(_max);
+            for (int j = 0; j < _n; j += 2 * Float32Gemm.Lanes256)
+            {
+                var a0 = _bias.Length == 0 ? Vector256<float>.Zero : LoadBias256(j);
+                var a1 = _bias.Length == 0 ? Vector256<float>.Zero : LoadBias256(j + Float32Gemm.Lanes256);
+                ref float col = ref Unsafe.Add(ref wt, j);
+                for (int i = 0; i < _k; i++)
+                {
+                    var b = Vector256.Create(a[i]);
+                    a0 += b * Vector256.LoadUnsafe(ref col);
+                    a1 += b * Vector256.LoadUnsafe(ref col, Float32Gemm.Lanes256);
+                    col = ref Unsafe.Add(ref col, _stride);
+                }
+                a0 = Float32Gemm.Clamp(a0, vmin, vmax);
+                a1 = Float32Gemm.Clamp(a1, vmin, vmax);
+                a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
+                a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Float32Gemm.Lanes256);
+                int count = Math.Min(2 * Float32Gemm.Lanes256, _n - j);
+                tail[..count].CopyTo(y.Slice(j, count));
+            }
+        }
+        else
+        {
+            var vmin = Vector128.Create(_min);
+            var vmax = Vector128.Create(_max);
+            for (int j = 0; j < _n; j += 2 * Float32Gemm.Lanes128)
+            {
+                var a0 = _bias.Length == 0 ? Vector128<float>.Zero : LoadBias128(j);
+                var a1 = _bias.Length == 0 ? Vector128<float>.Zero : LoadBias128(j + Float32Gemm.Lanes128);
+                ref float col = ref Unsafe.Add(ref wt, j);
+                for (int i = 0; i < _k; i++)
+                {
+                    var b = Vector128.Create(a[i]);
+                    a0 += b * Vector128.LoadUnsafe(ref col);
+                    a1 += b * Vector128.LoadUnsafe(ref col, Float32Gemm.Lanes128);
+                    col = ref Unsafe.Add(ref col, _stride);
+                }
+                a0 = Float32Gemm.Clamp(a0, vmin, vmax);
+                a1 = Float32Gemm.Clamp(a1, vmin, vmax);
+                a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
+                a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Float32Gemm.Lanes128);
+                int count = Math.Min(2 * Float32Gemm.Lanes128, _n - j);
+                tail[..count].CopyTo(y.Slice(j, count));
+            }
+        }
+    }
+
+    /// <summary>Bias of features [j, j + 8), zero past N (those lanes are never stored).</summary>
+    private Vector256<float> LoadBias256(int j)
+    {
+        Span<float> b = stackalloc float[Float32Gemm.Lanes256];
+        for (int i = 0; i < b.Length; i++) b[i] = j + i < _n ? _bias[j + i] : 0f;
+        return Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(b));
+    }
+
+    private Vector128<float> LoadBias128(int j)
+    {
+        Span<float> b = stackalloc float[Float32Gemm.Lanes128];
+        for (int i = 0; i < b.Length; i++) b[i] = j + i < _n ? _bias[j + i] : 0f;
+        return Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(b));
+    }
+}
