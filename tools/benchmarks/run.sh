@@ -19,11 +19,12 @@ dotnet build tools/EdgeNets.Cli -c Release -v q -nologo >/dev/null
 edgenets() { dotnet tools/EdgeNets.Cli/bin/Release/net10.0/edgenets.dll "$@"; }
 
 bench_dir=tools/benchmarks/models
+bench_stems="mobilenet_v1_025_96 resnet8_32 deepconvlstm_imu"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Calibration sets are regenerated (deterministic, too large to commit).
-for stem in mobilenet_v1_025_96 resnet8_32; do
+for stem in $bench_stems; do
   if [ ! -f "$bench_dir/$stem.calibration.npy" ]; then
     /usr/bin/python3 tools/training/make_benchmark_models.py --calibration-only >/dev/null
     break
@@ -40,7 +41,7 @@ run_one() {  # name onnx calibration [qdq]
     | sed "s|^{|{\"name\": \"$name\", |" >> "$results"
 }
 
-for stem in mobilenet_v1_025_96 resnet8_32; do
+for stem in $bench_stems; do
   run_one "$stem" "$bench_dir/$stem.onnx" "$bench_dir/$stem.calibration.npy" "$bench_dir/$stem.qdq.onnx"
 done
 for dir in models/*/; do

@@ -4,6 +4,8 @@
 Random weights (fixed seed): these models measure speed, not accuracy.
   mobilenet_v1_025_96.onnx  MobileNetV1, width 0.25, 96x96x3 input, 2 classes (the Visual Wake Words network)
   resnet8_32.onnx           ResNet-8, 32x32x3 input, 10 classes (the CIFAR-10 image classification network)
+  deepconvlstm_imu.onnx     DeepConvLSTM-sized IMU classifier: 6 channels x 128 samples, four Conv1d (64 filters,
+                            kernel 5, valid), two LSTM layers of 64, the last step, a Linear to 6 classes
 Each gets a calibration set <stem>.calibration.npy of 64 random samples in [0, 1) (float32, NCHW). Those are
 large (7 MB for MobileNet), so they are not committed; `--calibration-only` regenerates them (tools/benchmarks/run.sh does).
 
@@ -71,9 +73,32 @@ def resnet8(classes=10):
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes))
 
 
+def deepconvlstm(channels=6, filters=64, hidden=64, classes=6):
+    import torch.nn as nn
+
+    class DeepConvLstm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers, cin = [], channels
+            for _ in range(4):
+                layers += [nn.Conv1d(cin, filters, 5), nn.BatchNorm1d(filters), nn.ReLU()]
+                cin = filters
+            self.features = nn.Sequential(*layers)
+            self.lstm = nn.LSTM(filters, hidden, num_layers=2, batch_first=True)
+            self.head = nn.Linear(hidden, classes)
+
+        def forward(self, x):                      # x [N, channels, T]
+            y = self.features(x).transpose(1, 2)   # [N, T - 16, filters]
+            y, _ = self.lstm(y)
+            return self.head(y[:, -1])
+
+    return DeepConvLstm()
+
+
 MODELS = {
     "mobilenet_v1_025_96": (mobilenet_v1, (3, 96, 96)),
     "resnet8_32": (resnet8, (3, 32, 32)),
+    "deepconvlstm_imu": (deepconvlstm, (6, 128)),
 }
 
 
@@ -82,7 +107,7 @@ def randomize_batch_norm(model, rng):
     import torch
     import torch.nn as nn
     for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             n = m.num_features
             m.weight.data = torch.tensor(rng.uniform(0.5, 1.5, n), dtype=torch.float32)
             m.bias.data = torch.tensor(rng.uniform(-0.2, 0.2, n), dtype=torch.float32)

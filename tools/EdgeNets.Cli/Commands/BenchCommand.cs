@@ -18,6 +18,12 @@ public static class BenchCommand
     /// </summary>
     private static readonly TimeSpan MinimumWarmUp = TimeSpan.FromSeconds(1);
 
+    private static void WarmUp(Action run, int minimumRuns)
+    {
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < minimumRuns || clock.Elapsed < MinimumWarmUp; i++) run();
+    }
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Contains("--kernels")) return KernelBenchCommand.Run(args, stdout);
@@ -39,7 +45,7 @@ public static class BenchCommand
         var result = new float[output.ElementCount];
 
         using var session = model.CreateSession(new SessionOptions { Threads = threads });
-        for (var clock = Stopwatch.StartNew(); clock.Elapsed < MinimumWarmUp || warmup-- > 0;) session.Run(sample, result);
+        WarmUp(() => session.Run(sample, result), warmup);
         var times = new double[runs];
         // The calling thread's and the session's worker threads' own counts: the whole-process count would also see
         // unrelated threads (a test runner's, the JIT's).
@@ -96,7 +102,7 @@ public static class BenchCommand
     private static void PrintProfile(Model model, float[] sample, float[] result, int runs, int warmup, int threads, TextWriter stdout)
     {
         using var session = model.CreateSession(new SessionOptions { Profile = true, Threads = threads });
-        for (var clock = Stopwatch.StartNew(); clock.Elapsed < MinimumWarmUp || warmup-- > 0;) session.Run(sample, result);
+        WarmUp(() => session.Run(sample, result), warmup);
         int slots = session.ProfileTicks.Length;
         var perSlot = new double[slots][];
         for (int k = 0; k < slots; k++) perSlot[k] = new double[runs];
@@ -130,7 +136,7 @@ public static class BenchCommand
         if (!File.Exists(path)) throw new CliException($"{path}: file not found");
         using var ort = new OnnxRuntimeModel(path, inputShape, threads);
         using var value = ort.CreateInput(sample);
-        for (var clock = Stopwatch.StartNew(); clock.Elapsed < MinimumWarmUp || warmup-- > 0;) ort.RunForTiming(value, ort.OutputNames);
+        WarmUp(() => ort.RunForTiming(value, ort.OutputNames), warmup);
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {
