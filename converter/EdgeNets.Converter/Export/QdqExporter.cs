@@ -186,39 +186,30 @@ public static class QdqExporter
             if (w.Type != DataType.Int8 || w.Quantization is not { Axis: 0 } wq)
                 throw new ConversionException($"QDQ export: {what}: weights '{w.Name}' are not int8 per output channel");
 
+            // A MatMul on a rank-3+ input (ONNX Gemm is 2-D only) takes the weights back as [K, N], per channel on axis 1.
+            bool matMul = op.Type == OpType.Gemm && x.Rank != 2;
+            if (matMul && b != null) throw new ConversionException($"QDQ export: {what}: a bias on a rank-{x.Rank} input is not supported");
             var replacement = new List<NodeProto>();
-            string wDq = WeightInput(w, wq, replacement, out int[] wShape);
+            string wDq = WeightInput(w, wq, replacement, transposed: matMul);
             string? bDq = b == null ? null : BiasInput(b, replacement);
             string output = ClampOutput(op, y, chain, out var clip);
 
-            NodeProto node;
+            var node = new NodeProto { Name = start.Name, Domain = "" };
             if (op.Type == OpType.Conv)
             {
-                node = new NodeProto { OpType = "Conv", Name = start.Name, Domain = start.Domain };
+                node.OpType = "Conv";
                 node.Attribute.AddRange(start.Attribute.Select(a => a.Clone()));
-                node.Input.Add(x.Name);
-                node.Input.Add(wDq);
-                if (bDq != null) node.Input.Add(bDq);
             }
-            else if (x.Rank == 2)
+            else if (!matMul)
             {
                 // The int8 Gemm's weights are [N, K] with alpha folded in and the bias scaled by beta: Gemm with transB=1.
-                node = new NodeProto { OpType = "Gemm", Name = start.Name, Domain = "" };
+                node.OpType = "Gemm";
                 node.Attribute.Add(new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
-                node.Input.Add(x.Name);
-                node.Input.Add(wDq);
-                if (bDq != null) node.Input.Add(bDq);
             }
-            else
-            {
-                // A MatMul on a rank-3+ input: the weights go back to [K, N], per channel along axis 1.
-                if (bDq != null) throw new ConversionException($"QDQ export: {what}: a bias on a rank-{x.Rank} input is not supported");
-                replacement.Clear();
-                wDq = WeightInput(w, wq, replacement, out wShape, transposed: true);
-                node = new NodeProto { OpType = "MatMul", Name = start.Name, Domain = "" };
-                node.Input.Add(x.Name);
-                node.Input.Add(wDq);
-            }
+            else node.OpType = "MatMul";
+            node.Input.Add(x.Name);
+            node.Input.Add(wDq);
+            if (bDq != null) node.Input.Add(bDq);
             node.Output.Add(output);
             replacement.Add(node);
             if (clip != null) replacement.Add(clip);
@@ -292,10 +283,10 @@ public static class QdqExporter
         }
 
         /// <summary>int8 weights with per-output-channel scales (zero point 0) behind a DequantizeLinear on the channel axis.</summary>
-        private string WeightInput(TensorInfo w, QuantizationInfo wq, List<NodeProto> nodes, out int[] shape, bool transposed = false)
+        private string WeightInput(TensorInfo w, QuantizationInfo wq, List<NodeProto> nodes, bool transposed)
         {
             var data = w.Data.ToArray();
-            shape = (int[])w.Shape.Clone();
+            var shape = (int[])w.Shape.Clone();
             int axis = 0;
             if (transposed)
             {
