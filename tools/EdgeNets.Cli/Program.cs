@@ -14,11 +14,13 @@ public static class Program
           edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [--calibration-method minmax|percentile]
                            [--percentile P] [--precision int8|float32] [--batch N]
                            [--input-mean M0,M1,.. --input-std S0,S1,..]   (training normalization, kept for edgenets-host)
+                           [--export-qdq MODEL.qdq.onnx [--qdq-activations uint8|int8]]   (ONNX Runtime's int8 form, same scales)
           edgenets run     MODEL.enet --input X.npy --output Y.npy [--threads N]  (or --input NAME=FILE.npy, repeated)
           edgenets run     MODEL.enet --stream --input X.npy --output Y.npy   (sequence model: X [T, features] fed step by step)
           edgenets inspect MODEL.enet
           edgenets eval    MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy] [--limit N] [--json]
-          edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--onnx-int8 MODEL_QDQ.onnx] [--threads N] [--runs N] [--json] [--profile]
+          edgenets bench   MODEL.enet [--onnx MODEL.onnx] [--onnx-int8 MODEL_QDQ.onnx | --no-onnx-int8] [--threads N] [--runs N] [--json] [--profile]
+                           (with --onnx and an int8 MODEL.enet, ONNX Runtime's int8 (QDQ) form is made from both and timed too)
           edgenets bench   --kernels [MODEL.enet]   (int8 conv/gemm GMAC/s vs this core's peak; per-op times)
           edgenets selftest                   (every kernel variant this CPU supports vs the scalar reference)
           edgenets help

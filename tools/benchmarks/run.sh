@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Converts the benchmark models (tools/benchmarks/models) and the example models (models/*/model.onnx) to int8 and
-# times each with `edgenets bench` beside ONNX Runtime float32 (and ONNX Runtime int8 where a <stem>.qdq.onnx exists),
-# then prints a table of medians and ratios.
+# times each with `edgenets bench` beside ONNX Runtime float32 and ONNX Runtime's own int8 model (QDQ, written by
+# `convert --export-qdq` with the same int8 weights, scales and zero points), then prints a table of medians and ratios.
 #   tools/benchmarks/run.sh [--threads N] [--runs N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,22 +32,20 @@ for stem in $bench_stems; do
 done
 
 results="$work/results.jsonl"
-run_one() {  # name onnx calibration [qdq]
-  local name=$1 onnx=$2 calibration=$3 qdq=${4:-}
-  edgenets convert "$onnx" -o "$work/$name.enet" --calibration "$calibration" >/dev/null 2>&1
-  local extra=()
-  if [ -n "$qdq" ] && [ -f "$qdq" ]; then extra=(--onnx-int8 "$qdq"); fi
-  edgenets bench "$work/$name.enet" --onnx "$onnx" "${extra[@]}" --threads "$threads" --runs "$runs" --json \
+run_one() {  # name onnx calibration
+  local name=$1 onnx=$2 calibration=$3
+  edgenets convert "$onnx" -o "$work/$name.enet" --calibration "$calibration" --export-qdq "$work/$name.qdq.onnx" >/dev/null 2>&1
+  edgenets bench "$work/$name.enet" --onnx "$onnx" --onnx-int8 "$work/$name.qdq.onnx" --threads "$threads" --runs "$runs" --json \
     | sed "s|^{|{\"name\": \"$name\", |" >> "$results"
 }
 
 for stem in $bench_stems; do
-  run_one "$stem" "$bench_dir/$stem.onnx" "$bench_dir/$stem.calibration.npy" "$bench_dir/$stem.qdq.onnx"
+  run_one "$stem" "$bench_dir/$stem.onnx" "$bench_dir/$stem.calibration.npy"
 done
 for dir in models/*/; do
   name=$(basename "$dir")
   [ -f "$dir/model.onnx" ] && [ -f "$dir/calibration.npy" ] || continue
-  run_one "$name" "$dir/model.onnx" "$dir/calibration.npy" "$dir/model.qdq.onnx"
+  run_one "$name" "$dir/model.onnx" "$dir/calibration.npy"
 done
 
 /usr/bin/python3 - "$results" "$threads" <<'PY'

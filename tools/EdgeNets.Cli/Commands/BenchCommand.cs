@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using EdgeNets.Cli.Terminal;
+using EdgeNets.Converter;
+using EdgeNets.Converter.Export;
 using EdgeNets.Runtime;
 
 namespace EdgeNets.Cli.Commands;
@@ -9,6 +11,8 @@ namespace EdgeNets.Cli.Commands;
 /// `edgenets bench MODEL.enet [--onnx MODEL.onnx] [--onnx-int8 MODEL_QDQ.onnx] [--threads N] [--profile]`: latency (median, p99),
 /// allocations per run and arena bytes; with --onnx the float model in ONNX Runtime is timed in the same process on the same
 /// input, and the ratio printed; --onnx-int8 likewise times ONNX Runtime's own int8 (QuantizeLinear/DequantizeLinear) model.
+/// Without --onnx-int8, an int8 MODEL.enet and MODEL.onnx give that QDQ model directly (<see cref="QdqExporter"/>: the same
+/// int8 weights, scales and zero points), unless --no-onnx-int8.
 /// </summary>
 public static class BenchCommand
 {
@@ -27,7 +31,7 @@ public static class BenchCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Contains("--kernels")) return KernelBenchCommand.Run(args, stdout);
-        var a = new Arguments("bench", args, new HashSet<string> { "onnx", "onnx-int8", "threads", "runs", "warmup" }, new HashSet<string> { "json", "profile" });
+        var a = new Arguments("bench", args, new HashSet<string> { "onnx", "onnx-int8", "threads", "runs", "warmup" }, new HashSet<string> { "json", "profile", "no-onnx-int8" });
         string enetPath = a.Positional(0, "model file (MODEL.enet)");
         a.ExpectPositionals(1);
         string? onnxPath = a.Option("onnx");
@@ -37,6 +41,8 @@ public static class BenchCommand
         int warmup = a.IntOption("warmup", 30, 0, 100_000);
         bool json = a.Flag("json");
         bool profile = a.Flag("profile");
+        bool noOnnxInt8 = a.Flag("no-onnx-int8");
+        if (noOnnxInt8 && onnxInt8Path != null) throw new CliException("--no-onnx-int8 and --onnx-int8 exclude each other", 2);
 
         var model = Model.Load(enetPath);
         var input = model.Graph.Tensors[model.Graph.Inputs[0]];
@@ -60,13 +66,28 @@ public static class BenchCommand
         var (median, p99) = Summarize(times);
         double allocPerRun = (double)allocated / runs;
 
+        string precision = model.Graph.Metadata.TryGetValue("precision", out var pr) ? pr : "?";
         (double Median, double P99)? ort = null, ortInt8 = null;
-        if (onnxPath != null) ort = TimeOnnxRuntime(onnxPath, input.Shape, threads, sample, runs, warmup);
-        if (onnxInt8Path != null) ortInt8 = TimeOnnxRuntime(onnxInt8Path, input.Shape, threads, sample, runs, warmup);
+        if (onnxPath != null)
+        {
+            if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
+            ort = TimeOnnxRuntime(File.ReadAllBytes(onnxPath), input.Shape, threads, sample, runs, warmup);
+        }
+        if (onnxInt8Path != null)
+        {
+            if (!File.Exists(onnxInt8Path)) throw new CliException($"{onnxInt8Path}: file not found");
+            ortInt8 = TimeOnnxRuntime(File.ReadAllBytes(onnxInt8Path), input.Shape, threads, sample, runs, warmup);
+        }
+        else if (onnxPath != null && !noOnnxInt8 && precision == "int8")
+        {
+            byte[]? qdqModel = null;
+            try { qdqModel = QdqExporter.Export(File.ReadAllBytes(onnxPath), model.Graph); }
+            catch (ConversionException e) { stderr.WriteLine($"onnxruntime int8 not timed: {e.Message}"); }
+            if (qdqModel != null) ortInt8 = TimeOnnxRuntime(qdqModel, input.Shape, threads, sample, runs, warmup);
+        }
         double? ortMedian = ort?.Median, ortP99 = ort?.P99;
 
         var inv = CultureInfo.InvariantCulture;
-        string precision = model.Graph.Metadata.TryGetValue("precision", out var pr) ? pr : "?";
         if (json)
         {
             string line = string.Format(inv, "{{\"model\": \"{0}\", \"precision\": \"{1}\", \"runs\": {2}, \"threads\": {3}, \"median_us\": {4:F2}, \"p99_us\": {5:F2}, \"allocated_bytes_per_run\": {6:F1}, \"arena_bytes\": {7}",
@@ -87,8 +108,8 @@ public static class BenchCommand
         }
         if (ortInt8 is { } qdq)
         {
-            stdout.WriteLine(string.Format(inv, "onnxruntime int8 (QDQ): median {0,9:F1} us   p99 {1,9:F1} us   ({2} intra-op thread(s))", qdq.Median, qdq.P99, threads));
-            stdout.WriteLine(string.Format(inv, "onnxruntime_int8_median_us: {0:F1}", qdq.Median));
+            stdout.WriteLine(string.Format(inv, "onnxruntime int8: median {0,9:F1} us   p99 {1,9:F1} us   (QDQ, {2} intra-op thread(s){3})",
+                qdq.Median, qdq.P99, threads, onnxInt8Path == null ? ", made from MODEL.onnx and the .enet's scales" : ""));
             stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime int8 (median): {0:F2}x", median / qdq.Median));
         }
         if (profile) PrintProfile(model, sample, result, runs, warmup, threads, stdout);
@@ -131,10 +152,9 @@ public static class BenchCommand
     }
 
     /// <summary>Median and p99 of an ONNX model in ONNX Runtime on the same input, with the same run counts.</summary>
-    private static (double Median, double P99) TimeOnnxRuntime(string path, int[] inputShape, int threads, float[] sample, int runs, int warmup)
+    private static (double Median, double P99) TimeOnnxRuntime(byte[] onnx, int[] inputShape, int threads, float[] sample, int runs, int warmup)
     {
-        if (!File.Exists(path)) throw new CliException($"{path}: file not found");
-        using var ort = new OnnxRuntimeModel(path, inputShape, threads);
+        using var ort = new OnnxRuntimeModel(onnx, inputShape, threads);
         using var value = ort.CreateInput(sample);
         WarmUp(() => ort.RunForTiming(value, ort.OutputNames), warmup);
         var times = new double[runs];

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgeNets.Cli.Terminal;
 using EdgeNets.Converter;
+using EdgeNets.Converter.Export;
 using EdgeNets.Converter.Import;
 using EdgeNets.Converter.Quantization;
 using EdgeNets.Runtime;
@@ -11,7 +12,7 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>`edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy ...`</summary>
 public static class ConvertCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std"];
+    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -39,6 +40,17 @@ public static class ConvertCommand
         if (precision == Precision.Int8 && calibrationPath == null)
             throw new CliException("int8 conversion needs sample inputs: --calibration DATA.npy (or use --precision float32)", 2);
         if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
+
+        string? qdqPath = a.Option("export-qdq");
+        string qdqTypeText = a.Option("qdq-activations") ?? "uint8";
+        var qdqType = qdqTypeText switch
+        {
+            "uint8" => QdqActivationType.UInt8,
+            "int8" => QdqActivationType.Int8,
+            _ => throw new CliException($"--qdq-activations must be uint8 or int8, got '{qdqTypeText}'", 2),
+        };
+        if (qdqPath != null && precision != Precision.Int8)
+            throw new CliException("--export-qdq writes ONNX Runtime's int8 form of the int8 model; it needs --precision int8", 2);
 
         string? mean = Normalization(a, "input-mean");
         string? std = Normalization(a, "input-std");
@@ -77,7 +89,22 @@ public static class ConvertCommand
         long onnxBytes = new FileInfo(onnxPath).Length;
         stdout.WriteLine($"wrote {output}: {file.Length} bytes ({100.0 * file.Length / onnxBytes:F1}% of the ONNX file), " +
                          $"{precisionText}, {model.Graph.Ops.Count} ops, arena {model.ArenaBytes} bytes, {clock.Elapsed.TotalSeconds:F1}s");
+        if (qdqPath != null) WriteQdq(onnxPath, model, qdqPath, qdqType, stdout);
         return 0;
+    }
+
+    /// <summary>ONNX Runtime's own int8 (QDQ) form of the model, with the scales and zero points just computed.</summary>
+    private static void WriteQdq(string onnxPath, Model model, string qdqPath, QdqActivationType type, TextWriter stdout)
+    {
+        var result = QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath)), model.Graph,
+            new QdqExportOptions { ActivationType = type });
+        byte[] bytes = result.ToBytes();
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(qdqPath));
+        if (dir != null) Directory.CreateDirectory(dir);
+        File.WriteAllBytes(qdqPath, bytes);
+        string kept = result.FloatOperators.Count == 0 ? "" : $"; kept float (no int8 form in ONNX Runtime): {string.Join(", ", result.FloatOperators)}";
+        stdout.WriteLine($"wrote {qdqPath}: {bytes.Length} bytes, QDQ ({(type == QdqActivationType.UInt8 ? "uint8" : "int8")} activations, int8 weights), " +
+                         $"{result.QuantizedWeights} int8 weight tensors, {result.QuantizedTensors} quantized activations{kept}");
     }
 
     /// <summary>A comma-separated list of finite numbers (std values also positive), normalized to invariant text.</summary>

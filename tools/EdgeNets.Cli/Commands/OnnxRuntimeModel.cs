@@ -15,8 +15,12 @@ internal sealed class OnnxRuntimeModel : IDisposable
     private readonly long[] _inputShape;
 
     public OnnxRuntimeModel(string path, int[] inputShape, int threads = 1, IEnumerable<string>? extraOutputs = null)
+        : this(File.ReadAllBytes(path), inputShape, threads, extraOutputs)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+    }
+
+    public OnnxRuntimeModel(byte[] bytes, int[] inputShape, int threads = 1, IEnumerable<string>? extraOutputs = null)
+    {
         var extras = new List<string>();
         if (extraOutputs != null)
         {

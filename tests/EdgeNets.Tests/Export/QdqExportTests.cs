@@ -1,0 +1,264 @@
+using EdgeNets.Converter;
+using EdgeNets.Converter.Export;
+using EdgeNets.Converter.Import;
+using EdgeNets.Runtime;
+using EdgeNets.Runtime.IO;
+using EdgeNets.Tests.Support;
+using Microsoft.ML.OnnxRuntime;
+using NUnit.Framework;
+
+namespace EdgeNets.Tests.Export;
+
+/// <summary>
+/// ONNX Runtime's int8 (QDQ) form of converted models. ONNX Runtime is an independent int8 implementation of the same
+/// quantized model (same int8 weights, int32 biases, activation scales and zero points), so its output must stay within
+/// a few output quantization steps of ours, and ONNX Runtime must actually fuse the pairs into its int8 kernels.
+/// </summary>
+[TestFixture]
+public class QdqExportTests
+{
+    /// <summary>ONNX Runtime's int8 operators that a fused QDQ model runs.</summary>
+    private static readonly string[] QuantizedOps = ["QLinearConv", "QLinearMatMul", "QGemm", "ConvInteger", "MatMulInteger", "MatMulIntegerToFloat", "QLinearAdd", "QLinearMul", "QLinearSoftmax", "QLinearAveragePool", "QLinearGlobalAveragePool", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearConcat"];
+
+    public static IEnumerable<TestCaseData> OperatorModels() =>
+        Directory.GetFiles(Path.Combine(RepoPaths.TestData, "onnx"), "*_op17.onnx")
+            .OrderBy(p => p, StringComparer.Ordinal)
+            .Select(p => new TestCaseData(Path.GetFileName(p)).SetName($"QdqMatchesInt8({Path.GetFileName(p)})"));
+
+    /// <summary>Every PyTorch-exported operator model: ONNX Runtime on the QDQ model against our int8 model on the same input.</summary>
+    [TestCaseSource(nameof(OperatorModels))]
+    public void QdqMatchesInt8(string fileName)
+    {
+        string path = Path.Combine(RepoPaths.TestData, "onnx", fileName);
+        var input = NpyFile.Read(Path.ChangeExtension(path, ".input.npy"));
+        var x = input.ToFloat32();
+        var model = Model.Load(ModelConverter.Convert(OnnxImporter.Import(path, new ImportOptions { BatchSize = input.Shape[0] }),
+            new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = [x] }));
+        var export = QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)), model.Graph);
+
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        var ours = new float[output.ElementCount];
+        using (var session = model.CreateSession()) session.Run(x, ours);
+        var (theirs, ops) = RunOnnxRuntime(export.ToBytes(), x, input.Shape);
+
+        float step = output.Quantization!.Scale;
+        double worst = WorstSteps(ours, theirs, step);
+        TestContext.Out.WriteLine($"{fileName}: worst difference {worst:F1} output steps; ONNX Runtime ran {string.Join(", ", ops.Distinct())}");
+        Assert.That(worst, Is.LessThanOrEqualTo(3), "ONNX Runtime's int8 output is far from ours");
+        bool weighted = model.Graph.Ops.Any(o => o.Type is Runtime.Graph.OpType.Conv or Runtime.Graph.OpType.Gemm);
+        if (weighted)
+        {
+            Assert.That(export.QuantizedWeights, Is.EqualTo(model.Graph.Ops.Count(o => o.Type is Runtime.Graph.OpType.Conv or Runtime.Graph.OpType.Gemm)));
+            Assert.That(ops, Has.Some.AnyOf(QuantizedOps), "ONNX Runtime did not fuse the QDQ model into int8 kernels");
+            Assert.That(ops, Has.None.AnyOf("Conv", "Gemm", "MatMul"), "a weighted operator was left in float");
+        }
+    }
+
+    [Test]
+    public void GestureModel_QdqAccuracyAndAgreementWithInt8()
+    {
+        string dir = RepoPaths.GestureModel;
+        var calibration = Samples(NpyFile.Read(Path.Combine(dir, "calibration.npy")));
+        var testArray = NpyFile.Read(Path.Combine(dir, "test_inputs.npy"));
+        var inputs = Samples(testArray);
+        var labels = NpyFile.Read(Path.Combine(dir, "test_labels.npy")).ToInt32();
+        string onnxPath = Path.Combine(dir, "model.onnx");
+        var model = Model.Load(ModelConverter.Convert(OnnxImporter.Import(onnxPath),
+            new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = calibration }));
+        var export = QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath)), model.Graph);
+        Assert.That(export.FloatOperators, Is.Empty);
+
+        int[] sampleShape = [1, .. testArray.Shape[1..]];
+        var ops = OptimizedOps(export.ToBytes());
+        TestContext.Out.WriteLine($"ONNX Runtime's optimized graph: {string.Join(", ", ops)}");
+        Assert.That(ops.Count(o => o == "QLinearConv"), Is.EqualTo(3));
+        Assert.That(ops.Count(o => o == "QGemm"), Is.EqualTo(2));
+
+        using var qdq = Session(export.ToBytes());
+        using var reference = Session(File.ReadAllBytes(onnxPath));
+        using var session = model.CreateSession();
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        float step = output.Quantization!.Scale;
+        var ours = new float[output.ElementCount];
+        int floatCorrect = 0, qdqCorrect = 0, oursCorrect = 0, agree = 0;
+        var steps = new List<double>();
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var theirs = Run(qdq, inputs[i], sampleShape);
+            var exact = Run(reference, inputs[i], sampleShape);
+            session.Run(inputs[i], ours);
+            steps.Add(WorstSteps(ours, theirs, step));
+            if (ArgMax(exact) == labels[i]) floatCorrect++;
+            if (ArgMax(theirs) == labels[i]) qdqCorrect++;
+            if (ArgMax(ours) == labels[i]) oursCorrect++;
+            if (ArgMax(ours) == ArgMax(theirs)) agree++;
+        }
+        steps.Sort();
+        double n = inputs.Count;
+        TestContext.Out.WriteLine($"accuracy: float {floatCorrect / n:P2}, ONNX Runtime int8 {qdqCorrect / n:P2}, edgenets int8 {oursCorrect / n:P2}; " +
+            $"top-1 agreement edgenets/ONNX Runtime int8 {agree / n:P2}; output difference in steps: median {steps[steps.Count / 2]:F1}, " +
+            $"99th percentile {steps[(int)(0.99 * (steps.Count - 1))]:F1}, worst {steps[^1]:F1}");
+        Assert.That(Math.Abs(qdqCorrect - floatCorrect) / n, Is.LessThanOrEqualTo(0.015), "ONNX Runtime's int8 accuracy is far from the float model's");
+        Assert.That(agree / n, Is.GreaterThanOrEqualTo(0.98), "ONNX Runtime's int8 top-1 disagrees with ours too often");
+        Assert.That(steps[steps.Count / 2], Is.LessThanOrEqualTo(2), "typical output difference from ONNX Runtime's int8");
+        Assert.That(steps[^1], Is.LessThanOrEqualTo(8), "worst output difference from ONNX Runtime's int8");
+    }
+
+    /// <summary>The benchmark models (random weights, MLPerf Tiny shapes): depthwise/pointwise stacks and residual Adds.</summary>
+    [TestCase("mobilenet_v1_025_96", 27, 0)]
+    [TestCase("resnet8_32", 9, 3)]
+    public void BenchmarkModel_FusesIntoInt8KernelsAndMatchesInt8(string stem, int convs, int adds)
+    {
+        string onnxPath = Path.Combine(RepoPaths.Root, "tools", "benchmarks", "models", stem + ".onnx");
+        var graph = OnnxImporter.Import(onnxPath);
+        var inputShape = graph.Tensors[graph.Inputs[0]].Shape;
+        int size = graph.Tensors[graph.Inputs[0]].ElementCount;
+        var rng = new Random(7);
+        var samples = Enumerable.Range(0, 10).Select(_ => Enumerable.Range(0, size).Select(_ => (float)rng.NextDouble()).ToArray()).ToList();
+        var model = Model.Load(ModelConverter.Convert(graph, new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = samples[..8] }));
+        var qdqBytes = QdqExporter.Export(File.ReadAllBytes(onnxPath), model.Graph);
+
+        var ops = OptimizedOps(qdqBytes);
+        TestContext.Out.WriteLine($"{stem}: {string.Join(", ", ops.GroupBy(o => o).Select(g => $"{g.Key} x{g.Count()}"))}");
+        Assert.That(ops.Count(o => o == "QLinearConv"), Is.EqualTo(convs));
+        Assert.That(ops.Count(o => o == "QLinearAdd"), Is.EqualTo(adds));
+        Assert.That(ops, Has.None.AnyOf("Conv", "Gemm", "MatMul"));
+
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        var ours = new float[output.ElementCount];
+        using var qdq = Session(qdqBytes);
+        using var session = model.CreateSession();
+        foreach (var x in samples[8..])
+        {
+            session.Run(x, ours);
+            double worst = WorstSteps(ours, Run(qdq, x, inputShape), output.Quantization!.Scale);
+            TestContext.Out.WriteLine($"{stem}: worst difference {worst:F1} output steps");
+            Assert.That(worst, Is.LessThanOrEqualTo(8));
+        }
+    }
+
+    /// <summary>LSTM/GRU have no int8 form in ONNX Runtime: the GRU stays float between pairs, the rest is int8.</summary>
+    [Test]
+    public void RecurrentModel_KeepsGruFloatAndAgreesWithInt8()
+    {
+        string dir = Path.Combine(RepoPaths.Models, "activity-hapt");
+        string onnxPath = Path.Combine(dir, "model.onnx");
+        var calibration = Samples(NpyFile.Read(Path.Combine(dir, "calibration.npy")));
+        var testArray = NpyFile.Read(Path.Combine(dir, "test_inputs.npy"));
+        var inputs = Samples(testArray).Take(200).ToList();
+        var model = Model.Load(ModelConverter.Convert(OnnxImporter.Import(onnxPath),
+            new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = calibration }));
+        var export = QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath)), model.Graph);
+        Assert.That(export.FloatOperators, Has.Count.EqualTo(1).And.Some.StartsWith("GRU"));
+
+        var ops = OptimizedOps(export.ToBytes());
+        TestContext.Out.WriteLine($"activity-hapt: {string.Join(", ", ops.GroupBy(o => o).Select(g => $"{g.Key} x{g.Count()}"))}");
+        Assert.That(ops, Has.Member("QLinearConv").And.Member("GRU"));
+
+        int[] sampleShape = [1, .. testArray.Shape[1..]];
+        using var qdq = Session(export.ToBytes());
+        using var session = model.CreateSession();
+        var ours = new float[model.Graph.Tensors[model.Graph.Outputs[0]].ElementCount];
+        int agree = 0;
+        foreach (var x in inputs)
+        {
+            session.Run(x, ours);
+            if (ArgMax(ours) == ArgMax(Run(qdq, x, sampleShape))) agree++;
+        }
+        TestContext.Out.WriteLine($"activity-hapt: top-1 agreement edgenets/ONNX Runtime QDQ {(double)agree / inputs.Count:P1}");
+        Assert.That((double)agree / inputs.Count, Is.GreaterThanOrEqualTo(0.95));
+    }
+
+    [Test]
+    public void Int8Activations_AreTheSameModel()
+    {
+        string path = Path.Combine(RepoPaths.TestData, "onnx", "conv_bn_relu_op17.onnx");
+        var input = NpyFile.Read(Path.ChangeExtension(path, ".input.npy"));
+        var x = input.ToFloat32();
+        var model = Model.Load(ModelConverter.Convert(OnnxImporter.Import(path, new ImportOptions { BatchSize = input.Shape[0] }),
+            new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = [x] }));
+        var onnx = File.ReadAllBytes(path);
+        var unsigned = RunOnnxRuntime(QdqExporter.Export(onnx, model.Graph, new QdqExportOptions { ActivationType = QdqActivationType.UInt8 }), x, input.Shape);
+        var signed = RunOnnxRuntime(QdqExporter.Export(onnx, model.Graph, new QdqExportOptions { ActivationType = QdqActivationType.Int8 }), x, input.Shape);
+        Assert.That(signed.Ops, Has.Member("QLinearConv"));
+        float step = model.Graph.Tensors[model.Graph.Outputs[0]].Quantization!.Scale;
+        Assert.That(WorstSteps(unsigned.Output, signed.Output, step), Is.LessThanOrEqualTo(1));
+    }
+
+    [Test]
+    public void ModelFromAnotherOnnxFile_IsRejected()
+    {
+        string dir = RepoPaths.GestureModel;
+        var calibration = Samples(NpyFile.Read(Path.Combine(dir, "calibration.npy"))).Take(4).ToList();
+        var model = Model.Load(ModelConverter.Convert(OnnxImporter.Import(Path.Combine(dir, "model.onnx")),
+            new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = calibration }));
+        var other = File.ReadAllBytes(Path.Combine(RepoPaths.TestData, "onnx", "conv_bn_relu_op17.onnx"));
+        var e = Assert.Throws<ConversionException>(() => QdqExporter.Export(other, model.Graph));
+        Assert.That(e!.Message, Does.Contain("no matching node"));
+
+        var floatModel = Model.Load(ModelConverter.Convert(OnnxImporter.Import(Path.Combine(dir, "model.onnx")), new ConvertOptions { Precision = Precision.Float32 }));
+        e = Assert.Throws<ConversionException>(() => QdqExporter.Export(File.ReadAllBytes(Path.Combine(dir, "model.onnx")), floatModel.Graph));
+        Assert.That(e!.Message, Does.Contain("int8"));
+    }
+
+    // ---- helpers ----
+
+    private static List<float[]> Samples(NpyArray array)
+    {
+        var all = array.ToFloat32();
+        return Enumerable.Range(0, array.SampleCount).Select(i => all.AsSpan(i * array.SampleSize, array.SampleSize).ToArray()).ToList();
+    }
+
+    private static double WorstSteps(float[] ours, float[] theirs, float step)
+    {
+        Assert.That(theirs, Has.Length.EqualTo(ours.Length));
+        double worst = 0;
+        for (int i = 0; i < ours.Length; i++) worst = Math.Max(worst, Math.Abs(ours[i] - theirs[i]) / step);
+        return worst;
+    }
+
+    private static int ArgMax(float[] v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    private static InferenceSession Session(byte[] onnx, string? optimizedPath = null)
+    {
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        if (optimizedPath != null) options.OptimizedModelFilePath = optimizedPath;
+        return new InferenceSession(onnx, options);
+    }
+
+    private static float[] Run(InferenceSession session, float[] x, int[] shape)
+    {
+        using var value = OrtValue.CreateTensorValueFromMemory(x, shape.Select(d => (long)d).ToArray());
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, [session.InputNames[0]], [value], [session.OutputNames[0]]);
+        return results[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    /// <summary>The operator types of the graph ONNX Runtime runs after its optimizations (written by OptimizedModelFilePath).</summary>
+    private static List<string> OptimizedOps(byte[] onnx)
+    {
+        string dir = RepoPaths.TempDirectory();
+        try
+        {
+            string optimized = Path.Combine(dir, "optimized.onnx");
+            using (Session(onnx, optimized)) { }
+            return Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimized)).Graph.Node.Select(n => n.OpType).ToList();
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static (float[] Output, List<string> Ops) RunOnnxRuntime(byte[] onnx, float[] x, int[] shape)
+    {
+        using var session = Session(onnx);
+        return (Run(session, x, shape), OptimizedOps(onnx));
+    }
+}
