@@ -113,22 +113,30 @@ public sealed class HostPipeline : IDisposable
             _session = model.CreateSession();
             outputCount = graph.Tensors[graph.Outputs[0]].ElementCount;
         }
-        _preprocessor = new FramePreprocessor(new ModelInput(_session), _options.Preprocess);
-        _json = new JsonLineWriter(output, 1024 + 32 * outputCount);
-        _smoother = new EventSmoother(_options.HoldFrames);
-        _output = new float[outputCount];
-        _values = new float[outputCount];
         _isClassifier = _options.Output switch
         {
             OutputKind.Class => true,
             OutputKind.Value => false,
             _ => outputCount > 1,
         };
-        if (!_isClassifier && pins != null) throw new ArgumentException("--gpio needs a classification output (class pins)");
-        if (_isClassifier && (_options.OutputMean != null || _options.OutputStd != null))
-            throw new ArgumentException("--output-mean/--output-std apply to value outputs");
-        CheckPerElement(_options.OutputMean, outputCount, "--output-mean");
-        CheckPerElement(_options.OutputStd, outputCount, "--output-std");
+        try
+        {
+            if (!_isClassifier && pins != null) throw new ArgumentException("--gpio needs a classification output (class pins)");
+            if (_isClassifier && (_options.OutputMean != null || _options.OutputStd != null))
+                throw new ArgumentException("--output-mean/--output-std apply to value outputs");
+            CheckPerElement(_options.OutputMean, outputCount, "--output-mean");
+            CheckPerElement(_options.OutputStd, outputCount, "--output-std");
+            _preprocessor = new FramePreprocessor(new ModelInput(_session), _options.Preprocess);
+        }
+        catch
+        {
+            if (_streaming != null) _streaming.Dispose(); else _session.Dispose();
+            throw;
+        }
+        _json = new JsonLineWriter(output, 1024 + 32 * outputCount);
+        _smoother = new EventSmoother(_options.HoldFrames);
+        _output = new float[outputCount];
+        _values = new float[outputCount];
         _pins = pins;
         // Scores are probabilities: taken as they are when the model ends in Softmax, else softmax of the logits.
         _outputIsProbability = graph.Ops.Count > 0 && graph.Ops[^1].Type == OpType.Softmax;
