@@ -53,6 +53,34 @@ check host-arm64-a72-replay bash -c "$qemu -cpu cortex-a72 $out/host-arm64/edgen
 check host-identical-summary cmp "$out/host-x64.summary" "$out/host-a72.summary"
 cat "$out/host-a72.summary" 2>/dev/null | sed 's/^/  arm64 host: /'
 
+echo "== edgenets-host: activity replay (IMU samples, sliding windows, labels) and air-quality stream mode, x64 vs arm64"
+activity=models/activity-hapt
+imu="npy:$activity/test_stream.npy?labels=$activity/test_stream_labels.npy&kind=samples"
+imu_args="--model $activity/model.enet --source '$imu' --hop 64 --label-offset 1 --window-label uniform --events-only"
+check host-x64-imu bash -c "$out/host-x64/edgenets-host $imu_args | grep '\"summary\"' > $out/host-x64-imu.summary"
+check host-arm64-a72-imu bash -c "$qemu -cpu cortex-a72 $out/host-arm64/edgenets-host $imu_args | grep '\"summary\"' > $out/host-a72-imu.summary"
+check host-identical-imu-summary cmp "$out/host-x64-imu.summary" "$out/host-a72-imu.summary"
+cat "$out/host-a72-imu.summary" 2>/dev/null | sed 's/^/  arm64 host, activity: /'
+# Stream mode: the air-quality test windows [N, 24, 6] replayed as hourly samples [N*24, 6] (the same bytes under a
+# reshaped .npy header), one LSTM step per sample, state reset every 24 samples; the forecasts must match.
+air=models/airquality-forecast/test_inputs.npy
+reshape_windows() {   # reshape_windows IN.npy OUT.npy: [N, T, C] float32 -> [N*T, C], header padded to its old length
+  local hlen header n t c old new
+  hlen=$(( $(od -An -tu2 -j8 -N2 "$1") + 10 ))
+  header=$(head -c "$hlen" "$1" | tail -c +11)
+  read -r n t c < <(grep -o "'shape': ([0-9]*, [0-9]*, [0-9]*)" <<< "$header" | tr -dc '0-9 ,' | tr ',' ' ')
+  old="($n, $t, $c)"; new="($((n * t)), $c)"
+  { head -c 10 "$1"; printf '%s%*s\n' "${header/"$old"/"$new"}" $(( ${#old} - ${#new} )) ''; tail -c +$((hlen + 1)) "$1"; } > "$2"
+  [ "$(stat -c %s "$1")" -eq "$(stat -c %s "$2")" ]
+}
+check air-samples reshape_windows "$air" "$out/air-samples.npy"
+stream_args="--model models/airquality-forecast/model.enet --source 'npy:$out/air-samples.npy?kind=samples' --mode stream --reset 24 --max 2400 --metrics 0"
+forecasts='"index": [0-9]*, "value": [^,]*'
+check host-x64-stream bash -c "$out/host-x64/edgenets-host $stream_args | grep -o '$forecasts' > $out/host-x64-stream.values"
+check host-arm64-a72-stream bash -c "$qemu -cpu cortex-a72 $out/host-arm64/edgenets-host $stream_args | grep -o '$forecasts' > $out/host-a72-stream.values"
+check host-identical-stream-values bash -c "[ \$(wc -l < $out/host-x64-stream.values) -eq 2400 ] && cmp $out/host-x64-stream.values $out/host-a72-stream.values"
+tail -n 1 "$out/host-a72-stream.values" 2>/dev/null | sed 's/^/  arm64 host, air-quality stream: /'
+
 ls -l "$out/linux-x64/edgenets" "$out/host-x64/edgenets-host" "$out/host-arm64/edgenets-host" "$out/linux-arm64/edgenets" 2>/dev/null | awk '{print "  binary " $NF ": " $5 " bytes"}'
 echo "cross-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

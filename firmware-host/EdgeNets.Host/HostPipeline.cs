@@ -7,9 +7,54 @@ using EdgeNets.Runtime.Graph;
 
 namespace EdgeNets.Host;
 
+/// <summary>How sensor samples reach the model.</summary>
+public enum HostMode
+{
+    /// <summary>The model runs on a sliding window of its input length, every hop samples (and on every image or tensor).</summary>
+    Window,
+    /// <summary>The model's recurrent state is stepped one sample at a time, with a prediction per sample (<see cref="StreamingSession"/>).</summary>
+    Stream,
+}
+
+/// <summary>Which label a window of samples is scored against.</summary>
+public enum WindowLabel
+{
+    /// <summary>The label of the newest sample.</summary>
+    Last,
+    /// <summary>The label shared by every sample of the window; windows that span a label change are unlabelled.</summary>
+    Uniform,
+}
+
+/// <summary>How the model's output is reported.</summary>
+public enum OutputKind
+{
+    /// <summary><see cref="Value"/> when the output has a single element, else <see cref="Class"/>.</summary>
+    Auto,
+    /// <summary>Top class and its probability; labels give accuracy; events and GPIO.</summary>
+    Class,
+    /// <summary>The output values themselves (regression, forecasting).</summary>
+    Value,
+}
+
 public sealed class HostOptions
 {
     public PreprocessOptions Preprocess { get; set; } = new();
+
+    public HostMode Mode { get; set; } = HostMode.Window;
+
+    /// <summary>Stream mode: samples between resets of the recurrent state; 0 = never.</summary>
+    public long ResetEvery { get; set; }
+
+    /// <summary>Subtracted from every label (e.g. 1 for activity ids 1..N of classes 0..N-1); results outside the model's classes are unlabelled.</summary>
+    public int LabelOffset { get; set; }
+
+    public WindowLabel WindowLabel { get; set; } = WindowLabel.Last;
+
+    public OutputKind Output { get; set; } = OutputKind.Auto;
+
+    /// <summary>Value outputs are reported as output * OutputStd + OutputMean (per output element, or one for all), undoing a target normalization.</summary>
+    public float[]? OutputMean { get; set; }
+    public float[]? OutputStd { get; set; }
 
     /// <summary>Frames a class must hold before an event is reported (and GPIO pins switch).</summary>
     public int HoldFrames { get; set; } = 1;
@@ -25,43 +70,92 @@ public sealed class HostOptions
 }
 
 /// <summary>
-/// The host loop: source → preprocessing into the model input → model → top class → JSON lines, smoothing, GPIO and
-/// metrics. Everything is allocated in the constructor; <see cref="Step"/> allocates nothing for sources that don't.
+/// The host loop: source → preprocessing into the model input → model → top class or values → JSON lines, smoothing,
+/// GPIO and metrics. Everything is allocated in the constructor; <see cref="Step"/> allocates nothing for sources that
+/// don't. In <see cref="HostMode.Stream"/> the model's one-step graph runs on every sample and keeps its recurrent state.
 /// </summary>
 public sealed class HostPipeline : IDisposable
 {
     private readonly ISource _source;
     private readonly Session _session;
+    private readonly StreamingSession? _streaming;
     private readonly FramePreprocessor _preprocessor;
     private readonly HostOptions _options;
     private readonly JsonLineWriter _json;
     private readonly EventSmoother _smoother;
     private readonly ClassPins? _pins;
     private readonly LatencyStats _latency = new();
-    private readonly float[] _output;
-    private readonly bool _outputIsProbability;
+    private readonly float[] _output, _values;
+    private readonly bool _outputIsProbability, _isClassifier;
+    private readonly int _contextLength;
     private readonly long _metricsIntervalTicks;
-    private long _lastMetricsTicks, _framesAtLastMetrics;
+    private long _lastMetricsTicks, _framesAtLastMetrics, _streamed;
+    private int _runLabel = -1, _runLength;
 
     public HostPipeline(Model model, ISource source, Stream output, HostOptions? options = null, ClassPins? pins = null)
     {
         _options = options ?? new HostOptions();
         _source = source;
-        _session = model.CreateSession();
-        _preprocessor = new FramePreprocessor(new ModelInput(_session), _options.Preprocess);
-        _json = new JsonLineWriter(output);
-        _smoother = new EventSmoother(_options.HoldFrames);
-        _pins = pins;
         var graph = model.Graph;
         if (graph.Outputs.Count < 1) throw new InvalidDataException("the model has no outputs");
-        _output = new float[graph.Tensors[graph.Outputs[0]].ElementCount];
+        int outputCount;
+        if (_options.Mode == HostMode.Stream)
+        {
+            if (_options.Preprocess.Hop > 1) throw new ArgumentException("--hop is for window mode; stream mode runs the model on every sample");
+            _streaming = model.CreateStreamingSession();
+            _session = _streaming.Session;
+            outputCount = _streaming.StepOutputSize();
+            // Samples behind one whole-sequence output: the model input's time length (more than the recurrent
+            // layer's steps when convolutions over time come first).
+            _contextLength = model.Inputs[0].Shape[_streaming.InputTimeAxis];
+        }
+        else
+        {
+            if (_options.ResetEvery > 0) throw new ArgumentException("--reset is for stream mode");
+            _session = model.CreateSession();
+            outputCount = graph.Tensors[graph.Outputs[0]].ElementCount;
+        }
+        _isClassifier = _options.Output switch
+        {
+            OutputKind.Class => true,
+            OutputKind.Value => false,
+            _ => outputCount > 1,
+        };
+        try
+        {
+            if (!_isClassifier && pins != null) throw new ArgumentException("--gpio needs a classification output (class pins)");
+            if (_isClassifier && (_options.OutputMean != null || _options.OutputStd != null))
+                throw new ArgumentException("--output-mean/--output-std apply to value outputs");
+            CheckPerElement(_options.OutputMean, outputCount, "--output-mean");
+            CheckPerElement(_options.OutputStd, outputCount, "--output-std");
+            _preprocessor = new FramePreprocessor(new ModelInput(_session), _options.Preprocess);
+        }
+        catch
+        {
+            if (_streaming != null) _streaming.Dispose(); else _session.Dispose();
+            throw;
+        }
+        _json = new JsonLineWriter(output, 1024 + 32 * outputCount);
+        _smoother = new EventSmoother(_options.HoldFrames);
+        _output = new float[outputCount];
+        _values = new float[outputCount];
+        _pins = pins;
         // Scores are probabilities: taken as they are when the model ends in Softmax, else softmax of the logits.
         _outputIsProbability = graph.Ops.Count > 0 && graph.Ops[^1].Type == OpType.Softmax;
         _metricsIntervalTicks = (long)(_options.MetricsIntervalSeconds * Stopwatch.Frequency);
         _lastMetricsTicks = Stopwatch.GetTimestamp();
     }
 
+    private static void CheckPerElement(float[]? values, int count, string what)
+    {
+        if (values != null && values.Length != 1 && values.Length != count)
+            throw new ArgumentException($"{what} has {values.Length} values; the model output has {count} (give 1 or {count})");
+    }
+
+    /// <summary>The session that runs per prediction (in stream mode the one-step session).</summary>
     public Session Session => _session;
+    /// <summary>The streaming session in <see cref="HostMode.Stream"/>, else null.</summary>
+    public StreamingSession? Streaming => _streaming;
     public FramePreprocessor Preprocessor => _preprocessor;
     public long Frames { get; private set; }
     public long Predictions { get; private set; }
@@ -69,7 +163,12 @@ public sealed class HostPipeline : IDisposable
     public long Correct { get; private set; }
     public int LastClass { get; private set; } = -1;
     public float LastScore { get; private set; }
+    /// <summary>The label the last prediction was scored against, -1 when unlabelled.</summary>
+    public int LastLabel { get; private set; } = -1;
     public ReadOnlySpan<float> LastOutput => _output;
+    /// <summary>The last value output, denormalized with <see cref="HostOptions.OutputMean"/>/<see cref="HostOptions.OutputStd"/>.</summary>
+    public ReadOnlySpan<float> LastValues => _values;
+    public bool IsClassifier => _isClassifier;
     public double Accuracy => Labelled == 0 ? double.NaN : (double)Correct / Labelled;
 
     /// <summary>Reads one frame and, when the model input is complete, runs the model and reports. False at end of stream.</summary>
@@ -77,31 +176,79 @@ public sealed class HostPipeline : IDisposable
     {
         if (_source.Read(out var frame) == ReadStatus.EndOfStream) return false;
         Frames++;
+        TrackLabel(frame.Label);
         long start = Stopwatch.GetTimestamp();
+        if (_streaming != null)
+        {
+            // The state restarts every ResetEvery samples, so the prediction after each block's last sample is the
+            // whole-sequence output for that block.
+            if (_options.ResetEvery > 0 && _streamed > 0 && _streamed % _options.ResetEvery == 0) _streaming.Reset();
+            _streamed++;
+        }
         if (!_preprocessor.Process(frame)) return true;
-        _session.Invoke();
+        if (_streaming != null)
+        {
+            // A window over time (Conv1d front end) still filling: nothing new to report for this sample.
+            if (!_streaming.AdvanceWithInputSet()) return true;
+        }
+        else _session.Invoke();
         _session.GetOutput(0, _output);
         long end = Stopwatch.GetTimestamp();
         double latencyUs = (end - start) * 1e6 / Stopwatch.Frequency;
         _latency.Add(latencyUs);
 
-        int top = ArgMax(_output);
-        LastClass = top;
-        LastScore = _outputIsProbability ? _output[top] : SoftmaxOf(_output, top);
-        if (frame.Label >= 0)
+        if (_isClassifier) Classify(); else Denormalize();
+        if (_options.PrintPredictions) WritePrediction(latencyUs);
+        if (_isClassifier && _smoother.Update(LastClass))
         {
-            Labelled++;
-            if (frame.Label == top) Correct++;
-        }
-        if (_options.PrintPredictions) WritePrediction(frame.Label, latencyUs);
-        if (_smoother.Update(top))
-        {
-            _pins?.Show(top);
+            _pins?.Show(LastClass);
             WriteEvent();
         }
         Predictions++;
         if (_metricsIntervalTicks > 0 && end - _lastMetricsTicks >= _metricsIntervalTicks) WriteMetrics(end);
         return true;
+    }
+
+    /// <summary>Keeps the current label and how many consecutive frames have carried it (for <see cref="WindowLabel.Uniform"/>).</summary>
+    private void TrackLabel(int rawLabel)
+    {
+        int label = -1;
+        if (_isClassifier && rawLabel >= 0)
+        {
+            long shifted = (long)rawLabel - _options.LabelOffset;
+            if (shifted >= 0 && shifted < _output.Length) label = (int)shifted;
+        }
+        if (label == _runLabel) { if (_runLength < int.MaxValue) _runLength++; }
+        else { _runLabel = label; _runLength = 1; }
+    }
+
+    /// <summary>Samples one prediction sees: the window length, or in stream mode the model's sequence length.</summary>
+    private int ContextLength => _streaming != null ? _contextLength : _preprocessor.WindowLength;
+
+    private void Classify()
+    {
+        int top = ArgMax(_output);
+        LastClass = top;
+        LastScore = _outputIsProbability ? _output[top] : SoftmaxOf(_output, top);
+        LastLabel = _options.WindowLabel == WindowLabel.Uniform && _runLength < ContextLength ? -1 : _runLabel;
+        if (LastLabel >= 0)
+        {
+            Labelled++;
+            if (LastLabel == top) Correct++;
+        }
+    }
+
+    private void Denormalize()
+    {
+        var mean = _options.OutputMean;
+        var std = _options.OutputStd;
+        for (int i = 0; i < _output.Length; i++)
+        {
+            float v = _output[i];
+            if (std != null) v *= std[std.Length == 1 ? 0 : i];
+            if (mean != null) v += mean[mean.Length == 1 ? 0 : i];
+            _values[i] = v;
+        }
     }
 
     /// <summary>Runs until the source ends, <see cref="HostOptions.MaxPredictions"/> is reached or cancellation; then prints the summary.</summary>
@@ -132,16 +279,21 @@ public sealed class HostPipeline : IDisposable
 
     private static double UnixSeconds() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
 
-    private void WritePrediction(int label, double latencyUs)
+    private void WritePrediction(double latencyUs)
     {
         _json.Begin();
         _json.Field("type"u8, "prediction"u8);
         _json.Field("timestamp"u8, UnixSeconds(), "F3");
         _json.Field("index"u8, Predictions);
-        _json.Field("class"u8, LastClass);
-        _json.Field("score"u8, LastScore, "F4");
+        if (_isClassifier)
+        {
+            _json.Field("class"u8, LastClass);
+            _json.Field("score"u8, LastScore, "F4");
+        }
+        else if (_values.Length == 1) _json.Field("value"u8, _values[0]);
+        else _json.Field("values"u8, _values);
         _json.Field("latency_us"u8, latencyUs, "F1");
-        if (label >= 0) _json.Field("label"u8, label);
+        if (_isClassifier && LastLabel >= 0) _json.Field("label"u8, LastLabel);
         _json.End();
     }
 
@@ -194,6 +346,6 @@ public sealed class HostPipeline : IDisposable
     public void Dispose()
     {
         _pins?.Dispose();
-        _session.Dispose();
+        if (_streaming != null) _streaming.Dispose(); else _session.Dispose();
     }
 }

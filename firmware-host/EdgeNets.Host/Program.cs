@@ -26,6 +26,16 @@ public static class Program
           --mean A[,B,C]        per-channel normalization (v - mean) / std after scaling to 0..1
           --std A[,B,C]         (default: the model's input_mean/input_std metadata, else none)
           --hop N               samples between windows for sensor models (default: window length)
+          --mode window|stream  sensor samples: run the model on sliding windows (default), or step a recurrent
+                                model one sample at a time with a prediction per sample
+          --reset N             stream mode: reset the recurrent state every N samples (default 0 = never)
+          --label-offset N      subtract N from every label (1 for ids 1..K of classes 0..K-1); labels outside
+                                the model's classes count as unlabelled
+          --window-label last|uniform  the label of a sensor window: its newest sample's (default), or the one label
+                                all its samples share (windows across a label change are unlabelled)
+          --output class|value  report the top class (default for outputs of more than one value) or the values
+          --output-mean A[,..]  value outputs are reported as output * std + mean (undo a target normalization)
+          --output-std A[,..]
           --hold K              a class must hold K predictions before an event is reported (default 1)
           --gpio P0,P1,...      GPIO pin per class (-1: none), driven on events
           --metrics SECONDS     print a metrics line every SECONDS (default 10; 0 = off)
@@ -69,6 +79,38 @@ public static class Program
                     case "--mean": options.Preprocess.Mean = ParseFloats(Value(), "--mean"); break;
                     case "--std": options.Preprocess.Std = ParseFloats(Value(), "--std"); break;
                     case "--hop": options.Preprocess.Hop = ParsePositive(Value(), "--hop"); break;
+                    case "--mode":
+                        options.Mode = Value() switch
+                        {
+                            "window" => HostMode.Window,
+                            "stream" => HostMode.Stream,
+                            var v => throw new ArgumentException($"--mode {v}: expected window or stream"),
+                        };
+                        break;
+                    case "--reset": options.ResetEvery = ParsePositive(Value(), "--reset"); break;
+                    case "--label-offset":
+                        if (!int.TryParse(Value(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int offset))
+                            throw new ArgumentException("--label-offset needs an integer");
+                        options.LabelOffset = offset;
+                        break;
+                    case "--window-label":
+                        options.WindowLabel = Value() switch
+                        {
+                            "last" => WindowLabel.Last,
+                            "uniform" => WindowLabel.Uniform,
+                            var v => throw new ArgumentException($"--window-label {v}: expected last or uniform"),
+                        };
+                        break;
+                    case "--output":
+                        options.Output = Value() switch
+                        {
+                            "class" => OutputKind.Class,
+                            "value" => OutputKind.Value,
+                            var v => throw new ArgumentException($"--output {v}: expected class or value"),
+                        };
+                        break;
+                    case "--output-mean": options.OutputMean = ParseFloats(Value(), "--output-mean"); break;
+                    case "--output-std": options.OutputStd = ParseFloats(Value(), "--output-std"); break;
                     case "--hold": options.HoldFrames = ParsePositive(Value(), "--hold"); break;
                     case "--gpio": gpio = Value(); break;
                     case "--metrics":

@@ -85,6 +85,15 @@ public sealed class StreamingSession : IDisposable
     public bool Advance(ReadOnlySpan<float> input)
     {
         _session.SetInput(0, input);
+        return AdvanceWithInputSet();
+    }
+
+    /// <summary>
+    /// Runs one time step on the input already written into <see cref="Session"/> (e.g. preprocessed straight into its
+    /// quantized input bytes); returns whether the outputs are new. Use this, not Session.Invoke, on a streaming session.
+    /// </summary>
+    public bool AdvanceWithInputSet()
+    {
         if (!_session.InvokeUntilGateCloses()) return false;
         ReadySteps++;
         return true;

@@ -37,6 +37,33 @@ public sealed class JsonLineWriter(Stream stream, int capacity = 1024)
         _length += written;
     }
 
+    /// <summary>A float in its shortest round-trip form; NaN and infinities are written as null.</summary>
+    public void Field(ReadOnlySpan<byte> name, float value)
+    {
+        Name(name);
+        Number(value);
+    }
+
+    /// <summary>An array of floats, each in its shortest round-trip form.</summary>
+    public void Field(ReadOnlySpan<byte> name, ReadOnlySpan<float> values)
+    {
+        Name(name);
+        Append("["u8);
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (i > 0) Append(", "u8);
+            Number(values[i]);
+        }
+        Append("]"u8);
+    }
+
+    private void Number(float value)
+    {
+        if (!float.IsFinite(value)) { Append("null"u8); return; }
+        if (!value.TryFormat(_buffer.AsSpan(_length), out int written, "R", CultureInfo.InvariantCulture)) throw Full();
+        _length += written;
+    }
+
     /// <summary>A string value that needs no escaping (ASCII literals chosen by the host).</summary>
     public void Field(ReadOnlySpan<byte> name, ReadOnlySpan<byte> asciiValue)
     {

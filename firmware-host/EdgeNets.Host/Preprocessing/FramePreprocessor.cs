@@ -74,6 +74,9 @@ public sealed class FramePreprocessor
         }
     }
 
+    /// <summary>Samples per model input: the window length for sensor samples (once the first sample is seen), else 1.</summary>
+    public int WindowLength => _windowLength > 0 ? _windowLength : 1;
+
     /// <summary>The resized 8-bit image of the last frame (height x width x channels), for tests and debugging.</summary>
     public ReadOnlySpan<byte> LastResized => _resized;
 

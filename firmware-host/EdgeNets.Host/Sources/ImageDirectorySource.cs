@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using StbImageSharp;
 
 namespace EdgeNets.Host.Sources;
@@ -7,16 +8,23 @@ namespace EdgeNets.Host.Sources;
 /// Without <c>list</c> every image under DIR is used in ordinal path order; <c>list</c> names the files (paths relative to
 /// DIR, one per line). <c>labels=dir</c> takes each image's true class from the first folder of its relative path
 /// (e.g. <c>3/IMG_1.JPG</c> is class 3), so the host can report accuracy on a labelled folder tree.
-/// Decoding allocates the pixel array of each photo: replaying photos is for evaluation, not the zero-allocation path.
+/// The file bytes and decoded pixels go into buffers reused from photo to photo (grown to the largest photo); what
+/// decoding still allocates per photo is the decoder's own working tables (about 20 KB for a JPEG, whatever its size),
+/// short-lived garbage that does not grow with the run. Photo replay is for evaluation; cameras and video are the
+/// zero-allocation paths.
 /// </summary>
-public sealed class ImageDirectorySource : ISource
+public sealed unsafe class ImageDirectorySource : ISource
 {
     private static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".bmp"];
     private readonly string _root;
     private readonly string[] _files;
     private readonly int[] _labels;
+    private readonly string[] _paths;
     private readonly bool _loop;
     private readonly Pacer _pacer;
+    private byte[] _file = new byte[64 * 1024];
+    private MemoryStream _fileStream;
+    private byte[] _pixels = [];
     private int _next;
 
     public ImageDirectorySource(SourceUri uri)
@@ -43,6 +51,8 @@ public sealed class ImageDirectorySource : ISource
         string? labels = uri.GetString("labels");
         if (labels != null && labels != "dir") throw new SourceUriException($"source '{uri.Text}': labels={labels} (only labels=dir is supported)");
         for (int i = 0; i < _files.Length; i++) _labels[i] = labels == null ? -1 : LabelFromFolder(_files[i]);
+        _paths = _files.Select(f => Path.Combine(_root, f)).ToArray();
+        _fileStream = new MemoryStream(_file);
         _loop = uri.GetBool("loop", false);
         _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6));
     }
@@ -68,18 +78,67 @@ public sealed class ImageDirectorySource : ISource
         }
         _pacer.Wait();
         int index = _next++;
-        string path = Path.Combine(_root, _files[index]);
-        ImageResult image;
+        string path = _paths[index];
+        int width, height;
         try
         {
-            image = ImageResult.FromMemory(File.ReadAllBytes(path), ColorComponents.RedGreenBlue);
+            int length = ReadFile(path);
+            (width, height) = Decode(length);
         }
         catch (Exception e) when (e is not IOException)
         {
             throw new InvalidDataException($"images: cannot decode '{path}': {e.Message}", e);
         }
-        frame = new Frame(FrameFormat.Rgb24, image.Width, image.Height, image.Data, _labels[index]);
+        frame = new Frame(FrameFormat.Rgb24, width, height, _pixels.AsSpan(0, width * height * 3), _labels[index]);
         return ReadStatus.Frame;
+    }
+
+    /// <summary>Reads the whole file into the reused file buffer; returns its length.</summary>
+    private int ReadFile(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        long size = RandomAccess.GetLength(handle);
+        if (size > Array.MaxLength) throw new InvalidDataException($"images: '{path}' is too large ({size} bytes)");
+        if (size > _file.Length)
+        {
+            _file = new byte[Math.Max(size, 2L * _file.Length)];
+            _fileStream = new MemoryStream(_file);
+        }
+        // Before reading: growing a MemoryStream's length clears the bytes it exposes.
+        _fileStream.SetLength(size);
+        int length = 0;
+        while (length < size)
+        {
+            int read = RandomAccess.Read(handle, _file.AsSpan(length, (int)size - length), length);
+            if (read == 0) break;
+            length += read;
+        }
+        return length;
+    }
+
+    /// <summary>
+    /// Decodes the file buffer to RGB into the reused pixel buffer. StbImageSharp's ImageResult would copy every image
+    /// into a new array; its lower-level entry point returns the pixels in native memory (Marshal.AllocHGlobal, i.e.
+    /// malloc), which is copied here and freed at once.
+    /// </summary>
+    private (int Width, int Height) Decode(int length)
+    {
+        _fileStream.SetLength(length);
+        _fileStream.Position = 0;
+        int width, height, components;
+        byte* pixels = StbImage.stbi__load_and_postprocess_8bit(new StbImage.stbi__context(_fileStream), &width, &height, &components, (int)ColorComponents.RedGreenBlue);
+        if (pixels == null) throw new InvalidDataException(StbImage.stbi__g_failure_reason ?? "unknown image format");
+        try
+        {
+            int bytes = checked(width * height * 3);
+            if (bytes > _pixels.Length) _pixels = new byte[bytes];
+            new ReadOnlySpan<byte>(pixels, bytes).CopyTo(_pixels);
+        }
+        finally
+        {
+            Marshal.FreeHGlobal((IntPtr)pixels);
+        }
+        return (width, height);
     }
 
     public void Dispose() { }

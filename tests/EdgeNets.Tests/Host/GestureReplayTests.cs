@@ -106,6 +106,46 @@ public class GestureReplayTests
         Assert.That(hostAccuracy * 100, Is.EqualTo(referenceAccuracy * 100).Within(1.0), "accuracy points");
     }
 
+    /// <summary>
+    /// Photo replay decodes into reused file and pixel buffers: the pixels are StbImageSharp's own (ImageResult), and
+    /// per photo it allocates at least one decoded image less than reading the file and decoding with ImageResult.
+    /// What remains is the JPEG decoder's per-image working tables.
+    /// </summary>
+    [Test]
+    public void PhotoReplayDecodesLikeImageResultIntoReusedBuffers()
+    {
+        string dataset = DatasetDirectory();
+        using var source = new ImageDirectorySource(SourceUri.Parse($"images:{dataset}?list={TestFilesList}&loop=true"));
+        var paths = source.Files.Select(f => Path.Combine(dataset, f)).ToArray();
+        int smallest = int.MaxValue;
+        foreach (var path in paths)
+        {
+            var expected = StbImageSharp.ImageResult.FromMemory(File.ReadAllBytes(path), StbImageSharp.ColorComponents.RedGreenBlue);
+            Assert.That(source.Read(out var frame), Is.EqualTo(ReadStatus.Frame));
+            Assert.That((frame.Width, frame.Height), Is.EqualTo((expected.Width, expected.Height)), path);
+            Assert.That(frame.Pixels.SequenceEqual(expected.Data), Is.True, path);
+            smallest = Math.Min(smallest, expected.Data.Length);
+        }
+
+        long SourcePass()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < paths.Length; i++) source.Read(out _);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        long ImageResultPass()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var path in paths) StbImageSharp.ImageResult.FromMemory(File.ReadAllBytes(path), StbImageSharp.ColorComponents.RedGreenBlue);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        var warmUp = System.Diagnostics.Stopwatch.StartNew();
+        while (warmUp.Elapsed < TimeSpan.FromSeconds(1.5)) { SourcePass(); ImageResultPass(); } // tiered JIT allocates
+        double replay = (double)SourcePass() / paths.Length, decoder = (double)ImageResultPass() / paths.Length;
+        TestContext.Out.WriteLine($"bytes allocated per photo: replay {replay:F0}, file read + ImageResult {decoder:F0}; smallest decoded photo {smallest}");
+        Assert.That(replay, Is.LessThanOrEqualTo(decoder - smallest));
+    }
+
     /// <summary>The full host (images source → pipeline → summary line) against the same model on test_inputs.npy.</summary>
     [Test]
     public void HostReportsTheModelsAccuracyOnThePhotos()

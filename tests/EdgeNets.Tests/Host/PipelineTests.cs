@@ -78,6 +78,60 @@ public class PipelineTests
     }
 
     [Test]
+    public void ValueOutputsPrintTheNumbersDenormalized()
+    {
+        const int rows = 9, width = 3;
+        var (data, _, values, _) = LabelledRows(rows, width, 41);
+        var model = HostTestModels.Flatten(DataType.Float32, [1, width]);
+        var output = new CaptureStream(1 << 20);
+        float[] mean = [1, -2, 0.5f], std = [10, 0.25f, 3];
+        using (var source = new NpySource(SourceUri.Parse($"npy:{data}")))
+        using (var pipeline = new HostPipeline(model, source, output, new HostOptions { Output = OutputKind.Value, OutputMean = mean, OutputStd = std }))
+            pipeline.Run();
+        var predictions = Parse(output).Where(l => l.GetProperty("type").GetString() == "prediction").ToArray();
+        Assert.That(predictions, Has.Length.EqualTo(rows));
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.That(predictions[r].TryGetProperty("class", out _), Is.False, "no class for value outputs");
+            var printed = predictions[r].GetProperty("values").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            var expected = Enumerable.Range(0, width).Select(i => values[r * width + i] * std[i] + mean[i]).ToArray();
+            Assert.That(printed, Is.EqualTo(expected), $"row {r}: printed in round-trip precision");
+        }
+        Assert.That(Parse(output).Last().TryGetProperty("accuracy", out _), Is.False);
+    }
+
+    [Test]
+    public void LabelsAreShiftedByTheOffsetAndLabelsOutsideTheClassesAreUnlabelled()
+    {
+        const int rows = 30, width = 4;
+        var (data, _, values, labelValues) = LabelledRows(rows, width, 43);
+        // Stored as id = class + 1 with 0 = unknown, plus ids beyond the model's classes (e.g. activities it does not know).
+        var ids = labelValues.Select((l, r) => r % 5 == 0 ? 0 : r % 7 == 0 ? width + 1 + r % 3 : l + 1).ToArray();
+        string labels = Path.Combine(RepoPaths.TempDirectory(), "ids.npy");
+        NpyFile.Write(labels, new NpyArray(NpyType.Int32, [rows], ids.SelectMany(BitConverter.GetBytes).ToArray()));
+        var output = new CaptureStream(1 << 20);
+        using (var source = new NpySource(SourceUri.Parse($"npy:{data}?labels={labels}")))
+        using (var pipeline = new HostPipeline(HostTestModels.Flatten(DataType.Float32, [1, width]), source, output, new HostOptions { LabelOffset = 1 }))
+            pipeline.Run();
+        var predictions = Parse(output).Where(l => l.GetProperty("type").GetString() == "prediction").ToArray();
+        int labelled = 0, correct = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            int expected = ids[r] >= 1 && ids[r] <= width ? ids[r] - 1 : -1;
+            int printed = predictions[r].TryGetProperty("label", out var l) ? l.GetInt32() : -1;
+            Assert.That(printed, Is.EqualTo(expected), $"row {r}, id {ids[r]}");
+            if (expected < 0) continue;
+            labelled++;
+            var row = values.AsSpan(r * width, width).ToArray();
+            if (Array.IndexOf(row, row.Max()) == expected) correct++;
+        }
+        var summary = Parse(output).Last();
+        Assert.That(labelled, Is.InRange(10, rows - 5));
+        Assert.That(summary.GetProperty("labelled").GetInt32(), Is.EqualTo(labelled));
+        Assert.That(summary.GetProperty("correct").GetInt32(), Is.EqualTo(correct));
+    }
+
+    [Test]
     public void EventsNeedTheClassToHoldKFrames()
     {
         var rng = new Random(21);
