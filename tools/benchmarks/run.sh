@@ -52,13 +52,14 @@ done
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print(f"threads: {sys.argv[2]}   (medians in microseconds)")
-print(f"| model | edgenets int8 | ORT float32 | ratio | ORT int8 | ratio | arena bytes |")
-print(f"|---|---:|---:|---:|---:|---:|---:|")
+print(f"| model | edgenets int8 | ORT float32 | ratio | ORT int8 | ratio | arena bytes | ORT int8 working-set growth |")
+print(f"|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    ort8, ratio8 = "", ""
+    ort8, ratio8, ws8 = "", "", ""
     if "onnxruntime_int8_median_us" in r:
         ort8 = "%.1f" % r["onnxruntime_int8_median_us"]
         ratio8 = "%.2fx" % r["ratio_to_onnxruntime_int8"]
-    print("| %s | %.1f | %.1f | %.2fx | %s | %s | %d |" % (r["name"], r["median_us"], r["onnxruntime_median_us"],
-          r["ratio_to_onnxruntime"], ort8, ratio8, r["arena_bytes"]))
+        ws8 = "%d" % r["onnxruntime_int8_working_set_growth_bytes"]
+    print("| %s | %.1f | %.1f | %.2fx | %s | %s | %d | %s |" % (r["name"], r["median_us"], r["onnxruntime_median_us"],
+          r["ratio_to_onnxruntime"], ort8, ratio8, r["arena_bytes"], ws8))
 PY

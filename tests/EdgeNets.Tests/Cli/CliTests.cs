@@ -123,6 +123,10 @@ public class CliTests
         // ONNX Runtime's int8 model is made from MODEL.onnx and the .enet's scales and timed as well.
         Assert.That(JsonNumber(bench.Out, "onnxruntime_int8_median_us"), Is.GreaterThan(0));
         Assert.That(JsonNumber(bench.Out, "ratio_to_onnxruntime_int8"), Is.GreaterThan(0));
+        // The memory target: the planned arena is below what ONNX Runtime's session adds to the process.
+        Assert.That(JsonNumber(bench.Out, "arena_bytes"), Is.LessThan(JsonNumber(bench.Out, "onnxruntime_int8_working_set_growth_bytes")));
+        Assert.That(JsonNumber(bench.Out, "arena_bytes"), Is.LessThan(JsonNumber(bench.Out, "onnxruntime_working_set_growth_bytes")));
+        Assert.That(bench.Out, Does.Contain("\"working_set_growth_bytes\""));
 
         bench = Edgenets("bench", enet, "--onnx", Onnx, "--runs", "10", "--warmup", "1", "--json", "--no-onnx-int8");
         Assert.That(bench.Code, Is.Zero, bench.Err);

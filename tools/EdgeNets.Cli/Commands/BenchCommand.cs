@@ -50,8 +50,11 @@ public static class BenchCommand
         var sample = DeterministicInput(input.ElementCount);
         var result = new float[output.ElementCount];
 
+        long workingSetBefore = Environment.WorkingSet;
         using var session = model.CreateSession(new SessionOptions { Threads = threads });
+        long workingSetPeak = Environment.WorkingSet;
         WarmUp(() => session.Run(sample, result), warmup);
+        workingSetPeak = Math.Max(workingSetPeak, Environment.WorkingSet);
         var times = new double[runs];
         // The calling thread's and the session's worker threads' own counts: the whole-process count would also see
         // unrelated threads (a test runner's, the JIT's).
@@ -63,11 +66,12 @@ public static class BenchCommand
             times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() + session.WorkerAllocatedBytes - allocatedBefore;
+        long workingSetGrowth = Math.Max(workingSetPeak, Environment.WorkingSet) - workingSetBefore;
         var (median, p99) = Summarize(times);
         double allocPerRun = (double)allocated / runs;
 
         string precision = model.Graph.Metadata.TryGetValue("precision", out var pr) ? pr : "?";
-        (double Median, double P99)? ort = null, ortInt8 = null;
+        (double Median, double P99, long WorkingSetGrowth)? ort = null, ortInt8 = null;
         if (onnxPath != null)
         {
             if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
@@ -93,9 +97,12 @@ public static class BenchCommand
             string line = string.Format(inv, "{{\"model\": \"{0}\", \"precision\": \"{1}\", \"runs\": {2}, \"threads\": {3}, \"median_us\": {4:F2}, \"p99_us\": {5:F2}, \"allocated_bytes_per_run\": {6:F1}, \"arena_bytes\": {7}",
                 enetPath.Replace("\\", "/", StringComparison.Ordinal), precision, runs, threads, median, p99, allocPerRun, model.ArenaBytes);
             if (ortMedian != null)
-                line += string.Format(inv, ", \"onnxruntime_median_us\": {0:F2}, \"onnxruntime_p99_us\": {1:F2}, \"ratio_to_onnxruntime\": {2:F3}", ortMedian, ortP99, median / ortMedian);
+                line += string.Format(inv, ", \"onnxruntime_median_us\": {0:F2}, \"onnxruntime_p99_us\": {1:F2}, \"ratio_to_onnxruntime\": {2:F3}, \"onnxruntime_working_set_growth_bytes\": {3}",
+                    ortMedian, ortP99, median / ortMedian, ort!.Value.WorkingSetGrowth);
             if (ortInt8 is { } q)
-                line += string.Format(inv, ", \"onnxruntime_int8_median_us\": {0:F2}, \"onnxruntime_int8_p99_us\": {1:F2}, \"ratio_to_onnxruntime_int8\": {2:F3}", q.Median, q.P99, median / q.Median);
+                line += string.Format(inv, ", \"onnxruntime_int8_median_us\": {0:F2}, \"onnxruntime_int8_p99_us\": {1:F2}, \"ratio_to_onnxruntime_int8\": {2:F3}, \"onnxruntime_int8_working_set_growth_bytes\": {3}",
+                    q.Median, q.P99, median / q.Median, q.WorkingSetGrowth);
+            line += string.Format(inv, ", \"working_set_growth_bytes\": {0}", workingSetGrowth);
             stdout.WriteLine(line + "}");
             return 0;
         }
@@ -112,6 +119,10 @@ public static class BenchCommand
                 qdq.Median, qdq.P99, threads, onnxInt8Path == null ? ", made from MODEL.onnx and the .enet's scales" : ""));
             stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime int8 (median): {0:F2}x", median / qdq.Median));
         }
+        stdout.WriteLine(string.Format(inv, "memory: arena {0:N0} B; working-set growth of the process from creating each session to its last run: edgenets {1:N0} B{2}{3}",
+            model.ArenaBytes, workingSetGrowth,
+            ort is { } o ? string.Format(inv, ", onnxruntime {0:N0} B (library load included)", o.WorkingSetGrowth) : "",
+            ortInt8 is { } o8 ? string.Format(inv, ", onnxruntime int8 {0:N0} B", o8.WorkingSetGrowth) : ""));
         if (profile) PrintProfile(model, sample, result, runs, warmup, threads, stdout);
         return 0;
     }
@@ -151,12 +162,18 @@ public static class BenchCommand
         stdout.WriteLine(string.Format(inv, "  sum of medians: {0:F1} us", total));
     }
 
-    /// <summary>Median and p99 of an ONNX model in ONNX Runtime on the same input, with the same run counts.</summary>
-    private static (double Median, double P99) TimeOnnxRuntime(byte[] onnx, int[] inputShape, int threads, float[] sample, int runs, int warmup)
+    /// <summary>
+    /// Median and p99 of an ONNX model in ONNX Runtime on the same input, with the same run counts, and the growth of
+    /// the process working set from before the session was created to its peak over creation, warm-up and runs.
+    /// </summary>
+    private static (double Median, double P99, long WorkingSetGrowth) TimeOnnxRuntime(byte[] onnx, int[] inputShape, int threads, float[] sample, int runs, int warmup)
     {
+        long before = Environment.WorkingSet;
         using var ort = new OnnxRuntimeModel(onnx, inputShape, threads);
         using var value = ort.CreateInput(sample);
+        long peak = Environment.WorkingSet;
         WarmUp(() => ort.RunForTiming(value, ort.OutputNames), warmup);
+        peak = Math.Max(peak, Environment.WorkingSet);
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {
@@ -164,7 +181,9 @@ public static class BenchCommand
             ort.RunForTiming(value, ort.OutputNames);
             times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
-        return Summarize(times);
+        peak = Math.Max(peak, Environment.WorkingSet);
+        var (median, p99) = Summarize(times);
+        return (median, p99, peak - before);
     }
 
     private static (double Median, double P99) Summarize(double[] times)
