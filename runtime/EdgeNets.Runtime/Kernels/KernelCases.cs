@@ -37,7 +37,7 @@ public static class KernelCases
         (OpType.Relu or OpType.Clip, DataType.Float32) => true,
         (OpType.LookupTable, DataType.Int8) => true,
         (OpType.Conv or OpType.Gemm, DataType.Int8 or DataType.Float32) => true,
-        (OpType.MaxPool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
+        (OpType.MaxPool or OpType.AveragePool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         _ => false,
     };
 
@@ -78,7 +78,13 @@ public static class KernelCases
                 foreach (var (a, n) in new (int[], int)[] { ([1, 40], 33), ([2, 17], 16), ([5, 9], 1) }) cases.Add(GemmFloat(rng, a, n));
                 break;
             case (OpType.MaxPool, DataType.Int8):
-                foreach (var p in PoolShapes()) cases.Add(MaxPoolInt8(rng, p));
+                foreach (var p in PoolShapes()) cases.Add(WindowPoolInt8(rng, p));
+                break;
+            case (OpType.AveragePool, DataType.Int8):
+                // AveragePool has no dilation; each geometry with and without counting the padding.
+                foreach (var p in PoolShapes().Where(p => p.Dilation == 1).Concat([
+                             new([1, 16, 8, 8], 8, 8, 8, [0, 0, 0, 0]), new([1, 5, 14, 14], 7, 7, 1, [3, 3, 3, 3]), new([1, 3, 0, 200], 1, 9, 3, [0, 4, 0, 4])]))
+                    foreach (bool includePad in new[] { false, true }) cases.Add(WindowPoolInt8(rng, p, average: true, includePad));
                 break;
             case (OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8):
                 foreach (var shape in GlobalPoolShapes()) cases.Add(GlobalPoolInt8(rng, op, shape));
@@ -474,7 +480,7 @@ public static class KernelCases
         yield return new([1, 5, 0, 130], 1, 4, 1, [0, 0, 0, 3]);  // NCW
     }
 
-    private static KernelCase MaxPoolInt8(Random rng, PoolGeometry p)
+    private static KernelCase WindowPoolInt8(Random rng, PoolGeometry p, bool average = false, bool includePad = false)
     {
         bool ncw = p.Input[2] == 0;
         int[] input = ncw ? [p.Input[0], p.Input[1], p.Input[3]] : p.Input;
@@ -497,8 +503,15 @@ public static class KernelCases
         var q = Quant(rng);
         int x = g.Input("x", DataType.Int8, input, Int8Values(rng, ShapeUtil.ElementCount(input)), q);
         int y = g.Output("y", DataType.Int8, output, q);
-        g.Op(OpType.MaxPool, [x], y, attributes);
-        return g.Build($"MaxPool int8 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel {p.KernelH}x{p.KernelW} stride {p.Stride} pads [{ShapeUtil.Format(p.Pads)}] dilation {p.Dilation}{clamp}");
+        if (average)
+        {
+            attributes.Remove(AttributeKey.Dilations);
+            attributes.Set(AttributeKey.CountIncludePad, includePad ? 1 : 0);
+        }
+        var type = average ? OpType.AveragePool : OpType.MaxPool;
+        g.Op(type, [x], y, attributes);
+        return g.Build($"{type} int8 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel {p.KernelH}x{p.KernelW} stride {p.Stride} pads [{ShapeUtil.Format(p.Pads)}] " +
+            (average ? $"{(includePad ? "counting" : "not counting")} the padding, zp={q.ZeroPoint}" : $"dilation {p.Dilation}") + clamp);
     }
 
     private static IEnumerable<int[]> GlobalPoolShapes()

@@ -52,6 +52,8 @@ public static class OptimizedKernels
         {
             string maxPool = "MaxPool2dInt8" + suffix, globalAverage = "GlobalAveragePoolInt8" + suffix, globalMax = "GlobalMaxPoolInt8" + suffix;
             list.Add(new KernelEntry(maxPool, OpType.MaxPool, DataType.Int8, s => new MaxPoolInt8(s, wide, maxPool), isSupported, priority, MaxPoolInt8.CanHandle));
+            string averagePool = "AveragePool2dInt8" + suffix;
+            list.Add(new KernelEntry(averagePool, OpType.AveragePool, DataType.Int8, s => new AveragePoolInt8(s, wide, averagePool), isSupported, priority, AveragePoolInt8.CanHandle));
             list.Add(new KernelEntry(globalAverage, OpType.GlobalAveragePool, DataType.Int8, s => new GlobalPoolInt8(s, average: true, wide, globalAverage),
                 isSupported, priority, GlobalPoolInt8.CanHandle));
             list.Add(new KernelEntry(globalMax, OpType.GlobalMaxPool, DataType.Int8, s => new GlobalPoolInt8(s, average: false, wide, globalMax),
