@@ -1,0 +1,471 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Quantization;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>Which matrix-vector code a recurrent variant runs.</summary>
+internal enum RecurrentIsa { Avx2, Vector128 }
+
+/// <summary>
+/// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
+/// how the work is arranged, not in any float operation:
+/// <list type="bullet">
+/// <item>W and R are packed at creation in blocks of 8 gate rows, column by column, so one vector holds 8 rows' weights
+/// for one input element (int8: for two, as int16 pairs for vpmaddwd). Each gate is padded to a whole number of
+/// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
+/// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
+/// <item>Float32 dot products: each lane sums its row in index order starting from 0, exactly as the reference's loop,
+/// then adds the bias; int8: int32 sums (any order gives the same integer), then (float)sum · rowScale + bias.</item>
+/// <item>Gate non-linearities run lane-wise (<see cref="RecurrentMathVector"/>) for Sigmoid and Tanh; the other
+/// activations are applied per lane with the scalar <see cref="RecurrentMath.Apply"/>.</item>
+/// </list>
+/// Streaming state (<see cref="IStatefulKernel"/>) works as in the reference.
+/// </summary>
+internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
+{
+    private const int Block = 8;
+
+    private readonly RecurrentLayer _layer;
+    private readonly string _name;
+    private readonly RecurrentIsa _isa;
+    private readonly bool _quantized, _neon;
+    private readonly int _paddedHidden, _paddedRows, _inputPairs, _hiddenPairs;
+
+    // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
+    private readonly short[] _w16 = [], _r16 = [];
+    private readonly float[] _wPacked = [], _rPacked = [];
+    // Per direction and padded row: bias of W and of R, int8 row scales; peepholes [direction][3][paddedHidden].
+    private readonly float[] _wBias, _rBias, _wScale = [], _rScale = [], _peepholes = [];
+
+    // Scratch and state, sized once. State rows are _paddedHidden long per (direction, batch row).
+    private readonly float[] _gx;          // [step * batch + b][paddedRows]: W·x + Wb of the direction being walked
+    private readonly float[] _gr;          // [paddedRows]: R·h + Rb of the current step
+    private readonly float[] _hState, _cState;
+    private readonly sbyte[] _hStateQ = [];
+    private readonly short[] _x16 = [], _h16 = [];  // int8: x - zx and h - zh (or (r ⊙ h) - zh), zero-padded to pairs
+    private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h
+    private readonly sbyte[] _resetHiddenQ = [];
+    private readonly float[] _dequantized = [];     // int8: hScale · (q - zh) for q = -128..127
+    private bool _needsInit = true;
+
+    public static bool CanHandle(KernelSetup s, OpType op, bool quantized)
+    {
+        try
+        {
+            _ = new RecurrentLayer(s, op, quantized);
+            return true;
+        }
+        catch (Exception)
+        {
+            return false; // the reference kernel reports what is wrong
+        }
+    }
+
+    public RecurrentVectorKernel(KernelSetup s, OpType op, bool quantized, RecurrentIsa isa, string name)
+    {
+        var layer = _layer = new RecurrentLayer(s, op, quantized);
+        _name = name;
+        _isa = isa;
+        _quantized = quantized;
+        _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
+        int lanes = Math.Max(Block, Vector<float>.Count);
+        int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
+        _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
+        _paddedRows = gates * _paddedHidden;
+        _inputPairs = (layer.InputSize + 1) / 2;
+        _hiddenPairs = (hidden + 1) / 2;
+
+        int rows = layer.Rows;
+        _wBias = new float[directions * _paddedRows];
+        _rBias = new float[directions * _paddedRows];
+        var bias = layer.B >= 0 ? s.ConstantInput<float>(RecurrentKernels.InputB) : default;
+        for (int d = 0; d < directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = d * _paddedRows + PaddedRow(row);
+                _wBias[padded] = layer.B >= 0 ? bias[d * 2 * rows + row] : 0f;
+                _rBias[padded] = layer.B >= 0 ? bias[d * 2 * rows + rows + row] : 0f;
+            }
+        if (layer.P >= 0)
+        {
+            var p = s.ConstantInput<float>(RecurrentKernels.InputP);
+            _peepholes = new float[directions * 3 * _paddedHidden];
+            for (int d = 0; d < directions; d++)
+                for (int g = 0; g < 3; g++)
+                    p.Slice((d * 3 + g) * hidden, hidden).CopyTo(_peepholes.AsSpan((d * 3 + g) * _paddedHidden));
+        }
+
+        if (quantized)
+        {
+            _wScale = new float[directions * _paddedRows];
+            _rScale = new float[directions * _paddedRows];
+            for (int d = 0; d < directions; d++)
+                for (int row = 0; row < rows; row++)
+                {
+                    _wScale[d * _paddedRows + PaddedRow(row)] = layer.WRowScale[d * rows + row];
+                    _rScale[d * _paddedRows + PaddedRow(row)] = layer.RRowScale[d * rows + row];
+                }
+            _w16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputPairs);
+            _r16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenPairs);
+            _x16 = new short[Math.Max(2 * _inputPairs, 1)];
+            _h16 = new short[_paddedHidden];
+            _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden];
+            _resetHiddenQ = new sbyte[_paddedHidden];
+            _dequantized = new float[256];
+            for (int q = -128; q <= 127; q++) _dequantized[q + 128] = layer.HScale * (q - layer.HZero);
+        }
+        else
+        {
+            _wPacked = PackFloat(s.ConstantInput<float>(RecurrentKernels.InputW), layer.InputSize);
+            _rPacked = PackFloat(s.ConstantInput<float>(RecurrentKernels.InputR), hidden);
+        }
+
+        _gx = new float[layer.Steps * layer.Batch * _paddedRows];
+        _gr = new float[_paddedRows];
+        _hState = new float[directions * layer.Batch * _paddedHidden];
+        _cState = new float[directions * layer.Batch * _paddedHidden];
+        _resetHidden = new float[_paddedHidden];
+    }
+
+    public override string Name => _name;
+
+    public bool CarryState { get; set; }
+
+    public void ResetState() => _needsInit = true;
+
+    /// <summary>Row of the padded layout (each gate padded to _paddedHidden rows) for a row of one direction.</summary>
+    private int PaddedRow(int row) => row / _layer.Hidden * _paddedHidden + row % _layer.Hidden;
+
+    /// <summary>
+    /// int8 [directions * rows, columns] to int16 blocks of 8 padded rows by column pairs: x86 interleaves each row's
+    /// pair (vpmaddwd / pmaddwd operands), AdvSimd stores the 8 rows of one column, then of the next (smlal operands).
+    /// </summary>
+    private short[] PackInt16(ReadOnlySpan<sbyte> weights, int columns, int pairs)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new short[_layer.Directions * blocks * pairs * 2 * Block];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block;
+                for (int k = 0; k < columns; k++)
+                {
+                    int pair = k / 2, within = k % 2;
+                    int index = (block * pairs + pair) * 2 * Block + (_neon ? within * Block + lane : lane * 2 + within);
+                    packed[index] = weights[(d * rows + row) * columns + k];
+                }
+            }
+        return packed;
+    }
+
+    /// <summary>float [directions, rows, columns] to blocks of 8 padded rows, column by column.</summary>
+    private float[] PackFloat(ReadOnlySpan<float> weights, int columns)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new float[_layer.Directions * blocks * columns * Block];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block;
+                for (int k = 0; k < columns; k++) packed[(block * columns + k) * Block + lane] = weights[(d * rows + row) * columns + k];
+            }
+        return packed;
+    }
+
+    public override void Run(TensorMemory memory)
+    {
+        var layer = _layer;
+        if (!CarryState || _needsInit)
+        {
+            layer.InitializeState(memory, _hState, _hStateQ, _cState, _paddedHidden);
+            _needsInit = false;
+        }
+        for (int d = 0; d < layer.Directions; d++)
+        {
+            InputProducts(memory, d);
+            bool reverse = layer.ReverseOnly || d == 1;
+            for (int step = 0; step < layer.Steps; step++)
+            {
+                int t = reverse ? layer.Steps - 1 - step : step;
+                for (int b = 0; b < layer.Batch; b++) Cell(memory, d, t, b);
+            }
+        }
+        layer.WriteFinalState(memory, _hState, _hStateQ, _cState, _paddedHidden);
+    }
+
+    /// <summary>W·x + Wb for every (step, batch row) of direction d into _gx.</summary>
+    private void InputProducts(TensorMemory memory, int d)
+    {
+        var layer = _layer;
+        int k = layer.InputSize, blocks = _paddedRows / Block;
+        for (int t = 0; t < layer.Steps; t++)
+        {
+            for (int b = 0; b < layer.Batch; b++)
+            {
+                var output = _gx.AsSpan((t * layer.Batch + b) * _paddedRows, _paddedRows);
+                if (_quantized)
+                {
+                    var x = memory.Read<sbyte>(layer.X).Slice(layer.XOffset(t, b), k);
+                    for (int i = 0; i < k; i++) _x16[i] = (short)(x[i] - layer.XZero);
+                    ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16, _wScale, _wBias, d * _paddedRows, output);
+                }
+                else
+                {
+                    var x = memory.Read<float>(layer.X).Slice(layer.XOffset(t, b), k);
+                    ProductsFloat(_wPacked, d * blocks, blocks, k, x, _wBias, d * _paddedRows, output);
+                }
+            }
+        }
+    }
+
+    /// <summary>R·v + Rb for padded gate rows [firstRow, firstRow + count) of direction d into _gr.</summary>
+    private void RecurrentProducts(int d, int firstRow, int count, ReadOnlySpan<float> v, ReadOnlySpan<short> v16)
+    {
+        int blocks = _paddedRows / Block, first = d * blocks + firstRow / Block;
+        var output = _gr.AsSpan(firstRow, count);
+        int rowOffset = d * _paddedRows + firstRow;
+        if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
+        else ProductsFloat(_rPacked, first, count / Block, _layer.Hidden, v, _rBias, rowOffset, output);
+    }
+
+    /// <summary>
+    /// output[8·i + lane] = (float)(Σ_k v[k]·w[row, k]) · scale[row] + bias[row] for blocks [firstBlock, firstBlock + blockCount);
+    /// scale and bias are read from <paramref name="rowOffset"/> on. v holds 2·pairs int16 values (zero past the end).
+    /// </summary>
+    private void ProductsInt16(short[] packed, int firstBlock, int blockCount, int pairs, ReadOnlySpan<short> v,
+        float[] scale, float[] bias, int rowOffset, Span<float> output)
+    {
+        ref short w = ref MemoryMarshal.GetArrayDataReference(packed);
+        ref int vPairs = ref Unsafe.As<short, int>(ref MemoryMarshal.GetReference(v));
+        ref short vShorts = ref MemoryMarshal.GetReference(v);
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        int stride = pairs * 2 * Block;
+        for (int i = 0; i < blockCount; i++)
+        {
+            ref short wb = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
+            nuint at = (nuint)(i * Block);
+            if (_isa == RecurrentIsa.Avx2)
+            {
+                Vector256<int> acc = default;
+                for (int p = 0; p < pairs; p++)
+                    acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref wb, (nuint)(p * 2 * Block)), Vector256.Create(Unsafe.Add(ref vPairs, p)).AsInt16());
+                var result = Vector256.ConvertToSingle(acc) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at);
+                result.StoreUnsafe(ref y, at);
+                continue;
+            }
+            Vector128<int> low = default, high = default;
+            if (_neon)
+            {
+                for (int p = 0; p < pairs; p++)
+                {
+                    var w0 = Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block));
+                    var w1 = Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block + Block));
+                    var x0 = Vector128.Create(Unsafe.Add(ref vShorts, 2 * p));
+                    var x1 = Vector128.Create(Unsafe.Add(ref vShorts, 2 * p + 1));
+                    low = AdvSimd.MultiplyWideningLowerAndAdd(low, w0.GetLower(), x0.GetLower());
+                    high = AdvSimd.MultiplyWideningUpperAndAdd(high, w0, x0);
+                    low = AdvSimd.MultiplyWideningLowerAndAdd(low, w1.GetLower(), x1.GetLower());
+                    high = AdvSimd.MultiplyWideningUpperAndAdd(high, w1, x1);
+                }
+            }
+            else
+            {
+                for (int p = 0; p < pairs; p++)
+                {
+                    var x = Vector128.Create(Unsafe.Add(ref vPairs, p)).AsInt16();
+                    low += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block)), x);
+                    high += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block + Block)), x);
+                }
+            }
+            (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>
+    /// output[8·i + lane] = (Σ_k v[k]·w[row, k], summed from 0 in index order) + bias[row]: per lane the reference's
+    /// float operations in the reference's order.
+    /// </summary>
+    private void ProductsFloat(float[] packed, int firstBlock, int blockCount, int columns, ReadOnlySpan<float> v,
+        float[] bias, int rowOffset, Span<float> output)
+    {
+        ref float w = ref MemoryMarshal.GetArrayDataReference(packed);
+        ref float x = ref MemoryMarshal.GetReference(v);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        int stride = columns * Block;
+        int i = 0;
+        // Two blocks at a time: their sums are independent, so the adds of one overlap the other's latency.
+        for (; i + 2 <= blockCount; i += 2)
+        {
+            ref float w0 = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
+            ref float w1 = ref Unsafe.Add(ref w0, stride);
+            nuint at = (nuint)(i * Block);
+            if (_isa == RecurrentIsa.Avx2)
+            {
+                Vector256<float> s0 = default, s1 = default;
+                for (int k = 0; k < columns; k++)
+                {
+                    var xv = Vector256.Create(Unsafe.Add(ref x, k));
+                    s0 += xv * Vector256.LoadUnsafe(ref w0, (nuint)(k * Block));
+                    s1 += xv * Vector256.LoadUnsafe(ref w1, (nuint)(k * Block));
+                }
+                (s0 + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+                (s1 + Vector256.LoadUnsafe(ref biases, at + Block)).StoreUnsafe(ref y, at + Block);
+            }
+            else
+            {
+                Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int k = 0; k < columns; k++)
+                {
+                    var xv = Vector128.Create(Unsafe.Add(ref x, k));
+                    nuint o = (nuint)(k * Block);
+                    s0 += xv * Vector128.LoadUnsafe(ref w0, o);
+                    s1 += xv * Vector128.LoadUnsafe(ref w0, o + 4);
+                    s2 += xv * Vector128.LoadUnsafe(ref w1, o);
+                    s3 += xv * Vector128.LoadUnsafe(ref w1, o + 4);
+                }
+                (s0 + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+                (s1 + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+                (s2 + Vector128.LoadUnsafe(ref biases, at + 8)).StoreUnsafe(ref y, at + 8);
+                (s3 + Vector128.LoadUnsafe(ref biases, at + 12)).StoreUnsafe(ref y, at + 12);
+            }
+        }
+        for (; i < blockCount; i++)
+        {
+            ref float w0 = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
+            nuint at = (nuint)(i * Block);
+            Vector128<float> s0 = default, s1 = default;
+            for (int k = 0; k < columns; k++)
+            {
+                var xv = Vector128.Create(Unsafe.Add(ref x, k));
+                s0 += xv * Vector128.LoadUnsafe(ref w0, (nuint)(k * Block));
+                s1 += xv * Vector128.LoadUnsafe(ref w0, (nuint)(k * Block + 4));
+            }
+            (s0 + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (s1 + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>The activation in slot k of direction d, applied to the clipped value, as the reference's Activate.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector<float> Activate(int d, int k, Vector<float> v)
+    {
+        var layer = _layer;
+        float clip = layer.Clip;
+        if (clip != float.PositiveInfinity)
+        {
+            v = Vector.ConditionalSelect(Vector.GreaterThan(v, new Vector<float>(clip)), new Vector<float>(clip),
+                Vector.ConditionalSelect(Vector.LessThan(v, new Vector<float>(-clip)), new Vector<float>(-clip), v));
+        }
+        int a = d * layer.ActivationsPerDirection + k;
+        int function = layer.Activations[a];
+        if (function == (int)RecurrentActivation.Sigmoid) return RecurrentMathVector.Sigmoid(v);
+        if (function == (int)RecurrentActivation.Tanh) return RecurrentMathVector.Tanh(v);
+        return ActivateLanes(function, layer.Alpha[a], layer.Beta[a], v);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector<float> ActivateLanes(int function, float alpha, float beta, Vector<float> v)
+    {
+        Span<float> lanes = stackalloc float[Vector<float>.Count];
+        v.CopyTo(lanes);
+        for (int i = 0; i < lanes.Length; i++) lanes[i] = RecurrentMath.Apply(function, alpha, beta, lanes[i]);
+        return new Vector<float>(lanes);
+    }
+
+    private static Vector<float> Load(float[] array, int offset) => Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    private static void Store(Vector<float> v, float[] array, int offset) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    private void Cell(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, state = (d * layer.Batch + b) * n, lanes = Vector<float>.Count;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        if (_quantized)
+        {
+            var q = _hStateQ.AsSpan(state, n);
+            for (int j = 0; j < n; j++) _h16[j] = (short)(q[j] - layer.HZero);
+        }
+        bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
+        RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden), _h16);
+
+        switch (layer.Op)
+        {
+            case OpType.Lstm:
+            {
+                // Gate rows: i, o, f, c. Peepholes: i, o, f.
+                bool peep = layer.P >= 0;
+                int p = d * 3 * n;
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var cPrev = Load(_cState, state + j);
+                    var i = Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j) + (peep ? Load(_peepholes, p + j) * cPrev : Vector<float>.Zero));
+                    var f = layer.InputForget ? Vector<float>.One - i
+                        : Activate(d, 0, Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j) + (peep ? Load(_peepholes, p + 2 * n + j) * cPrev : Vector<float>.Zero));
+                    var g = Activate(d, 1, Load(_gx, gx + 3 * n + j) + Load(_gr, 3 * n + j));
+                    var cNew = f * cPrev + i * g;
+                    var o = Activate(d, 0, Load(_gx, gx + n + j) + Load(_gr, n + j) + (peep ? Load(_peepholes, p + n + j) * cNew : Vector<float>.Zero));
+                    Store(cNew, _cState, state + j);
+                    Store(o * Activate(d, 2, cNew), _hState, state + j);
+                }
+                break;
+            }
+            case OpType.Gru when layer.LinearBeforeReset:
+            {
+                // Gate rows: z, r, h.
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var z = Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j));
+                    var r = Activate(d, 0, Load(_gx, gx + n + j) + Load(_gr, n + j));
+                    var candidate = Activate(d, 1, Load(_gx, gx + 2 * n + j) + r * Load(_gr, 2 * n + j));
+                    Store((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), _hState, state + j);
+                }
+                break;
+            }
+            case OpType.Gru:
+            {
+                // (r ⊙ h)·Rh: r ⊙ h goes through the recurrent product like h (quantized with h's scale in int8).
+                for (int j = 0; j < n; j += lanes)
+                    Store(Activate(d, 0, Load(_gx, gx + n + j) + Load(_gr, n + j)) * Load(_hState, state + j), _resetHidden, j);
+                if (_quantized)
+                {
+                    FixedPointVector.Quantize(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, layer.HInverseScale, layer.HZero);
+                    for (int j = 0; j < layer.Hidden; j++) _h16[j] = (short)(_resetHiddenQ[j] - layer.HZero);
+                }
+                RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16);
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var z = Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j));
+                    var candidate = Activate(d, 1, Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j));
+                    Store((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), _hState, state + j);
+                }
+                break;
+            }
+            default:
+                for (int j = 0; j < n; j += lanes) Store(Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j)), _hState, state + j);
+                break;
+        }
+
+        int hidden = layer.Hidden, y = layer.YOffset(t, d, b);
+        if (_quantized)
+        {
+            var hq = _hStateQ.AsSpan(state, hidden);
+            FixedPointVector.Quantize(_hState.AsSpan(state, hidden), hq, layer.HInverseScale, layer.HZero);
+            hq.CopyTo(memory.Write<sbyte>(layer.Y).Slice(y, hidden));
+            var h = _hState.AsSpan(state, hidden);
+            for (int j = 0; j < hidden; j++) h[j] = _dequantized[hq[j] + 128];
+        }
+        else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
+    }
+}
