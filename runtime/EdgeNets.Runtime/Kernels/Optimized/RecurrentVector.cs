@@ -50,7 +50,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly float[] _hState, _cState;
     private readonly sbyte[] _hStateQ = [];
     private readonly short[] _x16 = [], _h16 = [];  // int8: x - zx and h - zh (or (r ⊙ h) - zh), zero-padded to pairs
-    private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h
+    private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h; LSTM: the new cell state
     private readonly sbyte[] _resetHiddenQ = [];
     private readonly float[] _dequantized = [];     // int8: hScale · (q - zh) for q = -128..127
     private bool _needsInit = true;
@@ -249,19 +249,15 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
         ref float y = ref MemoryMarshal.GetReference(output);
         int stride = pairs * 2 * Block;
+        if (_isa == RecurrentIsa.Avx2)
+        {
+            ProductsAvx2(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, pairs, ref vPairs, ref scales, ref biases, ref y);
+            return;
+        }
         for (int i = 0; i < blockCount; i++)
         {
             ref short wb = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
             nuint at = (nuint)(i * Block);
-            if (_isa == RecurrentIsa.Avx2)
-            {
-                Vector256<int> acc = default;
-                for (int p = 0; p < pairs; p++)
-                    acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref wb, (nuint)(p * 2 * Block)), Vector256.Create(Unsafe.Add(ref vPairs, p)).AsInt16());
-                var result = Vector256.ConvertToSingle(acc) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at);
-                result.StoreUnsafe(ref y, at);
-                continue;
-            }
             Vector128<int> low = default, high = default;
             if (_neon)
             {
@@ -288,6 +284,40 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             }
             (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
             (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>ProductsInt16 with vpmaddwd: four blocks share each broadcast pair of v, then the remaining blocks one by one.</summary>
+    private static void ProductsAvx2(ref short w, int blockCount, int pairs, ref int v, ref float scales, ref float biases, ref float y)
+    {
+        nuint stride = (nuint)(pairs * 2 * Block);
+        int i = 0;
+        for (; i + 4 <= blockCount; i += 4)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
+            {
+                var x = Vector256.Create(Unsafe.Add(ref v, p)).AsInt16();
+                s0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o), x);
+                s1 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o + stride), x);
+                s2 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o + 2 * stride), x);
+                s3 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o + 3 * stride), x);
+            }
+            nuint at = (nuint)(i * Block);
+            (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (Vector256.ConvertToSingle(s1) * Vector256.LoadUnsafe(ref scales, at + Block) + Vector256.LoadUnsafe(ref biases, at + Block)).StoreUnsafe(ref y, at + Block);
+            (Vector256.ConvertToSingle(s2) * Vector256.LoadUnsafe(ref scales, at + 2 * Block) + Vector256.LoadUnsafe(ref biases, at + 2 * Block)).StoreUnsafe(ref y, at + 2 * Block);
+            (Vector256.ConvertToSingle(s3) * Vector256.LoadUnsafe(ref scales, at + 3 * Block) + Vector256.LoadUnsafe(ref biases, at + 3 * Block)).StoreUnsafe(ref y, at + 3 * Block);
+        }
+        for (; i < blockCount; i++)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector256<int> s0 = default;
+            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
+                s0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o), Vector256.Create(Unsafe.Add(ref v, p)).AsInt16());
+            nuint at = (nuint)(i * Block);
+            (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
         }
     }
 
@@ -356,37 +386,53 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
     }
 
-    /// <summary>The activation in slot k of direction d, applied to the clipped value, as the reference's Activate.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector<float> Activate(int d, int k, Vector<float> v)
+    /// <summary>
+    /// values[j] = the activation in slot k of direction d of the clipped values[j], as the reference's Activate.
+    /// The length is a multiple of Vector&lt;float&gt;.Count.
+    /// </summary>
+    private void Activate(int d, int k, Span<float> values)
     {
         var layer = _layer;
+        ref float v = ref MemoryMarshal.GetReference(values);
+        nuint length = (nuint)values.Length, lanes = (nuint)Vector<float>.Count;
         float clip = layer.Clip;
         if (clip != float.PositiveInfinity)
         {
-            v = Vector.ConditionalSelect(Vector.GreaterThan(v, new Vector<float>(clip)), new Vector<float>(clip),
-                Vector.ConditionalSelect(Vector.LessThan(v, new Vector<float>(-clip)), new Vector<float>(-clip), v));
+            var high = new Vector<float>(clip);
+            var low = new Vector<float>(-clip);
+            for (nuint j = 0; j < length; j += lanes)
+            {
+                var x = Vector.LoadUnsafe(ref v, j);
+                x = Vector.ConditionalSelect(Vector.GreaterThan(x, high), high, Vector.ConditionalSelect(Vector.LessThan(x, low), low, x));
+                x.StoreUnsafe(ref v, j);
+            }
         }
         int a = d * layer.ActivationsPerDirection + k;
-        int function = layer.Activations[a];
-        if (function == (int)RecurrentActivation.Sigmoid) return RecurrentMathVector.Sigmoid(v);
-        if (function == (int)RecurrentActivation.Tanh) return RecurrentMathVector.Tanh(v);
-        return ActivateLanes(function, layer.Alpha[a], layer.Beta[a], v);
+        switch ((RecurrentActivation)layer.Activations[a])
+        {
+            case RecurrentActivation.Sigmoid:
+                for (nuint j = 0; j < length; j += lanes) RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
+                break;
+            case RecurrentActivation.Tanh:
+                for (nuint j = 0; j < length; j += lanes) RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
+                break;
+            default:
+                for (int j = 0; j < values.Length; j++) values[j] = RecurrentMath.Apply(layer.Activations[a], layer.Alpha[a], layer.Beta[a], values[j]);
+                break;
+        }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector<float> ActivateLanes(int function, float alpha, float beta, Vector<float> v)
-    {
-        Span<float> lanes = stackalloc float[Vector<float>.Count];
-        v.CopyTo(lanes);
-        for (int i = 0; i < lanes.Length; i++) lanes[i] = RecurrentMath.Apply(function, alpha, beta, lanes[i]);
-        return new Vector<float>(lanes);
-    }
-
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> Load(float[] array, int offset) => Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector<float> v, float[] array, int offset) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
 
+    /// <summary>
+    /// One step of one batch row of direction d. The gate math runs in passes over the padded hidden vector: sums of
+    /// the pre-activations into _gr, the activations over whole gates, then the state update; per element these are
+    /// the reference's operations in the reference's order.
+    /// </summary>
     private void Cell(TensorMemory memory, int d, int t, int b)
     {
         var layer = _layer;
@@ -399,61 +445,77 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
         bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
         RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden), _h16);
+        var gr = _gr.AsSpan();
 
         switch (layer.Op)
         {
             case OpType.Lstm:
             {
-                // Gate rows: i, o, f, c. Peepholes: i, o, f.
+                // Gate rows: i, o, f, c. Peepholes: i, o, f. _resetHidden holds c' for the output activation.
                 bool peep = layer.P >= 0;
                 int p = d * 3 * n;
                 for (int j = 0; j < n; j += lanes)
                 {
                     var cPrev = Load(_cState, state + j);
-                    var i = Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j) + (peep ? Load(_peepholes, p + j) * cPrev : Vector<float>.Zero));
-                    var f = layer.InputForget ? Vector<float>.One - i
-                        : Activate(d, 0, Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j) + (peep ? Load(_peepholes, p + 2 * n + j) * cPrev : Vector<float>.Zero));
-                    var g = Activate(d, 1, Load(_gx, gx + 3 * n + j) + Load(_gr, 3 * n + j));
-                    var cNew = f * cPrev + i * g;
-                    var o = Activate(d, 0, Load(_gx, gx + n + j) + Load(_gr, n + j) + (peep ? Load(_peepholes, p + n + j) * cNew : Vector<float>.Zero));
-                    Store(cNew, _cState, state + j);
-                    Store(o * Activate(d, 2, cNew), _hState, state + j);
+                    Store(Load(_gx, gx + j) + Load(_gr, j) + (peep ? Load(_peepholes, p + j) * cPrev : Vector<float>.Zero), _gr, j);
+                    Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j) + (peep ? Load(_peepholes, p + 2 * n + j) * cPrev : Vector<float>.Zero), _gr, 2 * n + j);
+                    Store(Load(_gx, gx + 3 * n + j) + Load(_gr, 3 * n + j), _gr, 3 * n + j);
                 }
+                Activate(d, 0, gr.Slice(0, n));
+                if (!layer.InputForget) Activate(d, 0, gr.Slice(2 * n, n));
+                Activate(d, 1, gr.Slice(3 * n, n));
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var i = Load(_gr, j);
+                    var f = layer.InputForget ? Vector<float>.One - i : Load(_gr, 2 * n + j);
+                    var cNew = f * Load(_cState, state + j) + i * Load(_gr, 3 * n + j);
+                    Store(cNew, _cState, state + j);
+                    Store(cNew, _resetHidden, j);
+                    Store(Load(_gx, gx + n + j) + Load(_gr, n + j) + (peep ? Load(_peepholes, p + n + j) * cNew : Vector<float>.Zero), _gr, n + j);
+                }
+                Activate(d, 0, gr.Slice(n, n));
+                Activate(d, 2, _resetHidden);
+                for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_resetHidden, j), _hState, state + j);
                 break;
             }
             case OpType.Gru when layer.LinearBeforeReset:
             {
                 // Gate rows: z, r, h.
+                for (int j = 0; j < 2 * n; j += lanes) Store(Load(_gx, gx + j) + Load(_gr, j), _gr, j);
+                Activate(d, 0, gr.Slice(0, 2 * n));
+                for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), _gr, 2 * n + j);
+                Activate(d, 1, gr.Slice(2 * n, n));
                 for (int j = 0; j < n; j += lanes)
                 {
-                    var z = Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j));
-                    var r = Activate(d, 0, Load(_gx, gx + n + j) + Load(_gr, n + j));
-                    var candidate = Activate(d, 1, Load(_gx, gx + 2 * n + j) + r * Load(_gr, 2 * n + j));
-                    Store((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), _hState, state + j);
+                    var z = Load(_gr, j);
+                    Store((Vector<float>.One - z) * Load(_gr, 2 * n + j) + z * Load(_hState, state + j), _hState, state + j);
                 }
                 break;
             }
             case OpType.Gru:
             {
                 // (r ⊙ h)·Rh: r ⊙ h goes through the recurrent product like h (quantized with h's scale in int8).
-                for (int j = 0; j < n; j += lanes)
-                    Store(Activate(d, 0, Load(_gx, gx + n + j) + Load(_gr, n + j)) * Load(_hState, state + j), _resetHidden, j);
+                for (int j = 0; j < 2 * n; j += lanes) Store(Load(_gx, gx + j) + Load(_gr, j), _gr, j);
+                Activate(d, 0, gr.Slice(0, 2 * n));
+                for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_hState, state + j), _resetHidden, j);
                 if (_quantized)
                 {
                     FixedPointVector.Quantize(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, layer.HInverseScale, layer.HZero);
                     for (int j = 0; j < layer.Hidden; j++) _h16[j] = (short)(_resetHiddenQ[j] - layer.HZero);
                 }
                 RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16);
+                for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j), _gr, 2 * n + j);
+                Activate(d, 1, gr.Slice(2 * n, n));
                 for (int j = 0; j < n; j += lanes)
                 {
-                    var z = Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j));
-                    var candidate = Activate(d, 1, Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j));
-                    Store((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), _hState, state + j);
+                    var z = Load(_gr, j);
+                    Store((Vector<float>.One - z) * Load(_gr, 2 * n + j) + z * Load(_hState, state + j), _hState, state + j);
                 }
                 break;
             }
             default:
-                for (int j = 0; j < n; j += lanes) Store(Activate(d, 0, Load(_gx, gx + j) + Load(_gr, j)), _hState, state + j);
+                for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + j) + Load(_gr, j), _hState, state + j);
+                Activate(d, 0, _hState.AsSpan(state, n));
                 break;
         }
 
