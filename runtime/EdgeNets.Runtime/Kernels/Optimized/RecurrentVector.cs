@@ -49,7 +49,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly float[] _gr;          // [paddedRows]: R·h + Rb of the current step
     private readonly float[] _hState, _cState;
     private readonly sbyte[] _hStateQ = [];
-    private readonly short[] _x16 = [], _h16 = [];  // int8: x - zx and h - zh (or (r ⊙ h) - zh), zero-padded to pairs
+    private readonly short[] _x16 = [], _h16 = [];  // int8: x - zx and (r ⊙ h) - zh, zero-padded to pairs
+    private readonly short[] _hState16 = [];        // int8: the state's h - zh, laid out as _hStateQ
     private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h; LSTM: the new cell state
     private readonly sbyte[] _resetHiddenQ = [];
     private readonly float[] _dequantized = [];     // int8: hScale · (q - zh) for q = -128..127
@@ -117,6 +118,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             _x16 = new short[Math.Max(2 * _inputPairs, 1)];
             _h16 = new short[_paddedHidden];
             _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden];
+            _hState16 = new short[directions * layer.Batch * _paddedHidden];
             _resetHiddenQ = new sbyte[_paddedHidden];
             _dequantized = new float[256];
             for (int q = -128; q <= 127; q++) _dequantized[q + 128] = layer.HScale * (q - layer.HZero);
@@ -185,6 +187,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         if (!CarryState || _needsInit)
         {
             layer.InitializeState(memory, _hState, _hStateQ, _cState, _paddedHidden);
+            for (int i = 0; i < _hState16.Length; i++) _hState16[i] = i % _paddedHidden < layer.Hidden ? (short)(_hStateQ[i] - layer.HZero) : (short)0;
             _needsInit = false;
         }
         for (int d = 0; d < layer.Directions; d++)
@@ -438,13 +441,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var layer = _layer;
         int n = _paddedHidden, state = (d * layer.Batch + b) * n, lanes = Vector<float>.Count;
         int gx = (t * layer.Batch + b) * _paddedRows;
-        if (_quantized)
-        {
-            var q = _hStateQ.AsSpan(state, n);
-            for (int j = 0; j < n; j++) _h16[j] = (short)(q[j] - layer.HZero);
-        }
         bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
-        RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden), _h16);
+        RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden), _quantized ? _hState16.AsSpan(state, n) : default);
         var gr = _gr.AsSpan();
 
         switch (layer.Op)
@@ -498,11 +496,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 for (int j = 0; j < 2 * n; j += lanes) Store(Load(_gx, gx + j) + Load(_gr, j), _gr, j);
                 Activate(d, 0, gr.Slice(0, 2 * n));
                 for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_hState, state + j), _resetHidden, j);
-                if (_quantized)
-                {
-                    FixedPointVector.Quantize(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, layer.HInverseScale, layer.HZero);
-                    for (int j = 0; j < layer.Hidden; j++) _h16[j] = (short)(_resetHiddenQ[j] - layer.HZero);
-                }
+                if (_quantized) QuantizeHidden(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, _h16, dequantized: false);
                 RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16);
                 for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j), _gr, 2 * n + j);
                 Activate(d, 1, gr.Slice(2 * n, n));
@@ -523,11 +517,44 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         if (_quantized)
         {
             var hq = _hStateQ.AsSpan(state, hidden);
-            FixedPointVector.Quantize(_hState.AsSpan(state, hidden), hq, layer.HInverseScale, layer.HZero);
+            QuantizeHidden(_hState.AsSpan(state, hidden), hq, _hState16.AsSpan(state, hidden), dequantized: true);
             hq.CopyTo(memory.Write<sbyte>(layer.Y).Slice(y, hidden));
-            var h = _hState.AsSpan(state, hidden);
-            for (int j = 0; j < hidden; j++) h[j] = _dequantized[hq[j] + 128];
         }
         else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
+    }
+
+    /// <summary>
+    /// q[j] = FixedPoint.QuantizeValue(h[j]) with the hidden state's scale and zero point, centered[j] = q[j] - zh and,
+    /// when <paramref name="dequantized"/>, h[j] = hScale · (q[j] - zh) as the reference sets its state; 4 lanes at a time.
+    /// </summary>
+    private void QuantizeHidden(Span<float> h, Span<sbyte> q, Span<short> centered, bool dequantized)
+    {
+        var layer = _layer;
+        int i = 0, count = h.Length, zero = layer.HZero;
+        ref float values = ref MemoryMarshal.GetReference(h);
+        ref sbyte bytes = ref MemoryMarshal.GetReference(q);
+        ref short shorts = ref MemoryMarshal.GetReference(centered);
+        var inverseScale = Vector128.Create(layer.HInverseScale);
+        var zeroPoint = Vector128.Create((float)zero);
+        var nanResult = Vector128.Create(Math.Clamp(zero, -128, 127));
+        var zeroLanes = Vector128.Create(zero);
+        var scale = Vector128.Create(layer.HScale);
+        for (; i + 4 <= count; i += 4)
+        {
+            var lanes = FixedPointVector.QuantizeLanes(Vector128.LoadUnsafe(ref values, (nuint)i), inverseScale, zeroPoint, nanResult);
+            var shifted = lanes - zeroLanes;
+            var narrow = Vector128.Narrow(shifted, shifted);
+            Unsafe.WriteUnaligned(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref shorts, i)), narrow.AsInt64().ToScalar());
+            var narrowBytes = Vector128.Narrow(Vector128.Narrow(lanes, lanes), Vector128<short>.Zero);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref bytes, i)), narrowBytes.AsInt32().ToScalar());
+            if (dequantized) (Vector128.ConvertToSingle(shifted) * scale).StoreUnsafe(ref values, (nuint)i);
+        }
+        for (; i < count; i++)
+        {
+            sbyte value = FixedPoint.QuantizeValue(h[i], layer.HInverseScale, zero);
+            q[i] = value;
+            centered[i] = (short)(value - zero);
+            if (dequantized) h[i] = _dequantized[value + 128];
+        }
     }
 }
