@@ -24,8 +24,9 @@ internal static class RecurrentMathVector
         var one = Vector<float>.One;
         var p = one + r * (one + r * (new Vector<float>(0.5f) + r * (new Vector<float>(1f / 6f) + r * (new Vector<float>(1f / 24f)
             + r * (new Vector<float>(1f / 120f) + r * (new Vector<float>(1f / 720f) + r * new Vector<float>(1f / 5040f)))))));
-        // 2^k from the exponent bits; k is in [-126, 127] on every lane the result keeps.
-        var scale = Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32(k) + new Vector<int>(127), 23));
+        // 2^k from the exponent bits; k is in [-126, 127] on every lane the result keeps, so the platform's own
+        // conversion (no saturation fix-ups) gives the scalar (int)k there.
+        var scale = Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32Native(k) + new Vector<int>(127), 23));
         var result = p * scale;
         result = Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(-87f)), Vector<float>.Zero, result);
         return Vector.ConditionalSelect(Vector.Equals(x, x), result, x); // NaN stays NaN

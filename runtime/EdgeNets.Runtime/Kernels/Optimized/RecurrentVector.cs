@@ -115,7 +115,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 }
             _w16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputPairs);
             _r16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenPairs);
-            _x16 = new short[Math.Max(2 * _inputPairs, 1)];
+            _x16 = new short[layer.Steps * layer.Batch * 2 * _inputPairs];
             _h16 = new short[_paddedHidden];
             _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden];
             _hState16 = new short[directions * layer.Batch * _paddedHidden];
@@ -190,6 +190,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             for (int i = 0; i < _hState16.Length; i++) _hState16[i] = i % _paddedHidden < layer.Hidden ? (short)(_hStateQ[i] - layer.HZero) : (short)0;
             _needsInit = false;
         }
+        if (_quantized) CenterInputs(memory);
         for (int d = 0; d < layer.Directions; d++)
         {
             InputProducts(memory, d);
@@ -207,26 +208,111 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private void InputProducts(TensorMemory memory, int d)
     {
         var layer = _layer;
-        int k = layer.InputSize, blocks = _paddedRows / Block;
-        for (int t = 0; t < layer.Steps; t++)
+        int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
+        if (_quantized && _isa == RecurrentIsa.Avx2)
         {
-            for (int b = 0; b < layer.Batch; b++)
+            InputProductsAvx2(d);
+            return;
+        }
+        for (int c = 0; c < columns; c++)
+        {
+            var output = _gx.AsSpan(c * _paddedRows, _paddedRows);
+            if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
+            else
             {
-                var output = _gx.AsSpan((t * layer.Batch + b) * _paddedRows, _paddedRows);
-                if (_quantized)
-                {
-                    var x = memory.Read<sbyte>(layer.X).Slice(layer.XOffset(t, b), k);
-                    for (int i = 0; i < k; i++) _x16[i] = (short)(x[i] - layer.XZero);
-                    ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16, _wScale, _wBias, d * _paddedRows, output);
-                }
-                else
-                {
-                    var x = memory.Read<float>(layer.X).Slice(layer.XOffset(t, b), k);
-                    ProductsFloat(_wPacked, d * blocks, blocks, k, x, _wBias, d * _paddedRows, output);
-                }
+                var x = memory.Read<float>(layer.X).Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), k);
+                ProductsFloat(_wPacked, d * blocks, blocks, k, x, _wBias, d * _paddedRows, output);
             }
         }
     }
+
+    /// <summary>int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs.</summary>
+    private void CenterInputs(TensorMemory memory)
+    {
+        var layer = _layer;
+        var x = memory.Read<sbyte>(layer.X);
+        int k = layer.InputSize, width = 2 * _inputPairs, zero = layer.XZero;
+        for (int t = 0; t < layer.Steps; t++)
+            for (int b = 0; b < layer.Batch; b++)
+            {
+                var source = x.Slice(layer.XOffset(t, b), k);
+                var target = _x16.AsSpan((t * layer.Batch + b) * width, k);
+                for (int i = 0; i < source.Length; i++) target[i] = (short)(source[i] - zero);
+            }
+    }
+
+    /// <summary>
+    /// W·x + Wb of direction d for all columns (time steps × batch rows) with vpmaddwd: four blocks of 8 rows by two
+    /// columns at a time, so each weight load and each broadcast serves several products.
+    /// </summary>
+    private void InputProductsAvx2(int d)
+    {
+        int blocks = _paddedRows / Block, pairs = _inputPairs, columns = _layer.Steps * _layer.Batch;
+        nuint stride = (nuint)(pairs * 2 * Block), rows = (nuint)_paddedRows, width = (nuint)pairs;
+        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w16), (nuint)(d * blocks) * stride);
+        ref int x = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_x16));
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
+        int i = 0;
+        for (; i + 4 <= blocks; i += 4)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref short w1 = ref Unsafe.Add(ref w0, stride);
+            ref short w2 = ref Unsafe.Add(ref w1, stride);
+            ref short w3 = ref Unsafe.Add(ref w2, stride);
+            nuint at = (nuint)(i * Block);
+            int c = 0;
+            for (; c + 2 <= columns; c += 2)
+            {
+                ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
+                ref int x1 = ref Unsafe.Add(ref x0, width);
+                Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block)
+                {
+                    var xa = Vector256.Create(Unsafe.Add(ref x0, p)).AsInt16();
+                    var xb = Vector256.Create(Unsafe.Add(ref x1, p)).AsInt16();
+                    var v0 = Vector256.LoadUnsafe(ref w0, o);
+                    var v1 = Vector256.LoadUnsafe(ref w1, o);
+                    var v2 = Vector256.LoadUnsafe(ref w2, o);
+                    var v3 = Vector256.LoadUnsafe(ref w3, o);
+                    a0 += Avx2.MultiplyAddAdjacent(v0, xa);
+                    a1 += Avx2.MultiplyAddAdjacent(v1, xa);
+                    a2 += Avx2.MultiplyAddAdjacent(v2, xa);
+                    a3 += Avx2.MultiplyAddAdjacent(v3, xa);
+                    b0 += Avx2.MultiplyAddAdjacent(v0, xb);
+                    b1 += Avx2.MultiplyAddAdjacent(v1, xb);
+                    b2 += Avx2.MultiplyAddAdjacent(v2, xb);
+                    b3 += Avx2.MultiplyAddAdjacent(v3, xb);
+                }
+                ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows + at);
+                ref float yb = ref Unsafe.Add(ref ya, rows);
+                StoreScaled(a0, ref scales, ref biases, at, ref ya, 0);
+                StoreScaled(a1, ref scales, ref biases, at + Block, ref ya, Block);
+                StoreScaled(a2, ref scales, ref biases, at + 2 * Block, ref ya, 2 * Block);
+                StoreScaled(a3, ref scales, ref biases, at + 3 * Block, ref ya, 3 * Block);
+                StoreScaled(b0, ref scales, ref biases, at, ref yb, 0);
+                StoreScaled(b1, ref scales, ref biases, at + Block, ref yb, Block);
+                StoreScaled(b2, ref scales, ref biases, at + 2 * Block, ref yb, 2 * Block);
+                StoreScaled(b3, ref scales, ref biases, at + 3 * Block, ref yb, 3 * Block);
+            }
+            for (; c < columns; c++)
+                ProductsAvx2(ref w0, 4, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at),
+                    ref Unsafe.Add(ref y, (nuint)c * rows + at));
+        }
+        if (i < blocks)
+        {
+            nuint at = (nuint)(i * Block);
+            for (int c = 0; c < columns; c++)
+                ProductsAvx2(ref Unsafe.Add(ref w, (nuint)i * stride), blocks - i, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at),
+                    ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, (nuint)c * rows + at));
+        }
+    }
+
+    /// <summary>y[offset..+8] = (float)sums · scales[at..] + biases[at..]: the reference's acc · rowScale + bias per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreScaled(Vector256<int> sums, ref float scales, ref float biases, nuint at, ref float y, nuint offset) =>
+        (Vector256.ConvertToSingle(sums) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, offset);
 
     /// <summary>R·v + Rb for padded gate rows [firstRow, firstRow + count) of direction d into _gr.</summary>
     private void RecurrentProducts(int d, int firstRow, int count, ReadOnlySpan<float> v, ReadOnlySpan<short> v16)
@@ -297,15 +383,19 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int i = 0;
         for (; i + 4 <= blockCount; i += 4)
         {
+            // One pointer per block so that each load is a plain base + offset operand of vpmaddwd.
             ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref short w1 = ref Unsafe.Add(ref w0, stride);
+            ref short w2 = ref Unsafe.Add(ref w1, stride);
+            ref short w3 = ref Unsafe.Add(ref w2, stride);
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
             {
                 var x = Vector256.Create(Unsafe.Add(ref v, p)).AsInt16();
-                s0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o), x);
-                s1 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o + stride), x);
-                s2 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o + 2 * stride), x);
-                s3 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o + 3 * stride), x);
+                s0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w0, o));
+                s1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w1, o));
+                s2 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w2, o));
+                s3 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w3, o));
             }
             nuint at = (nuint)(i * Block);
             (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
@@ -318,7 +408,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
             Vector256<int> s0 = default;
             for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
-                s0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref w0, o), Vector256.Create(Unsafe.Add(ref v, p)).AsInt16());
+                s0 += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref v, p)).AsInt16(), Vector256.LoadUnsafe(ref w0, o));
             nuint at = (nuint)(i * Block);
             (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
         }
@@ -413,12 +503,33 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int a = d * layer.ActivationsPerDirection + k;
         switch ((RecurrentActivation)layer.Activations[a])
         {
+            // Two vectors per iteration: each function is a long chain of dependent operations, two chains overlap.
             case RecurrentActivation.Sigmoid:
-                for (nuint j = 0; j < length; j += lanes) RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
+            {
+                nuint j = 0;
+                for (; j + 2 * lanes <= length; j += 2 * lanes)
+                {
+                    var a0 = RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j));
+                    var a1 = RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j + lanes));
+                    a0.StoreUnsafe(ref v, j);
+                    a1.StoreUnsafe(ref v, j + lanes);
+                }
+                if (j < length) RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
                 break;
+            }
             case RecurrentActivation.Tanh:
-                for (nuint j = 0; j < length; j += lanes) RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
+            {
+                nuint j = 0;
+                for (; j + 2 * lanes <= length; j += 2 * lanes)
+                {
+                    var a0 = RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j));
+                    var a1 = RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j + lanes));
+                    a0.StoreUnsafe(ref v, j);
+                    a1.StoreUnsafe(ref v, j + lanes);
+                }
+                if (j < length) RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
                 break;
+            }
             default:
                 for (int j = 0; j < values.Length; j++) values[j] = RecurrentMath.Apply(layer.Activations[a], layer.Alpha[a], layer.Beta[a], values[j]);
                 break;
