@@ -142,8 +142,16 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     public void ResetState() => _needsInit = true;
 
-    /// <summary>Row of the padded layout (each gate padded to _paddedHidden rows) for a row of one direction.</summary>
-    private int PaddedRow(int row) => row / _layer.Hidden * _paddedHidden + row % _layer.Hidden;
+    /// <summary>
+    /// Row of the padded layout for a row of one direction: each gate padded to _paddedHidden rows, LSTM gates stored
+    /// in the order i, f, o, c (ONNX: i, o, f, c) so that the gates activated together are adjacent.
+    /// </summary>
+    private int PaddedRow(int row)
+    {
+        int gate = row / _layer.Hidden;
+        if (_layer.Op == OpType.Lstm && gate is 1 or 2) gate = 3 - gate;
+        return gate * _paddedHidden + row % _layer.Hidden;
+    }
 
     /// <summary>
     /// int8 [directions * rows, columns] to int16 blocks of 8 padded rows by column pairs: x86 interleaves each row's
@@ -560,31 +568,33 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         {
             case OpType.Lstm:
             {
-                // Gate rows: i, o, f, c. Peepholes: i, o, f. _resetHidden holds c' for the output activation.
+                // Packed gate rows i, f, o, c (see PaddedRow); peepholes i, o, f. _resetHidden holds c' for the
+                // output activation. Without peepholes o does not wait for c', so i, f and o are one sigmoid span
+                // (long spans keep many independent chains of operations in flight).
                 bool peep = layer.P >= 0;
-                int p = d * 3 * n;
+                int p = d * 3 * n, f = n, o = 2 * n, c = 3 * n;
                 for (int j = 0; j < n; j += lanes)
                 {
                     var cPrev = Load(_cState, state + j);
                     Store(Load(_gx, gx + j) + Load(_gr, j) + (peep ? Load(_peepholes, p + j) * cPrev : Vector<float>.Zero), _gr, j);
-                    Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j) + (peep ? Load(_peepholes, p + 2 * n + j) * cPrev : Vector<float>.Zero), _gr, 2 * n + j);
-                    Store(Load(_gx, gx + 3 * n + j) + Load(_gr, 3 * n + j), _gr, 3 * n + j);
+                    Store(Load(_gx, gx + f + j) + Load(_gr, f + j) + (peep ? Load(_peepholes, p + 2 * n + j) * cPrev : Vector<float>.Zero), _gr, f + j);
+                    if (!peep) Store(Load(_gx, gx + o + j) + Load(_gr, o + j) + Vector<float>.Zero, _gr, o + j);
+                    Store(Load(_gx, gx + c + j) + Load(_gr, c + j), _gr, c + j);
                 }
-                Activate(d, 0, gr.Slice(0, n));
-                if (!layer.InputForget) Activate(d, 0, gr.Slice(2 * n, n));
-                Activate(d, 1, gr.Slice(3 * n, n));
+                Activate(d, 0, gr.Slice(0, peep ? 2 * n : 3 * n)); // with input_forget the f rows are not used
+                Activate(d, 1, gr.Slice(c, n));
                 for (int j = 0; j < n; j += lanes)
                 {
                     var i = Load(_gr, j);
-                    var f = layer.InputForget ? Vector<float>.One - i : Load(_gr, 2 * n + j);
-                    var cNew = f * Load(_cState, state + j) + i * Load(_gr, 3 * n + j);
+                    var forget = layer.InputForget ? Vector<float>.One - i : Load(_gr, f + j);
+                    var cNew = forget * Load(_cState, state + j) + i * Load(_gr, c + j);
                     Store(cNew, _cState, state + j);
                     Store(cNew, _resetHidden, j);
-                    Store(Load(_gx, gx + n + j) + Load(_gr, n + j) + (peep ? Load(_peepholes, p + n + j) * cNew : Vector<float>.Zero), _gr, n + j);
+                    if (peep) Store(Load(_gx, gx + o + j) + Load(_gr, o + j) + Load(_peepholes, p + n + j) * cNew, _gr, o + j);
                 }
-                Activate(d, 0, gr.Slice(n, n));
+                if (peep) Activate(d, 0, gr.Slice(o, n));
                 Activate(d, 2, _resetHidden);
-                for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_resetHidden, j), _hState, state + j);
+                for (int j = 0; j < n; j += lanes) Store(Load(_gr, o + j) * Load(_resetHidden, j), _hState, state + j);
                 break;
             }
             case OpType.Gru when layer.LinearBeforeReset:
