@@ -40,7 +40,8 @@ check no-sdot-on-a72 bash -c "! $qemu -cpu cortex-a72 $arm64 inspect $model | gr
 check avx2-on-x64 bash -c "$x64 inspect $model | grep -q '_Avx2'"
 check gru-avx2-on-x64 bash -c "$x64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_Avx2'"
 check gru-vector128-on-a72 bash -c "$qemu -cpu cortex-a72 $arm64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_Vector128'"
-check lstm-vector128-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect models/airquality-forecast/model.enet | grep -q 'LstmInt8_Vector128'"
+check lstm-sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect models/airquality-forecast/model.enet | grep -q 'LstmInt8_AdvSimdDot'"
+check gru-sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_AdvSimdDot'"
 
 echo "== whole-model outputs, byte for byte"
 for name in gesture-digits activity-hapt airquality-forecast; do

@@ -11,14 +11,14 @@ using EdgeNets.Runtime.Quantization;
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>Which matrix-vector code a recurrent variant runs.</summary>
-internal enum RecurrentIsa { Avx2, Vector128 }
+internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot }
 
 /// <summary>
 /// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
 /// how the work is arranged, not in any float operation:
 /// <list type="bullet">
 /// <item>W and R are packed at creation in blocks of 8 gate rows, column by column, so one vector holds 8 rows' weights
-/// for one input element (int8: for two, as int16 pairs for vpmaddwd). Each gate is padded to a whole number of
+/// for one input element (int8: for two, as int16 pairs for vpmaddwd; for four int8 with SDOT). Each gate is padded to a whole number of
 /// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
 /// <item>Float32 dot products: each lane sums its row in index order starting from 0, exactly as the reference's loop,
@@ -36,11 +36,15 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly string _name;
     private readonly RecurrentIsa _isa;
     private readonly bool _quantized, _neon;
-    private readonly int _paddedHidden, _paddedRows, _inputPairs, _hiddenPairs;
+    private readonly int _paddedHidden, _paddedRows, _inputPairs, _hiddenPairs, _inputQuads, _hiddenQuads;
 
     // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
     private readonly short[] _w16 = [], _r16 = [];
     private readonly float[] _wPacked = [], _rPacked = [];
+    // SDOT: int8 [block][quad][8 rows][4 columns], raw inputs; zero point · Σ_k w[row, k] per padded row is subtracted
+    // from the sums, which gives Σ (x - zx)·w exactly.
+    private readonly sbyte[] _w8 = [], _r8 = [], _x8 = [];
+    private readonly int[] _wCorrection = [], _rCorrection = [];
     // Per direction and padded row: bias of W and of R, int8 row scales; peepholes [direction][3][paddedHidden].
     private readonly float[] _wBias, _rBias, _wScale = [], _rScale = [], _peepholes = [];
 
@@ -82,6 +86,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _paddedRows = gates * _paddedHidden;
         _inputPairs = (layer.InputSize + 1) / 2;
         _hiddenPairs = (hidden + 1) / 2;
+        _inputQuads = (layer.InputSize + 3) / 4;
+        _hiddenQuads = (hidden + 3) / 4;
 
         int rows = layer.Rows;
         _wBias = new float[directions * _paddedRows];
@@ -113,9 +119,18 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                     _wScale[d * _paddedRows + PaddedRow(row)] = layer.WRowScale[d * rows + row];
                     _rScale[d * _paddedRows + PaddedRow(row)] = layer.RRowScale[d * rows + row];
                 }
-            _w16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputPairs);
-            _r16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenPairs);
-            _x16 = new short[layer.Steps * layer.Batch * 2 * _inputPairs];
+            if (isa == RecurrentIsa.AdvSimdDot)
+            {
+                (_w8, _wCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputQuads, layer.XZero);
+                (_r8, _rCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenQuads, layer.HZero);
+                _x8 = new sbyte[layer.Steps * layer.Batch * 4 * _inputQuads];
+            }
+            else
+            {
+                _w16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputPairs);
+                _r16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenPairs);
+                _x16 = new short[layer.Steps * layer.Batch * 2 * _inputPairs];
+            }
             _h16 = new short[_paddedHidden];
             _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden];
             _hState16 = new short[directions * layer.Batch * _paddedHidden];
@@ -175,6 +190,30 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         return packed;
     }
 
+    /// <summary>
+    /// int8 [directions * rows, columns] to SDOT blocks: per 4 columns, the 8 padded rows' 4 weights each (two vectors
+    /// of 4 rows); and per padded row zeroPoint · Σ_k w[row, k].
+    /// </summary>
+    private (sbyte[] Packed, int[] Correction) PackInt8(ReadOnlySpan<sbyte> weights, int columns, int quads, int zeroPoint)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new sbyte[_layer.Directions * blocks * quads * 4 * Block];
+        var correction = new int[_layer.Directions * _paddedRows];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block, sum = 0;
+                for (int k = 0; k < columns; k++)
+                {
+                    sbyte w = weights[(d * rows + row) * columns + k];
+                    packed[((block * quads + k / 4) * Block + lane) * 4 + k % 4] = w;
+                    sum += w;
+                }
+                correction[d * _paddedRows + padded] = zeroPoint * sum;
+            }
+        return (packed, correction);
+    }
+
     /// <summary>float [directions, rows, columns] to blocks of 8 padded rows, column by column.</summary>
     private float[] PackFloat(ReadOnlySpan<float> weights, int columns)
     {
@@ -222,10 +261,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             InputProductsAvx2(d);
             return;
         }
+        int quads = 4 * _inputQuads;
         for (int c = 0; c < columns; c++)
         {
             var output = _gx.AsSpan(c * _paddedRows, _paddedRows);
-            if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
+            if (_isa == RecurrentIsa.AdvSimdDot)
+                ProductsSdot(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
+            else if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
             else
             {
                 var x = memory.Read<float>(layer.X).Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), k);
@@ -234,11 +276,21 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
     }
 
-    /// <summary>int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs.</summary>
+    /// <summary>
+    /// int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs; for SDOT _x8 holds
+    /// x[t, b] itself, padded to whole quads.
+    /// </summary>
     private void CenterInputs(TensorMemory memory)
     {
         var layer = _layer;
         var x = memory.Read<sbyte>(layer.X);
+        if (_isa == RecurrentIsa.AdvSimdDot)
+        {
+            int quads = 4 * _inputQuads;
+            for (int c = 0; c < layer.Steps * layer.Batch; c++)
+                x.Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), layer.InputSize).CopyTo(_x8.AsSpan(c * quads));
+            return;
+        }
         int k = layer.InputSize, width = 2 * _inputPairs, zero = layer.XZero;
         for (int t = 0; t < layer.Steps; t++)
             for (int b = 0; b < layer.Batch; b++)
@@ -323,12 +375,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         (Vector256.ConvertToSingle(sums) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, offset);
 
     /// <summary>R·v + Rb for padded gate rows [firstRow, firstRow + count) of direction d into _gr.</summary>
-    private void RecurrentProducts(int d, int firstRow, int count, ReadOnlySpan<float> v, ReadOnlySpan<short> v16)
+    private void RecurrentProducts(int d, int firstRow, int count, ReadOnlySpan<float> v, ReadOnlySpan<short> v16, ReadOnlySpan<sbyte> v8)
     {
         int blocks = _paddedRows / Block, first = d * blocks + firstRow / Block;
         var output = _gr.AsSpan(firstRow, count);
         int rowOffset = d * _paddedRows + firstRow;
-        if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
+        if (_isa == RecurrentIsa.AdvSimdDot) ProductsSdot(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
+        else if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
         else ProductsFloat(_rPacked, first, count / Block, _layer.Hidden, v, _rBias, rowOffset, output);
     }
 
@@ -419,6 +472,38 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 s0 += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref v, p)).AsInt16(), Vector256.LoadUnsafe(ref w0, o));
             nuint at = (nuint)(i * Block);
             (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="ProductsInt16"/> with SDOT on raw int8 v (4·quads values; past the end they meet zero weights):
+    /// the sum of v·w minus correction[row] (zero point · Σ w) is Σ (v - zero point)·w, the reference's integer.
+    /// </summary>
+    private static void ProductsSdot(sbyte[] packed, int firstBlock, int blockCount, int quads, ReadOnlySpan<sbyte> v,
+        int[] correction, float[] scale, float[] bias, int rowOffset, Span<float> output)
+    {
+        nuint stride = (nuint)(quads * 4 * Block);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nuint)firstBlock * stride);
+        ref int x = ref Unsafe.As<sbyte, int>(ref MemoryMarshal.GetReference(v));
+        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(correction), rowOffset);
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        for (int i = 0; i < blockCount; i++)
+        {
+            ref sbyte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector128<int> low = default, high = default;
+            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+            {
+                var xq = Vector128.Create(Unsafe.Add(ref x, q)).AsSByte();
+                low = Dp.DotProduct(low, Vector128.LoadUnsafe(ref wb, o), xq);
+                high = Dp.DotProduct(high, Vector128.LoadUnsafe(ref wb, o + 16), xq);
+            }
+            nuint at = (nuint)(i * Block);
+            low -= Vector128.LoadUnsafe(ref corrections, at);
+            high -= Vector128.LoadUnsafe(ref corrections, at + 4);
+            (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
         }
     }
 
@@ -561,7 +646,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int n = _paddedHidden, state = (d * layer.Batch + b) * n, lanes = Vector<float>.Count;
         int gx = (t * layer.Batch + b) * _paddedRows;
         bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
-        RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden), _quantized ? _hState16.AsSpan(state, n) : default);
+        RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
         var gr = _gr.AsSpan();
 
         switch (layer.Op)
@@ -618,7 +704,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 Activate(d, 0, gr.Slice(0, 2 * n));
                 for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_hState, state + j), _resetHidden, j);
                 if (_quantized) QuantizeHidden(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, _h16, dequantized: false);
-                RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16);
+                RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16, _resetHiddenQ);
                 for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j), _gr, 2 * n + j);
                 Activate(d, 1, gr.Slice(2 * n, n));
                 for (int j = 0; j < n; j += lanes)
