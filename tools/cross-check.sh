@@ -3,7 +3,9 @@
 #  - every kernel variant matches the reference (selftest) on x64, on x64 without AVX2, and under qemu on
 #    cortex-a72 (Raspberry Pi 4, no SDOT) and cortex-a76 (Raspberry Pi 5, SDOT);
 #  - the SDOT kernels are chosen on cortex-a76 and only there;
-#  - the int8 example model's outputs are byte-identical on all of them.
+#  - the recurrent variants (LSTM/GRU) are chosen on x64 and arm64;
+#  - the int8 example models' outputs (gesture CNN, activity Conv1d+GRU, air-quality LSTM) are byte-identical on all of them
+#    and to the scalar reference kernels' (x64 with DOTNET_EnableHWIntrinsic=0).
 # Ends with "cross-check: N passed, N failed". Needs: bash tools/setup.sh with EDGENETS_ARM64=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,13 +38,22 @@ echo "== kernel choice"
 check sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect $model | grep -q 'AdvSimdDot'"
 check no-sdot-on-a72 bash -c "! $qemu -cpu cortex-a72 $arm64 inspect $model | grep -q 'AdvSimdDot'"
 check avx2-on-x64 bash -c "$x64 inspect $model | grep -q '_Avx2'"
+check gru-avx2-on-x64 bash -c "$x64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_Avx2'"
+check gru-vector128-on-a72 bash -c "$qemu -cpu cortex-a72 $arm64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_Vector128'"
+check lstm-sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect models/airquality-forecast/model.enet | grep -q 'LstmInt8_AdvSimdDot'"
+check gru-sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_AdvSimdDot'"
 
 echo "== whole-model outputs, byte for byte"
-check run-x64 "$x64" run "$model" --input "$inputs" --output "$out/y-x64.npy"
-check run-x64-noavx2 env DOTNET_EnableAVX2=0 dotnet artifacts/cli/edgenets.dll run "$model" --input "$inputs" --output "$out/y-x64-noavx2.npy"
-check run-arm64-a72 $qemu -cpu cortex-a72 "$arm64" run "$model" --input "$inputs" --output "$out/y-a72.npy"
-check run-arm64-a76 $qemu -cpu cortex-a76 "$arm64" run "$model" --input "$inputs" --output "$out/y-a76.npy"
-for v in x64-noavx2 a72 a76; do check "identical-x64-vs-$v" cmp "$out/y-x64.npy" "$out/y-$v.npy"; done
+for name in gesture-digits activity-hapt airquality-forecast; do
+  m=models/$name/model.enet; x=models/$name/test_inputs.npy; y="$out/y-$name"
+  check "run-$name-x64" "$x64" run "$m" --input "$x" --output "$y-x64.npy"
+  check "run-$name-x64-noavx2" env DOTNET_EnableAVX2=0 dotnet artifacts/cli/edgenets.dll run "$m" --input "$x" --output "$y-x64-noavx2.npy"
+  # Without hardware intrinsics no variant is supported: the scalar reference kernels alone.
+  check "run-$name-x64-scalar" env DOTNET_EnableHWIntrinsic=0 dotnet artifacts/cli/edgenets.dll run "$m" --input "$x" --output "$y-x64-scalar.npy"
+  check "run-$name-arm64-a72" $qemu -cpu cortex-a72 "$arm64" run "$m" --input "$x" --output "$y-a72.npy"
+  check "run-$name-arm64-a76" $qemu -cpu cortex-a76 "$arm64" run "$m" --input "$x" --output "$y-a76.npy"
+  for v in x64-noavx2 x64-scalar a72 a76; do check "identical-$name-x64-vs-$v" cmp "$y-x64.npy" "$y-$v.npy"; done
+done
 
 echo "== edgenets-host: labelled replay of the held-out photos' tensors, x64 vs arm64"
 check publish-host-x64 dotnet publish firmware-host/EdgeNets.Host -c Release -r linux-x64 -p:IlcInstructionSet=x86-64-v3 -o "$out/host-x64" -warnaserror

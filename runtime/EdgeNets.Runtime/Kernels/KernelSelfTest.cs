@@ -100,22 +100,41 @@ public static class KernelSelfTest
         }
         if (actualKernel.Name != variant.Name) return $"kernel reports name {actualKernel.Name}, registered as {variant.Name}";
 
-        int output = c.Op.Outputs[0];
-        memory.Bytes(output).Fill(0xA5);
-        expectedKernel.Run(memory);
-        var expected = memory.Bytes(output).ToArray();
-        memory.Bytes(output).Fill(0x5A);
-        actualKernel.Run(memory);
-        var actual = memory.Bytes(output);
+        // Every output; a stateful kernel (LSTM/GRU/RNN) also a second run that continues from the first one's state.
+        var outputs = c.Op.Outputs;
+        var expectedStateful = expectedKernel as Reference.IStatefulKernel;
+        var actualStateful = actualKernel as Reference.IStatefulKernel;
+        int runs = expectedStateful != null && actualStateful != null ? 2 : 1;
+        for (int run = 0; run < runs; run++)
+        {
+            if (run == 1) expectedStateful!.CarryState = actualStateful!.CarryState = true;
+            foreach (int output in outputs) memory.Bytes(output).Fill(0xA5);
+            expectedKernel.Run(memory);
+            var expected = new byte[outputs.Length][];
+            for (int o = 0; o < outputs.Length; o++) expected[o] = memory.Bytes(outputs[o]).ToArray();
+            foreach (int output in outputs) memory.Bytes(output).Fill(0x5A);
+            actualKernel.Run(memory);
+            for (int o = 0; o < outputs.Length; o++)
+            {
+                string? mismatch = CompareBytes(expected[o], memory.Bytes(outputs[o]), graph.Tensors[outputs[o]]);
+                if (mismatch == null) continue;
+                string where = outputs.Length > 1 ? $"output {o} '{graph.Tensors[outputs[o]].Name}', " : "";
+                return $"{(run == 1 ? "run with carried state, " : "")}{where}{mismatch}";
+            }
+        }
+        return null;
+    }
 
-        int size = graph.Tensors[output].Type.SizeInBytes();
+    private static string? CompareBytes(byte[] expected, ReadOnlySpan<byte> actual, TensorInfo tensor)
+    {
+        int size = tensor.Type.SizeInBytes();
         for (int i = 0; i < expected.Length; i++)
         {
             if (expected[i] == actual[i]) continue;
             int element = i / size;
             var e = expected.AsSpan(element * size, size);
             var a = actual.Slice(element * size, size);
-            return $"element {element} of {expected.Length / size}: reference {Format(e, graph.Tensors[output].Type)}, variant {Format(a, graph.Tensors[output].Type)}";
+            return $"element {element} of {expected.Length / size}: reference {Format(e, tensor.Type)}, variant {Format(a, tensor.Type)}";
         }
         return null;
     }

@@ -131,7 +131,7 @@ internal static class FixedPointVector
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> QuantizeLanes(Vector128<float> v, Vector128<float> inverseScale, Vector128<float> zeroPoint, Vector128<int> nanResult)
+    internal static Vector128<int> QuantizeLanes(Vector128<float> v, Vector128<float> inverseScale, Vector128<float> zeroPoint, Vector128<int> nanResult)
     {
         var t = v * inverseScale;
         var whole = Vector128.Truncate(t);

@@ -67,6 +67,15 @@ public static class OptimizedKernels
             list.Add(new KernelEntry(gemm, OpType.Gemm, DataType.Float32, s => new GemmFloat32Vector(s, wide, gemm), isSupported, priority, GemmFloat32Vector.CanHandle));
         }
 
+        foreach (var op in new[] { OpType.Lstm, OpType.Gru, OpType.Rnn })
+        {
+            AddRecurrent(list, op, quantized: true, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
+            AddRecurrent(list, op, quantized: true, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
+            AddRecurrent(list, op, quantized: true, "_AdvSimdDot", RecurrentIsa.AdvSimdDot, HasDot, 3);
+            AddRecurrent(list, op, quantized: false, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
+            AddRecurrent(list, op, quantized: false, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
+        }
+
         list.Add(new KernelEntry("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8UnrolledKernel(s), priority: 1));
     }
 
@@ -77,6 +86,17 @@ public static class OptimizedKernels
         list.Add(new KernelEntry(conv, OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, isa, conv), isSupported, priority,
             s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
         list.Add(new KernelEntry(gemm, OpType.Gemm, DataType.Int8, s => new GemmInt8Vector(s, isa, gemm), isSupported, priority, GemmInt8Vector.CanHandle));
+    }
+
+    /// <summary>
+    /// LSTM/GRU/RNN on one instruction set for the matrix-vector products (the gate math uses Vector&lt;float&gt;, as
+    /// wide as this CPU's vectors). They accept every operator the reference accepts.
+    /// </summary>
+    private static void AddRecurrent(List<KernelEntry> list, OpType op, bool quantized, string suffix, RecurrentIsa isa, Func<bool> isSupported, int priority)
+    {
+        string name = $"{op}{(quantized ? "Int8" : "Float32")}{suffix}";
+        list.Add(new KernelEntry(name, op, quantized ? DataType.Int8 : DataType.Float32, s => new RecurrentVectorKernel(s, op, quantized, isa, name),
+            isSupported, priority, s => RecurrentVectorKernel.CanHandle(s, op, quantized)));
     }
 
     private static ClipFloat32Operator ClipOperator(KernelSetup s)

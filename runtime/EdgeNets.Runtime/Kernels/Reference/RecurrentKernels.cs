@@ -45,11 +45,12 @@ public static class RecurrentKernels
     /// </summary>
     private sealed class RecurrentKernel : OpKernel, IStatefulKernel
     {
+        private readonly RecurrentLayer _layer;
         private readonly OpType _op;
         private readonly bool _quantized;
         private readonly string _name;
-        private readonly int _x, _w, _r, _b, _h0, _c0, _p, _y, _yh, _yc;
-        private readonly int _steps, _batch, _inputSize, _hidden, _directions, _gates, _layout;
+        private readonly int _x, _w, _r, _b, _p, _y;
+        private readonly int _steps, _batch, _inputSize, _hidden, _directions, _gates;
         private readonly bool _reverseOnly;
         private readonly int[] _act;          // [direction * actsPerDirection + k]
         private readonly float[] _alpha, _beta;
@@ -64,137 +65,24 @@ public static class RecurrentKernels
         private readonly sbyte[] _resetHiddenQ;       // int8 GRU with linear_before_reset = 0: r ⊙ h, quantized like h
 
         // int8 form: dot product to float per weight row, zero points, hidden quantization.
-        private readonly float[] _wRowScale = [], _rRowScale = [];
+        private readonly float[] _wRowScale, _rRowScale;
         private readonly int _xZero, _hZero;
         private readonly float _hScale, _hInverseScale;
-        private readonly bool _ycQuantized;
-        private readonly float _ycInverseScale;
-        private readonly int _ycZero;
 
-        private readonly QuantizationInfo? _h0Quant, _c0Quant; // int8 initial states
         private bool _needsInit = true;
 
         public RecurrentKernel(KernelSetup s, OpType op, bool quantized)
         {
+            var layer = _layer = new RecurrentLayer(s, op, quantized);
             _op = op;
             _quantized = quantized;
             _name = $"{op}{(quantized ? "Int8" : "Float32")}_Reference";
-            (_gates, _actsPerDirection) = Shape(op);
-            int outputs = op == OpType.Lstm ? 3 : 2;
-            s.ExpectCounts(3, 8, outputs);
-            if (s.HasInput(InputSequenceLens)) throw s.Fail("the sequence_lens input is not supported (all sequences have the full length)");
-            if (op != OpType.Lstm && (s.HasInput(InputInitialC) || s.HasInput(InputP))) throw s.Fail("only LSTM has initial_c and P inputs");
-
-            var x = s.Input(InputX);
-            var w = s.Input(InputW);
-            var r = s.Input(InputR);
-            var y = s.Output(0);
-            var yh = s.Output(1);
-            var dataType = quantized ? DataType.Int8 : DataType.Float32;
-            s.ExpectType(x, dataType);
-            s.ExpectType(w, dataType);
-            s.ExpectType(r, dataType);
-            s.ExpectType(y, dataType);
-            s.ExpectType(yh, dataType);
-            if (!w.IsConstant || !r.IsConstant) throw s.Fail("W and R must be constants");
-
-            int direction = s.Attributes.GetInt(AttributeKey.Direction, 0);
-            if (direction is < 0 or > 2) throw s.Fail($"Direction {direction} must be 0 (forward), 1 (reverse) or 2 (bidirectional)");
-            _directions = direction == 2 ? 2 : 1;
-            _reverseOnly = direction == 1;
-            _layout = s.Attributes.GetInt(AttributeKey.Layout, 0);
-            if (_layout is not (0 or 1)) throw s.Fail($"Layout {_layout} must be 0 or 1");
-            if (x.Rank != 3) throw s.Fail($"X must have rank 3, has shape [{ShapeUtil.Format(x.Shape)}]");
-            _steps = _layout == 0 ? x.Shape[0] : x.Shape[1];
-            _batch = _layout == 0 ? x.Shape[1] : x.Shape[0];
-            _inputSize = x.Shape[2];
-
-            // Float weights keep the ONNX shape [D, G*H, I]; int8 weights are [D*G*H, I] with one scale per row.
-            int rows;
-            if (quantized)
-            {
-                if (w.Rank != 2 || r.Rank != 2) throw s.Fail($"int8 W and R must be [directions*gates*hidden, columns], are [{ShapeUtil.Format(w.Shape)}] and [{ShapeUtil.Format(r.Shape)}]");
-                _hidden = r.Shape[1];
-                rows = _directions * _gates * _hidden;
-                if (w.Shape[0] != rows || w.Shape[1] != _inputSize || r.Shape[0] != rows)
-                    throw s.Fail($"W [{ShapeUtil.Format(w.Shape)}] and R [{ShapeUtil.Format(r.Shape)}] do not match {_directions} direction(s), {_gates} gate(s), input size {_inputSize}");
-            }
-            else
-            {
-                if (w.Rank != 3 || r.Rank != 3) throw s.Fail($"W and R must have rank 3, are [{ShapeUtil.Format(w.Shape)}] and [{ShapeUtil.Format(r.Shape)}]");
-                _hidden = r.Shape[2];
-                rows = _directions * _gates * _hidden;
-                if (w.Shape[0] != _directions || w.Shape[1] != _gates * _hidden || w.Shape[2] != _inputSize
-                    || r.Shape[0] != _directions || r.Shape[1] != _gates * _hidden)
-                    throw s.Fail($"W [{ShapeUtil.Format(w.Shape)}] and R [{ShapeUtil.Format(r.Shape)}] do not match {_directions} direction(s), {_gates} gate(s), input size {_inputSize}");
-            }
-            if (_hidden <= 0) throw s.Fail("hidden size must be positive");
-
-            _x = s.InputId(InputX);
-            _w = s.InputId(InputW);
-            _r = s.InputId(InputR);
-            _b = ConstantFloatInput(s, InputB, [_directions, 2 * _gates * _hidden], "B");
-            _p = ConstantFloatInput(s, InputP, [_directions, 3 * _hidden], "P");
-            int[] stateShape = _layout == 0 ? [_directions, _batch, _hidden] : [_batch, _directions, _hidden];
-            _h0 = StateInput(s, InputInitialH, stateShape, "initial_h", quantized, out _h0Quant);
-            _c0 = StateInput(s, InputInitialC, stateShape, "initial_c", quantized, out _c0Quant);
-
-            int[] yShape = _layout == 0 ? [_steps, _directions, _batch, _hidden] : [_batch, _steps, _directions, _hidden];
-            if (!y.Shape.AsSpan().SequenceEqual(yShape)) throw s.Fail($"Y has shape [{ShapeUtil.Format(y.Shape)}], expected [{ShapeUtil.Format(yShape)}]");
-            if (!yh.Shape.AsSpan().SequenceEqual(stateShape)) throw s.Fail($"Y_h has shape [{ShapeUtil.Format(yh.Shape)}], expected [{ShapeUtil.Format(stateShape)}]");
-            _y = s.OutputId(0);
-            _yh = s.OutputId(1);
-            _yc = -1;
-            if (op == OpType.Lstm)
-            {
-                var yc = s.Output(2);
-                if (!yc.Shape.AsSpan().SequenceEqual(stateShape)) throw s.Fail($"Y_c has shape [{ShapeUtil.Format(yc.Shape)}], expected [{ShapeUtil.Format(stateShape)}]");
-                if (yc.Type == DataType.Int8 && quantized)
-                {
-                    var q = s.Quant(yc);
-                    _ycQuantized = true;
-                    _ycInverseScale = 1f / q.Scale;
-                    _ycZero = q.ZeroPoint;
-                }
-                else s.ExpectType(yc, DataType.Float32);
-                _yc = s.OutputId(2);
-            }
-
-            var act = s.Attributes.GetInts(AttributeKey.Activations);
-            int actCount = _directions * _actsPerDirection;
-            _act = new int[actCount];
-            _alpha = new float[actCount];
-            _beta = new float[actCount];
-            if (act == null)
-            {
-                for (int d = 0; d < _directions; d++)
-                {
-                    // ONNX defaults: LSTM (Sigmoid, Tanh, Tanh), GRU (Sigmoid, Tanh), RNN (Tanh).
-                    for (int k = 0; k < _actsPerDirection; k++)
-                        _act[d * _actsPerDirection + k] = (int)(op != OpType.Rnn && k == 0 ? RecurrentActivation.Sigmoid : RecurrentActivation.Tanh);
-                }
-            }
-            else
-            {
-                if (act.Length != actCount) throw s.Fail($"Activations has {act.Length} entries, expected {actCount} ({_actsPerDirection} per direction)");
-                for (int i = 0; i < actCount; i++)
-                {
-                    if (!RecurrentMath.IsKnown(act[i])) throw s.Fail($"Activations[{i}] = {act[i]} is not a known activation");
-                    _act[i] = act[i];
-                }
-                var alpha = s.Attributes.GetFloats(AttributeKey.ActivationAlpha);
-                var beta = s.Attributes.GetFloats(AttributeKey.ActivationBeta);
-                if (alpha != null && alpha.Length != actCount) throw s.Fail($"ActivationAlpha has {alpha.Length} entries, expected {actCount}");
-                if (beta != null && beta.Length != actCount) throw s.Fail($"ActivationBeta has {beta.Length} entries, expected {actCount}");
-                alpha?.CopyTo(_alpha, 0);
-                beta?.CopyTo(_beta, 0);
-            }
-            _clip = s.Attributes.GetFloat(AttributeKey.Clip, float.PositiveInfinity);
-            if (!(_clip > 0f)) throw s.Fail($"Clip {_clip} must be positive");
-            _linearBeforeReset = s.Attributes.GetInt(AttributeKey.LinearBeforeReset, 0) != 0;
-            _inputForget = s.Attributes.GetInt(AttributeKey.InputForget, 0) != 0;
-            if (_linearBeforeReset && op != OpType.Gru) throw s.Fail("LinearBeforeReset applies to GRU only");
-            if (_inputForget && op != OpType.Lstm) throw s.Fail("InputForget applies to LSTM only");
+            (_x, _w, _r, _b, _p, _y) = (layer.X, layer.W, layer.R, layer.B, layer.P, layer.Y);
+            (_steps, _batch, _inputSize, _hidden, _directions, _gates) = (layer.Steps, layer.Batch, layer.InputSize, layer.Hidden, layer.Directions, layer.Gates);
+            _reverseOnly = layer.ReverseOnly;
+            (_act, _alpha, _beta, _actsPerDirection) = (layer.Activations, layer.Alpha, layer.Beta, layer.ActivationsPerDirection);
+            (_clip, _linearBeforeReset, _inputForget) = (layer.Clip, layer.LinearBeforeReset, layer.InputForget);
+            (_wRowScale, _rRowScale, _xZero, _hZero, _hScale, _hInverseScale) = (layer.WRowScale, layer.RRowScale, layer.XZero, layer.HZero, layer.HScale, layer.HInverseScale);
 
             _gx = new float[_gates * _hidden];
             _gr = new float[_gates * _hidden];
@@ -205,19 +93,6 @@ public static class RecurrentKernels
             _resetHiddenQ = [];
             if (quantized)
             {
-                var xq = s.Quant(x);
-                var wq = s.Quant(w);
-                var rq = s.Quant(r);
-                var yq = s.Quant(y);
-                var yhq = s.Quant(yh);
-                if (xq.IsPerChannel || yq.IsPerChannel) throw s.Fail("X and Y must be quantized per tensor");
-                if (yhq.Scale != yq.Scale || yhq.ZeroPoint != yq.ZeroPoint) throw s.Fail("Y_h must have the quantization of Y (both hold the hidden state)");
-                _wRowScale = RowScales(s, wq, rows, xq.Scale, "W");
-                _rRowScale = RowScales(s, rq, rows, yq.Scale, "R");
-                _xZero = xq.ZeroPoint;
-                _hZero = yq.ZeroPoint;
-                _hScale = yq.Scale;
-                _hInverseScale = 1f / yq.Scale;
                 _hStateQ = new sbyte[_directions * _batch * _hidden];
                 if (op == OpType.Gru && !_linearBeforeReset) _resetHiddenQ = new sbyte[_hidden];
             }
@@ -229,52 +104,14 @@ public static class RecurrentKernels
 
         public void ResetState() => _needsInit = true;
 
-        private static float[] RowScales(KernelSetup s, QuantizationInfo wq, int rows, float inputScale, string role)
-        {
-            if (wq.ZeroPoint != 0) throw s.Fail($"{role} must be symmetric (zero point 0)");
-            if (!(wq.IsPerChannel ? wq.Axis == 0 && wq.Scales.Length == rows : wq.Scales.Length == 1))
-                throw s.Fail($"{role} must be quantized per row (axis 0, {rows} scales) or per tensor");
-            var scales = new float[rows];
-            for (int i = 0; i < rows; i++) scales[i] = inputScale * wq.Scales[wq.IsPerChannel ? i : 0];
-            return scales;
-        }
-
-        private static int ConstantFloatInput(KernelSetup s, int index, int[] shape, string role)
-        {
-            if (!s.HasInput(index)) return -1;
-            var t = s.Input(index);
-            if (!t.IsConstant) throw s.Fail($"{role} must be a constant");
-            s.ExpectType(t, DataType.Float32);
-            if (t.ElementCount != ShapeUtil.ElementCount(shape)) throw s.Fail($"{role} has shape [{ShapeUtil.Format(t.Shape)}], expected [{ShapeUtil.Format(shape)}]");
-            return s.InputId(index);
-        }
-
-        /// <summary>An initial state: float32, or in the int8 form also int8 per tensor (dequantized when the state is set).</summary>
-        private static int StateInput(KernelSetup s, int index, int[] shape, string role, bool quantized, out QuantizationInfo? quant)
-        {
-            quant = null;
-            if (!s.HasInput(index)) return -1;
-            var t = s.Input(index);
-            if (quantized && t.Type == DataType.Int8)
-            {
-                quant = s.Quant(t);
-                if (quant.IsPerChannel) throw s.Fail($"{role} must be quantized per tensor");
-            }
-            else s.ExpectType(t, DataType.Float32);
-            if (!t.Shape.AsSpan().SequenceEqual(shape)) throw s.Fail($"{role} has shape [{ShapeUtil.Format(t.Shape)}], expected [{ShapeUtil.Format(shape)}]");
-            return s.InputId(index);
-        }
-
-        // Element offsets of the layout-dependent tensors.
-        private int XOffset(int t, int b) => (_layout == 0 ? t * _batch + b : b * _steps + t) * _inputSize;
-        private int YOffset(int t, int d, int b) => (_layout == 0 ? (t * _directions + d) * _batch + b : (b * _steps + t) * _directions + d) * _hidden;
-        private int StateOffset(int d, int b) => (_layout == 0 ? d * _batch + b : b * _directions + d) * _hidden;
+        private int XOffset(int t, int b) => _layer.XOffset(t, b);
+        private int YOffset(int t, int d, int b) => _layer.YOffset(t, d, b);
 
         public override void Run(TensorMemory memory)
         {
             if (!CarryState || _needsInit)
             {
-                InitializeState(memory);
+                _layer.InitializeState(memory, _hState, _hStateQ, _cState, _hidden);
                 _needsInit = false;
             }
             for (int d = 0; d < _directions; d++)
@@ -286,55 +123,7 @@ public static class RecurrentKernels
                     for (int b = 0; b < _batch; b++) Cell(memory, d, t, b);
                 }
             }
-            WriteFinalState(memory);
-        }
-
-        private void InitializeState(TensorMemory memory)
-        {
-            var h0 = _h0 >= 0 && _h0Quant == null ? memory.Read<float>(_h0) : default;
-            var c0 = _c0 >= 0 && _c0Quant == null ? memory.Read<float>(_c0) : default;
-            var h0q = _h0Quant != null ? memory.Read<sbyte>(_h0) : default;
-            var c0q = _c0Quant != null ? memory.Read<sbyte>(_c0) : default;
-            for (int d = 0; d < _directions; d++)
-            {
-                for (int b = 0; b < _batch; b++)
-                {
-                    int state = (d * _batch + b) * _hidden, source = StateOffset(d, b);
-                    for (int j = 0; j < _hidden; j++)
-                    {
-                        float h = _h0 < 0 ? 0f : _h0Quant != null ? _h0Quant.Scale * (h0q[source + j] - _h0Quant.ZeroPoint) : h0[source + j];
-                        if (_quantized)
-                        {
-                            // The state is what the next step reads: the quantized value.
-                            sbyte q = FixedPoint.QuantizeValue(h, _hInverseScale, _hZero);
-                            _hStateQ[state + j] = q;
-                            h = _hScale * (q - _hZero);
-                        }
-                        _hState[state + j] = h;
-                        _cState[state + j] = _c0 < 0 ? 0f : _c0Quant != null ? _c0Quant.Scale * (c0q[source + j] - _c0Quant.ZeroPoint) : c0[source + j];
-                    }
-                }
-            }
-        }
-
-        private void WriteFinalState(TensorMemory memory)
-        {
-            for (int d = 0; d < _directions; d++)
-            {
-                for (int b = 0; b < _batch; b++)
-                {
-                    int state = (d * _batch + b) * _hidden, target = StateOffset(d, b);
-                    if (_quantized) _hStateQ.AsSpan(state, _hidden).CopyTo(memory.Write<sbyte>(_yh).Slice(target, _hidden));
-                    else _hState.AsSpan(state, _hidden).CopyTo(memory.Write<float>(_yh).Slice(target, _hidden));
-                    if (_yc < 0) continue;
-                    if (_ycQuantized)
-                    {
-                        var yc = memory.Write<sbyte>(_yc);
-                        for (int j = 0; j < _hidden; j++) yc[target + j] = FixedPoint.QuantizeValue(_cState[state + j], _ycInverseScale, _ycZero);
-                    }
-                    else _cState.AsSpan(state, _hidden).CopyTo(memory.Write<float>(_yc).Slice(target, _hidden));
-                }
-            }
+            _layer.WriteFinalState(memory, _hState, _hStateQ, _cState, _hidden);
         }
 
         /// <summary>gx = W·x + Wb over all gate rows of direction d.</summary>

@@ -1,0 +1,767 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Quantization;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>Which matrix-vector code a recurrent variant runs.</summary>
+internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot }
+
+/// <summary>
+/// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
+/// how the work is arranged, not in any float operation:
+/// <list type="bullet">
+/// <item>W and R are packed at creation in blocks of 8 gate rows, column by column, so one vector holds 8 rows' weights
+/// for one input element (int8: for two, as int16 pairs for vpmaddwd; for four int8 with SDOT). Each gate is padded to a whole number of
+/// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
+/// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
+/// <item>Float32 dot products: each lane sums its row in index order starting from 0, exactly as the reference's loop,
+/// then adds the bias; int8: int32 sums (any order gives the same integer), then (float)sum · rowScale + bias.</item>
+/// <item>Gate non-linearities run lane-wise (<see cref="RecurrentMathVector"/>) for Sigmoid and Tanh; the other
+/// activations are applied per lane with the scalar <see cref="RecurrentMath.Apply"/>.</item>
+/// </list>
+/// Streaming state (<see cref="IStatefulKernel"/>) works as in the reference.
+/// </summary>
+internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
+{
+    private const int Block = 8;
+
+    private readonly RecurrentLayer _layer;
+    private readonly string _name;
+    private readonly RecurrentIsa _isa;
+    private readonly bool _quantized, _neon;
+    private readonly int _paddedHidden, _paddedRows, _inputPairs, _hiddenPairs, _inputQuads, _hiddenQuads;
+
+    // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
+    private readonly short[] _w16 = [], _r16 = [];
+    private readonly float[] _wPacked = [], _rPacked = [];
+    // SDOT: int8 [block][quad][8 rows][4 columns], raw inputs; zero point · Σ_k w[row, k] per padded row is subtracted
+    // from the sums, which gives Σ (x - zx)·w exactly.
+    private readonly sbyte[] _w8 = [], _r8 = [], _x8 = [];
+    private readonly int[] _wCorrection = [], _rCorrection = [];
+    // Per direction and padded row: bias of W and of R, int8 row scales; peepholes [direction][3][paddedHidden].
+    private readonly float[] _wBias, _rBias, _wScale = [], _rScale = [], _peepholes = [];
+
+    // Scratch and state, sized once. State rows are _paddedHidden long per (direction, batch row).
+    private readonly float[] _gx;          // [step * batch + b][paddedRows]: W·x + Wb of the direction being walked
+    private readonly float[] _gr;          // [paddedRows]: R·h + Rb of the current step
+    private readonly float[] _hState, _cState;
+    private readonly sbyte[] _hStateQ = [];
+    private readonly short[] _x16 = [], _h16 = [];  // int8: x - zx and (r ⊙ h) - zh, zero-padded to pairs
+    private readonly short[] _hState16 = [];        // int8: the state's h - zh, laid out as _hStateQ
+    private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h; LSTM: the new cell state
+    private readonly sbyte[] _resetHiddenQ = [];
+    private readonly float[] _dequantized = [];     // int8: hScale · (q - zh) for q = -128..127
+    private bool _needsInit = true;
+
+    public static bool CanHandle(KernelSetup s, OpType op, bool quantized)
+    {
+        try
+        {
+            _ = new RecurrentLayer(s, op, quantized);
+            return true;
+        }
+        catch (Exception)
+        {
+            return false; // the reference kernel reports what is wrong
+        }
+    }
+
+    public RecurrentVectorKernel(KernelSetup s, OpType op, bool quantized, RecurrentIsa isa, string name)
+    {
+        var layer = _layer = new RecurrentLayer(s, op, quantized);
+        _name = name;
+        _isa = isa;
+        _quantized = quantized;
+        _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
+        int lanes = Math.Max(Block, Vector<float>.Count);
+        int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
+        _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
+        _paddedRows = gates * _paddedHidden;
+        _inputPairs = (layer.InputSize + 1) / 2;
+        _hiddenPairs = (hidden + 1) / 2;
+        _inputQuads = (layer.InputSize + 3) / 4;
+        _hiddenQuads = (hidden + 3) / 4;
+
+        int rows = layer.Rows;
+        _wBias = new float[directions * _paddedRows];
+        _rBias = new float[directions * _paddedRows];
+        var bias = layer.B >= 0 ? s.ConstantInput<float>(RecurrentKernels.InputB) : default;
+        for (int d = 0; d < directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = d * _paddedRows + PaddedRow(row);
+                _wBias[padded] = layer.B >= 0 ? bias[d * 2 * rows + row] : 0f;
+                _rBias[padded] = layer.B >= 0 ? bias[d * 2 * rows + rows + row] : 0f;
+            }
+        if (layer.P >= 0)
+        {
+            var p = s.ConstantInput<float>(RecurrentKernels.InputP);
+            _peepholes = new float[directions * 3 * _paddedHidden];
+            for (int d = 0; d < directions; d++)
+                for (int g = 0; g < 3; g++)
+                    p.Slice((d * 3 + g) * hidden, hidden).CopyTo(_peepholes.AsSpan((d * 3 + g) * _paddedHidden));
+        }
+
+        if (quantized)
+        {
+            _wScale = new float[directions * _paddedRows];
+            _rScale = new float[directions * _paddedRows];
+            for (int d = 0; d < directions; d++)
+                for (int row = 0; row < rows; row++)
+                {
+                    _wScale[d * _paddedRows + PaddedRow(row)] = layer.WRowScale[d * rows + row];
+                    _rScale[d * _paddedRows + PaddedRow(row)] = layer.RRowScale[d * rows + row];
+                }
+            if (isa == RecurrentIsa.AdvSimdDot)
+            {
+                (_w8, _wCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputQuads, layer.XZero);
+                (_r8, _rCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenQuads, layer.HZero);
+                _x8 = new sbyte[layer.Steps * layer.Batch * 4 * _inputQuads];
+            }
+            else
+            {
+                _w16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputPairs);
+                _r16 = PackInt16(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenPairs);
+                _x16 = new short[layer.Steps * layer.Batch * 2 * _inputPairs];
+            }
+            _h16 = new short[_paddedHidden];
+            _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden];
+            _hState16 = new short[directions * layer.Batch * _paddedHidden];
+            _resetHiddenQ = new sbyte[_paddedHidden];
+            _dequantized = new float[256];
+            for (int q = -128; q <= 127; q++) _dequantized[q + 128] = layer.HScale * (q - layer.HZero);
+        }
+        else
+        {
+            _wPacked = PackFloat(s.ConstantInput<float>(RecurrentKernels.InputW), layer.InputSize);
+            _rPacked = PackFloat(s.ConstantInput<float>(RecurrentKernels.InputR), hidden);
+        }
+
+        _gx = new float[layer.Steps * layer.Batch * _paddedRows];
+        _gr = new float[_paddedRows];
+        _hState = new float[directions * layer.Batch * _paddedHidden];
+        _cState = new float[directions * layer.Batch * _paddedHidden];
+        _resetHidden = new float[_paddedHidden];
+    }
+
+    public override string Name => _name;
+
+    public bool CarryState { get; set; }
+
+    public void ResetState() => _needsInit = true;
+
+    /// <summary>
+    /// Row of the padded layout for a row of one direction: each gate padded to _paddedHidden rows, LSTM gates stored
+    /// in the order i, f, o, c (ONNX: i, o, f, c) so that the gates activated together are adjacent.
+    /// </summary>
+    private int PaddedRow(int row)
+    {
+        int gate = row / _layer.Hidden;
+        if (_layer.Op == OpType.Lstm && gate is 1 or 2) gate = 3 - gate;
+        return gate * _paddedHidden + row % _layer.Hidden;
+    }
+
+    /// <summary>
+    /// int8 [directions * rows, columns] to int16 blocks of 8 padded rows by column pairs: x86 interleaves each row's
+    /// pair (vpmaddwd / pmaddwd operands), AdvSimd stores the 8 rows of one column, then of the next (smlal operands).
+    /// </summary>
+    private short[] PackInt16(ReadOnlySpan<sbyte> weights, int columns, int pairs)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new short[_layer.Directions * blocks * pairs * 2 * Block];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block;
+                for (int k = 0; k < columns; k++)
+                {
+                    int pair = k / 2, within = k % 2;
+                    int index = (block * pairs + pair) * 2 * Block + (_neon ? within * Block + lane : lane * 2 + within);
+                    packed[index] = weights[(d * rows + row) * columns + k];
+                }
+            }
+        return packed;
+    }
+
+    /// <summary>
+    /// int8 [directions * rows, columns] to SDOT blocks: per 4 columns, the 8 padded rows' 4 weights each (two vectors
+    /// of 4 rows); and per padded row zeroPoint · Σ_k w[row, k].
+    /// </summary>
+    private (sbyte[] Packed, int[] Correction) PackInt8(ReadOnlySpan<sbyte> weights, int columns, int quads, int zeroPoint)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new sbyte[_layer.Directions * blocks * quads * 4 * Block];
+        var correction = new int[_layer.Directions * _paddedRows];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block, sum = 0;
+                for (int k = 0; k < columns; k++)
+                {
+                    sbyte w = weights[(d * rows + row) * columns + k];
+                    packed[((block * quads + k / 4) * Block + lane) * 4 + k % 4] = w;
+                    sum += w;
+                }
+                correction[d * _paddedRows + padded] = zeroPoint * sum;
+            }
+        return (packed, correction);
+    }
+
+    /// <summary>float [directions, rows, columns] to blocks of 8 padded rows, column by column.</summary>
+    private float[] PackFloat(ReadOnlySpan<float> weights, int columns)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new float[_layer.Directions * blocks * columns * Block];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block;
+                for (int k = 0; k < columns; k++) packed[(block * columns + k) * Block + lane] = weights[(d * rows + row) * columns + k];
+            }
+        return packed;
+    }
+
+    public override void Run(TensorMemory memory)
+    {
+        var layer = _layer;
+        if (!CarryState || _needsInit)
+        {
+            layer.InitializeState(memory, _hState, _hStateQ, _cState, _paddedHidden);
+            for (int i = 0; i < _hState16.Length; i++) _hState16[i] = i % _paddedHidden < layer.Hidden ? (short)(_hStateQ[i] - layer.HZero) : (short)0;
+            _needsInit = false;
+        }
+        if (_quantized) CenterInputs(memory);
+        for (int d = 0; d < layer.Directions; d++)
+        {
+            InputProducts(memory, d);
+            bool reverse = layer.ReverseOnly || d == 1;
+            for (int step = 0; step < layer.Steps; step++)
+            {
+                int t = reverse ? layer.Steps - 1 - step : step;
+                for (int b = 0; b < layer.Batch; b++) Cell(memory, d, t, b);
+            }
+        }
+        layer.WriteFinalState(memory, _hState, _hStateQ, _cState, _paddedHidden);
+    }
+
+    /// <summary>W·x + Wb for every (step, batch row) of direction d into _gx.</summary>
+    private void InputProducts(TensorMemory memory, int d)
+    {
+        var layer = _layer;
+        int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
+        if (_quantized && _isa == RecurrentIsa.Avx2)
+        {
+            InputProductsAvx2(d);
+            return;
+        }
+        int quads = 4 * _inputQuads;
+        for (int c = 0; c < columns; c++)
+        {
+            var output = _gx.AsSpan(c * _paddedRows, _paddedRows);
+            if (_isa == RecurrentIsa.AdvSimdDot)
+                ProductsSdot(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
+            else if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
+            else
+            {
+                var x = memory.Read<float>(layer.X).Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), k);
+                ProductsFloat(_wPacked, d * blocks, blocks, k, x, _wBias, d * _paddedRows, output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs; for SDOT _x8 holds
+    /// x[t, b] itself, padded to whole quads.
+    /// </summary>
+    private void CenterInputs(TensorMemory memory)
+    {
+        var layer = _layer;
+        var x = memory.Read<sbyte>(layer.X);
+        if (_isa == RecurrentIsa.AdvSimdDot)
+        {
+            int quads = 4 * _inputQuads;
+            for (int c = 0; c < layer.Steps * layer.Batch; c++)
+                x.Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), layer.InputSize).CopyTo(_x8.AsSpan(c * quads));
+            return;
+        }
+        int k = layer.InputSize, width = 2 * _inputPairs, zero = layer.XZero;
+        for (int t = 0; t < layer.Steps; t++)
+            for (int b = 0; b < layer.Batch; b++)
+            {
+                var source = x.Slice(layer.XOffset(t, b), k);
+                var target = _x16.AsSpan((t * layer.Batch + b) * width, k);
+                for (int i = 0; i < source.Length; i++) target[i] = (short)(source[i] - zero);
+            }
+    }
+
+    /// <summary>
+    /// W·x + Wb of direction d for all columns (time steps × batch rows) with vpmaddwd: four blocks of 8 rows by two
+    /// columns at a time, so each weight load and each broadcast serves several products.
+    /// </summary>
+    private void InputProductsAvx2(int d)
+    {
+        int blocks = _paddedRows / Block, pairs = _inputPairs, columns = _layer.Steps * _layer.Batch;
+        nuint stride = (nuint)(pairs * 2 * Block), rows = (nuint)_paddedRows, width = (nuint)pairs;
+        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w16), (nuint)(d * blocks) * stride);
+        ref int x = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_x16));
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
+        int i = 0;
+        for (; i + 4 <= blocks; i += 4)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref short w1 = ref Unsafe.Add(ref w0, stride);
+            ref short w2 = ref Unsafe.Add(ref w1, stride);
+            ref short w3 = ref Unsafe.Add(ref w2, stride);
+            nuint at = (nuint)(i * Block);
+            int c = 0;
+            for (; c + 2 <= columns; c += 2)
+            {
+                ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
+                ref int x1 = ref Unsafe.Add(ref x0, width);
+                Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block)
+                {
+                    var xa = Vector256.Create(Unsafe.Add(ref x0, p)).AsInt16();
+                    var xb = Vector256.Create(Unsafe.Add(ref x1, p)).AsInt16();
+                    var v0 = Vector256.LoadUnsafe(ref w0, o);
+                    var v1 = Vector256.LoadUnsafe(ref w1, o);
+                    var v2 = Vector256.LoadUnsafe(ref w2, o);
+                    var v3 = Vector256.LoadUnsafe(ref w3, o);
+                    a0 += Avx2.MultiplyAddAdjacent(v0, xa);
+                    a1 += Avx2.MultiplyAddAdjacent(v1, xa);
+                    a2 += Avx2.MultiplyAddAdjacent(v2, xa);
+                    a3 += Avx2.MultiplyAddAdjacent(v3, xa);
+                    b0 += Avx2.MultiplyAddAdjacent(v0, xb);
+                    b1 += Avx2.MultiplyAddAdjacent(v1, xb);
+                    b2 += Avx2.MultiplyAddAdjacent(v2, xb);
+                    b3 += Avx2.MultiplyAddAdjacent(v3, xb);
+                }
+                ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows + at);
+                ref float yb = ref Unsafe.Add(ref ya, rows);
+                StoreScaled(a0, ref scales, ref biases, at, ref ya, 0);
+                StoreScaled(a1, ref scales, ref biases, at + Block, ref ya, Block);
+                StoreScaled(a2, ref scales, ref biases, at + 2 * Block, ref ya, 2 * Block);
+                StoreScaled(a3, ref scales, ref biases, at + 3 * Block, ref ya, 3 * Block);
+                StoreScaled(b0, ref scales, ref biases, at, ref yb, 0);
+                StoreScaled(b1, ref scales, ref biases, at + Block, ref yb, Block);
+                StoreScaled(b2, ref scales, ref biases, at + 2 * Block, ref yb, 2 * Block);
+                StoreScaled(b3, ref scales, ref biases, at + 3 * Block, ref yb, 3 * Block);
+            }
+            for (; c < columns; c++)
+                ProductsAvx2(ref w0, 4, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at),
+                    ref Unsafe.Add(ref y, (nuint)c * rows + at));
+        }
+        if (i < blocks)
+        {
+            nuint at = (nuint)(i * Block);
+            for (int c = 0; c < columns; c++)
+                ProductsAvx2(ref Unsafe.Add(ref w, (nuint)i * stride), blocks - i, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at),
+                    ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, (nuint)c * rows + at));
+        }
+    }
+
+    /// <summary>y[offset..+8] = (float)sums · scales[at..] + biases[at..]: the reference's acc · rowScale + bias per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreScaled(Vector256<int> sums, ref float scales, ref float biases, nuint at, ref float y, nuint offset) =>
+        (Vector256.ConvertToSingle(sums) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, offset);
+
+    /// <summary>R·v + Rb for padded gate rows [firstRow, firstRow + count) of direction d into _gr.</summary>
+    private void RecurrentProducts(int d, int firstRow, int count, ReadOnlySpan<float> v, ReadOnlySpan<short> v16, ReadOnlySpan<sbyte> v8)
+    {
+        int blocks = _paddedRows / Block, first = d * blocks + firstRow / Block;
+        var output = _gr.AsSpan(firstRow, count);
+        int rowOffset = d * _paddedRows + firstRow;
+        if (_isa == RecurrentIsa.AdvSimdDot) ProductsSdot(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
+        else if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
+        else ProductsFloat(_rPacked, first, count / Block, _layer.Hidden, v, _rBias, rowOffset, output);
+    }
+
+    /// <summary>
+    /// output[8·i + lane] = (float)(Σ_k v[k]·w[row, k]) · scale[row] + bias[row] for blocks [firstBlock, firstBlock + blockCount);
+    /// scale and bias are read from <paramref name="rowOffset"/> on. v holds 2·pairs int16 values (zero past the end).
+    /// </summary>
+    private void ProductsInt16(short[] packed, int firstBlock, int blockCount, int pairs, ReadOnlySpan<short> v,
+        float[] scale, float[] bias, int rowOffset, Span<float> output)
+    {
+        ref short w = ref MemoryMarshal.GetArrayDataReference(packed);
+        ref int vPairs = ref Unsafe.As<short, int>(ref MemoryMarshal.GetReference(v));
+        ref short vShorts = ref MemoryMarshal.GetReference(v);
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        int stride = pairs * 2 * Block;
+        if (_isa == RecurrentIsa.Avx2)
+        {
+            ProductsAvx2(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, pairs, ref vPairs, ref scales, ref biases, ref y);
+            return;
+        }
+        for (int i = 0; i < blockCount; i++)
+        {
+            ref short wb = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
+            nuint at = (nuint)(i * Block);
+            Vector128<int> low = default, high = default;
+            if (_neon)
+            {
+                for (int p = 0; p < pairs; p++)
+                {
+                    var w0 = Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block));
+                    var w1 = Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block + Block));
+                    var x0 = Vector128.Create(Unsafe.Add(ref vShorts, 2 * p));
+                    var x1 = Vector128.Create(Unsafe.Add(ref vShorts, 2 * p + 1));
+                    low = AdvSimd.MultiplyWideningLowerAndAdd(low, w0.GetLower(), x0.GetLower());
+                    high = AdvSimd.MultiplyWideningUpperAndAdd(high, w0, x0);
+                    low = AdvSimd.MultiplyWideningLowerAndAdd(low, w1.GetLower(), x1.GetLower());
+                    high = AdvSimd.MultiplyWideningUpperAndAdd(high, w1, x1);
+                }
+            }
+            else
+            {
+                for (int p = 0; p < pairs; p++)
+                {
+                    var x = Vector128.Create(Unsafe.Add(ref vPairs, p)).AsInt16();
+                    low += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block)), x);
+                    high += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref wb, (nuint)(p * 2 * Block + Block)), x);
+                }
+            }
+            (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>ProductsInt16 with vpmaddwd: four blocks share each broadcast pair of v, then the remaining blocks one by one.</summary>
+    private static void ProductsAvx2(ref short w, int blockCount, int pairs, ref int v, ref float scales, ref float biases, ref float y)
+    {
+        nuint stride = (nuint)(pairs * 2 * Block);
+        int i = 0;
+        for (; i + 4 <= blockCount; i += 4)
+        {
+            // One pointer per block so that each load is a plain base + offset operand of vpmaddwd.
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref short w1 = ref Unsafe.Add(ref w0, stride);
+            ref short w2 = ref Unsafe.Add(ref w1, stride);
+            ref short w3 = ref Unsafe.Add(ref w2, stride);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
+            {
+                var x = Vector256.Create(Unsafe.Add(ref v, p)).AsInt16();
+                s0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w0, o));
+                s1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w1, o));
+                s2 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w2, o));
+                s3 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w3, o));
+            }
+            nuint at = (nuint)(i * Block);
+            (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (Vector256.ConvertToSingle(s1) * Vector256.LoadUnsafe(ref scales, at + Block) + Vector256.LoadUnsafe(ref biases, at + Block)).StoreUnsafe(ref y, at + Block);
+            (Vector256.ConvertToSingle(s2) * Vector256.LoadUnsafe(ref scales, at + 2 * Block) + Vector256.LoadUnsafe(ref biases, at + 2 * Block)).StoreUnsafe(ref y, at + 2 * Block);
+            (Vector256.ConvertToSingle(s3) * Vector256.LoadUnsafe(ref scales, at + 3 * Block) + Vector256.LoadUnsafe(ref biases, at + 3 * Block)).StoreUnsafe(ref y, at + 3 * Block);
+        }
+        for (; i < blockCount; i++)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector256<int> s0 = default;
+            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
+                s0 += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref v, p)).AsInt16(), Vector256.LoadUnsafe(ref w0, o));
+            nuint at = (nuint)(i * Block);
+            (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="ProductsInt16"/> with SDOT on raw int8 v (4·quads values; past the end they meet zero weights):
+    /// the sum of v·w minus correction[row] (zero point · Σ w) is Σ (v - zero point)·w, the reference's integer.
+    /// </summary>
+    private static void ProductsSdot(sbyte[] packed, int firstBlock, int blockCount, int quads, ReadOnlySpan<sbyte> v,
+        int[] correction, float[] scale, float[] bias, int rowOffset, Span<float> output)
+    {
+        nuint stride = (nuint)(quads * 4 * Block);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nuint)firstBlock * stride);
+        ref int x = ref Unsafe.As<sbyte, int>(ref MemoryMarshal.GetReference(v));
+        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(correction), rowOffset);
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        for (int i = 0; i < blockCount; i++)
+        {
+            ref sbyte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector128<int> low = default, high = default;
+            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+            {
+                var xq = Vector128.Create(Unsafe.Add(ref x, q)).AsSByte();
+                low = Dp.DotProduct(low, Vector128.LoadUnsafe(ref wb, o), xq);
+                high = Dp.DotProduct(high, Vector128.LoadUnsafe(ref wb, o + 16), xq);
+            }
+            nuint at = (nuint)(i * Block);
+            low -= Vector128.LoadUnsafe(ref corrections, at);
+            high -= Vector128.LoadUnsafe(ref corrections, at + 4);
+            (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>
+    /// output[8·i + lane] = (Σ_k v[k]·w[row, k], summed from 0 in index order) + bias[row]: per lane the reference's
+    /// float operations in the reference's order.
+    /// </summary>
+    private void ProductsFloat(float[] packed, int firstBlock, int blockCount, int columns, ReadOnlySpan<float> v,
+        float[] bias, int rowOffset, Span<float> output)
+    {
+        ref float w = ref MemoryMarshal.GetArrayDataReference(packed);
+        ref float x = ref MemoryMarshal.GetReference(v);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        int stride = columns * Block;
+        int i = 0;
+        // Two blocks at a time: their sums are independent, so the adds of one overlap the other's latency.
+        for (; i + 2 <= blockCount; i += 2)
+        {
+            ref float w0 = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
+            ref float w1 = ref Unsafe.Add(ref w0, stride);
+            nuint at = (nuint)(i * Block);
+            if (_isa == RecurrentIsa.Avx2)
+            {
+                Vector256<float> s0 = default, s1 = default;
+                for (int k = 0; k < columns; k++)
+                {
+                    var xv = Vector256.Create(Unsafe.Add(ref x, k));
+                    s0 += xv * Vector256.LoadUnsafe(ref w0, (nuint)(k * Block));
+                    s1 += xv * Vector256.LoadUnsafe(ref w1, (nuint)(k * Block));
+                }
+                (s0 + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+                (s1 + Vector256.LoadUnsafe(ref biases, at + Block)).StoreUnsafe(ref y, at + Block);
+            }
+            else
+            {
+                Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int k = 0; k < columns; k++)
+                {
+                    var xv = Vector128.Create(Unsafe.Add(ref x, k));
+                    nuint o = (nuint)(k * Block);
+                    s0 += xv * Vector128.LoadUnsafe(ref w0, o);
+                    s1 += xv * Vector128.LoadUnsafe(ref w0, o + 4);
+                    s2 += xv * Vector128.LoadUnsafe(ref w1, o);
+                    s3 += xv * Vector128.LoadUnsafe(ref w1, o + 4);
+                }
+                (s0 + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+                (s1 + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+                (s2 + Vector128.LoadUnsafe(ref biases, at + 8)).StoreUnsafe(ref y, at + 8);
+                (s3 + Vector128.LoadUnsafe(ref biases, at + 12)).StoreUnsafe(ref y, at + 12);
+            }
+        }
+        for (; i < blockCount; i++)
+        {
+            ref float w0 = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
+            nuint at = (nuint)(i * Block);
+            Vector128<float> s0 = default, s1 = default;
+            for (int k = 0; k < columns; k++)
+            {
+                var xv = Vector128.Create(Unsafe.Add(ref x, k));
+                s0 += xv * Vector128.LoadUnsafe(ref w0, (nuint)(k * Block));
+                s1 += xv * Vector128.LoadUnsafe(ref w0, (nuint)(k * Block + 4));
+            }
+            (s0 + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+            (s1 + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>
+    /// values[j] = the activation in slot k of direction d of the clipped values[j], as the reference's Activate.
+    /// The length is a multiple of Vector&lt;float&gt;.Count.
+    /// </summary>
+    private void Activate(int d, int k, Span<float> values)
+    {
+        var layer = _layer;
+        ref float v = ref MemoryMarshal.GetReference(values);
+        nuint length = (nuint)values.Length, lanes = (nuint)Vector<float>.Count;
+        float clip = layer.Clip;
+        if (clip != float.PositiveInfinity)
+        {
+            var high = new Vector<float>(clip);
+            var low = new Vector<float>(-clip);
+            for (nuint j = 0; j < length; j += lanes)
+            {
+                var x = Vector.LoadUnsafe(ref v, j);
+                x = Vector.ConditionalSelect(Vector.GreaterThan(x, high), high, Vector.ConditionalSelect(Vector.LessThan(x, low), low, x));
+                x.StoreUnsafe(ref v, j);
+            }
+        }
+        int a = d * layer.ActivationsPerDirection + k;
+        switch ((RecurrentActivation)layer.Activations[a])
+        {
+            // Two vectors per iteration: each function is a long chain of dependent operations, two chains overlap.
+            case RecurrentActivation.Sigmoid:
+            {
+                nuint j = 0;
+                for (; j + 2 * lanes <= length; j += 2 * lanes)
+                {
+                    var a0 = RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j));
+                    var a1 = RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j + lanes));
+                    a0.StoreUnsafe(ref v, j);
+                    a1.StoreUnsafe(ref v, j + lanes);
+                }
+                if (j < length) RecurrentMathVector.Sigmoid(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
+                break;
+            }
+            case RecurrentActivation.Tanh:
+            {
+                nuint j = 0;
+                for (; j + 2 * lanes <= length; j += 2 * lanes)
+                {
+                    var a0 = RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j));
+                    var a1 = RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j + lanes));
+                    a0.StoreUnsafe(ref v, j);
+                    a1.StoreUnsafe(ref v, j + lanes);
+                }
+                if (j < length) RecurrentMathVector.Tanh(Vector.LoadUnsafe(ref v, j)).StoreUnsafe(ref v, j);
+                break;
+            }
+            default:
+                for (int j = 0; j < values.Length; j++) values[j] = RecurrentMath.Apply(layer.Activations[a], layer.Alpha[a], layer.Beta[a], values[j]);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Load(float[] array, int offset) => Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector<float> v, float[] array, int offset) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    /// <summary>
+    /// One step of one batch row of direction d. The gate math runs in passes over the padded hidden vector: sums of
+    /// the pre-activations into _gr, the activations over whole gates, then the state update; per element these are
+    /// the reference's operations in the reference's order.
+    /// </summary>
+    private void Cell(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, state = (d * layer.Batch + b) * n, lanes = Vector<float>.Count;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
+        RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        var gr = _gr.AsSpan();
+
+        switch (layer.Op)
+        {
+            case OpType.Lstm:
+            {
+                // Packed gate rows i, f, o, c (see PaddedRow); peepholes i, o, f. _resetHidden holds c' for the
+                // output activation. Without peepholes o does not wait for c', so i, f and o are one sigmoid span
+                // (long spans keep many independent chains of operations in flight).
+                bool peep = layer.P >= 0;
+                int p = d * 3 * n, f = n, o = 2 * n, c = 3 * n;
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var cPrev = Load(_cState, state + j);
+                    Store(Load(_gx, gx + j) + Load(_gr, j) + (peep ? Load(_peepholes, p + j) * cPrev : Vector<float>.Zero), _gr, j);
+                    Store(Load(_gx, gx + f + j) + Load(_gr, f + j) + (peep ? Load(_peepholes, p + 2 * n + j) * cPrev : Vector<float>.Zero), _gr, f + j);
+                    if (!peep) Store(Load(_gx, gx + o + j) + Load(_gr, o + j) + Vector<float>.Zero, _gr, o + j);
+                    Store(Load(_gx, gx + c + j) + Load(_gr, c + j), _gr, c + j);
+                }
+                Activate(d, 0, gr.Slice(0, peep ? 2 * n : 3 * n)); // with input_forget the f rows are not used
+                Activate(d, 1, gr.Slice(c, n));
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var i = Load(_gr, j);
+                    var forget = layer.InputForget ? Vector<float>.One - i : Load(_gr, f + j);
+                    var cNew = forget * Load(_cState, state + j) + i * Load(_gr, c + j);
+                    Store(cNew, _cState, state + j);
+                    Store(cNew, _resetHidden, j);
+                    if (peep) Store(Load(_gx, gx + o + j) + Load(_gr, o + j) + Load(_peepholes, p + n + j) * cNew, _gr, o + j);
+                }
+                if (peep) Activate(d, 0, gr.Slice(o, n));
+                Activate(d, 2, _resetHidden);
+                for (int j = 0; j < n; j += lanes) Store(Load(_gr, o + j) * Load(_resetHidden, j), _hState, state + j);
+                break;
+            }
+            case OpType.Gru when layer.LinearBeforeReset:
+            {
+                // Gate rows: z, r, h.
+                for (int j = 0; j < 2 * n; j += lanes) Store(Load(_gx, gx + j) + Load(_gr, j), _gr, j);
+                Activate(d, 0, gr.Slice(0, 2 * n));
+                for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), _gr, 2 * n + j);
+                Activate(d, 1, gr.Slice(2 * n, n));
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var z = Load(_gr, j);
+                    Store((Vector<float>.One - z) * Load(_gr, 2 * n + j) + z * Load(_hState, state + j), _hState, state + j);
+                }
+                break;
+            }
+            case OpType.Gru:
+            {
+                // (r ⊙ h)·Rh: r ⊙ h goes through the recurrent product like h (quantized with h's scale in int8).
+                for (int j = 0; j < 2 * n; j += lanes) Store(Load(_gx, gx + j) + Load(_gr, j), _gr, j);
+                Activate(d, 0, gr.Slice(0, 2 * n));
+                for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_hState, state + j), _resetHidden, j);
+                if (_quantized) QuantizeHidden(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, _h16, dequantized: false);
+                RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16, _resetHiddenQ);
+                for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j), _gr, 2 * n + j);
+                Activate(d, 1, gr.Slice(2 * n, n));
+                for (int j = 0; j < n; j += lanes)
+                {
+                    var z = Load(_gr, j);
+                    Store((Vector<float>.One - z) * Load(_gr, 2 * n + j) + z * Load(_hState, state + j), _hState, state + j);
+                }
+                break;
+            }
+            default:
+                for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + j) + Load(_gr, j), _hState, state + j);
+                Activate(d, 0, _hState.AsSpan(state, n));
+                break;
+        }
+
+        int hidden = layer.Hidden, y = layer.YOffset(t, d, b);
+        if (_quantized)
+        {
+            var hq = _hStateQ.AsSpan(state, hidden);
+            QuantizeHidden(_hState.AsSpan(state, hidden), hq, _hState16.AsSpan(state, hidden), dequantized: true);
+            hq.CopyTo(memory.Write<sbyte>(layer.Y).Slice(y, hidden));
+        }
+        else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
+    }
+
+    /// <summary>
+    /// q[j] = FixedPoint.QuantizeValue(h[j]) with the hidden state's scale and zero point, centered[j] = q[j] - zh and,
+    /// when <paramref name="dequantized"/>, h[j] = hScale · (q[j] - zh) as the reference sets its state; 4 lanes at a time.
+    /// </summary>
+    private void QuantizeHidden(Span<float> h, Span<sbyte> q, Span<short> centered, bool dequantized)
+    {
+        var layer = _layer;
+        int i = 0, count = h.Length, zero = layer.HZero;
+        ref float values = ref MemoryMarshal.GetReference(h);
+        ref sbyte bytes = ref MemoryMarshal.GetReference(q);
+        ref short shorts = ref MemoryMarshal.GetReference(centered);
+        var inverseScale = Vector128.Create(layer.HInverseScale);
+        var zeroPoint = Vector128.Create((float)zero);
+        var nanResult = Vector128.Create(Math.Clamp(zero, -128, 127));
+        var zeroLanes = Vector128.Create(zero);
+        var scale = Vector128.Create(layer.HScale);
+        for (; i + 4 <= count; i += 4)
+        {
+            var lanes = FixedPointVector.QuantizeLanes(Vector128.LoadUnsafe(ref values, (nuint)i), inverseScale, zeroPoint, nanResult);
+            var shifted = lanes - zeroLanes;
+            var narrow = Vector128.Narrow(shifted, shifted);
+            Unsafe.WriteUnaligned(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref shorts, i)), narrow.AsInt64().ToScalar());
+            var narrowBytes = Vector128.Narrow(Vector128.Narrow(lanes, lanes), Vector128<short>.Zero);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref bytes, i)), narrowBytes.AsInt32().ToScalar());
+            if (dequantized) (Vector128.ConvertToSingle(shifted) * scale).StoreUnsafe(ref values, (nuint)i);
+        }
+        for (; i < count; i++)
+        {
+            sbyte value = FixedPoint.QuantizeValue(h[i], layer.HInverseScale, zero);
+            q[i] = value;
+            centered[i] = (short)(value - zero);
+            if (dequantized) h[i] = _dequantized[value + 128];
+        }
+    }
+}
