@@ -121,7 +121,8 @@ public static class ShapeKernels
                     rest /= n;
                 }
                 int o = row * length;
-                for (int i = 0; i < length; i++, ix += step) y[o + i] = x[ix];
+                if (step == 1) x.Slice(ix, length).CopyTo(y.Slice(o, length)); // the last axis stays last: rows are contiguous
+                else for (int i = 0; i < length; i++, ix += step) y[o + i] = x[ix];
             }
         }
     }
