@@ -13,6 +13,8 @@ internal enum Int8Isa
 {
     /// <summary>int16 pairs, vpmaddwd on 8 int32 lanes.</summary>
     Avx2,
+    /// <summary>int16 pairs, vpmaddwd on 16 int32 lanes (AVX-512BW): 32 registers hold an 8-channel × 32-pixel block.</summary>
+    Avx512,
     /// <summary>int16 pairs on 4 int32 lanes: pmaddwd (SSE2) or smlal/smlal2 (AdvSimd).</summary>
     Vector128,
     /// <summary>int8 quadruplets, SDOT on 4 int32 lanes.</summary>
@@ -37,7 +39,10 @@ internal enum Int8Isa
 /// </summary>
 internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
 {
+    /// <summary>Output channels per register block of the 128/256-bit kernels.</summary>
     private const int RowBlock = 4;
+    /// <summary>Output channels per register block of the variant (8 for AVX-512, whose 32 registers hold twice the accumulators).</summary>
+    private readonly int _rowBlock;
     /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
@@ -100,6 +105,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
         _tapsPerStep = isa == Int8Isa.AdvSimdDot ? 4 : 2;
+        _rowBlock = isa == Int8Isa.Avx512 ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
 
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
@@ -116,14 +122,14 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             }
         }
 
-        int blocks = (_mpg + RowBlock - 1) / RowBlock;
-        _packedWeights = new int[_group * blocks * _steps * RowBlock];
+        int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
+        _packedWeights = new int[_group * blocks * _steps * _rowBlock];
         for (int grp = 0; grp < _group; grp++)
             for (int b = 0; b < blocks; b++)
                 for (int step = 0; step < _steps; step++)
-                    for (int r = 0; r < RowBlock; r++)
+                    for (int r = 0; r < _rowBlock; r++)
                     {
-                        int m = b * RowBlock + r;
+                        int m = b * _rowBlock + r;
                         int packed = 0;
                         for (int t = 0; t < _tapsPerStep; t++)
                         {
@@ -131,7 +137,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                             int w = m < _mpg && k < _taps ? weights[(grp * _mpg + m) * _taps + k] : 0;
                             packed |= _tapsPerStep == 2 ? (ushort)(short)w << (16 * t) : (byte)(sbyte)w << (8 * t);
                         }
-                        _packedWeights[((grp * blocks + b) * _steps + step) * RowBlock + r] = packed;
+                        _packedWeights[((grp * blocks + b) * _steps + step) * _rowBlock + r] = packed;
                     }
 
         _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
@@ -148,8 +154,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         _pixels = g.OutH * g.OutW;
         _direct1x1 = isa != Int8Isa.AdvSimdDot && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
-        // Room for a 16-pixel block past the last pixel: vector copies of a row may run over and are overwritten by the next row.
-        _rowStride = (_pixels + 16 + 15) & ~15;
+        // Room for a pixel block (16, or 32 for AVX-512) past the last pixel: vector copies of a row may run over and are
+        // overwritten by the next row, and the last block reads whole vectors.
+        int pixelBlock = isa == Int8Isa.Avx512 ? 32 : 16;
+        _rowStride = (_pixels + pixelBlock + pixelBlock - 1) & -pixelBlock;
         // Vector reads of a row may run up to 16 elements past its end.
         int paddedLength = g.C * plane + 32;
         if (isa == Int8Isa.AdvSimdDot)
@@ -189,6 +197,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 switch (_isa)
                 {
                     case Int8Isa.Avx2:
+                    case Int8Isa.Avx512:
                     case Int8Isa.Vector128:
                         if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
                         else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
@@ -203,7 +212,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     _memory = memory;
                     _image = n;
                     _groupIndex = grp;
-                    _workers.Run(this, Math.Min((_mpg + RowBlock - 1) / RowBlock, 4 * _workers.Parts));
+                    _workers.Run(this, Math.Min((_mpg + _rowBlock - 1) / _rowBlock, 4 * _workers.Parts));
                     _memory = null;
                 }
                 else Gemm(output, grp, channel0, 0, _mpg, tail);
@@ -217,7 +226,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     internal override void UseWorkers(WorkerPool workers)
     {
         long macs = (long)_g.N * _group * _mpg * _pixels * _taps;
-        if (macs >= MinParallelMacs && _mpg > RowBlock) _workers = workers;
+        if (macs >= MinParallelMacs && _mpg > _rowBlock) _workers = workers;
     }
 
     /// <summary>Output channel blocks [chunk·blocks/chunks, (chunk+1)·blocks/chunks) of the current image and group.</summary>
@@ -226,8 +235,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         var g = _g;
         int n = _image, grp = _groupIndex, channel0 = grp * _mpg;
         var output = _memory!.Write<sbyte>(_y).Slice((n * g.C / _cpg * _mpg + channel0) * _pixels, _mpg * _pixels);
-        int blocks = (_mpg + RowBlock - 1) / RowBlock;
-        int begin = blocks * part / parts * RowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * RowBlock);
+        int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
+        int begin = blocks * part / parts * _rowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * _rowBlock);
         Span<sbyte> tail = stackalloc sbyte[16];
         if (begin < end) Gemm(output, grp, channel0, begin, end, tail);
     }
@@ -235,11 +244,14 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
     private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
-        var weights = _packedWeights.AsSpan(grp * ((_mpg + RowBlock - 1) / RowBlock) * _steps * RowBlock);
+        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock);
         switch (_isa)
         {
             case Int8Isa.Avx2:
                 GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Int8Isa.Avx512:
+                GemmAvx512(weights, output, channel0, mBegin, mEnd, tail);
                 break;
             case Int8Isa.Vector128:
                 if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail);
@@ -290,6 +302,97 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 requant.Store16(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
                 requant.Store16(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
                 requant.Store16(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+            }
+        }
+    }
+
+    /// <summary>
+    /// 8 output channels × 32 pixels per block (16 zmm accumulators): per tap pair, two 64-byte loads of columns and
+    /// 8 weight broadcasts feed 16 multiply-adds, a third of the loads per multiply-add of the AVX2 block. A last block
+    /// of at most 16 pixels runs with one column vector.
+    /// </summary>
+    private void GemmAvx512(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
+        int steps = _steps, stride = _rowStride * 2;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        for (int p0 = 0; p0 < _pixels; p0 += 32)
+        {
+            int count = Math.Min(32, _pixels - p0);
+            for (int m0 = mBegin; m0 < mEnd; m0 += 8)
+            {
+                ref int wk = ref Unsafe.AsRef(in weights[m0 / 8 * steps * 8]);
+                ref short col = ref Unsafe.Add(ref columns, p0 * 2);
+                if (count > 16)
+                {
+                    Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                    Vector512<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+                    for (int step = 0; step < steps; step++)
+                    {
+                        var x0 = Vector512.LoadUnsafe(ref col);
+                        var x1 = Vector512.LoadUnsafe(ref col, 32);
+                        var w = Vector512.Create(wk).AsInt16();
+                        a00 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a01 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        w = Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+                        a10 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a11 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        w = Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+                        a20 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a21 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        w = Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+                        a30 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a31 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        w = Vector512.Create(Unsafe.Add(ref wk, 4)).AsInt16();
+                        a40 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a41 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        w = Vector512.Create(Unsafe.Add(ref wk, 5)).AsInt16();
+                        a50 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a51 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        w = Vector512.Create(Unsafe.Add(ref wk, 6)).AsInt16();
+                        a60 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a61 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        w = Vector512.Create(Unsafe.Add(ref wk, 7)).AsInt16();
+                        a70 += Avx512BW.MultiplyAddAdjacent(x0, w);
+                        a71 += Avx512BW.MultiplyAddAdjacent(x1, w);
+                        col = ref Unsafe.Add(ref col, stride);
+                        wk = ref Unsafe.Add(ref wk, 8);
+                    }
+                    requant.Store32(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store32(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store32(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store32(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store32(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store32(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store32(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store32(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
+                }
+                else
+                {
+                    Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                    for (int step = 0; step < steps; step++)
+                    {
+                        var x = Vector512.LoadUnsafe(ref col);
+                        a0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(wk).AsInt16());
+                        a1 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16());
+                        a2 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16());
+                        a3 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16());
+                        a4 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 4)).AsInt16());
+                        a5 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 5)).AsInt16());
+                        a6 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 6)).AsInt16());
+                        a7 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 7)).AsInt16());
+                        col = ref Unsafe.Add(ref col, stride);
+                        wk = ref Unsafe.Add(ref wk, 8);
+                    }
+                    requant.Store16(a0.GetLower(), a0.GetUpper(), m0, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a1.GetLower(), a1.GetUpper(), m0 + 1, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a2.GetLower(), a2.GetUpper(), m0 + 2, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a3.GetLower(), a3.GetUpper(), m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a4.GetLower(), a4.GetUpper(), m0 + 4, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a5.GetLower(), a5.GetUpper(), m0 + 5, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a6.GetLower(), a6.GetUpper(), m0 + 6, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a7.GetLower(), a7.GetUpper(), m0 + 7, output, p0, count, _pixels, _mpg, tail);
+                }
             }
         }
     }
@@ -481,6 +584,14 @@ internal readonly ref struct Requantizer
             bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
             for (int i = 0; i < count; i++) row[i] = tail[i];
         }
+    }
+
+    /// <summary>Rescales 32 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/> (more than 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store32(Vector512<int> a0, Vector512<int> a1, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
+    {
+        Store16(a0.GetLower(), a0.GetUpper(), m, output, p0, 16, pixels, channels, tail);
+        Store16(a1.GetLower(), a1.GetUpper(), m, output, p0 + 16, count - 16, pixels, channels, tail);
     }
 
     /// <summary>Rescales 8 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/>.</summary>
