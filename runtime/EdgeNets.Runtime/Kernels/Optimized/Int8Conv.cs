@@ -655,8 +655,9 @@ internal static class Int8Im2col
 
     /// <summary>
     /// im2col of one group in tap pairs: columns[(step * rowStride + p) * 2 + t] = input of tap 2·step + t at pixel p.
-    /// With stride 1 each output row is two contiguous input runs, interleaved 8 pixels at a time; the last vector of a
-    /// row may spill into the next row's slots, which are written afterwards.
+    /// With stride 1 each output row is two contiguous input runs, interleaved 8 pixels at a time (stride 2: the even
+    /// elements of two 16-element runs); the last vector of a row may spill into the next row's slots, which are
+    /// written afterwards, and its reads may run 15 elements past the row (the bordered buffer has 32 to spare).
     /// </summary>
     public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride)
     {
@@ -677,6 +678,18 @@ internal static class Int8Im2col
                     {
                         var a = Vector128.LoadUnsafe(ref src, (nuint)(s0 + ow));
                         var b = Vector128.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        Zip(a, b, out var lo, out var hi);
+                        lo.StoreUnsafe(ref d, (nuint)(2 * ow));
+                        hi.StoreUnsafe(ref d, (nuint)(2 * ow + 8));
+                    }
+                }
+                else if (g.StrideW == 2)
+                {
+                    for (int ow = 0; ow < outW; ow += 8)
+                    {
+                        // The truncating narrow of int32 lanes keeps the even int16 elements: the stride-2 columns.
+                        var a = Vector128.Narrow(Vector128.LoadUnsafe(ref src, (nuint)(s0 + 2 * ow)).AsInt32(), Vector128.LoadUnsafe(ref src, (nuint)(s0 + 2 * ow + 8)).AsInt32());
+                        var b = Vector128.Narrow(Vector128.LoadUnsafe(ref src, (nuint)(s1 + 2 * ow)).AsInt32(), Vector128.LoadUnsafe(ref src, (nuint)(s1 + 2 * ow + 8)).AsInt32());
                         Zip(a, b, out var lo, out var hi);
                         lo.StoreUnsafe(ref d, (nuint)(2 * ow));
                         hi.StoreUnsafe(ref d, (nuint)(2 * ow + 8));
