@@ -384,14 +384,14 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                         col = ref Unsafe.Add(ref col, stride);
                         wk = ref Unsafe.Add(ref wk, 8);
                     }
-                    requant.Store16(a0.GetLower(), a0.GetUpper(), m0, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a1.GetLower(), a1.GetUpper(), m0 + 1, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a2.GetLower(), a2.GetUpper(), m0 + 2, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a3.GetLower(), a3.GetUpper(), m0 + 3, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a4.GetLower(), a4.GetUpper(), m0 + 4, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a5.GetLower(), a5.GetUpper(), m0 + 5, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a6.GetLower(), a6.GetUpper(), m0 + 6, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a7.GetLower(), a7.GetUpper(), m0 + 7, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a0, m0, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a1, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a2, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a3, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a4, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a5, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a6, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a7, m0 + 7, output, p0, count, _pixels, _mpg, tail);
                 }
             }
         }
@@ -586,12 +586,32 @@ internal readonly ref struct Requantizer
         }
     }
 
-    /// <summary>Rescales 32 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/> (more than 16).</summary>
+    /// <summary>Rescales 16 accumulators of channel <paramref name="m"/> with AVX-512 and stores the first <paramref name="count"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store16(Vector512<int> a, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
+    {
+        if (m >= channels) return;
+        int c = _channel0 + m;
+        var r = FixedPointVector.MultiplyByQuantizedMultiplier(a + Vector512.Create(_bias[c]), _multipliers[c], _shifts[c]);
+        r = Vector512.Min(Vector512.Max(r + Vector512.Create(_zeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
+        // Clamped to int8, so the saturating narrow is exact.
+        var bytes = Avx512F.ConvertToVector128SByteWithSaturation(r);
+        var row = output.Slice(m * pixels + p0);
+        if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
+        else
+        {
+            // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
+            bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
+            for (int i = 0; i < count; i++) row[i] = tail[i];
+        }
+    }
+
+    /// <summary>Rescales 32 accumulators of channel <paramref name="m"/> with AVX-512 and stores the first <paramref name="count"/> (more than 16).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store32(Vector512<int> a0, Vector512<int> a1, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
     {
-        Store16(a0.GetLower(), a0.GetUpper(), m, output, p0, 16, pixels, channels, tail);
-        Store16(a1.GetLower(), a1.GetUpper(), m, output, p0 + 16, count - 16, pixels, channels, tail);
+        Store16(a0, m, output, p0, 16, pixels, channels, tail);
+        Store16(a1, m, output, p0 + 16, count - 16, pixels, channels, tail);
     }
 
     /// <summary>Rescales 8 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/>.</summary>
