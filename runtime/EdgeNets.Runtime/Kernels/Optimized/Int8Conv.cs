@@ -643,24 +643,44 @@ internal readonly ref struct Requantizer
 /// <summary>The bordered input copies and the im2col matrices of <see cref="ConvInt8Gemm"/> and the depthwise kernel.</summary>
 internal static class Int8Im2col
 {
-    /// <summary>Copies the image into zero-bordered planes of x − zx as int16 (the border is never written, so stays 0).</summary>
+    /// <summary>
+    /// Copies the image into zero-bordered planes of x − zx as int16. The border holds zeros only: it is never written
+    /// except by a row's last vector, which writes zeros past the row (masked lanes) over border cells or over cells of
+    /// later rows, which are written afterwards. <paramref name="padded"/> needs 16 elements of slack past the planes.
+    /// </summary>
     public static void Border16(ReadOnlySpan<sbyte> image, short[] padded, Window2d g, int paddedW, int paddedH, int zeroPoint)
     {
-        int plane = paddedW * paddedH;
+        int plane = paddedW * paddedH, width = g.W;
         var zx = Vector128.Create((short)zeroPoint);
+        ref sbyte source = ref MemoryMarshal.GetReference(image);
+        ref short destination = ref MemoryMarshal.GetArrayDataReference(padded);
+        int tail = width % 16;
+        // Lanes of the last vector that belong to the row: the rest become 0.
+        var lane = Vector128.Create((short)0, 1, 2, 3, 4, 5, 6, 7);
+        var keepLo = Vector128.LessThan(lane, Vector128.Create((short)tail));
+        var keepHi = Vector128.LessThan(lane + Vector128.Create((short)8), Vector128.Create((short)tail));
         for (int c = 0; c < g.C; c++)
             for (int h = 0; h < g.H; h++)
             {
-                var src = image.Slice((c * g.H + h) * g.W, g.W);
-                var dst = padded.AsSpan(c * plane + (h + g.PadTop) * paddedW + g.PadLeft, g.W);
+                int srcRow = (c * g.H + h) * width;
+                ref sbyte src = ref Unsafe.Add(ref source, srcRow);
+                ref short dst = ref Unsafe.Add(ref destination, c * plane + (h + g.PadTop) * paddedW + g.PadLeft);
                 int i = 0;
-                for (; i + 16 <= src.Length; i += 16)
+                for (; i + 16 <= width; i += 16)
                 {
-                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)i));
-                    (lo - zx).StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)i);
-                    (hi - zx).StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)i + 8);
+                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+                    (lo - zx).StoreUnsafe(ref dst, (nuint)i);
+                    (hi - zx).StoreUnsafe(ref dst, (nuint)i + 8);
                 }
-                for (; i < src.Length; i++) dst[i] = (short)(src[i] - zeroPoint);
+                if (tail == 0) continue;
+                if (srcRow + i + 16 <= image.Length)
+                {
+                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+                    ((lo - zx) & keepLo).StoreUnsafe(ref dst, (nuint)i);
+                    ((hi - zx) & keepHi).StoreUnsafe(ref dst, (nuint)i + 8);
+                }
+                else
+                    for (; i < width; i++) Unsafe.Add(ref dst, i) = (short)(Unsafe.Add(ref src, i) - zeroPoint);
             }
     }
 

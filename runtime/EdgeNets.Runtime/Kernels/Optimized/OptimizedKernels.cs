@@ -45,6 +45,8 @@ public static class OptimizedKernels
         AddInt8Gemms(list, "_AdvSimdDot", Int8Isa.AdvSimdDot, HasDot, 3);
         list.Add(new KernelEntry("Conv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, Int8Isa.Avx512, "Conv2dInt8_Avx512"),
             () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
+        list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx512", avx512: true),
+            () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx2", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx2"),
             HasAvx2, 2, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Vector128", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: false, "DepthwiseConv2dInt8_Vector128"),
