@@ -154,10 +154,12 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         _pixels = g.OutH * g.OutW;
         _direct1x1 = isa != Int8Isa.AdvSimdDot && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
-        // Room for a pixel block (16, or 32 for AVX-512) past the last pixel: vector copies of a row may run over and are
-        // overwritten by the next row, and the last block reads whole vectors.
-        int pixelBlock = isa == Int8Isa.Avx512 ? 32 : 16;
-        _rowStride = (_pixels + pixelBlock + pixelBlock - 1) & -pixelBlock;
+        // Room for 16 pixels past the last whole 16: vector copies of a row may run over (into the next row's slots,
+        // written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more than 16 are left).
+        // An odd number of 16-pixel units (64 bytes of int16 pairs, one cache line) per row spreads the rows the
+        // micro-kernels read one after another over all L1 sets; an even number would pile them onto half or fewer.
+        _rowStride = ((_pixels + 15) & ~15) + 16;
+        if ((_rowStride / 16) % 2 == 0) _rowStride += 16;
         // Vector reads of a row may run up to 16 elements past its end.
         int paddedLength = g.C * plane + 32;
         if (isa == Int8Isa.AdvSimdDot)
@@ -309,12 +311,12 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>
     /// 8 output channels × 32 pixels per block (16 zmm accumulators): per tap pair, two 64-byte loads of columns and
     /// 8 weight broadcasts feed 16 multiply-adds, a third of the loads per multiply-add of the AVX2 block. A last block
-    /// of at most 16 pixels runs with one column vector.
+    /// of at most 16 pixels runs with 256-bit vectors, 8 channels × 16 pixels.
     /// </summary>
     private void GemmAvx512(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
-        int steps = _steps, stride = _rowStride * 2;
+        int steps = _steps;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
         for (int p0 = 0; p0 < _pixels; p0 += 32)
         {
@@ -323,78 +325,107 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             {
                 ref int wk = ref Unsafe.AsRef(in weights[m0 / 8 * steps * 8]);
                 ref short col = ref Unsafe.Add(ref columns, p0 * 2);
-                if (count > 16)
-                {
-                    Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-                    Vector512<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
-                    for (int step = 0; step < steps; step++)
-                    {
-                        var x0 = Vector512.LoadUnsafe(ref col);
-                        var x1 = Vector512.LoadUnsafe(ref col, 32);
-                        var w = Vector512.Create(wk).AsInt16();
-                        a00 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a01 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        w = Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16();
-                        a10 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a11 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        w = Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16();
-                        a20 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a21 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        w = Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16();
-                        a30 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a31 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        w = Vector512.Create(Unsafe.Add(ref wk, 4)).AsInt16();
-                        a40 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a41 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        w = Vector512.Create(Unsafe.Add(ref wk, 5)).AsInt16();
-                        a50 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a51 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        w = Vector512.Create(Unsafe.Add(ref wk, 6)).AsInt16();
-                        a60 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a61 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        w = Vector512.Create(Unsafe.Add(ref wk, 7)).AsInt16();
-                        a70 += Avx512BW.MultiplyAddAdjacent(x0, w);
-                        a71 += Avx512BW.MultiplyAddAdjacent(x1, w);
-                        col = ref Unsafe.Add(ref col, stride);
-                        wk = ref Unsafe.Add(ref wk, 8);
-                    }
-                    requant.Store32(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store32(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store32(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store32(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store32(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store32(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store32(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store32(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
-                }
-                else
-                {
-                    Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-                    for (int step = 0; step < steps; step++)
-                    {
-                        var x = Vector512.LoadUnsafe(ref col);
-                        a0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(wk).AsInt16());
-                        a1 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16());
-                        a2 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16());
-                        a3 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16());
-                        a4 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 4)).AsInt16());
-                        a5 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 5)).AsInt16());
-                        a6 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 6)).AsInt16());
-                        a7 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(Unsafe.Add(ref wk, 7)).AsInt16());
-                        col = ref Unsafe.Add(ref col, stride);
-                        wk = ref Unsafe.Add(ref wk, 8);
-                    }
-                    requant.Store16(a0, m0, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a1, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a2, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a3, m0 + 3, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a4, m0 + 4, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a5, m0 + 5, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a6, m0 + 6, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a7, m0 + 7, output, p0, count, _pixels, _mpg, tail);
-                }
+                if (count > 16) Avx512Block32(ref wk, ref col, in requant, m0, output, p0, count, tail);
+                else Avx512Block16(ref wk, ref col, in requant, m0, output, p0, count, tail);
             }
         }
+    }
+
+    /// <summary>8 channels × 32 pixels from <paramref name="m0"/> and <paramref name="p0"/> (a method of its own so its 16 accumulators get registers).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Avx512Block32(ref int wk, ref short col, in Requantizer requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+    {
+        int steps = _steps, stride = _rowStride * 2;
+        Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector512<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+        for (int step = 0; step < steps; step++)
+        {
+            var x0 = Vector512.LoadUnsafe(ref col);
+            var x1 = Vector512.LoadUnsafe(ref col, 32);
+            var w = Vector512.Create(wk).AsInt16();
+            a00 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a01 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+            a10 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a11 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+            a20 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a21 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+            a30 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a31 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 4)).AsInt16();
+            a40 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a41 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 5)).AsInt16();
+            a50 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a51 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 6)).AsInt16();
+            a60 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a61 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 7)).AsInt16();
+            a70 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a71 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            col = ref Unsafe.Add(ref col, stride);
+            wk = ref Unsafe.Add(ref wk, 8);
+        }
+        requant.Store32(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
+    }
+
+    /// <summary>8 channels × at most 16 pixels.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Avx512Block16(ref int wk, ref short col, in Requantizer requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+    {
+        int steps = _steps, stride = _rowStride * 2;
+        // 16 pixels in 256-bit halves (measured faster here than one 512-bit vector per channel).
+        Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector256<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+        for (int step = 0; step < steps; step++)
+        {
+            var x0 = Vector256.LoadUnsafe(ref col);
+            var x1 = Vector256.LoadUnsafe(ref col, 16);
+            var w = Vector256.Create(wk).AsInt16();
+            a00 += Avx2.MultiplyAddAdjacent(x0, w);
+            a01 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+            a10 += Avx2.MultiplyAddAdjacent(x0, w);
+            a11 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+            a20 += Avx2.MultiplyAddAdjacent(x0, w);
+            a21 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+            a30 += Avx2.MultiplyAddAdjacent(x0, w);
+            a31 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 4)).AsInt16();
+            a40 += Avx2.MultiplyAddAdjacent(x0, w);
+            a41 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 5)).AsInt16();
+            a50 += Avx2.MultiplyAddAdjacent(x0, w);
+            a51 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 6)).AsInt16();
+            a60 += Avx2.MultiplyAddAdjacent(x0, w);
+            a61 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 7)).AsInt16();
+            a70 += Avx2.MultiplyAddAdjacent(x0, w);
+            a71 += Avx2.MultiplyAddAdjacent(x1, w);
+            col = ref Unsafe.Add(ref col, stride);
+            wk = ref Unsafe.Add(ref wk, 8);
+        }
+        requant.Store16(Vector512.Create(a00, a01), m0, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a10, a11), m0 + 1, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a20, a21), m0 + 2, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a30, a31), m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a40, a41), m0 + 4, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a50, a51), m0 + 5, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a60, a61), m0 + 6, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a70, a71), m0 + 7, output, p0, count, _pixels, _mpg, tail);
     }
 
     private void GemmSse(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
