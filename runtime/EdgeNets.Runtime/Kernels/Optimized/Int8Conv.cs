@@ -154,11 +154,12 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         _pixels = g.OutH * g.OutW;
         _direct1x1 = isa != Int8Isa.AdvSimdDot && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
-        // Room for 16 pixels past the last whole 16: vector copies of a row may run over (into the next row's slots,
-        // written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more than 16 are left).
+        // Room for 16 pixels (AVX-512: 32) past the last whole 16: vector copies of a row may run over (into the next
+        // row's slots, written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more
+        // than 16 are left).
         // An odd number of 16-pixel units (64 bytes of int16 pairs, one cache line) per row spreads the rows the
         // micro-kernels read one after another over all L1 sets; an even number would pile them onto half or fewer.
-        _rowStride = ((_pixels + 15) & ~15) + 16;
+        _rowStride = ((_pixels + 15) & ~15) + (isa == Int8Isa.Avx512 ? 32 : 16);
         if ((_rowStride / 16) % 2 == 0) _rowStride += 16;
         // Vector reads of a row may run up to 16 elements past its end.
         int paddedLength = g.C * plane + 32;
@@ -202,7 +203,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     case Int8Isa.Avx512:
                     case Int8Isa.Vector128:
                         if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
-                        else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
+                        else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride, _isa);
                         break;
                     default:
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
@@ -726,12 +727,19 @@ internal static class Int8Im2col
 
     /// <summary>
     /// im2col of one group in tap pairs: columns[(step * rowStride + p) * 2 + t] = input of tap 2·step + t at pixel p.
-    /// With stride 1 each output row is two contiguous input runs, interleaved 8 pixels at a time (stride 2: the even
-    /// elements of two 16-element runs); the last vector of a row may spill into the next row's slots, which are
-    /// written afterwards, and its reads may run 15 elements past the row (the bordered buffer has 32 to spare).
+    /// With stride 1 each output row is two contiguous input runs, interleaved 8 pixels at a time (AVX2: 16, AVX-512:
+    /// 32 when the row is that long; stride 2: the even elements of two 16-element runs); the last vector of a row may
+    /// spill into the next row's slots, which are written afterwards (the last row's spill, up to 31 pixels with
+    /// AVX-512, lands in the row stride's slack), and its reads may run 31 elements past the row (the bordered buffer
+    /// has 32 to spare).
     /// </summary>
-    public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride)
+    public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride, Int8Isa isa)
     {
+        bool zip512 = isa == Int8Isa.Avx512 && g.OutW >= 32 && Avx512BW.IsSupported;
+        bool zip256 = (isa == Int8Isa.Avx2 || isa == Int8Isa.Avx512) && g.OutW >= 16 && Avx2.IsSupported;
+        // vpermt2w selectors: element i of the pair vector is a[i / 2] (even i) or b[i / 2] (odd i, index 32 + i / 2).
+        var pickLo = Vector512.Create((short)0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47);
+        var pickHi = pickLo + Vector512.Create((short)16);
         ref short src = ref MemoryMarshal.GetArrayDataReference(padded);
         ref short dst = ref MemoryMarshal.GetArrayDataReference(columns);
         int outW = g.OutW;
@@ -743,7 +751,30 @@ internal static class Int8Im2col
             {
                 int s0 = t0 + oh * g.StrideH * paddedW, s1 = t1 + oh * g.StrideH * paddedW;
                 ref short d = ref Unsafe.Add(ref row, oh * outW * 2);
-                if (g.StrideW == 1)
+                if (g.StrideW == 1 && zip512)
+                {
+                    for (int ow = 0; ow < outW; ow += 32)
+                    {
+                        var a = Vector512.LoadUnsafe(ref src, (nuint)(s0 + ow));
+                        var b = Vector512.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        Avx512BW.PermuteVar32x16x2(a, pickLo, b).StoreUnsafe(ref d, (nuint)(2 * ow));
+                        Avx512BW.PermuteVar32x16x2(a, pickHi, b).StoreUnsafe(ref d, (nuint)(2 * ow + 32));
+                    }
+                }
+                else if (g.StrideW == 1 && zip256)
+                {
+                    for (int ow = 0; ow < outW; ow += 16)
+                    {
+                        var a = Vector256.LoadUnsafe(ref src, (nuint)(s0 + ow));
+                        var b = Vector256.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        // Within 128-bit lanes: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
+                        var lo = Avx2.UnpackLow(a, b);
+                        var hi = Avx2.UnpackHigh(a, b);
+                        Avx2.Permute2x128(lo, hi, 0x20).StoreUnsafe(ref d, (nuint)(2 * ow));
+                        Avx2.Permute2x128(lo, hi, 0x31).StoreUnsafe(ref d, (nuint)(2 * ow + 16));
+                    }
+                }
+                else if (g.StrideW == 1)
                 {
                     for (int ow = 0; ow < outW; ow += 8)
                     {
