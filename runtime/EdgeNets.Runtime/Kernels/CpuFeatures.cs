@@ -12,6 +12,7 @@ public static class CpuFeatures
         if (Sse41.IsSupported) features.Add("SSE4.1");
         if (Avx2.IsSupported) features.Add("AVX2");
         if (Fma.IsSupported) features.Add("FMA");
+        if (Avx512BW.IsSupported) features.Add("AVX-512BW");
         if (AvxVnni.IsSupported) features.Add("AVX-VNNI");
         if (AdvSimd.IsSupported) features.Add("AdvSimd");
         if (AdvSimd.Arm64.IsSupported) features.Add("AdvSimd.Arm64");

@@ -288,6 +288,9 @@ public static class KernelCases
         yield return new([1, 2, 2, 3], 3, [3, 3], [1, 1], [3, 0, 1, 2], [1, 1]);
         yield return new([2, 9, 6, 5], 10, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         yield return new([3, 4, 5, 5], 3, [2, 2], [2, 2], [0, 0, 1, 1], [1, 1]);
+        // Rows longer than the 16- and 32-pixel im2col vectors with tails, stride 1 and 2.
+        yield return new([1, 6, 5, 45], 11, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 3, 9, 70], 8, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
         // Groups and depthwise.
         yield return new([1, 6, 7, 7], 4, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 2);
         yield return new([1, 12, 5, 9], 9, [1, 3], [1, 1], [0, 1, 0, 1], [1, 1], 3);

@@ -182,8 +182,54 @@ public class VariantBitExactTests
                         for (int k = 0; k < 8; k++)
                             Assert.That(y256[k], Is.EqualTo(FixedPoint.MultiplyByQuantizedMultiplier(xs[i + k], m, shift)), $"x={xs[i + k]} m={m} shift={shift} (Vector256)");
                     }
+                    if (Avx512F.IsSupported && i + 16 <= xs.Length)
+                    {
+                        var y512 = FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(xs.AsSpan(i, 16)), m, shift);
+                        for (int k = 0; k < 16; k++)
+                            Assert.That(y512[k], Is.EqualTo(FixedPoint.MultiplyByQuantizedMultiplier(xs[i + k], m, shift)), $"x={xs[i + k]} m={m} shift={shift} (Vector512)");
+                    }
                     checkedCount++;
                 }
         Assert.That(checkedCount, Is.GreaterThan(1000));
+    }
+
+    /// <summary>
+    /// The rescale at exact rounding ties of its second step, both signs: with m = 2^30 the high multiply gives
+    /// q = ⌊(x + 1) / 2⌋, so x = 2·(j·2^e ± 2^(e−1)) + {−1, 0, 1} puts q at a tie of the division by 2^e or next to it.
+    /// </summary>
+    [Test]
+    public void VectorRescaleRoundsTiesLikeTheScalarRoutine()
+    {
+        if (!Sse41.IsSupported) Assert.Ignore("needs SSE4.1 on this x86 test machine");
+        const int m = 1 << 30;
+        int checkedCount = 0;
+        for (int e = 1; e <= 29; e++)
+        {
+            var xs = new List<int>();
+            foreach (long j in new long[] { 0, 1, 3, 1000, (1L << (29 - e)) - 1 })
+                foreach (int sign in new[] { 1, -1 })
+                    foreach (int delta in new[] { -1, 0, 1 })
+                    {
+                        long x = sign * 2 * (j * (1L << e) + (1L << (e - 1))) + delta;
+                        if (x >= int.MinValue && x <= int.MaxValue) xs.Add((int)x);
+                    }
+            while (xs.Count % 16 != 0) xs.Add(xs[xs.Count % 7]);
+            for (int i = 0; i < xs.Count; i += 16)
+            {
+                var expected = xs.Skip(i).Take(16).Select(x => FixedPoint.MultiplyByQuantizedMultiplier(x, m, -e)).ToArray();
+                for (int k = 0; k < 16; k += 4)
+                    Assert.That(Enumerable.Range(0, 4).Select(l => FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.Create(xs.GetRange(i + k, 4).ToArray()), m, -e)[l]),
+                        Is.EqualTo(expected.Skip(k).Take(4)), $"e={e} (Vector128)");
+                if (Avx2.IsSupported)
+                    for (int k = 0; k < 16; k += 8)
+                        Assert.That(Enumerable.Range(0, 8).Select(l => FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Create(xs.GetRange(i + k, 8).ToArray()), m, -e)[l]),
+                            Is.EqualTo(expected.Skip(k).Take(8)), $"e={e} (Vector256)");
+                if (Avx512F.IsSupported)
+                    Assert.That(Enumerable.Range(0, 16).Select(l => FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(xs.GetRange(i, 16).ToArray()), m, -e)[l]),
+                        Is.EqualTo(expected), $"e={e} (Vector512)");
+                checkedCount += 16;
+            }
+        }
+        Assert.That(checkedCount, Is.GreaterThan(500));
     }
 }

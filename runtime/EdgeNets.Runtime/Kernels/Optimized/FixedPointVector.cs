@@ -105,13 +105,58 @@ internal static class FixedPointVector
     }
 
     /// <summary>
-    /// <see cref="FixedPoint.QuantizeValue"/> over a span, 8 values at a time. Same float operations as the scalar
+    /// MultiplyByQuantizedMultiplier per lane (multiplier ≥ 0, shift in [-31, 30]) in one rounding step on int64 lanes.
+    /// Requires AVX-512F (64-bit arithmetic shifts).
+    /// <para>
+    /// With p = (x·2^left)·m as int64 and e = −shift ≥ 1, the scalar routine's two roundings are q = ⌊(p + 2^30) / 2^31⌋
+    /// (see the class remarks) and ⌊(q + 2^(e−1) − [q &lt; 0]) / 2^e⌋ (its mask/threshold steps: ties away from zero).
+    /// Nested floors of divisions by powers of two combine, so the result is ⌊(p + 2^30 + 2^(30+e) − [q &lt; 0]·2^31) / 2^(31+e)⌋.
+    /// [q &lt; 0] may be replaced by [p &lt; 0]: they differ only for −2^30 ≤ p &lt; 0, where q = 0 and both forms give 0.
+    /// For e = 0 the result is q itself. The int64 sums cannot overflow (|p| ≤ 2^62).
+    /// </para>
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> MultiplyByQuantizedMultiplier(Vector512<int> x, int multiplier, int shift)
+    {
+        int leftShift = shift > 0 ? shift : 0;
+        int rightShift = shift > 0 ? 0 : -shift;
+        var round = Vector512.Create(rightShift == 0 ? Nudge : Nudge + (1L << (30 + rightShift)));
+        // −2^31 where p < 0 (the arithmetic shift by 63 is all ones there); nothing when e = 0.
+        var signTerm = Vector512.Create(rightShift == 0 ? 0L : -(1L << 31));
+        var m = Vector512.Create(multiplier);
+        var shifted = Vector512.ShiftLeft(x, leftShift);
+        // vpmuldq multiplies the even int32 lanes (the low half of each int64); the odd lanes are moved down first.
+        var even = Avx512F.Multiply(shifted, m);
+        var odd = Avx512F.Multiply(Vector512.ShiftRightLogical(shifted.AsInt64(), 32).AsInt32(), m);
+        even = Vector512.ShiftRightArithmetic(even + round + (Vector512.ShiftRightArithmetic(even, 63) & signTerm), 31 + rightShift);
+        odd = Vector512.ShiftRightArithmetic(odd + round + (Vector512.ShiftRightArithmetic(odd, 63) & signTerm), 31 + rightShift);
+        // The results fit int32, so each is the low half of its int64 lane: the odd ones move up into the high halves.
+        return Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)), Vector512.ShiftLeft(odd, 32), even).AsInt32();
+    }
+
+    /// <summary>
+    /// <see cref="FixedPoint.QuantizeValue"/> over a span, 16 (256-bit vectors) or 8 values at a time. Same float operations as the scalar
     /// routine: t = v·inverseScale; trunc(t) plus one away from zero when |t − trunc(t)| ≥ 0.5 (t − trunc(t) is exact);
     /// + zero point; clamp to [-128, 127]; NaN gives the clamped zero point.
     /// </summary>
     public static void Quantize(ReadOnlySpan<float> values, Span<sbyte> destination, float inverseScale, int zeroPoint)
     {
         int i = 0, n = values.Length;
+        if (Vector256.IsHardwareAccelerated && destination.Length >= n)
+        {
+            ref float src = ref MemoryMarshal.GetReference(values);
+            ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+            var inv = Vector256.Create(inverseScale);
+            var zp = Vector256.Create((float)zeroPoint);
+            var nanResult = Vector256.Create(Math.Clamp(zeroPoint, -128, 127));
+            for (; i + 16 <= n; i += 16)
+            {
+                var a = QuantizeLanes(Vector256.LoadUnsafe(ref src, (nuint)i), inv, zp, nanResult);
+                var b = QuantizeLanes(Vector256.LoadUnsafe(ref src, (nuint)(i + 8)), inv, zp, nanResult);
+                var s = Vector256.Narrow(a, b);
+                Vector128.Narrow(s.GetLower(), s.GetUpper()).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
         if (Vector128.IsHardwareAccelerated && destination.Length >= n)
         {
             ref float src = ref MemoryMarshal.GetReference(values);
@@ -128,6 +173,19 @@ internal static class FixedPointVector
             }
         }
         for (; i < n; i++) destination[i] = FixedPoint.QuantizeValue(values[i], inverseScale, zeroPoint);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> QuantizeLanes(Vector256<float> v, Vector256<float> inverseScale, Vector256<float> zeroPoint, Vector256<int> nanResult)
+    {
+        var t = v * inverseScale;
+        var whole = Vector256.Truncate(t);
+        var awayFromZero = Vector256.GreaterThanOrEqual(Vector256.Abs(t - whole), Vector256.Create(0.5f));
+        var rounded = Vector256.ConditionalSelect(awayFromZero, whole + Vector256.CopySign(Vector256.Create(1f), t), whole);
+        var scaled = rounded + zeroPoint;
+        var clamped = Vector256.Min(Vector256.Max(scaled, Vector256.Create(-128f)), Vector256.Create(127f));
+        var isNaN = ~Vector256.Equals(scaled, scaled).AsInt32();
+        return Vector256.ConditionalSelect(isNaN, nanResult, Vector256.ConvertToInt32(clamped));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -13,6 +13,8 @@ internal enum Int8Isa
 {
     /// <summary>int16 pairs, vpmaddwd on 8 int32 lanes.</summary>
     Avx2,
+    /// <summary>int16 pairs, vpmaddwd on 16 int32 lanes (AVX-512BW): 32 registers hold an 8-channel × 32-pixel block.</summary>
+    Avx512,
     /// <summary>int16 pairs on 4 int32 lanes: pmaddwd (SSE2) or smlal/smlal2 (AdvSimd).</summary>
     Vector128,
     /// <summary>int8 quadruplets, SDOT on 4 int32 lanes.</summary>
@@ -37,7 +39,10 @@ internal enum Int8Isa
 /// </summary>
 internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
 {
+    /// <summary>Output channels per register block of the 128/256-bit kernels.</summary>
     private const int RowBlock = 4;
+    /// <summary>Output channels per register block of the variant (8 for AVX-512, whose 32 registers hold twice the accumulators).</summary>
+    private readonly int _rowBlock;
     /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
@@ -100,6 +105,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
         _tapsPerStep = isa == Int8Isa.AdvSimdDot ? 4 : 2;
+        _rowBlock = isa == Int8Isa.Avx512 ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
 
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
@@ -116,14 +122,14 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             }
         }
 
-        int blocks = (_mpg + RowBlock - 1) / RowBlock;
-        _packedWeights = new int[_group * blocks * _steps * RowBlock];
+        int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
+        _packedWeights = new int[_group * blocks * _steps * _rowBlock];
         for (int grp = 0; grp < _group; grp++)
             for (int b = 0; b < blocks; b++)
                 for (int step = 0; step < _steps; step++)
-                    for (int r = 0; r < RowBlock; r++)
+                    for (int r = 0; r < _rowBlock; r++)
                     {
-                        int m = b * RowBlock + r;
+                        int m = b * _rowBlock + r;
                         int packed = 0;
                         for (int t = 0; t < _tapsPerStep; t++)
                         {
@@ -131,7 +137,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                             int w = m < _mpg && k < _taps ? weights[(grp * _mpg + m) * _taps + k] : 0;
                             packed |= _tapsPerStep == 2 ? (ushort)(short)w << (16 * t) : (byte)(sbyte)w << (8 * t);
                         }
-                        _packedWeights[((grp * blocks + b) * _steps + step) * RowBlock + r] = packed;
+                        _packedWeights[((grp * blocks + b) * _steps + step) * _rowBlock + r] = packed;
                     }
 
         _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
@@ -148,8 +154,13 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         _pixels = g.OutH * g.OutW;
         _direct1x1 = isa != Int8Isa.AdvSimdDot && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
-        // Room for a 16-pixel block past the last pixel: vector copies of a row may run over and are overwritten by the next row.
-        _rowStride = (_pixels + 16 + 15) & ~15;
+        // Room for 16 pixels (AVX-512: 32) past the last whole 16: vector copies of a row may run over (into the next
+        // row's slots, written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more
+        // than 16 are left).
+        // An odd number of 16-pixel units (64 bytes of int16 pairs, one cache line) per row spreads the rows the
+        // micro-kernels read one after another over all L1 sets; an even number would pile them onto half or fewer.
+        _rowStride = ((_pixels + 15) & ~15) + (isa == Int8Isa.Avx512 ? 32 : 16);
+        if ((_rowStride / 16) % 2 == 0) _rowStride += 16;
         // Vector reads of a row may run up to 16 elements past its end.
         int paddedLength = g.C * plane + 32;
         if (isa == Int8Isa.AdvSimdDot)
@@ -189,9 +200,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 switch (_isa)
                 {
                     case Int8Isa.Avx2:
+                    case Int8Isa.Avx512:
                     case Int8Isa.Vector128:
                         if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
-                        else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride);
+                        else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride, _isa);
                         break;
                     default:
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
@@ -203,7 +215,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     _memory = memory;
                     _image = n;
                     _groupIndex = grp;
-                    _workers.Run(this, Math.Min((_mpg + RowBlock - 1) / RowBlock, 4 * _workers.Parts));
+                    _workers.Run(this, Math.Min((_mpg + _rowBlock - 1) / _rowBlock, 4 * _workers.Parts));
                     _memory = null;
                 }
                 else Gemm(output, grp, channel0, 0, _mpg, tail);
@@ -217,7 +229,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     internal override void UseWorkers(WorkerPool workers)
     {
         long macs = (long)_g.N * _group * _mpg * _pixels * _taps;
-        if (macs >= MinParallelMacs && _mpg > RowBlock) _workers = workers;
+        if (macs >= MinParallelMacs && _mpg > _rowBlock) _workers = workers;
     }
 
     /// <summary>Output channel blocks [chunk·blocks/chunks, (chunk+1)·blocks/chunks) of the current image and group.</summary>
@@ -226,8 +238,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         var g = _g;
         int n = _image, grp = _groupIndex, channel0 = grp * _mpg;
         var output = _memory!.Write<sbyte>(_y).Slice((n * g.C / _cpg * _mpg + channel0) * _pixels, _mpg * _pixels);
-        int blocks = (_mpg + RowBlock - 1) / RowBlock;
-        int begin = blocks * part / parts * RowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * RowBlock);
+        int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
+        int begin = blocks * part / parts * _rowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * _rowBlock);
         Span<sbyte> tail = stackalloc sbyte[16];
         if (begin < end) Gemm(output, grp, channel0, begin, end, tail);
     }
@@ -235,11 +247,14 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
     private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
-        var weights = _packedWeights.AsSpan(grp * ((_mpg + RowBlock - 1) / RowBlock) * _steps * RowBlock);
+        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock);
         switch (_isa)
         {
             case Int8Isa.Avx2:
                 GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Int8Isa.Avx512:
+                GemmAvx512(weights, output, channel0, mBegin, mEnd, tail);
                 break;
             case Int8Isa.Vector128:
                 if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail);
@@ -292,6 +307,126 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 requant.Store16(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
             }
         }
+    }
+
+    /// <summary>
+    /// 8 output channels × 32 pixels per block (16 zmm accumulators): per tap pair, two 64-byte loads of columns and
+    /// 8 weight broadcasts feed 16 multiply-adds, a third of the loads per multiply-add of the AVX2 block. A last block
+    /// of at most 16 pixels runs with 256-bit vectors, 8 channels × 16 pixels.
+    /// </summary>
+    private void GemmAvx512(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
+        int steps = _steps;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        for (int p0 = 0; p0 < _pixels; p0 += 32)
+        {
+            int count = Math.Min(32, _pixels - p0);
+            for (int m0 = mBegin; m0 < mEnd; m0 += 8)
+            {
+                ref int wk = ref Unsafe.AsRef(in weights[m0 / 8 * steps * 8]);
+                ref short col = ref Unsafe.Add(ref columns, p0 * 2);
+                if (count > 16) Avx512Block32(ref wk, ref col, in requant, m0, output, p0, count, tail);
+                else Avx512Block16(ref wk, ref col, in requant, m0, output, p0, count, tail);
+            }
+        }
+    }
+
+    /// <summary>8 channels × 32 pixels from <paramref name="m0"/> and <paramref name="p0"/> (a method of its own so its 16 accumulators get registers).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Avx512Block32(ref int wk, ref short col, in Requantizer requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+    {
+        int steps = _steps, stride = _rowStride * 2;
+        Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector512<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+        for (int step = 0; step < steps; step++)
+        {
+            var x0 = Vector512.LoadUnsafe(ref col);
+            var x1 = Vector512.LoadUnsafe(ref col, 32);
+            var w = Vector512.Create(wk).AsInt16();
+            a00 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a01 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+            a10 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a11 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+            a20 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a21 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+            a30 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a31 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 4)).AsInt16();
+            a40 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a41 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 5)).AsInt16();
+            a50 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a51 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 6)).AsInt16();
+            a60 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a61 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 7)).AsInt16();
+            a70 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a71 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            col = ref Unsafe.Add(ref col, stride);
+            wk = ref Unsafe.Add(ref wk, 8);
+        }
+        requant.Store32(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+        requant.Store32(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
+    }
+
+    /// <summary>8 channels × at most 16 pixels.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Avx512Block16(ref int wk, ref short col, in Requantizer requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+    {
+        int steps = _steps, stride = _rowStride * 2;
+        // 16 pixels in 256-bit halves (measured faster here than one 512-bit vector per channel).
+        Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector256<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+        for (int step = 0; step < steps; step++)
+        {
+            var x0 = Vector256.LoadUnsafe(ref col);
+            var x1 = Vector256.LoadUnsafe(ref col, 16);
+            var w = Vector256.Create(wk).AsInt16();
+            a00 += Avx2.MultiplyAddAdjacent(x0, w);
+            a01 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+            a10 += Avx2.MultiplyAddAdjacent(x0, w);
+            a11 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+            a20 += Avx2.MultiplyAddAdjacent(x0, w);
+            a21 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+            a30 += Avx2.MultiplyAddAdjacent(x0, w);
+            a31 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 4)).AsInt16();
+            a40 += Avx2.MultiplyAddAdjacent(x0, w);
+            a41 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 5)).AsInt16();
+            a50 += Avx2.MultiplyAddAdjacent(x0, w);
+            a51 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 6)).AsInt16();
+            a60 += Avx2.MultiplyAddAdjacent(x0, w);
+            a61 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 7)).AsInt16();
+            a70 += Avx2.MultiplyAddAdjacent(x0, w);
+            a71 += Avx2.MultiplyAddAdjacent(x1, w);
+            col = ref Unsafe.Add(ref col, stride);
+            wk = ref Unsafe.Add(ref wk, 8);
+        }
+        requant.Store16(Vector512.Create(a00, a01), m0, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a10, a11), m0 + 1, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a20, a21), m0 + 2, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a30, a31), m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a40, a41), m0 + 4, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a50, a51), m0 + 5, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a60, a61), m0 + 6, output, p0, count, _pixels, _mpg, tail);
+        requant.Store16(Vector512.Create(a70, a71), m0 + 7, output, p0, count, _pixels, _mpg, tail);
     }
 
     private void GemmSse(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
@@ -483,6 +618,34 @@ internal readonly ref struct Requantizer
         }
     }
 
+    /// <summary>Rescales 16 accumulators of channel <paramref name="m"/> with AVX-512 and stores the first <paramref name="count"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store16(Vector512<int> a, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
+    {
+        if (m >= channels) return;
+        int c = _channel0 + m;
+        var r = FixedPointVector.MultiplyByQuantizedMultiplier(a + Vector512.Create(_bias[c]), _multipliers[c], _shifts[c]);
+        r = Vector512.Min(Vector512.Max(r + Vector512.Create(_zeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
+        // Clamped to int8, so the saturating narrow is exact.
+        var bytes = Avx512F.ConvertToVector128SByteWithSaturation(r);
+        var row = output.Slice(m * pixels + p0);
+        if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
+        else
+        {
+            // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
+            bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
+            for (int i = 0; i < count; i++) row[i] = tail[i];
+        }
+    }
+
+    /// <summary>Rescales 32 accumulators of channel <paramref name="m"/> with AVX-512 and stores the first <paramref name="count"/> (more than 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store32(Vector512<int> a0, Vector512<int> a1, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
+    {
+        Store16(a0, m, output, p0, 16, pixels, channels, tail);
+        Store16(a1, m, output, p0 + 16, count - 16, pixels, channels, tail);
+    }
+
     /// <summary>Rescales 8 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store8(Vector128<int> a0, Vector128<int> a1, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
@@ -512,24 +675,44 @@ internal readonly ref struct Requantizer
 /// <summary>The bordered input copies and the im2col matrices of <see cref="ConvInt8Gemm"/> and the depthwise kernel.</summary>
 internal static class Int8Im2col
 {
-    /// <summary>Copies the image into zero-bordered planes of x − zx as int16 (the border is never written, so stays 0).</summary>
+    /// <summary>
+    /// Copies the image into zero-bordered planes of x − zx as int16. The border holds zeros only: it is never written
+    /// except by a row's last vector, which writes zeros past the row (masked lanes) over border cells or over cells of
+    /// later rows, which are written afterwards. <paramref name="padded"/> needs 16 elements of slack past the planes.
+    /// </summary>
     public static void Border16(ReadOnlySpan<sbyte> image, short[] padded, Window2d g, int paddedW, int paddedH, int zeroPoint)
     {
-        int plane = paddedW * paddedH;
+        int plane = paddedW * paddedH, width = g.W;
         var zx = Vector128.Create((short)zeroPoint);
+        ref sbyte source = ref MemoryMarshal.GetReference(image);
+        ref short destination = ref MemoryMarshal.GetArrayDataReference(padded);
+        int tail = width % 16;
+        // Lanes of the last vector that belong to the row: the rest become 0.
+        var lane = Vector128.Create((short)0, 1, 2, 3, 4, 5, 6, 7);
+        var keepLo = Vector128.LessThan(lane, Vector128.Create((short)tail));
+        var keepHi = Vector128.LessThan(lane + Vector128.Create((short)8), Vector128.Create((short)tail));
         for (int c = 0; c < g.C; c++)
             for (int h = 0; h < g.H; h++)
             {
-                var src = image.Slice((c * g.H + h) * g.W, g.W);
-                var dst = padded.AsSpan(c * plane + (h + g.PadTop) * paddedW + g.PadLeft, g.W);
+                int srcRow = (c * g.H + h) * width;
+                ref sbyte src = ref Unsafe.Add(ref source, srcRow);
+                ref short dst = ref Unsafe.Add(ref destination, c * plane + (h + g.PadTop) * paddedW + g.PadLeft);
                 int i = 0;
-                for (; i + 16 <= src.Length; i += 16)
+                for (; i + 16 <= width; i += 16)
                 {
-                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)i));
-                    (lo - zx).StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)i);
-                    (hi - zx).StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)i + 8);
+                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+                    (lo - zx).StoreUnsafe(ref dst, (nuint)i);
+                    (hi - zx).StoreUnsafe(ref dst, (nuint)i + 8);
                 }
-                for (; i < src.Length; i++) dst[i] = (short)(src[i] - zeroPoint);
+                if (tail == 0) continue;
+                if (srcRow + i + 16 <= image.Length)
+                {
+                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+                    ((lo - zx) & keepLo).StoreUnsafe(ref dst, (nuint)i);
+                    ((hi - zx) & keepHi).StoreUnsafe(ref dst, (nuint)i + 8);
+                }
+                else
+                    for (; i < width; i++) Unsafe.Add(ref dst, i) = (short)(Unsafe.Add(ref src, i) - zeroPoint);
             }
     }
 
@@ -544,11 +727,19 @@ internal static class Int8Im2col
 
     /// <summary>
     /// im2col of one group in tap pairs: columns[(step * rowStride + p) * 2 + t] = input of tap 2·step + t at pixel p.
-    /// With stride 1 each output row is two contiguous input runs, interleaved 8 pixels at a time; the last vector of a
-    /// row may spill into the next row's slots, which are written afterwards.
+    /// With stride 1 each output row is two contiguous input runs, interleaved 8 pixels at a time (AVX2: 16, AVX-512:
+    /// 32 when the row is that long; stride 2: the even elements of two 16-element runs); the last vector of a row may
+    /// spill into the next row's slots, which are written afterwards (the last row's spill, up to 31 pixels with
+    /// AVX-512, lands in the row stride's slack), and its reads may run 31 elements past the row (the bordered buffer
+    /// has 32 to spare).
     /// </summary>
-    public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride)
+    public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride, Int8Isa isa)
     {
+        bool zip512 = isa == Int8Isa.Avx512 && g.OutW >= 32 && Avx512BW.IsSupported;
+        bool zip256 = (isa == Int8Isa.Avx2 || isa == Int8Isa.Avx512) && g.OutW >= 16 && Avx2.IsSupported;
+        // vpermt2w selectors: element i of the pair vector is a[i / 2] (even i) or b[i / 2] (odd i, index 32 + i / 2).
+        var pickLo = Vector512.Create((short)0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47);
+        var pickHi = pickLo + Vector512.Create((short)16);
         ref short src = ref MemoryMarshal.GetArrayDataReference(padded);
         ref short dst = ref MemoryMarshal.GetArrayDataReference(columns);
         int outW = g.OutW;
@@ -560,12 +751,47 @@ internal static class Int8Im2col
             {
                 int s0 = t0 + oh * g.StrideH * paddedW, s1 = t1 + oh * g.StrideH * paddedW;
                 ref short d = ref Unsafe.Add(ref row, oh * outW * 2);
-                if (g.StrideW == 1)
+                if (g.StrideW == 1 && zip512)
+                {
+                    for (int ow = 0; ow < outW; ow += 32)
+                    {
+                        var a = Vector512.LoadUnsafe(ref src, (nuint)(s0 + ow));
+                        var b = Vector512.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        Avx512BW.PermuteVar32x16x2(a, pickLo, b).StoreUnsafe(ref d, (nuint)(2 * ow));
+                        Avx512BW.PermuteVar32x16x2(a, pickHi, b).StoreUnsafe(ref d, (nuint)(2 * ow + 32));
+                    }
+                }
+                else if (g.StrideW == 1 && zip256)
+                {
+                    for (int ow = 0; ow < outW; ow += 16)
+                    {
+                        var a = Vector256.LoadUnsafe(ref src, (nuint)(s0 + ow));
+                        var b = Vector256.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        // Within 128-bit lanes: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
+                        var lo = Avx2.UnpackLow(a, b);
+                        var hi = Avx2.UnpackHigh(a, b);
+                        Avx2.Permute2x128(lo, hi, 0x20).StoreUnsafe(ref d, (nuint)(2 * ow));
+                        Avx2.Permute2x128(lo, hi, 0x31).StoreUnsafe(ref d, (nuint)(2 * ow + 16));
+                    }
+                }
+                else if (g.StrideW == 1)
                 {
                     for (int ow = 0; ow < outW; ow += 8)
                     {
                         var a = Vector128.LoadUnsafe(ref src, (nuint)(s0 + ow));
                         var b = Vector128.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        Zip(a, b, out var lo, out var hi);
+                        lo.StoreUnsafe(ref d, (nuint)(2 * ow));
+                        hi.StoreUnsafe(ref d, (nuint)(2 * ow + 8));
+                    }
+                }
+                else if (g.StrideW == 2)
+                {
+                    for (int ow = 0; ow < outW; ow += 8)
+                    {
+                        // The truncating narrow of int32 lanes keeps the even int16 elements: the stride-2 columns.
+                        var a = Vector128.Narrow(Vector128.LoadUnsafe(ref src, (nuint)(s0 + 2 * ow)).AsInt32(), Vector128.LoadUnsafe(ref src, (nuint)(s0 + 2 * ow + 8)).AsInt32());
+                        var b = Vector128.Narrow(Vector128.LoadUnsafe(ref src, (nuint)(s1 + 2 * ow)).AsInt32(), Vector128.LoadUnsafe(ref src, (nuint)(s1 + 2 * ow + 8)).AsInt32());
                         Zip(a, b, out var lo, out var hi);
                         lo.StoreUnsafe(ref d, (nuint)(2 * ow));
                         hi.StoreUnsafe(ref d, (nuint)(2 * ow + 8));

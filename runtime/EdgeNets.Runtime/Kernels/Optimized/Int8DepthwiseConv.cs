@@ -12,6 +12,12 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// rows, 16 (AVX2) or 8 (Vector128) pixels at a time, one int32 multiply-add per tap. Stride-1 rows are contiguous
 /// loads; other strides take a scalar loop over the same bordered plane. Sums wrap in int32 like the reference's, and
 /// padded taps read the border's zeros, which is what the reference's skipping amounts to.
+/// <para>
+/// Short rows (a 6-pixel row fills 6 of 16 lanes) run in plane mode: the outputs are computed at every position
+/// q = oh·P + ow of a plane as wide as the bordered input (P = bordered width), so input tap (kh, kw) of q is at
+/// stride·q + kh·P + kw and a vector covers several rows; the columns ow ≥ OutW are discarded when the rows are copied
+/// out. Chosen when that takes fewer vector blocks than row by row (mostly stride 1).
+/// </para>
 /// </summary>
 internal sealed class DepthwiseConvInt8 : OpKernel
 {
@@ -35,11 +41,20 @@ internal sealed class DepthwiseConvInt8 : OpKernel
     /// block, which are interleaved back once the block's sums are complete.
     /// </summary>
     private readonly bool _stride1Pairs;
+    /// <summary>Plane mode (see the class remarks): fewer vector blocks than row by row.</summary>
+    private readonly bool _plane;
+    /// <summary>Requantized outputs of one channel in plane mode, one bordered width per row, plus a vector of slack.</summary>
+    private readonly sbyte[] _planeOut = [];
+    /// <summary>AVX-512 requantization of each 16-pixel block (the multiply-adds stay 256-bit).</summary>
+    private readonly bool _avx512;
+    /// <summary>3x3, dilation 1, stride 1 or 2 (both directions) with AVX2: the unrolled <see cref="Channel3x3"/>.</summary>
+    private readonly bool _kernel3x3;
 
-    public DepthwiseConvInt8(KernelSetup s, bool wide, string name)
+    public DepthwiseConvInt8(KernelSetup s, bool wide, string name, bool avx512 = false)
     {
         _name = name;
         _wide = wide;
+        _avx512 = avx512;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         _inputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Input(0));
         _outputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Output(0));
@@ -57,11 +72,22 @@ internal sealed class DepthwiseConvInt8 : OpKernel
         _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
         _paddedH = g.H + g.PadTop + Math.Max(0, (g.OutH - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1 - g.H - g.PadTop);
         _pixels = g.OutH * g.OutW;
-        // Vector reads of a row may run up to 32 elements past its end.
-        _padded = new short[g.C * _paddedW * _paddedH + 64];
         bool madd = wide ? Avx2.IsSupported : Sse2.IsSupported;
         _stride2Pairs = g.StrideW == 2 && g.DilationW == 1 && madd;
         _stride1Pairs = g.StrideW == 1 && g.DilationW == 1 && g.KernelW >= 2 && madd;
+        if ((_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW)
+        {
+            int lanes = wide ? 16 : 8;
+            int positions = (g.OutH - 1) * _paddedW + g.OutW;
+            if ((positions + lanes - 1) / lanes < g.OutH * ((g.OutW + lanes - 1) / lanes))
+            {
+                _plane = true;
+                _planeOut = new sbyte[positions + 16];
+            }
+        }
+        _kernel3x3 = wide && (_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW && g.KernelH == 3 && g.KernelW == 3 && g.DilationH == 1;
+        // Vector reads of a row (or of a plane's last block) may run up to 48 elements past its end.
+        _padded = new short[g.C * _paddedW * _paddedH + 128];
         if (_stride2Pairs || _stride1Pairs)
         {
             _pairs = (g.KernelW + 1) / 2;
@@ -96,6 +122,16 @@ internal sealed class DepthwiseConvInt8 : OpKernel
             for (int c = 0; c < g.C; c++)
             {
                 int planeBase = c * plane, wBase = c * kernelSize;
+                if (_kernel3x3)
+                {
+                    Channel3x3(c, ref padded, planeBase, output.Slice(c * _pixels), tail);
+                    continue;
+                }
+                if (_plane)
+                {
+                    PlaneChannel(c, ref padded, planeBase, output.Slice(c * _pixels), tail);
+                    continue;
+                }
                 for (int oh = 0; oh < g.OutH; oh++)
                 {
                     int rowBase = planeBase + oh * g.StrideH * _paddedW;
@@ -121,8 +157,12 @@ internal sealed class DepthwiseConvInt8 : OpKernel
                                 // Per 128-bit lane: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
                                 var lo = Avx2.UnpackLow(even, odd);
                                 var hi = Avx2.UnpackHigh(even, odd);
-                                requant.Store16(Avx2.Permute2x128(lo, hi, 0x20), Avx2.Permute2x128(lo, hi, 0x31), c, output, p0 + ow0,
-                                    Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                                if (_avx512)
+                                    requant.Store16(Vector512.Create(Avx2.Permute2x128(lo, hi, 0x20), Avx2.Permute2x128(lo, hi, 0x31)), c, output, p0 + ow0,
+                                        Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                                else
+                                    requant.Store16(Avx2.Permute2x128(lo, hi, 0x20), Avx2.Permute2x128(lo, hi, 0x31), c, output, p0 + ow0,
+                                        Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
                             }
                         }
                         else
@@ -162,7 +202,8 @@ internal sealed class DepthwiseConvInt8 : OpKernel
                                         a1 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(rowStart + 2 * q + 16)), w);
                                     }
                                 }
-                                requant.Store16(a0, a1, c, output, p0 + ow0, Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                                if (_avx512) requant.Store16(Vector512.Create(a0, a1), c, output, p0 + ow0, Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
+                                else requant.Store16(a0, a1, c, output, p0 + ow0, Math.Min(16, g.OutW - ow0), _pixels, g.C, tail);
                             }
                         }
                         else
@@ -240,6 +281,198 @@ internal sealed class DepthwiseConvInt8 : OpKernel
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One channel of a 3x3 kernel (dilation 1, stride 1 or 2) with AVX2, row by row or in plane mode: the six packed
+    /// weight pairs stay in registers and each 16-pixel block is 12 multiply-adds without loop overhead.
+    /// </summary>
+    private void Channel3x3(int c, ref short padded, int planeBase, Span<sbyte> output, Span<sbyte> tail)
+    {
+        var g = _g;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, c);
+        ref int pairs = ref _pairWeights[c * 6];
+        var w00 = Vector256.Create(pairs).AsInt16();
+        var w01 = Vector256.Create(Unsafe.Add(ref pairs, 1)).AsInt16();
+        var w10 = Vector256.Create(Unsafe.Add(ref pairs, 2)).AsInt16();
+        var w11 = Vector256.Create(Unsafe.Add(ref pairs, 3)).AsInt16();
+        var w20 = Vector256.Create(Unsafe.Add(ref pairs, 4)).AsInt16();
+        var w21 = Vector256.Create(Unsafe.Add(ref pairs, 5)).AsInt16();
+        int pw = _paddedW, stride = g.StrideW;
+        bool stride2 = stride == 2;
+        if (_plane)
+        {
+            var planeOut = _planeOut.AsSpan();
+            int positions = (g.OutH - 1) * pw + g.OutW;
+            for (int q0 = 0; q0 < positions; q0 += 16)
+            {
+                var (lo, hi) = Block3x3(ref Unsafe.Add(ref padded, planeBase + stride * q0), (nuint)pw, stride2, w00, w01, w10, w11, w20, w21);
+                if (_avx512) requant.Store16(Vector512.Create(lo, hi), 0, planeOut, q0, 16, 0, 1, tail);
+                else requant.Store16(lo, hi, 0, planeOut, q0, 16, 0, 1, tail);
+            }
+            CopyRows(planeOut, pw, output, g.OutW, g.OutH);
+            return;
+        }
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            int rowBase = planeBase + oh * stride * pw;
+            for (int ow0 = 0; ow0 < g.OutW; ow0 += 16)
+            {
+                var (lo, hi) = Block3x3(ref Unsafe.Add(ref padded, rowBase + stride * ow0), (nuint)pw, stride2, w00, w01, w10, w11, w20, w21);
+                int count = Math.Min(16, g.OutW - ow0);
+                if (_avx512) requant.Store16(Vector512.Create(lo, hi), 0, output, oh * g.OutW + ow0, count, 0, 1, tail);
+                else requant.Store16(lo, hi, 0, output, oh * g.OutW + ow0, count, 0, 1, tail);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sums of 16 consecutive outputs of a 3x3 kernel whose first tap is at <paramref name="src"/>, in pixel order
+    /// (Lo: the first 8). Stride 1: even and odd outputs from loads one element apart, interleaved back; stride 2: each
+    /// load's int16 pairs are already one output's two taps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int> Lo, Vector256<int> Hi) Block3x3(ref short src, nuint pw, bool stride2, Vector256<short> w00, Vector256<short> w01,
+        Vector256<short> w10, Vector256<short> w11, Vector256<short> w20, Vector256<short> w21)
+    {
+        ref short r1 = ref Unsafe.Add(ref src, pw);
+        ref short r2 = ref Unsafe.Add(ref src, 2 * pw);
+        if (stride2)
+        {
+            var lo = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 2), w01)
+                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 2), w11)
+                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 2), w21);
+            var hi = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 16), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 18), w01)
+                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 16), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 18), w11)
+                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 16), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 18), w21);
+            return (lo, hi);
+        }
+        var even = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 2), w01)
+            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 2), w11)
+            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 2), w21);
+        var odd = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 1), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 3), w01)
+            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 1), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 3), w11)
+            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 1), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 3), w21);
+        // Per 128-bit lane: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
+        var l = Avx2.UnpackLow(even, odd);
+        var h = Avx2.UnpackHigh(even, odd);
+        return (Avx2.Permute2x128(l, h, 0x20), Avx2.Permute2x128(l, h, 0x31));
+    }
+
+    /// <summary>One channel in plane mode: every position of the plane, then the OutW valid columns of each row copied out.</summary>
+    private void PlaneChannel(int c, ref short padded, int planeBase, Span<sbyte> output, Span<sbyte> tail)
+    {
+        var g = _g;
+        // Up to the last row's last valid column: the blocks' reads then stay within 48 elements past the plane.
+        int pw = _paddedW, positions = (g.OutH - 1) * pw + g.OutW, rowStep = g.DilationH * pw;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, c);
+        var planeOut = _planeOut.AsSpan();
+        ref int pairs = ref _pairWeights[c * g.KernelH * _pairs];
+        if (_wide)
+        {
+            for (int q0 = 0; q0 < positions; q0 += 16)
+            {
+                Vector256<int> lo, hi;
+                if (_stride1Pairs)
+                {
+                    Vector256<int> even = default, odd = default;
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        int start = planeBase + q0 + kh * rowStep;
+                        for (int q = 0; q < _pairs; q++)
+                        {
+                            var w = Vector256.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                            even += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(start + 2 * q)), w);
+                            odd += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(start + 2 * q + 1)), w);
+                        }
+                    }
+                    var l = Avx2.UnpackLow(even, odd);
+                    var h = Avx2.UnpackHigh(even, odd);
+                    lo = Avx2.Permute2x128(l, h, 0x20);
+                    hi = Avx2.Permute2x128(l, h, 0x31);
+                }
+                else
+                {
+                    lo = default;
+                    hi = default;
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        int start = planeBase + 2 * q0 + kh * rowStep;
+                        for (int q = 0; q < _pairs; q++)
+                        {
+                            var w = Vector256.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                            lo += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(start + 2 * q)), w);
+                            hi += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref padded, (nuint)(start + 2 * q + 16)), w);
+                        }
+                    }
+                }
+                if (_avx512) requant.Store16(Vector512.Create(lo, hi), 0, planeOut, q0, 16, 0, 1, tail);
+                else requant.Store16(lo, hi, 0, planeOut, q0, 16, 0, 1, tail);
+            }
+        }
+        else
+        {
+            for (int q0 = 0; q0 < positions; q0 += 8)
+            {
+                Vector128<int> lo = default, hi = default;
+                if (_stride1Pairs)
+                {
+                    Vector128<int> even = default, odd = default;
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        int start = planeBase + q0 + kh * rowStep;
+                        for (int q = 0; q < _pairs; q++)
+                        {
+                            var w = Vector128.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                            even += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(start + 2 * q)), w);
+                            odd += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(start + 2 * q + 1)), w);
+                        }
+                    }
+                    lo = Sse2.UnpackLow(even, odd);
+                    hi = Sse2.UnpackHigh(even, odd);
+                }
+                else
+                {
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        int start = planeBase + 2 * q0 + kh * rowStep;
+                        for (int q = 0; q < _pairs; q++)
+                        {
+                            var w = Vector128.Create(Unsafe.Add(ref pairs, kh * _pairs + q)).AsInt16();
+                            lo += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(start + 2 * q)), w);
+                            hi += Sse2.MultiplyAddAdjacent(Vector128.LoadUnsafe(ref padded, (nuint)(start + 2 * q + 8)), w);
+                        }
+                    }
+                }
+                requant.Store8(lo, hi, 0, planeOut, q0, 8, 0, 1, tail);
+            }
+        }
+        CopyRows(planeOut, pw, output, g.OutW, g.OutH);
+    }
+
+    /// <summary>
+    /// Copies rows of <paramref name="width"/> bytes, <paramref name="sourceStride"/> apart, into consecutive rows of
+    /// <paramref name="destination"/>. Rows shorter than 16 bytes are written as 16 whenever the destination has the
+    /// room: the excess lands on later rows (or later channels), which are written afterwards.
+    /// </summary>
+    private static void CopyRows(ReadOnlySpan<sbyte> source, int sourceStride, Span<sbyte> destination, int width, int rows)
+    {
+        ref sbyte src = ref MemoryMarshal.GetReference(source);
+        ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+        for (int r = 0; r < rows; r++)
+        {
+            ref sbyte s = ref Unsafe.Add(ref src, r * sourceStride);
+            ref sbyte d = ref Unsafe.Add(ref dst, r * width);
+            if (width >= 16)
+            {
+                // Whole vectors, the last one overlapping its predecessor.
+                for (int i = 0; i < width - 16; i += 16) Vector128.LoadUnsafe(ref s, (nuint)i).StoreUnsafe(ref d, (nuint)i);
+                Vector128.LoadUnsafe(ref s, (nuint)(width - 16)).StoreUnsafe(ref d, (nuint)(width - 16));
+            }
+            else if (r * width + 16 <= destination.Length) Vector128.LoadUnsafe(ref s).StoreUnsafe(ref d);
+            else
+                for (int i = 0; i < width; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i);
         }
     }
 }

@@ -10,20 +10,24 @@ using EdgeNets.Runtime.Quantization;
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>
-/// Int8 Gemm, Y[r, j] = requant(B[j] + Σ_k (A[r, k] − za)·W[j, k]), as dot products along K for 4 outputs at a time
-/// (rows of A are few: a batch). The int16 variants widen W once at prepare time and each row of A (minus za, so in
-/// [-255, 255]) per run, both zero-padded to whole vectors; vpmaddwd / pmaddwd / smlal never saturate on such operands.
+/// Int8 Gemm, Y[r, j] = requant(B[j] + Σ_k (A[r, k] − za)·W[j, k]), as dot products along K for 4 (AVX2: 8) outputs at a time
+/// (rows of A are few: a batch). The int16 variants widen each row of A (minus za, so in [-255, 255]) per run and W
+/// once at prepare time (AVX2: as it is loaded, so half the bytes are streamed), both zero-padded to whole vectors; vpmaddwd / pmaddwd / smlal never saturate on such operands.
 /// The SDOT variant keeps int8 and folds −za·Σ_k W[j, k] into the bias. All sums wrap in int32 like the reference's.
 /// </summary>
 internal sealed class GemmInt8Vector : OpKernel
 {
     private const int Block = 4;
+    /// <summary>Outputs per dot-product pass: 8 with AVX2 (one row load feeds eight weight rows), else <see cref="Block"/>.</summary>
+    private readonly int _block;
 
     private readonly string _name;
     private readonly Int8Isa _isa;
     private readonly int _a, _y, _rows, _n, _k, _paddedK;
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
+    /// <summary>AVX2: per output, the left and right shift of its rescale and the right shift's remainder mask, padded to whole blocks.</summary>
+    private readonly int[] _leftShifts = [], _rightShifts = [], _masks = [], _paddedMultipliers = [], _paddedBias = [];
     private readonly short[] _weights16 = [], _row16 = [];
     private readonly sbyte[] _weights8 = [], _row8 = [];
 
@@ -56,7 +60,8 @@ internal sealed class GemmInt8Vector : OpKernel
         (_rows, _n, _k) = (shape.Rows, shape.N, shape.K);
         // Whole vectors of 16 lanes; the weight rows are padded to a multiple of 4 so every block reads in bounds.
         _paddedK = (_k + 15) & ~15;
-        int paddedN = (_n + Block - 1) / Block * Block;
+        _block = isa == Int8Isa.Avx2 ? 8 : Block;
+        int paddedN = (_n + _block - 1) / _block * _block;
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[_n];
         if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
@@ -75,6 +80,27 @@ internal sealed class GemmInt8Vector : OpKernel
                 _bias[j] -= _inputZeroPoint * sum;
             }
         }
+        else if (isa == Int8Isa.Avx2)
+        {
+            _leftShifts = new int[paddedN];
+            _rightShifts = new int[paddedN];
+            _masks = new int[paddedN];
+            _paddedMultipliers = new int[paddedN];
+            _paddedBias = new int[paddedN];
+            for (int j = 0; j < _n; j++)
+            {
+                _leftShifts[j] = Math.Max(0, _shifts[j]);
+                _rightShifts[j] = Math.Max(0, -_shifts[j]);
+                _masks[j] = (int)((1L << _rightShifts[j]) - 1);
+                _paddedMultipliers[j] = _multipliers[j];
+                _paddedBias[j] = _bias[j];
+            }
+            // int8 weights, widened as they are loaded (vpmovsxbw): half the bytes to stream of int16 weights.
+            _weights8 = new sbyte[paddedN * _paddedK];
+            _row16 = new short[_paddedK];
+            for (int j = 0; j < _n; j++)
+                for (int i = 0; i < _k; i++) _weights8[j * _paddedK + i] = weights[j * _k + i];
+        }
         else
         {
             _weights16 = new short[paddedN * _paddedK];
@@ -90,25 +116,29 @@ internal sealed class GemmInt8Vector : OpKernel
     {
         var a = memory.Read<sbyte>(_a);
         var y = memory.Write<sbyte>(_y);
-        Span<int> sums = stackalloc int[Block];
+        Span<int> sums = stackalloc int[8];
         for (int r = 0; r < _rows; r++)
         {
             var row = a.Slice(r * _k, _k);
             if (_isa == Int8Isa.AdvSimdDot) row.CopyTo(_row8);
             else Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
-            for (int j0 = 0; j0 < _n; j0 += Block)
+            for (int j0 = 0; j0 < _n; j0 += _block)
             {
+                if (_isa == Int8Isa.Avx2)
+                {
+                    RequantizeAvx2(DotAvx2(j0), j0, output);
+                    continue;
+                }
                 switch (_isa)
                 {
-                    case Int8Isa.Avx2: DotAvx2(j0, sums); break;
                     case Int8Isa.Vector128:
                         if (AdvSimd.IsSupported) DotNeon(j0, sums);
                         else DotSse(j0, sums);
                         break;
                     default: DotSdot(j0, sums); break;
                 }
-                int end = Math.Min(Block, _n - j0);
+                int end = Math.Min(_block, _n - j0);
                 for (int t = 0; t < end; t++)
                 {
                     int j = j0 + t;
@@ -132,24 +162,52 @@ internal sealed class GemmInt8Vector : OpKernel
         // dst past the row stays 0 from allocation and meets zero weights anyway.
     }
 
-    private void DotAvx2(int j0, Span<int> sums)
+    /// <summary>
+    /// <see cref="FixedPoint.Requantize"/> of outputs j0..j0+7 with per-lane multipliers and shifts: the steps of
+    /// <see cref="FixedPointVector"/>'s rescale (its remarks give why they are exact) with variable shifts.
+    /// </summary>
+    private void RequantizeAvx2(Vector256<int> sums, int j0, Span<sbyte> output)
+    {
+        var x = Avx2.ShiftLeftLogicalVariable(sums + Vector256.LoadUnsafe(ref _paddedBias[j0]), Vector256.LoadUnsafe(ref _leftShifts[j0]).AsUInt32());
+        var product = FixedPointVector.HighMul(x, Vector256.LoadUnsafe(ref _paddedMultipliers[j0]));
+        var exponent = Vector256.LoadUnsafe(ref _rightShifts[j0]);
+        var mask = Vector256.LoadUnsafe(ref _masks[j0]);
+        var remainder = product & mask;
+        var threshold = Vector256.ShiftRightArithmetic(mask, 1) - Vector256.ShiftRightArithmetic(product, 31);
+        var rounded = Avx2.ShiftRightArithmeticVariable(product, exponent.AsUInt32()) - Vector256.GreaterThan(remainder, threshold);
+        var r = Vector256.Min(Vector256.Max(rounded + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+        // Clamped to int8, so the truncating narrows are exact.
+        var s = Vector128.Narrow(r.GetLower(), r.GetUpper());
+        long bytes = Vector128.Narrow(s, s).AsInt64().ToScalar();
+        int count = Math.Min(8, _n - j0);
+        if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref output[j0]), bytes);
+        else
+            for (int t = 0; t < count; t++) output[j0 + t] = (sbyte)(bytes >> (8 * t));
+    }
+
+    /// <summary>Sums of 8 outputs from <paramref name="j0"/>: int8 weights widened as loaded, one horizontal-add tree at the end.</summary>
+    private Vector256<int> DotAvx2(int j0)
     {
         ref short x = ref MemoryMarshal.GetArrayDataReference(_row16);
-        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights16), j0 * _paddedK);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
         nuint k = (nuint)_paddedK;
-        Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
         for (nuint i = 0; i < k; i += 16)
         {
             var xv = Vector256.LoadUnsafe(ref x, i);
-            s0 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref w, i));
-            s1 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref w, k + i));
-            s2 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref w, 2 * k + i));
-            s3 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref w, 3 * k + i));
+            s0 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, i)));
+            s1 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, k + i)));
+            s2 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 2 * k + i)));
+            s3 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 3 * k + i)));
+            s4 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 4 * k + i)));
+            s5 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 5 * k + i)));
+            s6 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 6 * k + i)));
+            s7 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 7 * k + i)));
         }
-        sums[0] = Vector256.Sum(s0);
-        sums[1] = Vector256.Sum(s1);
-        sums[2] = Vector256.Sum(s2);
-        sums[3] = Vector256.Sum(s3);
+        // Per 128-bit half, pairwise sums down to [s0 s1 s2 s3] and [s4 s5 s6 s7]; then the two halves added.
+        var h0123 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s0, s1), Avx2.HorizontalAdd(s2, s3));
+        var h4567 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s4, s5), Avx2.HorizontalAdd(s6, s7));
+        return Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
     }
 
     private void DotSse(int j0, Span<int> sums)

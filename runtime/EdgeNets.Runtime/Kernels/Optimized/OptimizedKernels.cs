@@ -7,7 +7,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>
 /// Registers the optimized variants. Each must produce the reference kernel's bytes for every operator it accepts
-/// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: AdvSimd SDOT 3, AVX2 2,
+/// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: AdvSimd SDOT and AVX-512 3, AVX2 2,
 /// Vector128 and portable scalar variants 1.
 /// </summary>
 public static class OptimizedKernels
@@ -43,6 +43,10 @@ public static class OptimizedKernels
         AddInt8Gemms(list, "_Avx2", Int8Isa.Avx2, HasAvx2, 2);
         AddInt8Gemms(list, "_Vector128", Int8Isa.Vector128, HasInt8Vector128, 1);
         AddInt8Gemms(list, "_AdvSimdDot", Int8Isa.AdvSimdDot, HasDot, 3);
+        list.Add(new KernelEntry("Conv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, Int8Isa.Avx512, "Conv2dInt8_Avx512"),
+            () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
+        list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx512", avx512: true),
+            () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx2", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx2"),
             HasAvx2, 2, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Vector128", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: false, "DepthwiseConv2dInt8_Vector128"),
