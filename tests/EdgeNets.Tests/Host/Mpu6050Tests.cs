@@ -145,4 +145,28 @@ public class Mpu6050Tests
             Assert.That(g, Is.EqualTo(1.0).Within(0.001), "gravity only");
         }
     }
+
+    [Test]
+    public void GyroInRadiansIsTheDegreesReadingTimesPiOver180()
+    {
+        using var degrees = SourceFactory.Create(EdgeNets.Host.SourceUri.Parse("imu:simulated?rate=1000"), TextWriter.Null);
+        using var radians = SourceFactory.Create(EdgeNets.Host.SourceUri.Parse("imu:simulated?rate=1000&gyro=rad"), TextWriter.Null);
+        for (int i = 0; i < 5; i++)
+        {
+            degrees.Read(out var d);
+            radians.Read(out var r);
+            for (int k = 0; k < 3; k++) Assert.That(r.Values[k], Is.EqualTo(d.Values[k]), $"sample {i}: accel {k} stays in g");
+            for (int k = 3; k < 6; k++) Assert.That(r.Values[k], Is.EqualTo(d.Values[k] * MathF.PI / 180f).Within(1e-6), $"sample {i}: gyro {k - 3}");
+        }
+        Assert.That(GyroYIsSwinging(degrees), Is.True);
+        var e = Assert.Throws<EdgeNets.Host.SourceUriException>(() => SourceFactory.Create(EdgeNets.Host.SourceUri.Parse("imu:simulated?gyro=rpm"), TextWriter.Null));
+        Assert.That(e!.Message, Does.Contain("gyro=rpm"));
+    }
+
+    /// <summary>The simulated chip swings about Y, so its gyro Y reading is not zero (the comparison above is not 0 = 0).</summary>
+    private static bool GyroYIsSwinging(ISource source)
+    {
+        source.Read(out var frame);
+        return Math.Abs(frame.Values[4]) > 1f;
+    }
 }
