@@ -263,7 +263,35 @@ public static class KernelCases
     public static KernelCase GemmInt8(int rows, int k, int n, int seed = 1) => GemmInt8(new Random(seed), [rows, k], n);
 
     /// <summary>One Conv geometry: input [N, C, (H,) W], M output channels, kernel, strides, ONNX pads, dilations, group.</summary>
-    private readonly record struct ConvGeometry(int[] Input, int M, int[] Kernel, int[] Strides, int[] Pads, int[] Dilations, int Group = 1);
+    private readonly record struct ConvGeometry(int[] Input, int M, int[] Kernel, int[] Strides, int[] Pads, int[] Dilations, int Group = 1)
+    {
+        public int[] OutputShape()
+        {
+            int spatial = Input.Length - 2;
+            var output = new int[Input.Length];
+            output[0] = Input[0];
+            output[1] = M;
+            for (int a = 0; a < spatial; a++)
+            {
+                int extent = (Kernel[a] - 1) * Dilations[a] + 1;
+                output[2 + a] = (Input[2 + a] + Pads[a] + Pads[spatial + a] - extent) / Strides[a] + 1;
+            }
+            return output;
+        }
+
+        public void SetAttributes(OpAttributes attributes)
+        {
+            attributes.Set(AttributeKey.KernelShape, Kernel);
+            attributes.Set(AttributeKey.Strides, Strides);
+            attributes.Set(AttributeKey.Pads, Pads);
+            attributes.Set(AttributeKey.Dilations, Dilations);
+            if (Group != 1) attributes.Set(AttributeKey.Group, Group);
+        }
+
+        public string Describe() =>
+            $"[{ShapeUtil.Format(Input)}] -> [{ShapeUtil.Format(OutputShape())}], kernel [{ShapeUtil.Format(Kernel)}], strides [{ShapeUtil.Format(Strides)}], " +
+            $"pads [{ShapeUtil.Format(Pads)}], dilations [{ShapeUtil.Format(Dilations)}], group {Group}";
+    }
 
     private static IEnumerable<ConvGeometry> ConvShapes()
     {
@@ -320,16 +348,9 @@ public static class KernelCases
     {
         var g = new CaseGraph();
         var input = geometry.Input;
-        int spatial = input.Length - 2, cpg = input[1] / geometry.Group, taps = cpg;
+        int cpg = input[1] / geometry.Group, taps = cpg;
         foreach (int k in geometry.Kernel) taps *= k;
-        var output = new int[input.Length];
-        output[0] = input[0];
-        output[1] = geometry.M;
-        for (int a = 0; a < spatial; a++)
-        {
-            int extent = (geometry.Kernel[a] - 1) * geometry.Dilations[a] + 1;
-            output[2 + a] = (input[2 + a] + geometry.Pads[a] + geometry.Pads[spatial + a] - extent) / geometry.Strides[a] + 1;
-        }
+        var output = geometry.OutputShape();
         var qx = Quant(rng);
         var qy = Quant(rng);
         int x = g.Input("x", DataType.Int8, input, Int8Values(rng, ShapeUtil.ElementCount(input)), qx);
@@ -339,15 +360,9 @@ public static class KernelCases
         var inputs = new List<int> { x, w };
         if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [geometry.M], biasBytes, null));
         int y = g.Output("y", DataType.Int8, output, qy);
-        attributes.Set(AttributeKey.KernelShape, geometry.Kernel);
-        attributes.Set(AttributeKey.Strides, geometry.Strides);
-        attributes.Set(AttributeKey.Pads, geometry.Pads);
-        attributes.Set(AttributeKey.Dilations, geometry.Dilations);
-        if (geometry.Group != 1) attributes.Set(AttributeKey.Group, geometry.Group);
+        geometry.SetAttributes(attributes);
         g.Op(OpType.Conv, [.. inputs], y, attributes);
-        return g.Build($"Conv int8 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel [{ShapeUtil.Format(geometry.Kernel)}], " +
-            $"strides [{ShapeUtil.Format(geometry.Strides)}], pads [{ShapeUtil.Format(geometry.Pads)}], dilations [{ShapeUtil.Format(geometry.Dilations)}], " +
-            $"group {geometry.Group}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+        return g.Build($"Conv int8 {geometry.Describe()}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}");
     }
 
     /// <summary>
@@ -359,15 +374,8 @@ public static class KernelCases
     {
         var g = new CaseGraph();
         var input = geometry.Input;
-        int spatial = input.Length - 2, cpg = input[1] / geometry.Group;
-        var output = new int[input.Length];
-        output[0] = input[0];
-        output[1] = geometry.M;
-        for (int a = 0; a < spatial; a++)
-        {
-            int extent = (geometry.Kernel[a] - 1) * geometry.Dilations[a] + 1;
-            output[2 + a] = (input[2 + a] + geometry.Pads[a] + geometry.Pads[spatial + a] - extent) / geometry.Strides[a] + 1;
-        }
+        int cpg = input[1] / geometry.Group;
+        var output = geometry.OutputShape();
         int x = g.Input("x", DataType.Float32, input, FloatValues(rng, ShapeUtil.ElementCount(input)));
         int[] weightShape = [geometry.M, cpg, .. geometry.Kernel];
         bool specialWeights = rng.Next(8) == 0;
@@ -376,15 +384,9 @@ public static class KernelCases
         string bias = FloatBias(rng, g, geometry.M, inputs);
         int y = g.Output("y", DataType.Float32, output);
         var attributes = FloatClamp(rng, out string clamp);
-        attributes.Set(AttributeKey.KernelShape, geometry.Kernel);
-        attributes.Set(AttributeKey.Strides, geometry.Strides);
-        attributes.Set(AttributeKey.Pads, geometry.Pads);
-        attributes.Set(AttributeKey.Dilations, geometry.Dilations);
-        if (geometry.Group != 1) attributes.Set(AttributeKey.Group, geometry.Group);
+        geometry.SetAttributes(attributes);
         g.Op(OpType.Conv, [.. inputs], y, attributes);
-        return g.Build($"Conv float32 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel [{ShapeUtil.Format(geometry.Kernel)}], " +
-            $"strides [{ShapeUtil.Format(geometry.Strides)}], pads [{ShapeUtil.Format(geometry.Pads)}], dilations [{ShapeUtil.Format(geometry.Dilations)}], " +
-            $"group {geometry.Group}{(specialWeights ? ", special weights" : "")}, {bias}{clamp}");
+        return g.Build($"Conv float32 {geometry.Describe()}{(specialWeights ? ", special weights" : "")}, {bias}{clamp}");
     }
 
     private static KernelCase GemmFloat(Random rng, int[] shapeA, int n)
