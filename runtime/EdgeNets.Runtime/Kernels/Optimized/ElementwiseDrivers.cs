@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
@@ -12,6 +13,8 @@ internal enum VectorWidth
     V128,
     /// <summary>Vector256 (AVX2), then Vector128 for what is left.</summary>
     V256,
+    /// <summary>Vector512 (AVX-512F), then Vector256 and Vector128; int8 binary operators only.</summary>
+    V512,
 }
 
 /// <summary>One int8 binary elementwise function: raw int8 operand values in, the final (clamped) int8 value out, on int32 lanes.</summary>
@@ -20,6 +23,8 @@ internal interface IBinaryInt8Operator
     int Invoke(int a, int b);
     Vector128<int> Invoke(Vector128<int> a, Vector128<int> b);
     Vector256<int> Invoke(Vector256<int> a, Vector256<int> b);
+    /// <summary>Only called by <see cref="VectorWidth.V512"/> variants, which require AVX-512F.</summary>
+    Vector512<int> Invoke(Vector512<int> a, Vector512<int> b);
 }
 
 /// <summary>One float32 binary elementwise function.</summary>
@@ -77,7 +82,22 @@ internal static class ElementwiseDriver
         ref sbyte ra = ref MemoryMarshal.GetReference(a);
         ref sbyte rb = ref MemoryMarshal.GetReference(b);
         ref sbyte ry = ref MemoryMarshal.GetReference(y);
-        if (width == VectorWidth.V256)
+        if (width == VectorWidth.V512)
+        {
+            // vpmovsxbd widens 16 int8 straight to a Vector512<int>; vpmovdb narrows back (lanes are already clamped).
+            var sa = Vector512.Create((int)ra);
+            var sb = Vector512.Create((int)rb);
+            for (; i <= n - 64; i += 64)
+            {
+                for (int k = 0; k < 64; k += 16)
+                {
+                    var va = splatA ? sa : Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref ra, (nuint)(i + k)));
+                    var vb = splatB ? sb : Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref rb, (nuint)(i + k)));
+                    Avx512F.ConvertToVector128SByte(op.Invoke(va, vb)).StoreUnsafe(ref ry, (nuint)(i + k));
+                }
+            }
+        }
+        if (width is VectorWidth.V256 or VectorWidth.V512)
         {
             var sa = Vector256.Create((int)ra);
             var sb = Vector256.Create((int)rb);
