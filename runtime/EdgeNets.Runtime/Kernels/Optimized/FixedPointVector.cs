@@ -116,8 +116,23 @@ internal static class FixedPointVector
     /// </para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<int> MultiplyByQuantizedMultiplier(Vector512<int> x, int multiplier, int shift) =>
-        new QuantizedMultiplier512(multiplier, shift).Apply(x);
+    public static Vector512<int> MultiplyByQuantizedMultiplier(Vector512<int> x, int multiplier, int shift)
+    {
+        int leftShift = shift > 0 ? shift : 0;
+        int rightShift = shift > 0 ? 0 : -shift;
+        var round = Vector512.Create(rightShift == 0 ? Nudge : Nudge + (1L << (30 + rightShift)));
+        // −2^31 where p < 0 (the arithmetic shift by 63 is all ones there); nothing when e = 0.
+        var signTerm = Vector512.Create(rightShift == 0 ? 0L : -(1L << 31));
+        var m = Vector512.Create(multiplier);
+        var shifted = Vector512.ShiftLeft(x, leftShift);
+        // vpmuldq multiplies the even int32 lanes (the low half of each int64); the odd lanes are moved down first.
+        var even = Avx512F.Multiply(shifted, m);
+        var odd = Avx512F.Multiply(Vector512.ShiftRightLogical(shifted.AsInt64(), 32).AsInt32(), m);
+        even = Vector512.ShiftRightArithmetic(even + round + (Vector512.ShiftRightArithmetic(even, 63) & signTerm), 31 + rightShift);
+        odd = Vector512.ShiftRightArithmetic(odd + round + (Vector512.ShiftRightArithmetic(odd, 63) & signTerm), 31 + rightShift);
+        // The results fit int32, so each is the low half of its int64 lane: the odd ones move up into the high halves.
+        return Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)), Vector512.ShiftLeft(odd, 32), even).AsInt32();
+    }
 
     /// <summary>
     /// <see cref="FixedPoint.QuantizeValue"/> over a span, 16 (256-bit vectors) or 8 values at a time. Same float operations as the scalar
@@ -208,7 +223,7 @@ internal readonly struct QuantizedMultiplier512
         _rightShift = 31 + rightShift;
     }
 
-    /// <summary>The rounding derived in the remarks of the Vector512 MultiplyByQuantizedMultiplier. Requires AVX-512F.</summary>
+    /// <summary>The same steps as the Vector512 MultiplyByQuantizedMultiplier (its remarks derive them). Requires AVX-512F.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<int> Apply(Vector512<int> x)
     {
