@@ -109,6 +109,7 @@ public static class KernelCases
     private static IEnumerable<(int[] A, int[] B)> BinaryShapes()
     {
         for (int n = 0; n <= 67; n++) yield return ([n], [n]);
+        yield return ([2, 3, 50], [2, 3, 50]);          // several 64-element blocks, then every shorter loop
         foreach (int n in new[] { 1, 3, 15, 16, 31, 33, 67, 100 })
         {
             yield return ([n], [1]);        // scalar B

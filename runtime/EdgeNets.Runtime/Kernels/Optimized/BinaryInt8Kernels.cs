@@ -13,6 +13,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 internal readonly struct AddInt8Operator : IBinaryInt8Operator
 {
     private readonly int _za, _zb, _zy, _leftShift, _ma, _sa, _mb, _sb, _my, _sy, _qmin, _qmax;
+    private readonly QuantizedMultiplier512 _rescaleA, _rescaleB, _rescaleY;
 
     public AddInt8Operator(KernelSetup s)
     {
@@ -25,6 +26,9 @@ internal readonly struct AddInt8Operator : IBinaryInt8Operator
         (_mb, _sb) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.InputMultiplier, AttributeKey.InputShift, 2, 1);
         (_my, _sy) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.OutputMultiplier, AttributeKey.OutputShift, 1, 0);
         (_qmin, _qmax) = ElementwiseKernels.QuantizedClamp(s);
+        _rescaleA = new QuantizedMultiplier512(_ma, _sa);
+        _rescaleB = new QuantizedMultiplier512(_mb, _sb);
+        _rescaleY = new QuantizedMultiplier512(_my, _sy);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -52,12 +56,22 @@ internal readonly struct AddInt8Operator : IBinaryInt8Operator
         var y = FixedPointVector.MultiplyByQuantizedMultiplier(va + vb, _my, _sy) + Vector256.Create(_zy);
         return Vector256.Min(Vector256.Max(y, Vector256.Create(_qmin)), Vector256.Create(_qmax));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<int> Invoke(Vector512<int> a, Vector512<int> b)
+    {
+        var va = _rescaleA.Apply(Vector512.ShiftLeft(a - Vector512.Create(_za), _leftShift));
+        var vb = _rescaleB.Apply(Vector512.ShiftLeft(b - Vector512.Create(_zb), _leftShift));
+        var y = _rescaleY.Apply(va + vb) + Vector512.Create(_zy);
+        return Vector512.Min(Vector512.Max(y, Vector512.Create(_qmin)), Vector512.Create(_qmax));
+    }
 }
 
 /// <summary>int8 Mul: y = clamp(MBQM((a - za)(b - zb), my, sy) + zy). The product of two 9-bit values is exact in int32.</summary>
 internal readonly struct MulInt8Operator : IBinaryInt8Operator
 {
     private readonly int _za, _zb, _zy, _my, _sy, _qmin, _qmax;
+    private readonly QuantizedMultiplier512 _rescaleY;
 
     public MulInt8Operator(KernelSetup s)
     {
@@ -66,6 +80,7 @@ internal readonly struct MulInt8Operator : IBinaryInt8Operator
         _zy = ElementwiseKernels.PerTensorQuant(s, s.Output(0)).ZeroPoint;
         (_my, _sy) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.OutputMultiplier, AttributeKey.OutputShift, 1, 0);
         (_qmin, _qmax) = ElementwiseKernels.QuantizedClamp(s);
+        _rescaleY = new QuantizedMultiplier512(_my, _sy);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -85,6 +100,14 @@ internal readonly struct MulInt8Operator : IBinaryInt8Operator
         var product = (a - Vector256.Create(_za)) * (b - Vector256.Create(_zb));
         var y = FixedPointVector.MultiplyByQuantizedMultiplier(product, _my, _sy) + Vector256.Create(_zy);
         return Vector256.Min(Vector256.Max(y, Vector256.Create(_qmin)), Vector256.Create(_qmax));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<int> Invoke(Vector512<int> a, Vector512<int> b)
+    {
+        var product = (a - Vector512.Create(_za)) * (b - Vector512.Create(_zb));
+        var y = _rescaleY.Apply(product) + Vector512.Create(_zy);
+        return Vector512.Min(Vector512.Max(y, Vector512.Create(_qmin)), Vector512.Create(_qmax));
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
@@ -12,6 +13,8 @@ internal enum VectorWidth
     V128,
     /// <summary>Vector256 (AVX2), then Vector128 for what is left.</summary>
     V256,
+    /// <summary>Vector512 (AVX-512F), then Vector256 and Vector128; int8 binary operators only.</summary>
+    V512,
 }
 
 /// <summary>One int8 binary elementwise function: raw int8 operand values in, the final (clamped) int8 value out, on int32 lanes.</summary>
@@ -20,6 +23,8 @@ internal interface IBinaryInt8Operator
     int Invoke(int a, int b);
     Vector128<int> Invoke(Vector128<int> a, Vector128<int> b);
     Vector256<int> Invoke(Vector256<int> a, Vector256<int> b);
+    /// <summary>Only called by <see cref="VectorWidth.V512"/> variants, which require AVX-512F.</summary>
+    Vector512<int> Invoke(Vector512<int> a, Vector512<int> b);
 }
 
 /// <summary>One float32 binary elementwise function.</summary>
@@ -72,36 +77,77 @@ internal static class ElementwiseDriver
     private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y, VectorWidth width)
         where TOp : struct, IBinaryInt8Operator
     {
+        // Row slices have exactly n elements (or 1 when splatted), so every vector load and store in the loops is in bounds.
+        // Each width's loop is its own method so the JIT inlines the operator into every one of them.
         int n = y.Length, i = 0;
-        // Row slices have exactly n elements (or 1 when splatted), so every vector load and store below is in bounds.
+        if (width == VectorWidth.V512) i = BinaryRow512(op, a, splatA, b, splatB, y);
+        if (width is VectorWidth.V256 or VectorWidth.V512) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
+        i = BinaryRow128(op, a, splatA, b, splatB, y, i);
+        for (; i < n; i++)
+            y[i] = (sbyte)op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);
+    }
+
+    /// <summary>64 values at a time from the start of the row; returns how many were done. Requires AVX-512F.</summary>
+    private static int BinaryRow512<TOp>(in TOp op, ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        int n = y.Length, i = 0;
         ref sbyte ra = ref MemoryMarshal.GetReference(a);
         ref sbyte rb = ref MemoryMarshal.GetReference(b);
         ref sbyte ry = ref MemoryMarshal.GetReference(y);
-        if (width == VectorWidth.V256)
+        // vpmovsxbd widens 16 int8 straight to a Vector512<int>; vpmovdb narrows back (lanes are already clamped).
+        var sa = Vector512.Create((int)ra);
+        var sb = Vector512.Create((int)rb);
+        for (; i <= n - 64; i += 64)
         {
-            var sa = Vector256.Create((int)ra);
-            var sb = Vector256.Create((int)rb);
-            for (; i <= n - 32; i += 32)
+            for (int k = 0; k < 64; k += 16)
             {
-                Vector256<int> a0 = sa, a1 = sa, a2 = sa, a3 = sa, b0 = sb, b1 = sb, b2 = sb, b3 = sb;
-                if (!splatA) Widen(Vector256.LoadUnsafe(ref ra, (nuint)i), out a0, out a1, out a2, out a3);
-                if (!splatB) Widen(Vector256.LoadUnsafe(ref rb, (nuint)i), out b0, out b1, out b2, out b3);
-                Narrow(op.Invoke(a0, b0), op.Invoke(a1, b1), op.Invoke(a2, b2), op.Invoke(a3, b3)).StoreUnsafe(ref ry, (nuint)i);
+                var va = splatA ? sa : Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref ra, (nuint)(i + k)));
+                var vb = splatB ? sb : Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref rb, (nuint)(i + k)));
+                Avx512F.ConvertToVector128SByte(op.Invoke(va, vb)).StoreUnsafe(ref ry, (nuint)(i + k));
             }
         }
+        return i;
+    }
+
+    /// <summary>32 values at a time from <paramref name="i"/>; returns where it stopped. Requires AVX2.</summary>
+    private static int BinaryRow256<TOp>(in TOp op, ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y, int i)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        int n = y.Length;
+        ref sbyte ra = ref MemoryMarshal.GetReference(a);
+        ref sbyte rb = ref MemoryMarshal.GetReference(b);
+        ref sbyte ry = ref MemoryMarshal.GetReference(y);
+        var sa = Vector256.Create((int)ra);
+        var sb = Vector256.Create((int)rb);
+        for (; i <= n - 32; i += 32)
         {
-            var sa = Vector128.Create((int)ra);
-            var sb = Vector128.Create((int)rb);
-            for (; i <= n - 16; i += 16)
-            {
-                Vector128<int> a0 = sa, a1 = sa, a2 = sa, a3 = sa, b0 = sb, b1 = sb, b2 = sb, b3 = sb;
-                if (!splatA) Widen(Vector128.LoadUnsafe(ref ra, (nuint)i), out a0, out a1, out a2, out a3);
-                if (!splatB) Widen(Vector128.LoadUnsafe(ref rb, (nuint)i), out b0, out b1, out b2, out b3);
-                Narrow(op.Invoke(a0, b0), op.Invoke(a1, b1), op.Invoke(a2, b2), op.Invoke(a3, b3)).StoreUnsafe(ref ry, (nuint)i);
-            }
+            Vector256<int> a0 = sa, a1 = sa, a2 = sa, a3 = sa, b0 = sb, b1 = sb, b2 = sb, b3 = sb;
+            if (!splatA) Widen(Vector256.LoadUnsafe(ref ra, (nuint)i), out a0, out a1, out a2, out a3);
+            if (!splatB) Widen(Vector256.LoadUnsafe(ref rb, (nuint)i), out b0, out b1, out b2, out b3);
+            Narrow(op.Invoke(a0, b0), op.Invoke(a1, b1), op.Invoke(a2, b2), op.Invoke(a3, b3)).StoreUnsafe(ref ry, (nuint)i);
         }
-        for (; i < n; i++)
-            y[i] = (sbyte)op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);
+        return i;
+    }
+
+    /// <summary>16 values at a time from <paramref name="i"/>; returns where it stopped. Requires SSE4.1 or AdvSimd.</summary>
+    private static int BinaryRow128<TOp>(in TOp op, ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y, int i)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        int n = y.Length;
+        ref sbyte ra = ref MemoryMarshal.GetReference(a);
+        ref sbyte rb = ref MemoryMarshal.GetReference(b);
+        ref sbyte ry = ref MemoryMarshal.GetReference(y);
+        var sa = Vector128.Create((int)ra);
+        var sb = Vector128.Create((int)rb);
+        for (; i <= n - 16; i += 16)
+        {
+            Vector128<int> a0 = sa, a1 = sa, a2 = sa, a3 = sa, b0 = sb, b1 = sb, b2 = sb, b3 = sb;
+            if (!splatA) Widen(Vector128.LoadUnsafe(ref ra, (nuint)i), out a0, out a1, out a2, out a3);
+            if (!splatB) Widen(Vector128.LoadUnsafe(ref rb, (nuint)i), out b0, out b1, out b2, out b3);
+            Narrow(op.Invoke(a0, b0), op.Invoke(a1, b1), op.Invoke(a2, b2), op.Invoke(a3, b3)).StoreUnsafe(ref ry, (nuint)i);
+        }
+        return i;
     }
 
     private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<float> a, bool splatA, ReadOnlySpan<float> b, bool splatB, Span<float> y, VectorWidth width)

@@ -23,7 +23,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// </summary>
 internal static class FixedPointVector
 {
-    private const long Nudge = 1L << 30;
+    internal const long Nudge = 1L << 30;
 
     /// <summary>SaturatingRoundingDoublingHighMul per lane; <paramref name="m"/> lanes must be non-negative. Requires AVX2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -199,5 +199,41 @@ internal static class FixedPointVector
         var clamped = Vector128.Min(Vector128.Max(scaled, Vector128.Create(-128f)), Vector128.Create(127f));
         var isNaN = ~Vector128.Equals(scaled, scaled).AsInt32();
         return Vector128.ConditionalSelect(isNaN, nanResult, Vector128.ConvertToInt32(clamped));
+    }
+}
+
+/// <summary>
+/// A (multiplier, shift) pair expanded once into the constants of <see cref="FixedPointVector.MultiplyByQuantizedMultiplier(Vector512{int}, int, int)"/>,
+/// so loops that rescale by a fixed pair do not rebuild them per vector (the JIT cannot hoist them past the loop's stores).
+/// </summary>
+internal readonly struct QuantizedMultiplier512
+{
+    private readonly Vector512<long> _round, _signTerm;
+    private readonly Vector512<int> _multiplier;
+    private readonly int _leftShift, _rightShift;
+
+    public QuantizedMultiplier512(int multiplier, int shift)
+    {
+        _leftShift = shift > 0 ? shift : 0;
+        int rightShift = shift > 0 ? 0 : -shift;
+        _round = Vector512.Create(rightShift == 0 ? FixedPointVector.Nudge : FixedPointVector.Nudge + (1L << (30 + rightShift)));
+        // −2^31 where p < 0 (the arithmetic shift by 63 is all ones there); nothing when e = 0.
+        _signTerm = Vector512.Create(rightShift == 0 ? 0L : -(1L << 31));
+        _multiplier = Vector512.Create(multiplier);
+        _rightShift = 31 + rightShift;
+    }
+
+    /// <summary>The same steps as the Vector512 MultiplyByQuantizedMultiplier (its remarks derive them). Requires AVX-512F.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<int> Apply(Vector512<int> x)
+    {
+        var shifted = Vector512.ShiftLeft(x, _leftShift);
+        // vpmuldq multiplies the even int32 lanes (the low half of each int64); the odd lanes are moved down first.
+        var even = Avx512F.Multiply(shifted, _multiplier);
+        var odd = Avx512F.Multiply(Vector512.ShiftRightLogical(shifted.AsInt64(), 32).AsInt32(), _multiplier);
+        even = Vector512.ShiftRightArithmetic(even + _round + (Vector512.ShiftRightArithmetic(even, 63) & _signTerm), _rightShift);
+        odd = Vector512.ShiftRightArithmetic(odd + _round + (Vector512.ShiftRightArithmetic(odd, 63) & _signTerm), _rightShift);
+        // The results fit int32, so each is the low half of its int64 lane: the odd ones move up into the high halves.
+        return Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)), Vector512.ShiftLeft(odd, 32), even).AsInt32();
     }
 }

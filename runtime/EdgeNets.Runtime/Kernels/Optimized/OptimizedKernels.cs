@@ -19,14 +19,17 @@ public static class OptimizedKernels
     private const int MinInt8Row = 16, MinFloatRow = 4;
 
     private static bool HasAvx2() => Avx2.IsSupported;
+    private static bool HasAvx512() => Avx512F.IsSupported && Avx2.IsSupported;
     private static bool HasVector128() => Sse41.IsSupported || AdvSimd.IsSupported;
     private static bool HasInt8Vector128() => Sse41.IsSupported || AdvSimd.Arm64.IsSupported;
     private static bool HasDot() => Dp.IsSupported && AdvSimd.Arm64.IsSupported;
 
     public static void Register(List<KernelEntry> list)
     {
+        AddBinaryInt8(list, "AddInt8_Avx512", OpType.Add, VectorWidth.V512, HasAvx512, 3, s => new AddInt8Operator(s));
         AddBinaryInt8(list, "AddInt8_Avx2", OpType.Add, VectorWidth.V256, HasAvx2, 2, s => new AddInt8Operator(s));
         AddBinaryInt8(list, "AddInt8_Vector128", OpType.Add, VectorWidth.V128, HasVector128, 1, s => new AddInt8Operator(s));
+        AddBinaryInt8(list, "MulInt8_Avx512", OpType.Mul, VectorWidth.V512, HasAvx512, 3, s => new MulInt8Operator(s));
         AddBinaryInt8(list, "MulInt8_Avx2", OpType.Mul, VectorWidth.V256, HasAvx2, 2, s => new MulInt8Operator(s));
         AddBinaryInt8(list, "MulInt8_Vector128", OpType.Mul, VectorWidth.V128, HasVector128, 1, s => new MulInt8Operator(s));
 
