@@ -90,6 +90,8 @@ public sealed class HostPipeline : IDisposable
     private readonly int _contextLength;
     private readonly long _metricsIntervalTicks;
     private long _lastMetricsTicks, _framesAtLastMetrics, _streamed;
+    private float _lastTarget = float.NaN;
+    private double _absoluteErrorSum;
     private int _runLabel = -1, _runLength;
 
     public HostPipeline(Model model, ISource source, Stream output, HostOptions? options = null, ClassPins? pins = null)
@@ -170,6 +172,10 @@ public sealed class HostPipeline : IDisposable
     public ReadOnlySpan<float> LastValues => _values;
     public bool IsClassifier => _isClassifier;
     public double Accuracy => Labelled == 0 ? double.NaN : (double)Correct / Labelled;
+    /// <summary>Value predictions made after a sample that carried a target (replay with targets).</summary>
+    public long Targeted { get; private set; }
+    /// <summary>Mean absolute error of those predictions, in the units of the reported value.</summary>
+    public double MeanAbsoluteError => Targeted == 0 ? double.NaN : _absoluteErrorSum / Targeted;
 
     /// <summary>Reads one frame and, when the model input is complete, runs the model and reports. False at end of stream.</summary>
     public bool Step()
@@ -177,6 +183,7 @@ public sealed class HostPipeline : IDisposable
         if (_source.Read(out var frame) == ReadStatus.EndOfStream) return false;
         Frames++;
         TrackLabel(frame.Label);
+        _lastTarget = frame.Target;
         long start = Stopwatch.GetTimestamp();
         if (_streaming != null)
         {
@@ -197,7 +204,16 @@ public sealed class HostPipeline : IDisposable
         double latencyUs = (end - start) * 1e6 / Stopwatch.Frequency;
         _latency.Add(latencyUs);
 
-        if (_isClassifier) Classify(); else Denormalize();
+        if (_isClassifier) Classify();
+        else
+        {
+            Denormalize();
+            if (_values.Length == 1 && float.IsFinite(_lastTarget))
+            {
+                Targeted++;
+                _absoluteErrorSum += Math.Abs((double)_values[0] - _lastTarget);
+            }
+        }
         if (_options.PrintPredictions) WritePrediction(latencyUs);
         if (_isClassifier && _smoother.Update(LastClass))
         {
@@ -290,7 +306,11 @@ public sealed class HostPipeline : IDisposable
             _json.Field("class"u8, LastClass);
             _json.Field("score"u8, LastScore, "F4");
         }
-        else if (_values.Length == 1) _json.Field("value"u8, _values[0]);
+        else if (_values.Length == 1)
+        {
+            _json.Field("value"u8, _values[0]);
+            if (float.IsFinite(_lastTarget)) _json.Field("target"u8, _lastTarget);
+        }
         else _json.Field("values"u8, _values);
         _json.Field("latency_us"u8, latencyUs, "F1");
         if (_isClassifier && LastLabel >= 0) _json.Field("label"u8, LastLabel);
@@ -339,6 +359,11 @@ public sealed class HostPipeline : IDisposable
             _json.Field("labelled"u8, Labelled);
             _json.Field("correct"u8, Correct);
             _json.Field("accuracy"u8, Accuracy, "F6");
+        }
+        if (Targeted > 0)
+        {
+            _json.Field("targets"u8, Targeted);
+            _json.Field("mae"u8, MeanAbsoluteError, "R");
         }
         _json.End();
     }

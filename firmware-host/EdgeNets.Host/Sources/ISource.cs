@@ -31,9 +31,10 @@ public readonly ref struct Frame
         Pixels = pixels;
         Values = default;
         Label = label;
+        Target = float.NaN;
     }
 
-    public Frame(FrameFormat format, ReadOnlySpan<float> values, int label = -1)
+    public Frame(FrameFormat format, ReadOnlySpan<float> values, int label = -1, float target = float.NaN)
     {
         Format = format;
         Width = values.Length;
@@ -41,6 +42,7 @@ public readonly ref struct Frame
         Pixels = default;
         Values = values;
         Label = label;
+        Target = target;
     }
 
     public FrameFormat Format { get; }
@@ -50,6 +52,8 @@ public readonly ref struct Frame
     public ReadOnlySpan<float> Values { get; }
     /// <summary>The true class for replayed, labelled data; -1 when unknown (live sources).</summary>
     public int Label { get; }
+    /// <summary>The true value a regression model should report after this sample (replayed data); NaN when unknown.</summary>
+    public float Target { get; }
 }
 
 public enum ReadStatus

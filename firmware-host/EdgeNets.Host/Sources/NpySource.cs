@@ -3,14 +3,16 @@ using EdgeNets.Runtime.IO;
 namespace EdgeNets.Host.Sources;
 
 /// <summary>
-/// <c>npy:FILE.npy?labels=LABELS.npy&amp;loop=true&amp;rate=30&amp;kind=tensor|samples</c>: replays the rows of a NumPy array.
-/// kind=tensor (default) gives each row as a ready model input; kind=samples gives each row as one sensor sample
-/// (a value per channel) for windowed models.
+/// <c>npy:FILE.npy?labels=LABELS.npy&amp;targets=TARGETS.npy&amp;loop=true&amp;rate=30&amp;kind=tensor|samples</c>: replays the
+/// rows of a NumPy array. kind=tensor (default) gives each row as a ready model input; kind=samples gives each row as
+/// one sensor sample (a value per channel) for windowed models. labels: a class per row; targets: the value a
+/// regression model should report after each row (NaN where there is none).
 /// </summary>
 public sealed class NpySource : ISource
 {
     private readonly float[] _values;
     private readonly int[]? _labels;
+    private readonly float[]? _targets;
     private readonly int _rowSize, _rows;
     private readonly bool _loop;
     private readonly FrameFormat _format;
@@ -19,7 +21,7 @@ public sealed class NpySource : ISource
 
     public NpySource(SourceUri uri)
     {
-        uri.RejectUnknownKeys("labels", "loop", "rate", "kind");
+        uri.RejectUnknownKeys("labels", "targets", "loop", "rate", "kind");
         Name = uri.Text;
         var array = NpyFile.Read(uri.Path);
         if (array.SampleCount == 0) throw new InvalidDataException($"{uri.Path}: no rows to replay");
@@ -33,6 +35,14 @@ public sealed class NpySource : ISource
             if (labelArray.Count != _rows)
                 throw new InvalidDataException($"{labels}: {labelArray.Count} labels for {_rows} rows of {uri.Path}");
             _labels = labelArray.ToInt32();
+        }
+        string? targets = uri.GetString("targets");
+        if (targets != null)
+        {
+            var targetArray = NpyFile.Read(targets);
+            if (targetArray.Count != _rows)
+                throw new InvalidDataException($"{targets}: {targetArray.Count} targets for {_rows} rows of {uri.Path}");
+            _targets = targetArray.ToFloat32();
         }
         _loop = uri.GetBool("loop", false);
         _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6));
@@ -57,7 +67,7 @@ public sealed class NpySource : ISource
         }
         _pacer.Wait();
         int row = _next++;
-        frame = new Frame(_format, _values.AsSpan(row * _rowSize, _rowSize), _labels?[row] ?? -1);
+        frame = new Frame(_format, _values.AsSpan(row * _rowSize, _rowSize), _labels?[row] ?? -1, _targets?[row] ?? float.NaN);
         return ReadStatus.Frame;
     }
 

@@ -368,6 +368,43 @@ public class SensorReplayTests
         }
     }
 
+    /// <summary>
+    /// A regression replay with targets: with windows every hour the host's summary MAE is the mean of |forecast - target|
+    /// computed here from the Session's forecasts on the same windows, and each prediction line carries its target.
+    /// </summary>
+    [Test]
+    public void ValueReplayWithTargetsReportsTheMeanAbsoluteError()
+    {
+        string enet = ModelFile(AirQualityDir);
+        const int steps = 24, count = 100;
+        var (series, windows, targets) = AirQualitySeries(count);
+        int samples = series.Length / Channels;
+        var perSample = Enumerable.Repeat(float.NaN, samples).ToArray();
+        for (int k = 0; k < count; k++) perSample[k + steps - 1] = targets[k]; // window k ends at sample k + 23
+        string dir = RepoPaths.TempDirectory();
+        string seriesPath = Path.Combine(dir, "hours.npy"), targetsPath = Path.Combine(dir, "targets.npy");
+        NpyFile.WriteFloat32(seriesPath, [samples, Channels], series);
+        NpyFile.WriteFloat32(targetsPath, [samples], perSample);
+
+        var lines = RunHost(["--model", enet, "--source", $"npy:{seriesPath}?kind=samples&targets={targetsPath}", "--hop", "1", "--metrics", "0"]);
+        var predictions = OfType(lines, "prediction");
+        Assert.That(predictions, Has.Length.EqualTo(count));
+        using var session = Model.Load(enet).CreateSession();
+        var y = new float[1];
+        double sum = 0;
+        for (int k = 0; k < count; k++)
+        {
+            session.Run(windows[k], y);
+            Assert.That(predictions[k].GetProperty("value").GetSingle(), Is.EqualTo(y[0]), $"window {k}");
+            Assert.That(predictions[k].GetProperty("target").GetSingle(), Is.EqualTo(targets[k]), $"window {k}");
+            sum += Math.Abs((double)y[0] - targets[k]);
+        }
+        var summary = OfType(lines, "summary").Single();
+        Assert.That(summary.GetProperty("targets").GetInt64(), Is.EqualTo(count));
+        Assert.That(summary.GetProperty("mae").GetDouble(), Is.EqualTo(sum / count).Within(1e-9));
+        TestContext.Out.WriteLine($"host MAE over {count} hourly windows: {sum / count:F4} (normalized units)");
+    }
+
     [Test]
     public void StreamModeAllocatesNothingPerSample()
     {
