@@ -16,6 +16,8 @@ public sealed class Session : IDisposable
 {
     private readonly ModelGraph _graph;
     private readonly OpKernel[] _kernels;
+    /// <summary>The kernels that can stop a streaming step (windows over time), by position; null elsewhere.</summary>
+    private readonly Kernels.Reference.IStreamGate?[] _gates;
     private readonly TensorMemory _memory;
     private readonly long[]? _ticks;
     private readonly WorkerPool? _workers;
@@ -39,6 +41,7 @@ public sealed class Session : IDisposable
                 throw new ModelFormatException($"{op}: {e.Message}", e);
             }
         }
+        _gates = Array.ConvertAll(_kernels, k => k as Kernels.Reference.IStreamGate);
         if (options.Threads < 1 || options.Threads > 256) throw new ArgumentOutOfRangeException(nameof(options), $"Threads must be 1..256, is {options.Threads}");
         if (options.Threads > 1)
         {
@@ -113,10 +116,11 @@ public sealed class Session : IDisposable
     internal bool InvokeUntilGateCloses()
     {
         var kernels = _kernels;
+        var gates = _gates;
         for (int i = 0; i < kernels.Length; i++)
         {
             kernels[i].Run(_memory);
-            if (kernels[i] is Kernels.Reference.IStreamGate { Ready: false }) return false;
+            if (gates[i] is { Ready: false }) return false;
         }
         return true;
     }

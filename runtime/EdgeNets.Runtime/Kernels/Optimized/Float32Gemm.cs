@@ -326,7 +326,7 @@ internal sealed class ConvFloat32Gemm : OpKernel
     }
 }
 
-/// <summary>Float32 Gemm: W packed transposed [K, N padded to 16] at creation, outputs 16 features at a time per row of A.</summary>
+/// <summary>Float32 Gemm: W packed transposed [K, N padded to 16] and the bias padded alike at creation, outputs 16 features at a time per row of A.</summary>
 internal sealed class GemmFloat32Vector : OpKernel
 {
     private readonly string _name;
@@ -361,7 +361,9 @@ internal sealed class GemmFloat32Vector : OpKernel
         _packed = new float[_k * _stride];
         for (int j = 0; j < _n; j++)
             for (int i = 0; i < _k; i++) _packed[i * _stride + j] = w[j * _k + i];
-        _bias = s.HasInput(2) ? s.ConstantInput<float>(2).ToArray() : [];
+        // Padding lanes of the bias are 0 and never stored; without a bias every lane starts at +0 like the reference.
+        _bias = new float[_stride];
+        if (s.HasInput(2)) s.ConstantInput<float>(2).CopyTo(_bias);
         _a = s.InputId(0);
         _y = s.OutputId(0);
     }
@@ -372,8 +374,7 @@ internal sealed class GemmFloat32Vector : OpKernel
     {
         var a = memory.Read<float>(_a);
         var y = memory.Write<float>(_y);
-        // Y^T[j, r] = bias[j] + Σ_i Wt[i, j]·A[r, i]: per row of A the "pixels" are the output features, the weights
-        // broadcast are A's values, and the bias is per feature — so run one row at a time with the features as lanes.
+        // One row of A at a time, output features as lanes: y[j] = bias[j] + Σ_i A[r, i]·Wt[i, j], A's values broadcast.
         for (int r = 0; r < _rows; r++)
             Row(a.Slice(r * _k, _k), y.Slice(r * _n, _n));
     }
@@ -381,6 +382,7 @@ internal sealed class GemmFloat32Vector : OpKernel
     private void Row(ReadOnlySpan<float> a, Span<float> y)
     {
         ref float wt = ref MemoryMarshal.GetArrayDataReference(_packed);
+        ref float bias = ref MemoryMarshal.GetArrayDataReference(_bias);
         Span<float> tail = stackalloc float[Float32Gemm.Lanes256 * 2];
         if (_wide)
         {
@@ -388,8 +390,8 @@ internal sealed class GemmFloat32Vector : OpKernel
             var vmax = Vector256.Create(_max);
             for (int j = 0; j < _n; j += 2 * Float32Gemm.Lanes256)
             {
-                var a0 = _bias.Length == 0 ? Vector256<float>.Zero : LoadBias256(j);
-                var a1 = _bias.Length == 0 ? Vector256<float>.Zero : LoadBias256(j + Float32Gemm.Lanes256);
+                var a0 = Vector256.LoadUnsafe(ref bias, (nuint)j);
+                var a1 = Vector256.LoadUnsafe(ref bias, (nuint)(j + Float32Gemm.Lanes256));
                 ref float col = ref Unsafe.Add(ref wt, j);
                 for (int i = 0; i < _k; i++)
                 {
@@ -412,8 +414,8 @@ internal sealed class GemmFloat32Vector : OpKernel
             var vmax = Vector128.Create(_max);
             for (int j = 0; j < _n; j += 2 * Float32Gemm.Lanes128)
             {
-                var a0 = _bias.Length == 0 ? Vector128<float>.Zero : LoadBias128(j);
-                var a1 = _bias.Length == 0 ? Vector128<float>.Zero : LoadBias128(j + Float32Gemm.Lanes128);
+                var a0 = Vector128.LoadUnsafe(ref bias, (nuint)j);
+                var a1 = Vector128.LoadUnsafe(ref bias, (nuint)(j + Float32Gemm.Lanes128));
                 ref float col = ref Unsafe.Add(ref wt, j);
                 for (int i = 0; i < _k; i++)
                 {
@@ -430,20 +432,5 @@ internal sealed class GemmFloat32Vector : OpKernel
                 tail[..count].CopyTo(y.Slice(j, count));
             }
         }
-    }
-
-    /// <summary>Bias of features [j, j + 8), zero past N (those lanes are never stored).</summary>
-    private Vector256<float> LoadBias256(int j)
-    {
-        Span<float> b = stackalloc float[Float32Gemm.Lanes256];
-        for (int i = 0; i < b.Length; i++) b[i] = j + i < _n ? _bias[j + i] : 0f;
-        return Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(b));
-    }
-
-    private Vector128<float> LoadBias128(int j)
-    {
-        Span<float> b = stackalloc float[Float32Gemm.Lanes128];
-        for (int i = 0; i < b.Length; i++) b[i] = j + i < _n ? _bias[j + i] : 0f;
-        return Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(b));
     }
 }

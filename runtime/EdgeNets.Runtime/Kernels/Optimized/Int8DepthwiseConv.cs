@@ -56,11 +56,7 @@ internal sealed class DepthwiseConvInt8 : OpKernel
         _wide = wide;
         _avx512 = avx512;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
-        _inputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Input(0));
-        _outputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Output(0));
-        ConvKernels.ExpectSymmetricWeights(s, s.Input(1));
-        (_multipliers, _shifts) = ConvKernels.ReadRequantization(s, shape.OutChannels);
-        (_min, _max) = ConvKernels.ReadQuantizedClamp(s);
+        (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
         _x = s.InputId(0);
         _y = s.OutputId(0);
         var g = _g = shape.Window;

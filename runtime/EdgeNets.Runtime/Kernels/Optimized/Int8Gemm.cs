@@ -50,11 +50,7 @@ internal sealed class GemmInt8Vector : OpKernel
         _name = name;
         _isa = isa;
         var shape = new GemmKernels.GemmShape(s, DataType.Int8, DataType.Int32);
-        _inputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Input(0));
-        _outputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Output(0));
-        ConvKernels.ExpectSymmetricWeights(s, s.Input(1));
-        (_multipliers, _shifts) = ConvKernels.ReadRequantization(s, shape.N);
-        (_min, _max) = ConvKernels.ReadQuantizedClamp(s);
+        (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.N);
         _a = s.InputId(0);
         _y = s.OutputId(0);
         (_rows, _n, _k) = (shape.Rows, shape.N, shape.K);

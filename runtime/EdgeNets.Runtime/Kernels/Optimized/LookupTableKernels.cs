@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
@@ -15,36 +16,7 @@ internal sealed class LookupTableInt8UnrolledKernel : OpKernel
 
     public LookupTableInt8UnrolledKernel(KernelSetup s)
     {
-        s.ExpectCounts(2, 2, 1);
-        var x = s.Input(0);
-        var table = s.Input(1);
-        var y = s.Output(0);
-        s.ExpectType(x, DataType.Int8);
-        s.ExpectType(table, DataType.Int8);
-        s.ExpectType(y, DataType.Int8);
-        if (!table.IsConstant) throw s.Fail($"table '{table.Name}' must be a constant");
-        if (!ShapeUtil.SameShape(x.Shape, y.Shape))
-            throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
-        if (table.Rank == 1 && table.Shape[0] == 256)
-        {
-            _channels = 1;
-            _inner = x.ElementCount;
-        }
-        else if (table.Rank == 2 && table.Shape[1] == 256)
-        {
-            int rawAxis = s.RequireInts(AttributeKey.Axis, 1)[0];
-            if (rawAxis < -x.Rank || rawAxis >= x.Rank) throw s.Fail($"axis {rawAxis} is out of range for rank {x.Rank}");
-            int axis = rawAxis < 0 ? rawAxis + x.Rank : rawAxis;
-            _channels = table.Shape[0];
-            if (x.Shape[axis] != _channels)
-                throw s.Fail($"table has {_channels} channels, input [{ShapeUtil.Format(x.Shape)}] has {x.Shape[axis]} along axis {axis}");
-            _inner = 1;
-            for (int d = axis + 1; d < x.Rank; d++) _inner *= x.Shape[d];
-        }
-        else
-        {
-            throw s.Fail($"table shape [{ShapeUtil.Format(table.Shape)}] is neither [256] nor [C,256]");
-        }
+        (_channels, _inner) = ActivationKernels.LookupTableLayout(s);
         _input = s.InputId(0);
         _table = s.InputId(1);
         _output = s.OutputId(0);

@@ -127,6 +127,38 @@ public static class ActivationKernels
         }
     }
 
+    /// <summary>
+    /// Checks of an int8 LookupTable (shared by its variants): the channels with a table of their own (1 for one table)
+    /// and how many consecutive elements share a channel's table.
+    /// </summary>
+    internal static (int Channels, int Inner) LookupTableLayout(KernelSetup s)
+    {
+        s.ExpectCounts(2, 2, 1);
+        var x = s.Input(0);
+        var table = s.Input(1);
+        var y = s.Output(0);
+        s.ExpectType(x, DataType.Int8);
+        s.ExpectType(table, DataType.Int8);
+        s.ExpectType(y, DataType.Int8);
+        if (!table.IsConstant) throw s.Fail($"table '{table.Name}' must be a constant");
+        if (!ShapeUtil.SameShape(x.Shape, y.Shape))
+            throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+        if (table.Rank == 1 && table.Shape[0] == 256) return (1, x.ElementCount);
+        if (table.Rank == 2 && table.Shape[1] == 256)
+        {
+            int rawAxis = s.RequireInts(AttributeKey.Axis, 1)[0];
+            if (rawAxis < -x.Rank || rawAxis >= x.Rank) throw s.Fail($"axis {rawAxis} is out of range for rank {x.Rank}");
+            int axis = rawAxis < 0 ? rawAxis + x.Rank : rawAxis;
+            int channels = table.Shape[0];
+            if (x.Shape[axis] != channels)
+                throw s.Fail($"table has {channels} channels, input [{ShapeUtil.Format(x.Shape)}] has {x.Shape[axis]} along axis {axis}");
+            int inner = 1;
+            for (int d = axis + 1; d < x.Rank; d++) inner *= x.Shape[d];
+            return (channels, inner);
+        }
+        throw s.Fail($"table shape [{ShapeUtil.Format(table.Shape)}] is neither [256] nor [C,256]");
+    }
+
     /// <summary>y = Table[c][x + 128], with one 256-entry table for the whole tensor or one per channel along Axis.</summary>
     private sealed class LookupTableInt8Kernel : OpKernel
     {
@@ -135,36 +167,7 @@ public static class ActivationKernels
 
         public LookupTableInt8Kernel(KernelSetup s)
         {
-            s.ExpectCounts(2, 2, 1);
-            var x = s.Input(0);
-            var table = s.Input(1);
-            var y = s.Output(0);
-            s.ExpectType(x, DataType.Int8);
-            s.ExpectType(table, DataType.Int8);
-            s.ExpectType(y, DataType.Int8);
-            if (!table.IsConstant) throw s.Fail($"table '{table.Name}' must be a constant");
-            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
-                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
-            if (table.Rank == 1 && table.Shape[0] == 256)
-            {
-                _channels = 1;
-                _inner = 1;
-            }
-            else if (table.Rank == 2 && table.Shape[1] == 256)
-            {
-                int rawAxis = s.RequireInts(AttributeKey.Axis, 1)[0];
-                if (rawAxis < -x.Rank || rawAxis >= x.Rank) throw s.Fail($"axis {rawAxis} is out of range for rank {x.Rank}");
-                int axis = rawAxis < 0 ? rawAxis + x.Rank : rawAxis;
-                _channels = table.Shape[0];
-                if (x.Shape[axis] != _channels)
-                    throw s.Fail($"table has {_channels} channels, input [{ShapeUtil.Format(x.Shape)}] has {x.Shape[axis]} along axis {axis}");
-                _inner = 1;
-                for (int d = axis + 1; d < x.Rank; d++) _inner *= x.Shape[d];
-            }
-            else
-            {
-                throw s.Fail($"table shape [{ShapeUtil.Format(table.Shape)}] is neither [256] nor [C,256]");
-            }
+            (_channels, _inner) = LookupTableLayout(s);
             _input = s.InputId(0);
             _table = s.InputId(1);
             _output = s.OutputId(0);

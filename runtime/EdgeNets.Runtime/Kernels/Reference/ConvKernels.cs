@@ -136,11 +136,7 @@ public static class ConvKernels
         public ConvInt8Kernel(KernelSetup s)
         {
             _shape = new ConvShape(s, DataType.Int8, DataType.Int32);
-            _inputZeroPoint = ReadActivationZeroPoint(s, s.Input(0));
-            _outputZeroPoint = ReadActivationZeroPoint(s, s.Output(0));
-            ExpectSymmetricWeights(s, s.Input(1));
-            (_multipliers, _shifts) = ReadRequantization(s, _shape.OutChannels);
-            (_min, _max) = ReadQuantizedClamp(s);
+            (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, _shape.OutChannels);
             _x = s.InputId(0);
             _w = s.InputId(1);
             _b = s.InputId(2);
@@ -204,6 +200,23 @@ public static class ConvKernels
         float max = s.Attributes.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity);
         if (!(min <= max)) throw s.Fail($"fused clamp [{min}, {max}] is empty or not a number");
         return (min, max);
+    }
+
+    /// <summary>
+    /// What an int8 Conv or Gemm (reference or optimized) reads to requantize its int32 sums: the input and output zero
+    /// points, per-output-channel multipliers and shifts, the output clamp; and the check that the weights are symmetric.
+    /// </summary>
+    internal readonly record struct Int8Requantization(int InputZeroPoint, int OutputZeroPoint, int[] Multipliers, int[] Shifts, int Min, int Max)
+    {
+        public static Int8Requantization Read(KernelSetup s, int channels)
+        {
+            int inputZeroPoint = ReadActivationZeroPoint(s, s.Input(0));
+            int outputZeroPoint = ReadActivationZeroPoint(s, s.Output(0));
+            ExpectSymmetricWeights(s, s.Input(1));
+            var (multipliers, shifts) = ReadRequantization(s, channels);
+            var (min, max) = ReadQuantizedClamp(s);
+            return new Int8Requantization(inputZeroPoint, outputZeroPoint, multipliers, shifts, min, max);
+        }
     }
 
     /// <summary>Output clamp of an int8 op (fused activation included), -128..127 when absent.</summary>

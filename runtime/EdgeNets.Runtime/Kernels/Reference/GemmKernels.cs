@@ -105,11 +105,7 @@ public static class GemmKernels
         public GemmInt8Kernel(KernelSetup s)
         {
             _shape = new GemmShape(s, DataType.Int8, DataType.Int32);
-            _inputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Input(0));
-            _outputZeroPoint = ConvKernels.ReadActivationZeroPoint(s, s.Output(0));
-            ConvKernels.ExpectSymmetricWeights(s, s.Input(1));
-            (_multipliers, _shifts) = ConvKernels.ReadRequantization(s, _shape.N);
-            (_min, _max) = ConvKernels.ReadQuantizedClamp(s);
+            (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, _shape.N);
             _a = s.InputId(0);
             _w = s.InputId(1);
             _b = s.InputId(2);
