@@ -15,19 +15,13 @@ namespace EdgeNets.Tests.EndToEnd;
 public class Int8OperatorModelTests
 {
     public static IEnumerable<TestCaseData> Models() =>
-        Directory.GetFiles(Path.Combine(RepoPaths.TestData, "onnx"), "*.onnx")
-            .OrderBy(p => p, StringComparer.Ordinal)
-            .Select(p => new TestCaseData(Path.GetFileName(p)).SetName($"Int8MatchesOnnxRuntime({Path.GetFileName(p)})"));
+        OperatorModels.Files("*.onnx").Select(f => new TestCaseData(f).SetName($"Int8MatchesOnnxRuntime({f})"));
 
     [TestCaseSource(nameof(Models))]
     public void Int8MatchesOnnxRuntime(string fileName)
     {
-        string path = Path.Combine(RepoPaths.TestData, "onnx", fileName);
-        var input = NpyFile.Read(Path.ChangeExtension(path, ".input.npy"));
+        var (model, input, path) = OperatorModels.ConvertInt8(fileName);
         var x = input.ToFloat32();
-
-        var graph = OnnxImporter.Import(path, new ImportOptions { BatchSize = input.Shape[0] });
-        var model = Model.Load(ModelConverter.Convert(graph, new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = [x] }));
         var outputTensor = model.Graph.Tensors[model.Graph.Outputs[0]];
         var ours = new float[outputTensor.ElementCount];
         using (var session = model.CreateSession()) session.Run(x, ours);

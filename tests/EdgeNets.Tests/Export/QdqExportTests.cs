@@ -21,19 +21,14 @@ public class QdqExportTests
     private static readonly string[] QuantizedOps = ["QLinearConv", "QLinearMatMul", "QGemm", "ConvInteger", "MatMulInteger", "MatMulIntegerToFloat", "QLinearAdd", "QLinearMul", "QLinearSoftmax", "QLinearAveragePool", "QLinearGlobalAveragePool", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearConcat"];
 
     public static IEnumerable<TestCaseData> OperatorModels() =>
-        Directory.GetFiles(Path.Combine(RepoPaths.TestData, "onnx"), "*_op17.onnx")
-            .OrderBy(p => p, StringComparer.Ordinal)
-            .Select(p => new TestCaseData(Path.GetFileName(p)).SetName($"QdqMatchesInt8({Path.GetFileName(p)})"));
+        Support.OperatorModels.Files("*_op17.onnx").Select(f => new TestCaseData(f).SetName($"QdqMatchesInt8({f})"));
 
     /// <summary>Every PyTorch-exported operator model: ONNX Runtime on the QDQ model against our int8 model on the same input.</summary>
     [TestCaseSource(nameof(OperatorModels))]
     public void QdqMatchesInt8(string fileName)
     {
-        string path = Path.Combine(RepoPaths.TestData, "onnx", fileName);
-        var input = NpyFile.Read(Path.ChangeExtension(path, ".input.npy"));
+        var (model, input, path) = Support.OperatorModels.ConvertInt8(fileName);
         var x = input.ToFloat32();
-        var model = Model.Load(ModelConverter.Convert(OnnxImporter.Import(path, new ImportOptions { BatchSize = input.Shape[0] }),
-            new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = [x] }));
         var export = QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)), model.Graph);
 
         var output = model.Graph.Tensors[model.Graph.Outputs[0]];
