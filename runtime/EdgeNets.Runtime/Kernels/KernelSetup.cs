@@ -50,6 +50,18 @@ public sealed class KernelSetup
         if (Op.Outputs.Length != outputs) throw Fail($"expects {outputs} outputs, has {Op.Outputs.Length}");
     }
 
+    /// <summary>One input and one output of <paramref name="type"/> with the same shape (an elementwise unary op).</summary>
+    public void ExpectUnary(DataType type)
+    {
+        ExpectCounts(1, 1, 1);
+        var x = Input(0);
+        var y = Output(0);
+        ExpectType(x, type);
+        ExpectType(y, type);
+        if (!ShapeUtil.SameShape(x.Shape, y.Shape))
+            throw Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+    }
+
     public void ExpectType(TensorInfo t, DataType type)
     {
         if (t.Type != type) throw Fail($"tensor '{t.Name}' must be {type}, is {t.Type}");

@@ -138,13 +138,7 @@ public static class OptimizedKernels
     {
         list.Add(new KernelEntry(name, op, DataType.Float32, s =>
         {
-            s.ExpectCounts(1, 1, 1);
-            var x = s.Input(0);
-            var y = s.Output(0);
-            s.ExpectType(x, DataType.Float32);
-            s.ExpectType(y, DataType.Float32);
-            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
-                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+            s.ExpectUnary(DataType.Float32);
             return new UnaryFloat32Kernel<TOp>(s, createOperator(s), width, name);
         }, isSupported, priority));
     }

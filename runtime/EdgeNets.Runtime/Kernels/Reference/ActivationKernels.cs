@@ -25,13 +25,7 @@ public static class ActivationKernels
 
         public UnaryFloat32Kernel(KernelSetup s, OpType op)
         {
-            s.ExpectCounts(1, 1, 1);
-            var x = s.Input(0);
-            var y = s.Output(0);
-            s.ExpectType(x, DataType.Float32);
-            s.ExpectType(y, DataType.Float32);
-            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
-                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+            s.ExpectUnary(DataType.Float32);
             _op = op;
             switch (op)
             {
