@@ -263,8 +263,9 @@ public static class KernelCases
     /// <summary>A single int8 Gemm case with random data (for benchmarks): A [rows, K], W [N, K].</summary>
     public static KernelCase GemmInt8(int rows, int k, int n, int seed = 1) => GemmInt8(new Random(seed), [rows, k], n);
 
-    /// <summary>One Conv geometry: input [N, C, (H,) W], M output channels, kernel, strides, ONNX pads, dilations, group.</summary>
-    private readonly record struct ConvGeometry(int[] Input, int M, int[] Kernel, int[] Strides, int[] Pads, int[] Dilations, int Group = 1)
+    /// <summary>One Conv geometry: input [N, C, (H,) W], M output channels, kernel, strides, ONNX pads, dilations, group.
+    /// Extreme: int8 data at the corner that gives the largest sums (input 127 with zero point -128, weights -128).</summary>
+    private readonly record struct ConvGeometry(int[] Input, int M, int[] Kernel, int[] Strides, int[] Pads, int[] Dilations, int Group = 1, bool Extreme = false)
     {
         public int[] OutputShape()
         {
@@ -308,6 +309,18 @@ public static class KernelCases
         yield return new([1, 32, 8, 8], 64, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         yield return new([1, 1, 5, 5], 1, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         yield return new([1, 64, 6, 6], 20, [3, 3], [1, 1], [0, 0, 0, 0], [1, 1]);
+        // 3x3 stride 1 for the Winograd kernels: 1x1 and 3x5 maps, odd sizes (partial edge tiles), tile rows that are
+        // not a multiple of the 8-tile input transform, channel counts 1, 3, 5, 16, 33, asymmetric and wide pads, a batch.
+        yield return new([1, 1, 1, 1], 3, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 3, 3, 5], 5, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 5, 7, 9], 6, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 33, 6, 10], 9, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([2, 16, 5, 18], 17, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 4, 7, 6], 5, [3, 3], [1, 1], [0, 1, 2, 0], [1, 1]);
+        yield return new([1, 2, 4, 4], 4, [3, 3], [1, 1], [2, 2, 2, 2], [1, 1]);
+        yield return new([1, 3, 37, 35], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        // The largest sums: x − zx = 255 against weights of -128 everywhere, at the Winograd kernels' channel limit.
+        yield return new([1, 1827, 3, 3], 2, [3, 3], [1, 1], [0, 0, 0, 0], [1, 1], Extreme: true);
         // Stride 2, dilation, asymmetric pads, kernels larger than the input, batches.
         yield return new([1, 7, 9, 10], 6, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
         yield return new([1, 4, 11, 9], 5, [3, 3], [1, 1], [2, 2, 2, 2], [2, 2]);
@@ -354,16 +367,24 @@ public static class KernelCases
         var output = geometry.OutputShape();
         var qx = Quant(rng);
         var qy = Quant(rng);
-        int x = g.Input("x", DataType.Int8, input, Int8Values(rng, ShapeUtil.ElementCount(input)), qx);
         int[] weightShape = [geometry.M, cpg, .. geometry.Kernel];
-        int w = g.Constant("w", DataType.Int8, weightShape, Int8Values(rng, ShapeUtil.ElementCount(weightShape)), null);
+        var inputValues = Int8Values(rng, ShapeUtil.ElementCount(input));
+        var weightValues = Int8Values(rng, ShapeUtil.ElementCount(weightShape));
+        if (geometry.Extreme)
+        {
+            qx = QuantizationInfo.PerTensor(qx.Scales[0], -128);
+            Array.Fill(inputValues, (byte)127);
+            Array.Fill(weightValues, unchecked((byte)sbyte.MinValue));
+        }
+        int x = g.Input("x", DataType.Int8, input, inputValues, qx);
+        int w = g.Constant("w", DataType.Int8, weightShape, weightValues, null);
         var (attributes, biasBytes, how) = Int8Requantization(rng, geometry.M, taps);
         var inputs = new List<int> { x, w };
         if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [geometry.M], biasBytes, null));
         int y = g.Output("y", DataType.Int8, output, qy);
         geometry.SetAttributes(attributes);
         g.Op(OpType.Conv, [.. inputs], y, attributes);
-        return g.Build($"Conv int8 {geometry.Describe()}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+        return g.Build($"Conv int8 {geometry.Describe()}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}");
     }
 
     /// <summary>

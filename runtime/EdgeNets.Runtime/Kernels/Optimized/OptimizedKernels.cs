@@ -48,6 +48,12 @@ public static class OptimizedKernels
         AddInt8Gemms(list, "_AdvSimdDot", Int8Isa.AdvSimdDot, HasDot, 3);
         list.Add(new KernelEntry("Conv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, Int8Isa.Avx512, "Conv2dInt8_Avx512"),
             () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
+        // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width; on arm64 with SDOT the direct
+        // kernel (4 products per lane and instruction) stays first.
+        list.Add(new KernelEntry("WinogradConv3x3Int8_Avx2", OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, wide: true, "WinogradConv3x3Int8_Avx2"),
+            HasAvx2, 4, ConvInt8Winograd.CanHandle));
+        list.Add(new KernelEntry("WinogradConv3x3Int8_Vector128", OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, wide: false, "WinogradConv3x3Int8_Vector128"),
+            HasInt8Vector128, 2, ConvInt8Winograd.CanHandle));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx512", avx512: true),
             () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx2", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx2"),

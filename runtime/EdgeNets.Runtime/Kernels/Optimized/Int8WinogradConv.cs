@@ -1,0 +1,585 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// Int8 Conv 3x3, stride 1, dilation 1, group 1 (2-D) as an exact integer Winograd F(2x2, 3x3): each 2x2 output tile
+/// from a 4x4 input tile with 16 multiplications per input channel instead of 36.
+/// <para>
+/// Transforms, all in integers: U = G'·g·G'ᵀ with G' = 2G = [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]] (4× the textbook weight
+/// transform, |U| ≤ 9·128 = 1152, int16), V = Bᵀ·d·B on d = x − zx with zero padding (|V| ≤ 4·255 = 1020, int16),
+/// M = Σ_c U ⊙ V (16 GEMMs, one per tile position, int16 pairs of input channels multiplied with vpmaddwd / pmaddwd /
+/// smlal into int32), Y = Aᵀ·M·A = 4·Σ (x − zx)·w, so Y &gt;&gt; 2 is the reference's sum; then bias and the reference's
+/// requantization.
+/// </para>
+/// <para>
+/// Exactness: int32 addition and multiplication wrap, i.e. they are exact modulo 2³², so Y ≡ 4·S (mod 2³²) whatever
+/// the intermediate values. Y equals 4·S (and Y &gt;&gt; 2 equals S) when 4·S fits in int32. |S| ≤ C·9·255·128
+/// (|x − zx| ≤ 255, |w| ≤ 128), so 4·C·9·32640 ≤ 2³¹ − 1 holds for C ≤ <see cref="MaxInChannels"/>; wider inputs go to
+/// the direct kernels. The bias is added after the shift, with the same wrap-around as the reference's sum.
+/// </para>
+/// <para>
+/// Layouts: the transformed input is [position][channel pair][tile][2] int16 (a vector load gives 8 (4) tiles × 2
+/// channels), the transformed weights [position][block of 4 output channels][channel pair][4] int32 (one broadcast per
+/// output channel). Tiles run row by row over the output; partial tiles at the right and bottom edges compute from the
+/// zero border and store only their valid pixels.
+/// </para>
+/// </summary>
+internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
+{
+    /// <summary>Largest input channel count for which 4× the direct sum always fits in int32 (see the class remarks).</summary>
+    public const int MaxInChannels = 1827;
+    /// <summary>Output channels per register block.</summary>
+    private const int OcBlock = 4;
+    /// <summary>Tiles per input-transform step (one Vector128 of int16 per tile position).</summary>
+    private const int TransformTiles = 8;
+    /// <summary>Winograd multiply-adds per run below which splitting across threads costs more than it saves.</summary>
+    private const long MinParallelMacs = 200_000;
+
+    private readonly string _name;
+    private readonly bool _wide;
+    private readonly int _x, _y;
+    private readonly Window2d _g;
+    private readonly int _channels, _outChannels, _steps, _ocBlocks;
+    /// <summary>Tiles per GEMM block: 16 (two Vector256 of int32 per output channel) or 8 (two Vector128).</summary>
+    private readonly int _tileBlock;
+    private readonly int _tilesH, _tilesW, _tilesWRounded, _tiles, _tileStride;
+    private readonly int _paddedW, _paddedH;
+    private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
+    private readonly int[] _multipliers, _shifts, _bias;
+    private readonly int[] _packedWeights;
+    /// <summary>Bordered planes of x − zx, one per input channel, with slack for the last row's vector reads.</summary>
+    private readonly short[] _padded;
+    private readonly short[] _transformed;
+    /// <summary>Per tile: offset of its top-left output pixel in an output plane.</summary>
+    private readonly int[] _tileOffsets;
+    /// <summary>Per tile: bit 0 set when it has a second column, bit 1 when it has a second row.</summary>
+    private readonly byte[] _tileShapes;
+    /// <summary>Per group of 4 tiles: whether they are whole and side by side in one tile row (two 8-byte stores).</summary>
+    private readonly bool[] _quadWhole;
+    /// <summary>Per chunk: the 16 position products of one output channel block × tile block.</summary>
+    private int[] _products;
+    private int _chunks = 1;
+
+    private WorkerPool? _workers;
+    private TensorMemory? _memory;
+    private int _image;
+
+    public static bool CanHandle(KernelSetup s)
+    {
+        try
+        {
+            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
+            if (s.Input(0).Rank != 4) return false;
+            var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
+            var g = shape.Window;
+            return shape.Group == 1 && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1
+                && g.DilationH == 1 && g.DilationW == 1 && g.C <= MaxInChannels && g.OutH > 0 && g.OutW > 0;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    public ConvInt8Winograd(KernelSetup s, bool wide, string name)
+    {
+        _name = name;
+        _wide = wide;
+        var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
+        (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
+        _x = s.InputId(0);
+        _y = s.OutputId(0);
+        _g = shape.Window;
+        var g = _g;
+        _channels = g.C;
+        _outChannels = shape.OutChannels;
+        _steps = (_channels + 1) / 2;
+        _ocBlocks = (_outChannels + OcBlock - 1) / OcBlock;
+        _tileBlock = wide ? 16 : 8;
+        _bias = new int[_outChannels];
+        if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
+
+        _tilesH = (g.OutH + 1) / 2;
+        _tilesW = (g.OutW + 1) / 2;
+        _tilesWRounded = (_tilesW + TransformTiles - 1) / TransformTiles * TransformTiles;
+        _tiles = _tilesH * _tilesW;
+        // The input transform writes whole groups of 8 tiles: a row's last group spills into the next row's first tiles
+        // (written afterwards), the last row's into the slack past the tiles.
+        int written = (_tilesH - 1) * _tilesW + _tilesWRounded;
+        _tileStride = Math.Max((_tiles + _tileBlock - 1) / _tileBlock * _tileBlock, (written + 7) & ~7);
+        // Tile (th, tw) reads padded rows 2th..2th+3, columns 2tw..2tw+3; PadTop + H ≤ OutH + 2 ≤ 2·tilesH + 2.
+        _paddedH = 2 * _tilesH + 2;
+        _paddedW = 2 * _tilesWRounded + 2;
+        // Border16 may write up to 16 elements past the last row.
+        _padded = new short[_channels * _paddedW * _paddedH + 32];
+        _transformed = new short[16 * _steps * _tileStride * 2];
+
+        _packedWeights = PackWeights(MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span));
+
+        _tileOffsets = new int[_tiles];
+        _tileShapes = new byte[_tiles];
+        for (int t = 0; t < _tiles; t++)
+        {
+            int th = t / _tilesW, tw = t % _tilesW;
+            _tileOffsets[t] = 2 * th * g.OutW + 2 * tw;
+            _tileShapes[t] = (byte)((2 * tw + 1 < g.OutW ? 1 : 0) | (2 * th + 1 < g.OutH ? 2 : 0));
+        }
+        _quadWhole = new bool[_tileStride / 4];
+        for (int q = 0; q < _quadWhole.Length; q++)
+        {
+            int t0 = 4 * q;
+            bool whole = t0 + 3 < _tiles && t0 / _tilesW == (t0 + 3) / _tilesW;
+            for (int t = t0; whole && t < t0 + 4; t++) whole = _tileShapes[t] == 3;
+            _quadWhole[q] = whole;
+        }
+        _products = new int[ProductsLength];
+    }
+
+    private int ProductsLength => 16 * OcBlock * _tileBlock;
+
+    /// <summary>U = G'·g·G'ᵀ per output and input channel, packed as int16 pairs of input channels per position and block.</summary>
+    private int[] PackWeights(ReadOnlySpan<sbyte> weights)
+    {
+        var transformed = new short[_outChannels * _channels * 16];
+        ReadOnlySpan<int> gp = [2, 0, 0, 1, 1, 1, 1, -1, 1, 0, 0, 2];
+        Span<int> half = stackalloc int[12];
+        for (int m = 0; m < _outChannels; m++)
+            for (int c = 0; c < _channels; c++)
+            {
+                var w = weights.Slice((m * _channels + c) * 9, 9);
+                // half = G'·g (4x3), then U = half·G'ᵀ (4x4).
+                for (int i = 0; i < 4; i++)
+                    for (int b = 0; b < 3; b++)
+                        half[i * 3 + b] = gp[i * 3] * w[b] + gp[i * 3 + 1] * w[3 + b] + gp[i * 3 + 2] * w[6 + b];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++)
+                        transformed[(m * _channels + c) * 16 + i * 4 + j] = (short)(half[i * 3] * gp[j * 3] + half[i * 3 + 1] * gp[j * 3 + 1] + half[i * 3 + 2] * gp[j * 3 + 2]);
+            }
+        var packed = new int[16 * _ocBlocks * _steps * OcBlock];
+        for (int pos = 0; pos < 16; pos++)
+            for (int b = 0; b < _ocBlocks; b++)
+                for (int step = 0; step < _steps; step++)
+                    for (int r = 0; r < OcBlock; r++)
+                    {
+                        int m = b * OcBlock + r, c0 = 2 * step, c1 = c0 + 1;
+                        int u0 = m < _outChannels ? transformed[(m * _channels + c0) * 16 + pos] : 0;
+                        int u1 = m < _outChannels && c1 < _channels ? transformed[(m * _channels + c1) * 16 + pos] : 0;
+                        packed[((pos * _ocBlocks + b) * _steps + step) * OcBlock + r] = (ushort)u0 | (u1 << 16);
+                    }
+        return packed;
+    }
+
+    public override string Name => _name;
+
+    /// <summary>Whether runs split the output channels across the session's worker threads.</summary>
+    internal bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        long macs = 16L * _g.N * _outChannels * _steps * 2 * _tileStride;
+        if (macs < MinParallelMacs || _ocBlocks < 2) return;
+        _workers = workers;
+        _chunks = Math.Min(_ocBlocks, 4 * workers.Parts);
+        _products = new int[_chunks * ProductsLength];
+    }
+
+    public override void Run(TensorMemory memory)
+    {
+        var x = memory.Read<sbyte>(_x);
+        var g = _g;
+        for (int n = 0; n < g.N; n++)
+        {
+            var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
+            Int8Im2col.Border16(image, _padded, g, _paddedW, _paddedH, _inputZeroPoint);
+            TransformInput();
+            if (_workers != null)
+            {
+                // The transformed input is complete; the threads split the output channel blocks, each reading it only.
+                _memory = memory;
+                _image = n;
+                _workers.Run(this, _chunks);
+                _memory = null;
+            }
+            else Multiply(memory.Write<sbyte>(_y), n, 0, _ocBlocks, 0);
+        }
+    }
+
+    public void RunChunk(int chunk, int chunks)
+    {
+        int begin = _ocBlocks * chunk / chunks, end = _ocBlocks * (chunk + 1) / chunks;
+        if (begin < end) Multiply(_memory!.Write<sbyte>(_y), _image, begin, end, chunk);
+    }
+
+    /// <summary>V = Bᵀ·d·B for every channel and tile, written as channel pairs (an odd last channel paired with zeros).</summary>
+    private void TransformInput()
+    {
+        ref short padded = ref MemoryMarshal.GetArrayDataReference(_padded);
+        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
+        int plane = _paddedW * _paddedH, positionStride = _steps * _tileStride * 2;
+        Span<Vector128<short>> first = stackalloc Vector128<short>[16];
+        Span<Vector128<short>> second = stackalloc Vector128<short>[16];
+        for (int step = 0; step < _steps; step++)
+        {
+            int c0 = 2 * step;
+            bool pair = c0 + 1 < _channels;
+            if (!pair) second.Clear();
+            for (int th = 0; th < _tilesH; th++)
+                for (int tw0 = 0; tw0 < _tilesWRounded; tw0 += TransformTiles)
+                {
+                    int source = c0 * plane + 2 * th * _paddedW + 2 * tw0;
+                    TransformTiles8(ref Unsafe.Add(ref padded, source), _paddedW, first);
+                    if (pair) TransformTiles8(ref Unsafe.Add(ref padded, source + plane), _paddedW, second);
+                    ref short destination = ref Unsafe.Add(ref transformed, (step * _tileStride + th * _tilesW + tw0) * 2);
+                    for (int pos = 0; pos < 16; pos++)
+                    {
+                        Int8Im2col.Zip(first[pos], second[pos], out var lo, out var hi);
+                        ref short d = ref Unsafe.Add(ref destination, pos * positionStride);
+                        lo.StoreUnsafe(ref d);
+                        hi.StoreUnsafe(ref d, 8);
+                    }
+                }
+        }
+    }
+
+    /// <summary>V of 8 side-by-side tiles of one channel: tile k's 4x4 input starts at column 2k of <paramref name="tile"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransformTiles8(ref short tile, int rowStride, Span<Vector128<short>> v)
+    {
+        // Rows first: per input row r, the column transform (d0 − d2, d1 + d2, d2 − d1, d1 − d3) of the 8 tiles.
+        Columns(ref tile, out var h00, out var h01, out var h02, out var h03);
+        Columns(ref Unsafe.Add(ref tile, rowStride), out var h10, out var h11, out var h12, out var h13);
+        Columns(ref Unsafe.Add(ref tile, 2 * rowStride), out var h20, out var h21, out var h22, out var h23);
+        Columns(ref Unsafe.Add(ref tile, 3 * rowStride), out var h30, out var h31, out var h32, out var h33);
+        // Then the same transform down the rows.
+        v[0] = h00 - h20; v[1] = h01 - h21; v[2] = h02 - h22; v[3] = h03 - h23;
+        v[4] = h10 + h20; v[5] = h11 + h21; v[6] = h12 + h22; v[7] = h13 + h23;
+        v[8] = h20 - h10; v[9] = h21 - h11; v[10] = h22 - h12; v[11] = h23 - h13;
+        v[12] = h10 - h30; v[13] = h11 - h31; v[14] = h12 - h32; v[15] = h13 - h33;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Columns(ref short row, out Vector128<short> v0, out Vector128<short> v1, out Vector128<short> v2, out Vector128<short> v3)
+    {
+        // Columns 2k and 2k+1 of 16 elements from the tile start, columns 2k+2 and 2k+3 of 16 from two further.
+        Deinterleave(Vector128.LoadUnsafe(ref row), Vector128.LoadUnsafe(ref row, 8), out var d0, out var d1);
+        Deinterleave(Vector128.LoadUnsafe(ref row, 2), Vector128.LoadUnsafe(ref row, 10), out var d2, out var d3);
+        v0 = d0 - d2;
+        v1 = d1 + d2;
+        v2 = d2 - d1;
+        v3 = d1 - d3;
+    }
+
+    /// <summary>even = a0 a2 … a14, odd = a1 a3 … a15 of the 16 elements (a, b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Deinterleave(Vector128<short> a, Vector128<short> b, out Vector128<short> even, out Vector128<short> odd)
+    {
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            even = AdvSimd.Arm64.UnzipEven(a, b);
+            odd = AdvSimd.Arm64.UnzipOdd(a, b);
+        }
+        else if (Ssse3.IsSupported)
+        {
+            // Per vector: its 4 even elements in the low half, its 4 odd ones in the high half.
+            var split = Vector128.Create((byte)0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+            var sa = Ssse3.Shuffle(a.AsByte(), split).AsInt64();
+            var sb = Ssse3.Shuffle(b.AsByte(), split).AsInt64();
+            even = Sse2.UnpackLow(sa, sb).AsInt16();
+            odd = Sse2.UnpackHigh(sa, sb).AsInt16();
+        }
+        else
+        {
+            // Truncating narrows keep the low (even) int16 of every int32 lane; the arithmetic shift brings the odd ones down.
+            even = Vector128.Narrow(a.AsInt32(), b.AsInt32());
+            odd = Vector128.Narrow(Vector128.ShiftRightArithmetic(a.AsInt32(), 16), Vector128.ShiftRightArithmetic(b.AsInt32(), 16));
+        }
+    }
+
+    /// <summary>Output channel blocks [blockBegin, blockEnd) of image <paramref name="n"/>: the 16 GEMMs, then the output transform.</summary>
+    private void Multiply(Span<sbyte> y, int n, int blockBegin, int blockEnd, int chunk)
+    {
+        var products = _products.AsSpan(chunk * ProductsLength, ProductsLength);
+        int planeSize = _g.OutH * _g.OutW;
+        for (int b = blockBegin; b < blockEnd; b++)
+            for (int t0 = 0; t0 < _tiles; t0 += _tileBlock)
+            {
+                if (_wide) MultiplyAvx2(b, t0, products);
+                else if (AdvSimd.Arm64.IsSupported) MultiplyNeon(b, t0, products);
+                else MultiplySse(b, t0, products);
+                for (int r = 0; r < OcBlock; r++)
+                {
+                    int m = b * OcBlock + r;
+                    if (m >= _outChannels) break;
+                    var plane = y.Slice((n * _outChannels + m) * planeSize, planeSize);
+                    if (_wide)
+                    {
+                        OutputAvx2(products, r, m, t0, plane);
+                        OutputAvx2(products, r, m, t0 + 8, plane);
+                    }
+                    else
+                    {
+                        Output128(products, r, m, t0, plane);
+                        Output128(products, r, m, t0 + 4, plane);
+                    }
+                }
+            }
+    }
+
+    /// <summary>products[(pos·4 + r)·16 + k] = M[pos] of output channel 4b + r and tile t0 + k, for 16 tiles.</summary>
+    private void MultiplyAvx2(int b, int t0, Span<int> products)
+    {
+        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
+        ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
+        ref int output = ref MemoryMarshal.GetReference(products);
+        int steps = _steps, stride = _tileStride * 2;
+        for (int pos = 0; pos < 16; pos++)
+        {
+            ref short col = ref Unsafe.Add(ref transformed, (pos * steps * _tileStride + t0) * 2);
+            ref int wk = ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * steps * OcBlock);
+            Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default;
+            Vector256<int> a20 = default, a21 = default, a30 = default, a31 = default;
+            for (int step = 0; step < steps; step++)
+            {
+                var x0 = Vector256.LoadUnsafe(ref col);
+                var x1 = Vector256.LoadUnsafe(ref col, 16);
+                var w0 = Vector256.Create(wk).AsInt16();
+                var w1 = Vector256.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+                a00 += Avx2.MultiplyAddAdjacent(x0, w0);
+                a01 += Avx2.MultiplyAddAdjacent(x1, w0);
+                a10 += Avx2.MultiplyAddAdjacent(x0, w1);
+                a11 += Avx2.MultiplyAddAdjacent(x1, w1);
+                var w2 = Vector256.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+                var w3 = Vector256.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+                a20 += Avx2.MultiplyAddAdjacent(x0, w2);
+                a21 += Avx2.MultiplyAddAdjacent(x1, w2);
+                a30 += Avx2.MultiplyAddAdjacent(x0, w3);
+                a31 += Avx2.MultiplyAddAdjacent(x1, w3);
+                col = ref Unsafe.Add(ref col, stride);
+                wk = ref Unsafe.Add(ref wk, OcBlock);
+            }
+            ref int o = ref Unsafe.Add(ref output, pos * OcBlock * 16);
+            a00.StoreUnsafe(ref o, 0); a01.StoreUnsafe(ref o, 8);
+            a10.StoreUnsafe(ref o, 16); a11.StoreUnsafe(ref o, 24);
+            a20.StoreUnsafe(ref o, 32); a21.StoreUnsafe(ref o, 40);
+            a30.StoreUnsafe(ref o, 48); a31.StoreUnsafe(ref o, 56);
+        }
+    }
+
+    /// <summary>products[(pos·4 + r)·8 + k] for 8 tiles with pmaddwd.</summary>
+    private void MultiplySse(int b, int t0, Span<int> products)
+    {
+        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
+        ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
+        ref int output = ref MemoryMarshal.GetReference(products);
+        int steps = _steps, stride = _tileStride * 2;
+        for (int pos = 0; pos < 16; pos++)
+        {
+            ref short col = ref Unsafe.Add(ref transformed, (pos * steps * _tileStride + t0) * 2);
+            ref int wk = ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * steps * OcBlock);
+            Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
+            Vector128<int> a20 = default, a21 = default, a30 = default, a31 = default;
+            for (int step = 0; step < steps; step++)
+            {
+                var x0 = Vector128.LoadUnsafe(ref col);
+                var x1 = Vector128.LoadUnsafe(ref col, 8);
+                var w0 = Vector128.Create(wk).AsInt16();
+                var w1 = Vector128.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+                a00 += Sse2.MultiplyAddAdjacent(x0, w0);
+                a01 += Sse2.MultiplyAddAdjacent(x1, w0);
+                a10 += Sse2.MultiplyAddAdjacent(x0, w1);
+                a11 += Sse2.MultiplyAddAdjacent(x1, w1);
+                var w2 = Vector128.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+                var w3 = Vector128.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+                a20 += Sse2.MultiplyAddAdjacent(x0, w2);
+                a21 += Sse2.MultiplyAddAdjacent(x1, w2);
+                a30 += Sse2.MultiplyAddAdjacent(x0, w3);
+                a31 += Sse2.MultiplyAddAdjacent(x1, w3);
+                col = ref Unsafe.Add(ref col, stride);
+                wk = ref Unsafe.Add(ref wk, OcBlock);
+            }
+            ref int o = ref Unsafe.Add(ref output, pos * OcBlock * 8);
+            a00.StoreUnsafe(ref o, 0); a01.StoreUnsafe(ref o, 4);
+            a10.StoreUnsafe(ref o, 8); a11.StoreUnsafe(ref o, 12);
+            a20.StoreUnsafe(ref o, 16); a21.StoreUnsafe(ref o, 20);
+            a30.StoreUnsafe(ref o, 24); a31.StoreUnsafe(ref o, 28);
+        }
+    }
+
+    /// <summary>
+    /// products[(pos·4 + r)·8 + k] for 8 tiles with smlal/smlal2: the two channels of a pair stay in separate lanes
+    /// across the sum, one pairwise add at the end folds them.
+    /// </summary>
+    private void MultiplyNeon(int b, int t0, Span<int> products)
+    {
+        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
+        ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
+        ref int output = ref MemoryMarshal.GetReference(products);
+        int steps = _steps, stride = _tileStride * 2;
+        for (int pos = 0; pos < 16; pos++)
+        {
+            ref short col = ref Unsafe.Add(ref transformed, (pos * steps * _tileStride + t0) * 2);
+            ref int wk = ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * steps * OcBlock);
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector128<int> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector128<int> c0 = default, c1 = default, c2 = default, c3 = default;
+            Vector128<int> d0 = default, d1 = default, d2 = default, d3 = default;
+            for (int step = 0; step < steps; step++)
+            {
+                var x0 = Vector128.LoadUnsafe(ref col);
+                var x1 = Vector128.LoadUnsafe(ref col, 8);
+                var x0l = x0.GetLower();
+                var x1l = x1.GetLower();
+                var w0 = Vector128.Create(wk).AsInt16();
+                a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, x0l, w0.GetLower());
+                a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, x0, w0);
+                a2 = AdvSimd.MultiplyWideningLowerAndAdd(a2, x1l, w0.GetLower());
+                a3 = AdvSimd.MultiplyWideningUpperAndAdd(a3, x1, w0);
+                var w1 = Vector128.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+                b0 = AdvSimd.MultiplyWideningLowerAndAdd(b0, x0l, w1.GetLower());
+                b1 = AdvSimd.MultiplyWideningUpperAndAdd(b1, x0, w1);
+                b2 = AdvSimd.MultiplyWideningLowerAndAdd(b2, x1l, w1.GetLower());
+                b3 = AdvSimd.MultiplyWideningUpperAndAdd(b3, x1, w1);
+                var w2 = Vector128.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+                c0 = AdvSimd.MultiplyWideningLowerAndAdd(c0, x0l, w2.GetLower());
+                c1 = AdvSimd.MultiplyWideningUpperAndAdd(c1, x0, w2);
+                c2 = AdvSimd.MultiplyWideningLowerAndAdd(c2, x1l, w2.GetLower());
+                c3 = AdvSimd.MultiplyWideningUpperAndAdd(c3, x1, w2);
+                var w3 = Vector128.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+                d0 = AdvSimd.MultiplyWideningLowerAndAdd(d0, x0l, w3.GetLower());
+                d1 = AdvSimd.MultiplyWideningUpperAndAdd(d1, x0, w3);
+                d2 = AdvSimd.MultiplyWideningLowerAndAdd(d2, x1l, w3.GetLower());
+                d3 = AdvSimd.MultiplyWideningUpperAndAdd(d3, x1, w3);
+                col = ref Unsafe.Add(ref col, stride);
+                wk = ref Unsafe.Add(ref wk, OcBlock);
+            }
+            ref int o = ref Unsafe.Add(ref output, pos * OcBlock * 8);
+            AdvSimd.Arm64.AddPairwise(a0, a1).StoreUnsafe(ref o, 0); AdvSimd.Arm64.AddPairwise(a2, a3).StoreUnsafe(ref o, 4);
+            AdvSimd.Arm64.AddPairwise(b0, b1).StoreUnsafe(ref o, 8); AdvSimd.Arm64.AddPairwise(b2, b3).StoreUnsafe(ref o, 12);
+            AdvSimd.Arm64.AddPairwise(c0, c1).StoreUnsafe(ref o, 16); AdvSimd.Arm64.AddPairwise(c2, c3).StoreUnsafe(ref o, 20);
+            AdvSimd.Arm64.AddPairwise(d0, d1).StoreUnsafe(ref o, 24); AdvSimd.Arm64.AddPairwise(d2, d3).StoreUnsafe(ref o, 28);
+        }
+    }
+
+    /// <summary>Y = Aᵀ·M·A of 8 tiles from <paramref name="t0"/> for block row <paramref name="r"/>, requantized and stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void OutputAvx2(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 16 + (t0 & 15));
+        const int pos = OcBlock * 16;
+        // Aᵀ·M: s0j = M0j + M1j + M2j, s1j = M1j − M2j − M3j (Mij = position 4i + j).
+        var m0 = Vector256.LoadUnsafe(ref p, 0 * pos); var m4 = Vector256.LoadUnsafe(ref p, 4 * pos);
+        var m8 = Vector256.LoadUnsafe(ref p, 8 * pos); var m12 = Vector256.LoadUnsafe(ref p, 12 * pos);
+        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
+        var m1 = Vector256.LoadUnsafe(ref p, 1 * pos); var m5 = Vector256.LoadUnsafe(ref p, 5 * pos);
+        var m9 = Vector256.LoadUnsafe(ref p, 9 * pos); var m13 = Vector256.LoadUnsafe(ref p, 13 * pos);
+        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
+        var m2 = Vector256.LoadUnsafe(ref p, 2 * pos); var m6 = Vector256.LoadUnsafe(ref p, 6 * pos);
+        var m10 = Vector256.LoadUnsafe(ref p, 10 * pos); var m14 = Vector256.LoadUnsafe(ref p, 14 * pos);
+        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
+        var m3 = Vector256.LoadUnsafe(ref p, 3 * pos); var m7 = Vector256.LoadUnsafe(ref p, 7 * pos);
+        var m11 = Vector256.LoadUnsafe(ref p, 11 * pos); var m15 = Vector256.LoadUnsafe(ref p, 15 * pos);
+        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
+        // ·A: Yk0 = sk0 + sk1 + sk2, Yk1 = sk1 − sk2 − sk3; 4× the sums, exactly.
+        var bias = Vector256.Create(_bias[m]);
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        var zero = Vector256.Create(_outputZeroPoint);
+        var min = Vector256.Create(_min);
+        var max = Vector256.Create(_max);
+        var y00 = Requantize(Vector256.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias, multiplier, shift, zero, min, max);
+        var y01 = Requantize(Vector256.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias, multiplier, shift, zero, min, max);
+        var y10 = Requantize(Vector256.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias, multiplier, shift, zero, min, max);
+        var y11 = Requantize(Vector256.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias, multiplier, shift, zero, min, max);
+        // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; the truncating narrow keeps them.
+        var mask = Vector256.Create(0xFF);
+        var rows = Vector256.Narrow((y00 & mask) | (y01 << 8), (y10 & mask) | (y11 << 8)).AsByte();
+        // Bytes 0-15: the top rows of the 8 tiles, 16-31: their bottom rows.
+        StoreQuad(rows.GetLower(), 0, rows.GetUpper(), 0, t0, plane);
+        StoreQuad(rows.GetLower(), 8, rows.GetUpper(), 8, t0 + 4, plane);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Requantize(Vector256<int> a, int multiplier, int shift, Vector256<int> zero, Vector256<int> min, Vector256<int> max) =>
+        Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a, multiplier, shift) + zero, min), max);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Requantize(Vector128<int> a, int multiplier, int shift, Vector128<int> zero, Vector128<int> min, Vector128<int> max) =>
+        Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a, multiplier, shift) + zero, min), max);
+
+    /// <summary>Y of 4 tiles from <paramref name="t0"/> (Vector128), requantized and stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Output128(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 8 + (t0 & 7));
+        const int pos = OcBlock * 8;
+        var m0 = Vector128.LoadUnsafe(ref p, 0 * pos); var m4 = Vector128.LoadUnsafe(ref p, 4 * pos);
+        var m8 = Vector128.LoadUnsafe(ref p, 8 * pos); var m12 = Vector128.LoadUnsafe(ref p, 12 * pos);
+        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
+        var m1 = Vector128.LoadUnsafe(ref p, 1 * pos); var m5 = Vector128.LoadUnsafe(ref p, 5 * pos);
+        var m9 = Vector128.LoadUnsafe(ref p, 9 * pos); var m13 = Vector128.LoadUnsafe(ref p, 13 * pos);
+        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
+        var m2 = Vector128.LoadUnsafe(ref p, 2 * pos); var m6 = Vector128.LoadUnsafe(ref p, 6 * pos);
+        var m10 = Vector128.LoadUnsafe(ref p, 10 * pos); var m14 = Vector128.LoadUnsafe(ref p, 14 * pos);
+        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
+        var m3 = Vector128.LoadUnsafe(ref p, 3 * pos); var m7 = Vector128.LoadUnsafe(ref p, 7 * pos);
+        var m11 = Vector128.LoadUnsafe(ref p, 11 * pos); var m15 = Vector128.LoadUnsafe(ref p, 15 * pos);
+        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
+        var bias = Vector128.Create(_bias[m]);
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        var zero = Vector128.Create(_outputZeroPoint);
+        var min = Vector128.Create(_min);
+        var max = Vector128.Create(_max);
+        var y00 = Requantize(Vector128.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias, multiplier, shift, zero, min, max);
+        var y01 = Requantize(Vector128.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias, multiplier, shift, zero, min, max);
+        var y10 = Requantize(Vector128.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias, multiplier, shift, zero, min, max);
+        var y11 = Requantize(Vector128.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias, multiplier, shift, zero, min, max);
+        var mask = Vector128.Create(0xFF);
+        var rows = Vector128.Narrow((y00 & mask) | (y01 << 8), (y10 & mask) | (y11 << 8)).AsByte();
+        // Bytes 0-7: the top rows of the 4 tiles, 8-15: their bottom rows.
+        StoreQuad(rows, 0, rows, 8, t0, plane);
+    }
+
+    /// <summary>
+    /// Stores tiles t0..t0+3 (those that exist): their top rows are bytes <paramref name="topFirst"/>.. of
+    /// <paramref name="top"/> (2 per tile), their bottom rows bytes <paramref name="bottomFirst"/>.. of <paramref name="bottom"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreQuad(Vector128<byte> top, int topFirst, Vector128<byte> bottom, int bottomFirst, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        ref byte output = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(plane));
+        int width = _g.OutW;
+        if (_quadWhole[t0 >> 2])
+        {
+            int offset = _tileOffsets[t0];
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref output, offset), top.AsUInt64().GetElement(topFirst >> 3));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref output, offset + width), bottom.AsUInt64().GetElement(bottomFirst >> 3));
+        }
+        else StorePartialQuad(top, topFirst, bottom, bottomFirst, t0, plane);
+    }
+
+    /// <summary>Tiles at the edges or split over two tile rows, pixel by pixel.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void StorePartialQuad(Vector128<byte> top, int topFirst, Vector128<byte> bottom, int bottomFirst, int t0, Span<sbyte> plane)
+    {
+        ref byte output = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(plane));
+        int width = _g.OutW, count = Math.Min(4, _tiles - t0);
+        for (int k = 0; k < count; k++)
+        {
+            int t = t0 + k, offset = _tileOffsets[t], shape = _tileShapes[t];
+            Unsafe.Add(ref output, offset) = top.GetElement(topFirst + 2 * k);
+            if ((shape & 1) != 0) Unsafe.Add(ref output, offset + 1) = top.GetElement(topFirst + 2 * k + 1);
+            if ((shape & 2) == 0) continue;
+            Unsafe.Add(ref output, offset + width) = bottom.GetElement(bottomFirst + 2 * k);
+            if ((shape & 1) != 0) Unsafe.Add(ref output, offset + width + 1) = bottom.GetElement(bottomFirst + 2 * k + 1);
+        }
+    }
+}
