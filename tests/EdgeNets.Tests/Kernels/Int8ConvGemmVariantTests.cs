@@ -1,6 +1,7 @@
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Optimized;
 using EdgeNets.Tests.Support;
 using NUnit.Framework;
 
@@ -46,6 +47,54 @@ public class Int8ConvGemmVariantTests
             Assert.That(Entry(name).CanHandle(new KernelSetup(c.Graph, op)), Is.False, name);
     }
 
+    /// <summary>
+    /// The Winograd variants on every Conv case they can compute, including those the registry leaves to the direct
+    /// kernels for speed (1x1 and 3x5 maps, few channels): each gives the reference's bytes.
+    /// </summary>
+    [TestCase("WinogradConv3x3Int8_Avx2", true)]
+    [TestCase("WinogradConv3x3Int8_Vector128", false)]
+    public void WinogradMatchesReferenceOnEveryValidCase(string name, bool wide)
+    {
+        var registered = Entry(name);
+        if (!registered.IsSupported()) Assert.Ignore($"{name} is not supported on this CPU ({CpuFeatures.Describe()})");
+        var variant = new KernelEntry(name, OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, wide, name), registered.IsSupported, registered.Priority,
+            ConvInt8Winograd.IsValid);
+        var reference = KernelSelfTest.ReferenceFor(variant)!;
+        var failures = new List<string>();
+        int valid = 0, chosen = 0;
+        var descriptions = new List<string>();
+        foreach (var c in KernelCases.For(OpType.Conv, DataType.Int8))
+        {
+            var setup = new KernelSetup(c.Graph, c.Op);
+            if (!ConvInt8Winograd.IsValid(setup)) continue;
+            valid++;
+            if (registered.CanHandle(setup)) chosen++;
+            descriptions.Add(c.Description);
+            string? mismatch = KernelSelfTest.Compare(variant, reference, c);
+            if (mismatch != null) failures.Add($"{c.Description}: {mismatch}");
+        }
+        Assert.That(failures, Is.Empty);
+        Assert.That(chosen, Is.GreaterThan(0).And.LessThan(valid), "some valid cases are chosen, some left to the direct kernels");
+        string all = string.Join("\n", descriptions);
+        foreach (var family in new[] { "[1,1,1,1] -> [1,3,1,1]", "[1,3,3,5]", "[2,16,5,18]", "[1,33,6,10]", "extreme sums", "zx=-128", "zx=127" })
+            Assert.That(all, Does.Contain(family), $"no valid Winograd case with {family}");
+    }
+
+    [Test]
+    public void WinogradDeclinesWhatItCannotComputeExactly()
+    {
+        foreach (var c in KernelCases.For(OpType.Conv, DataType.Int8))
+        {
+            var weight = c.Graph.Tensors[c.Op.Inputs[1]];
+            var setup = new KernelSetup(c.Graph, c.Op);
+            bool threeByThree = weight.Rank == 4 && weight.Shape[2] == 3 && weight.Shape[3] == 3;
+            var strides = c.Op.Attributes.GetInts(AttributeKey.Strides) ?? [1, 1];
+            var dilations = c.Op.Attributes.GetInts(AttributeKey.Dilations) ?? [1, 1];
+            bool plain = strides.All(v => v == 1) && dilations.All(v => v == 1) && c.Op.Attributes.GetInt(AttributeKey.Group, 1) == 1;
+            Assert.That(ConvInt8Winograd.IsValid(setup), Is.EqualTo(threeByThree && plain), c.Description);
+        }
+    }
+
     /// <summary>The gesture model (three 3x3 Convs, two Gemms) on random inputs: the optimized session's bytes are the reference session's.</summary>
     [Test]
     public void GestureModelOutputIsByteIdenticalToTheReference()
@@ -54,8 +103,8 @@ public class Int8ConvGemmVariantTests
         using var fast = model.CreateSession(new SessionOptions());
         using var reference = model.CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
         if (KernelRegistry.All.Any(e => e.Op == OpType.Conv && e.Type == DataType.Int8 && !e.IsReference && e.IsSupported()))
-            Assert.That(fast.KernelNames.Count(n => n.StartsWith("Conv2dInt8_", StringComparison.Ordinal) && !n.EndsWith("_Reference", StringComparison.Ordinal)), Is.EqualTo(3),
-                string.Join(", ", fast.KernelNames));
+            Assert.That(fast.KernelNames.Count(n => (n.StartsWith("Conv2dInt8_", StringComparison.Ordinal) || n.StartsWith("WinogradConv3x3Int8_", StringComparison.Ordinal))
+                && !n.EndsWith("_Reference", StringComparison.Ordinal)), Is.EqualTo(3), string.Join(", ", fast.KernelNames));
         var graph = model.Graph;
         var rng = new Random(31);
         for (int trial = 0; trial < 5; trial++)
