@@ -51,13 +51,15 @@ public class Int8ConvGemmVariantTests
     /// The Winograd variants on every Conv case they can compute, including those the registry leaves to the direct
     /// kernels for speed (1x1 and 3x5 maps, few channels): each gives the reference's bytes.
     /// </summary>
-    [TestCase("WinogradConv3x3Int8_Avx2", true)]
-    [TestCase("WinogradConv3x3Int8_Vector128", false)]
-    public void WinogradMatchesReferenceOnEveryValidCase(string name, bool wide)
+    [TestCase("WinogradConv3x3Int8_Avx512")]
+    [TestCase("WinogradConv3x3Int8_Avx2")]
+    [TestCase("WinogradConv3x3Int8_Vector128")]
+    public void WinogradMatchesReferenceOnEveryValidCase(string name)
     {
+        var isa = name.EndsWith("_Avx512", StringComparison.Ordinal) ? Int8Isa.Avx512 : name.EndsWith("_Avx2", StringComparison.Ordinal) ? Int8Isa.Avx2 : Int8Isa.Vector128;
         var registered = Entry(name);
         if (!registered.IsSupported()) Assert.Ignore($"{name} is not supported on this CPU ({CpuFeatures.Describe()})");
-        var variant = new KernelEntry(name, OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, wide, name), registered.IsSupported, registered.Priority,
+        var variant = new KernelEntry(name, OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, isa, name), registered.IsSupported, registered.Priority,
             ConvInt8Winograd.IsValid);
         var reference = KernelSelfTest.ReferenceFor(variant)!;
         var failures = new List<string>();

@@ -35,15 +35,18 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
 {
     /// <summary>Largest input channel count for which 4× the direct sum always fits in int32 (see the class remarks).</summary>
     public const int MaxInChannels = 1827;
-    /// <summary>Output channels per register block.</summary>
+    /// <summary>Output channels per register block of the AVX2 and Vector128 GEMMs (AVX-512, with 32 registers: 8).</summary>
     private const int OcBlock = 4;
+    private readonly int _ocBlock;
+    /// <summary>Per output channel, the AVX-512 requantization constants (AVX-512 variant only).</summary>
+    private readonly QuantizedMultiplier512[] _rescale512 = [];
     /// <summary>Tiles per input-transform step (one Vector128 of int16 per tile position).</summary>
     private const int TransformTiles = 8;
     /// <summary>Winograd multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
     private readonly string _name;
-    private readonly bool _wide;
+    private readonly Int8Isa _isa;
     private readonly int _x, _y;
     private readonly Window2d _g;
     private readonly int _channels, _outChannels, _steps, _ocBlocks;
@@ -80,7 +83,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// 18.5 us, 64→64 on 16x16: 79 vs 145 us); maps of fewer than 16 tiles (6x6 and smaller) lose, as a GEMM block of
     /// 16 (8) tiles is then mostly padding.
     /// </summary>
-    private const int MinChannels = 12, MinTiles = 16;
+    private const int MinChannels = 16, MinTiles = 16;
 
     /// <summary>Whether this variant is chosen: a valid operator (<see cref="IsValid"/>) where it is faster than the direct kernels.</summary>
     public static bool CanHandle(KernelSetup s)
@@ -110,10 +113,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         }
     }
 
-    public ConvInt8Winograd(KernelSetup s, bool wide, string name)
+    public ConvInt8Winograd(KernelSetup s, Int8Isa isa, string name)
     {
         _name = name;
-        _wide = wide;
+        _isa = isa;
+        _ocBlock = isa == Int8Isa.Avx512 ? 8 : OcBlock;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
         _x = s.InputId(0);
@@ -123,8 +127,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         _channels = g.C;
         _outChannels = shape.OutChannels;
         _steps = (_channels + 1) / 2;
-        _ocBlocks = (_outChannels + OcBlock - 1) / OcBlock;
-        _tileBlock = wide ? 16 : 8;
+        _ocBlocks = (_outChannels + _ocBlock - 1) / _ocBlock;
+        _tileBlock = isa == Int8Isa.Vector128 ? 8 : 16;
         _bias = new int[_outChannels];
         if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
 
@@ -162,12 +166,17 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _quadWhole[q] = whole;
         }
         _products = new int[ProductsLength];
+        if (isa == Int8Isa.Avx512)
+        {
+            _rescale512 = new QuantizedMultiplier512[_outChannels];
+            for (int m = 0; m < _outChannels; m++) _rescale512[m] = new QuantizedMultiplier512(_multipliers[m], _shifts[m]);
+        }
         // Tile blocks outside when the weights are no larger than the input: a block's input stays in L1 while every
         // output channel block passes over it; otherwise a channel block's weights stay while every tile block passes.
         _tileBlocksOuter = _packedWeights.Length <= _transformed.Length / 2;
     }
 
-    private int ProductsLength => 16 * OcBlock * _tileBlock;
+    private int ProductsLength => 16 * _ocBlock * _tileBlock;
 
     /// <summary>U = G'·g·G'ᵀ per output and input channel, packed as int16 pairs of input channels per position and block.</summary>
     private int[] PackWeights(ReadOnlySpan<sbyte> weights)
@@ -187,16 +196,16 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     for (int j = 0; j < 4; j++)
                         transformed[(m * _channels + c) * 16 + i * 4 + j] = (short)(half[i * 3] * gp[j * 3] + half[i * 3 + 1] * gp[j * 3 + 1] + half[i * 3 + 2] * gp[j * 3 + 2]);
             }
-        var packed = new int[16 * _ocBlocks * _steps * OcBlock];
+        var packed = new int[16 * _ocBlocks * _steps * _ocBlock];
         for (int pos = 0; pos < 16; pos++)
             for (int b = 0; b < _ocBlocks; b++)
                 for (int step = 0; step < _steps; step++)
-                    for (int r = 0; r < OcBlock; r++)
+                    for (int r = 0; r < _ocBlock; r++)
                     {
-                        int m = b * OcBlock + r, c0 = 2 * step, c1 = c0 + 1;
+                        int m = b * _ocBlock + r, c0 = 2 * step, c1 = c0 + 1;
                         int u0 = m < _outChannels ? transformed[(m * _channels + c0) * 16 + pos] : 0;
                         int u1 = m < _outChannels && c1 < _channels ? transformed[(m * _channels + c1) * 16 + pos] : 0;
-                        packed[((pos * _ocBlocks + b) * _steps + step) * OcBlock + r] = (ushort)u0 | (u1 << 16);
+                        packed[((pos * _ocBlocks + b) * _steps + step) * _ocBlock + r] = (ushort)u0 | (u1 << 16);
                     }
         return packed;
     }
@@ -338,26 +347,132 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             // The smaller of the two transformed operands is the one read again and again from cache.
             int b = blockBegin + (_tileBlocksOuter ? i % blocks : i / tileBlocks);
             int t0 = (_tileBlocksOuter ? i / blocks : i % tileBlocks) * _tileBlock;
-            if (_wide) MultiplyAvx2(b, t0, products);
-            else if (AdvSimd.Arm64.IsSupported) MultiplyNeon(b, t0, products);
-            else MultiplySse(b, t0, products);
-            for (int r = 0; r < OcBlock; r++)
+            switch (_isa)
             {
-                int m = b * OcBlock + r;
-                if (m >= _outChannels) break;
-                var plane = y.Slice((n * _outChannels + m) * planeSize, planeSize);
-                if (_wide)
-                {
-                    OutputAvx2(products, r, m, t0, plane);
-                    OutputAvx2(products, r, m, t0 + 8, plane);
-                }
-                else
-                {
-                    Output128(products, r, m, t0, plane);
-                    Output128(products, r, m, t0 + 4, plane);
-                }
+                case Int8Isa.Avx512:
+                    MultiplyAvx512(b, t0, products);
+                    for (int r = 0; r < _ocBlock && b * _ocBlock + r < _outChannels; r++)
+                        OutputAvx512(products, r, b * _ocBlock + r, t0, y.Slice((n * _outChannels + b * _ocBlock + r) * planeSize, planeSize));
+                    break;
+                case Int8Isa.Avx2:
+                    MultiplyAvx2(b, t0, products);
+                    for (int r = 0; r < OcBlock && b * OcBlock + r < _outChannels; r++)
+                    {
+                        var plane = y.Slice((n * _outChannels + b * OcBlock + r) * planeSize, planeSize);
+                        OutputAvx2(products, r, b * OcBlock + r, t0, plane);
+                        OutputAvx2(products, r, b * OcBlock + r, t0 + 8, plane);
+                    }
+                    break;
+                default:
+                    if (AdvSimd.Arm64.IsSupported) MultiplyNeon(b, t0, products);
+                    else MultiplySse(b, t0, products);
+                    for (int r = 0; r < OcBlock && b * OcBlock + r < _outChannels; r++)
+                    {
+                        var plane = y.Slice((n * _outChannels + b * OcBlock + r) * planeSize, planeSize);
+                        Output128(products, r, b * OcBlock + r, t0, plane);
+                        Output128(products, r, b * OcBlock + r, t0 + 4, plane);
+                    }
+                    break;
             }
         }
+    }
+
+    /// <summary>
+    /// products[(pos·8 + r)·16 + k] = M[pos] of output channel 8b + r and tile t0 + k, for 16 tiles: 16 accumulators
+    /// (AVX-512 has 32 registers), so each pair of loads feeds 16 multiply-adds.
+    /// </summary>
+    private void MultiplyAvx512(int b, int t0, Span<int> products)
+    {
+        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
+        ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
+        ref int output = ref MemoryMarshal.GetReference(products);
+        for (int pos = 0; pos < 16; pos++)
+            Block8x16(ref Unsafe.Add(ref transformed, (pos * _steps * _tileStride + t0) * 2), ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * _steps * 8),
+                ref Unsafe.Add(ref output, pos * 8 * 16));
+    }
+
+    /// <summary>One position of <see cref="MultiplyAvx512"/> (a method of its own so its 16 accumulators get registers).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Block8x16(ref short col, ref int wk, ref int o)
+    {
+        int steps = _steps, stride = _tileStride * 2;
+        Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector256<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+        for (int step = 0; step < steps; step++)
+        {
+            var x0 = Vector256.LoadUnsafe(ref col);
+            var x1 = Vector256.LoadUnsafe(ref col, 16);
+            var w = Vector256.Create(wk).AsInt16();
+            a00 += Avx2.MultiplyAddAdjacent(x0, w);
+            a01 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+            a10 += Avx2.MultiplyAddAdjacent(x0, w);
+            a11 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+            a20 += Avx2.MultiplyAddAdjacent(x0, w);
+            a21 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+            a30 += Avx2.MultiplyAddAdjacent(x0, w);
+            a31 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 4)).AsInt16();
+            a40 += Avx2.MultiplyAddAdjacent(x0, w);
+            a41 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 5)).AsInt16();
+            a50 += Avx2.MultiplyAddAdjacent(x0, w);
+            a51 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 6)).AsInt16();
+            a60 += Avx2.MultiplyAddAdjacent(x0, w);
+            a61 += Avx2.MultiplyAddAdjacent(x1, w);
+            w = Vector256.Create(Unsafe.Add(ref wk, 7)).AsInt16();
+            a70 += Avx2.MultiplyAddAdjacent(x0, w);
+            a71 += Avx2.MultiplyAddAdjacent(x1, w);
+            col = ref Unsafe.Add(ref col, stride);
+            wk = ref Unsafe.Add(ref wk, 8);
+        }
+        a00.StoreUnsafe(ref o, 0); a01.StoreUnsafe(ref o, 8);
+        a10.StoreUnsafe(ref o, 16); a11.StoreUnsafe(ref o, 24);
+        a20.StoreUnsafe(ref o, 32); a21.StoreUnsafe(ref o, 40);
+        a30.StoreUnsafe(ref o, 48); a31.StoreUnsafe(ref o, 56);
+        a40.StoreUnsafe(ref o, 64); a41.StoreUnsafe(ref o, 72);
+        a50.StoreUnsafe(ref o, 80); a51.StoreUnsafe(ref o, 88);
+        a60.StoreUnsafe(ref o, 96); a61.StoreUnsafe(ref o, 104);
+        a70.StoreUnsafe(ref o, 112); a71.StoreUnsafe(ref o, 120);
+    }
+
+    /// <summary>Y = Aᵀ·M·A of 16 tiles from <paramref name="t0"/> for block row <paramref name="r"/> in 512-bit vectors, requantized and stored.</summary>
+    private void OutputAvx512(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 16);
+        const int pos = 8 * 16;
+        var m0 = Vector512.LoadUnsafe(ref p, 0 * pos); var m4 = Vector512.LoadUnsafe(ref p, 4 * pos);
+        var m8 = Vector512.LoadUnsafe(ref p, 8 * pos); var m12 = Vector512.LoadUnsafe(ref p, 12 * pos);
+        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
+        var m1 = Vector512.LoadUnsafe(ref p, 1 * pos); var m5 = Vector512.LoadUnsafe(ref p, 5 * pos);
+        var m9 = Vector512.LoadUnsafe(ref p, 9 * pos); var m13 = Vector512.LoadUnsafe(ref p, 13 * pos);
+        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
+        var m2 = Vector512.LoadUnsafe(ref p, 2 * pos); var m6 = Vector512.LoadUnsafe(ref p, 6 * pos);
+        var m10 = Vector512.LoadUnsafe(ref p, 10 * pos); var m14 = Vector512.LoadUnsafe(ref p, 14 * pos);
+        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
+        var m3 = Vector512.LoadUnsafe(ref p, 3 * pos); var m7 = Vector512.LoadUnsafe(ref p, 7 * pos);
+        var m11 = Vector512.LoadUnsafe(ref p, 11 * pos); var m15 = Vector512.LoadUnsafe(ref p, 15 * pos);
+        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
+        var bias = Vector512.Create(_bias[m]);
+        ref readonly var rescale = ref _rescale512[m];
+        var zero = Vector512.Create(_outputZeroPoint);
+        var min = Vector512.Create(_min);
+        var max = Vector512.Create(_max);
+        var y00 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias) + zero, min), max);
+        var y01 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias) + zero, min), max);
+        var y10 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias) + zero, min), max);
+        var y11 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias) + zero, min), max);
+        // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; vpmovdw keeps them.
+        var mask = Vector512.Create(0xFF);
+        var top = Avx512F.ConvertToVector256Int16((y00 & mask) | (y01 << 8)).AsByte();
+        var bottom = Avx512F.ConvertToVector256Int16((y10 & mask) | (y11 << 8)).AsByte();
+        StoreQuad(top.GetLower(), 0, bottom.GetLower(), 0, t0, plane);
+        StoreQuad(top.GetLower(), 8, bottom.GetLower(), 8, t0 + 4, plane);
+        StoreQuad(top.GetUpper(), 0, bottom.GetUpper(), 0, t0 + 8, plane);
+        StoreQuad(top.GetUpper(), 8, bottom.GetUpper(), 8, t0 + 12, plane);
     }
 
     /// <summary>products[(pos·4 + r)·16 + k] = M[pos] of output channel 4b + r and tile t0 + k, for 16 tiles.</summary>

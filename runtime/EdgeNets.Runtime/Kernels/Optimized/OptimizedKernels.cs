@@ -48,12 +48,12 @@ public static class OptimizedKernels
         AddInt8Gemms(list, "_AdvSimdDot", Int8Isa.AdvSimdDot, HasDot, 3);
         list.Add(new KernelEntry("Conv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, Int8Isa.Avx512, "Conv2dInt8_Avx512"),
             () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
-        // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width; on arm64 with SDOT the direct
-        // kernel (4 products per lane and instruction) stays first.
-        list.Add(new KernelEntry("WinogradConv3x3Int8_Avx2", OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, wide: true, "WinogradConv3x3Int8_Avx2"),
-            HasAvx2, 4, ConvInt8Winograd.CanHandle));
-        list.Add(new KernelEntry("WinogradConv3x3Int8_Vector128", OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, wide: false, "WinogradConv3x3Int8_Vector128"),
-            HasInt8Vector128, 2, ConvInt8Winograd.CanHandle));
+        // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width where it takes the operator
+        // (ConvInt8Winograd.CanHandle: only where it measured faster); on arm64 with SDOT the direct kernel (4 products
+        // per lane and instruction) stays first.
+        AddWinograd(list, "WinogradConv3x3Int8_Avx512", Int8Isa.Avx512, () => Avx512BW.IsSupported, 5);
+        AddWinograd(list, "WinogradConv3x3Int8_Avx2", Int8Isa.Avx2, HasAvx2, 4);
+        AddWinograd(list, "WinogradConv3x3Int8_Vector128", Int8Isa.Vector128, HasInt8Vector128, 2);
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx512", avx512: true),
             () => Avx512BW.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Avx2", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: true, "DepthwiseConv2dInt8_Avx2"),
@@ -100,6 +100,9 @@ public static class OptimizedKernels
             s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
         list.Add(new KernelEntry(gemm, OpType.Gemm, DataType.Int8, s => new GemmInt8Vector(s, isa, gemm), isSupported, priority, GemmInt8Vector.CanHandle));
     }
+
+    private static void AddWinograd(List<KernelEntry> list, string name, Int8Isa isa, Func<bool> isSupported, int priority) =>
+        list.Add(new KernelEntry(name, OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, isa, name), isSupported, priority, ConvInt8Winograd.CanHandle));
 
     /// <summary>
     /// LSTM/GRU/RNN on one instruction set for the matrix-vector products (the gate math uses Vector&lt;float&gt;, as
