@@ -40,8 +40,6 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private readonly int _ocBlock;
     /// <summary>Per output channel, the AVX-512 requantization constants (AVX-512 variant only).</summary>
     private readonly QuantizedMultiplier512[] _rescale512 = [];
-    /// <summary>Tiles per input-transform step (one Vector128 of int16 per tile position).</summary>
-    private const int TransformTiles = 8;
     /// <summary>Winograd multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
@@ -53,12 +51,18 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// <summary>Tiles per GEMM block: 16 (two Vector256 of int32 per output channel) or 8 (two Vector128).</summary>
     private readonly int _tileBlock;
     private readonly int _tilesH, _tilesW, _tilesWRounded, _tiles, _tileStride;
-    private readonly int _paddedW, _paddedH;
+    /// <summary>Tiles per input-transform step: 8 (Vector256 of channel pairs) or 4 (Vector128).</summary>
+    private readonly int _transformTiles;
+    private readonly int _paddedH, _halfStride;
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
     private readonly int[] _packedWeights;
-    /// <summary>Bordered planes of x − zx, one per input channel, with slack for the last row's vector reads.</summary>
-    private readonly short[] _padded;
+    /// <summary>
+    /// The zero-bordered input as x − zx in channel pairs (int16 of channel 2i low, 2i+1 high), split by column parity:
+    /// [pair][parity][padded row][padded column / 2]. Column j of a tile row's 4x4 inputs is then one unaligned vector
+    /// load per parity, already in the pair layout the GEMM reads.
+    /// </summary>
+    private readonly int[] _pairPlanes;
     private readonly short[] _transformed;
     /// <summary>Per tile: offset of its top-left output pixel in an output plane.</summary>
     private readonly int[] _tileOffsets;
@@ -134,17 +138,18 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
 
         _tilesH = (g.OutH + 1) / 2;
         _tilesW = (g.OutW + 1) / 2;
-        _tilesWRounded = (_tilesW + TransformTiles - 1) / TransformTiles * TransformTiles;
+        _transformTiles = isa == Int8Isa.Vector128 ? 4 : 8;
+        _tilesWRounded = (_tilesW + _transformTiles - 1) / _transformTiles * _transformTiles;
         _tiles = _tilesH * _tilesW;
-        // The input transform writes whole groups of 8 tiles: a row's last group spills into the next row's first tiles
+        // The input transform writes whole groups of tiles: a row's last group spills into the next row's first tiles
         // (written afterwards), the last row's into the slack past the tiles.
         int written = (_tilesH - 1) * _tilesW + _tilesWRounded;
         _tileStride = Math.Max((_tiles + _tileBlock - 1) / _tileBlock * _tileBlock, (written + 7) & ~7);
-        // Tile (th, tw) reads padded rows 2th..2th+3, columns 2tw..2tw+3; PadTop + H ≤ OutH + 2 ≤ 2·tilesH + 2.
+        // Tile (th, tw) reads padded rows 2th..2th+3 (PadTop + H ≤ OutH + 2 ≤ 2·tilesH + 2) and padded columns 2tw..2tw+3,
+        // i.e. entries tw and tw + 1 of both parities; PadLeft + W ≤ 2·tilesW + 2 columns.
         _paddedH = 2 * _tilesH + 2;
-        _paddedW = 2 * _tilesWRounded + 2;
-        // Border16 may write up to 16 elements past the last row.
-        _padded = new short[_channels * _paddedW * _paddedH + 32];
+        _halfStride = _tilesWRounded + 1;
+        _pairPlanes = new int[_steps * 2 * _paddedH * _halfStride];
         _transformed = new short[16 * _steps * _tileStride * 2];
 
         _packedWeights = PackWeights(MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span));
@@ -231,8 +236,9 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         for (int n = 0; n < g.N; n++)
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
-            Int8Im2col.Border16(image, _padded, g, _paddedW, _paddedH, _inputZeroPoint);
-            TransformInput();
+            CopyPairs(image);
+            if (_transformTiles == 8) TransformInput256();
+            else TransformInput128();
             if (_workers != null)
             {
                 // The transformed input is complete; the threads split the output channel blocks, each reading it only.
@@ -251,89 +257,172 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         if (begin < end) Multiply(_memory!.Write<sbyte>(_y), _image, begin, end, chunk);
     }
 
-    /// <summary>V = Bᵀ·d·B for every channel and tile, written as channel pairs (an odd last channel paired with zeros).</summary>
-    private void TransformInput()
+    /// <summary>
+    /// Fills the interior of <see cref="_pairPlanes"/> from one image (the border is zero from allocation and never
+    /// written): per channel pair and row, 8 columns at a time widened, paired and split by padded column parity.
+    /// </summary>
+    private void CopyPairs(ReadOnlySpan<sbyte> image)
     {
-        ref short padded = ref MemoryMarshal.GetArrayDataReference(_padded);
-        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
-        int plane = _paddedW * _paddedH, positionStride = _steps * _tileStride * 2;
-        Span<Vector128<short>> first = stackalloc Vector128<short>[16];
-        Span<Vector128<short>> second = stackalloc Vector128<short>[16];
+        var g = _g;
+        int planeSize = g.H * g.W, parityStride = _paddedH * _halfStride;
+        ref sbyte source = ref MemoryMarshal.GetReference(image);
+        ref int pairs = ref MemoryMarshal.GetArrayDataReference(_pairPlanes);
+        var zx = Vector128.Create((short)_inputZeroPoint);
         for (int step = 0; step < _steps; step++)
         {
             int c0 = 2 * step;
             bool pair = c0 + 1 < _channels;
-            if (!pair) second.Clear();
-            for (int th = 0; th < _tilesH; th++)
-                for (int tw0 = 0; tw0 < _tilesWRounded; tw0 += TransformTiles)
+            for (int h = 0; h < g.H; h++)
+            {
+                ref sbyte first = ref Unsafe.Add(ref source, c0 * planeSize + h * g.W);
+                ref sbyte second = ref Unsafe.Add(ref source, (pair ? c0 + 1 : c0) * planeSize + h * g.W);
+                ref int row = ref Unsafe.Add(ref pairs, (step * 2 * _paddedH + h + g.PadTop) * _halfStride);
+                int w = 0;
+                for (; w + 8 <= g.W; w += 8)
                 {
-                    int source = c0 * plane + 2 * th * _paddedW + 2 * tw0;
-                    TransformTiles8(ref Unsafe.Add(ref padded, source), _paddedW, first);
-                    if (pair) TransformTiles8(ref Unsafe.Add(ref padded, source + plane), _paddedW, second);
-                    ref short destination = ref Unsafe.Add(ref transformed, (step * _tileStride + th * _tilesW + tw0) * 2);
-                    for (int pos = 0; pos < 16; pos++)
-                    {
-                        Int8Im2col.Zip(first[pos], second[pos], out var lo, out var hi);
-                        ref short d = ref Unsafe.Add(ref destination, pos * positionStride);
-                        lo.StoreUnsafe(ref d);
-                        hi.StoreUnsafe(ref d, 8);
-                    }
+                    var a = Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref first, w)))).AsSByte()) - zx;
+                    var b = pair ? Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref second, w)))).AsSByte()) - zx
+                        : Vector128<short>.Zero;
+                    Int8Im2col.Zip(a, b, out var lo, out var hi);
+                    DeinterleavePairs(lo.AsInt32(), hi.AsInt32(), out var even, out var odd);
+                    // Columns w, w+2, … of padded column base + k share base's parity; the odd ones have the other.
+                    int column = w + g.PadLeft, parity = column & 1;
+                    even.StoreUnsafe(ref Unsafe.Add(ref row, parity * parityStride + (column >> 1)));
+                    odd.StoreUnsafe(ref Unsafe.Add(ref row, (1 - parity) * parityStride + ((column + 1) >> 1)));
                 }
+                for (; w < g.W; w++)
+                {
+                    int column = w + g.PadLeft;
+                    int lo = Unsafe.Add(ref first, w) - _inputZeroPoint, hi = pair ? Unsafe.Add(ref second, w) - _inputZeroPoint : 0;
+                    Unsafe.Add(ref row, (column & 1) * parityStride + (column >> 1)) = (ushort)lo | (hi << 16);
+                }
+            }
         }
     }
 
-    /// <summary>V of 8 side-by-side tiles of one channel: tile k's 4x4 input starts at column 2k of <paramref name="tile"/>.</summary>
+    /// <summary>even = a0 a2 b0 b2, odd = a1 a3 b1 b3 (int32 lanes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransformTiles8(ref short tile, int rowStride, Span<Vector128<short>> v)
-    {
-        // Rows first: per input row r, the column transform (d0 − d2, d1 + d2, d2 − d1, d1 − d3) of the 8 tiles.
-        Columns(ref tile, out var h00, out var h01, out var h02, out var h03);
-        Columns(ref Unsafe.Add(ref tile, rowStride), out var h10, out var h11, out var h12, out var h13);
-        Columns(ref Unsafe.Add(ref tile, 2 * rowStride), out var h20, out var h21, out var h22, out var h23);
-        Columns(ref Unsafe.Add(ref tile, 3 * rowStride), out var h30, out var h31, out var h32, out var h33);
-        // Then the same transform down the rows.
-        v[0] = h00 - h20; v[1] = h01 - h21; v[2] = h02 - h22; v[3] = h03 - h23;
-        v[4] = h10 + h20; v[5] = h11 + h21; v[6] = h12 + h22; v[7] = h13 + h23;
-        v[8] = h20 - h10; v[9] = h21 - h11; v[10] = h22 - h12; v[11] = h23 - h13;
-        v[12] = h10 - h30; v[13] = h11 - h31; v[14] = h12 - h32; v[15] = h13 - h33;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Columns(ref short row, out Vector128<short> v0, out Vector128<short> v1, out Vector128<short> v2, out Vector128<short> v3)
-    {
-        // Columns 2k and 2k+1 of 16 elements from the tile start, columns 2k+2 and 2k+3 of 16 from two further.
-        Deinterleave(Vector128.LoadUnsafe(ref row), Vector128.LoadUnsafe(ref row, 8), out var d0, out var d1);
-        Deinterleave(Vector128.LoadUnsafe(ref row, 2), Vector128.LoadUnsafe(ref row, 10), out var d2, out var d3);
-        v0 = d0 - d2;
-        v1 = d1 + d2;
-        v2 = d2 - d1;
-        v3 = d1 - d3;
-    }
-
-    /// <summary>even = a0 a2 … a14, odd = a1 a3 … a15 of the 16 elements (a, b).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Deinterleave(Vector128<short> a, Vector128<short> b, out Vector128<short> even, out Vector128<short> odd)
+    private static void DeinterleavePairs(Vector128<int> a, Vector128<int> b, out Vector128<int> even, out Vector128<int> odd)
     {
         if (AdvSimd.Arm64.IsSupported)
         {
             even = AdvSimd.Arm64.UnzipEven(a, b);
             odd = AdvSimd.Arm64.UnzipOdd(a, b);
         }
-        else if (Ssse3.IsSupported)
+        else if (Sse.IsSupported)
         {
-            // Per vector: its 4 even elements in the low half, its 4 odd ones in the high half.
-            var split = Vector128.Create((byte)0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
-            var sa = Ssse3.Shuffle(a.AsByte(), split).AsInt64();
-            var sb = Ssse3.Shuffle(b.AsByte(), split).AsInt64();
-            even = Sse2.UnpackLow(sa, sb).AsInt16();
-            odd = Sse2.UnpackHigh(sa, sb).AsInt16();
+            // shufps only moves the bits.
+            even = Sse.Shuffle(a.AsSingle(), b.AsSingle(), 0b10_00_10_00).AsInt32();
+            odd = Sse.Shuffle(a.AsSingle(), b.AsSingle(), 0b11_01_11_01).AsInt32();
         }
         else
         {
-            // Truncating narrows keep the low (even) int16 of every int32 lane; the arithmetic shift brings the odd ones down.
-            even = Vector128.Narrow(a.AsInt32(), b.AsInt32());
-            odd = Vector128.Narrow(Vector128.ShiftRightArithmetic(a.AsInt32(), 16), Vector128.ShiftRightArithmetic(b.AsInt32(), 16));
+            even = Vector128.Create(a[0], a[2], b[0], b[2]);
+            odd = Vector128.Create(a[1], a[3], b[1], b[3]);
         }
+    }
+
+    /// <summary>
+    /// V = Bᵀ·d·B for every channel pair and tile, 8 tiles per Vector256 (AVX2, AVX-512). Per row r of the 4x4 inputs
+    /// the column transform (d0 − d2, d1 + d2, d2 − d1, d1 − d3), then the same down the rows; int16 lanes, so both
+    /// channels of a pair go through together.
+    /// </summary>
+    private void TransformInput256()
+    {
+        ref int pairs = ref MemoryMarshal.GetArrayDataReference(_pairPlanes);
+        ref int transformed = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_transformed));
+        int positionStride = _steps * _tileStride, parityStride = _paddedH * _halfStride, rowStride = _halfStride;
+        for (int step = 0; step < _steps; step++)
+            for (int th = 0; th < _tilesH; th++)
+                for (int tw0 = 0; tw0 < _tilesWRounded; tw0 += 8)
+                {
+                    ref int even = ref Unsafe.Add(ref pairs, (step * 2 * _paddedH + 2 * th) * _halfStride + tw0);
+                    ref int odd = ref Unsafe.Add(ref even, parityStride);
+                    Columns256(ref even, ref odd, out var h00, out var h01, out var h02, out var h03);
+                    Columns256(ref Unsafe.Add(ref even, rowStride), ref Unsafe.Add(ref odd, rowStride), out var h10, out var h11, out var h12, out var h13);
+                    Columns256(ref Unsafe.Add(ref even, 2 * rowStride), ref Unsafe.Add(ref odd, 2 * rowStride), out var h20, out var h21, out var h22, out var h23);
+                    Columns256(ref Unsafe.Add(ref even, 3 * rowStride), ref Unsafe.Add(ref odd, 3 * rowStride), out var h30, out var h31, out var h32, out var h33);
+                    ref int d = ref Unsafe.Add(ref transformed, step * _tileStride + th * _tilesW + tw0);
+                    (h00 - h20).AsInt32().StoreUnsafe(ref d, (nuint)(0 * positionStride));
+                    (h01 - h21).AsInt32().StoreUnsafe(ref d, (nuint)(1 * positionStride));
+                    (h02 - h22).AsInt32().StoreUnsafe(ref d, (nuint)(2 * positionStride));
+                    (h03 - h23).AsInt32().StoreUnsafe(ref d, (nuint)(3 * positionStride));
+                    (h10 + h20).AsInt32().StoreUnsafe(ref d, (nuint)(4 * positionStride));
+                    (h11 + h21).AsInt32().StoreUnsafe(ref d, (nuint)(5 * positionStride));
+                    (h12 + h22).AsInt32().StoreUnsafe(ref d, (nuint)(6 * positionStride));
+                    (h13 + h23).AsInt32().StoreUnsafe(ref d, (nuint)(7 * positionStride));
+                    (h20 - h10).AsInt32().StoreUnsafe(ref d, (nuint)(8 * positionStride));
+                    (h21 - h11).AsInt32().StoreUnsafe(ref d, (nuint)(9 * positionStride));
+                    (h22 - h12).AsInt32().StoreUnsafe(ref d, (nuint)(10 * positionStride));
+                    (h23 - h13).AsInt32().StoreUnsafe(ref d, (nuint)(11 * positionStride));
+                    (h10 - h30).AsInt32().StoreUnsafe(ref d, (nuint)(12 * positionStride));
+                    (h11 - h31).AsInt32().StoreUnsafe(ref d, (nuint)(13 * positionStride));
+                    (h12 - h32).AsInt32().StoreUnsafe(ref d, (nuint)(14 * positionStride));
+                    (h13 - h33).AsInt32().StoreUnsafe(ref d, (nuint)(15 * positionStride));
+                }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Columns256(ref int even, ref int odd, out Vector256<short> v0, out Vector256<short> v1, out Vector256<short> v2, out Vector256<short> v3)
+    {
+        // Tile k's columns 0-3 are even[k], odd[k], even[k + 1], odd[k + 1].
+        var d0 = Vector256.LoadUnsafe(ref even).AsInt16();
+        var d1 = Vector256.LoadUnsafe(ref odd).AsInt16();
+        var d2 = Vector256.LoadUnsafe(ref even, 1).AsInt16();
+        var d3 = Vector256.LoadUnsafe(ref odd, 1).AsInt16();
+        v0 = d0 - d2;
+        v1 = d1 + d2;
+        v2 = d2 - d1;
+        v3 = d1 - d3;
+    }
+
+    /// <summary>V = Bᵀ·d·B as <see cref="TransformInput256"/>, 4 tiles per Vector128.</summary>
+    private void TransformInput128()
+    {
+        ref int pairs = ref MemoryMarshal.GetArrayDataReference(_pairPlanes);
+        ref int transformed = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_transformed));
+        int positionStride = _steps * _tileStride, parityStride = _paddedH * _halfStride, rowStride = _halfStride;
+        for (int step = 0; step < _steps; step++)
+            for (int th = 0; th < _tilesH; th++)
+                for (int tw0 = 0; tw0 < _tilesWRounded; tw0 += 4)
+                {
+                    ref int even = ref Unsafe.Add(ref pairs, (step * 2 * _paddedH + 2 * th) * _halfStride + tw0);
+                    ref int odd = ref Unsafe.Add(ref even, parityStride);
+                    Columns128(ref even, ref odd, out var h00, out var h01, out var h02, out var h03);
+                    Columns128(ref Unsafe.Add(ref even, rowStride), ref Unsafe.Add(ref odd, rowStride), out var h10, out var h11, out var h12, out var h13);
+                    Columns128(ref Unsafe.Add(ref even, 2 * rowStride), ref Unsafe.Add(ref odd, 2 * rowStride), out var h20, out var h21, out var h22, out var h23);
+                    Columns128(ref Unsafe.Add(ref even, 3 * rowStride), ref Unsafe.Add(ref odd, 3 * rowStride), out var h30, out var h31, out var h32, out var h33);
+                    ref int d = ref Unsafe.Add(ref transformed, step * _tileStride + th * _tilesW + tw0);
+                    (h00 - h20).AsInt32().StoreUnsafe(ref d, (nuint)(0 * positionStride));
+                    (h01 - h21).AsInt32().StoreUnsafe(ref d, (nuint)(1 * positionStride));
+                    (h02 - h22).AsInt32().StoreUnsafe(ref d, (nuint)(2 * positionStride));
+                    (h03 - h23).AsInt32().StoreUnsafe(ref d, (nuint)(3 * positionStride));
+                    (h10 + h20).AsInt32().StoreUnsafe(ref d, (nuint)(4 * positionStride));
+                    (h11 + h21).AsInt32().StoreUnsafe(ref d, (nuint)(5 * positionStride));
+                    (h12 + h22).AsInt32().StoreUnsafe(ref d, (nuint)(6 * positionStride));
+                    (h13 + h23).AsInt32().StoreUnsafe(ref d, (nuint)(7 * positionStride));
+                    (h20 - h10).AsInt32().StoreUnsafe(ref d, (nuint)(8 * positionStride));
+                    (h21 - h11).AsInt32().StoreUnsafe(ref d, (nuint)(9 * positionStride));
+                    (h22 - h12).AsInt32().StoreUnsafe(ref d, (nuint)(10 * positionStride));
+                    (h23 - h13).AsInt32().StoreUnsafe(ref d, (nuint)(11 * positionStride));
+                    (h10 - h30).AsInt32().StoreUnsafe(ref d, (nuint)(12 * positionStride));
+                    (h11 - h31).AsInt32().StoreUnsafe(ref d, (nuint)(13 * positionStride));
+                    (h12 - h32).AsInt32().StoreUnsafe(ref d, (nuint)(14 * positionStride));
+                    (h13 - h33).AsInt32().StoreUnsafe(ref d, (nuint)(15 * positionStride));
+                }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Columns128(ref int even, ref int odd, out Vector128<short> v0, out Vector128<short> v1, out Vector128<short> v2, out Vector128<short> v3)
+    {
+        var d0 = Vector128.LoadUnsafe(ref even).AsInt16();
+        var d1 = Vector128.LoadUnsafe(ref odd).AsInt16();
+        var d2 = Vector128.LoadUnsafe(ref even, 1).AsInt16();
+        var d3 = Vector128.LoadUnsafe(ref odd, 1).AsInt16();
+        v0 = d0 - d2;
+        v1 = d1 + d2;
+        v2 = d2 - d1;
+        v3 = d1 - d3;
     }
 
     /// <summary>Output channel blocks [blockBegin, blockEnd) of image <paramref name="n"/>: the 16 GEMMs, then the output transform.</summary>
