@@ -15,7 +15,7 @@ public class ThreadedSessionTests
     {
         var model = Model.Load(EnetWriter.Write(c.Graph));
         using var session = model.CreateSession(new SessionOptions { Threads = threads });
-        parallel = session.Kernels.OfType<ConvInt8Gemm>().Any(k => k.IsParallel);
+        parallel = session.Kernels.OfType<ConvInt8Gemm>().Any(k => k.IsParallel) || session.Kernels.OfType<ConvInt8Winograd>().Any(k => k.IsParallel);
         var g = model.Graph;
         foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(session.GetInputBytes(g.Inputs.IndexOf(tensor)));
         // Twice: a second run must not depend on state the first left behind.
@@ -25,12 +25,13 @@ public class ThreadedSessionTests
     }
 
     // Odd channel counts split unevenly (by blocks of 4 channels, 8 with AVX-512); two images and groups dispatch several
-    // times per run; a stride-2 layer.
+    // times per run; a stride-2 layer. The 3x3 stride-1 ones with 8 and more input channels run the Winograd kernels.
     [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 2)]
     [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 3)]
     [TestCase(new[] { 2, 24, 15, 13 }, 21, 3, 2, 1, 4)]
     [TestCase(new[] { 1, 32, 20, 20 }, 48, 1, 1, 2, 3)]
     [TestCase(new[] { 1, 8, 33, 31 }, 11, 3, 1, 1, 2)]
+    [TestCase(new[] { 2, 32, 9, 9 }, 50, 3, 1, 1, 3)]
     public void ConvOutputIsIdenticalToOneThread(int[] input, int outChannels, int kernel, int stride, int group, int threads)
     {
         if (!KernelRegistry.All.Any(e => e.Name.StartsWith("Conv2dInt8_", StringComparison.Ordinal) && !e.IsReference && e.IsSupported()))
@@ -69,7 +70,9 @@ public class ThreadedSessionTests
         for (int i = 0; i < 1000; i++) multi.Run(input, actual);
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "the calling thread allocates nothing");
         Assert.That(multi.WorkerAllocatedBytes - beforeWorkers, Is.Zero, "the worker threads allocate nothing");
-        if (threads > 1) Assert.That(multi.Kernels.OfType<ConvInt8Gemm>().Count(k => k.IsParallel), Is.GreaterThan(0), "some layer is split");
+        if (threads > 1)
+            Assert.That(multi.Kernels.OfType<ConvInt8Gemm>().Count(k => k.IsParallel) + multi.Kernels.OfType<ConvInt8Winograd>().Count(k => k.IsParallel),
+                Is.GreaterThan(0), "some layer is split");
     }
 
     [Test]
