@@ -8,7 +8,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// <summary>
 /// Registers the optimized variants. Each must produce the reference kernel's bytes for every operator it accepts
 /// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: AdvSimd SDOT and AVX-512 3, AVX2 2,
-/// Vector128 and portable scalar variants 1.
+/// Vector128 and portable scalar variants 1; the Winograd 3x3 Convs one above the direct kernels of their width
+/// (AVX-512 5, AVX2 4, Vector128 2, below SDOT), taking only the operators where they measured faster.
 /// </summary>
 public static class OptimizedKernels
 {
