@@ -49,7 +49,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private readonly Window2d _g;
     private readonly int _channels, _outChannels, _steps, _ocBlocks;
     /// <summary>Tiles per GEMM block: 16 (two Vector256 of int32 per output channel) or 8 (two Vector128).</summary>
-    private readonly int _tileBlock;
+    private int _tileBlock;
     private readonly int _tilesH, _tilesW, _tilesWRounded, _tiles, _tileStride;
     /// <summary>Tiles per input-transform step: 8 (Vector256 of channel pairs) or 4 (Vector128).</summary>
     private readonly int _transformTiles;
@@ -142,6 +142,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         _transformTiles = isa == Int8Isa.Vector128 ? 4 : 8;
         _tilesWRounded = (_tilesW + _transformTiles - 1) / _transformTiles * _transformTiles;
         _tiles = _tilesH * _tilesW;
+        // AVX-512: 32 tiles per block (two zmm of channel pairs) when there are that many, half the block overhead.
+        if (isa == Int8Isa.Avx512 && _tiles >= 32) _tileBlock = 32;
         // The input transform writes whole groups of tiles: a row's last group spills into the next row's first tiles
         // (written afterwards), the last row's into the slack past the tiles.
         int written = (_tilesH - 1) * _tilesW + _tilesWRounded;
@@ -440,9 +442,14 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             switch (_isa)
             {
                 case Int8Isa.Avx512:
-                    MultiplyAvx512(b, t0, products);
+                    if (_tileBlock == 32) MultiplyAvx512Wide(b, t0, products);
+                    else MultiplyAvx512(b, t0, products);
                     for (int r = 0; r < _ocBlock && b * _ocBlock + r < _outChannels; r++)
-                        OutputAvx512(products, r, b * _ocBlock + r, t0, y.Slice((n * _outChannels + b * _ocBlock + r) * planeSize, planeSize));
+                    {
+                        var plane = y.Slice((n * _outChannels + b * _ocBlock + r) * planeSize, planeSize);
+                        OutputAvx512(products, r, b * _ocBlock + r, t0, plane);
+                        if (_tileBlock == 32) OutputAvx512(products, r, b * _ocBlock + r, t0 + 16, plane);
+                    }
                     break;
                 case Int8Isa.Avx2:
                     MultiplyAvx2(b, t0, products);
@@ -479,6 +486,65 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         for (int pos = 0; pos < 16; pos++)
             Block8x16(ref Unsafe.Add(ref transformed, (pos * _steps * _tileStride + t0) * 2), ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * _steps * 8),
                 ref Unsafe.Add(ref output, pos * 8 * 16));
+    }
+
+    /// <summary>products[(pos·8 + r)·32 + k] for 32 tiles: 8 channels × 2 zmm per position.</summary>
+    private void MultiplyAvx512Wide(int b, int t0, Span<int> products)
+    {
+        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
+        ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
+        ref int output = ref MemoryMarshal.GetReference(products);
+        for (int pos = 0; pos < 16; pos++)
+            Block8x32(ref Unsafe.Add(ref transformed, (pos * _steps * _tileStride + t0) * 2), ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * _steps * 8),
+                ref Unsafe.Add(ref output, pos * 8 * 32));
+    }
+
+    /// <summary>One position of <see cref="MultiplyAvx512Wide"/>: 16 zmm accumulators.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Block8x32(ref short col, ref int wk, ref int o)
+    {
+        int steps = _steps, stride = _tileStride * 2;
+        Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector512<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+        for (int step = 0; step < steps; step++)
+        {
+            var x0 = Vector512.LoadUnsafe(ref col);
+            var x1 = Vector512.LoadUnsafe(ref col, 32);
+            var w = Vector512.Create(wk).AsInt16();
+            a00 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a01 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16();
+            a10 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a11 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16();
+            a20 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a21 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16();
+            a30 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a31 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 4)).AsInt16();
+            a40 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a41 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 5)).AsInt16();
+            a50 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a51 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 6)).AsInt16();
+            a60 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a61 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            w = Vector512.Create(Unsafe.Add(ref wk, 7)).AsInt16();
+            a70 += Avx512BW.MultiplyAddAdjacent(x0, w);
+            a71 += Avx512BW.MultiplyAddAdjacent(x1, w);
+            col = ref Unsafe.Add(ref col, stride);
+            wk = ref Unsafe.Add(ref wk, 8);
+        }
+        a00.StoreUnsafe(ref o, 0); a01.StoreUnsafe(ref o, 16);
+        a10.StoreUnsafe(ref o, 32); a11.StoreUnsafe(ref o, 48);
+        a20.StoreUnsafe(ref o, 64); a21.StoreUnsafe(ref o, 80);
+        a30.StoreUnsafe(ref o, 96); a31.StoreUnsafe(ref o, 112);
+        a40.StoreUnsafe(ref o, 128); a41.StoreUnsafe(ref o, 144);
+        a50.StoreUnsafe(ref o, 160); a51.StoreUnsafe(ref o, 176);
+        a60.StoreUnsafe(ref o, 192); a61.StoreUnsafe(ref o, 208);
+        a70.StoreUnsafe(ref o, 224); a71.StoreUnsafe(ref o, 240);
     }
 
     /// <summary>One position of <see cref="MultiplyAvx512"/> (a method of its own so its 16 accumulators get registers).</summary>
@@ -532,8 +598,9 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// <summary>Y = Aᵀ·M·A of 16 tiles from <paramref name="t0"/> for block row <paramref name="r"/> in 512-bit vectors, requantized and stored.</summary>
     private void OutputAvx512(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
     {
-        ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 16);
-        const int pos = 8 * 16;
+        if (t0 >= _tiles) return;
+        ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * _tileBlock + (t0 & (_tileBlock - 1)));
+        nuint pos = (nuint)(8 * _tileBlock);
         var m0 = Vector512.LoadUnsafe(ref p, 0 * pos); var m4 = Vector512.LoadUnsafe(ref p, 4 * pos);
         var m8 = Vector512.LoadUnsafe(ref p, 8 * pos); var m12 = Vector512.LoadUnsafe(ref p, 12 * pos);
         var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
