@@ -82,9 +82,9 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// <summary>
     /// Input channels and 2x2 output tiles below which the direct kernels are faster. Measured (DOTNET_TieredCompilation=0,
     /// one AVX-512 x64 core; us per run, Winograd AVX-512 / AVX2 / Vector128 against the best direct kernel of the same
-    /// width): 3→16 on 32x32 13.8 / 18.1 / 30.2 vs 11.7 / 14.7 / 27.2 (the output transform and requantization of every
-    /// pixel cost more than the multiplications saved); 8→16 on 32x32 23.2 / 24.3 / 44.7 vs 22.8 / 25.7 / 46.3; 8→16 on
-    /// 16x16 4.9 / 5.5 / 9.0 vs 6.4 / 7.0 / 12.3; 16→32 on 16x16 13.8 / 16.6 / 26.9 vs 19.4 / 20.8 / 38.0; 32→64 on 8x8
+    /// width): 3→16 on 32x32 13.1 / 18.1 / 30.2 vs 11.7 / 14.7 / 27.2 (the output transform and requantization of every
+    /// pixel cost more than the multiplications saved); 8→16 on 32x32 22.2 / 24.3 / 44.7 vs 23.1 / 25.7 / 46.3; 8→16 on
+    /// 16x16 4.9 / 5.5 / 9.0 vs 6.4 / 7.0 / 12.3; 16→32 on 16x16 12.2 / 16.6 / 26.9 vs 19.4 / 20.8 / 38.0; 32→64 on 8x8
     /// 9.8 / 11.2 / 19.9 vs 18.5 / 19.3 / 34.2. Maps of fewer than 16 tiles lose (16→32 on 6x6: 4.3 / 4.9 / 7.1 vs
     /// 4.3 / 4.6 / 6.6; 32→32 on 4x4 5.1 vs 3.7), as a GEMM block of 16 (8) tiles is then mostly padding.
     /// </summary>
