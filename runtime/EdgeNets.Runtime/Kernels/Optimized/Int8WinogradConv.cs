@@ -48,7 +48,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private readonly int _x, _y;
     private readonly Window2d _g;
     private readonly int _channels, _outChannels, _steps, _ocBlocks;
-    /// <summary>Tiles per GEMM block: 16 (two Vector256 of int32 per output channel) or 8 (two Vector128).</summary>
+    /// <summary>Tiles per GEMM block: 16 (two Vector256 of int32 per output channel; AVX-512 on maps of 32+ tiles: 32, two Vector512) or 8 (two Vector128).</summary>
     private int _tileBlock;
     private readonly int _tilesH, _tilesW, _tilesWRounded, _tiles, _tileStride;
     /// <summary>Tiles per input-transform step: 8 (Vector256 of channel pairs) or 4 (Vector128).</summary>
