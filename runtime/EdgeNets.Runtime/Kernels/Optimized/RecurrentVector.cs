@@ -58,6 +58,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h; LSTM: the new cell state
     private readonly sbyte[] _resetHiddenQ = [];
     private readonly float[] _dequantized = [];     // int8: hScale · (q - zh) for q = -128..127
+    /// <summary>
+    /// GRU with linear_before_reset = 1 or LSTM without peepholes, with the default activations (Sigmoid, Tanh [, Tanh])
+    /// in every direction: the step runs <see cref="DefaultGruCell"/> or <see cref="DefaultLstmCell"/>.
+    /// </summary>
+    private readonly bool _defaultCell;
     private bool _needsInit = true;
 
     public static bool CanHandle(KernelSetup s, OpType op, bool quantized)
@@ -80,6 +85,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _isa = isa;
         _quantized = quantized;
         _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
+        _defaultCell = HasDefaultActivations(layer) && (op == OpType.Gru ? layer.LinearBeforeReset : op == OpType.Lstm && layer.P < 0);
         int lanes = Math.Max(Block, Vector<float>.Count);
         int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
         _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
@@ -149,6 +155,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _hState = new float[directions * layer.Batch * _paddedHidden];
         _cState = new float[directions * layer.Batch * _paddedHidden];
         _resetHidden = new float[_paddedHidden];
+    }
+
+    /// <summary>Sigmoid for the gates and Tanh for the rest in every direction: the ONNX defaults for LSTM and GRU.</summary>
+    private static bool HasDefaultActivations(RecurrentLayer layer)
+    {
+        for (int a = 0; a < layer.Activations.Length; a++)
+        {
+            var expected = a % layer.ActivationsPerDirection == 0 ? RecurrentActivation.Sigmoid : RecurrentActivation.Tanh;
+            if ((RecurrentActivation)layer.Activations[a] != expected) return false;
+        }
+        return true;
     }
 
     public override string Name => _name;
@@ -643,6 +660,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private void Cell(TensorMemory memory, int d, int t, int b)
     {
         var layer = _layer;
+        if (_defaultCell)
+        {
+            if (layer.Op == OpType.Gru) DefaultGruCell(memory, d, t, b);
+            else DefaultLstmCell(memory, d, t, b);
+            return;
+        }
         int n = _paddedHidden, state = (d * layer.Batch + b) * n, lanes = Vector<float>.Count;
         int gx = (t * layer.Batch + b) * _paddedRows;
         bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
@@ -727,6 +750,119 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             QuantizeHidden(_hState.AsSpan(state, hidden), hq, _hState16.AsSpan(state, hidden), dequantized: true);
             hq.CopyTo(memory.Write<sbyte>(layer.Y).Slice(y, hidden));
         }
+        else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Clip(Vector<float> x, bool clip, Vector<float> high, Vector<float> low) =>
+        clip ? Vector.ConditionalSelect(Vector.GreaterThan(x, high), high, Vector.ConditionalSelect(Vector.LessThan(x, low), low, x)) : x;
+
+    /// <summary>
+    /// <see cref="Cell"/> for GRU with linear_before_reset = 1 and the default activations: one pass of the independent
+    /// z and r sigmoids straight from gx + gr, then one pass that computes the candidate, the new h and its quantized
+    /// forms per vector. Per element the reference's operations in its order.
+    /// </summary>
+    private void DefaultGruCell(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Gate rows: z, r, h.
+        for (int j = 0; j < 2 * n; j += lanes)
+            Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low)), _gr, j);
+        for (int j = 0; j < n; j += lanes)
+        {
+            var z = Load(_gr, j);
+            var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), clip, high, low));
+            StoreHidden((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), state + j);
+        }
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary>
+    /// <see cref="Cell"/> for LSTM without peepholes and with the default activations: one pass computes the gates
+    /// and the new cell state per vector (the o gate waits in _gr), the next the new h and its quantized forms.
+    /// </summary>
+    private void DefaultLstmCell(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Packed gate rows i, f, o, c (see PaddedRow). The reference adds its absent peephole term as + 0f to i, f, o.
+        int f = n, o = 2 * n, c = 3 * n;
+        for (int j = 0; j < n; j += lanes)
+        {
+            var i = RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j) + Vector<float>.Zero, clip, high, low));
+            var forget = inputForget ? Vector<float>.One - i
+                : RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + f + j) + Load(_gr, f + j) + Vector<float>.Zero, clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + c + j) + Load(_gr, c + j), clip, high, low));
+            Store(forget * Load(_cState, state + j) + i * candidate, _cState, state + j);
+            Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + o + j) + Load(_gr, o + j) + Vector<float>.Zero, clip, high, low)), _gr, o + j);
+        }
+        for (int j = 0; j < n; j += lanes)
+            StoreHidden(Load(_gr, o + j) * RecurrentMathVector.Tanh(Clip(Load(_cState, state + j), clip, high, low)), state + j);
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary>
+    /// Sets lanes [at, at + Vector&lt;float&gt;.Count) of the hidden state to the new h as the reference does: float32 h
+    /// itself; int8 q = FixedPoint.QuantizeValue(h), q - zh for the products and hScale · (q - zh) as the float state.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreHidden(Vector<float> h, int at)
+    {
+        if (!_quantized)
+        {
+            Store(h, _hState, at);
+            return;
+        }
+        var layer = _layer;
+        // FixedPoint.QuantizeValue per lane: round half away from zero, add the zero point, NaN to the zero point,
+        // clamp. The clamped value is a whole number in [-128, 127], so the plain conversion is exact.
+        var scaled = h * new Vector<float>(layer.HInverseScale);
+        var whole = Vector.Truncate(scaled);
+        var awayFromZero = Vector.GreaterThanOrEqual(Vector.Abs(scaled - whole), new Vector<float>(0.5f));
+        var rounded = Vector.ConditionalSelect(awayFromZero, whole + Vector.CopySign(Vector<float>.One, scaled), whole) + new Vector<float>(layer.HZero);
+        var clamped = Vector.MinNative(Vector.MaxNative(rounded, new Vector<float>(-128f)), new Vector<float>(127f));
+        var q = Vector.ConditionalSelect(Vector.Equals(rounded, rounded), Vector.ConvertToInt32Native(clamped), new Vector<int>(Math.Clamp(layer.HZero, -128, 127)));
+        var centered = q - new Vector<int>(layer.HZero);
+        Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
+        ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState16), at);
+        ref sbyte bytes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), at);
+        if (Vector<float>.Count == 8)
+        {
+            var c = centered.AsVector256();
+            Vector128.Narrow(c.GetLower(), c.GetUpper()).StoreUnsafe(ref shorts);
+            var v = q.AsVector256();
+            var narrow = Vector128.Narrow(Vector128.Narrow(v.GetLower(), v.GetUpper()), Vector128<short>.Zero);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt64().ToScalar());
+        }
+        else
+        {
+            var c = centered.AsVector128();
+            Unsafe.WriteUnaligned(ref Unsafe.As<short, byte>(ref shorts), Vector128.Narrow(c, c).AsInt64().ToScalar());
+            var v = q.AsVector128();
+            var narrow = Vector128.Narrow(Vector128.Narrow(v, v), Vector128<short>.Zero);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt32().ToScalar());
+        }
+    }
+
+    /// <summary>Y at (t, d, b) from the state row: the quantized h (int8) or h (float32).</summary>
+    private void WriteY(TensorMemory memory, int d, int t, int b, int state)
+    {
+        var layer = _layer;
+        int hidden = layer.Hidden, y = layer.YOffset(t, d, b);
+        if (_quantized) _hStateQ.AsSpan(state, hidden).CopyTo(memory.Write<sbyte>(layer.Y).Slice(y, hidden));
         else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
     }
 
