@@ -309,12 +309,25 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             return;
         }
         int k = layer.InputSize, width = 2 * _inputPairs, zero = layer.XZero;
+        var zeroLanes = Vector128.Create((short)zero);
         for (int t = 0; t < layer.Steps; t++)
             for (int b = 0; b < layer.Batch; b++)
             {
                 var source = x.Slice(layer.XOffset(t, b), k);
                 var target = _x16.AsSpan((t * layer.Batch + b) * width, k);
-                for (int i = 0; i < source.Length; i++) target[i] = (short)(source[i] - zero);
+                int i = 0;
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    ref sbyte from = ref MemoryMarshal.GetReference(source);
+                    ref short to = ref MemoryMarshal.GetReference(target);
+                    for (; i + 16 <= k; i += 16)
+                    {
+                        var (low, high) = Vector128.Widen(Vector128.LoadUnsafe(ref from, (nuint)i));
+                        (low - zeroLanes).StoreUnsafe(ref to, (nuint)i);
+                        (high - zeroLanes).StoreUnsafe(ref to, (nuint)(i + 8));
+                    }
+                }
+                for (; i < k; i++) target[i] = (short)(source[i] - zero);
             }
     }
 
