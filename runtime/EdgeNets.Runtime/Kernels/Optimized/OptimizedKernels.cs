@@ -82,6 +82,8 @@ public static class OptimizedKernels
             AddRecurrent(list, op, quantized: false, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: false, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
         }
+        list.Add(new KernelEntry("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, s => new TransposeInt8Tiled(s), HasInt8Vector128, 1,
+            TransposeInt8Tiled.CanHandle));
 
         list.Add(new KernelEntry("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8UnrolledKernel(s), priority: 1));
     }
