@@ -76,6 +76,11 @@ public static class OptimizedKernels
 
         foreach (var op in new[] { OpType.Lstm, OpType.Gru, OpType.Rnn })
         {
+            if (op != OpType.Rnn)
+            {
+                AddRecurrent(list, op, quantized: true, "_Avx512", RecurrentIsa.Avx512, HasAvx512, 3);
+                AddRecurrent(list, op, quantized: false, "_Avx512", RecurrentIsa.Avx512, HasAvx512, 3);
+            }
             AddRecurrent(list, op, quantized: true, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: true, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
             AddRecurrent(list, op, quantized: true, "_AdvSimdDot", RecurrentIsa.AdvSimdDot, HasDot, 3);

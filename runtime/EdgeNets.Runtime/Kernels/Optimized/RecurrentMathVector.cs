@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
@@ -72,5 +73,44 @@ internal static class RecurrentMathVector
         v = Vector.ConditionalSelect(Vector.GreaterThan(v, new Vector<float>(88f)), new Vector<float>(88f), v);
         v = Vector.ConditionalSelect(Vector.LessThan(v, new Vector<float>(-87f)), new Vector<float>(-87f), v);
         return Vector<float>.One / (Vector<float>.One + ExpInRange(v));
+    }
+
+    // The same three functions on Vector512 (the AVX-512 recurrent variants): operation for operation as above.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpInRange(Vector512<float> x)
+    {
+        var k = Vector512.Floor(x * Vector512.Create(1.44269504f) + Vector512.Create(0.5f));
+        var r = x - k * Vector512.Create(0.693359375f);
+        r = r + k * Vector512.Create(2.12194440e-4f);
+        var one = Vector512<float>.One;
+        var p = one + r * (one + r * (Vector512.Create(0.5f) + r * (Vector512.Create(1f / 6f) + r * (Vector512.Create(1f / 24f)
+            + r * (Vector512.Create(1f / 120f) + r * (Vector512.Create(1f / 720f) + r * Vector512.Create(1f / 5040f)))))));
+        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(k) + Vector512.Create(127), 23).AsSingle();
+        return p * scale;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Tanh(Vector512<float> x)
+    {
+        var a = Vector512.Abs(x);
+        var x2 = x * x;
+        var p = Vector512.Create(-1f / 3f) + x2 * (Vector512.Create(2f / 15f) + x2 * (Vector512.Create(-17f / 315f) + x2 * (Vector512.Create(62f / 2835f)
+            + x2 * (Vector512.Create(-1382f / 155925f) + x2 * (Vector512.Create(21844f / 6081075f) + x2 * Vector512.Create(-929569f / 638512875f))))));
+        var small = x + x * x2 * p;
+        var twice = Vector512.Create(2f) * a;
+        twice = Vector512.ConditionalSelect(Vector512.GreaterThan(twice, Vector512.Create(88f)), Vector512.Create(88f), twice);
+        var t = Vector512<float>.One - Vector512.Create(2f) / (ExpInRange(twice) + Vector512<float>.One);
+        var large = t | (x & Vector512.Create(-0f));
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(0.5f)), large, small);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Sigmoid(Vector512<float> x)
+    {
+        var v = x ^ Vector512.Create(-0f);
+        v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512.Create(88f)), Vector512.Create(88f), v);
+        v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512.Create(-87f)), Vector512.Create(-87f), v);
+        return Vector512<float>.One / (Vector512<float>.One + ExpInRange(v));
     }
 }

@@ -10,8 +10,8 @@ using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>Which matrix-vector code a recurrent variant runs.</summary>
-internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot }
+/// <summary>Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512).</summary>
+internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512 }
 
 /// <summary>
 /// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
@@ -86,7 +86,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _quantized = quantized;
         _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
         _defaultCell = HasDefaultActivations(layer) && (op == OpType.Gru ? layer.LinearBeforeReset : op == OpType.Lstm && layer.P < 0);
-        int lanes = Math.Max(Block, Vector<float>.Count);
+        int lanes = isa == RecurrentIsa.Avx512 ? Vector512<float>.Count : Math.Max(Block, Vector<float>.Count);
         int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
         _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
         _paddedRows = gates * _paddedHidden;
@@ -273,7 +273,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     {
         var layer = _layer;
         int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
-        if (_quantized && _isa == RecurrentIsa.Avx2)
+        if (_quantized && _isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
         {
             InputProductsAvx2(d);
             return;
@@ -429,7 +429,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
         ref float y = ref MemoryMarshal.GetReference(output);
         int stride = pairs * 2 * Block;
-        if (_isa == RecurrentIsa.Avx2)
+        if (_isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
         {
             ProductsAvx2(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, pairs, ref vPairs, ref scales, ref biases, ref y);
             return;
@@ -556,7 +556,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref float w0 = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
             ref float w1 = ref Unsafe.Add(ref w0, stride);
             nuint at = (nuint)(i * Block);
-            if (_isa == RecurrentIsa.Avx2)
+            if (_isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
             {
                 Vector256<float> s0 = default, s1 = default;
                 for (int k = 0; k < columns; k++)
@@ -675,7 +675,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var layer = _layer;
         if (_defaultCell)
         {
-            if (layer.Op == OpType.Gru) DefaultGruCell(memory, d, t, b);
+            if (_isa == RecurrentIsa.Avx512)
+            {
+                if (layer.Op == OpType.Gru) DefaultGruCell512(memory, d, t, b);
+                else DefaultLstmCell512(memory, d, t, b);
+            }
+            else if (layer.Op == OpType.Gru) DefaultGruCell(memory, d, t, b);
             else DefaultLstmCell(memory, d, t, b);
             return;
         }
@@ -825,6 +830,92 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         for (int j = 0; j < n; j += lanes)
             StoreHidden(Load(_gr, o + j) * RecurrentMathVector.Tanh(Clip(Load(_cState, state + j), clip, high, low)), state + j);
         WriteY(memory, d, t, b, state);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Load512(float[] array, int offset) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(Vector512<float> v, float[] array, int offset) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Clip(Vector512<float> x, bool clip, Vector512<float> high, Vector512<float> low) =>
+        clip ? Vector512.ConditionalSelect(Vector512.GreaterThan(x, high), high, Vector512.ConditionalSelect(Vector512.LessThan(x, low), low, x)) : x;
+
+    /// <summary>
+    /// <see cref="DefaultGruCell"/> with the gate math on Vector512 (16 lanes: fewer, wider operations for the long
+    /// chains of the sigmoids and tanhs). Per element the same operations.
+    /// </summary>
+    private void DefaultGruCell512(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector512<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = Vector512.Create(layer.Clip);
+        var low = Vector512.Create(-layer.Clip);
+        // Gate rows: z, r, h.
+        for (int j = 0; j < 2 * n; j += lanes)
+            Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low)), _gr, j);
+        for (int j = 0; j < n; j += lanes)
+        {
+            var z = Load512(_gr, j);
+            var candidate = RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + 2 * n + j) + Load512(_gr, n + j) * Load512(_gr, 2 * n + j), clip, high, low));
+            StoreHidden512((Vector512<float>.One - z) * candidate + z * Load512(_hState, state + j), state + j);
+        }
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary><see cref="DefaultLstmCell"/> with the gate math on Vector512. Per element the same operations.</summary>
+    private void DefaultLstmCell512(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector512<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
+        var high = Vector512.Create(layer.Clip);
+        var low = Vector512.Create(-layer.Clip);
+        // Packed gate rows i, f, o, c (see PaddedRow). The reference adds its absent peephole term as + 0f to i, f, o.
+        int f = n, o = 2 * n, c = 3 * n;
+        for (int j = 0; j < n; j += lanes)
+        {
+            var i = RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j) + Vector512<float>.Zero, clip, high, low));
+            var forget = inputForget ? Vector512<float>.One - i
+                : RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + f + j) + Load512(_gr, f + j) + Vector512<float>.Zero, clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + c + j) + Load512(_gr, c + j), clip, high, low));
+            Store512(forget * Load512(_cState, state + j) + i * candidate, _cState, state + j);
+            Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + o + j) + Load512(_gr, o + j) + Vector512<float>.Zero, clip, high, low)), _gr, o + j);
+        }
+        for (int j = 0; j < n; j += lanes)
+            StoreHidden512(Load512(_gr, o + j) * RecurrentMathVector.Tanh(Clip(Load512(_cState, state + j), clip, high, low)), state + j);
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary><see cref="StoreHidden(Vector{float}, int)"/> for 16 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreHidden512(Vector512<float> h, int at)
+    {
+        if (!_quantized)
+        {
+            Store512(h, _hState, at);
+            return;
+        }
+        var layer = _layer;
+        var scaled = h * Vector512.Create(layer.HInverseScale);
+        var whole = Vector512.Truncate(scaled);
+        var awayFromZero = Vector512.GreaterThanOrEqual(Vector512.Abs(scaled - whole), Vector512.Create(0.5f));
+        var rounded = Vector512.ConditionalSelect(awayFromZero, whole + Vector512.CopySign(Vector512<float>.One, scaled), whole) + Vector512.Create((float)layer.HZero);
+        var clamped = Vector512.MinNative(Vector512.MaxNative(rounded, Vector512.Create(-128f)), Vector512.Create(127f));
+        var q = Vector512.ConditionalSelect(Vector512.Equals(rounded, rounded).AsInt32(), Vector512.ConvertToInt32Native(clamped),
+            Vector512.Create(Math.Clamp(layer.HZero, -128, 127)));
+        var shifted = q - Vector512.Create(layer.HZero);
+        Store512(Vector512.ConvertToSingle(shifted) * Vector512.Create(layer.HScale), _hState, at);
+        Avx512F.ConvertToVector256Int16(shifted).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hState16), (nuint)at);
+        Avx512F.ConvertToVector128SByte(q).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hStateQ), (nuint)at);
     }
 
     /// <summary>
