@@ -94,6 +94,14 @@ public static class KernelCases
             case (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32):
                 foreach (var shape in RecurrentShapes())
                     for (int variation = 0; variation < 2; variation++) cases.Add(Recurrent(rng, op, type == DataType.Int8, shape));
+                if (op != OpType.Rnn)
+                {
+                    // The optimized kernels' own step for the default activations (GRU: linear_before_reset = 1; LSTM:
+                    // no peepholes), with and without clip, on hidden sizes that are and are not whole vectors.
+                    foreach (var shape in new RecurrentGeometry[] { new(9, 1, 32, 48, 0, 0), new(5, 2, 6, 13, 2, 1) })
+                        foreach (bool clip in new[] { false, true })
+                            cases.Add(Recurrent(rng, op, type == DataType.Int8, shape, new RecurrentOverrides(DefaultStep: true, Clip: clip)));
+                }
                 break;
             case (OpType.Transpose, DataType.Int8):
                 foreach (var (shape, perm) in TransposeShapes(rng)) cases.Add(TransposeInt8(rng, shape, perm));
@@ -608,6 +616,12 @@ public static class KernelCases
     /// <summary>A recurrent layer: time steps, batch, input size, hidden size, direction (0 forward, 1 reverse, 2 both), layout.</summary>
     private readonly record struct RecurrentGeometry(int Steps, int Batch, int Input, int Hidden, int Direction, int Layout);
 
+    /// <summary>
+    /// Options fixed instead of drawn (these cases come after the drawn ones, which stay as they were): DefaultStep gives
+    /// the default activations, GRU linear_before_reset = 1 and no LSTM peepholes; Clip a clip or none.
+    /// </summary>
+    private readonly record struct RecurrentOverrides(bool DefaultStep, bool Clip);
+
     private static IEnumerable<RecurrentGeometry> RecurrentShapes()
     {
         // Hidden sizes on and off multiples of 4, 8 and 16; the example models' shapes (fewer steps).
@@ -633,7 +647,7 @@ public static class KernelCases
     /// float32 in the int8 form), LSTM peepholes and input_forget, GRU linear_before_reset, clip, other activations,
     /// int8 zero points often at -128 or 127 and weight scales per row or per tensor, int8 or float32 Y_c.
     /// </summary>
-    private static KernelCase Recurrent(Random rng, OpType op, bool quantized, RecurrentGeometry geometry)
+    private static KernelCase Recurrent(Random rng, OpType op, bool quantized, RecurrentGeometry geometry, RecurrentOverrides? overrides = null)
     {
         var (steps, batch, input, hidden, direction, layout) = geometry;
         int directions = direction == 2 ? 2 : 1;
@@ -674,7 +688,7 @@ public static class KernelCases
         if (op == OpType.Lstm)
         {
             if (rng.Next(2) == 0) c0 = InitialState(g, rng, "initial_c", quantized, stateShape, notes);
-            if (rng.Next(2) == 0)
+            if (rng.Next(2) == 0 && overrides is not { DefaultStep: true })
             {
                 p = g.Constant("p", DataType.Float32, [directions, 3 * hidden], RecurrentFloats(rng, directions * 3 * hidden, 1f));
                 notes.Add("peepholes");
@@ -695,6 +709,7 @@ public static class KernelCases
         if (op == OpType.Gru)
         {
             int linearBeforeReset = rng.Next(2);
+            if (overrides is { DefaultStep: true }) linearBeforeReset = 1;
             attributes.Set(AttributeKey.LinearBeforeReset, linearBeforeReset);
             notes.Add($"linear_before_reset {linearBeforeReset}");
         }
@@ -703,13 +718,13 @@ public static class KernelCases
             attributes.Set(AttributeKey.InputForget, 1);
             notes.Add("input_forget");
         }
-        if (rng.Next(4) == 0)
+        if (overrides is { } fixedOptions ? fixedOptions.Clip : rng.Next(4) == 0)
         {
             float clip = (float)(rng.NextDouble() * 4 + 0.5);
             attributes.Set(AttributeKey.Clip, clip);
             notes.Add($"clip {clip}");
         }
-        if (rng.Next(4) == 0)
+        if (rng.Next(4) == 0 && overrides is not { DefaultStep: true })
         {
             // Any function for the candidate and output slots; a bounded one for the gates (slot 0), as in real models:
             // an unbounded gate multiplying an unbounded state overflows to inf and NaN within a few steps.
