@@ -856,12 +856,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         bool clip = layer.Clip != float.PositiveInfinity;
         var high = Vector512.Create(layer.Clip);
         var low = Vector512.Create(-layer.Clip);
-        // Gate rows: z, r, h.
-        for (int j = 0; j < 2 * n; j += lanes)
+        // Gate rows: z, r, h. The candidate waits for r; z is only needed at the end, so its sigmoids run beside the
+        // candidate's tanhs.
+        for (int j = n; j < 2 * n; j += lanes)
             Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low)), _gr, j);
         for (int j = 0; j < n; j += lanes)
         {
-            var z = Load512(_gr, j);
+            var z = RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low));
             var candidate = RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + 2 * n + j) + Load512(_gr, n + j) * Load512(_gr, 2 * n + j), clip, high, low));
             StoreHidden512((Vector512<float>.One - z) * candidate + z * Load512(_hState, state + j), state + j);
         }
