@@ -104,7 +104,8 @@ public static class OptimizedKernels
 
     /// <summary>
     /// LSTM/GRU/RNN on one instruction set for the matrix-vector products (the gate math uses Vector&lt;float&gt;, as
-    /// wide as this CPU's vectors). They accept every operator the reference accepts.
+    /// wide as this CPU's vectors; the Avx512 variants use Vector512 for the default-activation step). They accept
+    /// every operator the reference accepts.
     /// </summary>
     private static void AddRecurrent(List<KernelEntry> list, OpType op, bool quantized, string suffix, RecurrentIsa isa, Func<bool> isSupported, int priority)
     {
