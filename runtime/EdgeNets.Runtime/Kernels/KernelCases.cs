@@ -39,6 +39,7 @@ public static class KernelCases
         (OpType.Conv or OpType.Gemm, DataType.Int8 or DataType.Float32) => true,
         (OpType.MaxPool or OpType.AveragePool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32) => true,
+        (OpType.Transpose, DataType.Int8) => true,
         _ => false,
     };
 
@@ -93,6 +94,17 @@ public static class KernelCases
             case (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32):
                 foreach (var shape in RecurrentShapes())
                     for (int variation = 0; variation < 2; variation++) cases.Add(Recurrent(rng, op, type == DataType.Int8, shape));
+                if (op != OpType.Rnn)
+                {
+                    // The optimized kernels' own step for the default activations (GRU: linear_before_reset = 1; LSTM:
+                    // no peepholes), with and without clip, on hidden sizes that are and are not whole vectors.
+                    foreach (var shape in new RecurrentGeometry[] { new(9, 1, 32, 48, 0, 0), new(5, 2, 6, 13, 2, 1) })
+                        foreach (bool clip in new[] { false, true })
+                            cases.Add(Recurrent(rng, op, type == DataType.Int8, shape, new RecurrentOverrides(DefaultStep: true, Clip: clip)));
+                }
+                break;
+            case (OpType.Transpose, DataType.Int8):
+                foreach (var (shape, perm) in TransposeShapes(rng)) cases.Add(TransposeInt8(rng, shape, perm));
                 break;
         }
         return cases;
@@ -577,8 +589,63 @@ public static class KernelCases
         return g.Build($"{op} int8 [{ShapeUtil.Format(input)}]{clamp}");
     }
 
+    /// <summary>
+    /// Transposes that reduce to each case of the optimized kernel: copies (only size-1 axes move, or none), row gathers,
+    /// matrix transposes with and without whole 16 × 16 tiles and with outer axes on either side; the example models'
+    /// two; empty tensors; then random shapes and permutations (null: the ONNX default, axes reversed).
+    /// </summary>
+    private static IEnumerable<(int[] Shape, int[]? Perm)> TransposeShapes(Random rng)
+    {
+        yield return ([1, 32, 120], [2, 0, 1]);
+        yield return ([120, 1, 48], [1, 0, 2]);
+        yield return ([7], [0]);
+        yield return ([16, 16], [1, 0]);
+        yield return ([33, 47], null);
+        yield return ([64, 48], [1, 0]);
+        yield return ([3, 20, 37], [0, 2, 1]);
+        yield return ([20, 3, 37], [1, 0, 2]);
+        yield return ([2, 3, 4, 5], [3, 1, 0, 2]);
+        yield return ([5, 16, 17], [2, 1, 0]);
+        yield return ([1, 6, 1, 128], [0, 3, 2, 1]);
+        yield return ([2, 17, 1, 18, 3], [4, 2, 0, 3, 1]);
+        yield return ([1, 1, 1], [2, 0, 1]);
+        yield return ([0, 4], [1, 0]);
+        yield return ([4, 0, 3], [2, 1, 0]);
+        yield return ([2, 31, 3, 18], [0, 3, 2, 1]);
+        yield return ([4, 5, 6], [1, 2, 0]);
+        yield return ([4, 5, 6], [2, 0, 1]);
+        for (int i = 0; i < 12; i++)
+        {
+            int rank = rng.Next(2, 6);
+            var shape = new int[rank];
+            for (int d = 0; d < rank; d++) shape[d] = rng.Next(4) == 0 ? 1 : rng.Next(2, 40 / rank + 20);
+            yield return (shape, Enumerable.Range(0, rank).OrderBy(_ => rng.Next()).ToArray());
+        }
+    }
+
+    private static KernelCase TransposeInt8(Random rng, int[] input, int[]? perm)
+    {
+        int rank = input.Length;
+        var axes = perm ?? Enumerable.Range(0, rank).Reverse().ToArray();
+        var output = axes.Select(a => input[a]).ToArray();
+        var attributes = new OpAttributes();
+        if (perm != null) attributes.Set(AttributeKey.Perm, perm);
+        var g = new CaseGraph();
+        var q = Quant(rng);
+        int x = g.Input("x", DataType.Int8, input, Int8Values(rng, ShapeUtil.ElementCount(input)), q);
+        int y = g.Output("y", DataType.Int8, output, q);
+        g.Op(OpType.Transpose, [x], y, attributes);
+        return g.Build($"Transpose int8 [{ShapeUtil.Format(input)}] perm [{(perm == null ? "default" : ShapeUtil.Format(perm))}]");
+    }
+
     /// <summary>A recurrent layer: time steps, batch, input size, hidden size, direction (0 forward, 1 reverse, 2 both), layout.</summary>
     private readonly record struct RecurrentGeometry(int Steps, int Batch, int Input, int Hidden, int Direction, int Layout);
+
+    /// <summary>
+    /// Options fixed instead of drawn (these cases come after the drawn ones, which stay as they were): DefaultStep gives
+    /// the default activations, GRU linear_before_reset = 1 and no LSTM peepholes; Clip a clip or none.
+    /// </summary>
+    private readonly record struct RecurrentOverrides(bool DefaultStep, bool Clip);
 
     private static IEnumerable<RecurrentGeometry> RecurrentShapes()
     {
@@ -605,7 +672,7 @@ public static class KernelCases
     /// float32 in the int8 form), LSTM peepholes and input_forget, GRU linear_before_reset, clip, other activations,
     /// int8 zero points often at -128 or 127 and weight scales per row or per tensor, int8 or float32 Y_c.
     /// </summary>
-    private static KernelCase Recurrent(Random rng, OpType op, bool quantized, RecurrentGeometry geometry)
+    private static KernelCase Recurrent(Random rng, OpType op, bool quantized, RecurrentGeometry geometry, RecurrentOverrides? overrides = null)
     {
         var (steps, batch, input, hidden, direction, layout) = geometry;
         int directions = direction == 2 ? 2 : 1;
@@ -646,7 +713,7 @@ public static class KernelCases
         if (op == OpType.Lstm)
         {
             if (rng.Next(2) == 0) c0 = InitialState(g, rng, "initial_c", quantized, stateShape, notes);
-            if (rng.Next(2) == 0)
+            if (rng.Next(2) == 0 && overrides is not { DefaultStep: true })
             {
                 p = g.Constant("p", DataType.Float32, [directions, 3 * hidden], RecurrentFloats(rng, directions * 3 * hidden, 1f));
                 notes.Add("peepholes");
@@ -667,6 +734,7 @@ public static class KernelCases
         if (op == OpType.Gru)
         {
             int linearBeforeReset = rng.Next(2);
+            if (overrides is { DefaultStep: true }) linearBeforeReset = 1;
             attributes.Set(AttributeKey.LinearBeforeReset, linearBeforeReset);
             notes.Add($"linear_before_reset {linearBeforeReset}");
         }
@@ -675,13 +743,13 @@ public static class KernelCases
             attributes.Set(AttributeKey.InputForget, 1);
             notes.Add("input_forget");
         }
-        if (rng.Next(4) == 0)
+        if (overrides is { } fixedOptions ? fixedOptions.Clip : rng.Next(4) == 0)
         {
             float clip = (float)(rng.NextDouble() * 4 + 0.5);
             attributes.Set(AttributeKey.Clip, clip);
             notes.Add($"clip {clip}");
         }
-        if (rng.Next(4) == 0)
+        if (rng.Next(4) == 0 && overrides is not { DefaultStep: true })
         {
             // Any function for the candidate and output slots; a bounded one for the gates (slot 0), as in real models:
             // an unbounded gate multiplying an unbounded state overflows to inf and NaN within a few steps.

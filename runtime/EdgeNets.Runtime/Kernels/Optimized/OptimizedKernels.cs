@@ -83,12 +83,19 @@ public static class OptimizedKernels
 
         foreach (var op in new[] { OpType.Lstm, OpType.Gru, OpType.Rnn })
         {
+            if (op != OpType.Rnn)
+            {
+                AddRecurrent(list, op, quantized: true, "_Avx512", RecurrentIsa.Avx512, HasAvx512, 3);
+                AddRecurrent(list, op, quantized: false, "_Avx512", RecurrentIsa.Avx512, HasAvx512, 3);
+            }
             AddRecurrent(list, op, quantized: true, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: true, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
             AddRecurrent(list, op, quantized: true, "_AdvSimdDot", RecurrentIsa.AdvSimdDot, HasDot, 3);
             AddRecurrent(list, op, quantized: false, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: false, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
         }
+        list.Add(new KernelEntry("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, s => new TransposeInt8Tiled(s), HasInt8Vector128, 1,
+            TransposeInt8Tiled.CanHandle));
 
         list.Add(new KernelEntry("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8UnrolledKernel(s), priority: 1));
     }
@@ -107,7 +114,8 @@ public static class OptimizedKernels
 
     /// <summary>
     /// LSTM/GRU/RNN on one instruction set for the matrix-vector products (the gate math uses Vector&lt;float&gt;, as
-    /// wide as this CPU's vectors). They accept every operator the reference accepts.
+    /// wide as this CPU's vectors; the Avx512 variants use Vector512 for the default-activation step). They accept
+    /// every operator the reference accepts.
     /// </summary>
     private static void AddRecurrent(List<KernelEntry> list, OpType op, bool quantized, string suffix, RecurrentIsa isa, Func<bool> isSupported, int priority)
     {

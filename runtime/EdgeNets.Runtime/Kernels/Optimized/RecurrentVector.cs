@@ -10,8 +10,8 @@ using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>Which matrix-vector code a recurrent variant runs.</summary>
-internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot }
+/// <summary>Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512).</summary>
+internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512 }
 
 /// <summary>
 /// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
@@ -58,6 +58,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h; LSTM: the new cell state
     private readonly sbyte[] _resetHiddenQ = [];
     private readonly float[] _dequantized = [];     // int8: hScale · (q - zh) for q = -128..127
+    /// <summary>
+    /// GRU with linear_before_reset = 1 or LSTM without peepholes, with the default activations (Sigmoid, Tanh [, Tanh])
+    /// in every direction: the step runs <see cref="DefaultGruCell"/> or <see cref="DefaultLstmCell"/>.
+    /// </summary>
+    private readonly bool _defaultCell;
     private bool _needsInit = true;
 
     public static bool CanHandle(KernelSetup s, OpType op, bool quantized)
@@ -80,7 +85,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _isa = isa;
         _quantized = quantized;
         _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
-        int lanes = Math.Max(Block, Vector<float>.Count);
+        _defaultCell = HasDefaultActivations(layer) && (op == OpType.Gru ? layer.LinearBeforeReset : op == OpType.Lstm && layer.P < 0);
+        int lanes = isa == RecurrentIsa.Avx512 ? Vector512<float>.Count : Math.Max(Block, Vector<float>.Count);
         int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
         _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
         _paddedRows = gates * _paddedHidden;
@@ -149,6 +155,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _hState = new float[directions * layer.Batch * _paddedHidden];
         _cState = new float[directions * layer.Batch * _paddedHidden];
         _resetHidden = new float[_paddedHidden];
+    }
+
+    /// <summary>Sigmoid for the gates and Tanh for the rest in every direction: the ONNX defaults for LSTM and GRU.</summary>
+    private static bool HasDefaultActivations(RecurrentLayer layer)
+    {
+        for (int a = 0; a < layer.Activations.Length; a++)
+        {
+            var expected = a % layer.ActivationsPerDirection == 0 ? RecurrentActivation.Sigmoid : RecurrentActivation.Tanh;
+            if ((RecurrentActivation)layer.Activations[a] != expected) return false;
+        }
+        return true;
     }
 
     public override string Name => _name;
@@ -256,7 +273,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     {
         var layer = _layer;
         int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
-        if (_quantized && _isa == RecurrentIsa.Avx2)
+        if (_quantized && _isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
         {
             InputProductsAvx2(d);
             return;
@@ -292,12 +309,25 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             return;
         }
         int k = layer.InputSize, width = 2 * _inputPairs, zero = layer.XZero;
+        var zeroLanes = Vector128.Create((short)zero);
         for (int t = 0; t < layer.Steps; t++)
             for (int b = 0; b < layer.Batch; b++)
             {
                 var source = x.Slice(layer.XOffset(t, b), k);
                 var target = _x16.AsSpan((t * layer.Batch + b) * width, k);
-                for (int i = 0; i < source.Length; i++) target[i] = (short)(source[i] - zero);
+                int i = 0;
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    ref sbyte from = ref MemoryMarshal.GetReference(source);
+                    ref short to = ref MemoryMarshal.GetReference(target);
+                    for (; i + 16 <= k; i += 16)
+                    {
+                        var (low, high) = Vector128.Widen(Vector128.LoadUnsafe(ref from, (nuint)i));
+                        (low - zeroLanes).StoreUnsafe(ref to, (nuint)i);
+                        (high - zeroLanes).StoreUnsafe(ref to, (nuint)(i + 8));
+                    }
+                }
+                for (; i < k; i++) target[i] = (short)(source[i] - zero);
             }
     }
 
@@ -399,7 +429,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
         ref float y = ref MemoryMarshal.GetReference(output);
         int stride = pairs * 2 * Block;
-        if (_isa == RecurrentIsa.Avx2)
+        if (_isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
         {
             ProductsAvx2(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, pairs, ref vPairs, ref scales, ref biases, ref y);
             return;
@@ -526,7 +556,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref float w0 = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
             ref float w1 = ref Unsafe.Add(ref w0, stride);
             nuint at = (nuint)(i * Block);
-            if (_isa == RecurrentIsa.Avx2)
+            if (_isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
             {
                 Vector256<float> s0 = default, s1 = default;
                 for (int k = 0; k < columns; k++)
@@ -643,6 +673,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private void Cell(TensorMemory memory, int d, int t, int b)
     {
         var layer = _layer;
+        if (_defaultCell)
+        {
+            if (_isa == RecurrentIsa.Avx512)
+            {
+                if (layer.Op == OpType.Gru) DefaultGruCell512(memory, d, t, b);
+                else DefaultLstmCell512(memory, d, t, b);
+            }
+            else if (layer.Op == OpType.Gru) DefaultGruCell(memory, d, t, b);
+            else DefaultLstmCell(memory, d, t, b);
+            return;
+        }
         int n = _paddedHidden, state = (d * layer.Batch + b) * n, lanes = Vector<float>.Count;
         int gx = (t * layer.Batch + b) * _paddedRows;
         bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
@@ -726,6 +767,215 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             var hq = _hStateQ.AsSpan(state, hidden);
             QuantizeHidden(_hState.AsSpan(state, hidden), hq, _hState16.AsSpan(state, hidden), dequantized: true);
             hq.CopyTo(memory.Write<sbyte>(layer.Y).Slice(y, hidden));
+        }
+        else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Clip(Vector<float> x, bool clip, Vector<float> high, Vector<float> low) =>
+        clip ? Vector.ConditionalSelect(Vector.GreaterThan(x, high), high, Vector.ConditionalSelect(Vector.LessThan(x, low), low, x)) : x;
+
+    /// <summary>
+    /// <see cref="Cell"/> for GRU with linear_before_reset = 1 and the default activations: one pass of the independent
+    /// z and r sigmoids straight from gx + gr, then one pass that computes the candidate, the new h and its quantized
+    /// forms per vector. Per element the reference's operations in its order.
+    /// </summary>
+    private void DefaultGruCell(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Gate rows: z, r, h.
+        for (int j = 0; j < 2 * n; j += lanes)
+            Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low)), _gr, j);
+        for (int j = 0; j < n; j += lanes)
+        {
+            var z = Load(_gr, j);
+            var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), clip, high, low));
+            StoreHidden((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), state + j);
+        }
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary>
+    /// <see cref="Cell"/> for LSTM without peepholes and with the default activations: one pass computes the gates
+    /// and the new cell state per vector (the o gate waits in _gr), the next the new h and its quantized forms.
+    /// </summary>
+    private void DefaultLstmCell(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Packed gate rows i, f, o, c (see PaddedRow). The reference adds its absent peephole term as + 0f to i, f, o.
+        int f = n, o = 2 * n, c = 3 * n;
+        for (int j = 0; j < n; j += lanes)
+        {
+            var i = RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j) + Vector<float>.Zero, clip, high, low));
+            var forget = inputForget ? Vector<float>.One - i
+                : RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + f + j) + Load(_gr, f + j) + Vector<float>.Zero, clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + c + j) + Load(_gr, c + j), clip, high, low));
+            Store(forget * Load(_cState, state + j) + i * candidate, _cState, state + j);
+            Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + o + j) + Load(_gr, o + j) + Vector<float>.Zero, clip, high, low)), _gr, o + j);
+        }
+        for (int j = 0; j < n; j += lanes)
+            StoreHidden(Load(_gr, o + j) * RecurrentMathVector.Tanh(Clip(Load(_cState, state + j), clip, high, low)), state + j);
+        WriteY(memory, d, t, b, state);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Load512(float[] array, int offset) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(Vector512<float> v, float[] array, int offset) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(array), (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Clip(Vector512<float> x, bool clip, Vector512<float> high, Vector512<float> low) =>
+        clip ? Vector512.ConditionalSelect(Vector512.GreaterThan(x, high), high, Vector512.ConditionalSelect(Vector512.LessThan(x, low), low, x)) : x;
+
+    /// <summary>
+    /// <see cref="DefaultGruCell"/> with the gate math on Vector512 (16 lanes: fewer, wider operations for the long
+    /// chains of the sigmoids and tanhs). Per element the same operations.
+    /// </summary>
+    private void DefaultGruCell512(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector512<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = Vector512.Create(layer.Clip);
+        var low = Vector512.Create(-layer.Clip);
+        // Gate rows: z, r, h. The candidate waits for r; z is only needed at the end, so its sigmoids run beside the
+        // candidate's tanhs.
+        for (int j = n; j < 2 * n; j += lanes)
+            Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low)), _gr, j);
+        for (int j = 0; j < n; j += lanes)
+        {
+            var z = RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + 2 * n + j) + Load512(_gr, n + j) * Load512(_gr, 2 * n + j), clip, high, low));
+            StoreHidden512((Vector512<float>.One - z) * candidate + z * Load512(_hState, state + j), state + j);
+        }
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary><see cref="DefaultLstmCell"/> with the gate math on Vector512. Per element the same operations.</summary>
+    private void DefaultLstmCell512(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector512<float>.Count, state = (d * layer.Batch + b) * n;
+        int gx = (t * layer.Batch + b) * _paddedRows;
+        RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+        bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
+        var high = Vector512.Create(layer.Clip);
+        var low = Vector512.Create(-layer.Clip);
+        // Packed gate rows i, f, o, c (see PaddedRow). The reference adds its absent peephole term as + 0f to i, f, o.
+        int f = n, o = 2 * n, c = 3 * n;
+        for (int j = 0; j < n; j += lanes)
+        {
+            var i = RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j) + Vector512<float>.Zero, clip, high, low));
+            var forget = inputForget ? Vector512<float>.One - i
+                : RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + f + j) + Load512(_gr, f + j) + Vector512<float>.Zero, clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + c + j) + Load512(_gr, c + j), clip, high, low));
+            Store512(forget * Load512(_cState, state + j) + i * candidate, _cState, state + j);
+            Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + o + j) + Load512(_gr, o + j) + Vector512<float>.Zero, clip, high, low)), _gr, o + j);
+        }
+        for (int j = 0; j < n; j += lanes)
+            StoreHidden512(Load512(_gr, o + j) * RecurrentMathVector.Tanh(Clip(Load512(_cState, state + j), clip, high, low)), state + j);
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary><see cref="StoreHidden(Vector{float}, int)"/> for 16 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreHidden512(Vector512<float> h, int at)
+    {
+        if (!_quantized)
+        {
+            Store512(h, _hState, at);
+            return;
+        }
+        var layer = _layer;
+        var scaled = h * Vector512.Create(layer.HInverseScale);
+        var whole = Vector512.Truncate(scaled);
+        var awayFromZero = Vector512.GreaterThanOrEqual(Vector512.Abs(scaled - whole), Vector512.Create(0.5f));
+        var rounded = Vector512.ConditionalSelect(awayFromZero, whole + Vector512.CopySign(Vector512<float>.One, scaled), whole) + Vector512.Create((float)layer.HZero);
+        var clamped = Vector512.MinNative(Vector512.MaxNative(rounded, Vector512.Create(-128f)), Vector512.Create(127f));
+        var q = Vector512.ConditionalSelect(Vector512.Equals(rounded, rounded).AsInt32(), Vector512.ConvertToInt32Native(clamped),
+            Vector512.Create(Math.Clamp(layer.HZero, -128, 127)));
+        var shifted = q - Vector512.Create(layer.HZero);
+        Store512(Vector512.ConvertToSingle(shifted) * Vector512.Create(layer.HScale), _hState, at);
+        Avx512F.ConvertToVector256Int16(shifted).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hState16), (nuint)at);
+        Avx512F.ConvertToVector128SByte(q).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hStateQ), (nuint)at);
+    }
+
+    /// <summary>
+    /// Sets lanes [at, at + Vector&lt;float&gt;.Count) of the hidden state to the new h as the reference does: float32 h
+    /// itself; int8 q = FixedPoint.QuantizeValue(h), q - zh for the products and hScale · (q - zh) as the float state.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreHidden(Vector<float> h, int at)
+    {
+        if (!_quantized)
+        {
+            Store(h, _hState, at);
+            return;
+        }
+        var layer = _layer;
+        // FixedPoint.QuantizeValue per lane: round half away from zero, add the zero point, NaN to the zero point,
+        // clamp. The clamped value is a whole number in [-128, 127], so the plain conversion is exact.
+        var scaled = h * new Vector<float>(layer.HInverseScale);
+        var whole = Vector.Truncate(scaled);
+        var awayFromZero = Vector.GreaterThanOrEqual(Vector.Abs(scaled - whole), new Vector<float>(0.5f));
+        var rounded = Vector.ConditionalSelect(awayFromZero, whole + Vector.CopySign(Vector<float>.One, scaled), whole) + new Vector<float>(layer.HZero);
+        var clamped = Vector.MinNative(Vector.MaxNative(rounded, new Vector<float>(-128f)), new Vector<float>(127f));
+        var q = Vector.ConditionalSelect(Vector.Equals(rounded, rounded), Vector.ConvertToInt32Native(clamped), new Vector<int>(Math.Clamp(layer.HZero, -128, 127)));
+        var centered = q - new Vector<int>(layer.HZero);
+        Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
+        ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState16), at);
+        ref sbyte bytes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), at);
+        if (Vector<float>.Count == 8)
+        {
+            var c = centered.AsVector256();
+            Vector128.Narrow(c.GetLower(), c.GetUpper()).StoreUnsafe(ref shorts);
+            var v = q.AsVector256();
+            var narrow = Vector128.Narrow(Vector128.Narrow(v.GetLower(), v.GetUpper()), Vector128<short>.Zero);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt64().ToScalar());
+        }
+        else
+        {
+            var c = centered.AsVector128();
+            Unsafe.WriteUnaligned(ref Unsafe.As<short, byte>(ref shorts), Vector128.Narrow(c, c).AsInt64().ToScalar());
+            var v = q.AsVector128();
+            var narrow = Vector128.Narrow(Vector128.Narrow(v, v), Vector128<short>.Zero);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt32().ToScalar());
+        }
+    }
+
+    /// <summary>Y at (t, d, b) from the state row: the quantized h (int8) or h (float32).</summary>
+    private void WriteY(TensorMemory memory, int d, int t, int b, int state)
+    {
+        var layer = _layer;
+        int hidden = layer.Hidden, y = layer.YOffset(t, d, b);
+        if (_quantized)
+        {
+            // A few dozen bytes per step: vector moves instead of a call to the general copy.
+            var target = memory.Write<sbyte>(layer.Y).Slice(y, hidden);
+            ref byte from = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), state));
+            ref byte to = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(target));
+            int i = 0;
+            for (; i + 16 <= hidden; i += 16) Vector128.LoadUnsafe(ref from, (nuint)i).StoreUnsafe(ref to, (nuint)i);
+            for (; i < hidden; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
         }
         else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
     }
