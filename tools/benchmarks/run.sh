@@ -2,21 +2,29 @@
 # Converts the benchmark models (tools/benchmarks/models) and the example models (models/*/model.onnx) to int8 and
 # times each with `edgenets bench` beside ONNX Runtime float32 and ONNX Runtime's own int8 model (QDQ, written by
 # `convert --export-qdq` with the same int8 weights, scales and zero points), then prints a table of medians and ratios.
-#   tools/benchmarks/run.sh [--threads N] [--runs N]
+#   tools/benchmarks/run.sh [--threads N] [--runs N] [--binary PATH]
+# --binary times a published edgenets (e.g. the NativeAOT build) instead of the JIT build of tools/EdgeNets.Cli.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=1
 runs=1000
+binary=
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
-    *) echo "usage: $0 [--threads N] [--runs N]" >&2; exit 2 ;;
+    --binary) binary=$2; shift 2 ;;
+    *) echo "usage: $0 [--threads N] [--runs N] [--binary PATH]" >&2; exit 2 ;;
   esac
 done
 
-dotnet build tools/EdgeNets.Cli -c Release -v q -nologo >/dev/null
-edgenets() { dotnet tools/EdgeNets.Cli/bin/Release/net10.0/edgenets.dll "$@"; }
+if [ -n "$binary" ]; then
+  [ -x "$binary" ] || { echo "$0: --binary $binary is not an executable file" >&2; exit 2; }
+  edgenets() { "$binary" "$@"; }
+else
+  dotnet build tools/EdgeNets.Cli -c Release -v q -nologo >/dev/null
+  edgenets() { dotnet tools/EdgeNets.Cli/bin/Release/net10.0/edgenets.dll "$@"; }
+fi
 
 bench_dir=tools/benchmarks/models
 bench_stems="mobilenet_v1_025_96 resnet8_32 deepconvlstm_imu"
@@ -48,10 +56,10 @@ for dir in models/*/; do
   run_one "$name" "$dir/model.onnx" "$dir/calibration.npy"
 done
 
-/usr/bin/python3 - "$results" "$threads" <<'PY'
+/usr/bin/python3 - "$results" "$threads" "${binary:-JIT build}" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-print(f"threads: {sys.argv[2]}   (medians in microseconds)")
+print(f"threads: {sys.argv[2]}   edgenets: {sys.argv[3]}   (medians in microseconds)")
 print(f"| model | edgenets int8 | ORT float32 | ratio | ORT int8 | ratio | arena bytes | ORT int8 working-set growth |")
 print(f"|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
