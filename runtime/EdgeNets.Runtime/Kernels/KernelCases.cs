@@ -403,6 +403,10 @@ public static class KernelCases
         return cases;
     }
 
+    /// <summary>A single Conv 3x3 (same padding) + MaxPool 2x2/2 pair with random data (for benchmarks), as in <see cref="ConvPoolPairs"/>.</summary>
+    public static KernelCase Conv3x3MaxPoolInt8(int[] input, int outChannels, int seed = 1) =>
+        ConvPoolInt8(new Random(seed), new ConvGeometry(input, outChannels, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), leftShift: false);
+
     private static IEnumerable<(ConvGeometry Geometry, bool LeftShift)> ConvPoolShapes()
     {
         // The gesture model's three layers, also with left-shift multipliers (requantize before the max).

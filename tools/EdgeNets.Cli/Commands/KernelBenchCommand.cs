@@ -46,6 +46,40 @@ public static class KernelBenchCommand
             }
         }
 
+        // Conv 3x3 + MaxPool 2x2/2: each fused variant beside every plain Conv variant followed by the chosen MaxPool kernel.
+        var pairs = new (string Name, KernelCase Case)[]
+        {
+            ("Conv 3->16 3x3 + MaxPool on 32x32", KernelCases.Conv3x3MaxPoolInt8([1, 3, 32, 32], 16)),
+            ("Conv 1->8 3x3 + MaxPool on 32x32", KernelCases.Conv3x3MaxPoolInt8([1, 1, 32, 32], 8)),
+            ("Conv 16->32 3x3 + MaxPool on 16x16", KernelCases.Conv3x3MaxPoolInt8([1, 16, 16, 16], 32)),
+            ("Conv 32->64 3x3 + MaxPool on 8x8", KernelCases.Conv3x3MaxPoolInt8([1, 32, 8, 8], 64)),
+            ("Conv 16->16 3x3 + MaxPool on 6x6", KernelCases.Conv3x3MaxPoolInt8([1, 16, 6, 6], 16)),
+            ("Conv 32->32 3x3 + MaxPool on 4x4", KernelCases.Conv3x3MaxPoolInt8([1, 32, 4, 4], 32)),
+            ("Conv 64->64 3x3 + MaxPool on 2x2", KernelCases.Conv3x3MaxPoolInt8([1, 64, 2, 2], 64)),
+            ("Conv 2->16 3x3 + MaxPool on 64x64", KernelCases.Conv3x3MaxPoolInt8([1, 2, 64, 64], 16)),
+        };
+        foreach (var (name, c) in pairs)
+        {
+            var graph = c.Graph;
+            var convSetup = new KernelSetup(graph, graph.Ops[0]);
+            var poolSetup = new KernelSetup(graph, graph.Ops[1]);
+            var pool = KernelRegistry.Select(graph.Ops[1], graph);
+            stdout.WriteLine($"{name}:");
+            foreach (var fused in ConvPoolFusion.All)
+            {
+                if (!fused.IsSupported() || !fused.IsValid(convSetup)) continue;
+                double seconds = KernelBenchmark.SecondsPerRun([fused.Create(convSetup, poolSetup)], graph, c.Inputs);
+                string chosen = fused.CanHandle(convSetup) ? "" : "  (not chosen here)";
+                stdout.WriteLine(string.Format(inv, "  {0,-46} {1,10:F2} us{2}", fused.Name, seconds * 1e6, chosen));
+            }
+            foreach (var variant in KernelRegistry.Variants(OpType.Conv, DataType.Int8))
+            {
+                if (variant.IsReference || !variant.IsSupported() || !variant.CanHandle(convSetup)) continue;
+                double seconds = KernelBenchmark.SecondsPerRun([variant.Create(convSetup), pool.Create(poolSetup)], graph, c.Inputs);
+                stdout.WriteLine(string.Format(inv, "  {0,-46} {1,10:F2} us", $"{variant.Name} + {pool.Name}", seconds * 1e6));
+            }
+        }
+
         if (a.Positionals.Count > 0)
         {
             a.ExpectPositionals(1);
