@@ -86,11 +86,14 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// </summary>
     private readonly bool _pooled;
     /// <summary>
-    /// Pooled: per output channel, whether requantization is monotone non-decreasing in the accumulator (multiplier ≥ 0,
-    /// no left shift: x·2^left can wrap), so the window's largest accumulator requantizes to the window's largest value
-    /// and one requantization per tile replaces four.
+    /// Pooled: per output channel, where the max of a window's four pixels can be taken. Requantization is monotone
+    /// non-decreasing in the accumulator when the multiplier is ≥ 0 and there is no left shift (x·2^left can wrap):
+    /// then the window's largest accumulator requantizes to the window's largest value, one requantization per tile
+    /// instead of four (<see cref="MaxOfAccumulators"/>). When, besides, adding the bias cannot wrap, the max can go
+    /// before the shift and the bias too (<see cref="MaxOfSums"/>). Otherwise each pixel is requantized first.
     /// </summary>
-    private readonly bool[] _maxBeforeRequantize = [];
+    private readonly byte[] _poolOrder = [];
+    private const byte RequantizeEach = 0, MaxOfAccumulators = 1, MaxOfSums = 2;
 
     /// <summary>
     /// Input channels and 2x2 output tiles below which the direct kernels are faster. Measured (DOTNET_TieredCompilation=0,
@@ -170,8 +173,16 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _y = pool.OutputId(0);
             // clamp(clamp(v, min, max), poolMin, poolMax) is one clamp to these (both are monotone).
             (_min, _max) = (Math.Clamp(_min, poolMin, poolMax), Math.Clamp(_max, poolMin, poolMax));
-            _maxBeforeRequantize = new bool[shape.OutChannels];
-            for (int m = 0; m < shape.OutChannels; m++) _maxBeforeRequantize[m] = _multipliers[m] >= 0 && _shifts[m] <= 0;
+            _poolOrder = new byte[shape.OutChannels];
+            // |sum| ≤ C·9·255·128 (|x − zx| ≤ 255, |w| ≤ 128).
+            long largestSum = (long)g.C * 9 * 255 * 128;
+            var bias = s.HasInput(2) ? MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span) : default;
+            for (int m = 0; m < shape.OutChannels; m++)
+            {
+                long b = bias.IsEmpty ? 0 : bias[m];
+                bool monotone = _multipliers[m] >= 0 && _shifts[m] <= 0;
+                _poolOrder[m] = !monotone ? RequantizeEach : Math.Abs(b) + largestSum <= int.MaxValue ? MaxOfSums : MaxOfAccumulators;
+            }
         }
         _channels = g.C;
         _outChannels = shape.OutChannels;
@@ -659,11 +670,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     }
 
     /// <summary>
-    /// The four pixels of 16 tiles (one per lane) of block row <paramref name="r"/> from <paramref name="t0"/> as the
-    /// reference's accumulators: Y = Aᵀ·M·A, then Y &gt;&gt; 2 plus the bias.
+    /// Y = Aᵀ·M·A: four times the sums of the four pixels of 16 tiles (one per lane) of block row <paramref name="r"/>
+    /// from <paramref name="t0"/>. The reference's accumulator is Y &gt;&gt; 2 plus the bias (<see cref="Accumulator(Vector512{int}, Vector512{int})"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Accumulators512(Span<int> products, int r, int m, int t0,
+    private void Sums512(Span<int> products, int r, int m, int t0,
         out Vector512<int> a00, out Vector512<int> a01, out Vector512<int> a10, out Vector512<int> a11)
     {
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * _tileBlock + (t0 & (_tileBlock - 1)));
@@ -680,30 +691,42 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var m3 = Vector512.LoadUnsafe(ref p, 3 * pos); var m7 = Vector512.LoadUnsafe(ref p, 7 * pos);
         var m11 = Vector512.LoadUnsafe(ref p, 11 * pos); var m15 = Vector512.LoadUnsafe(ref p, 15 * pos);
         var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        var bias = Vector512.Create(_bias[m]);
-        a00 = Vector512.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias;
-        a01 = Vector512.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias;
-        a10 = Vector512.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias;
-        a11 = Vector512.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias;
+        a00 = s00 + s01 + s02;
+        a01 = s01 - s02 - s03;
+        a10 = s10 + s11 + s12;
+        a11 = s11 - s12 - s13;
     }
+
+    /// <summary>The reference's accumulator from Y = 4·sum: Y &gt;&gt; 2 (exact) plus the bias, wrapping as the reference does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Accumulator(Vector512<int> y, Vector512<int> bias) => Vector512.ShiftRightArithmetic(y, 2) + bias;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Accumulator(Vector256<int> y, Vector256<int> bias) => Vector256.ShiftRightArithmetic(y, 2) + bias;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Accumulator(Vector128<int> y, Vector128<int> bias) => Vector128.ShiftRightArithmetic(y, 2) + bias;
 
     /// <summary>Y = Aᵀ·M·A of 16 tiles from <paramref name="t0"/> for block row <paramref name="r"/> in 512-bit vectors, requantized and stored.</summary>
     private void OutputAvx512(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
     {
         if (t0 >= _tiles) return;
-        Accumulators512(products, r, m, t0, out var a00, out var a01, out var a10, out var a11);
+        Sums512(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector512.Create(_bias[m]);
+        var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+        var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
         ref readonly var rescale = ref _rescale512[m];
         var zero = Vector512.Create(_outputZeroPoint);
         var min = Vector512.Create(_min);
         var max = Vector512.Create(_max);
-        var y00 = Vector512.Min(Vector512.Max(rescale.Apply(a00) + zero, min), max);
-        var y01 = Vector512.Min(Vector512.Max(rescale.Apply(a01) + zero, min), max);
-        var y10 = Vector512.Min(Vector512.Max(rescale.Apply(a10) + zero, min), max);
-        var y11 = Vector512.Min(Vector512.Max(rescale.Apply(a11) + zero, min), max);
+        var q00 = Vector512.Min(Vector512.Max(rescale.Apply(a00) + zero, min), max);
+        var q01 = Vector512.Min(Vector512.Max(rescale.Apply(a01) + zero, min), max);
+        var q10 = Vector512.Min(Vector512.Max(rescale.Apply(a10) + zero, min), max);
+        var q11 = Vector512.Min(Vector512.Max(rescale.Apply(a11) + zero, min), max);
         // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; vpmovdw keeps them.
         var mask = Vector512.Create(0xFF);
-        var top = Avx512F.ConvertToVector256Int16((y00 & mask) | (y01 << 8)).AsByte();
-        var bottom = Avx512F.ConvertToVector256Int16((y10 & mask) | (y11 << 8)).AsByte();
+        var top = Avx512F.ConvertToVector256Int16((q00 & mask) | (q01 << 8)).AsByte();
+        var bottom = Avx512F.ConvertToVector256Int16((q10 & mask) | (q11 << 8)).AsByte();
         StoreQuad(top.GetLower(), 0, bottom.GetLower(), 0, t0, plane);
         StoreQuad(top.GetLower(), 8, bottom.GetLower(), 8, t0 + 4, plane);
         StoreQuad(top.GetUpper(), 0, bottom.GetUpper(), 0, t0 + 8, plane);
@@ -714,11 +737,19 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private void PooledAvx512(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
     {
         if (t0 >= _tiles) return;
-        Accumulators512(products, r, m, t0, out var a00, out var a01, out var a10, out var a11);
+        Sums512(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector512.Create(_bias[m]);
         ref readonly var rescale = ref _rescale512[m];
         Vector512<int> y;
-        if (_maxBeforeRequantize[m]) y = rescale.Apply(Vector512.Max(Vector512.Max(a00, a01), Vector512.Max(a10, a11)));
-        else y = Vector512.Max(Vector512.Max(rescale.Apply(a00), rescale.Apply(a01)), Vector512.Max(rescale.Apply(a10), rescale.Apply(a11)));
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = rescale.Apply(Accumulator(Vector512.Max(Vector512.Max(y00, y01), Vector512.Max(y10, y11)), bias));
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = rescale.Apply(Vector512.Max(Vector512.Max(a00, a01), Vector512.Max(a10, a11)));
+            else y = Vector512.Max(Vector512.Max(rescale.Apply(a00), rescale.Apply(a01)), Vector512.Max(rescale.Apply(a10), rescale.Apply(a11)));
+        }
         y = Vector512.Min(Vector512.Max(y + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
         // vpmovdb truncates; the values are int8 already.
         StorePooled(Avx512F.ConvertToVector128SByte(y).AsByte(), 16, t0, plane);
@@ -859,9 +890,9 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         }
     }
 
-    /// <summary>The four pixels of 8 tiles (one per lane) from <paramref name="t0"/> as the reference's accumulators: Y &gt;&gt; 2 plus the bias.</summary>
+    /// <summary>Y = Aᵀ·M·A, four times the sums of the four pixels of 8 tiles (one per lane) from <paramref name="t0"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AccumulatorsAvx2(Span<int> products, int r, int m, int t0,
+    private void SumsAvx2(Span<int> products, int r, int m, int t0,
         out Vector256<int> a00, out Vector256<int> a01, out Vector256<int> a10, out Vector256<int> a11)
     {
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 16 + (t0 & 15));
@@ -879,11 +910,10 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var m3 = Vector256.LoadUnsafe(ref p, 3 * pos); var m7 = Vector256.LoadUnsafe(ref p, 7 * pos);
         var m11 = Vector256.LoadUnsafe(ref p, 11 * pos); var m15 = Vector256.LoadUnsafe(ref p, 15 * pos);
         var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        var bias = Vector256.Create(_bias[m]);
-        a00 = Vector256.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias;
-        a01 = Vector256.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias;
-        a10 = Vector256.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias;
-        a11 = Vector256.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias;
+        a00 = s00 + s01 + s02;
+        a01 = s01 - s02 - s03;
+        a10 = s10 + s11 + s12;
+        a11 = s11 - s12 - s13;
     }
 
     /// <summary>Y = Aᵀ·M·A of 8 tiles from <paramref name="t0"/> for block row <paramref name="r"/>, requantized and stored.</summary>
@@ -891,18 +921,21 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private void OutputAvx2(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
     {
         if (t0 >= _tiles) return;
-        AccumulatorsAvx2(products, r, m, t0, out var a00, out var a01, out var a10, out var a11);
+        SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector256.Create(_bias[m]);
+        var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+        var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
         int multiplier = _multipliers[m], shift = _shifts[m];
         var zero = Vector256.Create(_outputZeroPoint);
         var min = Vector256.Create(_min);
         var max = Vector256.Create(_max);
-        var y00 = Requantize(a00, multiplier, shift, zero, min, max);
-        var y01 = Requantize(a01, multiplier, shift, zero, min, max);
-        var y10 = Requantize(a10, multiplier, shift, zero, min, max);
-        var y11 = Requantize(a11, multiplier, shift, zero, min, max);
+        var q00 = Requantize(a00, multiplier, shift, zero, min, max);
+        var q01 = Requantize(a01, multiplier, shift, zero, min, max);
+        var q10 = Requantize(a10, multiplier, shift, zero, min, max);
+        var q11 = Requantize(a11, multiplier, shift, zero, min, max);
         // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; the truncating narrow keeps them.
         var mask = Vector256.Create(0xFF);
-        var rows = Vector256.Narrow((y00 & mask) | (y01 << 8), (y10 & mask) | (y11 << 8)).AsByte();
+        var rows = Vector256.Narrow((q00 & mask) | (q01 << 8), (q10 & mask) | (q11 << 8)).AsByte();
         // Bytes 0-15: the top rows of the 8 tiles, 16-31: their bottom rows.
         StoreQuad(rows.GetLower(), 0, rows.GetUpper(), 0, t0, plane);
         StoreQuad(rows.GetLower(), 8, rows.GetUpper(), 8, t0 + 4, plane);
@@ -916,9 +949,9 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private static Vector128<int> Requantize(Vector128<int> a, int multiplier, int shift, Vector128<int> zero, Vector128<int> min, Vector128<int> max) =>
         Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a, multiplier, shift) + zero, min), max);
 
-    /// <summary>The four pixels of 4 tiles (one per lane) from <paramref name="t0"/> as the reference's accumulators: Y &gt;&gt; 2 plus the bias.</summary>
+    /// <summary>Y = Aᵀ·M·A, four times the sums of the four pixels of 4 tiles (one per lane) from <paramref name="t0"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Accumulators128(Span<int> products, int r, int m, int t0,
+    private void Sums128(Span<int> products, int r, int m, int t0,
         out Vector128<int> a00, out Vector128<int> a01, out Vector128<int> a10, out Vector128<int> a11)
     {
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 8 + (t0 & 7));
@@ -935,11 +968,10 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var m3 = Vector128.LoadUnsafe(ref p, 3 * pos); var m7 = Vector128.LoadUnsafe(ref p, 7 * pos);
         var m11 = Vector128.LoadUnsafe(ref p, 11 * pos); var m15 = Vector128.LoadUnsafe(ref p, 15 * pos);
         var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        var bias = Vector128.Create(_bias[m]);
-        a00 = Vector128.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias;
-        a01 = Vector128.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias;
-        a10 = Vector128.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias;
-        a11 = Vector128.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias;
+        a00 = s00 + s01 + s02;
+        a01 = s01 - s02 - s03;
+        a10 = s10 + s11 + s12;
+        a11 = s11 - s12 - s13;
     }
 
     /// <summary>Y of 4 tiles from <paramref name="t0"/> (Vector128), requantized and stored.</summary>
@@ -947,17 +979,20 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private void Output128(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
     {
         if (t0 >= _tiles) return;
-        Accumulators128(products, r, m, t0, out var a00, out var a01, out var a10, out var a11);
+        Sums128(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector128.Create(_bias[m]);
+        var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+        var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
         int multiplier = _multipliers[m], shift = _shifts[m];
         var zero = Vector128.Create(_outputZeroPoint);
         var min = Vector128.Create(_min);
         var max = Vector128.Create(_max);
-        var y00 = Requantize(a00, multiplier, shift, zero, min, max);
-        var y01 = Requantize(a01, multiplier, shift, zero, min, max);
-        var y10 = Requantize(a10, multiplier, shift, zero, min, max);
-        var y11 = Requantize(a11, multiplier, shift, zero, min, max);
+        var q00 = Requantize(a00, multiplier, shift, zero, min, max);
+        var q01 = Requantize(a01, multiplier, shift, zero, min, max);
+        var q10 = Requantize(a10, multiplier, shift, zero, min, max);
+        var q11 = Requantize(a11, multiplier, shift, zero, min, max);
         var mask = Vector128.Create(0xFF);
-        var rows = Vector128.Narrow((y00 & mask) | (y01 << 8), (y10 & mask) | (y11 << 8)).AsByte();
+        var rows = Vector128.Narrow((q00 & mask) | (q01 << 8), (q10 & mask) | (q11 << 8)).AsByte();
         // Bytes 0-7: the top rows of the 4 tiles, 8-15: their bottom rows.
         StoreQuad(rows, 0, rows, 8, t0, plane);
     }
@@ -967,13 +1002,19 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private void PooledAvx2(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
     {
         if (t0 >= _tiles) return;
-        AccumulatorsAvx2(products, r, m, t0, out var a00, out var a01, out var a10, out var a11);
+        SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector256.Create(_bias[m]);
         int multiplier = _multipliers[m], shift = _shifts[m];
         Vector256<int> y;
-        if (_maxBeforeRequantize[m]) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
-        else y = Vector256.Max(
-            Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)),
-            Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11)), bias), multiplier, shift);
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
+            else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        }
         y = Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
         var words = Vector128.Narrow(y.GetLower(), y.GetUpper());
         StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
@@ -984,13 +1025,19 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private void Pooled128(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
     {
         if (t0 >= _tiles) return;
-        Accumulators128(products, r, m, t0, out var a00, out var a01, out var a10, out var a11);
+        Sums128(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector128.Create(_bias[m]);
         int multiplier = _multipliers[m], shift = _shifts[m];
         Vector128<int> y;
-        if (_maxBeforeRequantize[m]) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.Max(Vector128.Max(a00, a01), Vector128.Max(a10, a11)), multiplier, shift);
-        else y = Vector128.Max(
-            Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)),
-            Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector128.Max(Vector128.Max(y00, y01), Vector128.Max(y10, y11)), bias), multiplier, shift);
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.Max(Vector128.Max(a00, a01), Vector128.Max(a10, a11)), multiplier, shift);
+            else y = Vector128.Max(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        }
         y = Vector128.Min(Vector128.Max(y + Vector128.Create(_outputZeroPoint), Vector128.Create(_min)), Vector128.Create(_max));
         var words = Vector128.Narrow(y, y);
         StorePooled(Vector128.Narrow(words, words).AsByte(), 4, t0, plane);
