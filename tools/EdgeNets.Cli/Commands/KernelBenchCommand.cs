@@ -14,8 +14,9 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>
 /// `edgenets bench --kernels [MODEL.enet]`: GMAC/s of every int8 Conv/Gemm variant this CPU supports on a 64-channel
 /// 3x3 layer, a 128-channel 1x1 layer and a 1024x128 Gemm, beside the int8 multiply-add peak of this core measured in
-/// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction). With a model, also the
-/// time of every operator with its dispatched kernel and with the reference.
+/// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction); then Conv 3x3 + MaxPool
+/// 2x2/2 pairs with each fused variant and with each Conv variant followed by the MaxPool. With a model, also the time
+/// of every operator with its dispatched kernel and with the reference (each operator alone, unfused).
 /// </summary>
 public static class KernelBenchCommand
 {
