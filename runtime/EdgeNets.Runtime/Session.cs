@@ -30,11 +30,30 @@ public sealed class Session : IDisposable
         _memory = new TensorMemory(_graph, offsets, arenaBytes);
 
         _kernels = new OpKernel[_graph.Ops.Count];
+        // Conv + MaxPool 2x2/2 pairs that may run as one kernel; not with reference kernels only, nor when every
+        // activation is kept (the fused Conv never writes its own output).
+        bool[] sharesInput = [];
+        int[]? fusible = options.ReferenceKernelsOnly || options.KeepAllActivations ? null : ConvPoolFusion.Plan(_graph, offsets, out sharesInput);
         for (int i = 0; i < _kernels.Length; i++)
         {
             var op = _graph.Ops[i];
+            if (_kernels[i] != null) continue; // the MaxPool of a fused pair
             var entry = KernelRegistry.Select(op, _graph, options.ReferenceKernelsOnly);
-            try { _kernels[i] = entry.Create(new KernelSetup(_graph, op)); }
+            try
+            {
+                if (fusible != null && fusible[i] >= 0)
+                {
+                    var conv = new KernelSetup(_graph, op);
+                    var pool = new KernelSetup(_graph, _graph.Ops[fusible[i]]);
+                    if (ConvPoolFusion.Select(conv, pool, entry.Priority, sharesInput[i]) is { } fused)
+                    {
+                        _kernels[i] = fused.Create(conv, pool);
+                        _kernels[fusible[i]] = new FusedIntoConvKernel(i);
+                        continue;
+                    }
+                }
+                _kernels[i] = entry.Create(new KernelSetup(_graph, op));
+            }
             catch (ModelFormatException) { throw; }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
             {

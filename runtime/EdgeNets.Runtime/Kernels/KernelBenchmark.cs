@@ -12,6 +12,11 @@ public static class KernelBenchmark
     /// other processes only ever add time). Activations get the given bytes (or stay zero).
     /// </summary>
     public static double SecondsPerRun(KernelEntry variant, ModelGraph graph, OpInfo op, IReadOnlyList<(int Tensor, byte[] Bytes)>? inputs = null,
+        double batchSeconds = 0.005, int batches = 21) =>
+        SecondsPerRun([variant.Create(new KernelSetup(graph, op))], graph, inputs, batchSeconds, batches);
+
+    /// <summary>As above for prepared kernels run one after another (e.g. a Conv and the MaxPool reading its output).</summary>
+    public static double SecondsPerRun(IReadOnlyList<OpKernel> kernels, ModelGraph graph, IReadOnlyList<(int Tensor, byte[] Bytes)>? inputs = null,
         double batchSeconds = 0.005, int batches = 21)
     {
         var offsets = new long[graph.Tensors.Count];
@@ -19,14 +24,17 @@ public static class KernelBenchmark
         var memory = new TensorMemory(graph, offsets, graph.ArenaBytes);
         if (inputs != null)
             foreach (var (tensor, bytes) in inputs) bytes.CopyTo(memory.Bytes(tensor));
-        var kernel = variant.Create(new KernelSetup(graph, op));
+        void RunAll()
+        {
+            for (int k = 0; k < kernels.Count; k++) kernels[k].Run(memory);
+        }
 
         // Warm up (tiered JIT) and size the batches.
         int runs = 1;
         while (true)
         {
             long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < runs; i++) kernel.Run(memory);
+            for (int i = 0; i < runs; i++) RunAll();
             if (Stopwatch.GetElapsedTime(start).TotalSeconds >= batchSeconds / 4 || runs >= 1 << 24) break;
             runs *= 2;
         }
@@ -35,7 +43,7 @@ public static class KernelBenchmark
         for (int b = 0; b < batches; b++)
         {
             long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < runs; i++) kernel.Run(memory);
+            for (int i = 0; i < runs; i++) RunAll();
             times[b] = Stopwatch.GetElapsedTime(start).TotalSeconds / runs;
         }
         return times.Min();

@@ -404,6 +404,95 @@ public static class KernelCases
     }
 
     /// <summary>
+    /// Conv + MaxPool 2x2/2 pairs for the fused kernels (<see cref="ConvPoolFusion"/>): two-operator graphs, Ops[0] the
+    /// Conv, Ops[1] the MaxPool reading its output (an intermediate, not a graph output), Outputs[0] the pooled output.
+    /// </summary>
+    public static IReadOnlyList<KernelCase> ConvPoolPairs(int seed = 20240611)
+    {
+        var rng = new Random(seed);
+        var cases = new List<KernelCase>();
+        foreach (var (geometry, leftShift) in ConvPoolShapes()) cases.Add(ConvPoolInt8(rng, geometry, leftShift));
+        return cases;
+    }
+
+    /// <summary>A single Conv 3x3 (same padding) + MaxPool 2x2/2 pair with random data (for benchmarks), as in <see cref="ConvPoolPairs"/>.</summary>
+    public static KernelCase Conv3x3MaxPoolInt8(int[] input, int outChannels, int seed = 1) =>
+        ConvPoolInt8(new Random(seed), new ConvGeometry(input, outChannels, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), leftShift: false);
+
+    private static IEnumerable<(ConvGeometry Geometry, bool LeftShift)> ConvPoolShapes()
+    {
+        // The gesture model's three layers, also with left-shift multipliers (requantize before the max).
+        yield return (new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 16, 16, 16], 32, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 32, 8, 8], 64, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), true);
+        yield return (new([1, 12, 16, 16], 10, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), true);
+        // Input channels 1..33 (odd ones, one unpaired), odd output channels, one tile, tile counts that are not a
+        // multiple of the 4/8/16/32-tile blocks, a batch of 2, unpadded and wide-padded maps, a large map.
+        yield return (new([1, 1, 2, 2], 3, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 2, 4, 6], 5, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 5, 6, 10], 7, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 7, 30, 34], 13, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([2, 16, 6, 18], 17, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([2, 9, 12, 12], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), true);
+        yield return (new([1, 33, 8, 8], 9, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 8, 12, 14], 11, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 4, 10, 12], 5, [3, 3], [1, 1], [0, 0, 0, 0], [1, 1]), false);
+        yield return (new([1, 2, 4, 4], 4, [3, 3], [1, 1], [2, 2, 2, 2], [1, 1]), false);
+        yield return (new([1, 6, 9, 7], 6, [3, 3], [1, 1], [0, 1, 1, 2], [1, 1]), false);
+        yield return (new([1, 3, 64, 64], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
+        yield return (new([1, 24, 20, 20], 19, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), true);
+        // The largest sums at the Winograd channel limit.
+        yield return (new([1, 1827, 8, 8], 2, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], Extreme: true), false);
+    }
+
+    private static KernelCase ConvPoolInt8(Random rng, ConvGeometry geometry, bool leftShift)
+    {
+        var g = new CaseGraph();
+        var input = geometry.Input;
+        int taps = input[1] * geometry.Kernel[0] * geometry.Kernel[1];
+        var convShape = geometry.OutputShape();
+        int[] pooledShape = [convShape[0], convShape[1], convShape[2] / 2, convShape[3] / 2];
+        var qx = Quant(rng);
+        var qy = Quant(rng);
+        int[] weightShape = [geometry.M, input[1], .. geometry.Kernel];
+        var inputValues = Int8Values(rng, ShapeUtil.ElementCount(input));
+        var weightValues = Int8Values(rng, ShapeUtil.ElementCount(weightShape));
+        if (geometry.Extreme)
+        {
+            qx = QuantizationInfo.PerTensor(qx.Scales[0], -128);
+            Array.Fill(inputValues, (byte)127);
+            Array.Fill(weightValues, unchecked((byte)sbyte.MinValue));
+        }
+        int x = g.Input("x", DataType.Int8, input, inputValues, qx);
+        int w = g.Constant("w", DataType.Int8, weightShape, weightValues, null);
+        var (attributes, biasBytes, how) = Int8Requantization(rng, geometry.M, taps);
+        if (leftShift)
+        {
+            // Left shifts of 1..4 with small multipliers: x·2^shift wraps for large sums, so the max of the
+            // accumulators is not the max of the requantized values.
+            var multipliers = new int[geometry.M];
+            var shifts = new int[geometry.M];
+            for (int m = 0; m < geometry.M; m++) (multipliers[m], shifts[m]) = (rng.Next(1 << 20, 1 << 26), rng.Next(1, 5));
+            attributes.Set(AttributeKey.OutputMultiplier, multipliers);
+            attributes.Set(AttributeKey.OutputShift, shifts);
+            how += ", left shifts";
+        }
+        var inputs = new List<int> { x, w };
+        if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [geometry.M], biasBytes, null));
+        int y = g.Intermediate("y", DataType.Int8, convShape, qy);
+        geometry.SetAttributes(attributes);
+        g.Op(OpType.Conv, [.. inputs], y, attributes);
+        var poolAttributes = new OpAttributes();
+        poolAttributes.Set(AttributeKey.KernelShape, [2, 2]);
+        poolAttributes.Set(AttributeKey.Strides, [2, 2]);
+        string clamp = PoolClamp(rng, poolAttributes);
+        int pooled = g.Output("pooled", DataType.Int8, pooledShape, qy);
+        g.Op(OpType.MaxPool, [y], pooled, poolAttributes);
+        return g.Build($"Conv int8 {geometry.Describe()} + MaxPool 2x2/2{clamp}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}");
+    }
+
+    /// <summary>
     /// Float Conv on the int8 geometries: inputs with specials (NaN, infinities, signed zeros, subnormals); weights
     /// finite, or in one case in eight with specials too; bias absent, random, or holding a -0 (what variants that add
     /// padded taps as zeros must decline).
@@ -952,6 +1041,9 @@ public static class KernelCases
 
         public int Constant(string name, DataType type, int[] shape, byte[] bytes, QuantizationInfo? quant = null) =>
             _graph.AddTensor(new TensorInfo(name, type, shape, TensorKind.Constant) { Data = bytes, Quantization = quant });
+
+        /// <summary>An activation that is neither a graph input nor an output.</summary>
+        public int Intermediate(string name, DataType type, int[] shape, QuantizationInfo? quant = null) => Activation(name, type, shape, quant);
 
         public int Output(string name, DataType type, int[] shape, QuantizationInfo? quant = null)
         {

@@ -36,6 +36,26 @@ public static class KernelSelfTest
                 failed++;
             }
         }
+        foreach (var variant in ConvPoolFusion.All)
+        {
+            if (!variant.IsSupported())
+            {
+                log.WriteLine($"  {variant.Name}: skipped (not supported on this CPU)");
+                skipped++;
+                continue;
+            }
+            var outcome = CheckFused(variant);
+            if (outcome.Failure == null)
+            {
+                log.WriteLine($"  {variant.Name}: {outcome.Cases} cases identical to {outcome.Reference}");
+                passed++;
+            }
+            else
+            {
+                log.WriteLine($"  {variant.Name}: FAILED {outcome.Failure}");
+                failed++;
+            }
+        }
         log.WriteLine($"{passed} passed, {failed} failed");
         return new Result(passed, failed, skipped);
     }
@@ -60,6 +80,71 @@ public static class KernelSelfTest
         }
         if (count == 0) return new VariantOutcome(reference.Name, 0, "accepted none of the test cases");
         return new VariantOutcome(reference.Name, count, null);
+    }
+
+    /// <summary>
+    /// Compares a fused Conv + MaxPool variant with the reference Conv followed by the reference MaxPool on every pair
+    /// of <see cref="KernelCases.ConvPoolPairs"/> it computes (<see cref="FusedConvPoolEntry.IsValid"/>).
+    /// </summary>
+    public static VariantOutcome CheckFused(FusedConvPoolEntry variant)
+    {
+        var conv = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.Conv && e.Type == DataType.Int8);
+        var pool = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.MaxPool && e.Type == DataType.Int8);
+        string reference = $"{conv.Name} + {pool.Name}";
+        int count = 0;
+        foreach (var c in KernelCases.ConvPoolPairs())
+        {
+            var convSetup = new KernelSetup(c.Graph, c.Graph.Ops[0]);
+            if (!ConvPoolFusion.TilesConvOutput(convSetup, new KernelSetup(c.Graph, c.Graph.Ops[1]), out _, out _))
+                return new VariantOutcome(reference, count, $"{c.Description}: the pool does not tile the Conv's output");
+            if (!variant.IsValid(convSetup)) continue;
+            count++;
+            string? mismatch = CompareFused(variant, conv, pool, c);
+            if (mismatch != null) return new VariantOutcome(reference, count, $"{c.Description}: {mismatch}");
+        }
+        if (count == 0) return new VariantOutcome(reference, 0, "accepted none of the test cases");
+        return new VariantOutcome(reference, count, null);
+    }
+
+    /// <summary>Runs the two reference kernels and the fused variant on a Conv + MaxPool pair; null when the pooled bytes are identical.</summary>
+    public static string? CompareFused(FusedConvPoolEntry variant, KernelEntry convReference, KernelEntry poolReference, KernelCase c)
+    {
+        var graph = c.Graph;
+        var offsets = new long[graph.Tensors.Count];
+        for (int i = 0; i < offsets.Length; i++) offsets[i] = graph.Tensors[i].IsConstant ? -1 : graph.Tensors[i].Offset;
+        var memory = new TensorMemory(graph, offsets, graph.ArenaBytes);
+        foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(memory.Bytes(tensor));
+        var convSetup = new KernelSetup(graph, graph.Ops[0]);
+        var poolSetup = new KernelSetup(graph, graph.Ops[1]);
+        OpKernel convKernel, poolKernel, fused;
+        try
+        {
+            convKernel = convReference.Create(convSetup);
+            poolKernel = poolReference.Create(poolSetup);
+        }
+        catch (Exception e)
+        {
+            return $"reference rejected the case: {e.Message}";
+        }
+        try
+        {
+            fused = variant.Create(convSetup, poolSetup);
+        }
+        catch (Exception e)
+        {
+            return $"variant rejected a case it accepts: {e.Message}";
+        }
+        if (fused.Name != variant.Name) return $"kernel reports name {fused.Name}, registered as {variant.Name}";
+        int output = graph.Ops[1].Outputs[0], intermediate = graph.Ops[0].Outputs[0];
+        memory.Bytes(output).Fill(0xA5);
+        convKernel.Run(memory);
+        poolKernel.Run(memory);
+        var expected = memory.Bytes(output).ToArray();
+        // The fused kernel neither reads nor needs the Conv's output.
+        memory.Bytes(intermediate).Fill(0x33);
+        memory.Bytes(output).Fill(0x5A);
+        fused.Run(memory);
+        return CompareBytes(expected, memory.Bytes(output), graph.Tensors[output]);
     }
 
     public static KernelEntry? ReferenceFor(KernelEntry variant)

@@ -97,7 +97,10 @@ public class Int8ConvGemmVariantTests
         }
     }
 
-    /// <summary>The gesture model (three 3x3 Convs, two Gemms) on random inputs: the optimized session's bytes are the reference session's.</summary>
+    /// <summary>
+    /// The gesture model (three 3x3 Convs, each fused with its MaxPool, two Gemms) on random inputs: the optimized
+    /// session's bytes are the reference session's (except the fused Convs' own outputs, which are never written).
+    /// </summary>
     [Test]
     public void GestureModelOutputIsByteIdenticalToTheReference()
     {
@@ -105,7 +108,7 @@ public class Int8ConvGemmVariantTests
         using var fast = model.CreateSession(new SessionOptions());
         using var reference = model.CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
         if (KernelRegistry.All.Any(e => e.Op == OpType.Conv && e.Type == DataType.Int8 && !e.IsReference && e.IsSupported()))
-            Assert.That(fast.KernelNames.Count(n => (n.StartsWith("Conv2dInt8_", StringComparison.Ordinal) || n.StartsWith("WinogradConv3x3Int8_", StringComparison.Ordinal))
+            Assert.That(fast.KernelNames.Count(n => (n.StartsWith("Conv2dInt8_", StringComparison.Ordinal) || n.StartsWith("WinogradConv3x3", StringComparison.Ordinal))
                 && !n.EndsWith("_Reference", StringComparison.Ordinal)), Is.EqualTo(3), string.Join(", ", fast.KernelNames));
         var graph = model.Graph;
         var rng = new Random(31);
@@ -117,9 +120,13 @@ public class Int8ConvGemmVariantTests
             input.CopyTo(reference.GetInputBytes(0));
             fast.Invoke();
             reference.Invoke();
-            foreach (var op in graph.Ops)
+            for (int i = 0; i < graph.Ops.Count; i++)
+            {
+                var op = graph.Ops[i];
+                if (fast.KernelNames[i].Contains("MaxPool2x2", StringComparison.Ordinal)) continue;
                 Assert.That(fast.GetTensorBytes(op.Outputs[0]).ToArray(), Is.EqualTo(reference.GetTensorBytes(op.Outputs[0]).ToArray()),
                     $"trial {trial}: output of {op}");
+            }
         }
     }
 }

@@ -14,8 +14,9 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>
 /// `edgenets bench --kernels [MODEL.enet]`: GMAC/s of every int8 Conv/Gemm variant this CPU supports on a 64-channel
 /// 3x3 layer, a 128-channel 1x1 layer and a 1024x128 Gemm, beside the int8 multiply-add peak of this core measured in
-/// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction). With a model, also the
-/// time of every operator with its dispatched kernel and with the reference.
+/// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction); then Conv 3x3 + MaxPool
+/// 2x2/2 pairs with each fused variant and with each Conv variant followed by the MaxPool. With a model, also the time
+/// of every operator with its dispatched kernel and with the reference (each operator alone, unfused).
 /// </summary>
 public static class KernelBenchCommand
 {
@@ -43,6 +44,40 @@ public static class KernelBenchCommand
                 double seconds = KernelBenchmark.SecondsPerRun(variant, c.Graph, c.Op, c.Inputs);
                 double gmacs = macs / seconds / 1e9;
                 stdout.WriteLine(string.Format(inv, "  {0,-28} {1,10:F1} us  {2,7:F2} GMAC/s  {3,5:F1}% of peak", variant.Name, seconds * 1e6, gmacs, 100 * gmacs / peak));
+            }
+        }
+
+        // Conv 3x3 + MaxPool 2x2/2: each fused variant beside every plain Conv variant followed by the chosen MaxPool kernel.
+        var pairs = new (string Name, KernelCase Case)[]
+        {
+            ("Conv 3->16 3x3 + MaxPool on 32x32", KernelCases.Conv3x3MaxPoolInt8([1, 3, 32, 32], 16)),
+            ("Conv 1->8 3x3 + MaxPool on 32x32", KernelCases.Conv3x3MaxPoolInt8([1, 1, 32, 32], 8)),
+            ("Conv 16->32 3x3 + MaxPool on 16x16", KernelCases.Conv3x3MaxPoolInt8([1, 16, 16, 16], 32)),
+            ("Conv 32->64 3x3 + MaxPool on 8x8", KernelCases.Conv3x3MaxPoolInt8([1, 32, 8, 8], 64)),
+            ("Conv 16->16 3x3 + MaxPool on 6x6", KernelCases.Conv3x3MaxPoolInt8([1, 16, 6, 6], 16)),
+            ("Conv 32->32 3x3 + MaxPool on 4x4", KernelCases.Conv3x3MaxPoolInt8([1, 32, 4, 4], 32)),
+            ("Conv 64->64 3x3 + MaxPool on 2x2", KernelCases.Conv3x3MaxPoolInt8([1, 64, 2, 2], 64)),
+            ("Conv 2->16 3x3 + MaxPool on 64x64", KernelCases.Conv3x3MaxPoolInt8([1, 2, 64, 64], 16)),
+        };
+        foreach (var (name, c) in pairs)
+        {
+            var graph = c.Graph;
+            var convSetup = new KernelSetup(graph, graph.Ops[0]);
+            var poolSetup = new KernelSetup(graph, graph.Ops[1]);
+            var pool = KernelRegistry.Select(graph.Ops[1], graph);
+            stdout.WriteLine($"{name}:");
+            foreach (var fused in ConvPoolFusion.All)
+            {
+                if (!fused.IsSupported() || !fused.IsValid(convSetup)) continue;
+                double seconds = KernelBenchmark.SecondsPerRun([fused.Create(convSetup, poolSetup)], graph, c.Inputs);
+                string chosen = fused.CanHandle(convSetup) ? "" : "  (not chosen here)";
+                stdout.WriteLine(string.Format(inv, "  {0,-46} {1,10:F2} us{2}", fused.Name, seconds * 1e6, chosen));
+            }
+            foreach (var variant in KernelRegistry.Variants(OpType.Conv, DataType.Int8))
+            {
+                if (variant.IsReference || !variant.IsSupported() || !variant.CanHandle(convSetup)) continue;
+                double seconds = KernelBenchmark.SecondsPerRun([variant.Create(convSetup), pool.Create(poolSetup)], graph, c.Inputs);
+                stdout.WriteLine(string.Format(inv, "  {0,-46} {1,10:F2} us", $"{variant.Name} + {pool.Name}", seconds * 1e6));
             }
         }
 

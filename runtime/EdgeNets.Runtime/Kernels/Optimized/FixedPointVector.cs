@@ -142,6 +142,17 @@ internal static class FixedPointVector
     public static void Quantize(ReadOnlySpan<float> values, Span<sbyte> destination, float inverseScale, int zeroPoint)
     {
         int i = 0, n = values.Length;
+        if (Avx512F.IsSupported && destination.Length >= n)
+        {
+            ref float src = ref MemoryMarshal.GetReference(values);
+            ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+            var inv = Vector512.Create(inverseScale);
+            var zp = Vector512.Create((float)zeroPoint);
+            var nanResult = Vector512.Create(Math.Clamp(zeroPoint, -128, 127));
+            // vpmovdb truncates; the lanes are int8 values already.
+            for (; i + 16 <= n; i += 16)
+                Avx512F.ConvertToVector128SByte(QuantizeLanes(Vector512.LoadUnsafe(ref src, (nuint)i), inv, zp, nanResult)).StoreUnsafe(ref dst, (nuint)i);
+        }
         if (Vector256.IsHardwareAccelerated && destination.Length >= n)
         {
             ref float src = ref MemoryMarshal.GetReference(values);
@@ -173,6 +184,19 @@ internal static class FixedPointVector
             }
         }
         for (; i < n; i++) destination[i] = FixedPoint.QuantizeValue(values[i], inverseScale, zeroPoint);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> QuantizeLanes(Vector512<float> v, Vector512<float> inverseScale, Vector512<float> zeroPoint, Vector512<int> nanResult)
+    {
+        var t = v * inverseScale;
+        var whole = Vector512.Truncate(t);
+        var awayFromZero = Vector512.GreaterThanOrEqual(Vector512.Abs(t - whole), Vector512.Create(0.5f));
+        var rounded = Vector512.ConditionalSelect(awayFromZero, whole + Vector512.CopySign(Vector512.Create(1f), t), whole);
+        var scaled = rounded + zeroPoint;
+        var clamped = Vector512.Min(Vector512.Max(scaled, Vector512.Create(-128f)), Vector512.Create(127f));
+        var isNaN = ~Vector512.Equals(scaled, scaled).AsInt32();
+        return Vector512.ConditionalSelect(isNaN, nanResult, Vector512.ConvertToInt32(clamped));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -80,6 +80,22 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private int _image;
 
     /// <summary>
+    /// Fused with the MaxPool 2x2 stride 2 that reads the output (<see cref="ConvPoolFusion"/>): each 2x2 output tile is
+    /// one pool window, so a tile's pooled value goes straight to pixel t of the pool's output plane, and the Conv's own
+    /// output is never written.
+    /// </summary>
+    private readonly bool _pooled;
+    /// <summary>
+    /// Pooled: per output channel, where the max of a window's four pixels can be taken. Requantization is monotone
+    /// non-decreasing in the accumulator when the multiplier is ≥ 0 and there is no left shift (x·2^left can wrap):
+    /// then the window's largest accumulator requantizes to the window's largest value, one requantization per tile
+    /// instead of four (<see cref="MaxOfAccumulators"/>). When, besides, adding the bias cannot wrap, the max can go
+    /// before the shift and the bias too (<see cref="MaxOfSums"/>). Otherwise each pixel is requantized first.
+    /// </summary>
+    private readonly byte[] _poolOrder = [];
+    private const byte RequantizeEach = 0, MaxOfAccumulators = 1, MaxOfSums = 2;
+
+    /// <summary>
     /// Input channels and 2x2 output tiles below which the direct kernels are faster. Measured (DOTNET_TieredCompilation=0,
     /// one AVX-512 x64 core; us per run, Winograd AVX-512 / AVX2 / Vector128 against the best direct kernel of the same
     /// width): 3→16 on 32x32 13.1 / 18.1 / 30.2 vs 11.7 / 14.7 / 27.2 (the output transform and requantization of every
@@ -100,6 +116,26 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         return input[1] >= MinChannels && tiles >= MinTiles;
     }
 
+    /// <summary>
+    /// Input channels and tiles from which the variant fused with a MaxPool 2x2/2 is chosen. Fused, three of every four
+    /// pixels skip requantization and stores and the pool's pass is gone, so it beats the direct kernel plus the pool
+    /// well below the plain variant's thresholds. Measured (`edgenets bench --kernels`, DOTNET_TieredCompilation=0, one
+    /// AVX-512 x64 core; us, fused AVX-512 / AVX2 / Vector128 against direct AVX-512 / AVX2 / Vector128 + MaxPool):
+    /// 3→16 on 32x32 11.0 / 12.4 / 22.1 vs 13.1 / 15.8 / 28.6; 1→8 on 32x32 4.5 / 4.8 / 8.6 vs 4.5 / 5.8 / 10.1;
+    /// 16→16 on 6x6 (9 tiles) 2.1 / 2.0 / 3.0 vs 3.7 / 3.8 / 4.9; 32→32 on 4x4 (4 tiles) 5.0 / 5.0 / 4.7 vs
+    /// 4.7 / 4.8 / 6.8; 64→64 on 2x2 (1 tile) 14.8 / 15.9 / 14.8 vs 10.2 / 12.2 / 10.4.
+    /// </summary>
+    private const int MinPooledChannels = 1, MinPooledTiles = 9;
+
+    /// <summary>Whether the variant fused with a following MaxPool 2x2/2 is chosen for this Conv (the pool checked by <see cref="ConvPoolFusion"/>).</summary>
+    public static bool CanHandlePooled(KernelSetup s)
+    {
+        if (!IsValid(s)) return false;
+        var output = s.Output(0).Shape;
+        long tiles = (long)((output[2] + 1) / 2) * ((output[3] + 1) / 2);
+        return s.Input(0).Shape[1] >= MinPooledChannels && tiles >= MinPooledTiles;
+    }
+
     /// <summary>Whether the kernel computes this operator exactly: int8 2-D Conv 3x3, stride 1, dilation 1, group 1, at most <see cref="MaxInChannels"/> input channels.</summary>
     public static bool IsValid(KernelSetup s)
     {
@@ -118,7 +154,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         }
     }
 
-    public ConvInt8Winograd(KernelSetup s, Int8Isa isa, string name)
+    /// <param name="pool">The MaxPool 2x2/2 to fuse (<see cref="ConvPoolFusion.TilesConvOutput"/> must hold), or null.</param>
+    public ConvInt8Winograd(KernelSetup s, Int8Isa isa, string name, KernelSetup? pool = null)
     {
         _name = name;
         _isa = isa;
@@ -129,6 +166,24 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         _y = s.OutputId(0);
         _g = shape.Window;
         var g = _g;
+        if (pool != null)
+        {
+            if (!ConvPoolFusion.TilesConvOutput(s, pool, out int poolMin, out int poolMax)) throw s.Fail($"cannot fuse {pool.Op}");
+            _pooled = true;
+            _y = pool.OutputId(0);
+            // clamp(clamp(v, min, max), poolMin, poolMax) is one clamp to these (both are monotone).
+            (_min, _max) = (Math.Clamp(_min, poolMin, poolMax), Math.Clamp(_max, poolMin, poolMax));
+            _poolOrder = new byte[shape.OutChannels];
+            // |sum| ≤ C·9·255·128 (|x − zx| ≤ 255, |w| ≤ 128).
+            long largestSum = (long)g.C * 9 * 255 * 128;
+            var bias = s.HasInput(2) ? MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span) : default;
+            for (int m = 0; m < shape.OutChannels; m++)
+            {
+                long b = bias.IsEmpty ? 0 : bias[m];
+                bool monotone = _multipliers[m] >= 0 && _shifts[m] <= 0;
+                _poolOrder[m] = !monotone ? RequantizeEach : Math.Abs(b) + largestSum <= int.MaxValue ? MaxOfSums : MaxOfAccumulators;
+            }
+        }
         _channels = g.C;
         _outChannels = shape.OutChannels;
         _steps = (_channels + 1) / 2;
@@ -432,7 +487,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private void Multiply(Span<sbyte> y, int n, int blockBegin, int blockEnd, int chunk)
     {
         var products = _products.AsSpan(chunk * ProductsLength, ProductsLength);
-        int planeSize = _g.OutH * _g.OutW;
+        // Pooled: the pool's output plane has one pixel per tile.
+        int planeSize = _pooled ? _tiles : _g.OutH * _g.OutW;
         int tileBlocks = (_tiles + _tileBlock - 1) / _tileBlock, blocks = blockEnd - blockBegin;
         for (int i = 0; i < tileBlocks * blocks; i++)
         {
@@ -447,6 +503,12 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     for (int r = 0; r < _ocBlock && b * _ocBlock + r < _outChannels; r++)
                     {
                         var plane = y.Slice((n * _outChannels + b * _ocBlock + r) * planeSize, planeSize);
+                        if (_pooled)
+                        {
+                            PooledAvx512(products, r, b * _ocBlock + r, t0, plane);
+                            if (_tileBlock == 32) PooledAvx512(products, r, b * _ocBlock + r, t0 + 16, plane);
+                            continue;
+                        }
                         OutputAvx512(products, r, b * _ocBlock + r, t0, plane);
                         if (_tileBlock == 32) OutputAvx512(products, r, b * _ocBlock + r, t0 + 16, plane);
                     }
@@ -456,6 +518,12 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     for (int r = 0; r < OcBlock && b * OcBlock + r < _outChannels; r++)
                     {
                         var plane = y.Slice((n * _outChannels + b * OcBlock + r) * planeSize, planeSize);
+                        if (_pooled)
+                        {
+                            PooledAvx2(products, r, b * OcBlock + r, t0, plane);
+                            PooledAvx2(products, r, b * OcBlock + r, t0 + 8, plane);
+                            continue;
+                        }
                         OutputAvx2(products, r, b * OcBlock + r, t0, plane);
                         OutputAvx2(products, r, b * OcBlock + r, t0 + 8, plane);
                     }
@@ -466,6 +534,12 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     for (int r = 0; r < OcBlock && b * OcBlock + r < _outChannels; r++)
                     {
                         var plane = y.Slice((n * _outChannels + b * OcBlock + r) * planeSize, planeSize);
+                        if (_pooled)
+                        {
+                            Pooled128(products, r, b * OcBlock + r, t0, plane);
+                            Pooled128(products, r, b * OcBlock + r, t0 + 4, plane);
+                            continue;
+                        }
                         Output128(products, r, b * OcBlock + r, t0, plane);
                         Output128(products, r, b * OcBlock + r, t0 + 4, plane);
                     }
@@ -595,10 +669,14 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         a70.StoreUnsafe(ref o, 112); a71.StoreUnsafe(ref o, 120);
     }
 
-    /// <summary>Y = Aᵀ·M·A of 16 tiles from <paramref name="t0"/> for block row <paramref name="r"/> in 512-bit vectors, requantized and stored.</summary>
-    private void OutputAvx512(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    /// <summary>
+    /// Y = Aᵀ·M·A: four times the sums of the four pixels of 16 tiles (one per lane) of block row <paramref name="r"/>
+    /// from <paramref name="t0"/>. The reference's accumulator is Y &gt;&gt; 2 plus the bias (<see cref="Accumulator(Vector512{int}, Vector512{int})"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Sums512(Span<int> products, int r, int m, int t0,
+        out Vector512<int> a00, out Vector512<int> a01, out Vector512<int> a10, out Vector512<int> a11)
     {
-        if (t0 >= _tiles) return;
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * _tileBlock + (t0 & (_tileBlock - 1)));
         nuint pos = (nuint)(8 * _tileBlock);
         var m0 = Vector512.LoadUnsafe(ref p, 0 * pos); var m4 = Vector512.LoadUnsafe(ref p, 4 * pos);
@@ -613,23 +691,68 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var m3 = Vector512.LoadUnsafe(ref p, 3 * pos); var m7 = Vector512.LoadUnsafe(ref p, 7 * pos);
         var m11 = Vector512.LoadUnsafe(ref p, 11 * pos); var m15 = Vector512.LoadUnsafe(ref p, 15 * pos);
         var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
+        a00 = s00 + s01 + s02;
+        a01 = s01 - s02 - s03;
+        a10 = s10 + s11 + s12;
+        a11 = s11 - s12 - s13;
+    }
+
+    /// <summary>The reference's accumulator from Y = 4·sum: Y &gt;&gt; 2 (exact) plus the bias, wrapping as the reference does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Accumulator(Vector512<int> y, Vector512<int> bias) => Vector512.ShiftRightArithmetic(y, 2) + bias;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Accumulator(Vector256<int> y, Vector256<int> bias) => Vector256.ShiftRightArithmetic(y, 2) + bias;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Accumulator(Vector128<int> y, Vector128<int> bias) => Vector128.ShiftRightArithmetic(y, 2) + bias;
+
+    /// <summary>Y = Aᵀ·M·A of 16 tiles from <paramref name="t0"/> for block row <paramref name="r"/> in 512-bit vectors, requantized and stored.</summary>
+    private void OutputAvx512(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        Sums512(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
         var bias = Vector512.Create(_bias[m]);
+        var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+        var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
         ref readonly var rescale = ref _rescale512[m];
         var zero = Vector512.Create(_outputZeroPoint);
         var min = Vector512.Create(_min);
         var max = Vector512.Create(_max);
-        var y00 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias) + zero, min), max);
-        var y01 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias) + zero, min), max);
-        var y10 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias) + zero, min), max);
-        var y11 = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias) + zero, min), max);
+        var q00 = Vector512.Min(Vector512.Max(rescale.Apply(a00) + zero, min), max);
+        var q01 = Vector512.Min(Vector512.Max(rescale.Apply(a01) + zero, min), max);
+        var q10 = Vector512.Min(Vector512.Max(rescale.Apply(a10) + zero, min), max);
+        var q11 = Vector512.Min(Vector512.Max(rescale.Apply(a11) + zero, min), max);
         // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; vpmovdw keeps them.
         var mask = Vector512.Create(0xFF);
-        var top = Avx512F.ConvertToVector256Int16((y00 & mask) | (y01 << 8)).AsByte();
-        var bottom = Avx512F.ConvertToVector256Int16((y10 & mask) | (y11 << 8)).AsByte();
+        var top = Avx512F.ConvertToVector256Int16((q00 & mask) | (q01 << 8)).AsByte();
+        var bottom = Avx512F.ConvertToVector256Int16((q10 & mask) | (q11 << 8)).AsByte();
         StoreQuad(top.GetLower(), 0, bottom.GetLower(), 0, t0, plane);
         StoreQuad(top.GetLower(), 8, bottom.GetLower(), 8, t0 + 4, plane);
         StoreQuad(top.GetUpper(), 0, bottom.GetUpper(), 0, t0 + 8, plane);
         StoreQuad(top.GetUpper(), 8, bottom.GetUpper(), 8, t0 + 12, plane);
+    }
+
+    /// <summary>The pooled pixels of 16 tiles from <paramref name="t0"/> (AVX-512): the largest of each tile's four, requantized.</summary>
+    private void PooledAvx512(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        Sums512(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector512.Create(_bias[m]);
+        ref readonly var rescale = ref _rescale512[m];
+        Vector512<int> y;
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = rescale.Apply(Accumulator(Vector512.Max(Vector512.Max(y00, y01), Vector512.Max(y10, y11)), bias));
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = rescale.Apply(Vector512.Max(Vector512.Max(a00, a01), Vector512.Max(a10, a11)));
+            else y = Vector512.Max(Vector512.Max(rescale.Apply(a00), rescale.Apply(a01)), Vector512.Max(rescale.Apply(a10), rescale.Apply(a11)));
+        }
+        y = Vector512.Min(Vector512.Max(y + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
+        // vpmovdb truncates; the values are int8 already.
+        StorePooled(Avx512F.ConvertToVector128SByte(y).AsByte(), 16, t0, plane);
     }
 
     /// <summary>products[(pos·4 + r)·16 + k] = M[pos] of output channel 4b + r and tile t0 + k, for 16 tiles.</summary>
@@ -767,11 +890,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         }
     }
 
-    /// <summary>Y = Aᵀ·M·A of 8 tiles from <paramref name="t0"/> for block row <paramref name="r"/>, requantized and stored.</summary>
+    /// <summary>Y = Aᵀ·M·A, four times the sums of the four pixels of 8 tiles (one per lane) from <paramref name="t0"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void OutputAvx2(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    private void SumsAvx2(Span<int> products, int r, int m, int t0,
+        out Vector256<int> a00, out Vector256<int> a01, out Vector256<int> a10, out Vector256<int> a11)
     {
-        if (t0 >= _tiles) return;
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 16 + (t0 & 15));
         const int pos = OcBlock * 16;
         // Aᵀ·M: s0j = M0j + M1j + M2j, s1j = M1j − M2j − M3j (Mij = position 4i + j).
@@ -787,19 +910,32 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var m3 = Vector256.LoadUnsafe(ref p, 3 * pos); var m7 = Vector256.LoadUnsafe(ref p, 7 * pos);
         var m11 = Vector256.LoadUnsafe(ref p, 11 * pos); var m15 = Vector256.LoadUnsafe(ref p, 15 * pos);
         var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        // ·A: Yk0 = sk0 + sk1 + sk2, Yk1 = sk1 − sk2 − sk3; 4× the sums, exactly.
+        a00 = s00 + s01 + s02;
+        a01 = s01 - s02 - s03;
+        a10 = s10 + s11 + s12;
+        a11 = s11 - s12 - s13;
+    }
+
+    /// <summary>Y = Aᵀ·M·A of 8 tiles from <paramref name="t0"/> for block row <paramref name="r"/>, requantized and stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void OutputAvx2(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
         var bias = Vector256.Create(_bias[m]);
+        var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+        var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
         int multiplier = _multipliers[m], shift = _shifts[m];
         var zero = Vector256.Create(_outputZeroPoint);
         var min = Vector256.Create(_min);
         var max = Vector256.Create(_max);
-        var y00 = Requantize(Vector256.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias, multiplier, shift, zero, min, max);
-        var y01 = Requantize(Vector256.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias, multiplier, shift, zero, min, max);
-        var y10 = Requantize(Vector256.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias, multiplier, shift, zero, min, max);
-        var y11 = Requantize(Vector256.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias, multiplier, shift, zero, min, max);
+        var q00 = Requantize(a00, multiplier, shift, zero, min, max);
+        var q01 = Requantize(a01, multiplier, shift, zero, min, max);
+        var q10 = Requantize(a10, multiplier, shift, zero, min, max);
+        var q11 = Requantize(a11, multiplier, shift, zero, min, max);
         // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; the truncating narrow keeps them.
         var mask = Vector256.Create(0xFF);
-        var rows = Vector256.Narrow((y00 & mask) | (y01 << 8), (y10 & mask) | (y11 << 8)).AsByte();
+        var rows = Vector256.Narrow((q00 & mask) | (q01 << 8), (q10 & mask) | (q11 << 8)).AsByte();
         // Bytes 0-15: the top rows of the 8 tiles, 16-31: their bottom rows.
         StoreQuad(rows.GetLower(), 0, rows.GetUpper(), 0, t0, plane);
         StoreQuad(rows.GetLower(), 8, rows.GetUpper(), 8, t0 + 4, plane);
@@ -813,11 +949,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private static Vector128<int> Requantize(Vector128<int> a, int multiplier, int shift, Vector128<int> zero, Vector128<int> min, Vector128<int> max) =>
         Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a, multiplier, shift) + zero, min), max);
 
-    /// <summary>Y of 4 tiles from <paramref name="t0"/> (Vector128), requantized and stored.</summary>
+    /// <summary>Y = Aᵀ·M·A, four times the sums of the four pixels of 4 tiles (one per lane) from <paramref name="t0"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Output128(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    private void Sums128(Span<int> products, int r, int m, int t0,
+        out Vector128<int> a00, out Vector128<int> a01, out Vector128<int> a10, out Vector128<int> a11)
     {
-        if (t0 >= _tiles) return;
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 8 + (t0 & 7));
         const int pos = OcBlock * 8;
         var m0 = Vector128.LoadUnsafe(ref p, 0 * pos); var m4 = Vector128.LoadUnsafe(ref p, 4 * pos);
@@ -832,19 +968,97 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var m3 = Vector128.LoadUnsafe(ref p, 3 * pos); var m7 = Vector128.LoadUnsafe(ref p, 7 * pos);
         var m11 = Vector128.LoadUnsafe(ref p, 11 * pos); var m15 = Vector128.LoadUnsafe(ref p, 15 * pos);
         var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
+        a00 = s00 + s01 + s02;
+        a01 = s01 - s02 - s03;
+        a10 = s10 + s11 + s12;
+        a11 = s11 - s12 - s13;
+    }
+
+    /// <summary>Y of 4 tiles from <paramref name="t0"/> (Vector128), requantized and stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Output128(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        Sums128(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
         var bias = Vector128.Create(_bias[m]);
+        var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+        var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
         int multiplier = _multipliers[m], shift = _shifts[m];
         var zero = Vector128.Create(_outputZeroPoint);
         var min = Vector128.Create(_min);
         var max = Vector128.Create(_max);
-        var y00 = Requantize(Vector128.ShiftRightArithmetic(s00 + s01 + s02, 2) + bias, multiplier, shift, zero, min, max);
-        var y01 = Requantize(Vector128.ShiftRightArithmetic(s01 - s02 - s03, 2) + bias, multiplier, shift, zero, min, max);
-        var y10 = Requantize(Vector128.ShiftRightArithmetic(s10 + s11 + s12, 2) + bias, multiplier, shift, zero, min, max);
-        var y11 = Requantize(Vector128.ShiftRightArithmetic(s11 - s12 - s13, 2) + bias, multiplier, shift, zero, min, max);
+        var q00 = Requantize(a00, multiplier, shift, zero, min, max);
+        var q01 = Requantize(a01, multiplier, shift, zero, min, max);
+        var q10 = Requantize(a10, multiplier, shift, zero, min, max);
+        var q11 = Requantize(a11, multiplier, shift, zero, min, max);
         var mask = Vector128.Create(0xFF);
-        var rows = Vector128.Narrow((y00 & mask) | (y01 << 8), (y10 & mask) | (y11 << 8)).AsByte();
+        var rows = Vector128.Narrow((q00 & mask) | (q01 << 8), (q10 & mask) | (q11 << 8)).AsByte();
         // Bytes 0-7: the top rows of the 4 tiles, 8-15: their bottom rows.
         StoreQuad(rows, 0, rows, 8, t0, plane);
+    }
+
+    /// <summary>The pooled pixels of 8 tiles from <paramref name="t0"/> (AVX2): the largest of each tile's four, requantized.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PooledAvx2(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector256.Create(_bias[m]);
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        Vector256<int> y;
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11)), bias), multiplier, shift);
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
+            else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        }
+        y = Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+        var words = Vector128.Narrow(y.GetLower(), y.GetUpper());
+        StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
+    }
+
+    /// <summary>The pooled pixels of 4 tiles from <paramref name="t0"/> (Vector128): the largest of each tile's four, requantized.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Pooled128(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (t0 >= _tiles) return;
+        Sums128(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector128.Create(_bias[m]);
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        Vector128<int> y;
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector128.Max(Vector128.Max(y00, y01), Vector128.Max(y10, y11)), bias), multiplier, shift);
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.Max(Vector128.Max(a00, a01), Vector128.Max(a10, a11)), multiplier, shift);
+            else y = Vector128.Max(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        }
+        y = Vector128.Min(Vector128.Max(y + Vector128.Create(_outputZeroPoint), Vector128.Create(_min)), Vector128.Create(_max));
+        var words = Vector128.Narrow(y, y);
+        StorePooled(Vector128.Narrow(words, words).AsByte(), 4, t0, plane);
+    }
+
+    /// <summary>
+    /// Stores the pooled pixels of tiles t0..t0+count−1 (those that exist), bytes 0.. of <paramref name="pixels"/>: tile t
+    /// is pixel t of the pooled plane, so whole groups are one store.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StorePooled(Vector128<byte> pixels, int count, int t0, Span<sbyte> plane)
+    {
+        ref byte output = ref Unsafe.Add(ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(plane)), t0);
+        if (t0 + count <= _tiles)
+        {
+            if (count == 16) pixels.StoreUnsafe(ref output);
+            else if (count == 8) Unsafe.WriteUnaligned(ref output, pixels.AsUInt64().ToScalar());
+            else Unsafe.WriteUnaligned(ref output, pixels.AsUInt32().ToScalar());
+            return;
+        }
+        for (int k = 0; k < _tiles - t0; k++) Unsafe.Add(ref output, k) = pixels.GetElement(k);
     }
 
     /// <summary>

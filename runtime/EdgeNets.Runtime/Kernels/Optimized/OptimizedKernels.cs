@@ -109,6 +109,21 @@ public static class OptimizedKernels
         list.Add(new KernelEntry(gemm, OpType.Gemm, DataType.Int8, s => new GemmInt8Vector(s, isa, gemm), isSupported, priority, GemmInt8Vector.CanHandle));
     }
 
+    /// <summary>
+    /// Conv + MaxPool 2x2/2 variants (<see cref="ConvPoolFusion"/>): the Winograd kernels at the priorities of their plain
+    /// forms, so a fusion never replaces a Conv kernel that ranks higher (the SDOT direct kernel on arm64).
+    /// </summary>
+    internal static FusedConvPoolEntry[] RegisterFused() =>
+    [
+        FusedWinograd("WinogradConv3x3MaxPool2x2Int8_Avx512", Int8Isa.Avx512, () => Avx512BW.IsSupported, 5),
+        FusedWinograd("WinogradConv3x3MaxPool2x2Int8_Avx2", Int8Isa.Avx2, HasAvx2, 4),
+        FusedWinograd("WinogradConv3x3MaxPool2x2Int8_Vector128", Int8Isa.Vector128, HasInt8Vector128, 2),
+    ];
+
+    private static FusedConvPoolEntry FusedWinograd(string name, Int8Isa isa, Func<bool> isSupported, int priority) =>
+        new(name, (conv, pool) => new ConvInt8Winograd(conv, isa, name, pool), isSupported, priority, ConvInt8Winograd.CanHandlePooled,
+            readsImageBeforeWriting: true, isValid: ConvInt8Winograd.IsValid);
+
     private static void AddWinograd(List<KernelEntry> list, string name, Int8Isa isa, Func<bool> isSupported, int priority) =>
         list.Add(new KernelEntry(name, OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, isa, name), isSupported, priority, ConvInt8Winograd.CanHandle));
 

@@ -1,0 +1,147 @@
+using EdgeNets.Runtime.Format;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Optimized;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels;
+
+/// <summary>
+/// A Conv variant fused with the MaxPool 2x2 stride 2 that reads its output: it writes the pooled values straight into
+/// the MaxPool's output. It must give the bytes of the reference Conv followed by the reference MaxPool.
+/// </summary>
+public sealed class FusedConvPoolEntry
+{
+    public FusedConvPoolEntry(string name, Func<KernelSetup, KernelSetup, OpKernel> create, Func<bool> isSupported, int priority, Func<KernelSetup, bool> canHandle,
+        bool readsImageBeforeWriting = false, Func<KernelSetup, bool>? isValid = null)
+    {
+        IsValid = isValid ?? canHandle;
+        ReadsImageBeforeWriting = readsImageBeforeWriting;
+        Name = name;
+        Create = create;
+        IsSupported = isSupported;
+        Priority = priority;
+        CanHandle = canHandle;
+    }
+
+    public string Name { get; }
+    /// <summary>Prepares the fused kernel from the Conv's and the MaxPool's setups.</summary>
+    public Func<KernelSetup, KernelSetup, OpKernel> Create { get; }
+    public Func<bool> IsSupported { get; }
+    /// <summary>Compared with the Conv's own choice (<see cref="KernelEntry.Priority"/>): the fusion is taken only at equal or higher priority.</summary>
+    public int Priority { get; }
+    /// <summary>Whether this variant takes the Conv (where it measured faster than the Conv's own kernel plus the MaxPool).</summary>
+    public Func<KernelSetup, bool> CanHandle { get; }
+    /// <summary>Whether the kernel computes this Conv exactly (a superset of <see cref="CanHandle"/>; the tests check every such case).</summary>
+    public Func<KernelSetup, bool> IsValid { get; }
+    /// <summary>
+    /// Whether the kernel reads all of an image's input before it writes any of that image's output, so that with one
+    /// image the pool's output may share bytes with the Conv's input (as the memory plan may place them).
+    /// </summary>
+    public bool ReadsImageBeforeWriting { get; }
+}
+
+/// <summary>
+/// Conv + MaxPool 2x2/2 fusion, decided when a <see cref="Session"/> is created (the model file and its memory plan stay
+/// as they are): the Conv's kernel writes the pool's output and the MaxPool's position runs nothing.
+/// </summary>
+public static class ConvPoolFusion
+{
+    public static IReadOnlyList<FusedConvPoolEntry> All { get; } = OptimizedKernels.RegisterFused();
+
+    /// <summary>
+    /// Whether <paramref name="pool"/> is an int8 MaxPool 2x2, stride 2, no padding, dilation 1 whose windows tile the
+    /// int8 2-D output of <paramref name="conv"/> exactly (even height and width, so floor and ceil_mode agree); returns
+    /// the pool's output clamp. False rather than an exception for anything else.
+    /// </summary>
+    public static bool TilesConvOutput(KernelSetup conv, KernelSetup pool, out int min, out int max)
+    {
+        min = sbyte.MinValue;
+        max = sbyte.MaxValue;
+        try
+        {
+            if (conv.Op.Type != OpType.Conv || pool.Op.Type != OpType.MaxPool) return false;
+            if (conv.OutputCount != 1 || pool.InputCount != 1 || pool.InputId(0) != conv.OutputId(0)) return false;
+            if (!conv.HasInput(0) || conv.Input(0).Rank != 4 || conv.Input(0).Type != DataType.Int8 || conv.Output(0).Type != DataType.Int8) return false;
+            var g = PoolKernels.PreparePool(pool, DataType.Int8, out _, out min, out max);
+            return g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadTop == 0 && g.PadLeft == 0
+                && g.DilationH == 1 && g.DilationW == 1 && g.H % 2 == 0 && g.W % 2 == 0 && g.OutH == g.H / 2 && g.OutW == g.W / 2;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The fused variant to use for this Conv and MaxPool, or null to run them apart; <paramref name="sharesInput"/>: the
+    /// pool's output overlaps the Conv's (one-image) input, which only <see cref="FusedConvPoolEntry.ReadsImageBeforeWriting"/> variants allow.
+    /// </summary>
+    public static FusedConvPoolEntry? Select(KernelSetup conv, KernelSetup pool, int convPriority, bool sharesInput = false)
+    {
+        if (!TilesConvOutput(conv, pool, out _, out _)) return null;
+        FusedConvPoolEntry? best = null;
+        foreach (var e in All)
+        {
+            if (e.Priority < convPriority || (sharesInput && !e.ReadsImageBeforeWriting) || !e.IsSupported() || (best != null && e.Priority <= best.Priority) || !e.CanHandle(conv)) continue;
+            best = e;
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Per operator, the position of the MaxPool its Conv can be fused with, else -1. The Conv's output must be read by
+    /// that MaxPool alone and not be a graph output; and as the fused kernel writes the pool's output when the Conv
+    /// runs, that tensor's bytes (<paramref name="offsets"/>) must not overlap any tensor read or written from the Conv
+    /// up to the MaxPool (the memory plan only keeps it apart from tensors alive when the MaxPool runs), except the
+    /// Conv's own input when it holds one image: then <paramref name="sharesInput"/> is set for that Conv.
+    /// </summary>
+    internal static int[] Plan(ModelGraph graph, long[] offsets, out bool[] sharesInput)
+    {
+        var ops = graph.Ops;
+        var plan = new int[ops.Count];
+        Array.Fill(plan, -1);
+        sharesInput = new bool[ops.Count];
+        for (int i = 0; i < ops.Count; i++)
+        {
+            var conv = ops[i];
+            if (conv.Type != OpType.Conv || conv.Outputs.Length != 1) continue;
+            int y = conv.Outputs[0];
+            if (graph.Outputs.Contains(y)) continue;
+            int reader = -1, readers = 0;
+            for (int k = i + 1; k < ops.Count; k++)
+                if (Array.IndexOf(ops[k].Inputs, y) >= 0) { reader = k; readers++; }
+            if (readers != 1 || ops[reader].Type != OpType.MaxPool) continue;
+            if (!TilesConvOutput(new KernelSetup(graph, conv), new KernelSetup(graph, ops[reader]), out _, out _)) continue;
+            int pooled = ops[reader].Outputs[0], x = conv.Inputs[0];
+            bool clear = true;
+            for (int k = i; k < reader && clear; k++)
+            {
+                foreach (int t in ops[k].Inputs) clear &= t == y || (k == i && t == x) || !Overlap(graph, offsets, t, pooled);
+                foreach (int t in ops[k].Outputs) clear &= t == y || !Overlap(graph, offsets, t, pooled);
+            }
+            bool shares = Overlap(graph, offsets, x, pooled);
+            // (Read again before the pool, the input failed the check above.) With several images, image 0's pooled
+            // output could overwrite the input of the next.
+            if (shares && graph.Tensors[x].Shape[0] != 1) clear = false;
+            if (!clear) continue;
+            plan[i] = reader;
+            sharesInput[i] = shares;
+        }
+        return plan;
+    }
+
+    private static bool Overlap(ModelGraph graph, long[] offsets, int a, int b)
+    {
+        if (a < 0 || offsets[a] < 0 || offsets[b] < 0) return false;
+        long aBegin = offsets[a], aEnd = aBegin + graph.Tensors[a].ByteLength;
+        long bBegin = offsets[b], bEnd = bBegin + graph.Tensors[b].ByteLength;
+        return aBegin < bEnd && bBegin < aEnd;
+    }
+}
+
+/// <summary>The MaxPool position of a fused Conv + MaxPool: the Conv's kernel has already written the output.</summary>
+internal sealed class FusedIntoConvKernel(int convPosition) : OpKernel
+{
+    public override string Name { get; } = $"MaxPool2dInt8 (fused into #{convPosition})";
+    public override void Run(TensorMemory memory) { }
+}
