@@ -381,9 +381,26 @@ public static class KernelCases
         int cpg = input[1] / geometry.Group, taps = cpg;
         foreach (int k in geometry.Kernel) taps *= k;
         var output = geometry.OutputShape();
+        var (x, w, qx, qy) = ConvInt8Operands(g, rng, geometry, cpg);
+        var (attributes, biasBytes, how) = Int8Requantization(rng, geometry.M, taps);
+        var inputs = new List<int> { x, w };
+        if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [geometry.M], biasBytes, null));
+        int y = g.Output("y", DataType.Int8, output, qy);
+        geometry.SetAttributes(attributes);
+        g.Op(OpType.Conv, [.. inputs], y, attributes);
+        return g.Build($"Conv int8 {geometry.Describe()}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}");
+    }
+
+    /// <summary>
+    /// The int8 input and weights of a Conv case with random scales and zero points; extreme geometries get the
+    /// largest sums (input 127 with zero point -128, every weight -128).
+    /// </summary>
+    private static (int X, int W, QuantizationInfo Qx, QuantizationInfo Qy) ConvInt8Operands(CaseGraph g, Random rng, ConvGeometry geometry, int channelsPerGroup)
+    {
+        var input = geometry.Input;
         var qx = Quant(rng);
         var qy = Quant(rng);
-        int[] weightShape = [geometry.M, cpg, .. geometry.Kernel];
+        int[] weightShape = [geometry.M, channelsPerGroup, .. geometry.Kernel];
         var inputValues = Int8Values(rng, ShapeUtil.ElementCount(input));
         var weightValues = Int8Values(rng, ShapeUtil.ElementCount(weightShape));
         if (geometry.Extreme)
@@ -394,13 +411,7 @@ public static class KernelCases
         }
         int x = g.Input("x", DataType.Int8, input, inputValues, qx);
         int w = g.Constant("w", DataType.Int8, weightShape, weightValues, null);
-        var (attributes, biasBytes, how) = Int8Requantization(rng, geometry.M, taps);
-        var inputs = new List<int> { x, w };
-        if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [geometry.M], biasBytes, null));
-        int y = g.Output("y", DataType.Int8, output, qy);
-        geometry.SetAttributes(attributes);
-        g.Op(OpType.Conv, [.. inputs], y, attributes);
-        return g.Build($"Conv int8 {geometry.Describe()}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}");
+        return (x, w, qx, qy);
     }
 
     /// <summary>
@@ -453,19 +464,7 @@ public static class KernelCases
         int taps = input[1] * geometry.Kernel[0] * geometry.Kernel[1];
         var convShape = geometry.OutputShape();
         int[] pooledShape = [convShape[0], convShape[1], convShape[2] / 2, convShape[3] / 2];
-        var qx = Quant(rng);
-        var qy = Quant(rng);
-        int[] weightShape = [geometry.M, input[1], .. geometry.Kernel];
-        var inputValues = Int8Values(rng, ShapeUtil.ElementCount(input));
-        var weightValues = Int8Values(rng, ShapeUtil.ElementCount(weightShape));
-        if (geometry.Extreme)
-        {
-            qx = QuantizationInfo.PerTensor(qx.Scales[0], -128);
-            Array.Fill(inputValues, (byte)127);
-            Array.Fill(weightValues, unchecked((byte)sbyte.MinValue));
-        }
-        int x = g.Input("x", DataType.Int8, input, inputValues, qx);
-        int w = g.Constant("w", DataType.Int8, weightShape, weightValues, null);
+        var (x, w, qx, qy) = ConvInt8Operands(g, rng, geometry, input[1]);
         var (attributes, biasBytes, how) = Int8Requantization(rng, geometry.M, taps);
         if (leftShift)
         {

@@ -17,47 +17,32 @@ public static class KernelSelfTest
         int passed = 0, failed = 0, skipped = 0;
         foreach (var variant in KernelRegistry.All)
         {
-            if (variant.IsReference) continue;
-            if (!variant.IsSupported())
-            {
-                log.WriteLine($"  {variant.Name}: skipped (not supported on this CPU)");
-                skipped++;
-                continue;
-            }
-            var outcome = Check(variant);
-            if (outcome.Failure == null)
-            {
-                log.WriteLine($"  {variant.Name}: {outcome.Cases} cases identical to {outcome.Reference}");
-                passed++;
-            }
-            else
-            {
-                log.WriteLine($"  {variant.Name}: FAILED {outcome.Failure}");
-                failed++;
-            }
+            if (!variant.IsReference) Report(variant.Name, variant.IsSupported(), () => Check(variant));
         }
-        foreach (var variant in ConvPoolFusion.All)
-        {
-            if (!variant.IsSupported())
-            {
-                log.WriteLine($"  {variant.Name}: skipped (not supported on this CPU)");
-                skipped++;
-                continue;
-            }
-            var outcome = CheckFused(variant);
-            if (outcome.Failure == null)
-            {
-                log.WriteLine($"  {variant.Name}: {outcome.Cases} cases identical to {outcome.Reference}");
-                passed++;
-            }
-            else
-            {
-                log.WriteLine($"  {variant.Name}: FAILED {outcome.Failure}");
-                failed++;
-            }
-        }
+        foreach (var variant in ConvPoolFusion.All) Report(variant.Name, variant.IsSupported(), () => CheckFused(variant));
         log.WriteLine($"{passed} passed, {failed} failed");
         return new Result(passed, failed, skipped);
+
+        void Report(string name, bool supported, Func<VariantOutcome> check)
+        {
+            if (!supported)
+            {
+                log.WriteLine($"  {name}: skipped (not supported on this CPU)");
+                skipped++;
+                return;
+            }
+            var outcome = check();
+            if (outcome.Failure == null)
+            {
+                log.WriteLine($"  {name}: {outcome.Cases} cases identical to {outcome.Reference}");
+                passed++;
+            }
+            else
+            {
+                log.WriteLine($"  {name}: FAILED {outcome.Failure}");
+                failed++;
+            }
+        }
     }
 
     /// <summary>Outcome of one variant: the reference it was held to, how many cases it took, the first mismatch if any.</summary>
