@@ -336,8 +336,10 @@ public class PipelineTests
         if (!File.Exists(exe)) Assert.Ignore($"host executable not found next to the tests ({exe})");
         foreach (string signal in new[] { "TERM", "INT" })
         {
-            var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "--model", modelPath, "--source", $"npy:{data}?loop=true&rate=200", "--metrics", "0" }) psi.ArgumentList.Add(a);
+            // A process started from a background job inherits SIGINT ignored, and .NET then leaves it ignored (the
+            // shell convention); `env --default-signal` gives the host the disposition it has when run from a terminal.
+            var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "--default-signal=INT,TERM", exe, "--model", modelPath, "--source", $"npy:{data}?loop=true&rate=200", "--metrics", "0" }) psi.ArgumentList.Add(a);
             using var process = Process.Start(psi)!;
             var stderr = new System.Text.StringBuilder();
             process.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
