@@ -19,6 +19,14 @@ internal enum Int8Isa
     Vector128,
     /// <summary>int8 quadruplets, SDOT on 4 int32 lanes.</summary>
     AdvSimdDot,
+    /// <summary>uint8 × int8 quadruplets, vpdpbusd (AVX-VNNI) on 8 int32 lanes: inputs stored as x + 128.</summary>
+    AvxVnni,
+}
+
+internal static class Int8IsaExtensions
+{
+    /// <summary>Whether the variant multiplies int8 quadruplets (four taps per int32 lane) rather than int16 pairs.</summary>
+    public static bool UsesQuads(this Int8Isa isa) => isa is Int8Isa.AdvSimdDot or Int8Isa.AvxVnni;
 }
 
 /// <summary>
@@ -29,7 +37,8 @@ internal enum Int8Isa
 /// reference's accumulator. The input is first copied into a zero-bordered plane per channel, so padded taps contribute
 /// zero exactly as the reference skips them. int16 variants store x − zx (in [-255, 255]) and multiply pairs with
 /// vpmaddwd / pmaddwd / smlal, which never saturate for such operands. The SDOT variant keeps raw int8 x with zx in the
-/// border and subtracts zx·Σ_k W[m, k] from the bias once at prepare time.
+/// border and subtracts zx·Σ_k W[m, k] from the bias once at prepare time; the AVX-VNNI variant, whose vpdpbusd takes
+/// unsigned bytes on one side, stores x + 128 (zx + 128 in the border) and subtracts (zx + 128)·Σ_k W[m, k].
 /// </para>
 /// <para>
 /// Layouts: the im2col matrix holds, for every pair (quadruplet for SDOT) of taps, the pixels of one group one after
@@ -100,21 +109,23 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         var g = _g;
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
-        _tapsPerStep = isa == Int8Isa.AdvSimdDot ? 4 : 2;
+        _tapsPerStep = isa.UsesQuads() ? 4 : 2;
         _rowBlock = isa == Int8Isa.Avx512 ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
 
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[shape.OutChannels];
         if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
-        if (isa == Int8Isa.AdvSimdDot)
+        if (isa.UsesQuads())
         {
-            // Σ (x − zx)·w = Σ x·w − zx·Σ w, wrapping in int32 like the reference's sum.
+            // Σ (x − zx)·w = Σ x'·w − zx'·Σ w for x' = x + o, zx' = zx + o (o = 128 for AVX-VNNI's unsigned bytes,
+            // else 0), wrapping in int32 like the reference's sum.
+            int storedZeroPoint = StoredZeroPoint(isa, _inputZeroPoint);
             for (int m = 0; m < shape.OutChannels; m++)
             {
                 int sum = 0;
                 for (int k = 0; k < _taps; k++) sum += weights[m * _taps + k];
-                _bias[m] -= _inputZeroPoint * sum;
+                _bias[m] -= storedZeroPoint * sum;
             }
         }
 
@@ -148,7 +159,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _tapOffsets[k] = c * plane + kh * g.DilationH * _paddedW + kw * g.DilationW;
         }
         _pixels = g.OutH * g.OutW;
-        _direct1x1 = isa != Int8Isa.AdvSimdDot && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
+        _direct1x1 = !isa.UsesQuads() && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
         // Room for 16 pixels (AVX-512: 32) past the last whole 16: vector copies of a row may run over (into the next
         // row's slots, written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more
@@ -159,10 +170,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         if ((_rowStride / 16) % 2 == 0) _rowStride += 16;
         // Vector reads of a row may run up to 16 elements past its end.
         int paddedLength = g.C * plane + 32;
-        if (isa == Int8Isa.AdvSimdDot)
+        if (isa.UsesQuads())
         {
             _padded8 = new sbyte[paddedLength];
-            Array.Fill(_padded8, (sbyte)_inputZeroPoint);
+            Array.Fill(_padded8, unchecked((sbyte)StoredZeroPoint(isa, _inputZeroPoint)));
             _columns8 = new sbyte[_steps * _rowStride * 4];
         }
         else
@@ -171,6 +182,9 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _columns16 = new short[_steps * _rowStride * 2];
         }
     }
+
+    /// <summary>The input zero point as the quadruplet columns hold it: zx + 128 for AVX-VNNI's unsigned bytes.</summary>
+    private static int StoredZeroPoint(Int8Isa isa, int zeroPoint) => isa == Int8Isa.AvxVnni ? zeroPoint + 128 : zeroPoint;
 
     public override string Name => _name;
 
@@ -185,7 +199,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
             if (_direct1x1) { }
-            else if (_isa == Int8Isa.AdvSimdDot) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH);
+            else if (_isa.UsesQuads()) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: _isa == Int8Isa.AvxVnni);
             else Int8Im2col.Border16(image, _padded16, g, _paddedW, _paddedH, _inputZeroPoint);
             for (int grp = 0; grp < _group; grp++)
             {
@@ -255,6 +269,9 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             case Int8Isa.Vector128:
                 if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail);
                 else GemmSse(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Int8Isa.AvxVnni:
+                GemmVnni(weights, output, channel0, mBegin, mEnd, tail);
                 break;
             default:
                 GemmDot(weights, output, channel0, mBegin, mEnd, tail);
@@ -569,6 +586,51 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             }
         }
     }
+
+    /// <summary>
+    /// 4 output channels × 16 pixels per block: per tap quadruplet, two 32-byte loads of columns (8 pixels × 4
+    /// unsigned taps each) and 4 weight broadcasts feed 8 vpdpbusd.
+    /// </summary>
+    private void GemmVnni(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        ref byte columns = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_columns8));
+        int steps = _steps, stride = _rowStride * 4;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        for (int p0 = 0; p0 < _pixels; p0 += 16)
+        {
+            int count = Math.Min(16, _pixels - p0);
+            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+            {
+                ref int wk = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
+                ref byte col = ref Unsafe.Add(ref columns, p0 * 4);
+                Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default;
+                Vector256<int> a20 = default, a21 = default, a30 = default, a31 = default;
+                for (int step = 0; step < steps; step++)
+                {
+                    var x0 = Vector256.LoadUnsafe(ref col);
+                    var x1 = Vector256.LoadUnsafe(ref col, 32);
+                    var w0 = Vector256.Create(wk).AsSByte();
+                    var w1 = Vector256.Create(Unsafe.Add(ref wk, 1)).AsSByte();
+                    a00 = AvxVnni.MultiplyWideningAndAdd(a00, x0, w0);
+                    a01 = AvxVnni.MultiplyWideningAndAdd(a01, x1, w0);
+                    a10 = AvxVnni.MultiplyWideningAndAdd(a10, x0, w1);
+                    a11 = AvxVnni.MultiplyWideningAndAdd(a11, x1, w1);
+                    var w2 = Vector256.Create(Unsafe.Add(ref wk, 2)).AsSByte();
+                    var w3 = Vector256.Create(Unsafe.Add(ref wk, 3)).AsSByte();
+                    a20 = AvxVnni.MultiplyWideningAndAdd(a20, x0, w2);
+                    a21 = AvxVnni.MultiplyWideningAndAdd(a21, x1, w2);
+                    a30 = AvxVnni.MultiplyWideningAndAdd(a30, x0, w3);
+                    a31 = AvxVnni.MultiplyWideningAndAdd(a31, x1, w3);
+                    col = ref Unsafe.Add(ref col, stride);
+                    wk = ref Unsafe.Add(ref wk, RowBlock);
+                }
+                requant.Store16(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+                requant.Store16(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+                requant.Store16(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+                requant.Store16(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+            }
+        }
+    }
 }
 
 /// <summary>Per-output-channel requantization of int32 accumulator vectors and the int8 store of one output row segment.</summary>
@@ -712,13 +774,31 @@ internal static class Int8Im2col
             }
     }
 
-    /// <summary>Copies the image into planes bordered with the zero point (filled at prepare time, never written).</summary>
-    public static void Border8(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH)
+    /// <summary>
+    /// Copies the image into planes bordered with the zero point (filled at prepare time, never written); with
+    /// <paramref name="flipSign"/> as x + 128 in unsigned bytes (the sign bit flipped), for AVX-VNNI.
+    /// </summary>
+    public static void Border8(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH, bool flipSign)
     {
         int plane = paddedW * paddedH;
         for (int c = 0; c < g.C; c++)
             for (int h = 0; h < g.H; h++)
-                image.Slice((c * g.H + h) * g.W, g.W).CopyTo(padded.AsSpan(c * plane + (h + g.PadTop) * paddedW + g.PadLeft, g.W));
+            {
+                var source = image.Slice((c * g.H + h) * g.W, g.W);
+                var destination = padded.AsSpan(c * plane + (h + g.PadTop) * paddedW + g.PadLeft, g.W);
+                if (flipSign) FlipSign(source, destination);
+                else source.CopyTo(destination);
+            }
+    }
+
+    private static void FlipSign(ReadOnlySpan<sbyte> source, Span<sbyte> destination)
+    {
+        var signBit = Vector128.Create(sbyte.MinValue);
+        ref sbyte src = ref MemoryMarshal.GetReference(source);
+        ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+        int i = 0;
+        for (; i + 16 <= source.Length; i += 16) (Vector128.LoadUnsafe(ref src, (nuint)i) ^ signBit).StoreUnsafe(ref dst, (nuint)i);
+        for (; i < source.Length; i++) Unsafe.Add(ref dst, i) = (sbyte)(Unsafe.Add(ref src, i) ^ sbyte.MinValue);
     }
 
     /// <summary>
@@ -853,7 +933,11 @@ internal static class Int8Im2col
         }
     }
 
-    /// <summary>im2col of one group in tap quadruplets for SDOT: columns[(step * rowStride + p) * 4 + t].</summary>
+    /// <summary>
+    /// im2col of one group in tap quadruplets for SDOT and AVX-VNNI: columns[(step * rowStride + p) * 4 + t]. With
+    /// stride 1 rows are zipped 8 (x86: 16) pixels at a time; reads may run 15 bytes past a row (the bordered buffer
+    /// has 32 to spare) and the last row's spill lands in the row stride's slack.
+    /// </summary>
     public static void Quads(sbyte[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, sbyte[] columns, int rowStride)
     {
         ref sbyte src = ref MemoryMarshal.GetArrayDataReference(padded);
@@ -881,6 +965,26 @@ internal static class Int8Im2col
                         var ce = AdvSimd.Arm64.ZipLow(c, e).AsInt16();
                         AdvSimd.Arm64.ZipLow(ab, ce).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow));
                         AdvSimd.Arm64.ZipHigh(ab, ce).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 16));
+                    }
+                }
+                else if (sw == 1 && Sse2.IsSupported)
+                {
+                    for (int ow = 0; ow < outW; ow += 16)
+                    {
+                        // Bytes of taps (0,1) and (2,3) into int16 pairs, then those pairs into quadruplets; a
+                        // row's last vector writes past it into slots written afterwards or into the stride's slack.
+                        var a = Vector128.LoadUnsafe(ref src, (nuint)(t0 + rowOffset + ow));
+                        var b = Vector128.LoadUnsafe(ref src, (nuint)(t1 + rowOffset + ow));
+                        var c = Vector128.LoadUnsafe(ref src, (nuint)(t2 + rowOffset + ow));
+                        var e = Vector128.LoadUnsafe(ref src, (nuint)(t3 + rowOffset + ow));
+                        var abLo = Sse2.UnpackLow(a, b).AsInt16();
+                        var abHi = Sse2.UnpackHigh(a, b).AsInt16();
+                        var ceLo = Sse2.UnpackLow(c, e).AsInt16();
+                        var ceHi = Sse2.UnpackHigh(c, e).AsInt16();
+                        Sse2.UnpackLow(abLo, ceLo).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow));
+                        Sse2.UnpackHigh(abLo, ceLo).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 16));
+                        Sse2.UnpackLow(abHi, ceHi).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 32));
+                        Sse2.UnpackHigh(abHi, ceHi).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 48));
                     }
                 }
                 else
