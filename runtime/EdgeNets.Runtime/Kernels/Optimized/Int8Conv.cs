@@ -791,7 +791,8 @@ internal static class Int8Im2col
             }
     }
 
-    private static void FlipSign(ReadOnlySpan<sbyte> source, Span<sbyte> destination)
+    /// <summary>destination = source + 128 as unsigned bytes (the sign bit flipped).</summary>
+    public static void FlipSign(ReadOnlySpan<sbyte> source, Span<sbyte> destination)
     {
         var signBit = Vector128.Create(sbyte.MinValue);
         ref sbyte src = ref MemoryMarshal.GetReference(source);

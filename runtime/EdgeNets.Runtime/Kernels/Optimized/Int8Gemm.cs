@@ -13,12 +13,13 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// Int8 Gemm, Y[r, j] = requant(B[j] + Σ_k (A[r, k] − za)·W[j, k]), as dot products along K for 4 (AVX2: 8) outputs at a time
 /// (rows of A are few: a batch). The int16 variants widen each row of A (minus za, so in [-255, 255]) per run and W
 /// once at prepare time (AVX2: as it is loaded, so half the bytes are streamed), both zero-padded to whole vectors; vpmaddwd / pmaddwd / smlal never saturate on such operands.
-/// The SDOT variant keeps int8 and folds −za·Σ_k W[j, k] into the bias. All sums wrap in int32 like the reference's.
+/// The SDOT variant keeps int8 and folds −za·Σ_k W[j, k] into the bias; the AVX-VNNI variant (vpdpbusd: unsigned
+/// bytes times signed) stores the row as A + 128 and folds −(za + 128)·Σ_k W[j, k]. All sums wrap in int32 like the reference's.
 /// </summary>
 internal sealed class GemmInt8Vector : OpKernel
 {
     private const int Block = 4;
-    /// <summary>Outputs per dot-product pass: 8 with AVX2 (one row load feeds eight weight rows), else <see cref="Block"/>.</summary>
+    /// <summary>Outputs per dot-product pass: 8 with AVX2 and AVX-VNNI (one row load feeds eight weight rows), else <see cref="Block"/>.</summary>
     private readonly int _block;
 
     private readonly string _name;
@@ -26,7 +27,7 @@ internal sealed class GemmInt8Vector : OpKernel
     private readonly int _a, _y, _rows, _n, _k, _paddedK;
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
-    /// <summary>AVX2: per output, the left and right shift of its rescale and the right shift's remainder mask, padded to whole blocks.</summary>
+    /// <summary>AVX2 and AVX-VNNI: per output, the left and right shift of its rescale and the right shift's remainder mask, padded to whole blocks.</summary>
     private readonly int[] _leftShifts = [], _rightShifts = [], _masks = [], _paddedMultipliers = [], _paddedBias = [];
     private readonly short[] _weights16 = [], _row16 = [];
     private readonly sbyte[] _weights8 = [], _row8 = [];
@@ -55,16 +56,17 @@ internal sealed class GemmInt8Vector : OpKernel
         _y = s.OutputId(0);
         (_rows, _n, _k) = (shape.Rows, shape.N, shape.K);
         // Whole vectors of 16 lanes; the weight rows are padded to a multiple of 4 so every block reads in bounds.
-        _paddedK = (_k + 15) & ~15;
-        _block = isa == Int8Isa.Avx2 ? 8 : Block;
+        _paddedK = isa == Int8Isa.AvxVnni ? (_k + 31) & ~31 : (_k + 15) & ~15;
+        _block = isa is Int8Isa.Avx2 or Int8Isa.AvxVnni ? 8 : Block;
         int paddedN = (_n + _block - 1) / _block * _block;
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[_n];
         if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
-        if (isa == Int8Isa.AdvSimdDot)
+        if (isa.UsesQuads())
         {
             _weights8 = new sbyte[paddedN * _paddedK];
             _row8 = new sbyte[_paddedK];
+            int storedZeroPoint = isa == Int8Isa.AvxVnni ? _inputZeroPoint + 128 : _inputZeroPoint;
             for (int j = 0; j < _n; j++)
             {
                 int sum = 0;
@@ -73,10 +75,10 @@ internal sealed class GemmInt8Vector : OpKernel
                     _weights8[j * _paddedK + i] = weights[j * _k + i];
                     sum += weights[j * _k + i];
                 }
-                _bias[j] -= _inputZeroPoint * sum;
+                _bias[j] -= storedZeroPoint * sum;
             }
         }
-        else if (isa == Int8Isa.Avx2)
+        if (isa is Int8Isa.Avx2 or Int8Isa.AvxVnni)
         {
             _leftShifts = new int[paddedN];
             _rightShifts = new int[paddedN];
@@ -91,13 +93,16 @@ internal sealed class GemmInt8Vector : OpKernel
                 _paddedMultipliers[j] = _multipliers[j];
                 _paddedBias[j] = _bias[j];
             }
+        }
+        if (isa == Int8Isa.Avx2)
+        {
             // int8 weights, widened as they are loaded (vpmovsxbw): half the bytes to stream of int16 weights.
             _weights8 = new sbyte[paddedN * _paddedK];
             _row16 = new short[_paddedK];
             for (int j = 0; j < _n; j++)
                 for (int i = 0; i < _k; i++) _weights8[j * _paddedK + i] = weights[j * _k + i];
         }
-        else
+        else if (!isa.UsesQuads())
         {
             _weights16 = new short[paddedN * _paddedK];
             _row16 = new short[_paddedK];
@@ -117,6 +122,7 @@ internal sealed class GemmInt8Vector : OpKernel
         {
             var row = a.Slice(r * _k, _k);
             if (_isa == Int8Isa.AdvSimdDot) row.CopyTo(_row8);
+            else if (_isa == Int8Isa.AvxVnni) Int8Im2col.FlipSign(row, _row8);
             else Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
             for (int j0 = 0; j0 < _n; j0 += _block)
@@ -124,6 +130,11 @@ internal sealed class GemmInt8Vector : OpKernel
                 if (_isa == Int8Isa.Avx2)
                 {
                     RequantizeAvx2(DotAvx2(j0), j0, output);
+                    continue;
+                }
+                if (_isa == Int8Isa.AvxVnni)
+                {
+                    RequantizeAvx2(DotVnni(j0), j0, output);
                     continue;
                 }
                 switch (_isa)
@@ -200,6 +211,35 @@ internal sealed class GemmInt8Vector : OpKernel
             s6 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 6 * k + i)));
             s7 += Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, 7 * k + i)));
         }
+        return Sum8(s0, s1, s2, s3, s4, s5, s6, s7);
+    }
+
+    /// <summary>Sums of 8 outputs from <paramref name="j0"/>: 32 bytes of the (sign-flipped) row against each weight row per vpdpbusd.</summary>
+    private Vector256<int> DotVnni(int j0)
+    {
+        ref byte x = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_row8));
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
+        nuint k = (nuint)_paddedK;
+        Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (nuint i = 0; i < k; i += 32)
+        {
+            var xv = Vector256.LoadUnsafe(ref x, i);
+            s0 = AvxVnni.MultiplyWideningAndAdd(s0, xv, Vector256.LoadUnsafe(ref w, i));
+            s1 = AvxVnni.MultiplyWideningAndAdd(s1, xv, Vector256.LoadUnsafe(ref w, k + i));
+            s2 = AvxVnni.MultiplyWideningAndAdd(s2, xv, Vector256.LoadUnsafe(ref w, 2 * k + i));
+            s3 = AvxVnni.MultiplyWideningAndAdd(s3, xv, Vector256.LoadUnsafe(ref w, 3 * k + i));
+            s4 = AvxVnni.MultiplyWideningAndAdd(s4, xv, Vector256.LoadUnsafe(ref w, 4 * k + i));
+            s5 = AvxVnni.MultiplyWideningAndAdd(s5, xv, Vector256.LoadUnsafe(ref w, 5 * k + i));
+            s6 = AvxVnni.MultiplyWideningAndAdd(s6, xv, Vector256.LoadUnsafe(ref w, 6 * k + i));
+            s7 = AvxVnni.MultiplyWideningAndAdd(s7, xv, Vector256.LoadUnsafe(ref w, 7 * k + i));
+        }
+        return Sum8(s0, s1, s2, s3, s4, s5, s6, s7);
+    }
+
+    /// <summary>The lane sums of eight accumulators as one vector [Σs0 … Σs7].</summary>
+    private static Vector256<int> Sum8(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3,
+        Vector256<int> s4, Vector256<int> s5, Vector256<int> s6, Vector256<int> s7)
+    {
         // Per 128-bit half, pairwise sums down to [s0 s1 s2 s3] and [s4 s5 s6 s7]; then the two halves added.
         var h0123 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s0, s1), Avx2.HorizontalAdd(s2, s3));
         var h4567 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s4, s5), Avx2.HorizontalAdd(s6, s7));

@@ -51,11 +51,10 @@ public static class OptimizedKernels
         list.Add(new KernelEntry("Conv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, Int8Isa.Avx512, "Conv2dInt8_Avx512"),
             () => Avx512BW.IsSupported, 4, s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
         // AVX-VNNI's 256-bit vpdpbusd does 4 products per lane and instruction where vpmaddwd does 2, about twice the
-        // AVX2 kernel's rate; the AVX-512 kernel (twice the lanes) measured as fast or faster, so this one ranks
+        // AVX2 kernels' rate; the AVX-512 Conv (twice the lanes) measured as fast or faster, so the VNNI Conv ranks
         // between them: it serves CPUs with AVX-VNNI but no AVX-512, and x86-64-v3 NativeAOT builds, which check
-        // AVX-VNNI at run time but cannot use AVX-512.
-        list.Add(new KernelEntry("Conv2dInt8_AvxVnni", OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, Int8Isa.AvxVnni, "Conv2dInt8_AvxVnni"),
-            () => AvxVnni.IsSupported, 3, s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
+        // AVX-VNNI at run time but cannot use AVX-512. The VNNI Gemm is the best Gemm wherever it runs.
+        AddInt8Gemms(list, "_AvxVnni", Int8Isa.AvxVnni, () => AvxVnni.IsSupported, 3);
         // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width where it takes the operator
         // (ConvInt8Winograd.CanHandle: only where it measured faster); on arm64 with SDOT the direct kernel (4 products
         // per lane and instruction) stays first.
