@@ -6,6 +6,9 @@ namespace EdgeNets.Runtime.Kernels;
 /// <summary>Times one kernel variant on one operator of a graph, outside a session, so variants can be compared on the same op.</summary>
 public static class KernelBenchmark
 {
+    /// <summary>Shortest warm-up: long enough for the JIT's tiering to reach the optimized code (NativeAOT needs none).</summary>
+    private static readonly TimeSpan MinimumWarmUp = TimeSpan.FromMilliseconds(400);
+
     /// <summary>
     /// Seconds per <see cref="OpKernel.Run"/> of <paramref name="variant"/> on <paramref name="op"/>: the fastest of
     /// <paramref name="batches"/> batches of runs lasting about <paramref name="batchSeconds"/> each (the minimum, as
@@ -29,7 +32,11 @@ public static class KernelBenchmark
             for (int k = 0; k < kernels.Count; k++) kernels[k].Run(memory);
         }
 
-        // Warm up (tiered JIT) and size the batches.
+        // Warm up and size the batches. Under the JIT, code called once per run (the im2col, the loops around the
+        // micro-kernels) is recompiled fully optimized only after 30 calls and a background delay of 100 ms or more,
+        // so slow variants would otherwise be timed in their quickly compiled form.
+        var warmUp = Stopwatch.StartNew();
+        for (int i = 0; i < 60 || warmUp.Elapsed < MinimumWarmUp; i++) RunAll();
         int runs = 1;
         while (true)
         {
