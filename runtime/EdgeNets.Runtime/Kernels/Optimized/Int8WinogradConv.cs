@@ -96,13 +96,19 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private const byte RequantizeEach = 0, MaxOfAccumulators = 1, MaxOfSums = 2;
 
     /// <summary>
-    /// Pooled: the 16 position GEMMs of one output channel and one block of tiles (16 on AVX-512, 8 on AVX2) accumulate in
-    /// 16 registers, and the output transform, max and requantization run straight from them
-    /// (<see cref="PooledInRegisters512"/>, <see cref="PooledInRegisters256"/>): no position products go through memory.
-    /// Chosen on AVX-512 always; on AVX2, with 16 ymm registers only, the accumulators leave none for the operands, so
-    /// there only for inputs of at most <see cref="MaxInRegisterStepsAvx2"/> channel pairs.
+    /// Pooled: the position GEMMs of one block of tiles (16 on AVX-512, 8 on AVX2) accumulate in registers, and the output
+    /// transform, max and requantization run straight from them (<see cref="PooledInRegisters512"/>,
+    /// <see cref="PooledInRegisters256"/>): no position products go through memory, but each input load feeds only 2
+    /// (AVX-512) or 1 (AVX2) output channels instead of 8 or 4. Measured (`edgenets bench --kernels`, DOTNET_TieredCompilation=0,
+    /// one AVX-512 x64 core; us, in registers against the products in memory): AVX-512 3→16 on 32x32 4.1-4.3 vs 6.1-6.5,
+    /// 1→8 on 32x32 1.9 vs 3.0, 32→64 on 8x8 6.2-6.5 vs 7.4, 32→32 on 4x4 2.8 vs 4.1, 64→64 on 2x2 12.3 vs 12.8, but
+    /// 16→32 on 16x16 (8 channel pairs, 32-tile blocks whose input loads feed 8 channels × 2 zmm) 7.2-7.3 vs 6.2-6.7;
+    /// AVX2 (16 ymm registers: the accumulators leave none for the operands) 1→8 on 32x32 3.9 vs 6.3, 3→16 on 32x32
+    /// 10.1 vs 9.3.
     /// </summary>
     private readonly bool _inRegisters;
+    /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX-512 with 32-tile blocks.</summary>
+    private const int MaxInRegisterStepsWide = 2;
     /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX2.</summary>
     private const int MaxInRegisterStepsAvx2 = 1;
     /// <summary>The weights for <see cref="_inRegisters"/>: [output channel][channel pair][position] int16 pairs.</summary>
@@ -247,7 +253,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _rescale512 = new QuantizedMultiplier512[_outChannels];
             for (int m = 0; m < _outChannels; m++) _rescale512[m] = new QuantizedMultiplier512(_multipliers[m], _shifts[m]);
         }
-        _inRegisters = _pooled && (isa == Int8Isa.Avx512 || (isa == Int8Isa.Avx2 && _steps <= MaxInRegisterStepsAvx2));
+        _inRegisters = _pooled && ((isa == Int8Isa.Avx512 && (_tileBlock == 16 || _steps <= MaxInRegisterStepsWide)) || (isa == Int8Isa.Avx2 && _steps <= MaxInRegisterStepsAvx2));
         if (_inRegisters && isa == Int8Isa.Avx512)
         {
             // [pair of output channels][half: positions 0-7, 8-15][channel pair][position % 8][channel of the pair].
