@@ -1213,10 +1213,24 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     {
         if (t0 >= _tiles) return;
         SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
-        Pool256(y00, y01, y10, y11, m, t0, plane);
+        var bias = Vector256.Create(_bias[m]);
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        Vector256<int> y;
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11)), bias), multiplier, shift);
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
+            else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        }
+        y = Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+        var words = Vector128.Narrow(y.GetLower(), y.GetUpper());
+        StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
     }
 
-    /// <summary>From Y (four times the sums of each tile's four pixels) of 8 tiles, the pooled pixels, stored.</summary>
+    /// <summary>From Y (four times the sums of each tile's four pixels) of 8 tiles, the pooled pixels, stored (the steps of <see cref="PooledAvx2"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Pool256(Vector256<int> y00, Vector256<int> y01, Vector256<int> y10, Vector256<int> y11, int m, int t0, Span<sbyte> plane)
     {
