@@ -96,6 +96,25 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private const byte RequantizeEach = 0, MaxOfAccumulators = 1, MaxOfSums = 2;
 
     /// <summary>
+    /// Pooled: the position GEMMs of one block of tiles (16 on AVX-512, 8 on AVX2) accumulate in registers, and the output
+    /// transform, max and requantization run straight from them (<see cref="PooledInRegisters512"/>,
+    /// <see cref="PooledInRegisters256"/>): no position products go through memory, but each input load feeds only 2
+    /// (AVX-512) or 1 (AVX2) output channels instead of 8 or 4. Measured (`edgenets bench --kernels`, DOTNET_TieredCompilation=0,
+    /// one AVX-512 x64 core; us, in registers against the products in memory): AVX-512 3→16 on 32x32 4.1-4.3 vs 6.1-6.5,
+    /// 1→8 on 32x32 1.9 vs 3.0, 32→64 on 8x8 6.2-6.5 vs 7.4, 32→32 on 4x4 2.8 vs 4.1, 64→64 on 2x2 12.3 vs 12.8, but
+    /// 16→32 on 16x16 (8 channel pairs, 32-tile blocks whose input loads feed 8 channels × 2 zmm) 7.2-7.3 vs 6.2-6.7;
+    /// AVX2 (16 ymm registers: the accumulators leave none for the operands) 1→8 on 32x32 3.9 vs 6.3, 3→16 on 32x32
+    /// 10.1 vs 9.3.
+    /// </summary>
+    private readonly bool _inRegisters;
+    /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX-512 with 32-tile blocks.</summary>
+    private const int MaxInRegisterStepsWide = 2;
+    /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX2.</summary>
+    private const int MaxInRegisterStepsAvx2 = 1;
+    /// <summary>The weights for <see cref="_inRegisters"/>: [output channel][channel pair][position] int16 pairs.</summary>
+    private readonly int[] _channelWeights = [];
+
+    /// <summary>
     /// Input channels and 2x2 output tiles below which the direct kernels are faster. Measured (DOTNET_TieredCompilation=0,
     /// one AVX-512 x64 core; us per run, Winograd AVX-512 / AVX2 / Vector128 against the best direct kernel of the same
     /// width): 3→16 on 32x32 13.1 / 18.1 / 30.2 vs 11.7 / 14.7 / 27.2 (the output transform and requantization of every
@@ -234,12 +253,32 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _rescale512 = new QuantizedMultiplier512[_outChannels];
             for (int m = 0; m < _outChannels; m++) _rescale512[m] = new QuantizedMultiplier512(_multipliers[m], _shifts[m]);
         }
+        _inRegisters = _pooled && ((isa == Int8Isa.Avx512 && (_tileBlock == 16 || _steps <= MaxInRegisterStepsWide)) || (isa == Int8Isa.Avx2 && _steps <= MaxInRegisterStepsAvx2));
+        if (_inRegisters && isa == Int8Isa.Avx512)
+        {
+            // [pair of output channels][half: positions 0-7, 8-15][channel pair][position % 8][channel of the pair].
+            _channelWeights = new int[(_outChannels + 1) / 2 * 2 * _steps * 16];
+            for (int m = 0; m < _outChannels; m++)
+                for (int step = 0; step < _steps; step++)
+                    for (int pos = 0; pos < 16; pos++)
+                        _channelWeights[(((m / 2 * 2 + pos / 8) * _steps + step) * 8 + pos % 8) * 2 + m % 2] = PackedWeight(m, step, pos);
+        }
+        else if (_inRegisters)
+        {
+            _channelWeights = new int[_outChannels * _steps * 16];
+            for (int m = 0; m < _outChannels; m++)
+                for (int step = 0; step < _steps; step++)
+                    for (int pos = 0; pos < 16; pos++)
+                        _channelWeights[(m * _steps + step) * 16 + pos] = PackedWeight(m, step, pos);
+        }
         // Tile blocks outside when the weights are no larger than the input: a block's input stays in L1 while every
         // output channel block passes over it; otherwise a channel block's weights stay while every tile block passes.
         _tileBlocksOuter = _packedWeights.Length <= _transformed.Length / 2;
     }
 
     private int ProductsLength => 16 * _ocBlock * _tileBlock;
+
+    private int PackedWeight(int m, int step, int pos) => _packedWeights[((pos * _ocBlocks + m / _ocBlock) * _steps + step) * _ocBlock + m % _ocBlock];
 
     /// <summary>U = G'·g·G'ᵀ per output and input channel, packed as int16 pairs of input channels per position and block.</summary>
     private int[] PackWeights(ReadOnlySpan<sbyte> weights)
@@ -486,6 +525,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// <summary>Output channel blocks [blockBegin, blockEnd) of image <paramref name="n"/>: the 16 GEMMs, then the output transform.</summary>
     private void Multiply(Span<sbyte> y, int n, int blockBegin, int blockEnd, int chunk)
     {
+        if (_inRegisters)
+        {
+            MultiplyInRegisters(y, n, blockBegin, blockEnd);
+            return;
+        }
         var products = _products.AsSpan(chunk * ProductsLength, ProductsLength);
         // Pooled: the pool's output plane has one pixel per tile.
         int planeSize = _pooled ? _tiles : _g.OutH * _g.OutW;
@@ -546,6 +590,165 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Pooled, <see cref="_inRegisters"/>: output channels of blocks [blockBegin, blockEnd) of image <paramref name="n"/>,
+    /// tile blocks outside (a block's transformed input stays in L1 while every output channel passes over it).
+    /// </summary>
+    private void MultiplyInRegisters(Span<sbyte> y, int n, int blockBegin, int blockEnd)
+    {
+        int mBegin = blockBegin * _ocBlock, mEnd = Math.Min(blockEnd * _ocBlock, _outChannels);
+        if (_isa == Int8Isa.Avx512)
+        {
+            // _ocBlock is even: channel pairs never straddle a chunk.
+            for (int t0 = 0; t0 < _tiles; t0 += 16)
+                for (int m = mBegin; m < mEnd; m += 2)
+                    PooledInRegisters512(m, m + 1 < mEnd, t0, y.Slice((n * _outChannels + m) * _tiles));
+            return;
+        }
+        for (int t0 = 0; t0 < _tiles; t0 += 8)
+            for (int m = mBegin; m < mEnd; m++)
+                PooledInRegisters256(m, t0, y.Slice((n * _outChannels + m) * _tiles, _tiles));
+    }
+
+    /// <summary>
+    /// Output channels <paramref name="m"/> and, when <paramref name="second"/>, m + 1, 16 tiles from <paramref name="t0"/>
+    /// (AVX-512), <paramref name="planes"/> from channel m's pooled plane. M of 8 positions × 2 channels in 16 zmm
+    /// accumulators over the channel pairs (each input load feeds both channels), folded into the 4 parts of Y per
+    /// channel (int32 wrap-around: any order of the sums gives Y modulo 2³²); then the other 8 positions; then the pooled
+    /// pixels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PooledInRegisters512(int m, bool second, int t0, Span<sbyte> planes)
+    {
+        ref short x0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_transformed), t0 * 2);
+        ref int w0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_channelWeights), m / 2 * 2 * _steps * 16);
+        int steps = _steps;
+        nuint stepStride = (nuint)(_tileStride * 2), ps = (nuint)(_steps * _tileStride * 2);
+        Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+        ref short x = ref x0;
+        ref int w = ref w0;
+        Vector512<short> v;
+        for (int step = 0; step < steps; step++)
+        {
+            v = Vector512.LoadUnsafe(ref x);
+            a0 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 0)).AsInt16());
+            b0 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 1)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, ps);
+            a1 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 2)).AsInt16());
+            b1 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 3)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 2 * ps);
+            a2 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 4)).AsInt16());
+            b2 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 5)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 3 * ps);
+            a3 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 6)).AsInt16());
+            b3 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 7)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 4 * ps);
+            a4 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 8)).AsInt16());
+            b4 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 9)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 5 * ps);
+            a5 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 10)).AsInt16());
+            b5 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 11)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 6 * ps);
+            a6 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 12)).AsInt16());
+            b6 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 13)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 7 * ps);
+            a7 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 14)).AsInt16());
+            b7 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 15)).AsInt16());
+            x = ref Unsafe.Add(ref x, stepStride);
+            w = ref Unsafe.Add(ref w, 16);
+        }
+        // Rows 0 and 1 of M (Mij = position 4i + j): per row c0 = Mi0 + Mi1 + Mi2, c1 = Mi1 − Mi2 − Mi3;
+        // Y00 = c0 of rows 0-2, Y01 = c1 of rows 0-2, Y10 = c0 of row 1 − rows 2, 3, Y11 likewise with c1.
+        var ya10 = a4 + a5 + a6; var ya11 = a5 - a6 - a7;
+        var ya00 = a0 + a1 + a2 + ya10; var ya01 = a1 - a2 - a3 + ya11;
+        var yb10 = b4 + b5 + b6; var yb11 = b5 - b6 - b7;
+        var yb00 = b0 + b1 + b2 + yb10; var yb01 = b1 - b2 - b3 + yb11;
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = default;
+        b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = default;
+        x = ref Unsafe.Add(ref x0, 8 * ps);
+        w = ref Unsafe.Add(ref w0, steps * 16);
+        for (int step = 0; step < steps; step++)
+        {
+            v = Vector512.LoadUnsafe(ref x);
+            a0 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 0)).AsInt16());
+            b0 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 1)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, ps);
+            a1 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 2)).AsInt16());
+            b1 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 3)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 2 * ps);
+            a2 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 4)).AsInt16());
+            b2 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 5)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 3 * ps);
+            a3 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 6)).AsInt16());
+            b3 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 7)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 4 * ps);
+            a4 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 8)).AsInt16());
+            b4 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 9)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 5 * ps);
+            a5 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 10)).AsInt16());
+            b5 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 11)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 6 * ps);
+            a6 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 12)).AsInt16());
+            b6 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 13)).AsInt16());
+            v = Vector512.LoadUnsafe(ref x, 7 * ps);
+            a7 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 14)).AsInt16());
+            b7 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 15)).AsInt16());
+            x = ref Unsafe.Add(ref x, stepStride);
+            w = ref Unsafe.Add(ref w, 16);
+        }
+        // Rows 2 and 3.
+        var c0 = a0 + a1 + a2; var c1 = a1 - a2 - a3;
+        ya00 += c0; ya01 += c1;
+        ya10 -= c0 + a4 + a5 + a6; ya11 -= c1 + a5 - a6 - a7;
+        c0 = b0 + b1 + b2; c1 = b1 - b2 - b3;
+        yb00 += c0; yb01 += c1;
+        yb10 -= c0 + b4 + b5 + b6; yb11 -= c1 + b5 - b6 - b7;
+        Pool512(ya00, ya01, ya10, ya11, m, t0, planes);
+        if (second) Pool512(yb00, yb01, yb10, yb11, m + 1, t0, planes.Slice(_tiles));
+    }
+
+    /// <summary>
+    /// Output channel <paramref name="m"/>, 8 tiles from <paramref name="t0"/> (AVX2): as <see cref="PooledInRegisters512"/>
+    /// with 16 ymm accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PooledInRegisters256(int m, int t0, Span<sbyte> plane)
+    {
+        ref short x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_transformed), t0 * 2);
+        ref int w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_channelWeights), m * _steps * 16);
+        int steps = _steps;
+        nuint stepStride = (nuint)(_tileStride * 2), ps = (nuint)(_steps * _tileStride * 2);
+        Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default, m4 = default, m5 = default, m6 = default, m7 = default;
+        Vector256<int> m8 = default, m9 = default, m10 = default, m11 = default, m12 = default, m13 = default, m14 = default, m15 = default;
+        for (int step = 0; step < steps; step++)
+        {
+            m0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x), Vector256.Create(w).AsInt16());
+            m1 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, ps), Vector256.Create(Unsafe.Add(ref w, 1)).AsInt16());
+            m2 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 2 * ps), Vector256.Create(Unsafe.Add(ref w, 2)).AsInt16());
+            m3 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 3 * ps), Vector256.Create(Unsafe.Add(ref w, 3)).AsInt16());
+            m4 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 4 * ps), Vector256.Create(Unsafe.Add(ref w, 4)).AsInt16());
+            m5 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 5 * ps), Vector256.Create(Unsafe.Add(ref w, 5)).AsInt16());
+            m6 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 6 * ps), Vector256.Create(Unsafe.Add(ref w, 6)).AsInt16());
+            m7 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 7 * ps), Vector256.Create(Unsafe.Add(ref w, 7)).AsInt16());
+            m8 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 8 * ps), Vector256.Create(Unsafe.Add(ref w, 8)).AsInt16());
+            m9 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 9 * ps), Vector256.Create(Unsafe.Add(ref w, 9)).AsInt16());
+            m10 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 10 * ps), Vector256.Create(Unsafe.Add(ref w, 10)).AsInt16());
+            m11 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 11 * ps), Vector256.Create(Unsafe.Add(ref w, 11)).AsInt16());
+            m12 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 12 * ps), Vector256.Create(Unsafe.Add(ref w, 12)).AsInt16());
+            m13 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 13 * ps), Vector256.Create(Unsafe.Add(ref w, 13)).AsInt16());
+            m14 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 14 * ps), Vector256.Create(Unsafe.Add(ref w, 14)).AsInt16());
+            m15 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 15 * ps), Vector256.Create(Unsafe.Add(ref w, 15)).AsInt16());
+            x = ref Unsafe.Add(ref x, stepStride);
+            w = ref Unsafe.Add(ref w, 16);
+        }
+        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
+        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
+        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
+        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
+        Pool256(s00 + s01 + s02, s01 - s02 - s03, s10 + s11 + s12, s11 - s12 - s13, m, t0, plane);
     }
 
     /// <summary>
@@ -738,6 +941,13 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     {
         if (t0 >= _tiles) return;
         Sums512(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        Pool512(y00, y01, y10, y11, m, t0, plane);
+    }
+
+    /// <summary>From Y (four times the sums of each tile's four pixels) of 16 tiles, the pooled pixels, stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Pool512(Vector512<int> y00, Vector512<int> y01, Vector512<int> y10, Vector512<int> y11, int m, int t0, Span<sbyte> plane)
+    {
         var bias = Vector512.Create(_bias[m]);
         ref readonly var rescale = ref _rescale512[m];
         Vector512<int> y;
@@ -1003,6 +1213,27 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     {
         if (t0 >= _tiles) return;
         SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var bias = Vector256.Create(_bias[m]);
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        Vector256<int> y;
+        int order = _poolOrder[m];
+        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11)), bias), multiplier, shift);
+        else
+        {
+            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
+            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
+            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
+            else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+        }
+        y = Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+        var words = Vector128.Narrow(y.GetLower(), y.GetUpper());
+        StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
+    }
+
+    /// <summary>From Y (four times the sums of each tile's four pixels) of 8 tiles, the pooled pixels, stored (the steps of <see cref="PooledAvx2"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Pool256(Vector256<int> y00, Vector256<int> y01, Vector256<int> y10, Vector256<int> y11, int m, int t0, Span<sbyte> plane)
+    {
         var bias = Vector256.Create(_bias[m]);
         int multiplier = _multipliers[m], shift = _shifts[m];
         Vector256<int> y;
