@@ -332,8 +332,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     }
 
     /// <summary>
-    /// W·x + Wb of direction d for all columns (time steps × batch rows) with vpmaddwd: four blocks of 8 rows by two
-    /// columns at a time, so each weight load and each broadcast serves several products.
+    /// W·x + Wb of direction d for all columns (time steps × batch rows) with vpmaddwd: six blocks of 8 rows by two
+    /// (AVX-512: three) columns at a time, then four blocks by two, so each weight load and each broadcast serves
+    /// several products.
     /// </summary>
     private void InputProductsAvx2(int d)
     {
@@ -345,6 +346,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
         ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
         int i = 0;
+        for (; i + 6 <= blocks; i += 6)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            nuint at = (nuint)(i * Block);
+            int c = _isa == RecurrentIsa.Avx512
+                ? InputSixBlocksThreeColumns(ref w0, stride, ref x, width, columns, ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, at), rows)
+                : InputSixBlocksTwoColumns(ref w0, stride, ref x, width, columns, ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, at), rows);
+            for (; c < columns; c++)
+                ProductsAvx2(ref w0, 6, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at),
+                    ref Unsafe.Add(ref y, (nuint)c * rows + at));
+        }
         for (; i + 4 <= blocks; i += 4)
         {
             ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
@@ -397,6 +409,139 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 ProductsAvx2(ref Unsafe.Add(ref w, (nuint)i * stride), blocks - i, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at),
                     ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, (nuint)c * rows + at));
         }
+    }
+
+    /// <summary>
+    /// Six blocks of 8 rows by two columns at a time (12 accumulators: fits the 16 AVX2 registers): each weight vector
+    /// serves both columns, each broadcast pair all six blocks. Returns the first column not done.
+    /// </summary>
+    private static int InputSixBlocksTwoColumns(ref short w0, nuint stride, ref int x, nuint width, int columns,
+        ref float scales, ref float biases, ref float y, nuint rows)
+    {
+        ref short w1 = ref Unsafe.Add(ref w0, stride);
+        ref short w2 = ref Unsafe.Add(ref w1, stride);
+        ref short w3 = ref Unsafe.Add(ref w2, stride);
+        ref short w4 = ref Unsafe.Add(ref w3, stride);
+        ref short w5 = ref Unsafe.Add(ref w4, stride);
+        int c = 0;
+        for (; c + 2 <= columns; c += 2)
+        {
+            ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
+            ref int x1 = ref Unsafe.Add(ref x0, width);
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector256<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+            for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block)
+            {
+                var xa = Vector256.Create(Unsafe.Add(ref x0, p)).AsInt16();
+                var xb = Vector256.Create(Unsafe.Add(ref x1, p)).AsInt16();
+                var v = Vector256.LoadUnsafe(ref w0, o);
+                a0 += Avx2.MultiplyAddAdjacent(v, xa);
+                b0 += Avx2.MultiplyAddAdjacent(v, xb);
+                v = Vector256.LoadUnsafe(ref w1, o);
+                a1 += Avx2.MultiplyAddAdjacent(v, xa);
+                b1 += Avx2.MultiplyAddAdjacent(v, xb);
+                v = Vector256.LoadUnsafe(ref w2, o);
+                a2 += Avx2.MultiplyAddAdjacent(v, xa);
+                b2 += Avx2.MultiplyAddAdjacent(v, xb);
+                v = Vector256.LoadUnsafe(ref w3, o);
+                a3 += Avx2.MultiplyAddAdjacent(v, xa);
+                b3 += Avx2.MultiplyAddAdjacent(v, xb);
+                v = Vector256.LoadUnsafe(ref w4, o);
+                a4 += Avx2.MultiplyAddAdjacent(v, xa);
+                b4 += Avx2.MultiplyAddAdjacent(v, xb);
+                v = Vector256.LoadUnsafe(ref w5, o);
+                a5 += Avx2.MultiplyAddAdjacent(v, xa);
+                b5 += Avx2.MultiplyAddAdjacent(v, xb);
+            }
+            ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows);
+            ref float yb = ref Unsafe.Add(ref ya, rows);
+            StoreScaled(a0, ref scales, ref biases, 0, ref ya, 0);
+            StoreScaled(a1, ref scales, ref biases, Block, ref ya, Block);
+            StoreScaled(a2, ref scales, ref biases, 2 * Block, ref ya, 2 * Block);
+            StoreScaled(a3, ref scales, ref biases, 3 * Block, ref ya, 3 * Block);
+            StoreScaled(a4, ref scales, ref biases, 4 * Block, ref ya, 4 * Block);
+            StoreScaled(a5, ref scales, ref biases, 5 * Block, ref ya, 5 * Block);
+            StoreScaled(b0, ref scales, ref biases, 0, ref yb, 0);
+            StoreScaled(b1, ref scales, ref biases, Block, ref yb, Block);
+            StoreScaled(b2, ref scales, ref biases, 2 * Block, ref yb, 2 * Block);
+            StoreScaled(b3, ref scales, ref biases, 3 * Block, ref yb, 3 * Block);
+            StoreScaled(b4, ref scales, ref biases, 4 * Block, ref yb, 4 * Block);
+            StoreScaled(b5, ref scales, ref biases, 5 * Block, ref yb, 5 * Block);
+        }
+        return c;
+    }
+
+    /// <summary><see cref="InputSixBlocksTwoColumns"/> with three columns (18 accumulators: AVX-512 has 32 registers).</summary>
+    private static int InputSixBlocksThreeColumns(ref short w0, nuint stride, ref int x, nuint width, int columns,
+        ref float scales, ref float biases, ref float y, nuint rows)
+    {
+        ref short w1 = ref Unsafe.Add(ref w0, stride);
+        ref short w2 = ref Unsafe.Add(ref w1, stride);
+        ref short w3 = ref Unsafe.Add(ref w2, stride);
+        ref short w4 = ref Unsafe.Add(ref w3, stride);
+        ref short w5 = ref Unsafe.Add(ref w4, stride);
+        int c = 0;
+        for (; c + 3 <= columns; c += 3)
+        {
+            ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
+            ref int x1 = ref Unsafe.Add(ref x0, width);
+            ref int x2 = ref Unsafe.Add(ref x1, width);
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector256<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+            Vector256<int> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default;
+            for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block)
+            {
+                var xa = Vector256.Create(Unsafe.Add(ref x0, p)).AsInt16();
+                var xb = Vector256.Create(Unsafe.Add(ref x1, p)).AsInt16();
+                var xe = Vector256.Create(Unsafe.Add(ref x2, p)).AsInt16();
+                var v = Vector256.LoadUnsafe(ref w0, o);
+                a0 += Avx2.MultiplyAddAdjacent(v, xa);
+                b0 += Avx2.MultiplyAddAdjacent(v, xb);
+                e0 += Avx2.MultiplyAddAdjacent(v, xe);
+                v = Vector256.LoadUnsafe(ref w1, o);
+                a1 += Avx2.MultiplyAddAdjacent(v, xa);
+                b1 += Avx2.MultiplyAddAdjacent(v, xb);
+                e1 += Avx2.MultiplyAddAdjacent(v, xe);
+                v = Vector256.LoadUnsafe(ref w2, o);
+                a2 += Avx2.MultiplyAddAdjacent(v, xa);
+                b2 += Avx2.MultiplyAddAdjacent(v, xb);
+                e2 += Avx2.MultiplyAddAdjacent(v, xe);
+                v = Vector256.LoadUnsafe(ref w3, o);
+                a3 += Avx2.MultiplyAddAdjacent(v, xa);
+                b3 += Avx2.MultiplyAddAdjacent(v, xb);
+                e3 += Avx2.MultiplyAddAdjacent(v, xe);
+                v = Vector256.LoadUnsafe(ref w4, o);
+                a4 += Avx2.MultiplyAddAdjacent(v, xa);
+                b4 += Avx2.MultiplyAddAdjacent(v, xb);
+                e4 += Avx2.MultiplyAddAdjacent(v, xe);
+                v = Vector256.LoadUnsafe(ref w5, o);
+                a5 += Avx2.MultiplyAddAdjacent(v, xa);
+                b5 += Avx2.MultiplyAddAdjacent(v, xb);
+                e5 += Avx2.MultiplyAddAdjacent(v, xe);
+            }
+            ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows);
+            ref float yb = ref Unsafe.Add(ref ya, rows);
+            ref float ye = ref Unsafe.Add(ref yb, rows);
+            StoreScaled(a0, ref scales, ref biases, 0, ref ya, 0);
+            StoreScaled(a1, ref scales, ref biases, Block, ref ya, Block);
+            StoreScaled(a2, ref scales, ref biases, 2 * Block, ref ya, 2 * Block);
+            StoreScaled(a3, ref scales, ref biases, 3 * Block, ref ya, 3 * Block);
+            StoreScaled(a4, ref scales, ref biases, 4 * Block, ref ya, 4 * Block);
+            StoreScaled(a5, ref scales, ref biases, 5 * Block, ref ya, 5 * Block);
+            StoreScaled(b0, ref scales, ref biases, 0, ref yb, 0);
+            StoreScaled(b1, ref scales, ref biases, Block, ref yb, Block);
+            StoreScaled(b2, ref scales, ref biases, 2 * Block, ref yb, 2 * Block);
+            StoreScaled(b3, ref scales, ref biases, 3 * Block, ref yb, 3 * Block);
+            StoreScaled(b4, ref scales, ref biases, 4 * Block, ref yb, 4 * Block);
+            StoreScaled(b5, ref scales, ref biases, 5 * Block, ref yb, 5 * Block);
+            StoreScaled(e0, ref scales, ref biases, 0, ref ye, 0);
+            StoreScaled(e1, ref scales, ref biases, Block, ref ye, Block);
+            StoreScaled(e2, ref scales, ref biases, 2 * Block, ref ye, 2 * Block);
+            StoreScaled(e3, ref scales, ref biases, 3 * Block, ref ye, 3 * Block);
+            StoreScaled(e4, ref scales, ref biases, 4 * Block, ref ye, 4 * Block);
+            StoreScaled(e5, ref scales, ref biases, 5 * Block, ref ye, 5 * Block);
+        }
+        return c;
     }
 
     /// <summary>y[offset..+8] = (float)sums · scales[at..] + biases[at..]: the reference's acc · rowScale + bias per lane.</summary>
@@ -467,11 +612,41 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
     }
 
-    /// <summary>ProductsInt16 with vpmaddwd: four blocks share each broadcast pair of v, then the remaining blocks one by one.</summary>
+    /// <summary>
+    /// ProductsInt16 with vpmaddwd: six (then four) blocks share each broadcast pair of v, then the remaining blocks one
+    /// by one.
+    /// </summary>
     private static void ProductsAvx2(ref short w, int blockCount, int pairs, ref int v, ref float scales, ref float biases, ref float y)
     {
         nuint stride = (nuint)(pairs * 2 * Block);
         int i = 0;
+        for (; i + 6 <= blockCount; i += 6)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref short w1 = ref Unsafe.Add(ref w0, stride);
+            ref short w2 = ref Unsafe.Add(ref w1, stride);
+            ref short w3 = ref Unsafe.Add(ref w2, stride);
+            ref short w4 = ref Unsafe.Add(ref w3, stride);
+            ref short w5 = ref Unsafe.Add(ref w4, stride);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default;
+            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
+            {
+                var x = Vector256.Create(Unsafe.Add(ref v, p)).AsInt16();
+                s0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w0, o));
+                s1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w1, o));
+                s2 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w2, o));
+                s3 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w3, o));
+                s4 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w4, o));
+                s5 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w5, o));
+            }
+            nuint at = (nuint)(i * Block);
+            StoreScaled(s0, ref scales, ref biases, at, ref y, at);
+            StoreScaled(s1, ref scales, ref biases, at + Block, ref y, at + Block);
+            StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
+            StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
+            StoreScaled(s4, ref scales, ref biases, at + 4 * Block, ref y, at + 4 * Block);
+            StoreScaled(s5, ref scales, ref biases, at + 5 * Block, ref y, at + 5 * Block);
+        }
         for (; i + 4 <= blockCount; i += 4)
         {
             // One pointer per block so that each load is a plain base + offset operand of vpmaddwd.
