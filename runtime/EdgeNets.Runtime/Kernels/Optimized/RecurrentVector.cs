@@ -18,9 +18,12 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512 }
 /// how the work is arranged, not in any float operation:
 /// <list type="bullet">
 /// <item>W and R are packed at creation in blocks of 8 gate rows, column by column, so one vector holds 8 rows' weights
-/// for one input element (int8: for two, as int16 pairs for vpmaddwd; for four int8 with SDOT). Each gate is padded to a whole number of
+/// for one input element (int8: for two, as int16 pairs for vpmaddwd, 16 rows per block for vpmaddwd zmm in the
+/// AVX-512 variant; for four int8 with SDOT). Each gate is padded to a whole number of
 /// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
+/// <item>int8 GRU (linear_before_reset = 1, default activations) on AVX2/AVX-512: each step computes the r rows'
+/// products, their sigmoids, the z rows' products and sigmoids, then the h rows' (<see cref="FusedGruCellInt8"/>).</item>
 /// <item>Float32 dot products: each lane sums its row in index order starting from 0, exactly as the reference's loop,
 /// then adds the bias; int8: int32 sums (any order gives the same integer), then (float)sum · rowScale + bias.</item>
 /// <item>Gate non-linearities run lane-wise (<see cref="RecurrentMathVector"/>) for Sigmoid and Tanh; the other
@@ -31,6 +34,8 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512 }
 internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 {
     private const int Block = 8;
+    /// <summary>Rows per packed int16 block of the AVX-512 variants (vpmaddwd zmm).</summary>
+    private const int Block512 = 16;
 
     private readonly RecurrentLayer _layer;
     private readonly string _name;
@@ -63,6 +68,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// in every direction: the step runs <see cref="DefaultGruCell"/> or <see cref="DefaultLstmCell"/>.
     /// </summary>
     private readonly bool _defaultCell;
+    /// <summary>int8 <see cref="DefaultGruCell"/> on AVX2/AVX-512 with 8-lane Vector&lt;float&gt;: <see cref="FusedGruCellInt8"/>.</summary>
+    private readonly bool _fusedGru;
     private bool _needsInit = true;
 
     public static bool CanHandle(KernelSetup s, OpType op, bool quantized)
@@ -86,6 +93,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _quantized = quantized;
         _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
         _defaultCell = HasDefaultActivations(layer) && (op == OpType.Gru ? layer.LinearBeforeReset : op == OpType.Lstm && layer.P < 0);
+        _fusedGru = _defaultCell && quantized && op == OpType.Gru && isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512 && Vector<float>.Count == Block;
         int lanes = isa == RecurrentIsa.Avx512 ? Vector512<float>.Count : Math.Max(Block, Vector<float>.Count);
         int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
         _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
@@ -186,21 +194,23 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     }
 
     /// <summary>
-    /// int8 [directions * rows, columns] to int16 blocks of 8 padded rows by column pairs: x86 interleaves each row's
+    /// int8 [directions * rows, columns] to int16 blocks of 8 (AVX-512: 16) padded rows by column pairs: x86 interleaves each row's
     /// pair (vpmaddwd / pmaddwd operands), AdvSimd stores the 8 rows of one column, then of the next (smlal operands).
     /// </summary>
     private short[] PackInt16(ReadOnlySpan<sbyte> weights, int columns, int pairs)
     {
-        int rows = _layer.Rows, blocks = _paddedRows / Block;
-        var packed = new short[_layer.Directions * blocks * pairs * 2 * Block];
+        // AVX-512: blocks of 16 rows (one zmm per column pair); _paddedHidden is a multiple of 16 there.
+        int size = _isa == RecurrentIsa.Avx512 ? Block512 : Block;
+        int rows = _layer.Rows, blocks = _paddedRows / size;
+        var packed = new short[_layer.Directions * blocks * pairs * 2 * size];
         for (int d = 0; d < _layer.Directions; d++)
             for (int row = 0; row < rows; row++)
             {
-                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block;
+                int padded = PaddedRow(row), block = d * blocks + padded / size, lane = padded % size;
                 for (int k = 0; k < columns; k++)
                 {
                     int pair = k / 2, within = k % 2;
-                    int index = (block * pairs + pair) * 2 * Block + (_neon ? within * Block + lane : lane * 2 + within);
+                    int index = (block * pairs + pair) * 2 * size + (_neon ? within * Block + lane : lane * 2 + within);
                     packed[index] = weights[(d * rows + row) * columns + k];
                 }
             }
@@ -273,7 +283,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     {
         var layer = _layer;
         int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
-        if (_quantized && _isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
+        if (_quantized && _isa == RecurrentIsa.Avx512)
+        {
+            InputProducts512(d);
+            return;
+        }
+        if (_quantized && _isa == RecurrentIsa.Avx2)
         {
             InputProductsAvx2(d);
             return;
@@ -574,7 +589,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
         ref float y = ref MemoryMarshal.GetReference(output);
         int stride = pairs * 2 * Block;
-        if (_isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
+        if (_isa == RecurrentIsa.Avx512)
+        {
+            // 16-row blocks: firstBlock and blockCount (in 8-row blocks) are even, rows being padded to 16 per gate.
+            Products512(ref Unsafe.Add(ref w, firstBlock / 2 * 2 * stride), blockCount / 2, pairs, ref vPairs, ref scales, ref biases, ref y);
+            return;
+        }
+        if (_isa == RecurrentIsa.Avx2)
         {
             ProductsAvx2(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, pairs, ref vPairs, ref scales, ref biases, ref y);
             return;
@@ -609,6 +630,119 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             }
             (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
             (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>
+    /// W·x + Wb of direction d for all columns with vpmaddwd zmm on 16-row blocks: three blocks by three columns at a
+    /// time (each weight load serves three columns, each broadcast three blocks), the rest with <see cref="Products512"/>.
+    /// </summary>
+    private void InputProducts512(int d)
+    {
+        int blocks = _paddedRows / Block512, pairs = _inputPairs, columns = _layer.Steps * _layer.Batch;
+        nuint stride = (nuint)(pairs * 2 * Block512), rows = (nuint)_paddedRows, width = (nuint)pairs;
+        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w16), (nuint)(d * blocks) * stride);
+        ref int x = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_x16));
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
+        int i = 0;
+        for (; i + 3 <= blocks; i += 3)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref short w1 = ref Unsafe.Add(ref w0, stride);
+            ref short w2 = ref Unsafe.Add(ref w1, stride);
+            nuint at = (nuint)(i * Block512);
+            ref float s = ref Unsafe.Add(ref scales, at);
+            ref float bias = ref Unsafe.Add(ref biases, at);
+            int c = 0;
+            for (; c + 3 <= columns; c += 3)
+            {
+                ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
+                ref int x1 = ref Unsafe.Add(ref x0, width);
+                ref int x2 = ref Unsafe.Add(ref x1, width);
+                Vector512<int> a0 = default, a1 = default, a2 = default, b0 = default, b1 = default, b2 = default, e0 = default, e1 = default, e2 = default;
+                for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block512)
+                {
+                    var xa = Vector512.Create(Unsafe.Add(ref x0, p)).AsInt16();
+                    var xb = Vector512.Create(Unsafe.Add(ref x1, p)).AsInt16();
+                    var xe = Vector512.Create(Unsafe.Add(ref x2, p)).AsInt16();
+                    var v = Vector512.LoadUnsafe(ref w0, o);
+                    a0 += Avx512BW.MultiplyAddAdjacent(v, xa);
+                    b0 += Avx512BW.MultiplyAddAdjacent(v, xb);
+                    e0 += Avx512BW.MultiplyAddAdjacent(v, xe);
+                    v = Vector512.LoadUnsafe(ref w1, o);
+                    a1 += Avx512BW.MultiplyAddAdjacent(v, xa);
+                    b1 += Avx512BW.MultiplyAddAdjacent(v, xb);
+                    e1 += Avx512BW.MultiplyAddAdjacent(v, xe);
+                    v = Vector512.LoadUnsafe(ref w2, o);
+                    a2 += Avx512BW.MultiplyAddAdjacent(v, xa);
+                    b2 += Avx512BW.MultiplyAddAdjacent(v, xb);
+                    e2 += Avx512BW.MultiplyAddAdjacent(v, xe);
+                }
+                ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows + at);
+                ref float yb = ref Unsafe.Add(ref ya, rows);
+                ref float ye = ref Unsafe.Add(ref yb, rows);
+                StoreScaled512(a0, ref s, ref bias, 0, ref ya);
+                StoreScaled512(a1, ref s, ref bias, Block512, ref ya);
+                StoreScaled512(a2, ref s, ref bias, 2 * Block512, ref ya);
+                StoreScaled512(b0, ref s, ref bias, 0, ref yb);
+                StoreScaled512(b1, ref s, ref bias, Block512, ref yb);
+                StoreScaled512(b2, ref s, ref bias, 2 * Block512, ref yb);
+                StoreScaled512(e0, ref s, ref bias, 0, ref ye);
+                StoreScaled512(e1, ref s, ref bias, Block512, ref ye);
+                StoreScaled512(e2, ref s, ref bias, 2 * Block512, ref ye);
+            }
+            for (; c < columns; c++)
+                Products512(ref w0, 3, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref s, ref bias, ref Unsafe.Add(ref y, (nuint)c * rows + at));
+        }
+        if (i < blocks)
+        {
+            nuint at = (nuint)(i * Block512);
+            for (int c = 0; c < columns; c++)
+                Products512(ref Unsafe.Add(ref w, (nuint)i * stride), blocks - i, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at),
+                    ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, (nuint)c * rows + at));
+        }
+    }
+
+    /// <summary>y[at..+16] = (float)sums · scales[at..] + biases[at..].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreScaled512(Vector512<int> sums, ref float scales, ref float biases, nuint at, ref float y) =>
+        (Vector512.ConvertToSingle(sums) * Vector512.LoadUnsafe(ref scales, at) + Vector512.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+
+    /// <summary>
+    /// ProductsInt16 for 16-row blocks with vpmaddwd zmm: three blocks share each broadcast pair of v, then the
+    /// remaining blocks one by one.
+    /// </summary>
+    private static void Products512(ref short w, int blockCount, int pairs, ref int v, ref float scales, ref float biases, ref float y)
+    {
+        nuint stride = (nuint)(pairs * 2 * Block512);
+        int i = 0;
+        for (; i + 3 <= blockCount; i += 3)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref short w1 = ref Unsafe.Add(ref w0, stride);
+            ref short w2 = ref Unsafe.Add(ref w1, stride);
+            Vector512<int> s0 = default, s1 = default, s2 = default;
+            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block512)
+            {
+                var x = Vector512.Create(Unsafe.Add(ref v, p)).AsInt16();
+                s0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w0, o));
+                s1 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w1, o));
+                s2 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w2, o));
+            }
+            nuint at = (nuint)(i * Block512);
+            StoreScaled512(s0, ref scales, ref biases, at, ref y);
+            StoreScaled512(s1, ref scales, ref biases, at + Block512, ref y);
+            StoreScaled512(s2, ref scales, ref biases, at + 2 * Block512, ref y);
+        }
+        for (; i < blockCount; i++)
+        {
+            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector512<int> s0 = default;
+            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block512)
+                s0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref v, p)).AsInt16(), Vector512.LoadUnsafe(ref w0, o));
+            StoreScaled512(s0, ref scales, ref biases, (nuint)(i * Block512), ref y);
         }
     }
 
@@ -850,7 +984,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var layer = _layer;
         if (_defaultCell)
         {
-            if (_isa == RecurrentIsa.Avx512)
+            if (_fusedGru) FusedGruCellInt8(memory, d, t, b);
+            else if (_isa == RecurrentIsa.Avx512)
             {
                 if (layer.Op == OpType.Gru) DefaultGruCell512(memory, d, t, b);
                 else DefaultLstmCell512(memory, d, t, b);
@@ -1044,6 +1179,70 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         WriteY(memory, d, t, b, state);
     }
 
+    /// <summary>
+    /// <see cref="DefaultGruCell"/> for int8 on AVX2/AVX-512 in three stages: the r rows' products and at once their
+    /// sigmoids, then the z rows' products and sigmoids, then the h rows' products and the candidate and new h. The
+    /// sigmoids are long dependent chains that the following products do not wait for, so they overlap; only the
+    /// candidate's tanh and the new h remain between the last product and the next step. The new h - zh goes to _h16
+    /// and becomes the state after the last stage (the products read the old one). Per element the same operations
+    /// as <see cref="DefaultGruCell"/>.
+    /// </summary>
+    private void FusedGruCellInt8(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, state = (d * layer.Batch + b) * n, gx = (t * layer.Batch + b) * _paddedRows;
+        int blocks = _paddedRows / Block, gateBlocks = n / Block, pairs = _hiddenPairs;
+        int stride = pairs * 2 * Block;
+        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r16), (nuint)(d * blocks * stride));
+        ref int v = ref Unsafe.As<short, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState16), state));
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScale), d * _paddedRows);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rBias), d * _paddedRows);
+        ref float gr = ref MemoryMarshal.GetArrayDataReference(_gr);
+        bool clip = layer.Clip != float.PositiveInfinity;
+        // Gate rows: z, r, h.
+        if (_isa == RecurrentIsa.Avx512)
+        {
+            // 16-row blocks (see PackInt16).
+            int gate512 = n / Block512, stride512 = pairs * 2 * Block512;
+            ref short w512 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r16), (nuint)(d * (_paddedRows / Block512) * stride512));
+            Products512(ref Unsafe.Add(ref w512, gate512 * stride512), gate512, pairs, ref v, ref Unsafe.Add(ref scales, n), ref Unsafe.Add(ref biases, n), ref Unsafe.Add(ref gr, n));
+            var high = Vector512.Create(layer.Clip);
+            var low = Vector512.Create(-layer.Clip);
+            for (int j = n; j < 2 * n; j += Vector512<float>.Count)
+                Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low)), _gr, j);
+            Products512(ref w512, gate512, pairs, ref v, ref scales, ref biases, ref gr);
+            for (int j = 0; j < n; j += Vector512<float>.Count)
+                Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low)), _gr, j);
+            Products512(ref Unsafe.Add(ref w512, 2 * gate512 * stride512), gate512, pairs, ref v, ref Unsafe.Add(ref scales, 2 * n), ref Unsafe.Add(ref biases, 2 * n), ref Unsafe.Add(ref gr, 2 * n));
+            for (int j = 0; j < n; j += Vector512<float>.Count)
+            {
+                var z = Load512(_gr, j);
+                var candidate = RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + 2 * n + j) + Load512(_gr, n + j) * Load512(_gr, 2 * n + j), clip, high, low));
+                StoreHidden512((Vector512<float>.One - z) * candidate + z * Load512(_hState, state + j), state + j, _h16, j);
+            }
+        }
+        else
+        {
+            ProductsAvx2(ref Unsafe.Add(ref w, gateBlocks * stride), gateBlocks, pairs, ref v, ref Unsafe.Add(ref scales, n), ref Unsafe.Add(ref biases, n), ref Unsafe.Add(ref gr, n));
+            var high = new Vector<float>(layer.Clip);
+            var low = new Vector<float>(-layer.Clip);
+            for (int j = n; j < 2 * n; j += Block)
+                Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low)), _gr, j);
+            ProductsAvx2(ref w, gateBlocks, pairs, ref v, ref scales, ref biases, ref gr);
+            for (int j = 0; j < n; j += Block)
+                Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low)), _gr, j);
+            ProductsAvx2(ref Unsafe.Add(ref w, 2 * gateBlocks * stride), gateBlocks, pairs, ref v, ref Unsafe.Add(ref scales, 2 * n), ref Unsafe.Add(ref biases, 2 * n), ref Unsafe.Add(ref gr, 2 * n));
+            for (int j = 0; j < n; j += Block)
+            {
+                var z = Load(_gr, j);
+                var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), clip, high, low));
+                StoreHidden((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), state + j, _h16, j);
+            }
+        }
+        _h16.AsSpan(0, n).CopyTo(_hState16.AsSpan(state, n));
+        WriteY(memory, d, t, b, state);
+    }
+
     /// <summary><see cref="DefaultLstmCell"/> with the gate math on Vector512. Per element the same operations.</summary>
     private void DefaultLstmCell512(TensorMemory memory, int d, int t, int b)
     {
@@ -1073,7 +1272,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary><see cref="StoreHidden(Vector{float}, int)"/> for 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreHidden512(Vector512<float> h, int at)
+    private void StoreHidden512(Vector512<float> h, int at) => StoreHidden512(h, at, _hState16, at);
+
+    /// <summary><see cref="StoreHidden512(Vector512{float}, int)"/> with q - zh written to <paramref name="shorts"/> at <paramref name="shortAt"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreHidden512(Vector512<float> h, int at, short[] shorts, int shortAt)
     {
         if (!_quantized)
         {
@@ -1090,7 +1293,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             Vector512.Create(Math.Clamp(layer.HZero, -128, 127)));
         var shifted = q - Vector512.Create(layer.HZero);
         Store512(Vector512.ConvertToSingle(shifted) * Vector512.Create(layer.HScale), _hState, at);
-        Avx512F.ConvertToVector256Int16(shifted).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hState16), (nuint)at);
+        Avx512F.ConvertToVector256Int16(shifted).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(shorts), (nuint)shortAt);
         Avx512F.ConvertToVector128SByte(q).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hStateQ), (nuint)at);
     }
 
@@ -1099,7 +1302,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// itself; int8 q = FixedPoint.QuantizeValue(h), q - zh for the products and hScale · (q - zh) as the float state.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreHidden(Vector<float> h, int at)
+    private void StoreHidden(Vector<float> h, int at) => StoreHidden(h, at, _hState16, at);
+
+    /// <summary><see cref="StoreHidden(Vector{float}, int)"/> with q - zh written to <paramref name="shorts16"/> at <paramref name="shortAt"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreHidden(Vector<float> h, int at, short[] shorts16, int shortAt)
     {
         if (!_quantized)
         {
@@ -1117,7 +1324,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var q = Vector.ConditionalSelect(Vector.Equals(rounded, rounded), Vector.ConvertToInt32Native(clamped), new Vector<int>(Math.Clamp(layer.HZero, -128, 127)));
         var centered = q - new Vector<int>(layer.HZero);
         Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
-        ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState16), at);
+        ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(shorts16), shortAt);
         ref sbyte bytes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), at);
         if (Vector<float>.Count == 8)
         {
