@@ -1183,9 +1183,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// <see cref="DefaultGruCell"/> for int8 on AVX2/AVX-512 in three stages: the r rows' products and at once their
     /// sigmoids, then the z rows' products and sigmoids, then the h rows' products and the candidate and new h. The
     /// sigmoids are long dependent chains that the following products do not wait for, so they overlap; only the
-    /// candidate's tanh and the new h remain between the last product and the next step. The new h - zh goes to _h16
-    /// and becomes the state after the last stage (the products read the old one). Per element the same operations
-    /// as <see cref="DefaultGruCell"/>.
+    /// candidate's tanh and the new h remain between the last product and the next step. The new h is stored after
+    /// the last product has read the old one. Per element the same operations as <see cref="DefaultGruCell"/>.
     /// </summary>
     private void FusedGruCellInt8(TensorMemory memory, int d, int t, int b)
     {
@@ -1218,7 +1217,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             {
                 var z = Load512(_gr, j);
                 var candidate = RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + 2 * n + j) + Load512(_gr, n + j) * Load512(_gr, 2 * n + j), clip, high, low));
-                StoreHidden512((Vector512<float>.One - z) * candidate + z * Load512(_hState, state + j), state + j, _h16, j);
+                StoreHidden512((Vector512<float>.One - z) * candidate + z * Load512(_hState, state + j), state + j);
             }
         }
         else
@@ -1236,10 +1235,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             {
                 var z = Load(_gr, j);
                 var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), clip, high, low));
-                StoreHidden((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), state + j, _h16, j);
+                StoreHidden((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), state + j);
             }
         }
-        _h16.AsSpan(0, n).CopyTo(_hState16.AsSpan(state, n));
         WriteY(memory, d, t, b, state);
     }
 
@@ -1272,11 +1270,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary><see cref="StoreHidden(Vector{float}, int)"/> for 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreHidden512(Vector512<float> h, int at) => StoreHidden512(h, at, _hState16, at);
-
-    /// <summary><see cref="StoreHidden512(Vector512{float}, int)"/> with q - zh written to <paramref name="shorts"/> at <paramref name="shortAt"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreHidden512(Vector512<float> h, int at, short[] shorts, int shortAt)
+    private void StoreHidden512(Vector512<float> h, int at)
     {
         if (!_quantized)
         {
@@ -1293,7 +1287,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             Vector512.Create(Math.Clamp(layer.HZero, -128, 127)));
         var shifted = q - Vector512.Create(layer.HZero);
         Store512(Vector512.ConvertToSingle(shifted) * Vector512.Create(layer.HScale), _hState, at);
-        Avx512F.ConvertToVector256Int16(shifted).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(shorts), (nuint)shortAt);
+        Avx512F.ConvertToVector256Int16(shifted).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hState16), (nuint)at);
         Avx512F.ConvertToVector128SByte(q).StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(_hStateQ), (nuint)at);
     }
 
@@ -1302,11 +1296,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// itself; int8 q = FixedPoint.QuantizeValue(h), q - zh for the products and hScale · (q - zh) as the float state.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreHidden(Vector<float> h, int at) => StoreHidden(h, at, _hState16, at);
-
-    /// <summary><see cref="StoreHidden(Vector{float}, int)"/> with q - zh written to <paramref name="shorts16"/> at <paramref name="shortAt"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreHidden(Vector<float> h, int at, short[] shorts16, int shortAt)
+    private void StoreHidden(Vector<float> h, int at)
     {
         if (!_quantized)
         {
@@ -1324,7 +1314,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var q = Vector.ConditionalSelect(Vector.Equals(rounded, rounded), Vector.ConvertToInt32Native(clamped), new Vector<int>(Math.Clamp(layer.HZero, -128, 127)));
         var centered = q - new Vector<int>(layer.HZero);
         Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
-        ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(shorts16), shortAt);
+        ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState16), at);
         ref sbyte bytes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), at);
         if (Vector<float>.Count == 8)
         {
