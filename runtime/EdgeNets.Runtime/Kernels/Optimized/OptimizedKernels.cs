@@ -91,7 +91,7 @@ public static class OptimizedKernels
         {
             if (op != OpType.Rnn)
             {
-                AddRecurrent(list, op, quantized: true, "_Avx512", RecurrentIsa.Avx512, HasAvx512, 3);
+                AddRecurrent(list, op, quantized: true, "_Avx512", RecurrentIsa.Avx512, () => HasAvx512() && Avx512BW.IsSupported, 3);
                 AddRecurrent(list, op, quantized: false, "_Avx512", RecurrentIsa.Avx512, HasAvx512, 3);
             }
             AddRecurrent(list, op, quantized: true, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);

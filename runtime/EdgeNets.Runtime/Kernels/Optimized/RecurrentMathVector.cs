@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
@@ -75,7 +76,9 @@ internal static class RecurrentMathVector
         return Vector<float>.One / (Vector<float>.One + ExpInRange(v));
     }
 
-    // The same three functions on Vector512 (the AVX-512 recurrent variants): operation for operation as above.
+    // The same three functions on Vector512 (the AVX-512 recurrent variants): operation for operation as above, except
+    // that the limits are vminps/vmaxps with the limit as the first operand: min(88, v) is 88 < v ? 88 : v and
+    // max(-87, v) is -87 > v ? -87 : v, the selects above bit for bit (NaN v included), with a shorter latency.
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ExpInRange(Vector512<float> x)
@@ -99,7 +102,7 @@ internal static class RecurrentMathVector
             + x2 * (Vector512.Create(-1382f / 155925f) + x2 * (Vector512.Create(21844f / 6081075f) + x2 * Vector512.Create(-929569f / 638512875f))))));
         var small = x + x * x2 * p;
         var twice = Vector512.Create(2f) * a;
-        twice = Vector512.ConditionalSelect(Vector512.GreaterThan(twice, Vector512.Create(88f)), Vector512.Create(88f), twice);
+        twice = Avx512F.Min(Vector512.Create(88f), twice);
         var t = Vector512<float>.One - Vector512.Create(2f) / (ExpInRange(twice) + Vector512<float>.One);
         var large = t | (x & Vector512.Create(-0f));
         return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(0.5f)), large, small);
@@ -109,8 +112,8 @@ internal static class RecurrentMathVector
     public static Vector512<float> Sigmoid(Vector512<float> x)
     {
         var v = x ^ Vector512.Create(-0f);
-        v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512.Create(88f)), Vector512.Create(88f), v);
-        v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512.Create(-87f)), Vector512.Create(-87f), v);
+        v = Avx512F.Min(Vector512.Create(88f), v);
+        v = Avx512F.Max(Vector512.Create(-87f), v);
         return Vector512<float>.One / (Vector512<float>.One + ExpInRange(v));
     }
 }
