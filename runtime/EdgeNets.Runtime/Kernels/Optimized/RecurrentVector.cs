@@ -11,7 +11,7 @@ using EdgeNets.Runtime.Quantization;
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512).</summary>
-internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512 }
+internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni }
 
 /// <summary>
 /// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
@@ -133,10 +133,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                     _wScale[d * _paddedRows + PaddedRow(row)] = layer.WRowScale[d * rows + row];
                     _rScale[d * _paddedRows + PaddedRow(row)] = layer.RRowScale[d * rows + row];
                 }
-            if (isa == RecurrentIsa.AdvSimdDot)
+            if (isa is RecurrentIsa.AdvSimdDot or RecurrentIsa.AvxVnni)
             {
-                (_w8, _wCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputQuads, layer.XZero);
-                (_r8, _rCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenQuads, layer.HZero);
+                // vpdpbusd multiplies unsigned bytes: the AVX-VNNI products flip the sign bit of x and h (x + 128) as
+                // they broadcast them, so the correction subtracts (zero point + 128)·Σ w.
+                int offset = isa == RecurrentIsa.AvxVnni ? 128 : 0;
+                (_w8, _wCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputQuads, layer.XZero + offset);
+                (_r8, _rCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenQuads, layer.HZero + offset);
                 _x8 = new sbyte[layer.Steps * layer.Batch * 4 * _inputQuads];
             }
             else
@@ -299,6 +302,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             var output = _gx.AsSpan(c * _paddedRows, _paddedRows);
             if (_isa == RecurrentIsa.AdvSimdDot)
                 ProductsSdot(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
+            else if (_isa == RecurrentIsa.AvxVnni)
+                ProductsVnni(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
             else if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
             else
             {
@@ -316,7 +321,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     {
         var layer = _layer;
         var x = memory.Read<sbyte>(layer.X);
-        if (_isa == RecurrentIsa.AdvSimdDot)
+        if (_isa is RecurrentIsa.AdvSimdDot or RecurrentIsa.AvxVnni)
         {
             int quads = 4 * _inputQuads;
             for (int c = 0; c < layer.Steps * layer.Batch; c++)
@@ -571,6 +576,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var output = _gr.AsSpan(firstRow, count);
         int rowOffset = d * _paddedRows + firstRow;
         if (_isa == RecurrentIsa.AdvSimdDot) ProductsSdot(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
+        else if (_isa == RecurrentIsa.AvxVnni) ProductsVnni(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
         else if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
         else ProductsFloat(_rPacked, first, count / Block, _layer.Hidden, v, _rBias, rowOffset, output);
     }
@@ -843,6 +849,55 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             high -= Vector128.LoadUnsafe(ref corrections, at + 4);
             (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
             (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="ProductsSdot"/> with AVX-VNNI's vpdpbusd (unsigned × signed bytes, 8 rows × 4 columns per
+    /// instruction) on v + 128 (the sign bit flipped as each quadruplet is broadcast): the sum of (v + 128)·w minus
+    /// correction[row] ((zero point + 128)·Σ w) is Σ (v - zero point)·w. Four blocks share each broadcast.
+    /// </summary>
+    private static void ProductsVnni(sbyte[] packed, int firstBlock, int blockCount, int quads, ReadOnlySpan<sbyte> v,
+        int[] correction, float[] scale, float[] bias, int rowOffset, Span<float> output)
+    {
+        nuint stride = (nuint)(quads * 4 * Block);
+        ref byte w = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nuint)firstBlock * stride));
+        ref int x = ref Unsafe.As<sbyte, int>(ref MemoryMarshal.GetReference(v));
+        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(correction), rowOffset);
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        const int signBits = unchecked((int)0x80808080);
+        int i = 0;
+        for (; i + 4 <= blockCount; i += 4)
+        {
+            ref byte w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref byte w1 = ref Unsafe.Add(ref w0, stride);
+            ref byte w2 = ref Unsafe.Add(ref w1, stride);
+            ref byte w3 = ref Unsafe.Add(ref w2, stride);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+            {
+                var xq = Vector256.Create(Unsafe.Add(ref x, q) ^ signBits).AsByte();
+                s0 = AvxVnni.MultiplyWideningAndAdd(s0, xq, Vector256.LoadUnsafe(ref w0, o).AsSByte());
+                s1 = AvxVnni.MultiplyWideningAndAdd(s1, xq, Vector256.LoadUnsafe(ref w1, o).AsSByte());
+                s2 = AvxVnni.MultiplyWideningAndAdd(s2, xq, Vector256.LoadUnsafe(ref w2, o).AsSByte());
+                s3 = AvxVnni.MultiplyWideningAndAdd(s3, xq, Vector256.LoadUnsafe(ref w3, o).AsSByte());
+            }
+            nuint at = (nuint)(i * Block);
+            StoreScaled(s0 - Vector256.LoadUnsafe(ref corrections, at), ref scales, ref biases, at, ref y, at);
+            StoreScaled(s1 - Vector256.LoadUnsafe(ref corrections, at + Block), ref scales, ref biases, at + Block, ref y, at + Block);
+            StoreScaled(s2 - Vector256.LoadUnsafe(ref corrections, at + 2 * Block), ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
+            StoreScaled(s3 - Vector256.LoadUnsafe(ref corrections, at + 3 * Block), ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
+        }
+        for (; i < blockCount; i++)
+        {
+            ref byte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector256<int> sum = default;
+            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+                sum = AvxVnni.MultiplyWideningAndAdd(sum, Vector256.Create(Unsafe.Add(ref x, q) ^ signBits).AsByte(), Vector256.LoadUnsafe(ref wb, o).AsSByte());
+            nuint at = (nuint)(i * Block);
+            StoreScaled(sum - Vector256.LoadUnsafe(ref corrections, at), ref scales, ref biases, at, ref y, at);
         }
     }
 
