@@ -31,9 +31,13 @@ bench_stems="mobilenet_v1_025_96 resnet8_32 deepconvlstm_imu"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Calibration sets are regenerated (deterministic, too large to commit).
+# Calibration sets are regenerated (deterministic, too large to commit) with Debian's numpy.
 for stem in $bench_stems; do
   if [ ! -f "$bench_dir/$stem.calibration.npy" ]; then
+    if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+      $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends python3-numpy
+    fi
     /usr/bin/python3 tools/training/make_benchmark_models.py --calibration-only >/dev/null
     break
   fi
