@@ -572,7 +572,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// <summary>R·v + Rb for padded gate rows [firstRow, firstRow + count) of direction d into _gr.</summary>
     /// <remarks>
     /// Inlined, with <see cref="ProductsInt16"/> and <see cref="WriteY"/>, into the cells: the JIT does so from its
-    /// profile data, NativeAOT (no profile) otherwise makes these calls every step (measured 3-4% of the int8 LSTM).
+    /// profile data, NativeAOT (no profile) otherwise makes these calls every step (measured 1-3% of the int8 LSTM).
     /// <see cref="Products512"/> stays a call under NativeAOT: inlined three times into FusedGruCellInt8 it measured
     /// slower.
     /// </remarks>
