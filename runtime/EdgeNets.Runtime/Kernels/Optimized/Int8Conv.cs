@@ -27,6 +27,9 @@ internal static class Int8IsaExtensions
 {
     /// <summary>Whether the variant multiplies int8 quadruplets (four taps per int32 lane) rather than int16 pairs.</summary>
     public static bool UsesQuads(this Int8Isa isa) => isa is Int8Isa.AdvSimdDot or Int8Isa.AvxVnni;
+
+    /// <summary>The input zero point as the quadruplet variants hold their inputs: zx + 128 for AVX-VNNI's unsigned bytes.</summary>
+    public static int StoredZeroPoint(this Int8Isa isa, int zeroPoint) => isa == Int8Isa.AvxVnni ? zeroPoint + 128 : zeroPoint;
 }
 
 /// <summary>
@@ -120,7 +123,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         {
             // Σ (x − zx)·w = Σ x'·w − zx'·Σ w for x' = x + o, zx' = zx + o (o = 128 for AVX-VNNI's unsigned bytes,
             // else 0), wrapping in int32 like the reference's sum.
-            int storedZeroPoint = StoredZeroPoint(isa, _inputZeroPoint);
+            int storedZeroPoint = isa.StoredZeroPoint(_inputZeroPoint);
             for (int m = 0; m < shape.OutChannels; m++)
             {
                 int sum = 0;
@@ -173,7 +176,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         if (isa.UsesQuads())
         {
             _padded8 = new sbyte[paddedLength];
-            Array.Fill(_padded8, unchecked((sbyte)StoredZeroPoint(isa, _inputZeroPoint)));
+            Array.Fill(_padded8, unchecked((sbyte)isa.StoredZeroPoint(_inputZeroPoint)));
             _columns8 = new sbyte[_steps * _rowStride * 4];
         }
         else
@@ -182,9 +185,6 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _columns16 = new short[_steps * _rowStride * 2];
         }
     }
-
-    /// <summary>The input zero point as the quadruplet columns hold it: zx + 128 for AVX-VNNI's unsigned bytes.</summary>
-    private static int StoredZeroPoint(Int8Isa isa, int zeroPoint) => isa == Int8Isa.AvxVnni ? zeroPoint + 128 : zeroPoint;
 
     public override string Name => _name;
 

@@ -66,7 +66,7 @@ internal sealed class GemmInt8Vector : OpKernel
         {
             _weights8 = new sbyte[paddedN * _paddedK];
             _row8 = new sbyte[_paddedK];
-            int storedZeroPoint = isa == Int8Isa.AvxVnni ? _inputZeroPoint + 128 : _inputZeroPoint;
+            int storedZeroPoint = isa.StoredZeroPoint(_inputZeroPoint);
             for (int j = 0; j < _n; j++)
             {
                 int sum = 0;
