@@ -15,6 +15,11 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// once at prepare time (AVX2: as it is loaded, so half the bytes are streamed), both zero-padded to whole vectors; vpmaddwd / pmaddwd / smlal never saturate on such operands.
 /// The SDOT variant keeps int8 and folds −za·Σ_k W[j, k] into the bias; the AVX-VNNI variant (vpdpbusd: unsigned
 /// bytes times signed) stores the row as A + 128 and folds −(za + 128)·Σ_k W[j, k]. All sums wrap in int32 like the reference's.
+/// <para>
+/// AVX-VNNI works the other way round: each vpdpbusd multiplies 4 consecutive row bytes, broadcast, by the weights of
+/// 8 outputs at those 4 columns, so a vector accumulates 8 whole outputs and needs no horizontal sums; 8 such vectors
+/// (64 outputs) are in flight, enough independent chains to keep both multiply-add pipes busy.
+/// </para>
 /// </summary>
 internal sealed class GemmInt8Vector : OpKernel
 {
@@ -55,8 +60,9 @@ internal sealed class GemmInt8Vector : OpKernel
         _a = s.InputId(0);
         _y = s.OutputId(0);
         (_rows, _n, _k) = (shape.Rows, shape.N, shape.K);
-        // Whole vectors of 16 lanes; the weight rows are padded to a multiple of 4 so every block reads in bounds.
-        _paddedK = isa == Int8Isa.AvxVnni ? (_k + 31) & ~31 : (_k + 15) & ~15;
+        // Whole vectors of 16 lanes (AVX-VNNI: whole quadruplets of columns); the weight rows are padded to whole
+        // blocks so every block reads in bounds.
+        _paddedK = isa == Int8Isa.AvxVnni ? (_k + 3) & ~3 : (_k + 15) & ~15;
         _block = isa is Int8Isa.Avx2 or Int8Isa.AvxVnni ? 8 : Block;
         int paddedN = (_n + _block - 1) / _block * _block;
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
@@ -113,12 +119,21 @@ internal sealed class GemmInt8Vector : OpKernel
 
     public override string Name => _name;
 
+    /// <summary>Outputs per AVX-VNNI tile: 8 accumulators of 8 outputs each.</summary>
+    private const int VnniTile = 64;
+
     /// <summary>
-    /// Where W[j, i] goes in the quadruplet layouts: SDOT row by row; AVX-VNNI per block of 8 outputs, 32 columns of the 8
-    /// rows after one another, so the 8 rows' weights stream from one sequential run instead of 8 runs 1 row apart.
+    /// Where W[j, i] goes in the quadruplet layouts: SDOT row by row. AVX-VNNI per tile of up to 64 outputs: for each
+    /// column quadruplet q, the tile's outputs one after another, 4 bytes each (W[j, 4q..4q+3]), so a tile streams its
+    /// weights from one sequential run, 32 bytes per 8 outputs and quadruplet.
     /// </summary>
-    private int WeightIndex(Int8Isa isa, int j, int i) =>
-        isa == Int8Isa.AvxVnni ? ((j / 8 * (_paddedK / 32) + i / 32) * 8 + j % 8) * 32 + i % 32 : j * _paddedK + i;
+    private int WeightIndex(Int8Isa isa, int j, int i)
+    {
+        if (isa != Int8Isa.AvxVnni) return j * _paddedK + i;
+        int tileStart = j / VnniTile * VnniTile;
+        int tileWidth = Math.Min(VnniTile, (_n + 7) / 8 * 8 - tileStart);
+        return tileStart * _paddedK + (i / 4 * tileWidth + (j - tileStart)) * 4 + i % 4;
+    }
 
     public override void Run(TensorMemory memory)
     {
@@ -132,16 +147,16 @@ internal sealed class GemmInt8Vector : OpKernel
             else if (_isa == Int8Isa.AvxVnni) Int8Im2col.FlipSign(row, _row8);
             else Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
+            if (_isa == Int8Isa.AvxVnni)
+            {
+                for (int j0 = 0; j0 < _n; j0 += VnniTile) RunVnniTile(j0, output);
+                continue;
+            }
             for (int j0 = 0; j0 < _n; j0 += _block)
             {
                 if (_isa == Int8Isa.Avx2)
                 {
                     RequantizeAvx2(DotAvx2(j0), j0, output);
-                    continue;
-                }
-                if (_isa == Int8Isa.AvxVnni)
-                {
-                    RequantizeAvx2(DotVnni(j0), j0, output);
                     continue;
                 }
                 switch (_isa)
@@ -221,17 +236,36 @@ internal sealed class GemmInt8Vector : OpKernel
         return Sum8(s0, s1, s2, s3, s4, s5, s6, s7);
     }
 
-    /// <summary>Sums of 8 outputs from <paramref name="j0"/>: 32 bytes of the (sign-flipped) row against each weight row per vpdpbusd.</summary>
-    private Vector256<int> DotVnni(int j0)
+    /// <summary>Outputs of the AVX-VNNI tile starting at <paramref name="j0"/> (a multiple of 64) into <paramref name="output"/>.</summary>
+    private void RunVnniTile(int j0, Span<sbyte> output)
+    {
+        int tileWidth = Math.Min(VnniTile, (_n + 7) / 8 * 8 - j0);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
+        if (tileWidth == VnniTile)
+        {
+            var (s0, s1, s2, s3, s4, s5, s6, s7) = Tile64Vnni(ref w);
+            RequantizeAvx2(s0, j0, output); RequantizeAvx2(s1, j0 + 8, output);
+            RequantizeAvx2(s2, j0 + 16, output); RequantizeAvx2(s3, j0 + 24, output);
+            RequantizeAvx2(s4, j0 + 32, output); RequantizeAvx2(s5, j0 + 40, output);
+            RequantizeAvx2(s6, j0 + 48, output); RequantizeAvx2(s7, j0 + 56, output);
+        }
+        else
+        {
+            // A narrower last tile: block by block, each block's 32 bytes per quadruplet tileWidth bytes · 4 apart.
+            for (int b = 0; b < tileWidth; b += 8)
+                RequantizeAvx2(Block8Vnni(ref Unsafe.Add(ref w, b * 4), (nuint)tileWidth * 4), j0 + b, output);
+        }
+    }
+
+    /// <summary>Sums of the 64 outputs of a full tile: per quadruplet, 4 row bytes broadcast against 8 × 32 weight bytes.</summary>
+    private (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Tile64Vnni(ref sbyte w)
     {
         ref byte x = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_row8));
-        // Weights of outputs j0..j0+7 interleaved per 32 columns (WeightIndex): one sequential run of 256 bytes per step.
-        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
         nuint k = (nuint)_paddedK;
         Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-        for (nuint i = 0, o = 0; i < k; i += 32, o += 256)
+        for (nuint i = 0, o = 0; i < k; i += 4, o += 256)
         {
-            var xv = Vector256.LoadUnsafe(ref x, i);
+            var xv = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x, i))).AsByte();
             s0 = AvxVnni.MultiplyWideningAndAdd(s0, xv, Vector256.LoadUnsafe(ref w, o));
             s1 = AvxVnni.MultiplyWideningAndAdd(s1, xv, Vector256.LoadUnsafe(ref w, o + 32));
             s2 = AvxVnni.MultiplyWideningAndAdd(s2, xv, Vector256.LoadUnsafe(ref w, o + 64));
@@ -241,7 +275,23 @@ internal sealed class GemmInt8Vector : OpKernel
             s6 = AvxVnni.MultiplyWideningAndAdd(s6, xv, Vector256.LoadUnsafe(ref w, o + 192));
             s7 = AvxVnni.MultiplyWideningAndAdd(s7, xv, Vector256.LoadUnsafe(ref w, o + 224));
         }
-        return Sum8(s0, s1, s2, s3, s4, s5, s6, s7);
+        return (s0, s1, s2, s3, s4, s5, s6, s7);
+    }
+
+    /// <summary>Sums of 8 outputs whose quadruplet weights lie <paramref name="stride"/> bytes apart; two chains (even and odd quadruplets) halve the wait on each vpdpbusd.</summary>
+    private Vector256<int> Block8Vnni(ref sbyte w, nuint stride)
+    {
+        ref byte x = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_row8));
+        nuint k = (nuint)_paddedK;
+        Vector256<int> even = default, odd = default;
+        nuint i = 0, o = 0;
+        for (; i + 8 <= k; i += 8, o += 2 * stride)
+        {
+            even = AvxVnni.MultiplyWideningAndAdd(even, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x, i))).AsByte(), Vector256.LoadUnsafe(ref w, o));
+            odd = AvxVnni.MultiplyWideningAndAdd(odd, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x, i + 4))).AsByte(), Vector256.LoadUnsafe(ref w, o + stride));
+        }
+        if (i < k) even = AvxVnni.MultiplyWideningAndAdd(even, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x, i))).AsByte(), Vector256.LoadUnsafe(ref w, o));
+        return even + odd;
     }
 
     /// <summary>The lane sums of eight accumulators as one vector [Σs0 … Σs7].</summary>
