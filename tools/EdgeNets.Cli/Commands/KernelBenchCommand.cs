@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
@@ -14,7 +15,8 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>
 /// `edgenets bench --kernels [MODEL.enet]`: GMAC/s of every int8 Conv/Gemm variant this CPU supports on a 64-channel
 /// 3x3 layer, a 128-channel 1x1 layer and a 1024x128 Gemm, beside the int8 multiply-add peak of this core measured in
-/// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction); then Conv 3x3 + MaxPool
+/// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction; a one-row Gemm, which
+/// uses each weight once, also beside the rate this core reads a buffer the size of its weights); then Conv 3x3 + MaxPool
 /// 2x2/2 pairs with each fused variant and with each Conv variant followed by the MaxPool. With a model, also the time
 /// of every operator with its dispatched kernel and with the reference (each operator alone, unfused).
 /// </summary>
@@ -38,12 +40,19 @@ public static class KernelBenchCommand
         {
             long macs = KernelBenchmark.MultiplyAccumulates(c.Graph, c.Op);
             stdout.WriteLine($"{name} ({macs / 1e6:F2} M MAC):");
+            // A one-row Gemm uses each weight once: its bound is how fast the core can read them, not multiply them.
+            bool weightStreaming = c.Op.Type == OpType.Gemm && c.Graph.Tensors[c.Op.Inputs[0]].Shape[0] == 1;
+            long weightBytes = c.Graph.Tensors[c.Op.Inputs[1]].ElementCount;
+            double bandwidth = weightStreaming ? MeasureReadBandwidth(weightBytes) : 0;
+            if (weightStreaming)
+                stdout.WriteLine(string.Format(inv, "  (each weight used once: {0} KiB read per run; this core reads a buffer that size at {1:F1} GB/s)", weightBytes / 1024, bandwidth / 1e9));
             foreach (var variant in KernelRegistry.Variants(c.Op.Type, DataType.Int8))
             {
                 if (!variant.IsSupported() || (!variant.IsReference && !variant.CanHandle(new KernelSetup(c.Graph, c.Op)))) continue;
                 double seconds = KernelBenchmark.SecondsPerRun(variant, c.Graph, c.Op, c.Inputs);
                 double gmacs = macs / seconds / 1e9;
-                stdout.WriteLine(string.Format(inv, "  {0,-28} {1,10:F1} us  {2,7:F2} GMAC/s  {3,5:F1}% of peak", variant.Name, seconds * 1e6, gmacs, 100 * gmacs / peak));
+                string roofline = weightStreaming ? string.Format(inv, "  {0,5:F1}% of read bandwidth", 100 * weightBytes / seconds / bandwidth) : "";
+                stdout.WriteLine(string.Format(inv, "  {0,-28} {1,10:F1} us  {2,7:F2} GMAC/s  {3,5:F1}% of peak{4}", variant.Name, seconds * 1e6, gmacs, 100 * gmacs / peak, roofline));
             }
         }
 
@@ -126,6 +135,55 @@ public static class KernelBenchCommand
             if (gmacs > best) (best, instruction) = (gmacs, name);
         }
         return (best, instruction);
+    }
+
+    /// <summary>
+    /// Bytes per second this core reads from a warm buffer of <paramref name="bytes"/> bytes (the cache level a weight
+    /// matrix that size lives in): the best of many passes summing it in 8 independent 256-bit (else 128-bit) chains.
+    /// </summary>
+    private static double MeasureReadBandwidth(long bytes)
+    {
+        var buffer = new byte[(bytes + 255) & ~255L];
+        Random.Shared.NextBytes(buffer);
+        int passes = (int)Math.Max(1, (1L << 22) / buffer.Length);
+        double best = 0;
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            int sum = 0;
+            for (int p = 0; p < passes; p++) sum += SumBytes(buffer);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            GC.KeepAlive(sum);
+            best = Math.Max(best, (double)buffer.Length * passes / seconds);
+        }
+        return best;
+    }
+
+    // Optimized from the first call: the measurement is over before the JIT's tiering would replace quick code.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int SumBytes(byte[] buffer)
+    {
+        ref byte b = ref MemoryMarshal.GetArrayDataReference(buffer);
+        nuint length = (nuint)buffer.Length;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (nuint i = 0; i < length; i += 256)
+            {
+                s0 += Vector256.LoadUnsafe(ref b, i).AsInt32(); s1 += Vector256.LoadUnsafe(ref b, i + 32).AsInt32();
+                s2 += Vector256.LoadUnsafe(ref b, i + 64).AsInt32(); s3 += Vector256.LoadUnsafe(ref b, i + 96).AsInt32();
+                s4 += Vector256.LoadUnsafe(ref b, i + 128).AsInt32(); s5 += Vector256.LoadUnsafe(ref b, i + 160).AsInt32();
+                s6 += Vector256.LoadUnsafe(ref b, i + 192).AsInt32(); s7 += Vector256.LoadUnsafe(ref b, i + 224).AsInt32();
+            }
+            return Vector256.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
+        }
+        Vector128<int> t0 = default, t1 = default, t2 = default, t3 = default;
+        for (nuint i = 0; i < length; i += 64)
+        {
+            t0 += Vector128.LoadUnsafe(ref b, i).AsInt32(); t1 += Vector128.LoadUnsafe(ref b, i + 16).AsInt32();
+            t2 += Vector128.LoadUnsafe(ref b, i + 32).AsInt32(); t3 += Vector128.LoadUnsafe(ref b, i + 48).AsInt32();
+        }
+        return Vector128.Sum(t0 + t1 + t2 + t3);
     }
 
     /// <summary>
