@@ -570,6 +570,7 @@ public static class KernelCases
         yield return ([1, 300], 129);
         yield return ([2, 45], 72);
         yield return ([3, 29], 64);
+        yield return ([2, 21], 120);
         yield return ([4, 16], 4);
         yield return ([0, 8], 3);
     }

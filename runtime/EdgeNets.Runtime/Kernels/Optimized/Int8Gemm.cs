@@ -18,7 +18,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// <para>
 /// AVX-VNNI works the other way round: each vpdpbusd multiplies 4 consecutive row bytes, broadcast, by the weights of
 /// 8 outputs at those 4 columns, so a vector accumulates 8 whole outputs and needs no horizontal sums; 8 such vectors
-/// (64 outputs) are in flight, enough independent chains to keep both multiply-add pipes busy.
+/// (64 outputs of one row, or 32 outputs of two rows sharing each weight load) are in flight, enough independent
+/// chains to keep both multiply-add pipes busy.
 /// </para>
 /// </summary>
 internal sealed class GemmInt8Vector : OpKernel
@@ -71,7 +72,8 @@ internal sealed class GemmInt8Vector : OpKernel
         if (isa.UsesQuads())
         {
             _weights8 = new sbyte[paddedN * _paddedK];
-            _row8 = new sbyte[_paddedK];
+            // AVX-VNNI takes rows two at a time (each weight load then feeds both).
+            _row8 = new sbyte[(isa == Int8Isa.AvxVnni ? 2 : 1) * _paddedK];
             int storedZeroPoint = isa.StoredZeroPoint(_inputZeroPoint);
             for (int j = 0; j < _n; j++)
             {
@@ -139,19 +141,18 @@ internal sealed class GemmInt8Vector : OpKernel
     {
         var a = memory.Read<sbyte>(_a);
         var y = memory.Write<sbyte>(_y);
+        if (_isa == Int8Isa.AvxVnni)
+        {
+            RunVnni(a, y);
+            return;
+        }
         Span<int> sums = stackalloc int[8];
         for (int r = 0; r < _rows; r++)
         {
             var row = a.Slice(r * _k, _k);
             if (_isa == Int8Isa.AdvSimdDot) row.CopyTo(_row8);
-            else if (_isa == Int8Isa.AvxVnni) Int8Im2col.FlipSign(row, _row8);
             else Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
-            if (_isa == Int8Isa.AvxVnni)
-            {
-                for (int j0 = 0; j0 < _n; j0 += VnniTile) RunVnniTile(j0, output);
-                continue;
-            }
             for (int j0 = 0; j0 < _n; j0 += _block)
             {
                 if (_isa == Int8Isa.Avx2)
@@ -236,31 +237,57 @@ internal sealed class GemmInt8Vector : OpKernel
         return Sum8(s0, s1, s2, s3, s4, s5, s6, s7);
     }
 
-    /// <summary>Outputs of the AVX-VNNI tile starting at <paramref name="j0"/> (a multiple of 64) into <paramref name="output"/>.</summary>
-    private void RunVnniTile(int j0, Span<sbyte> output)
+    /// <summary>
+    /// AVX-VNNI: rows two at a time, each pair's weights streamed once; per tile of up to 64 outputs, 32 outputs of both
+    /// rows (8 accumulators) per pass, what is left of the tile 8 outputs at a time. A last single row takes whole tiles.
+    /// </summary>
+    private void RunVnni(ReadOnlySpan<sbyte> a, Span<sbyte> y)
     {
-        int tileWidth = Math.Min(VnniTile, (_n + 7) / 8 * 8 - j0);
-        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
-        if (tileWidth == VnniTile)
+        ref byte row0 = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_row8));
+        ref byte row1 = ref Unsafe.Add(ref row0, _paddedK);
+        for (int r = 0; r < _rows; r += 2)
         {
-            var (s0, s1, s2, s3, s4, s5, s6, s7) = Tile64Vnni(ref w);
-            RequantizeAvx2(s0, j0, output); RequantizeAvx2(s1, j0 + 8, output);
-            RequantizeAvx2(s2, j0 + 16, output); RequantizeAvx2(s3, j0 + 24, output);
-            RequantizeAvx2(s4, j0 + 32, output); RequantizeAvx2(s5, j0 + 40, output);
-            RequantizeAvx2(s6, j0 + 48, output); RequantizeAvx2(s7, j0 + 56, output);
-        }
-        else
-        {
-            // A narrower last tile: block by block, each block's 32 bytes per quadruplet tileWidth bytes · 4 apart.
-            for (int b = 0; b < tileWidth; b += 8)
-                RequantizeAvx2(Block8Vnni(ref Unsafe.Add(ref w, b * 4), (nuint)tileWidth * 4), j0 + b, output);
+            bool pair = r + 1 < _rows;
+            Int8Im2col.FlipSign(a.Slice(r * _k, _k), _row8);
+            if (pair) Int8Im2col.FlipSign(a.Slice((r + 1) * _k, _k), _row8.AsSpan(_paddedK));
+            var output0 = y.Slice(r * _n, _n);
+            var output1 = pair ? y.Slice((r + 1) * _n, _n) : default;
+            for (int j0 = 0; j0 < _n; j0 += VnniTile)
+            {
+                int tileWidth = Math.Min(VnniTile, (_n + 7) / 8 * 8 - j0);
+                nuint stride = (nuint)tileWidth * 4;
+                ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
+                int b = 0;
+                if (!pair && tileWidth == VnniTile)
+                {
+                    var (s0, s1, s2, s3, s4, s5, s6, s7) = Tile64Vnni(ref row0, ref w);
+                    RequantizeAvx2(s0, j0, output0); RequantizeAvx2(s1, j0 + 8, output0);
+                    RequantizeAvx2(s2, j0 + 16, output0); RequantizeAvx2(s3, j0 + 24, output0);
+                    RequantizeAvx2(s4, j0 + 32, output0); RequantizeAvx2(s5, j0 + 40, output0);
+                    RequantizeAvx2(s6, j0 + 48, output0); RequantizeAvx2(s7, j0 + 56, output0);
+                    continue;
+                }
+                for (; pair && b + 32 <= tileWidth; b += 32)
+                {
+                    var (s0, s1, s2, s3, t0, t1, t2, t3) = Pair32Vnni(ref row0, ref row1, ref Unsafe.Add(ref w, b * 4), stride);
+                    RequantizeAvx2(s0, j0 + b, output0); RequantizeAvx2(s1, j0 + b + 8, output0);
+                    RequantizeAvx2(s2, j0 + b + 16, output0); RequantizeAvx2(s3, j0 + b + 24, output0);
+                    RequantizeAvx2(t0, j0 + b, output1); RequantizeAvx2(t1, j0 + b + 8, output1);
+                    RequantizeAvx2(t2, j0 + b + 16, output1); RequantizeAvx2(t3, j0 + b + 24, output1);
+                }
+                // What is left of a narrower tile: block by block, each block's 32 bytes per quadruplet `stride` apart.
+                for (; b < tileWidth; b += 8)
+                {
+                    RequantizeAvx2(Block8Vnni(ref row0, ref Unsafe.Add(ref w, b * 4), stride), j0 + b, output0);
+                    if (pair) RequantizeAvx2(Block8Vnni(ref row1, ref Unsafe.Add(ref w, b * 4), stride), j0 + b, output1);
+                }
+            }
         }
     }
 
-    /// <summary>Sums of the 64 outputs of a full tile: per quadruplet, 4 row bytes broadcast against 8 × 32 weight bytes.</summary>
-    private (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Tile64Vnni(ref sbyte w)
+    /// <summary>Sums of the 64 outputs of a full tile for one row: per quadruplet, 4 row bytes broadcast against 8 × 32 weight bytes.</summary>
+    private (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Tile64Vnni(ref byte x, ref sbyte w)
     {
-        ref byte x = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_row8));
         nuint k = (nuint)_paddedK;
         Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
         for (nuint i = 0, o = 0; i < k; i += 4, o += 256)
@@ -278,10 +305,31 @@ internal sealed class GemmInt8Vector : OpKernel
         return (s0, s1, s2, s3, s4, s5, s6, s7);
     }
 
-    /// <summary>Sums of 8 outputs whose quadruplet weights lie <paramref name="stride"/> bytes apart; two chains (even and odd quadruplets) halve the wait on each vpdpbusd.</summary>
-    private Vector256<int> Block8Vnni(ref sbyte w, nuint stride)
+    /// <summary>Sums of 32 outputs (4 blocks, quadruplets <paramref name="stride"/> bytes apart) for two rows: each weight load feeds both.</summary>
+    private (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Pair32Vnni(
+        ref byte x0, ref byte x1, ref sbyte w, nuint stride)
     {
-        ref byte x = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_row8));
+        nuint k = (nuint)_paddedK;
+        Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
+        for (nuint i = 0, o = 0; i < k; i += 4, o += stride)
+        {
+            var xv = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, i))).AsByte();
+            var xu = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, i))).AsByte();
+            var w0 = Vector256.LoadUnsafe(ref w, o);
+            var w1 = Vector256.LoadUnsafe(ref w, o + 32);
+            var w2 = Vector256.LoadUnsafe(ref w, o + 64);
+            var w3 = Vector256.LoadUnsafe(ref w, o + 96);
+            s0 = AvxVnni.MultiplyWideningAndAdd(s0, xv, w0); t0 = AvxVnni.MultiplyWideningAndAdd(t0, xu, w0);
+            s1 = AvxVnni.MultiplyWideningAndAdd(s1, xv, w1); t1 = AvxVnni.MultiplyWideningAndAdd(t1, xu, w1);
+            s2 = AvxVnni.MultiplyWideningAndAdd(s2, xv, w2); t2 = AvxVnni.MultiplyWideningAndAdd(t2, xu, w2);
+            s3 = AvxVnni.MultiplyWideningAndAdd(s3, xv, w3); t3 = AvxVnni.MultiplyWideningAndAdd(t3, xu, w3);
+        }
+        return (s0, s1, s2, s3, t0, t1, t2, t3);
+    }
+
+    /// <summary>Sums of 8 outputs whose quadruplet weights lie <paramref name="stride"/> bytes apart; two chains (even and odd quadruplets) halve the wait on each vpdpbusd.</summary>
+    private Vector256<int> Block8Vnni(ref byte x, ref sbyte w, nuint stride)
+    {
         nuint k = (nuint)_paddedK;
         Vector256<int> even = default, odd = default;
         nuint i = 0, o = 0;
