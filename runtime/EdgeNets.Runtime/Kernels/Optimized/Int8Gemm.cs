@@ -25,7 +25,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 internal sealed class GemmInt8Vector : OpKernel
 {
     private const int Block = 4;
-    /// <summary>Outputs per dot-product pass: 8 with AVX2 and AVX-VNNI (one row load feeds eight weight rows), else <see cref="Block"/>.</summary>
+    /// <summary>Outputs per dot-product pass: 8 with AVX2 (one row load feeds eight weight rows), else <see cref="Block"/>; AVX-VNNI pads the outputs to 8 too.</summary>
     private readonly int _block;
 
     private readonly string _name;
