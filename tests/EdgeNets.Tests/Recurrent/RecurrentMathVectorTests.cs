@@ -7,8 +7,8 @@ using NUnit.Framework;
 namespace EdgeNets.Tests.Recurrent;
 
 /// <summary>
-/// The vector Sigmoid and Tanh of the optimized recurrent kernels (Vector&lt;float&gt;, and Vector512 where it is
-/// accelerated) against the scalar reference routines, bit for bit (any NaN matches any NaN): the vector forms drop range checks that cannot change a result, so they are compared on
+/// The vector Sigmoid and Tanh of the optimized recurrent kernels (Vector&lt;float&gt; one, two and four vectors at a time,
+/// and Vector512 where it is accelerated) against the scalar reference routines, bit for bit (any NaN matches any NaN): the vector forms drop range checks that cannot change a result, so they are compared on
 /// floats from the whole range, not only on the values the kernel tests happen to reach.
 /// </summary>
 [TestFixture]
@@ -76,10 +76,25 @@ public class RecurrentMathVectorTests
         var x = new Vector<float>(batch);
         var sigmoid = RecurrentMathVector.Sigmoid(x);
         var tanh = RecurrentMathVector.Tanh(x);
+        // The paired forms, with the lanes reversed in the second vector.
+        var reversed = new float[batch.Length];
+        for (int i = 0; i < batch.Length; i++) reversed[i] = batch[batch.Length - 1 - i];
+        var y = new Vector<float>(reversed);
+        RecurrentMathVector.Sigmoid(x, y, out var sigmoidX, out var sigmoidY);
+        RecurrentMathVector.Tanh(x, y, out var tanhX, out var tanhY);
+        RecurrentMathVector.Sigmoid(y, x, x, y, out var sigmoid0, out var sigmoid1, out var sigmoid2, out var sigmoid3);
         for (int i = 0; i < batch.Length; i++)
         {
             Check("Sigmoid", batch[i], sigmoid[i], RecurrentMath.Sigmoid(batch[i]), failures);
             Check("Tanh", batch[i], tanh[i], RecurrentMath.Tanh(batch[i]), failures);
+            Check("Sigmoid pair", batch[i], sigmoidX[i], RecurrentMath.Sigmoid(batch[i]), failures);
+            Check("Sigmoid pair", reversed[i], sigmoidY[i], RecurrentMath.Sigmoid(reversed[i]), failures);
+            Check("Tanh pair", batch[i], tanhX[i], RecurrentMath.Tanh(batch[i]), failures);
+            Check("Tanh pair", reversed[i], tanhY[i], RecurrentMath.Tanh(reversed[i]), failures);
+            Check("Sigmoid four", reversed[i], sigmoid0[i], RecurrentMath.Sigmoid(reversed[i]), failures);
+            Check("Sigmoid four", batch[i], sigmoid1[i], RecurrentMath.Sigmoid(batch[i]), failures);
+            Check("Sigmoid four", batch[i], sigmoid2[i], RecurrentMath.Sigmoid(batch[i]), failures);
+            Check("Sigmoid four", reversed[i], sigmoid3[i], RecurrentMath.Sigmoid(reversed[i]), failures);
         }
         if (!Vector512.IsHardwareAccelerated) return;
         // The same values in every lane group of a Vector512.

@@ -22,11 +22,13 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni }
 /// AVX-512 variant; for four int8 with SDOT). Each gate is padded to a whole number of
 /// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
-/// <item>int8 GRU (linear_before_reset = 1, default activations) on AVX-512: each step computes the r rows'
-/// products and sigmoids, the h rows' products and tanh, then the z rows' (<see cref="FusedGruCellInt8"/>).</item>
+/// <item>int8 GRU (linear_before_reset = 1, default activations) on AVX-512 and AVX-VNNI: each step computes the r rows'
+/// products and sigmoids, the h rows' products and tanh, then the z rows' (<see cref="FusedGruCellInt8"/>,
+/// <see cref="FusedGruCellVnni"/>).</item>
 /// <item>Float32 dot products: each lane sums its row in index order starting from 0, exactly as the reference's loop,
 /// then adds the bias; int8: int32 sums (any order gives the same integer), then (float)sum · rowScale + bias.</item>
-/// <item>Gate non-linearities run lane-wise (<see cref="RecurrentMathVector"/>) for Sigmoid and Tanh; the other
+/// <item>Gate non-linearities run lane-wise (<see cref="RecurrentMathVector"/>) for Sigmoid and Tanh, in the default
+/// cells two or four vectors at a time; the other
 /// activations are applied per lane with the scalar <see cref="RecurrentMath.Apply"/>.</item>
 /// </list>
 /// Streaming state (<see cref="IStatefulKernel"/>) works as in the reference.
@@ -60,6 +62,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly sbyte[] _hStateQ = [];
     private readonly short[] _x16 = [], _h16 = [];  // int8: x - zx and (r ⊙ h) - zh, zero-padded to pairs
     private readonly short[] _hState16 = [];        // int8: the state's h - zh, laid out as _hStateQ
+    private readonly sbyte[] _hStateBiased = [];    // AVX-VNNI: the state's q + 128 as unsigned bytes (q ^ 0x80), as _hStateQ
     private readonly float[] _resetHidden;          // GRU with linear_before_reset = 0: r ⊙ h; LSTM: the new cell state
     private readonly sbyte[] _resetHiddenQ = [];
     private readonly float[] _dequantized = [];     // int8: hScale · (q - zh) for q = -128..127
@@ -68,7 +71,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// in every direction: the step runs <see cref="DefaultGruCell"/> or <see cref="DefaultLstmCell"/>.
     /// </summary>
     private readonly bool _defaultCell;
-    /// <summary>int8 <see cref="DefaultGruCell512"/>: <see cref="FusedGruCellInt8"/>.</summary>
+    /// <summary>int8 default GRU cell in three stages: <see cref="FusedGruCellInt8"/> (AVX-512) or <see cref="FusedGruCellVnni"/>.</summary>
     private readonly bool _fusedGru;
     private bool _needsInit = true;
 
@@ -93,7 +96,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _quantized = quantized;
         _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
         _defaultCell = HasDefaultActivations(layer) && (op == OpType.Gru ? layer.LinearBeforeReset : op == OpType.Lstm && layer.P < 0);
-        _fusedGru = _defaultCell && quantized && op == OpType.Gru && isa == RecurrentIsa.Avx512;
+        _fusedGru = _defaultCell && quantized && op == OpType.Gru && isa is RecurrentIsa.Avx512 or RecurrentIsa.AvxVnni;
         int lanes = isa == RecurrentIsa.Avx512 ? Vector512<float>.Count : Math.Max(Block, Vector<float>.Count);
         int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
         _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
@@ -135,12 +138,14 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 }
             if (isa is RecurrentIsa.AdvSimdDot or RecurrentIsa.AvxVnni)
             {
-                // vpdpbusd multiplies unsigned bytes: the AVX-VNNI products flip the sign bit of x and h (x + 128) as
-                // they broadcast them, so the correction subtracts (zero point + 128)·Σ w.
-                int offset = isa == RecurrentIsa.AvxVnni ? 128 : 0;
-                (_w8, _wCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputQuads, layer.XZero + offset);
-                (_r8, _rCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenQuads, layer.HZero + offset);
+                // vpdpbusd multiplies unsigned bytes: the AVX-VNNI products read x and h with the sign bit flipped
+                // (x + 128, stored so), so the correction is (zero point + 128)·Σ w, kept negated: the sums start from it.
+                bool vnni = isa == RecurrentIsa.AvxVnni;
+                int offset = vnni ? 128 : 0;
+                (_w8, _wCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputQuads, layer.XZero + offset, negate: vnni);
+                (_r8, _rCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenQuads, layer.HZero + offset, negate: vnni);
                 _x8 = new sbyte[layer.Steps * layer.Batch * 4 * _inputQuads];
+                if (vnni) _hStateBiased = new sbyte[directions * layer.Batch * _paddedHidden];
             }
             else
             {
@@ -222,9 +227,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary>
     /// int8 [directions * rows, columns] to SDOT blocks: per 4 columns, the 8 padded rows' 4 weights each (two vectors
-    /// of 4 rows); and per padded row zeroPoint · Σ_k w[row, k].
+    /// of 4 rows); and per padded row zeroPoint · Σ_k w[row, k] (<paramref name="negate"/>: its negative).
     /// </summary>
-    private (sbyte[] Packed, int[] Correction) PackInt8(ReadOnlySpan<sbyte> weights, int columns, int quads, int zeroPoint)
+    private (sbyte[] Packed, int[] Correction) PackInt8(ReadOnlySpan<sbyte> weights, int columns, int quads, int zeroPoint, bool negate)
     {
         int rows = _layer.Rows, blocks = _paddedRows / Block;
         var packed = new sbyte[_layer.Directions * blocks * quads * 4 * Block];
@@ -239,7 +244,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                     packed[((block * quads + k / 4) * Block + lane) * 4 + k % 4] = w;
                     sum += w;
                 }
-                correction[d * _paddedRows + padded] = zeroPoint * sum;
+                correction[d * _paddedRows + padded] = negate ? -(zeroPoint * sum) : zeroPoint * sum;
             }
         return (packed, correction);
     }
@@ -265,6 +270,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         {
             layer.InitializeState(memory, _hState, _hStateQ, _cState, _paddedHidden);
             for (int i = 0; i < _hState16.Length; i++) _hState16[i] = i % _paddedHidden < layer.Hidden ? (short)(_hStateQ[i] - layer.HZero) : (short)0;
+            if (_hStateBiased.Length > 0) FlipSignBits(_hStateQ, _hStateBiased);
             _needsInit = false;
         }
         if (_quantized) CenterInputs(memory);
@@ -315,7 +321,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary>
     /// int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs; for SDOT _x8 holds
-    /// x[t, b] itself, padded to whole quads.
+    /// x[t, b] itself, padded to whole quads (AVX-VNNI: x[t, b] + 128 as unsigned bytes, the padding 128; it meets zero
+    /// weights).
     /// </summary>
     private void CenterInputs(TensorMemory memory)
     {
@@ -326,6 +333,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             int quads = 4 * _inputQuads;
             for (int c = 0; c < layer.Steps * layer.Batch; c++)
                 x.Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), layer.InputSize).CopyTo(_x8.AsSpan(c * quads));
+            if (_isa == RecurrentIsa.AvxVnni) FlipSignBits(_x8, _x8);
             return;
         }
         int k = layer.InputSize, width = 2 * _inputPairs, zero = layer.XZero;
@@ -349,6 +357,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 }
                 for (; i < k; i++) target[i] = (short)(source[i] - zero);
             }
+    }
+
+    /// <summary>to[i] = from[i] ^ 0x80, i.e. q + 128 as an unsigned byte (from and to may be the same array).</summary>
+    private static void FlipSignBits(ReadOnlySpan<sbyte> from, Span<sbyte> to)
+    {
+        int i = 0;
+        ref sbyte source = ref MemoryMarshal.GetReference(from);
+        ref sbyte target = ref MemoryMarshal.GetReference(to);
+        var signs = Vector128.Create(unchecked((sbyte)0x80));
+        for (; i + 16 <= from.Length; i += 16) (Vector128.LoadUnsafe(ref source, (nuint)i) ^ signs).StoreUnsafe(ref target, (nuint)i);
+        for (; i < from.Length; i++) Unsafe.Add(ref target, i) = (sbyte)(Unsafe.Add(ref source, i) ^ unchecked((sbyte)0x80));
     }
 
     /// <summary>
@@ -568,6 +587,10 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreScaled(Vector256<int> sums, ref float scales, ref float biases, nuint at, ref float y, nuint offset) =>
         (Vector256.ConvertToSingle(sums) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, offset);
+
+    /// <summary>The state's bytes the int8 dot-product variants read: q (SDOT) or q + 128 (AVX-VNNI).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<sbyte> HiddenBytes(int state, int n) => (_isa == RecurrentIsa.AvxVnni ? _hStateBiased : _hStateQ).AsSpan(state, n);
 
     /// <summary>R·v + Rb for padded gate rows [firstRow, firstRow + count) of direction d into _gr.</summary>
     /// <remarks>
@@ -862,50 +885,92 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary>
     /// As <see cref="ProductsSdot"/> with AVX-VNNI's vpdpbusd (unsigned × signed bytes, 8 rows × 4 columns per
-    /// instruction) on v + 128 (the sign bit flipped as each quadruplet is broadcast): the sum of (v + 128)·w minus
-    /// correction[row] ((zero point + 128)·Σ w) is Σ (v - zero point)·w. Four blocks share each broadcast.
+    /// instruction) on v + 128 (v holds it: the sign bits flipped where v is stored): the sum of (v + 128)·w started
+    /// from correction[row] (-(zero point + 128)·Σ w) is Σ (v - zero point)·w.
     /// </summary>
     private static void ProductsVnni(sbyte[] packed, int firstBlock, int blockCount, int quads, ReadOnlySpan<sbyte> v,
         int[] correction, float[] scale, float[] bias, int rowOffset, Span<float> output)
     {
         nuint stride = (nuint)(quads * 4 * Block);
-        ref byte w = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nuint)firstBlock * stride));
-        ref int x = ref Unsafe.As<sbyte, int>(ref MemoryMarshal.GetReference(v));
-        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(correction), rowOffset);
-        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
-        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
-        ref float y = ref MemoryMarshal.GetReference(output);
-        const int signBits = unchecked((int)0x80808080);
+        ProductsVnni(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nuint)firstBlock * stride)), blockCount, quads,
+            ref Unsafe.As<sbyte, int>(ref MemoryMarshal.GetReference(v)), ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(correction), rowOffset),
+            ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset), ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset),
+            ref MemoryMarshal.GetReference(output));
+    }
+
+    /// <summary>
+    /// <see cref="ProductsVnni(sbyte[], int, int, int, ReadOnlySpan{sbyte}, int[], float[], float[], int, Span{float})"/>
+    /// on references: six blocks share each broadcast quadruplet (6 sums and the broadcast fit the 16 ymm registers;
+    /// the six chains of vpdpbusd overlap), then four, then one.
+    /// </summary>
+    private static void ProductsVnni(ref byte w, int blockCount, int quads, ref int x, ref int corrections, ref float scales, ref float biases, ref float y)
+    {
+        nuint stride = (nuint)(quads * 4 * Block);
         int i = 0;
+        for (; i + 6 <= blockCount; i += 6)
+        {
+            ref byte w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref byte w1 = ref Unsafe.Add(ref w0, stride);
+            ref byte w2 = ref Unsafe.Add(ref w1, stride);
+            ref byte w3 = ref Unsafe.Add(ref w2, stride);
+            ref byte w4 = ref Unsafe.Add(ref w3, stride);
+            ref byte w5 = ref Unsafe.Add(ref w4, stride);
+            nuint at = (nuint)(i * Block);
+            var s0 = Vector256.LoadUnsafe(ref corrections, at);
+            var s1 = Vector256.LoadUnsafe(ref corrections, at + Block);
+            var s2 = Vector256.LoadUnsafe(ref corrections, at + 2 * Block);
+            var s3 = Vector256.LoadUnsafe(ref corrections, at + 3 * Block);
+            var s4 = Vector256.LoadUnsafe(ref corrections, at + 4 * Block);
+            var s5 = Vector256.LoadUnsafe(ref corrections, at + 5 * Block);
+            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+            {
+                var xq = Vector256.Create(Unsafe.Add(ref x, q)).AsByte();
+                s0 = AvxVnni.MultiplyWideningAndAdd(s0, xq, Vector256.LoadUnsafe(ref w0, o).AsSByte());
+                s1 = AvxVnni.MultiplyWideningAndAdd(s1, xq, Vector256.LoadUnsafe(ref w1, o).AsSByte());
+                s2 = AvxVnni.MultiplyWideningAndAdd(s2, xq, Vector256.LoadUnsafe(ref w2, o).AsSByte());
+                s3 = AvxVnni.MultiplyWideningAndAdd(s3, xq, Vector256.LoadUnsafe(ref w3, o).AsSByte());
+                s4 = AvxVnni.MultiplyWideningAndAdd(s4, xq, Vector256.LoadUnsafe(ref w4, o).AsSByte());
+                s5 = AvxVnni.MultiplyWideningAndAdd(s5, xq, Vector256.LoadUnsafe(ref w5, o).AsSByte());
+            }
+            StoreScaled(s0, ref scales, ref biases, at, ref y, at);
+            StoreScaled(s1, ref scales, ref biases, at + Block, ref y, at + Block);
+            StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
+            StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
+            StoreScaled(s4, ref scales, ref biases, at + 4 * Block, ref y, at + 4 * Block);
+            StoreScaled(s5, ref scales, ref biases, at + 5 * Block, ref y, at + 5 * Block);
+        }
         for (; i + 4 <= blockCount; i += 4)
         {
             ref byte w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
             ref byte w1 = ref Unsafe.Add(ref w0, stride);
             ref byte w2 = ref Unsafe.Add(ref w1, stride);
             ref byte w3 = ref Unsafe.Add(ref w2, stride);
-            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            nuint at = (nuint)(i * Block);
+            var s0 = Vector256.LoadUnsafe(ref corrections, at);
+            var s1 = Vector256.LoadUnsafe(ref corrections, at + Block);
+            var s2 = Vector256.LoadUnsafe(ref corrections, at + 2 * Block);
+            var s3 = Vector256.LoadUnsafe(ref corrections, at + 3 * Block);
             for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
             {
-                var xq = Vector256.Create(Unsafe.Add(ref x, q) ^ signBits).AsByte();
+                var xq = Vector256.Create(Unsafe.Add(ref x, q)).AsByte();
                 s0 = AvxVnni.MultiplyWideningAndAdd(s0, xq, Vector256.LoadUnsafe(ref w0, o).AsSByte());
                 s1 = AvxVnni.MultiplyWideningAndAdd(s1, xq, Vector256.LoadUnsafe(ref w1, o).AsSByte());
                 s2 = AvxVnni.MultiplyWideningAndAdd(s2, xq, Vector256.LoadUnsafe(ref w2, o).AsSByte());
                 s3 = AvxVnni.MultiplyWideningAndAdd(s3, xq, Vector256.LoadUnsafe(ref w3, o).AsSByte());
             }
-            nuint at = (nuint)(i * Block);
-            StoreScaled(s0 - Vector256.LoadUnsafe(ref corrections, at), ref scales, ref biases, at, ref y, at);
-            StoreScaled(s1 - Vector256.LoadUnsafe(ref corrections, at + Block), ref scales, ref biases, at + Block, ref y, at + Block);
-            StoreScaled(s2 - Vector256.LoadUnsafe(ref corrections, at + 2 * Block), ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
-            StoreScaled(s3 - Vector256.LoadUnsafe(ref corrections, at + 3 * Block), ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
+            StoreScaled(s0, ref scales, ref biases, at, ref y, at);
+            StoreScaled(s1, ref scales, ref biases, at + Block, ref y, at + Block);
+            StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
+            StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
         }
         for (; i < blockCount; i++)
         {
             ref byte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
-            Vector256<int> sum = default;
-            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
-                sum = AvxVnni.MultiplyWideningAndAdd(sum, Vector256.Create(Unsafe.Add(ref x, q) ^ signBits).AsByte(), Vector256.LoadUnsafe(ref wb, o).AsSByte());
             nuint at = (nuint)(i * Block);
-            StoreScaled(sum - Vector256.LoadUnsafe(ref corrections, at), ref scales, ref biases, at, ref y, at);
+            var sum = Vector256.LoadUnsafe(ref corrections, at);
+            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+                sum = AvxVnni.MultiplyWideningAndAdd(sum, Vector256.Create(Unsafe.Add(ref x, q)).AsByte(), Vector256.LoadUnsafe(ref wb, o).AsSByte());
+            StoreScaled(sum, ref scales, ref biases, at, ref y, at);
         }
     }
 
@@ -1047,7 +1112,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var layer = _layer;
         if (_defaultCell)
         {
-            if (_fusedGru) FusedGruCellInt8(memory, d, t, b);
+            if (_fusedGru && _isa == RecurrentIsa.AvxVnni) FusedGruCellVnni(memory, d, t, b);
+            else if (_fusedGru) FusedGruCellInt8(memory, d, t, b);
             else if (_isa == RecurrentIsa.Avx512)
             {
                 if (layer.Op == OpType.Gru) DefaultGruCell512(memory, d, t, b);
@@ -1061,7 +1127,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int gx = (t * layer.Batch + b) * _paddedRows;
         bool deferCandidate = layer.Op == OpType.Gru && !layer.LinearBeforeReset;
         RecurrentProducts(d, 0, deferCandidate ? 2 * n : _paddedRows, _hState.AsSpan(state, layer.Hidden),
-            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
         var gr = _gr.AsSpan();
 
         switch (layer.Op)
@@ -1118,6 +1184,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 Activate(d, 0, gr.Slice(0, 2 * n));
                 for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_hState, state + j), _resetHidden, j);
                 if (_quantized) QuantizeHidden(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, _h16, dequantized: false);
+                if (_isa == RecurrentIsa.AvxVnni) FlipSignBits(_resetHiddenQ, _resetHiddenQ);
                 RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16, _resetHiddenQ);
                 for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j), _gr, 2 * n + j);
                 Activate(d, 1, gr.Slice(2 * n, n));
@@ -1139,6 +1206,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         {
             var hq = _hStateQ.AsSpan(state, hidden);
             QuantizeHidden(_hState.AsSpan(state, hidden), hq, _hState16.AsSpan(state, hidden), dequantized: true);
+            if (_hStateBiased.Length > 0) FlipSignBits(hq, _hStateBiased.AsSpan(state, hidden));
             hq.CopyTo(memory.Write<sbyte>(layer.Y).Slice(y, hidden));
         }
         else _hState.AsSpan(state, hidden).CopyTo(memory.Write<float>(layer.Y).Slice(y, hidden));
@@ -1159,18 +1227,35 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int n = _paddedHidden, lanes = Vector<float>.Count, state = (d * layer.Batch + b) * n;
         int gx = (t * layer.Batch + b) * _paddedRows;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
-            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
         bool clip = layer.Clip != float.PositiveInfinity;
         var high = new Vector<float>(layer.Clip);
         var low = new Vector<float>(-layer.Clip);
-        // Gate rows: z, r, h.
-        for (int j = 0; j < 2 * n; j += lanes)
-            Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low)), _gr, j);
-        for (int j = 0; j < n; j += lanes)
+        // Gate rows: z, r, h. Two vectors at a time (the functions' paired forms interleave their chains); 2n is a
+        // whole number of pairs.
+        for (int j = 0; j < 2 * n; j += 2 * lanes)
         {
-            var z = Load(_gr, j);
-            var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), clip, high, low));
-            StoreHidden((Vector<float>.One - z) * candidate + z * Load(_hState, state + j), state + j);
+            RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low),
+                Clip(Load(_gx, gx + j + lanes) + Load(_gr, j + lanes), clip, high, low), out var s0, out var s1);
+            Store(s0, _gr, j);
+            Store(s1, _gr, j + lanes);
+        }
+        int m = 0;
+        for (; m + 2 * lanes <= n; m += 2 * lanes)
+        {
+            int k = m + lanes;
+            RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + m) + Load(_gr, n + m) * Load(_gr, 2 * n + m), clip, high, low),
+                Clip(Load(_gx, gx + 2 * n + k) + Load(_gr, n + k) * Load(_gr, 2 * n + k), clip, high, low), out var candidate0, out var candidate1);
+            var z0 = Load(_gr, m);
+            var z1 = Load(_gr, k);
+            StoreHidden((Vector<float>.One - z0) * candidate0 + z0 * Load(_hState, state + m), state + m);
+            StoreHidden((Vector<float>.One - z1) * candidate1 + z1 * Load(_hState, state + k), state + k);
+        }
+        for (; m < n; m += lanes)
+        {
+            var z = Load(_gr, m);
+            var candidate = RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + m) + Load(_gr, n + m) * Load(_gr, 2 * n + m), clip, high, low));
+            StoreHidden((Vector<float>.One - z) * candidate + z * Load(_hState, state + m), state + m);
         }
         WriteY(memory, d, t, b, state);
     }
@@ -1182,16 +1267,55 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private void DefaultLstmCell(TensorMemory memory, int d, int t, int b)
     {
         var layer = _layer;
-        int n = _paddedHidden, lanes = Vector<float>.Count, state = (d * layer.Batch + b) * n;
-        int gx = (t * layer.Batch + b) * _paddedRows;
+        int n = _paddedHidden, state = (d * layer.Batch + b) * n;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
-            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
+        LstmGates((t * layer.Batch + b) * _paddedRows, state);
+        LstmHidden(state);
+        WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary>
+    /// The gates and the new cell state of <see cref="DefaultLstmCell"/> (the o gate waits in _gr). A method of its own,
+    /// as is <see cref="LstmHidden"/>: inlined into the cell with the products, the JIT's inlining budget ran out and
+    /// left calls to the vector helpers in the loops.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LstmGates(int gx, int state)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count;
         bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
         var high = new Vector<float>(layer.Clip);
         var low = new Vector<float>(-layer.Clip);
         // Packed gate rows i, f, o, c (see PaddedRow). The reference adds its absent peephole term as + 0f to i, f, o.
-        int f = n, o = 2 * n, c = 3 * n;
-        for (int j = 0; j < n; j += lanes)
+        int f = n, o = 2 * n, c = 3 * n, j = 0;
+        // Two vectors of each gate at a time (the functions' paired forms interleave their chains).
+        for (; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            int k = j + lanes;
+            Vector<float> i0, i1, forget0, forget1;
+            if (inputForget)
+            {
+                RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j) + Vector<float>.Zero, clip, high, low),
+                    Clip(Load(_gx, gx + k) + Load(_gr, k) + Vector<float>.Zero, clip, high, low), out i0, out i1);
+                (forget0, forget1) = (Vector<float>.One - i0, Vector<float>.One - i1);
+            }
+            else
+                RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j) + Vector<float>.Zero, clip, high, low),
+                    Clip(Load(_gx, gx + k) + Load(_gr, k) + Vector<float>.Zero, clip, high, low),
+                    Clip(Load(_gx, gx + f + j) + Load(_gr, f + j) + Vector<float>.Zero, clip, high, low),
+                    Clip(Load(_gx, gx + f + k) + Load(_gr, f + k) + Vector<float>.Zero, clip, high, low), out i0, out i1, out forget0, out forget1);
+            RecurrentMathVector.Tanh(Clip(Load(_gx, gx + c + j) + Load(_gr, c + j), clip, high, low),
+                Clip(Load(_gx, gx + c + k) + Load(_gr, c + k), clip, high, low), out var candidate0, out var candidate1);
+            Store(forget0 * Load(_cState, state + j) + i0 * candidate0, _cState, state + j);
+            Store(forget1 * Load(_cState, state + k) + i1 * candidate1, _cState, state + k);
+            RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + o + j) + Load(_gr, o + j) + Vector<float>.Zero, clip, high, low),
+                Clip(Load(_gx, gx + o + k) + Load(_gr, o + k) + Vector<float>.Zero, clip, high, low), out var o0, out var o1);
+            Store(o0, _gr, o + j);
+            Store(o1, _gr, o + k);
+        }
+        for (; j < n; j += lanes)
         {
             var i = RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j) + Vector<float>.Zero, clip, high, low));
             var forget = inputForget ? Vector<float>.One - i
@@ -1200,9 +1324,26 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             Store(forget * Load(_cState, state + j) + i * candidate, _cState, state + j);
             Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + o + j) + Load(_gr, o + j) + Vector<float>.Zero, clip, high, low)), _gr, o + j);
         }
-        for (int j = 0; j < n; j += lanes)
+    }
+
+    /// <summary>h = o ⊙ tanh(c) of <see cref="DefaultLstmCell"/> and its quantized forms.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LstmHidden(int state)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, o = 2 * n, j = 0;
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        for (; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            int k = j + lanes;
+            RecurrentMathVector.Tanh(Clip(Load(_cState, state + j), clip, high, low), Clip(Load(_cState, state + k), clip, high, low), out var t0, out var t1);
+            StoreHidden(Load(_gr, o + j) * t0, state + j);
+            StoreHidden(Load(_gr, o + k) * t1, state + k);
+        }
+        for (; j < n; j += lanes)
             StoreHidden(Load(_gr, o + j) * RecurrentMathVector.Tanh(Clip(Load(_cState, state + j), clip, high, low)), state + j);
-        WriteY(memory, d, t, b, state);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1225,7 +1366,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int n = _paddedHidden, lanes = Vector512<float>.Count, state = (d * layer.Batch + b) * n;
         int gx = (t * layer.Batch + b) * _paddedRows;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
-            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
         bool clip = layer.Clip != float.PositiveInfinity;
         var high = Vector512.Create(layer.Clip);
         var low = Vector512.Create(-layer.Clip);
@@ -1280,6 +1421,66 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         WriteY(memory, d, t, b, state);
     }
 
+    /// <summary>
+    /// <see cref="FusedGruCellInt8"/> for AVX-VNNI: the r rows' products and sigmoids, the h rows' products and the
+    /// candidate's tanh, then the z rows' products, sigmoids and the new h, each stage's functions two vectors at a
+    /// time. Per element the same operations as <see cref="DefaultGruCell"/>.
+    /// </summary>
+    private void FusedGruCellVnni(TensorMemory memory, int d, int t, int b)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, state = (d * layer.Batch + b) * n, gx = (t * layer.Batch + b) * _paddedRows;
+        int quads = _hiddenQuads, gateBlocks = n / Block, stride = quads * 4 * Block;
+        ref byte w = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r8), (nuint)(d * (_paddedRows / Block) * stride)));
+        ref int v = ref Unsafe.As<sbyte, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateBiased), state));
+        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), d * _paddedRows);
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScale), d * _paddedRows);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rBias), d * _paddedRows);
+        ref float gr = ref MemoryMarshal.GetArrayDataReference(_gr);
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Gate rows: z, r, h.
+        ProductsVnni(ref Unsafe.Add(ref w, gateBlocks * stride), gateBlocks, quads, ref v, ref Unsafe.Add(ref corrections, n),
+            ref Unsafe.Add(ref scales, n), ref Unsafe.Add(ref biases, n), ref Unsafe.Add(ref gr, n));
+        int j = n;
+        for (; j + 2 * lanes <= 2 * n; j += 2 * lanes)
+        {
+            RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low),
+                Clip(Load(_gx, gx + j + lanes) + Load(_gr, j + lanes), clip, high, low), out var r0, out var r1);
+            Store(r0, _gr, j);
+            Store(r1, _gr, j + lanes);
+        }
+        for (; j < 2 * n; j += lanes) Store(RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low)), _gr, j);
+        ProductsVnni(ref Unsafe.Add(ref w, 2 * gateBlocks * stride), gateBlocks, quads, ref v, ref Unsafe.Add(ref corrections, 2 * n),
+            ref Unsafe.Add(ref scales, 2 * n), ref Unsafe.Add(ref biases, 2 * n), ref Unsafe.Add(ref gr, 2 * n));
+        for (j = 0; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            int k = j + lanes;
+            RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), clip, high, low),
+                Clip(Load(_gx, gx + 2 * n + k) + Load(_gr, n + k) * Load(_gr, 2 * n + k), clip, high, low), out var candidate0, out var candidate1);
+            Store(candidate0, _gr, 2 * n + j);
+            Store(candidate1, _gr, 2 * n + k);
+        }
+        for (; j < n; j += lanes)
+            Store(RecurrentMathVector.Tanh(Clip(Load(_gx, gx + 2 * n + j) + Load(_gr, n + j) * Load(_gr, 2 * n + j), clip, high, low)), _gr, 2 * n + j);
+        ProductsVnni(ref w, gateBlocks, quads, ref v, ref corrections, ref scales, ref biases, ref gr);
+        for (j = 0; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            int k = j + lanes;
+            RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low),
+                Clip(Load(_gx, gx + k) + Load(_gr, k), clip, high, low), out var z0, out var z1);
+            StoreHidden((Vector<float>.One - z0) * Load(_gr, 2 * n + j) + z0 * Load(_hState, state + j), state + j);
+            StoreHidden((Vector<float>.One - z1) * Load(_gr, 2 * n + k) + z1 * Load(_hState, state + k), state + k);
+        }
+        for (; j < n; j += lanes)
+        {
+            var z = RecurrentMathVector.Sigmoid(Clip(Load(_gx, gx + j) + Load(_gr, j), clip, high, low));
+            StoreHidden((Vector<float>.One - z) * Load(_gr, 2 * n + j) + z * Load(_hState, state + j), state + j);
+        }
+        WriteY(memory, d, t, b, state);
+    }
+
     /// <summary><see cref="DefaultLstmCell"/> with the gate math on Vector512. Per element the same operations.</summary>
     private void DefaultLstmCell512(TensorMemory memory, int d, int t, int b)
     {
@@ -1287,7 +1488,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int n = _paddedHidden, lanes = Vector512<float>.Count, state = (d * layer.Batch + b) * n;
         int gx = (t * layer.Batch + b) * _paddedRows;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
-            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? _hStateQ.AsSpan(state, n) : default);
+            _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
         bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
         var high = Vector512.Create(layer.Clip);
         var low = Vector512.Create(-layer.Clip);
@@ -1344,24 +1545,36 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
         var layer = _layer;
         // FixedPoint.QuantizeValue per lane: round half away from zero, add the zero point, NaN to the zero point,
-        // clamp. The clamped value is a whole number in [-128, 127], so the plain conversion is exact.
+        // clamp. Rounding: trunc(s + copysign(0.49999997, s)) is round-half-away for every float s (a fraction of at
+        // least one half reaches the next whole number, rounding up where the sum is not exact; a smaller one stays
+        // below it, as 0.49999997 is less than half of any float's spacing at 1 or more). The clamped value is a whole
+        // number in [-128, 127], so the plain conversion is exact.
         var scaled = h * new Vector<float>(layer.HInverseScale);
-        var whole = Vector.Truncate(scaled);
-        var awayFromZero = Vector.GreaterThanOrEqual(Vector.Abs(scaled - whole), new Vector<float>(0.5f));
-        var rounded = Vector.ConditionalSelect(awayFromZero, whole + Vector.CopySign(Vector<float>.One, scaled), whole) + new Vector<float>(layer.HZero);
+        var nearlyHalf = Vector.BitwiseOr(new Vector<float>(0.49999997f), Vector.BitwiseAnd(scaled, new Vector<float>(-0f)));
+        var rounded = Vector.Truncate(scaled + nearlyHalf) + new Vector<float>(layer.HZero);
         var clamped = Vector.MinNative(Vector.MaxNative(rounded, new Vector<float>(-128f)), new Vector<float>(127f));
         var q = Vector.ConditionalSelect(Vector.Equals(rounded, rounded), Vector.ConvertToInt32Native(clamped), new Vector<int>(Math.Clamp(layer.HZero, -128, 127)));
-        var centered = q - new Vector<int>(layer.HZero);
-        Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
         ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState16), at);
         ref sbyte bytes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), at);
+        if (Vector<float>.Count == 8 && _isa == RecurrentIsa.AvxVnni)
+        {
+            // The products read q + 128 (_hState16 is not used); the int8 LSTM does not read the float state either.
+            if (_layer.Op != OpType.Lstm) Store(Vector.ConvertToSingle(q - new Vector<int>(layer.HZero)) * new Vector<float>(layer.HScale), _hState, at);
+            var v = q.AsVector256();
+            long narrow = Vector128.Narrow(Vector128.Narrow(v.GetLower(), v.GetUpper()), Vector128<short>.Zero).AsInt64().ToScalar();
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow);
+            ref sbyte biased = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateBiased), at);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref biased), narrow ^ unchecked((long)0x8080808080808080));
+            return;
+        }
+        var centered = q - new Vector<int>(layer.HZero);
+        Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
         if (Vector<float>.Count == 8)
         {
+            var v = q.AsVector256();
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), Vector128.Narrow(Vector128.Narrow(v.GetLower(), v.GetUpper()), Vector128<short>.Zero).AsInt64().ToScalar());
             var c = centered.AsVector256();
             Vector128.Narrow(c.GetLower(), c.GetUpper()).StoreUnsafe(ref shorts);
-            var v = q.AsVector256();
-            var narrow = Vector128.Narrow(Vector128.Narrow(v.GetLower(), v.GetUpper()), Vector128<short>.Zero);
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt64().ToScalar());
         }
         else
         {
