@@ -107,6 +107,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// 10.1 vs 9.3.
     /// </summary>
     private readonly bool _inRegisters;
+    /// <summary>
+    /// AVX2 variant on a CPU with AVX-VNNI: the int16 pair products accumulate with vpdpwssd, one instruction for
+    /// vpmaddwd and vpaddd (the same sums: |U·V| stays far below the int16 pair products' overflow).
+    /// </summary>
+    private readonly bool _vnni;
     /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX-512 with 32-tile blocks.</summary>
     private const int MaxInRegisterStepsWide = 2;
     /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX2.</summary>
@@ -253,6 +258,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _rescale512 = new QuantizedMultiplier512[_outChannels];
             for (int m = 0; m < _outChannels; m++) _rescale512[m] = new QuantizedMultiplier512(_multipliers[m], _shifts[m]);
         }
+        _vnni = isa == Int8Isa.Avx2 && AvxVnni.IsSupported;
         _inRegisters = _pooled && ((isa == Int8Isa.Avx512 && (_tileBlock == 16 || _steps <= MaxInRegisterStepsWide)) || (isa == Int8Isa.Avx2 && _steps <= MaxInRegisterStepsAvx2));
         if (_inRegisters && isa == Int8Isa.Avx512)
         {
@@ -265,11 +271,12 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         }
         else if (_inRegisters)
         {
-            _channelWeights = new int[_outChannels * _steps * 16];
+            // [pair of output channels][row of M][channel pair][position % 4][channel of the pair].
+            _channelWeights = new int[(_outChannels + 1) / 2 * 2 * _steps * 16];
             for (int m = 0; m < _outChannels; m++)
                 for (int step = 0; step < _steps; step++)
                     for (int pos = 0; pos < 16; pos++)
-                        _channelWeights[(m * _steps + step) * 16 + pos] = PackedWeight(m, step, pos);
+                        _channelWeights[(((m / 2 * 4 + pos / 4) * _steps + step) * 4 + pos % 4) * 2 + m % 2] = PackedWeight(m, step, pos);
         }
         // Tile blocks outside when the weights are no larger than the input: a block's input stays in L1 while every
         // output channel block passes over it; otherwise a channel block's weights stay while every tile block passes.
@@ -558,7 +565,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     }
                     break;
                 case Int8Isa.Avx2:
-                    MultiplyAvx2(b, t0, products);
+                    if (_vnni) MultiplyAvx2<PairProductsVnni>(b, t0, products);
+                    else MultiplyAvx2<PairProductsAvx2>(b, t0, products);
                     for (int r = 0; r < OcBlock && b * OcBlock + r < _outChannels; r++)
                     {
                         var plane = y.Slice((n * _outChannels + b * OcBlock + r) * planeSize, planeSize);
@@ -607,9 +615,14 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     PooledInRegisters512(m, m + 1 < mEnd, t0, y.Slice((n * _outChannels + m) * _tiles));
             return;
         }
+        // _ocBlock is even here too.
         for (int t0 = 0; t0 < _tiles; t0 += 8)
-            for (int m = mBegin; m < mEnd; m++)
-                PooledInRegisters256(m, t0, y.Slice((n * _outChannels + m) * _tiles, _tiles));
+            for (int m = mBegin; m < mEnd; m += 2)
+            {
+                var planes = y.Slice((n * _outChannels + m) * _tiles);
+                if (_vnni) PooledInRegisters256<PairProductsVnni>(m, m + 1 < mEnd, t0, planes);
+                else PooledInRegisters256<PairProductsAvx2>(m, m + 1 < mEnd, t0, planes);
+            }
     }
 
     /// <summary>
@@ -711,44 +724,58 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     }
 
     /// <summary>
-    /// Output channel <paramref name="m"/>, 8 tiles from <paramref name="t0"/> (AVX2): as <see cref="PooledInRegisters512"/>
-    /// with 16 ymm accumulators.
+    /// Output channels <paramref name="m"/> and, when <paramref name="second"/>, m + 1, 8 tiles from <paramref name="t0"/>
+    /// (AVX2), <paramref name="planes"/> from channel m's pooled plane: one row of M (4 positions) × 2 channels in 8 ymm
+    /// accumulators over the channel pairs (each input load feeds both channels), folded into the 4 parts of Y per channel
+    /// (int32 wrap-around: any order of the sums gives Y modulo 2³²); then the next row. 8 accumulators, 8 parts of Y and
+    /// the operands fit AVX2's 16 registers, where 16 accumulators would spill.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void PooledInRegisters256(int m, int t0, Span<sbyte> plane)
+    private void PooledInRegisters256<TPairs>(int m, bool second, int t0, Span<sbyte> planes) where TPairs : struct, IPairProducts256
     {
         ref short x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_transformed), t0 * 2);
-        ref int w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_channelWeights), m * _steps * 16);
+        ref int w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_channelWeights), m / 2 * 2 * _steps * 16);
         int steps = _steps;
         nuint stepStride = (nuint)(_tileStride * 2), ps = (nuint)(_steps * _tileStride * 2);
-        Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default, m4 = default, m5 = default, m6 = default, m7 = default;
-        Vector256<int> m8 = default, m9 = default, m10 = default, m11 = default, m12 = default, m13 = default, m14 = default, m15 = default;
+        // Per row i of M (Mij = position 4i + j): c0 = Mi0 + Mi1 + Mi2, c1 = Mi1 − Mi2 − Mi3; Y00 = c0 of rows 0-2,
+        // Y01 = c1 of rows 0-2, Y10 = c0 of row 1 − rows 2, 3, Y11 likewise with c1.
+        RowInRegisters<TPairs>(ref x, ref w, steps, stepStride, ps, out var ya00, out var ya01, out var yb00, out var yb01);
+        RowInRegisters<TPairs>(ref Unsafe.Add(ref x, 4 * ps), ref Unsafe.Add(ref w, steps * 8), steps, stepStride, ps, out var ya10, out var ya11, out var yb10, out var yb11);
+        ya00 += ya10; ya01 += ya11; yb00 += yb10; yb01 += yb11;
+        RowInRegisters<TPairs>(ref Unsafe.Add(ref x, 8 * ps), ref Unsafe.Add(ref w, 2 * steps * 8), steps, stepStride, ps, out var ca0, out var ca1, out var cb0, out var cb1);
+        ya00 += ca0; ya01 += ca1; yb00 += cb0; yb01 += cb1;
+        ya10 -= ca0; ya11 -= ca1; yb10 -= cb0; yb11 -= cb1;
+        RowInRegisters<TPairs>(ref Unsafe.Add(ref x, 12 * ps), ref Unsafe.Add(ref w, 3 * steps * 8), steps, stepStride, ps, out ca0, out ca1, out cb0, out cb1);
+        ya10 -= ca0; ya11 -= ca1; yb10 -= cb0; yb11 -= cb1;
+        Pool256(ya00, ya01, ya10, ya11, m, t0, planes);
+        if (second) Pool256(yb00, yb01, yb10, yb11, m + 1, t0, planes.Slice(_tiles));
+    }
+
+    /// <summary>One row of M for <see cref="PooledInRegisters256"/>: c0 = M0 + M1 + M2 and c1 = M1 − M2 − M3 of both channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowInRegisters<TPairs>(ref short x, ref int w, int steps, nuint stepStride, nuint ps,
+        out Vector256<int> ca0, out Vector256<int> ca1, out Vector256<int> cb0, out Vector256<int> cb1) where TPairs : struct, IPairProducts256
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         for (int step = 0; step < steps; step++)
         {
-            m0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x), Vector256.Create(w).AsInt16());
-            m1 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, ps), Vector256.Create(Unsafe.Add(ref w, 1)).AsInt16());
-            m2 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 2 * ps), Vector256.Create(Unsafe.Add(ref w, 2)).AsInt16());
-            m3 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 3 * ps), Vector256.Create(Unsafe.Add(ref w, 3)).AsInt16());
-            m4 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 4 * ps), Vector256.Create(Unsafe.Add(ref w, 4)).AsInt16());
-            m5 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 5 * ps), Vector256.Create(Unsafe.Add(ref w, 5)).AsInt16());
-            m6 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 6 * ps), Vector256.Create(Unsafe.Add(ref w, 6)).AsInt16());
-            m7 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 7 * ps), Vector256.Create(Unsafe.Add(ref w, 7)).AsInt16());
-            m8 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 8 * ps), Vector256.Create(Unsafe.Add(ref w, 8)).AsInt16());
-            m9 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 9 * ps), Vector256.Create(Unsafe.Add(ref w, 9)).AsInt16());
-            m10 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 10 * ps), Vector256.Create(Unsafe.Add(ref w, 10)).AsInt16());
-            m11 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 11 * ps), Vector256.Create(Unsafe.Add(ref w, 11)).AsInt16());
-            m12 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 12 * ps), Vector256.Create(Unsafe.Add(ref w, 12)).AsInt16());
-            m13 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 13 * ps), Vector256.Create(Unsafe.Add(ref w, 13)).AsInt16());
-            m14 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 14 * ps), Vector256.Create(Unsafe.Add(ref w, 14)).AsInt16());
-            m15 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 15 * ps), Vector256.Create(Unsafe.Add(ref w, 15)).AsInt16());
+            var v = Vector256.LoadUnsafe(ref x).AsInt16();
+            a0 = TPairs.Add(a0, Vector256.Create(Unsafe.Add(ref w, 0)).AsInt16(), v);
+            b0 = TPairs.Add(b0, Vector256.Create(Unsafe.Add(ref w, 1)).AsInt16(), v);
+            v = Vector256.LoadUnsafe(ref x, ps).AsInt16();
+            a1 = TPairs.Add(a1, Vector256.Create(Unsafe.Add(ref w, 2)).AsInt16(), v);
+            b1 = TPairs.Add(b1, Vector256.Create(Unsafe.Add(ref w, 3)).AsInt16(), v);
+            v = Vector256.LoadUnsafe(ref x, 2 * ps).AsInt16();
+            a2 = TPairs.Add(a2, Vector256.Create(Unsafe.Add(ref w, 4)).AsInt16(), v);
+            b2 = TPairs.Add(b2, Vector256.Create(Unsafe.Add(ref w, 5)).AsInt16(), v);
+            v = Vector256.LoadUnsafe(ref x, 3 * ps).AsInt16();
+            a3 = TPairs.Add(a3, Vector256.Create(Unsafe.Add(ref w, 6)).AsInt16(), v);
+            b3 = TPairs.Add(b3, Vector256.Create(Unsafe.Add(ref w, 7)).AsInt16(), v);
             x = ref Unsafe.Add(ref x, stepStride);
-            w = ref Unsafe.Add(ref w, 16);
+            w = ref Unsafe.Add(ref w, 8);
         }
-        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
-        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
-        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
-        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        Pool256(s00 + s01 + s02, s01 - s02 - s03, s10 + s11 + s12, s11 - s12 - s13, m, t0, plane);
+        ca0 = a0 + a1 + a2; ca1 = a1 - a2 - a3;
+        cb0 = b0 + b1 + b2; cb1 = b1 - b2 - b3;
     }
 
     /// <summary>
@@ -966,7 +993,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     }
 
     /// <summary>products[(pos·4 + r)·16 + k] = M[pos] of output channel 4b + r and tile t0 + k, for 16 tiles.</summary>
-    private void MultiplyAvx2(int b, int t0, Span<int> products)
+    private void MultiplyAvx2<TPairs>(int b, int t0, Span<int> products) where TPairs : struct, IPairProducts256
     {
         ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
         ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
@@ -984,16 +1011,16 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                 var x1 = Vector256.LoadUnsafe(ref col, 16);
                 var w0 = Vector256.Create(wk).AsInt16();
                 var w1 = Vector256.Create(Unsafe.Add(ref wk, 1)).AsInt16();
-                a00 += Avx2.MultiplyAddAdjacent(x0, w0);
-                a01 += Avx2.MultiplyAddAdjacent(x1, w0);
-                a10 += Avx2.MultiplyAddAdjacent(x0, w1);
-                a11 += Avx2.MultiplyAddAdjacent(x1, w1);
+                a00 = TPairs.Add(a00, w0, x0);
+                a01 = TPairs.Add(a01, w0, x1);
+                a10 = TPairs.Add(a10, w1, x0);
+                a11 = TPairs.Add(a11, w1, x1);
                 var w2 = Vector256.Create(Unsafe.Add(ref wk, 2)).AsInt16();
                 var w3 = Vector256.Create(Unsafe.Add(ref wk, 3)).AsInt16();
-                a20 += Avx2.MultiplyAddAdjacent(x0, w2);
-                a21 += Avx2.MultiplyAddAdjacent(x1, w2);
-                a30 += Avx2.MultiplyAddAdjacent(x0, w3);
-                a31 += Avx2.MultiplyAddAdjacent(x1, w3);
+                a20 = TPairs.Add(a20, w2, x0);
+                a21 = TPairs.Add(a21, w2, x1);
+                a30 = TPairs.Add(a30, w3, x0);
+                a31 = TPairs.Add(a31, w3, x1);
                 col = ref Unsafe.Add(ref col, stride);
                 wk = ref Unsafe.Add(ref wk, OcBlock);
             }
@@ -1327,4 +1354,22 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             if ((shape & 1) != 0) Unsafe.Add(ref output, offset + width + 1) = bottom.GetElement(bottomFirst + 2 * k + 1);
         }
     }
+}
+
+/// <summary>acc + the int16 pair products of a and b summed per int32 lane (vpmaddwd + vpaddd, or vpdpwssd).</summary>
+internal interface IPairProducts256
+{
+    static abstract Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b);
+}
+
+internal readonly struct PairProductsAvx2 : IPairProducts256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => acc + Avx2.MultiplyAddAdjacent(a, b);
+}
+
+internal readonly struct PairProductsVnni : IPairProducts256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => AvxVnni.MultiplyWideningAndAdd(acc, a, b);
 }
