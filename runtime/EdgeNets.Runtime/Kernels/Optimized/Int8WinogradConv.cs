@@ -572,8 +572,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                         var plane = y.Slice((n * _outChannels + b * OcBlock + r) * planeSize, planeSize);
                         if (_pooled)
                         {
-                            PooledAvx2(products, r, b * OcBlock + r, t0, plane);
-                            PooledAvx2(products, r, b * OcBlock + r, t0 + 8, plane);
+                            PooledAvx2x16(products, r, b * OcBlock + r, t0, plane);
                             continue;
                         }
                         OutputAvx2(products, r, b * OcBlock + r, t0, plane);
@@ -747,8 +746,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         ya10 -= ca0; ya11 -= ca1; yb10 -= cb0; yb11 -= cb1;
         RowInRegisters<TPairs>(ref Unsafe.Add(ref x, 12 * ps), ref Unsafe.Add(ref w, 3 * steps * 8), steps, stepStride, ps, out ca0, out ca1, out cb0, out cb1);
         ya10 -= ca0; ya11 -= ca1; yb10 -= cb0; yb11 -= cb1;
-        Pool256(ya00, ya01, ya10, ya11, m, t0, planes);
-        if (second) Pool256(yb00, yb01, yb10, yb11, m + 1, t0, planes.Slice(_tiles));
+        var a = PooledValues256(ya00, ya01, ya10, ya11, m);
+        var b = second ? PooledValues256(yb00, yb01, yb10, yb11, m + 1) : a;
+        var pixels = PackPixels(a, b);
+        StorePooled(pixels, 8, t0, planes);
+        if (second) StorePooled(Vector128.Create(pixels.AsUInt64().GetElement(1)).AsByte(), 8, t0, planes.Slice(_tiles));
     }
 
     /// <summary>One row of M for <see cref="PooledInRegisters256"/>: c0 = M0 + M1 + M2 and c1 = M1 − M2 − M3 of both channels.</summary>
@@ -995,14 +997,15 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// <summary>products[(pos·4 + r)·16 + k] = M[pos] of output channel 4b + r and tile t0 + k, for 16 tiles.</summary>
     private void MultiplyAvx2<TPairs>(int b, int t0, Span<int> products) where TPairs : struct, IPairProducts256
     {
-        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
-        ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
-        ref int output = ref MemoryMarshal.GetReference(products);
-        int steps = _steps, stride = _tileStride * 2;
+        int steps = _steps;
+        nint stride = _tileStride * 2, positionStride = steps * stride, weightStride = _ocBlocks * steps * OcBlock;
+        ref short position = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_transformed), t0 * 2);
+        ref int positionWeights = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_packedWeights), b * steps * OcBlock);
+        ref int o = ref MemoryMarshal.GetReference(products);
         for (int pos = 0; pos < 16; pos++)
         {
-            ref short col = ref Unsafe.Add(ref transformed, (pos * steps * _tileStride + t0) * 2);
-            ref int wk = ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * steps * OcBlock);
+            ref short col = ref position;
+            ref int wk = ref positionWeights;
             Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default;
             Vector256<int> a20 = default, a21 = default, a30 = default, a31 = default;
             for (int step = 0; step < steps; step++)
@@ -1024,11 +1027,13 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                 col = ref Unsafe.Add(ref col, stride);
                 wk = ref Unsafe.Add(ref wk, OcBlock);
             }
-            ref int o = ref Unsafe.Add(ref output, pos * OcBlock * 16);
             a00.StoreUnsafe(ref o, 0); a01.StoreUnsafe(ref o, 8);
             a10.StoreUnsafe(ref o, 16); a11.StoreUnsafe(ref o, 24);
             a20.StoreUnsafe(ref o, 32); a21.StoreUnsafe(ref o, 40);
             a30.StoreUnsafe(ref o, 48); a31.StoreUnsafe(ref o, 56);
+            o = ref Unsafe.Add(ref o, OcBlock * 16);
+            position = ref Unsafe.Add(ref position, positionStride);
+            positionWeights = ref Unsafe.Add(ref positionWeights, weightStride);
         }
     }
 
@@ -1257,9 +1262,48 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
     }
 
-    /// <summary>From Y (four times the sums of each tile's four pixels) of 8 tiles, the pooled pixels, stored (the steps of <see cref="PooledAvx2"/>).</summary>
+    /// <summary>
+    /// The pooled pixels of 16 tiles from <paramref name="t0"/> (AVX2), as two <see cref="PooledAvx2"/> whose
+    /// requantization constants and byte packing are shared; the products past the last tile are computed, not stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PooledAvx2x16(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (_poolOrder[m] != MaxOfSums || t0 + 8 >= _tiles)
+        {
+            PooledAvx2(products, r, m, t0, plane);
+            PooledAvx2(products, r, m, t0 + 8, plane);
+            return;
+        }
+        SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var low = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
+        SumsAvx2(products, r, m, t0 + 8, out y00, out y01, out y10, out y11);
+        var high = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
+        var bias = Vector256.Create(_bias[m]);
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        low = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(low, bias), multiplier, shift);
+        high = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(high, bias), multiplier, shift);
+        var zero = Vector256.Create(_outputZeroPoint);
+        var min = Vector256.Create(_min);
+        var max = Vector256.Create(_max);
+        low = Vector256.Min(Vector256.Max(low + zero, min), max);
+        high = Vector256.Min(Vector256.Max(high + zero, min), max);
+        StorePooled(PackPixels(low, high), 16, t0, plane);
+    }
+
+    /// <summary>Bytes 0-7: the lanes of <paramref name="a"/>, 8-15: those of <paramref name="b"/> (int8 values already: the saturating packs keep them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Pool256(Vector256<int> y00, Vector256<int> y01, Vector256<int> y10, Vector256<int> y11, int m, int t0, Span<sbyte> plane)
+    private static Vector128<byte> PackPixels(Vector256<int> a, Vector256<int> b)
+    {
+        // In-lane packs leave the int32 lanes (4 bytes each) as a0-3, b0-3, a0-3, b0-3 | a4-7, b4-7, a4-7, b4-7.
+        var words = Avx2.PackSignedSaturate(a, b);
+        var bytes = Avx2.PackSignedSaturate(words, words);
+        return Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 0, 4, 1, 5)).GetLower().AsByte();
+    }
+
+    /// <summary>From Y (four times the sums of each tile's four pixels) of 8 tiles, the pooled pixels as int32 lanes (the steps of <see cref="PooledAvx2"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<int> PooledValues256(Vector256<int> y00, Vector256<int> y01, Vector256<int> y10, Vector256<int> y11, int m)
     {
         var bias = Vector256.Create(_bias[m]);
         int multiplier = _multipliers[m], shift = _shifts[m];
@@ -1273,9 +1317,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
             else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
         }
-        y = Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
-        var words = Vector128.Narrow(y.GetLower(), y.GetUpper());
-        StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
+        return Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
     }
 
     /// <summary>The pooled pixels of 4 tiles from <paramref name="t0"/> (Vector128): the largest of each tile's four, requantized.</summary>
