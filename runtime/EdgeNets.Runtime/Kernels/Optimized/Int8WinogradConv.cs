@@ -103,8 +103,10 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// one AVX-512 x64 core; us, in registers against the products in memory): AVX-512 3→16 on 32x32 4.1-4.3 vs 6.1-6.5,
     /// 1→8 on 32x32 1.9 vs 3.0, 32→64 on 8x8 6.2-6.5 vs 7.4, 32→32 on 4x4 2.8 vs 4.1, 64→64 on 2x2 12.3 vs 12.8, but
     /// 16→32 on 16x16 (8 channel pairs, 32-tile blocks whose input loads feed 8 channels × 2 zmm) 7.2-7.3 vs 6.2-6.7;
-    /// AVX2 (16 ymm registers: the accumulators leave none for the operands) 1→8 on 32x32 3.9 vs 6.3, 3→16 on 32x32
-    /// 10.1 vs 9.3.
+    /// AVX2 (2 channels × one row of M, 8 ymm accumulators; each input load feeds 2 vpdpwssd against 4 in the products'
+    /// blocks; gesture-digits layers, DOTNET_EnableAVX512=0, `edgenets bench --profile`, AVX-VNNI): 3→16 on 32x32
+    /// 8.1-8.3 vs 7.5-8.2, 16→32 on 16x16 9.8 vs 8.8, 32→64 on 8x8 8.7 vs 7.1; 1→8 on 32x32 (one pair, `bench --kernels`)
+    /// 3.2-3.5 vs 3.3.
     /// </summary>
     private readonly bool _inRegisters;
     /// <summary>
