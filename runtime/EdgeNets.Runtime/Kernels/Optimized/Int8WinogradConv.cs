@@ -374,6 +374,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         ref sbyte source = ref MemoryMarshal.GetReference(image);
         ref int pairs = ref MemoryMarshal.GetArrayDataReference(_pairPlanes);
         var zx = Vector128.Create((short)_inputZeroPoint);
+        var zx256 = Vector256.Create((short)_inputZeroPoint);
         for (int step = 0; step < _steps; step++)
         {
             int c0 = 2 * step;
@@ -384,6 +385,23 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                 ref sbyte second = ref Unsafe.Add(ref source, (pair ? c0 + 1 : c0) * planeSize + h * g.W);
                 ref int row = ref Unsafe.Add(ref pairs, (step * 2 * _paddedH + h + g.PadTop) * _halfStride);
                 int w = 0;
+                if (Avx2.IsSupported)
+                {
+                    for (; w + 16 <= g.W; w += 16)
+                    {
+                        var a = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref Unsafe.Add(ref first, w))) - zx256;
+                        var b = pair ? Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref Unsafe.Add(ref second, w))) - zx256 : Vector256<short>.Zero;
+                        // In-lane: lo holds the pairs of pixels 0-3 and 8-11, hi those of 4-7 and 12-15.
+                        var lo = Avx2.UnpackLow(a, b).AsSingle();
+                        var hi = Avx2.UnpackHigh(a, b).AsSingle();
+                        // shufps only moves the bits: pixels 0, 2, …, 14 and 1, 3, …, 15 in order.
+                        var even = Avx.Shuffle(lo, hi, 0b10_00_10_00).AsInt32();
+                        var odd = Avx.Shuffle(lo, hi, 0b11_01_11_01).AsInt32();
+                        int column = w + g.PadLeft, parity = column & 1;
+                        even.StoreUnsafe(ref Unsafe.Add(ref row, parity * parityStride + (column >> 1)));
+                        odd.StoreUnsafe(ref Unsafe.Add(ref row, (1 - parity) * parityStride + ((column + 1) >> 1)));
+                    }
+                }
                 for (; w + 8 <= g.W; w += 8)
                 {
                     var a = Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref first, w)))).AsSByte()) - zx;
