@@ -93,6 +93,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// before the shift and the bias too (<see cref="MaxOfSums"/>). Otherwise each pixel is requantized first.
     /// </summary>
     private readonly byte[] _poolOrder = [];
+    /// <summary>AVX2 pooled: per output channel, the bias and requantization constants of <see cref="MaxOfSums"/> channels.</summary>
+    private readonly PoolRescale256[] _poolRescale256 = [];
     private const byte RequantizeEach = 0, MaxOfAccumulators = 1, MaxOfSums = 2;
 
     /// <summary>
@@ -255,6 +257,12 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _quadWhole[q] = whole;
         }
         _products = new int[ProductsLength];
+        if (isa == Int8Isa.Avx2 && _pooled)
+        {
+            _poolRescale256 = new PoolRescale256[_outChannels];
+            for (int m = 0; m < _outChannels; m++)
+                if (_poolOrder[m] == MaxOfSums) _poolRescale256[m] = new PoolRescale256(_bias[m], _multipliers[m], _shifts[m]);
+        }
         if (isa == Int8Isa.Avx512)
         {
             _rescale512 = new QuantizedMultiplier512[_outChannels];
@@ -1299,10 +1307,9 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var low = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
         SumsAvx2(products, r, m, t0 + 8, out y00, out y01, out y10, out y11);
         var high = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
-        var bias = Vector256.Create(_bias[m]);
-        int multiplier = _multipliers[m], shift = _shifts[m];
-        low = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(low, bias), multiplier, shift);
-        high = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(high, bias), multiplier, shift);
+        ref readonly var c = ref _poolRescale256[m];
+        low = c.Apply(Accumulator(low, c.Bias));
+        high = c.Apply(Accumulator(high, c.Bias));
         var zero = Vector256.Create(_outputZeroPoint);
         var min = Vector256.Create(_min);
         var max = Vector256.Create(_max);
@@ -1434,4 +1441,39 @@ internal readonly struct PairProductsVnni : IPairProducts256
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => AvxVnni.MultiplyWideningAndAdd(acc, a, b);
+}
+
+/// <summary>
+/// The bias and <see cref="FixedPointVector.MultiplyByQuantizedMultiplier(Vector256{int}, int, int)"/> constants of one
+/// output channel whose multiplier is ≥ 0 with no left shift, broadcast once (the AVX2 pooled Winograd path).
+/// </summary>
+internal readonly struct PoolRescale256
+{
+    public readonly Vector256<int> Bias;
+    private readonly Vector256<int> _multiplier, _mask, _half;
+    private readonly Vector128<int> _shift;
+
+    public PoolRescale256(int bias, int multiplier, int shift)
+    {
+        if (multiplier < 0 || shift > 0) throw new ArgumentOutOfRangeException(nameof(shift), "a non-negative multiplier without left shift");
+        int mask = (int)((1L << -shift) - 1);
+        Bias = Vector256.Create(bias);
+        _multiplier = Vector256.Create(multiplier);
+        _mask = Vector256.Create(mask);
+        _half = Vector256.Create(mask >> 1);
+        _shift = Vector128.CreateScalar(-shift);
+    }
+
+    /// <summary>The same steps as FixedPointVector's HighMul and RoundingDivideByPowerOfTwo. Requires AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<int> Apply(Vector256<int> x)
+    {
+        // vpmuldq reads the low int32 of each int64 lane: the broadcast multiplier serves the odd lanes unshifted.
+        var even = Avx2.Multiply(x, _multiplier) + Vector256.Create(FixedPointVector.Nudge);
+        var odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _multiplier) + Vector256.Create(FixedPointVector.Nudge);
+        var product = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b1010_1010);
+        var remainder = product & _mask;
+        var threshold = _half - Vector256.ShiftRightArithmetic(product, 31);
+        return Avx2.ShiftRightArithmetic(product, _shift) - Vector256.GreaterThan(remainder, threshold);
+    }
 }
