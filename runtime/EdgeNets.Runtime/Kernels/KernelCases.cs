@@ -453,6 +453,9 @@ public static class KernelCases
         yield return (new([1, 6, 9, 7], 6, [3, 3], [1, 1], [0, 1, 1, 2], [1, 1]), false);
         yield return (new([1, 3, 64, 64], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), false);
         yield return (new([1, 24, 20, 20], 19, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), true);
+        // Rows of 16+ pixels copied 16 at a time from even left pads (the other column parity), with a tail.
+        yield return (new([1, 3, 18, 20], 5, [3, 3], [1, 1], [0, 0, 0, 0], [1, 1]), false);
+        yield return (new([1, 5, 14, 17], 6, [3, 3], [1, 1], [2, 2, 2, 1], [1, 1]), false);
         // The largest sums at the Winograd channel limit.
         yield return (new([1, 1827, 8, 8], 2, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], Extreme: true), false);
     }

@@ -93,6 +93,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// before the shift and the bias too (<see cref="MaxOfSums"/>). Otherwise each pixel is requantized first.
     /// </summary>
     private readonly byte[] _poolOrder = [];
+    /// <summary>AVX2 pooled: per output channel, the bias and requantization constants of <see cref="MaxOfSums"/> channels.</summary>
+    private readonly PoolRescale256[] _poolRescale256 = [];
     private const byte RequantizeEach = 0, MaxOfAccumulators = 1, MaxOfSums = 2;
 
     /// <summary>
@@ -103,10 +105,17 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// one AVX-512 x64 core; us, in registers against the products in memory): AVX-512 3→16 on 32x32 4.1-4.3 vs 6.1-6.5,
     /// 1→8 on 32x32 1.9 vs 3.0, 32→64 on 8x8 6.2-6.5 vs 7.4, 32→32 on 4x4 2.8 vs 4.1, 64→64 on 2x2 12.3 vs 12.8, but
     /// 16→32 on 16x16 (8 channel pairs, 32-tile blocks whose input loads feed 8 channels × 2 zmm) 7.2-7.3 vs 6.2-6.7;
-    /// AVX2 (16 ymm registers: the accumulators leave none for the operands) 1→8 on 32x32 3.9 vs 6.3, 3→16 on 32x32
-    /// 10.1 vs 9.3.
+    /// AVX2 (2 channels × one row of M, 8 ymm accumulators; each input load feeds 2 vpdpwssd against 4 in the products'
+    /// blocks; gesture-digits layers, DOTNET_EnableAVX512=0, `edgenets bench --profile`, AVX-VNNI): 3→16 on 32x32
+    /// 8.1-8.3 vs 7.5-8.2, 16→32 on 16x16 9.8 vs 8.8, 32→64 on 8x8 8.7 vs 7.1; 1→8 on 32x32 (one pair, `bench --kernels`)
+    /// 3.2-3.5 vs 3.3.
     /// </summary>
     private readonly bool _inRegisters;
+    /// <summary>
+    /// AVX2 variant on a CPU with AVX-VNNI: the int16 pair products accumulate with vpdpwssd, one instruction for
+    /// vpmaddwd and vpaddd (the same sums: |U·V| stays far below the int16 pair products' overflow).
+    /// </summary>
+    private readonly bool _vnni;
     /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX-512 with 32-tile blocks.</summary>
     private const int MaxInRegisterStepsWide = 2;
     /// <summary>Largest number of input channel pairs for which <see cref="_inRegisters"/> is chosen on AVX2.</summary>
@@ -248,11 +257,18 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _quadWhole[q] = whole;
         }
         _products = new int[ProductsLength];
+        if (isa == Int8Isa.Avx2 && _pooled)
+        {
+            _poolRescale256 = new PoolRescale256[_outChannels];
+            for (int m = 0; m < _outChannels; m++)
+                if (_poolOrder[m] == MaxOfSums) _poolRescale256[m] = new PoolRescale256(_bias[m], _multipliers[m], _shifts[m]);
+        }
         if (isa == Int8Isa.Avx512)
         {
             _rescale512 = new QuantizedMultiplier512[_outChannels];
             for (int m = 0; m < _outChannels; m++) _rescale512[m] = new QuantizedMultiplier512(_multipliers[m], _shifts[m]);
         }
+        _vnni = isa == Int8Isa.Avx2 && AvxVnni.IsSupported;
         _inRegisters = _pooled && ((isa == Int8Isa.Avx512 && (_tileBlock == 16 || _steps <= MaxInRegisterStepsWide)) || (isa == Int8Isa.Avx2 && _steps <= MaxInRegisterStepsAvx2));
         if (_inRegisters && isa == Int8Isa.Avx512)
         {
@@ -265,11 +281,12 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         }
         else if (_inRegisters)
         {
-            _channelWeights = new int[_outChannels * _steps * 16];
+            // [pair of output channels][row of M][channel pair][position % 4][channel of the pair].
+            _channelWeights = new int[(_outChannels + 1) / 2 * 2 * _steps * 16];
             for (int m = 0; m < _outChannels; m++)
                 for (int step = 0; step < _steps; step++)
                     for (int pos = 0; pos < 16; pos++)
-                        _channelWeights[(m * _steps + step) * 16 + pos] = PackedWeight(m, step, pos);
+                        _channelWeights[(((m / 2 * 4 + pos / 4) * _steps + step) * 4 + pos % 4) * 2 + m % 2] = PackedWeight(m, step, pos);
         }
         // Tile blocks outside when the weights are no larger than the input: a block's input stays in L1 while every
         // output channel block passes over it; otherwise a channel block's weights stay while every tile block passes.
@@ -365,6 +382,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         ref sbyte source = ref MemoryMarshal.GetReference(image);
         ref int pairs = ref MemoryMarshal.GetArrayDataReference(_pairPlanes);
         var zx = Vector128.Create((short)_inputZeroPoint);
+        var zx256 = Vector256.Create((short)_inputZeroPoint);
         for (int step = 0; step < _steps; step++)
         {
             int c0 = 2 * step;
@@ -375,6 +393,23 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                 ref sbyte second = ref Unsafe.Add(ref source, (pair ? c0 + 1 : c0) * planeSize + h * g.W);
                 ref int row = ref Unsafe.Add(ref pairs, (step * 2 * _paddedH + h + g.PadTop) * _halfStride);
                 int w = 0;
+                if (Avx2.IsSupported)
+                {
+                    for (; w + 16 <= g.W; w += 16)
+                    {
+                        var a = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref Unsafe.Add(ref first, w))) - zx256;
+                        var b = pair ? Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref Unsafe.Add(ref second, w))) - zx256 : Vector256<short>.Zero;
+                        // In-lane: lo holds the pairs of pixels 0-3 and 8-11, hi those of 4-7 and 12-15.
+                        var lo = Avx2.UnpackLow(a, b).AsSingle();
+                        var hi = Avx2.UnpackHigh(a, b).AsSingle();
+                        // shufps only moves the bits: pixels 0, 2, …, 14 and 1, 3, …, 15 in order.
+                        var even = Avx.Shuffle(lo, hi, 0b10_00_10_00).AsInt32();
+                        var odd = Avx.Shuffle(lo, hi, 0b11_01_11_01).AsInt32();
+                        int column = w + g.PadLeft, parity = column & 1;
+                        even.StoreUnsafe(ref Unsafe.Add(ref row, parity * parityStride + (column >> 1)));
+                        odd.StoreUnsafe(ref Unsafe.Add(ref row, (1 - parity) * parityStride + ((column + 1) >> 1)));
+                    }
+                }
                 for (; w + 8 <= g.W; w += 8)
                 {
                     var a = Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref first, w)))).AsSByte()) - zx;
@@ -558,14 +593,14 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     }
                     break;
                 case Int8Isa.Avx2:
-                    MultiplyAvx2(b, t0, products);
+                    if (_vnni) MultiplyAvx2<PairProductsVnni>(b, t0, products);
+                    else MultiplyAvx2<PairProductsAvx2>(b, t0, products);
                     for (int r = 0; r < OcBlock && b * OcBlock + r < _outChannels; r++)
                     {
                         var plane = y.Slice((n * _outChannels + b * OcBlock + r) * planeSize, planeSize);
                         if (_pooled)
                         {
-                            PooledAvx2(products, r, b * OcBlock + r, t0, plane);
-                            PooledAvx2(products, r, b * OcBlock + r, t0 + 8, plane);
+                            PooledAvx2x16(products, r, b * OcBlock + r, t0, plane);
                             continue;
                         }
                         OutputAvx2(products, r, b * OcBlock + r, t0, plane);
@@ -607,9 +642,14 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                     PooledInRegisters512(m, m + 1 < mEnd, t0, y.Slice((n * _outChannels + m) * _tiles));
             return;
         }
+        // _ocBlock is even here too.
         for (int t0 = 0; t0 < _tiles; t0 += 8)
-            for (int m = mBegin; m < mEnd; m++)
-                PooledInRegisters256(m, t0, y.Slice((n * _outChannels + m) * _tiles, _tiles));
+            for (int m = mBegin; m < mEnd; m += 2)
+            {
+                var planes = y.Slice((n * _outChannels + m) * _tiles);
+                if (_vnni) PooledInRegisters256<PairProductsVnni>(m, m + 1 < mEnd, t0, planes);
+                else PooledInRegisters256<PairProductsAvx2>(m, m + 1 < mEnd, t0, planes);
+            }
     }
 
     /// <summary>
@@ -711,44 +751,61 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     }
 
     /// <summary>
-    /// Output channel <paramref name="m"/>, 8 tiles from <paramref name="t0"/> (AVX2): as <see cref="PooledInRegisters512"/>
-    /// with 16 ymm accumulators.
+    /// Output channels <paramref name="m"/> and, when <paramref name="second"/>, m + 1, 8 tiles from <paramref name="t0"/>
+    /// (AVX2), <paramref name="planes"/> from channel m's pooled plane: one row of M (4 positions) × 2 channels in 8 ymm
+    /// accumulators over the channel pairs (each input load feeds both channels), folded into the 4 parts of Y per channel
+    /// (int32 wrap-around: any order of the sums gives Y modulo 2³²); then the next row. 8 accumulators, 8 parts of Y and
+    /// the operands fit AVX2's 16 registers, where 16 accumulators would spill.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void PooledInRegisters256(int m, int t0, Span<sbyte> plane)
+    private void PooledInRegisters256<TPairs>(int m, bool second, int t0, Span<sbyte> planes) where TPairs : struct, IPairProducts256
     {
         ref short x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_transformed), t0 * 2);
-        ref int w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_channelWeights), m * _steps * 16);
+        ref int w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_channelWeights), m / 2 * 2 * _steps * 16);
         int steps = _steps;
         nuint stepStride = (nuint)(_tileStride * 2), ps = (nuint)(_steps * _tileStride * 2);
-        Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default, m4 = default, m5 = default, m6 = default, m7 = default;
-        Vector256<int> m8 = default, m9 = default, m10 = default, m11 = default, m12 = default, m13 = default, m14 = default, m15 = default;
+        // Per row i of M (Mij = position 4i + j): c0 = Mi0 + Mi1 + Mi2, c1 = Mi1 − Mi2 − Mi3; Y00 = c0 of rows 0-2,
+        // Y01 = c1 of rows 0-2, Y10 = c0 of row 1 − rows 2, 3, Y11 likewise with c1.
+        RowInRegisters<TPairs>(ref x, ref w, steps, stepStride, ps, out var ya00, out var ya01, out var yb00, out var yb01);
+        RowInRegisters<TPairs>(ref Unsafe.Add(ref x, 4 * ps), ref Unsafe.Add(ref w, steps * 8), steps, stepStride, ps, out var ya10, out var ya11, out var yb10, out var yb11);
+        ya00 += ya10; ya01 += ya11; yb00 += yb10; yb01 += yb11;
+        RowInRegisters<TPairs>(ref Unsafe.Add(ref x, 8 * ps), ref Unsafe.Add(ref w, 2 * steps * 8), steps, stepStride, ps, out var ca0, out var ca1, out var cb0, out var cb1);
+        ya00 += ca0; ya01 += ca1; yb00 += cb0; yb01 += cb1;
+        ya10 -= ca0; ya11 -= ca1; yb10 -= cb0; yb11 -= cb1;
+        RowInRegisters<TPairs>(ref Unsafe.Add(ref x, 12 * ps), ref Unsafe.Add(ref w, 3 * steps * 8), steps, stepStride, ps, out ca0, out ca1, out cb0, out cb1);
+        ya10 -= ca0; ya11 -= ca1; yb10 -= cb0; yb11 -= cb1;
+        var a = PooledValues256(ya00, ya01, ya10, ya11, m);
+        var b = second ? PooledValues256(yb00, yb01, yb10, yb11, m + 1) : a;
+        var pixels = PackPixels(a, b);
+        StorePooled(pixels, 8, t0, planes);
+        if (second) StorePooled(Vector128.Create(pixels.AsUInt64().GetElement(1)).AsByte(), 8, t0, planes.Slice(_tiles));
+    }
+
+    /// <summary>One row of M for <see cref="PooledInRegisters256"/>: c0 = M0 + M1 + M2 and c1 = M1 − M2 − M3 of both channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowInRegisters<TPairs>(ref short x, ref int w, int steps, nuint stepStride, nuint ps,
+        out Vector256<int> ca0, out Vector256<int> ca1, out Vector256<int> cb0, out Vector256<int> cb1) where TPairs : struct, IPairProducts256
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         for (int step = 0; step < steps; step++)
         {
-            m0 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x), Vector256.Create(w).AsInt16());
-            m1 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, ps), Vector256.Create(Unsafe.Add(ref w, 1)).AsInt16());
-            m2 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 2 * ps), Vector256.Create(Unsafe.Add(ref w, 2)).AsInt16());
-            m3 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 3 * ps), Vector256.Create(Unsafe.Add(ref w, 3)).AsInt16());
-            m4 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 4 * ps), Vector256.Create(Unsafe.Add(ref w, 4)).AsInt16());
-            m5 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 5 * ps), Vector256.Create(Unsafe.Add(ref w, 5)).AsInt16());
-            m6 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 6 * ps), Vector256.Create(Unsafe.Add(ref w, 6)).AsInt16());
-            m7 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 7 * ps), Vector256.Create(Unsafe.Add(ref w, 7)).AsInt16());
-            m8 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 8 * ps), Vector256.Create(Unsafe.Add(ref w, 8)).AsInt16());
-            m9 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 9 * ps), Vector256.Create(Unsafe.Add(ref w, 9)).AsInt16());
-            m10 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 10 * ps), Vector256.Create(Unsafe.Add(ref w, 10)).AsInt16());
-            m11 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 11 * ps), Vector256.Create(Unsafe.Add(ref w, 11)).AsInt16());
-            m12 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 12 * ps), Vector256.Create(Unsafe.Add(ref w, 12)).AsInt16());
-            m13 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 13 * ps), Vector256.Create(Unsafe.Add(ref w, 13)).AsInt16());
-            m14 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 14 * ps), Vector256.Create(Unsafe.Add(ref w, 14)).AsInt16());
-            m15 += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref x, 15 * ps), Vector256.Create(Unsafe.Add(ref w, 15)).AsInt16());
+            var v = Vector256.LoadUnsafe(ref x).AsInt16();
+            a0 = TPairs.Add(a0, Vector256.Create(Unsafe.Add(ref w, 0)).AsInt16(), v);
+            b0 = TPairs.Add(b0, Vector256.Create(Unsafe.Add(ref w, 1)).AsInt16(), v);
+            v = Vector256.LoadUnsafe(ref x, ps).AsInt16();
+            a1 = TPairs.Add(a1, Vector256.Create(Unsafe.Add(ref w, 2)).AsInt16(), v);
+            b1 = TPairs.Add(b1, Vector256.Create(Unsafe.Add(ref w, 3)).AsInt16(), v);
+            v = Vector256.LoadUnsafe(ref x, 2 * ps).AsInt16();
+            a2 = TPairs.Add(a2, Vector256.Create(Unsafe.Add(ref w, 4)).AsInt16(), v);
+            b2 = TPairs.Add(b2, Vector256.Create(Unsafe.Add(ref w, 5)).AsInt16(), v);
+            v = Vector256.LoadUnsafe(ref x, 3 * ps).AsInt16();
+            a3 = TPairs.Add(a3, Vector256.Create(Unsafe.Add(ref w, 6)).AsInt16(), v);
+            b3 = TPairs.Add(b3, Vector256.Create(Unsafe.Add(ref w, 7)).AsInt16(), v);
             x = ref Unsafe.Add(ref x, stepStride);
-            w = ref Unsafe.Add(ref w, 16);
+            w = ref Unsafe.Add(ref w, 8);
         }
-        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
-        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
-        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
-        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        Pool256(s00 + s01 + s02, s01 - s02 - s03, s10 + s11 + s12, s11 - s12 - s13, m, t0, plane);
+        ca0 = a0 + a1 + a2; ca1 = a1 - a2 - a3;
+        cb0 = b0 + b1 + b2; cb1 = b1 - b2 - b3;
     }
 
     /// <summary>
@@ -966,16 +1023,17 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     }
 
     /// <summary>products[(pos·4 + r)·16 + k] = M[pos] of output channel 4b + r and tile t0 + k, for 16 tiles.</summary>
-    private void MultiplyAvx2(int b, int t0, Span<int> products)
+    private void MultiplyAvx2<TPairs>(int b, int t0, Span<int> products) where TPairs : struct, IPairProducts256
     {
-        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
-        ref int packed = ref MemoryMarshal.GetArrayDataReference(_packedWeights);
-        ref int output = ref MemoryMarshal.GetReference(products);
-        int steps = _steps, stride = _tileStride * 2;
+        int steps = _steps;
+        nint stride = _tileStride * 2, positionStride = steps * stride, weightStride = _ocBlocks * steps * OcBlock;
+        ref short position = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_transformed), t0 * 2);
+        ref int positionWeights = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_packedWeights), b * steps * OcBlock);
+        ref int o = ref MemoryMarshal.GetReference(products);
         for (int pos = 0; pos < 16; pos++)
         {
-            ref short col = ref Unsafe.Add(ref transformed, (pos * steps * _tileStride + t0) * 2);
-            ref int wk = ref Unsafe.Add(ref packed, (pos * _ocBlocks + b) * steps * OcBlock);
+            ref short col = ref position;
+            ref int wk = ref positionWeights;
             Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default;
             Vector256<int> a20 = default, a21 = default, a30 = default, a31 = default;
             for (int step = 0; step < steps; step++)
@@ -984,24 +1042,26 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                 var x1 = Vector256.LoadUnsafe(ref col, 16);
                 var w0 = Vector256.Create(wk).AsInt16();
                 var w1 = Vector256.Create(Unsafe.Add(ref wk, 1)).AsInt16();
-                a00 += Avx2.MultiplyAddAdjacent(x0, w0);
-                a01 += Avx2.MultiplyAddAdjacent(x1, w0);
-                a10 += Avx2.MultiplyAddAdjacent(x0, w1);
-                a11 += Avx2.MultiplyAddAdjacent(x1, w1);
+                a00 = TPairs.Add(a00, w0, x0);
+                a01 = TPairs.Add(a01, w0, x1);
+                a10 = TPairs.Add(a10, w1, x0);
+                a11 = TPairs.Add(a11, w1, x1);
                 var w2 = Vector256.Create(Unsafe.Add(ref wk, 2)).AsInt16();
                 var w3 = Vector256.Create(Unsafe.Add(ref wk, 3)).AsInt16();
-                a20 += Avx2.MultiplyAddAdjacent(x0, w2);
-                a21 += Avx2.MultiplyAddAdjacent(x1, w2);
-                a30 += Avx2.MultiplyAddAdjacent(x0, w3);
-                a31 += Avx2.MultiplyAddAdjacent(x1, w3);
+                a20 = TPairs.Add(a20, w2, x0);
+                a21 = TPairs.Add(a21, w2, x1);
+                a30 = TPairs.Add(a30, w3, x0);
+                a31 = TPairs.Add(a31, w3, x1);
                 col = ref Unsafe.Add(ref col, stride);
                 wk = ref Unsafe.Add(ref wk, OcBlock);
             }
-            ref int o = ref Unsafe.Add(ref output, pos * OcBlock * 16);
             a00.StoreUnsafe(ref o, 0); a01.StoreUnsafe(ref o, 8);
             a10.StoreUnsafe(ref o, 16); a11.StoreUnsafe(ref o, 24);
             a20.StoreUnsafe(ref o, 32); a21.StoreUnsafe(ref o, 40);
             a30.StoreUnsafe(ref o, 48); a31.StoreUnsafe(ref o, 56);
+            o = ref Unsafe.Add(ref o, OcBlock * 16);
+            position = ref Unsafe.Add(ref position, positionStride);
+            positionWeights = ref Unsafe.Add(ref positionWeights, weightStride);
         }
     }
 
@@ -1230,9 +1290,47 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
     }
 
-    /// <summary>From Y (four times the sums of each tile's four pixels) of 8 tiles, the pooled pixels, stored (the steps of <see cref="PooledAvx2"/>).</summary>
+    /// <summary>
+    /// The pooled pixels of 16 tiles from <paramref name="t0"/> (AVX2), as two <see cref="PooledAvx2"/> whose
+    /// requantization constants and byte packing are shared; the products past the last tile are computed, not stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PooledAvx2x16(Span<int> products, int r, int m, int t0, Span<sbyte> plane)
+    {
+        if (_poolOrder[m] != MaxOfSums || t0 + 8 >= _tiles)
+        {
+            PooledAvx2(products, r, m, t0, plane);
+            PooledAvx2(products, r, m, t0 + 8, plane);
+            return;
+        }
+        SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
+        var low = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
+        SumsAvx2(products, r, m, t0 + 8, out y00, out y01, out y10, out y11);
+        var high = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
+        ref readonly var c = ref _poolRescale256[m];
+        low = c.Apply(Accumulator(low, c.Bias));
+        high = c.Apply(Accumulator(high, c.Bias));
+        var zero = Vector256.Create(_outputZeroPoint);
+        var min = Vector256.Create(_min);
+        var max = Vector256.Create(_max);
+        low = Vector256.Min(Vector256.Max(low + zero, min), max);
+        high = Vector256.Min(Vector256.Max(high + zero, min), max);
+        StorePooled(PackPixels(low, high), 16, t0, plane);
+    }
+
+    /// <summary>Bytes 0-7: the lanes of <paramref name="a"/>, 8-15: those of <paramref name="b"/> (int8 values already: the saturating packs keep them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Pool256(Vector256<int> y00, Vector256<int> y01, Vector256<int> y10, Vector256<int> y11, int m, int t0, Span<sbyte> plane)
+    private static Vector128<byte> PackPixels(Vector256<int> a, Vector256<int> b)
+    {
+        // In-lane packs leave the int32 lanes (4 bytes each) as a0-3, b0-3, a0-3, b0-3 | a4-7, b4-7, a4-7, b4-7.
+        var words = Avx2.PackSignedSaturate(a, b);
+        var bytes = Avx2.PackSignedSaturate(words, words);
+        return Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 0, 4, 1, 5)).GetLower().AsByte();
+    }
+
+    /// <summary>From Y (four times the sums of each tile's four pixels) of 8 tiles, the pooled pixels as int32 lanes (the steps of <see cref="PooledAvx2"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<int> PooledValues256(Vector256<int> y00, Vector256<int> y01, Vector256<int> y10, Vector256<int> y11, int m)
     {
         var bias = Vector256.Create(_bias[m]);
         int multiplier = _multipliers[m], shift = _shifts[m];
@@ -1246,9 +1344,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
             else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
         }
-        y = Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
-        var words = Vector128.Narrow(y.GetLower(), y.GetUpper());
-        StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
+        return Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
     }
 
     /// <summary>The pooled pixels of 4 tiles from <paramref name="t0"/> (Vector128): the largest of each tile's four, requantized.</summary>
@@ -1326,5 +1422,58 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             Unsafe.Add(ref output, offset + width) = bottom.GetElement(bottomFirst + 2 * k);
             if ((shape & 1) != 0) Unsafe.Add(ref output, offset + width + 1) = bottom.GetElement(bottomFirst + 2 * k + 1);
         }
+    }
+}
+
+/// <summary>acc + the int16 pair products of a and b summed per int32 lane (vpmaddwd + vpaddd, or vpdpwssd).</summary>
+internal interface IPairProducts256
+{
+    static abstract Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b);
+}
+
+internal readonly struct PairProductsAvx2 : IPairProducts256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => acc + Avx2.MultiplyAddAdjacent(a, b);
+}
+
+internal readonly struct PairProductsVnni : IPairProducts256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => AvxVnni.MultiplyWideningAndAdd(acc, a, b);
+}
+
+/// <summary>
+/// The bias and <see cref="FixedPointVector.MultiplyByQuantizedMultiplier(Vector256{int}, int, int)"/> constants of one
+/// output channel whose multiplier is ≥ 0 with no left shift, broadcast once (the AVX2 pooled Winograd path).
+/// </summary>
+internal readonly struct PoolRescale256
+{
+    public readonly Vector256<int> Bias;
+    private readonly Vector256<int> _multiplier, _mask, _half;
+    private readonly Vector128<int> _shift;
+
+    public PoolRescale256(int bias, int multiplier, int shift)
+    {
+        if (multiplier < 0 || shift > 0) throw new ArgumentOutOfRangeException(nameof(shift), "a non-negative multiplier without left shift");
+        int mask = (int)((1L << -shift) - 1);
+        Bias = Vector256.Create(bias);
+        _multiplier = Vector256.Create(multiplier);
+        _mask = Vector256.Create(mask);
+        _half = Vector256.Create(mask >> 1);
+        _shift = Vector128.CreateScalar(-shift);
+    }
+
+    /// <summary>The same steps as FixedPointVector's HighMul and RoundingDivideByPowerOfTwo. Requires AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<int> Apply(Vector256<int> x)
+    {
+        // vpmuldq reads the low int32 of each int64 lane: the broadcast multiplier serves the odd lanes unshifted.
+        var even = Avx2.Multiply(x, _multiplier) + Vector256.Create(FixedPointVector.Nudge);
+        var odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _multiplier) + Vector256.Create(FixedPointVector.Nudge);
+        var product = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b1010_1010);
+        var remainder = product & _mask;
+        var threshold = _half - Vector256.ShiftRightArithmetic(product, 31);
+        return Avx2.ShiftRightArithmetic(product, _shift) - Vector256.GreaterThan(remainder, threshold);
     }
 }
