@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Publishes the edgenets CLI with NativeAOT for linux-x64 (AVX2) and linux-arm64, then checks on this machine that
-#  - every kernel variant matches the reference (selftest) on x64, on x64 without AVX2, and under qemu on
+#  - every kernel variant matches the reference (selftest) on x64, on x64 without AVX2 and with AVX2 but neither
+#    AVX-512 nor AVX-VNNI, and under qemu on
 #    cortex-a72 (Raspberry Pi 4, no SDOT) and cortex-a76 (Raspberry Pi 5, SDOT);
 #  - the SDOT kernels are chosen on cortex-a76 and only there;
 #  - the recurrent variants (LSTM/GRU) are chosen on x64 and arm64;
@@ -31,6 +32,8 @@ qemu="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 echo "== kernel self-tests"
 check selftest-x64 "$x64" selftest
 check selftest-x64-noavx2 env DOTNET_EnableAVX2=0 dotnet artifacts/cli/edgenets.dll selftest
+# The AVX2 kernels' own paths for CPUs without AVX-VNNI (where the CPU has it, the x86-64-v3 binary takes the VNNI forms).
+check selftest-x64-avx2-novnni env DOTNET_EnableAVX512=0 DOTNET_EnableAVXVNNI=0 dotnet artifacts/cli/edgenets.dll selftest
 check selftest-arm64-a72 $qemu -cpu cortex-a72 "$arm64" selftest
 check selftest-arm64-a76 $qemu -cpu cortex-a76 "$arm64" selftest
 
@@ -48,11 +51,12 @@ for name in gesture-digits activity-hapt airquality-forecast; do
   m=models/$name/model.enet; x=models/$name/test_inputs.npy; y="$out/y-$name"
   check "run-$name-x64" "$x64" run "$m" --input "$x" --output "$y-x64.npy"
   check "run-$name-x64-noavx2" env DOTNET_EnableAVX2=0 dotnet artifacts/cli/edgenets.dll run "$m" --input "$x" --output "$y-x64-noavx2.npy"
+  check "run-$name-x64-avx2-novnni" env DOTNET_EnableAVX512=0 DOTNET_EnableAVXVNNI=0 dotnet artifacts/cli/edgenets.dll run "$m" --input "$x" --output "$y-x64-avx2-novnni.npy"
   # Without hardware intrinsics no variant is supported: the scalar reference kernels alone.
   check "run-$name-x64-scalar" env DOTNET_EnableHWIntrinsic=0 dotnet artifacts/cli/edgenets.dll run "$m" --input "$x" --output "$y-x64-scalar.npy"
   check "run-$name-arm64-a72" $qemu -cpu cortex-a72 "$arm64" run "$m" --input "$x" --output "$y-a72.npy"
   check "run-$name-arm64-a76" $qemu -cpu cortex-a76 "$arm64" run "$m" --input "$x" --output "$y-a76.npy"
-  for v in x64-noavx2 x64-scalar a72 a76; do check "identical-$name-x64-vs-$v" cmp "$y-x64.npy" "$y-$v.npy"; done
+  for v in x64-noavx2 x64-avx2-novnni x64-scalar a72 a76; do check "identical-$name-x64-vs-$v" cmp "$y-x64.npy" "$y-$v.npy"; done
 done
 
 echo "== edgenets-host: labelled replay of the held-out photos' tensors, x64 vs arm64"
