@@ -14,7 +14,7 @@ namespace EdgeNets.Cli.Commands;
 
 /// <summary>
 /// `edgenets bench --kernels [MODEL.enet]`: GMAC/s of every int8 Conv/Gemm variant this CPU supports on a 64-channel
-/// 3x3 layer, a 128-channel 1x1 layer and a 1024x128 Gemm, beside the int8 multiply-add peak of this core measured in
+/// 3x3 layer, a 128-channel 1x1 layer and a 1024x128 Gemm on 1 and 8 rows, beside the int8 multiply-add peak of this core measured in
 /// the same run (a register-only loop of the widest exact int8/int16 multiply-add instruction; a one-row Gemm, which
 /// uses each weight once, also beside the rate this core reads a buffer the size of its weights); then Conv 3x3 + MaxPool
 /// 2x2/2 pairs with each fused variant and with each Conv variant followed by the MaxPool. With a model, also the time
@@ -35,6 +35,7 @@ public static class KernelBenchCommand
             ("Conv 64->64 3x3 on 16x16", KernelCases.Conv2dInt8([1, 64, 16, 16], 64, 3)),
             ("Conv 128->128 1x1 on 16x16", KernelCases.Conv2dInt8([1, 128, 16, 16], 128, 1)),
             ("Gemm 1x1024 x 1024x128", KernelCases.GemmInt8(1, 1024, 128)),
+            ("Gemm 8x1024 x 1024x128", KernelCases.GemmInt8(8, 1024, 128)),
         };
         foreach (var (name, c) in layers)
         {
