@@ -494,18 +494,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             }
             ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows);
             ref float yb = ref Unsafe.Add(ref ya, rows);
-            StoreScaled(a0, ref scales, ref biases, 0, ref ya, 0);
-            StoreScaled(a1, ref scales, ref biases, Block, ref ya, Block);
-            StoreScaled(a2, ref scales, ref biases, 2 * Block, ref ya, 2 * Block);
-            StoreScaled(a3, ref scales, ref biases, 3 * Block, ref ya, 3 * Block);
-            StoreScaled(a4, ref scales, ref biases, 4 * Block, ref ya, 4 * Block);
-            StoreScaled(a5, ref scales, ref biases, 5 * Block, ref ya, 5 * Block);
-            StoreScaled(b0, ref scales, ref biases, 0, ref yb, 0);
-            StoreScaled(b1, ref scales, ref biases, Block, ref yb, Block);
-            StoreScaled(b2, ref scales, ref biases, 2 * Block, ref yb, 2 * Block);
-            StoreScaled(b3, ref scales, ref biases, 3 * Block, ref yb, 3 * Block);
-            StoreScaled(b4, ref scales, ref biases, 4 * Block, ref yb, 4 * Block);
-            StoreScaled(b5, ref scales, ref biases, 5 * Block, ref yb, 5 * Block);
+            StoreScaled6(a0, a1, a2, a3, a4, a5, ref scales, ref biases, 0, ref ya, 0);
+            StoreScaled6(b0, b1, b2, b3, b4, b5, ref scales, ref biases, 0, ref yb, 0);
         }
         return c;
     }
@@ -561,24 +551,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows);
             ref float yb = ref Unsafe.Add(ref ya, rows);
             ref float ye = ref Unsafe.Add(ref yb, rows);
-            StoreScaled(a0, ref scales, ref biases, 0, ref ya, 0);
-            StoreScaled(a1, ref scales, ref biases, Block, ref ya, Block);
-            StoreScaled(a2, ref scales, ref biases, 2 * Block, ref ya, 2 * Block);
-            StoreScaled(a3, ref scales, ref biases, 3 * Block, ref ya, 3 * Block);
-            StoreScaled(a4, ref scales, ref biases, 4 * Block, ref ya, 4 * Block);
-            StoreScaled(a5, ref scales, ref biases, 5 * Block, ref ya, 5 * Block);
-            StoreScaled(b0, ref scales, ref biases, 0, ref yb, 0);
-            StoreScaled(b1, ref scales, ref biases, Block, ref yb, Block);
-            StoreScaled(b2, ref scales, ref biases, 2 * Block, ref yb, 2 * Block);
-            StoreScaled(b3, ref scales, ref biases, 3 * Block, ref yb, 3 * Block);
-            StoreScaled(b4, ref scales, ref biases, 4 * Block, ref yb, 4 * Block);
-            StoreScaled(b5, ref scales, ref biases, 5 * Block, ref yb, 5 * Block);
-            StoreScaled(e0, ref scales, ref biases, 0, ref ye, 0);
-            StoreScaled(e1, ref scales, ref biases, Block, ref ye, Block);
-            StoreScaled(e2, ref scales, ref biases, 2 * Block, ref ye, 2 * Block);
-            StoreScaled(e3, ref scales, ref biases, 3 * Block, ref ye, 3 * Block);
-            StoreScaled(e4, ref scales, ref biases, 4 * Block, ref ye, 4 * Block);
-            StoreScaled(e5, ref scales, ref biases, 5 * Block, ref ye, 5 * Block);
+            StoreScaled6(a0, a1, a2, a3, a4, a5, ref scales, ref biases, 0, ref ya, 0);
+            StoreScaled6(b0, b1, b2, b3, b4, b5, ref scales, ref biases, 0, ref yb, 0);
+            StoreScaled6(e0, e1, e2, e3, e4, e5, ref scales, ref biases, 0, ref ye, 0);
         }
         return c;
     }
@@ -587,6 +562,19 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreScaled(Vector256<int> sums, ref float scales, ref float biases, nuint at, ref float y, nuint offset) =>
         (Vector256.ConvertToSingle(sums) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, offset);
+
+    /// <summary><see cref="StoreScaled"/> of six consecutive blocks from <paramref name="at"/> into y from <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreScaled6(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, Vector256<int> s4, Vector256<int> s5,
+        ref float scales, ref float biases, nuint at, ref float y, nuint offset)
+    {
+        StoreScaled(s0, ref scales, ref biases, at, ref y, offset);
+        StoreScaled(s1, ref scales, ref biases, at + Block, ref y, offset + Block);
+        StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, offset + 2 * Block);
+        StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, offset + 3 * Block);
+        StoreScaled(s4, ref scales, ref biases, at + 4 * Block, ref y, offset + 4 * Block);
+        StoreScaled(s5, ref scales, ref biases, at + 5 * Block, ref y, offset + 5 * Block);
+    }
 
     /// <summary>The state's bytes the int8 dot-product variants read: q (SDOT) or q + 128 (AVX-VNNI).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -811,12 +799,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 s5 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w5, o));
             }
             nuint at = (nuint)(i * Block);
-            StoreScaled(s0, ref scales, ref biases, at, ref y, at);
-            StoreScaled(s1, ref scales, ref biases, at + Block, ref y, at + Block);
-            StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
-            StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
-            StoreScaled(s4, ref scales, ref biases, at + 4 * Block, ref y, at + 4 * Block);
-            StoreScaled(s5, ref scales, ref biases, at + 5 * Block, ref y, at + 5 * Block);
+            StoreScaled6(s0, s1, s2, s3, s4, s5, ref scales, ref biases, at, ref y, at);
         }
         for (; i + 4 <= blockCount; i += 4)
         {
@@ -932,12 +915,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 s4 = AvxVnni.MultiplyWideningAndAdd(s4, xq, Vector256.LoadUnsafe(ref w4, o).AsSByte());
                 s5 = AvxVnni.MultiplyWideningAndAdd(s5, xq, Vector256.LoadUnsafe(ref w5, o).AsSByte());
             }
-            StoreScaled(s0, ref scales, ref biases, at, ref y, at);
-            StoreScaled(s1, ref scales, ref biases, at + Block, ref y, at + Block);
-            StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
-            StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
-            StoreScaled(s4, ref scales, ref biases, at + 4 * Block, ref y, at + 4 * Block);
-            StoreScaled(s5, ref scales, ref biases, at + 5 * Block, ref y, at + 5 * Block);
+            StoreScaled6(s0, s1, s2, s3, s4, s5, ref scales, ref biases, at, ref y, at);
         }
         for (; i + 4 <= blockCount; i += 4)
         {
