@@ -261,19 +261,15 @@ internal sealed class GemmInt8Vector : OpKernel
                 if (!pair && tileWidth == VnniTile)
                 {
                     var (s0, s1, s2, s3, s4, s5, s6, s7) = Tile64Vnni(ref row0, ref w);
-                    RequantizeAvx2(s0, j0, output0); RequantizeAvx2(s1, j0 + 8, output0);
-                    RequantizeAvx2(s2, j0 + 16, output0); RequantizeAvx2(s3, j0 + 24, output0);
-                    RequantizeAvx2(s4, j0 + 32, output0); RequantizeAvx2(s5, j0 + 40, output0);
-                    RequantizeAvx2(s6, j0 + 48, output0); RequantizeAvx2(s7, j0 + 56, output0);
+                    Requantize32(s0, s1, s2, s3, j0, output0);
+                    Requantize32(s4, s5, s6, s7, j0 + 32, output0);
                     continue;
                 }
                 for (; pair && b + 32 <= tileWidth; b += 32)
                 {
                     var (s0, s1, s2, s3, t0, t1, t2, t3) = Pair32Vnni(ref row0, ref row1, ref Unsafe.Add(ref w, b * 4), stride);
-                    RequantizeAvx2(s0, j0 + b, output0); RequantizeAvx2(s1, j0 + b + 8, output0);
-                    RequantizeAvx2(s2, j0 + b + 16, output0); RequantizeAvx2(s3, j0 + b + 24, output0);
-                    RequantizeAvx2(t0, j0 + b, output1); RequantizeAvx2(t1, j0 + b + 8, output1);
-                    RequantizeAvx2(t2, j0 + b + 16, output1); RequantizeAvx2(t3, j0 + b + 24, output1);
+                    Requantize32(s0, s1, s2, s3, j0 + b, output0);
+                    Requantize32(t0, t1, t2, t3, j0 + b, output1);
                 }
                 // What is left of a narrower tile: block by block, each block's 32 bytes per quadruplet `stride` apart.
                 for (; b < tileWidth; b += 8)
@@ -283,6 +279,16 @@ internal sealed class GemmInt8Vector : OpKernel
                 }
             }
         }
+    }
+
+    /// <summary><see cref="RequantizeAvx2"/> of 32 consecutive outputs from <paramref name="j0"/>, 8 per accumulator.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Requantize32(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, int j0, Span<sbyte> output)
+    {
+        RequantizeAvx2(s0, j0, output);
+        RequantizeAvx2(s1, j0 + 8, output);
+        RequantizeAvx2(s2, j0 + 16, output);
+        RequantizeAvx2(s3, j0 + 24, output);
     }
 
     /// <summary>Sums of the 64 outputs of a full tile for one row: per quadruplet, 4 row bytes broadcast against 8 × 32 weight bytes.</summary>
