@@ -17,13 +17,19 @@ internal sealed class WorkerPool : IDisposable
 {
     /// <summary>Spin iterations (tens of microseconds: longer than the gap between layers) before a worker sleeps.</summary>
     private const int SpinIterations = 200;
-    /// <summary>Claim counter value between dispatches: any claim fails.</summary>
-    private const int Closed = int.MaxValue / 2;
+    /// <summary>Chunk index of a closed claim word: no dispatch has that many chunks, so any claim fails.</summary>
+    private const long ClosedIndex = uint.MaxValue;
 
     private readonly Thread[] _threads;
     private readonly object _gate = new();
     private IParallelWork? _work;
-    private int _chunks, _nextChunk = Closed, _completed, _generation, _sleepers;
+    private int _chunks, _completed, _generation, _sleepers;
+    /// <summary>
+    /// The claim word: dispatch number in the high 32 bits, next chunk index in the low 32. A claim is a compare-exchange
+    /// of the word it read, so a thread delayed between reading the word and claiming can never take a chunk of a later
+    /// dispatch under an index of an earlier one (which would run that chunk twice and over-count completions).
+    /// </summary>
+    private long _claim = ClosedIndex;
     private volatile bool _stopping;
     /// <summary>Bytes each worker thread has allocated, as of its last finished chunk (so tests can check it stays put).</summary>
     private readonly long[] _allocated;
@@ -45,19 +51,20 @@ internal sealed class WorkerPool : IDisposable
 
     public void Run(IParallelWork work, int chunks)
     {
-        // Everything a claimant reads is written before the claim counter opens.
+        // The word changes (closed under the new dispatch number) before anything a claimant reads is rewritten, and
+        // opens only after: a claimant that read the old word fails its compare-exchange.
+        long dispatch = (Volatile.Read(ref _claim) >> 32) + 1 & uint.MaxValue;
+        Interlocked.Exchange(ref _claim, dispatch << 32 | ClosedIndex);
         _work = work;
         _chunks = chunks;
         _completed = 0;
-        Interlocked.Exchange(ref _nextChunk, 0);
+        Interlocked.Exchange(ref _claim, dispatch << 32);
         Interlocked.Increment(ref _generation);
         if (Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
         RunClaimed();
         var spinner = new SpinWait();
-        while (Volatile.Read(ref _completed) != chunks) spinner.SpinOnce(sleep1Threshold: -1);
-        Interlocked.Exchange(ref _nextChunk, Closed);
-        _work = null;
+        while (Volatile.Read(ref _completed) < chunks) spinner.SpinOnce(sleep1Threshold: -1);
     }
 
     /// <summary>Claims and runs chunks until none is left; returns how many this thread ran.</summary>
@@ -66,11 +73,14 @@ internal sealed class WorkerPool : IDisposable
         int ran = 0;
         while (true)
         {
-            int chunk = Interlocked.Increment(ref _nextChunk) - 1;
-            // Read after the claim: a successful claim sees the dispatch that opened the counter.
+            long word = Volatile.Read(ref _claim);
+            // Read after the word: if the claim below succeeds, no dispatch has opened since, so these are its values.
             int chunks = Volatile.Read(ref _chunks);
+            var work = Volatile.Read(ref _work);
+            long chunk = word & uint.MaxValue;
             if (chunk >= chunks) return ran;
-            _work!.RunChunk(chunk, chunks);
+            if (Interlocked.CompareExchange(ref _claim, word + 1, word) != word) continue;
+            work!.RunChunk((int)chunk, chunks);
             ran++;
             Interlocked.Increment(ref _completed);
         }

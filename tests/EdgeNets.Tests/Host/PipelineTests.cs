@@ -212,13 +212,27 @@ public class PipelineTests
         }
     }
 
-    private static long AllocatedOverSteps(HostPipeline pipeline, int steps)
+    /// <summary>
+    /// Bytes allocated by the fewest-allocating of three rounds of <paramref name="steps"/> steps, after a warm-up. The
+    /// tiered JIT's one-off recompilations can land in any round (more so on a loaded machine); an allocation per frame,
+    /// or per source loop, shows in all three.
+    /// </summary>
+    private static long AllocatedOverSteps(HostPipeline pipeline, int steps) => AllocatedOverSteps(pipeline, steps, out _);
+
+    private static long AllocatedOverSteps(HostPipeline pipeline, int steps, out int stepsTaken)
     {
-        for (int i = 0; i < 200; i++) Assert.That(pipeline.Step(), Is.True); // warm up: JIT, lazily sized buffers
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < steps; i++)
-            if (!pipeline.Step()) Assert.Fail("source ended");
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        stepsTaken = 0;
+        var warmUp = System.Diagnostics.Stopwatch.StartNew();
+        for (; stepsTaken < 200 || warmUp.ElapsedMilliseconds < 300; stepsTaken++) Assert.That(pipeline.Step(), Is.True); // JIT, lazily sized buffers
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 3 && fewest > 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < steps; i++, stepsTaken++)
+                if (!pipeline.Step()) Assert.Fail("source ended");
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return fewest;
     }
 
     private static HostOptions Busy => new() { HoldFrames = 2, MetricsIntervalSeconds = 1e-6 };
@@ -231,9 +245,9 @@ public class PipelineTests
         var output = new CaptureStream(1 << 16) { Wrap = true };
         using var source = new NpySource(SourceUri.Parse($"npy:{data}?labels={labels}&loop=true"));
         using var pipeline = new HostPipeline(model, source, output, Busy, new ClassPins(new RecordingPins(), [5, 6, 7]));
-        Assert.That(AllocatedOverSteps(pipeline, 10_000), Is.Zero);
-        Assert.That(pipeline.Predictions, Is.EqualTo(10_200));
-        Assert.That(output.TotalBytes, Is.GreaterThan(10_000 * 60), "every frame printed a line");
+        Assert.That(AllocatedOverSteps(pipeline, 10_000, out int steps), Is.Zero);
+        Assert.That(pipeline.Predictions, Is.EqualTo(steps));
+        Assert.That(output.TotalBytes, Is.GreaterThan(steps * 60L), "every frame printed a line");
     }
 
     [Test]
@@ -269,8 +283,8 @@ public class PipelineTests
         using var source = new NpySource(SourceUri.Parse($"npy:{path}?loop=true&kind=samples"));
         using var pipeline = new HostPipeline(model, source, new CaptureStream(1 << 16) { Wrap = true },
             new HostOptions { Preprocess = { Hop = 4 }, MetricsIntervalSeconds = 1e-6 });
-        Assert.That(AllocatedOverSteps(pipeline, 10_000), Is.Zero);
-        Assert.That(pipeline.Predictions, Is.EqualTo((10_200 - 16) / 4 + 1));
+        Assert.That(AllocatedOverSteps(pipeline, 10_000, out int steps), Is.Zero);
+        Assert.That(pipeline.Predictions, Is.EqualTo((steps - 16) / 4 + 1));
     }
 
     [Test]
