@@ -13,10 +13,17 @@ cd "$(dirname "$0")/.."
 out=artifacts/cross
 rm -rf "$out"; mkdir -p "$out"
 passed=0; failed=0
-check() {   # check NAME COMMAND...: runs the command, counts and reports the outcome
+check() {   # check NAME COMMAND...: runs the command (at most 15 minutes), counts and reports the outcome with its time
   local name=$1; shift
-  if "$@" > "$out/$name.log" 2>&1; then passed=$((passed + 1)); echo "  ok    $name"
-  else failed=$((failed + 1)); echo "  FAIL  $name (log: $out/$name.log)"; tail -n 15 "$out/$name.log" | sed 's/^/        /'; fi
+  local start=$SECONDS bound=(timeout --kill-after=30 900)
+  declare -F "$1" > /dev/null && bound=()   # a shell function of this script runs as is
+  if "${bound[@]}" "$@" > "$out/$name.log" 2>&1; then passed=$((passed + 1)); echo "  ok    $name ($((SECONDS - start)) s)"
+  else
+    local status=$?
+    failed=$((failed + 1)); echo "  FAIL  $name ($((SECONDS - start)) s, log: $out/$name.log)"
+    [ "$status" -eq 124 ] && echo "        timed out after 900 s"
+    tail -n 15 "$out/$name.log" | sed 's/^/        /'
+  fi
 }
 
 model=models/gesture-digits/model.enet

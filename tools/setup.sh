@@ -16,8 +16,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   echo "installing: ${missing[*]}"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Bounded: a mirror that stops answering fails the setup in minutes instead of stalling it.
+  apt_options=(-o Acquire::Retries=3 -o Acquire::http::Timeout=60 -o Acquire::https::Timeout=60)
+  timeout 900 $sudo apt-get "${apt_options[@]}" update -q
+  DEBIAN_FRONTEND=noninteractive timeout 1800 $sudo apt-get "${apt_options[@]}" install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
