@@ -108,7 +108,8 @@ public class Int8ConvGemmVariantTests
         using var fast = model.CreateSession(new SessionOptions());
         using var reference = model.CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
         if (KernelRegistry.All.Any(e => e.Op == OpType.Conv && e.Type == DataType.Int8 && !e.IsReference && e.IsSupported()))
-            Assert.That(fast.KernelNames.Count(n => (n.StartsWith("Conv2dInt8_", StringComparison.Ordinal) || n.StartsWith("WinogradConv3x3", StringComparison.Ordinal))
+            Assert.That(fast.KernelNames.Count(n => (n.StartsWith("Conv2dInt8_", StringComparison.Ordinal) || n.StartsWith("WinogradConv3x3", StringComparison.Ordinal)
+                || n.StartsWith("DirectConv3x3", StringComparison.Ordinal))
                 && !n.EndsWith("_Reference", StringComparison.Ordinal)), Is.EqualTo(3), string.Join(", ", fast.KernelNames));
         var graph = model.Graph;
         var rng = new Random(31);

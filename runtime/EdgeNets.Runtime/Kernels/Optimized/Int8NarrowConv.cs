@@ -1,0 +1,399 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// Int8 Conv 3x3, stride 1, dilation 1, group 1 on few input channels (a network's first layers, on image channels)
+/// fused with the MaxPool 2x2/2 that reads it, on AVX-VNNI: 8 pixels of an output channel take one vpdpbusd per
+/// quadruplet of taps, 7 for an RGB image's 27 taps. (Winograd, which serves the wider layers, pays its transforms
+/// per pair of input channels, which few channels do not amortize.)
+/// <para>
+/// Exactness: the input is copied into bordered planes as x + 128 (vpdpbusd's unsigned operand), the border holding
+/// zx + 128, and the bias is corrected by −(zx + 128)·Σ w, so each sum is bias + Σ (x − zx)·w over the taps inside the
+/// image, modulo 2³² like the reference's (int32 addition wraps and is associative); a 4th tap that fills the last
+/// quadruplet has weight 0. The pool takes the maximum of a window's four sums and requantizes once, which equals the
+/// maximum of the four requantized pixels where requantization is monotone (multiplier ≥ 0, no left shift); other
+/// channels requantize each pixel first.
+/// </para>
+/// <para>
+/// Layouts: for each pair of output rows, the taps' rows are interleaved into [row][quadruplet][32-pixel block][4
+/// taps] with in-lane byte and word unpacks, which leave each block's pixels in the order 0-3 16-19 | 4-7 20-23 |
+/// 8-11 24-27 | 12-15 28-31 (by vector). Horizontal pairs stay adjacent in that order, and the saturating packs of two
+/// pooled vectors put the 16 pooled pixels back in order. Accumulators: 2 rows × 4 vectors × 2 output channels (16
+/// independent chains: vpdpbusd's latency hides behind the others).
+/// </para>
+/// </summary>
+internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
+{
+    /// <summary>
+    /// Input channels up to which the kernel is taken: on 32x32 to 96x96 maps it measured faster than the AVX-512 Winograd
+    /// kernel up to 8 channels (3.9 vs 4.2 us for 3 -> 16 channels on 32x32, 8.1 vs 14.5 for 8 -> 16), slower from 12.
+    /// </summary>
+    public const int MaxPreferredChannels = 8;
+    /// <summary>Input channels up to which it is exact and tested (its per-row interleave grows with the channels).</summary>
+    public const int MaxInChannels = 64;
+    /// <summary>Pixels per block of the interleaved rows: one 256-bit load per tap row.</summary>
+    private const int BlockPixels = 32;
+    /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
+    private const long MinParallelMacs = 200_000;
+
+    private readonly string _name;
+    private readonly int _x, _y;
+    private readonly Window2d _g;
+    private readonly int _channels, _outChannels, _quads, _taps;
+    private readonly int _pixels, _rowStride, _plane, _rowPairs, _pooledW;
+    private readonly int _outputZeroPoint, _min, _max;
+    private readonly int[] _multipliers, _shifts, _bias;
+    private readonly bool[] _monotone;
+    /// <summary>Per output channel and quadruplet, the 4 int8 weights as one int32 (zero past the last tap).</summary>
+    private readonly int[] _weights;
+    /// <summary>Per tap (quadruplet-padded with repeats of tap 0), its offset in the bordered planes from an output pixel's.</summary>
+    private readonly int[] _tapOffsets;
+    /// <summary>The image as x + 128 in planes with a border of zx + 128 (written once; runs fill the interior).</summary>
+    private readonly byte[] _bordered;
+    /// <summary>Per parallel chunk, the interleaved taps of one pair of output rows.</summary>
+    private byte[][] _interleaved;
+
+    private WorkerPool? _workers;
+    private int _chunks = 1;
+    /// <summary>What the parallel parts work on: set by <see cref="Run"/> before each dispatch.</summary>
+    private TensorMemory? _memory;
+    private int _image;
+
+    public static bool IsValid(KernelSetup s)
+    {
+        try
+        {
+            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1) || s.Input(0).Rank != 4) return false;
+            var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
+            var g = shape.Window;
+            return shape.Group == 1 && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1
+                && g.DilationH == 1 && g.DilationW == 1 && g.C <= MaxInChannels && g.OutH > 0 && g.OutW > 0;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Where it measured faster than Winograd: few input channels, and output rows that fill the 32-pixel blocks but for
+    /// at most an eighth (the pixels past a row's end are computed and dropped: 16x16 and 24x24 maps stay with Winograd).
+    /// </summary>
+    public static bool CanHandle(KernelSetup s)
+    {
+        if (!IsValid(s) || s.Input(0).Shape[1] > MaxPreferredChannels) return false;
+        int width = s.Output(0).Shape[3], pixels = (width + BlockPixels - 1) / BlockPixels * BlockPixels;
+        return 8 * (pixels - width) <= pixels;
+    }
+
+    public ConvInt8NarrowPooled(KernelSetup s, KernelSetup pool, string name)
+    {
+        _name = name;
+        var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
+        int inputZeroPoint;
+        (inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
+        if (!ConvPoolFusion.TilesConvOutput(s, pool, out int poolMin, out int poolMax)) throw s.Fail($"cannot fuse {pool.Op}");
+        // clamp(clamp(v, min, max), poolMin, poolMax) is one clamp to these (both are monotone).
+        (_min, _max) = (Math.Clamp(_min, poolMin, poolMax), Math.Clamp(_max, poolMin, poolMax));
+        _x = s.InputId(0);
+        _y = pool.OutputId(0);
+        _g = shape.Window;
+        var g = _g;
+        _channels = g.C;
+        _outChannels = shape.OutChannels;
+        _taps = _channels * 9;
+        _quads = (_taps + 3) / 4;
+        _rowPairs = g.OutH / 2;
+        _pooledW = g.OutW / 2;
+        _pixels = (g.OutW + BlockPixels - 1) / BlockPixels * BlockPixels;
+        // A block's tap loads read 32 bytes from columns kx..kx+2 past its first pixel.
+        _rowStride = _pixels + 2;
+        _plane = (g.OutH + 2) * _rowStride;
+        int storedZeroPoint = inputZeroPoint + 128;
+        _bordered = new byte[_channels * _plane];
+        Array.Fill(_bordered, (byte)storedZeroPoint);
+
+        var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
+        _bias = new int[_outChannels];
+        if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
+        _weights = new int[_outChannels * _quads];
+        _monotone = new bool[_outChannels];
+        for (int m = 0; m < _outChannels; m++)
+        {
+            var w = weights.Slice(m * _taps, _taps);
+            int sum = 0;
+            foreach (sbyte v in w) sum += v;
+            _bias[m] -= storedZeroPoint * sum;
+            for (int q = 0; q < _quads; q++)
+                for (int j = 0; j < 4; j++)
+                    if (4 * q + j < _taps) _weights[m * _quads + q] |= (byte)w[4 * q + j] << (8 * j);
+            _monotone[m] = _multipliers[m] >= 0 && _shifts[m] <= 0;
+        }
+        _tapOffsets = new int[_quads * 4];
+        for (int t = 0; t < _tapOffsets.Length; t++)
+        {
+            int tap = t < _taps ? t : 0;
+            _tapOffsets[t] = tap / 9 * _plane + tap % 9 / 3 * _rowStride + tap % 3;
+        }
+        _interleaved = [new byte[InterleavedLength]];
+    }
+
+    private int InterleavedLength => 2 * _quads * _pixels * 4;
+
+    public override string Name => _name;
+
+    /// <summary>Whether runs split the row pairs across the session's worker threads.</summary>
+    internal bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        long macs = (long)_outChannels * _g.OutH * _pixels * _quads * 4;
+        if (macs < MinParallelMacs || _rowPairs < 2) return;
+        _workers = workers;
+        _chunks = Math.Min(_rowPairs, 4 * workers.Parts);
+        _interleaved = new byte[_chunks][];
+        for (int i = 0; i < _chunks; i++) _interleaved[i] = new byte[InterleavedLength];
+    }
+
+    public override void Run(TensorMemory memory)
+    {
+        var x = memory.Read<sbyte>(_x);
+        var g = _g;
+        for (int n = 0; n < g.N; n++)
+        {
+            // The whole image is copied before any output is written: the pooled output may share its bytes.
+            CopyBordered(x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W));
+            if (_workers != null)
+            {
+                _memory = memory;
+                _image = n;
+                _workers.Run(this, _chunks);
+                _memory = null;
+            }
+            else RowPairs(memory.Write<sbyte>(_y), n, 0, _rowPairs, _interleaved[0]);
+        }
+    }
+
+    public void RunChunk(int chunk, int chunks)
+    {
+        int begin = _rowPairs * chunk / chunks, end = _rowPairs * (chunk + 1) / chunks;
+        if (begin < end) RowPairs(_memory!.Write<sbyte>(_y), _image, begin, end, _interleaved[chunk]);
+    }
+
+    /// <summary>Fills the interior of <see cref="_bordered"/> with the image's values + 128 (a flip of the sign bit).</summary>
+    private void CopyBordered(ReadOnlySpan<sbyte> image)
+    {
+        var g = _g;
+        ref byte source = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(image));
+        ref byte bordered = ref MemoryMarshal.GetArrayDataReference(_bordered);
+        var flip = Vector256.Create((byte)0x80);
+        for (int c = 0; c < g.C; c++)
+            for (int h = 0; h < g.H; h++)
+            {
+                ref byte from = ref Unsafe.Add(ref source, (c * g.H + h) * g.W);
+                ref byte to = ref Unsafe.Add(ref bordered, c * _plane + (h + g.PadTop) * _rowStride + g.PadLeft);
+                int w = 0;
+                for (; w + 32 <= g.W; w += 32) (Vector256.LoadUnsafe(ref from, (nuint)w) ^ flip).StoreUnsafe(ref to, (nuint)w);
+                if (w + 16 <= g.W)
+                {
+                    (Vector128.LoadUnsafe(ref from, (nuint)w) ^ flip.GetLower()).StoreUnsafe(ref to, (nuint)w);
+                    w += 16;
+                }
+                if (w + 8 <= g.W)
+                {
+                    Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, w), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, w)) ^ 0x8080_8080_8080_8080UL);
+                    w += 8;
+                }
+                for (; w < g.W; w++) Unsafe.Add(ref to, w) = (byte)(Unsafe.Add(ref from, w) ^ 0x80);
+            }
+    }
+
+    private void RowPairs(Span<sbyte> output, int n, int begin, int end, byte[] interleaved)
+    {
+        int pooledH = _rowPairs;
+        ref sbyte y = ref MemoryMarshal.GetReference(output);
+        for (int p = begin; p < end; p++)
+        {
+            Interleave(2 * p, interleaved);
+            for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
+            {
+                int valid = Math.Min(BlockPixels / 2, _pooledW - x0 / 2);
+                for (int m = 0; m < _outChannels; m += 2)
+                {
+                    int second = Math.Min(m + 1, _outChannels - 1);
+                    Block(interleaved, x0, m, second, out var first16, out var second16);
+                    Store(first16, ref Unsafe.Add(ref y, ((n * _outChannels + m) * pooledH + p) * _pooledW + x0 / 2), valid);
+                    if (second != m) Store(second16, ref Unsafe.Add(ref y, ((n * _outChannels + second) * pooledH + p) * _pooledW + x0 / 2), valid);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector128<byte> pooled, ref sbyte to, int valid)
+    {
+        if (valid == 16) pooled.AsSByte().StoreUnsafe(ref to);
+        else
+            for (int i = 0; i < valid; i++) Unsafe.Add(ref to, i) = (sbyte)pooled.GetElement(i);
+    }
+
+    /// <summary>Interleaves the taps of output rows <paramref name="row"/> and row + 1 (see the class remarks for the pixel order).</summary>
+    private void Interleave(int row, byte[] interleaved)
+    {
+        ref byte to = ref MemoryMarshal.GetArrayDataReference(interleaved);
+        ref int offsets = ref MemoryMarshal.GetArrayDataReference(_tapOffsets);
+        int taps = 4 * _quads;
+        nint quadBytes = _pixels * 4;
+        for (int r = 0; r < 2; r++)
+        {
+            ref byte rowStart = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bordered), (row + r) * _rowStride);
+            ref byte quad = ref Unsafe.Add(ref to, r * _quads * quadBytes);
+            for (int t = 0; t < taps; t += 4, quad = ref Unsafe.Add(ref quad, quadBytes))
+            {
+                ref byte t0 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t));
+                ref byte t1 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 1));
+                ref byte t2 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 2));
+                ref byte t3 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 3));
+                for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
+                {
+                    var a = Vector256.LoadUnsafe(ref t0, (nuint)x0);
+                    var b = Vector256.LoadUnsafe(ref t1, (nuint)x0);
+                    var c = Vector256.LoadUnsafe(ref t2, (nuint)x0);
+                    var d = Vector256.LoadUnsafe(ref t3, (nuint)x0);
+                    // Bytes a0 b0 a1 b1 … per 128-bit lane, then words: 4 taps per pixel.
+                    var abLow = Avx2.UnpackLow(a, b).AsInt16();
+                    var abHigh = Avx2.UnpackHigh(a, b).AsInt16();
+                    var cdLow = Avx2.UnpackLow(c, d).AsInt16();
+                    var cdHigh = Avx2.UnpackHigh(c, d).AsInt16();
+                    ref byte block = ref Unsafe.Add(ref quad, x0 * 4);
+                    Avx2.UnpackLow(abLow, cdLow).AsByte().StoreUnsafe(ref block, 0);     // pixels 0-3, 16-19
+                    Avx2.UnpackHigh(abLow, cdLow).AsByte().StoreUnsafe(ref block, 32);   // 4-7, 20-23
+                    Avx2.UnpackLow(abHigh, cdHigh).AsByte().StoreUnsafe(ref block, 64);  // 8-11, 24-27
+                    Avx2.UnpackHigh(abHigh, cdHigh).AsByte().StoreUnsafe(ref block, 96); // 12-15, 28-31
+                }
+            }
+        }
+    }
+
+    /// <summary>The 16 pooled pixels of the block at <paramref name="x0"/> for output channels <paramref name="m0"/> and <paramref name="m1"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Block(byte[] interleaved, int x0, int m0, int m1, out Vector128<byte> first, out Vector128<byte> second)
+    {
+        Whole(interleaved, x0, m0, m1, out var low0, out var low1, out var high0, out var high1);
+        first = Finish(low0, high0, m0);
+        second = Finish(low1, high1, m1);
+    }
+
+    /// <summary>
+    /// The 16 pooled pixels in order from the pooled values of the two halves (lanes 0-3 | 8-11 and 4-7 | 12-15):
+    /// requantized (unless <see cref="Pool"/> did), offset, clamped and narrowed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<byte> Finish(Vector256<int> low, Vector256<int> high, int m)
+    {
+        if (Avx512BW.IsSupported)
+        {
+            // One 512-bit requantization (a single rounding step on int64 lanes) for both halves.
+            var both = Vector512.Create(low, high);
+            if (_monotone[m]) both = FixedPointVector.MultiplyByQuantizedMultiplier(both, _multipliers[m], _shifts[m]);
+            both = Vector512.Min(Vector512.Max(both + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
+            // vpmovdb keeps the lane order: groups of 4 pixels 0-3, 8-11, 4-7, 12-15.
+            return Sse2.Shuffle(Avx512F.ConvertToVector128SByte(both).AsInt32(), 0b11_01_10_00).AsByte();
+        }
+        if (_monotone[m])
+        {
+            low = FixedPointVector.MultiplyByQuantizedMultiplier(low, _multipliers[m], _shifts[m]);
+            high = FixedPointVector.MultiplyByQuantizedMultiplier(high, _multipliers[m], _shifts[m]);
+        }
+        var zero = Vector256.Create(_outputZeroPoint);
+        var min = Vector256.Create(_min);
+        var max = Vector256.Create(_max);
+        low = Vector256.Min(Vector256.Max(low + zero, min), max);
+        high = Vector256.Min(Vector256.Max(high + zero, min), max);
+        // In-lane packs: words 0-3, 4-7 | 8-11, 12-15, then bytes 0-7 (twice) | 8-15 (twice).
+        var words = Avx2.PackSignedSaturate(low, high);
+        var bytes = Avx2.PackSignedSaturate(words, words);
+        return Avx2.Permute4x64(bytes.AsInt64(), 0b11_01_10_00).GetLower().AsByte();
+    }
+
+    /// <summary>
+    /// Pooled pixels of the block at <paramref name="x0"/> for two output channels: <paramref name="low0"/> /
+    /// <paramref name="low1"/> from vectors 0-1 (pooled pixels 0-3 and 8-11), the high ones from vectors 2-3 (4-7, 12-15).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Whole(byte[] interleaved, int x0, int m0, int m1, out Vector256<int> low0, out Vector256<int> low1, out Vector256<int> high0, out Vector256<int> high1)
+    {
+        ref byte row0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
+        ref byte row1 = ref Unsafe.Add(ref row0, _quads * _pixels * 4);
+        nuint quadStride = (nuint)(_pixels * 4);
+        ref int weights0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m0 * _quads);
+        ref int weights1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m1 * _quads);
+        var bias0 = Vector256.Create(_bias[m0]);
+        var bias1 = Vector256.Create(_bias[m1]);
+        // [row][vector][channel]
+        Vector256<int> a000 = bias0, a001 = bias1, a010 = bias0, a011 = bias1, a100 = bias0, a101 = bias1, a110 = bias0, a111 = bias1;
+        Vector256<int> a020 = bias0, a021 = bias1, a030 = bias0, a031 = bias1, a120 = bias0, a121 = bias1, a130 = bias0, a131 = bias1;
+        nuint offset = 0;
+        for (int q = 0; q < _quads; q++, offset += quadStride)
+        {
+            var w0 = Vector256.Create(Unsafe.Add(ref weights0, q)).AsSByte();
+            var w1 = Vector256.Create(Unsafe.Add(ref weights1, q)).AsSByte();
+            var x = Vector256.LoadUnsafe(ref row0, offset);
+            a000 = AvxVnni.MultiplyWideningAndAdd(a000, x, w0);
+            a001 = AvxVnni.MultiplyWideningAndAdd(a001, x, w1);
+            x = Vector256.LoadUnsafe(ref row0, offset + 32);
+            a010 = AvxVnni.MultiplyWideningAndAdd(a010, x, w0);
+            a011 = AvxVnni.MultiplyWideningAndAdd(a011, x, w1);
+            x = Vector256.LoadUnsafe(ref row0, offset + 64);
+            a020 = AvxVnni.MultiplyWideningAndAdd(a020, x, w0);
+            a021 = AvxVnni.MultiplyWideningAndAdd(a021, x, w1);
+            x = Vector256.LoadUnsafe(ref row0, offset + 96);
+            a030 = AvxVnni.MultiplyWideningAndAdd(a030, x, w0);
+            a031 = AvxVnni.MultiplyWideningAndAdd(a031, x, w1);
+            x = Vector256.LoadUnsafe(ref row1, offset);
+            a100 = AvxVnni.MultiplyWideningAndAdd(a100, x, w0);
+            a101 = AvxVnni.MultiplyWideningAndAdd(a101, x, w1);
+            x = Vector256.LoadUnsafe(ref row1, offset + 32);
+            a110 = AvxVnni.MultiplyWideningAndAdd(a110, x, w0);
+            a111 = AvxVnni.MultiplyWideningAndAdd(a111, x, w1);
+            x = Vector256.LoadUnsafe(ref row1, offset + 64);
+            a120 = AvxVnni.MultiplyWideningAndAdd(a120, x, w0);
+            a121 = AvxVnni.MultiplyWideningAndAdd(a121, x, w1);
+            x = Vector256.LoadUnsafe(ref row1, offset + 96);
+            a130 = AvxVnni.MultiplyWideningAndAdd(a130, x, w0);
+            a131 = AvxVnni.MultiplyWideningAndAdd(a131, x, w1);
+        }
+        low0 = Pool(a000, a010, a100, a110, m0);
+        low1 = Pool(a001, a011, a101, a111, m1);
+        high0 = Pool(a020, a030, a120, a130, m0);
+        high1 = Pool(a021, a031, a121, a131, m1);
+    }
+
+    /// <summary>
+    /// Maxima of the 2x2 windows of two rows (<paramref name="top0"/>, <paramref name="top1"/> and the bottom pair) of
+    /// two vectors each, lane pairs (0, 1), (2, 3) of each vector forming a window's row: of the sums where
+    /// requantization is monotone, else of the requantized pixels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<int> Pool(Vector256<int> top0, Vector256<int> top1, Vector256<int> bottom0, Vector256<int> bottom1, int m)
+    {
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        if (!_monotone[m])
+        {
+            top0 = FixedPointVector.MultiplyByQuantizedMultiplier(top0, multiplier, shift);
+            top1 = FixedPointVector.MultiplyByQuantizedMultiplier(top1, multiplier, shift);
+            bottom0 = FixedPointVector.MultiplyByQuantizedMultiplier(bottom0, multiplier, shift);
+            bottom1 = FixedPointVector.MultiplyByQuantizedMultiplier(bottom1, multiplier, shift);
+        }
+        var v0 = Vector256.Max(top0, bottom0).AsSingle();
+        var v1 = Vector256.Max(top1, bottom1).AsSingle();
+        // shufps only moves bits: per lane, the even pixels of v0 then v1, and the odd ones.
+        return Vector256.Max(Avx.Shuffle(v0, v1, 0b10_00_10_00).AsInt32(), Avx.Shuffle(v0, v1, 0b11_01_11_01).AsInt32());
+    }
+}
