@@ -224,12 +224,25 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
             for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
             {
                 int valid = Math.Min(BlockPixels / 2, _pooledW - x0 / 2);
-                for (int m = 0; m < _outChannels; m += 2)
+                if (Avx512F.IsSupported)
                 {
-                    int second = Math.Min(m + 1, _outChannels - 1);
-                    Block(interleaved, x0, m, second, out var first16, out var second16);
-                    Store(first16, ref Unsafe.Add(ref y, ((n * _outChannels + m) * pooledH + p) * _pooledW + x0 / 2), valid);
-                    if (second != m) Store(second16, ref Unsafe.Add(ref y, ((n * _outChannels + second) * pooledH + p) * _pooledW + x0 / 2), valid);
+                    // 32 vector registers: two output channels at a time, 16 accumulators.
+                    for (int m = 0; m < _outChannels; m += 2)
+                    {
+                        int second = Math.Min(m + 1, _outChannels - 1);
+                        Block(interleaved, x0, m, second, out var first16, out var second16);
+                        Store(first16, ref Unsafe.Add(ref y, ((n * _outChannels + m) * pooledH + p) * _pooledW + x0 / 2), valid);
+                        if (second != m) Store(second16, ref Unsafe.Add(ref y, ((n * _outChannels + second) * pooledH + p) * _pooledW + x0 / 2), valid);
+                    }
+                }
+                else
+                {
+                    // 16: one channel at a time, 8 accumulators (two channels' 16 would spill).
+                    for (int m = 0; m < _outChannels; m++)
+                    {
+                        Whole(interleaved, x0, m, out var low, out var high);
+                        Store(Finish(low, high, m), ref Unsafe.Add(ref y, ((n * _outChannels + m) * pooledH + p) * _pooledW + x0 / 2), valid);
+                    }
                 }
             }
         }
@@ -373,6 +386,34 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
         low1 = Pool(a001, a011, a101, a111, m1);
         high0 = Pool(a020, a030, a120, a130, m0);
         high1 = Pool(a021, a031, a121, a131, m1);
+    }
+
+    /// <summary>As the two-channel <see cref="Whole(byte[], int, int, int, out Vector256{int}, out Vector256{int}, out Vector256{int}, out Vector256{int})"/> for one output channel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Whole(byte[] interleaved, int x0, int m, out Vector256<int> low, out Vector256<int> high)
+    {
+        ref byte row0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
+        ref byte row1 = ref Unsafe.Add(ref row0, _quads * _pixels * 4);
+        nuint quadStride = (nuint)(_pixels * 4);
+        ref int weights = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m * _quads);
+        var bias = Vector256.Create(_bias[m]);
+        // [row][vector]
+        Vector256<int> a00 = bias, a01 = bias, a02 = bias, a03 = bias, a10 = bias, a11 = bias, a12 = bias, a13 = bias;
+        nuint offset = 0;
+        for (int q = 0; q < _quads; q++, offset += quadStride)
+        {
+            var w = Vector256.Create(Unsafe.Add(ref weights, q)).AsSByte();
+            a00 = AvxVnni.MultiplyWideningAndAdd(a00, Vector256.LoadUnsafe(ref row0, offset), w);
+            a01 = AvxVnni.MultiplyWideningAndAdd(a01, Vector256.LoadUnsafe(ref row0, offset + 32), w);
+            a02 = AvxVnni.MultiplyWideningAndAdd(a02, Vector256.LoadUnsafe(ref row0, offset + 64), w);
+            a03 = AvxVnni.MultiplyWideningAndAdd(a03, Vector256.LoadUnsafe(ref row0, offset + 96), w);
+            a10 = AvxVnni.MultiplyWideningAndAdd(a10, Vector256.LoadUnsafe(ref row1, offset), w);
+            a11 = AvxVnni.MultiplyWideningAndAdd(a11, Vector256.LoadUnsafe(ref row1, offset + 32), w);
+            a12 = AvxVnni.MultiplyWideningAndAdd(a12, Vector256.LoadUnsafe(ref row1, offset + 64), w);
+            a13 = AvxVnni.MultiplyWideningAndAdd(a13, Vector256.LoadUnsafe(ref row1, offset + 96), w);
+        }
+        low = Pool(a00, a01, a10, a11, m);
+        high = Pool(a02, a03, a12, a13, m);
     }
 
     /// <summary>
