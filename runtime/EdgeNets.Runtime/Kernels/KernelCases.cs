@@ -369,9 +369,12 @@ public static class KernelCases
         yield return new([1, 2, 7, 24], 2, [2, 2], [1, 1], [0, 0, 1, 1], [1, 1], 2);
         yield return new([1, 3, 9, 33], 3, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 3);
         yield return new([1, 5, 41], 5, [4], [1], [2, 1], [1], 5);
-        // 1-D (NCW).
+        // 1-D (NCW): the activity model's layers (rows of 124 and 120 in 32-pixel blocks), a batch, a tail past a block.
         yield return new([1, 5, 30], 9, [5], [1], [2, 2], [1]);
         yield return new([2, 7, 19], 4, [3], [2], [1, 0], [2]);
+        yield return new([1, 6, 128], 32, [5], [1], [0, 0], [1]);
+        yield return new([1, 32, 124], 32, [5], [1], [0, 0], [1]);
+        yield return new([2, 3, 70], 6, [3], [1], [1, 1], [1]);
     }
 
     private static KernelCase ConvInt8(Random rng, ConvGeometry geometry)

@@ -28,7 +28,7 @@ public class ConvPoolFusionTests
         var outcome = KernelSelfTest.CheckFused(variant);
         Assert.That(outcome.Failure, Is.Null);
         // Every pair is a 3x3 stride-1 Conv the Winograd kernels compute; the first-layer kernel takes up to 64 input channels.
-        int channelLimit = name.StartsWith("DirectConv3x3", StringComparison.Ordinal) ? ConvInt8NarrowPooled.MaxInChannels : ConvInt8Winograd.MaxInChannels;
+        int channelLimit = name.StartsWith("DirectConv3x3", StringComparison.Ordinal) ? ConvInt8DirectVnni.MaxInChannels : ConvInt8Winograd.MaxInChannels;
         int expected = KernelCases.ConvPoolPairs().Count(k => k.Graph.Tensors[k.Graph.Ops[0].Inputs[0]].Shape[1] <= channelLimit);
         Assert.That(expected, Is.GreaterThanOrEqualTo(KernelCases.ConvPoolPairs().Count - 1));
         Assert.That(outcome.Cases, Is.EqualTo(expected));
@@ -124,7 +124,7 @@ public class ConvPoolFusionTests
         var c = KernelCases.ConvPoolPairs().First(k => k.Description.StartsWith("Conv int8 [1,3,64,64]", StringComparison.Ordinal));
         var model = Model.Load(EnetWriter.Write(c.Graph));
         using var threaded = model.CreateSession(new SessionOptions { Threads = 2 });
-        Assert.That(threaded.Kernels.OfType<ConvInt8NarrowPooled>().Single().IsParallel, Is.True, "the layer is split");
+        Assert.That(threaded.Kernels.OfType<ConvInt8DirectVnni>().Single().IsParallel, Is.True, "the layer is split");
         Assert.That(threaded.KernelNames[0], Is.EqualTo("DirectConv3x3MaxPool2x2Int8_AvxVnni"));
         Assert.That(Run(threaded, c), Is.EqualTo(RunReference(c)));
     }

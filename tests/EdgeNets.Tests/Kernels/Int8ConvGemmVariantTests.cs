@@ -82,6 +82,36 @@ public class Int8ConvGemmVariantTests
             Assert.That(all, Does.Contain(family), $"no valid Winograd case with {family}");
     }
 
+    /// <summary>
+    /// The direct AVX-VNNI Conv on every Conv case it can compute (2-D ones too, which the registry leaves to the
+    /// other kernels; odd channel counts, rows past a block, batches, pads, extreme sums): each gives the reference's bytes.
+    /// </summary>
+    [Test]
+    public void DirectVnniMatchesReferenceOnEveryValidCase()
+    {
+        var registered = Entry("DirectConvInt8_AvxVnni");
+        if (!registered.IsSupported()) Assert.Ignore($"no AVX-VNNI on this CPU ({CpuFeatures.Describe()})");
+        var variant = new KernelEntry(registered.Name, OpType.Conv, DataType.Int8, registered.Create, registered.IsSupported, registered.Priority,
+            ConvInt8DirectVnni.IsValid);
+        var reference = KernelSelfTest.ReferenceFor(variant)!;
+        var failures = new List<string>();
+        int valid = 0, chosen = 0, twoD = 0;
+        foreach (var c in KernelCases.For(OpType.Conv, DataType.Int8))
+        {
+            var setup = new KernelSetup(c.Graph, c.Op);
+            if (!ConvInt8DirectVnni.IsValid(setup)) continue;
+            valid++;
+            if (registered.CanHandle(setup)) chosen++;
+            if (c.Graph.Tensors[c.Op.Inputs[0]].Rank == 4) twoD++;
+            string? mismatch = KernelSelfTest.Compare(variant, reference, c);
+            if (mismatch != null) failures.Add($"{c.Description}: {mismatch}");
+        }
+        Assert.That(failures, Is.Empty);
+        Assert.That(chosen, Is.GreaterThanOrEqualTo(3), "the 1-D cases the registry gives it");
+        Assert.That(twoD, Is.GreaterThan(10), "2-D cases it computes exactly");
+        Assert.That(valid, Is.GreaterThan(chosen));
+    }
+
     [Test]
     public void WinogradDeclinesWhatItCannotComputeExactly()
     {

@@ -56,6 +56,9 @@ public static class OptimizedKernels
         // between them: it serves CPUs with AVX-VNNI but no AVX-512, and x86-64-v3 NativeAOT builds, which check
         // AVX-VNNI at run time but cannot use AVX-512. The VNNI Gemm is the best Gemm wherever it runs.
         AddInt8Gemms(list, "_AvxVnni", Int8Isa.AvxVnni, () => AvxVnni.IsSupported, 3);
+        // Direct vpdpbusd products without an im2col matrix, first where they measured faster (1-D Convs).
+        list.Add(new KernelEntry("DirectConvInt8_AvxVnni", OpType.Conv, DataType.Int8, s => new ConvInt8DirectVnni(s, null, "DirectConvInt8_AvxVnni"),
+            () => AvxVnni.IsSupported, 6, ConvInt8DirectVnni.CanHandle));
         // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width where it takes the operator
         // (ConvInt8Winograd.CanHandle: only where it measured faster); on arm64 with SDOT the direct kernel (4 products
         // per lane and instruction) stays first.
@@ -126,8 +129,8 @@ public static class OptimizedKernels
     internal static FusedConvPoolEntry[] RegisterFused() =>
     [
         // First layers on 1-4 image channels: direct vpdpbusd products, above Winograd where they apply (measured faster).
-        new("DirectConv3x3MaxPool2x2Int8_AvxVnni", (conv, pool) => new ConvInt8NarrowPooled(conv, pool, "DirectConv3x3MaxPool2x2Int8_AvxVnni"),
-            () => AvxVnni.IsSupported, 6, ConvInt8NarrowPooled.CanHandle, readsImageBeforeWriting: true, isValid: ConvInt8NarrowPooled.IsValid),
+        new("DirectConv3x3MaxPool2x2Int8_AvxVnni", (conv, pool) => new ConvInt8DirectVnni(conv, pool, "DirectConv3x3MaxPool2x2Int8_AvxVnni"),
+            () => AvxVnni.IsSupported, 6, ConvInt8DirectVnni.CanHandlePooled, readsImageBeforeWriting: true, isValid: ConvInt8DirectVnni.IsValidPooled),
         FusedWinograd("WinogradConv3x3MaxPool2x2Int8_Avx512", Int8Isa.Avx512, () => Avx512BW.IsSupported, 5),
         FusedWinograd("WinogradConv3x3MaxPool2x2Int8_Avx2", Int8Isa.Avx2, HasAvx2, 4),
         FusedWinograd("WinogradConv3x3MaxPool2x2Int8_Vector128", Int8Isa.Vector128, HasInt8Vector128, 2),

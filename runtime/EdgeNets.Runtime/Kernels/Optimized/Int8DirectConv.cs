@@ -8,27 +8,27 @@ using EdgeNets.Runtime.Kernels.Reference;
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>
-/// Int8 Conv 3x3, stride 1, dilation 1, group 1 on few input channels (a network's first layers, on image channels)
-/// fused with the MaxPool 2x2/2 that reads it, on AVX-VNNI: 8 pixels of an output channel take one vpdpbusd per
-/// quadruplet of taps, 7 for an RGB image's 27 taps. (Winograd, which serves the wider layers, pays its transforms
-/// per pair of input channels, which few channels do not amortize.)
+/// Int8 Conv, stride 1, dilation 1, group 1 (1-D or 2-D, any kernel size) as direct AVX-VNNI products: 8 pixels of an
+/// output channel take one vpdpbusd per quadruplet of taps (7 for an RGB image's 27 taps of a 3x3 kernel), optionally
+/// fused with the MaxPool 2x2/2 that reads the output. Taken where it measured faster than Winograd or the im2col
+/// kernels: first layers on few channels, and 1-D Convs (see <see cref="CanHandle"/> and <see cref="CanHandlePooled"/>).
 /// <para>
 /// Exactness: the input is copied into bordered planes as x + 128 (vpdpbusd's unsigned operand), the border holding
 /// zx + 128, and the bias is corrected by −(zx + 128)·Σ w, so each sum is bias + Σ (x − zx)·w over the taps inside the
-/// image, modulo 2³² like the reference's (int32 addition wraps and is associative); a 4th tap that fills the last
-/// quadruplet has weight 0. The pool takes the maximum of a window's four sums and requantizes once, which equals the
+/// image, modulo 2³² like the reference's (int32 addition wraps and is associative); taps that fill the last
+/// quadruplet have weight 0. The pool takes the maximum of a window's four sums and requantizes once, which equals the
 /// maximum of the four requantized pixels where requantization is monotone (multiplier ≥ 0, no left shift); other
 /// channels requantize each pixel first.
 /// </para>
 /// <para>
-/// Layouts: for each pair of output rows, the taps' rows are interleaved into [row][quadruplet][32-pixel block][4
-/// taps] with in-lane byte and word unpacks, which leave each block's pixels in the order 0-3 16-19 | 4-7 20-23 |
-/// 8-11 24-27 | 12-15 28-31 (by vector). Horizontal pairs stay adjacent in that order, and the saturating packs of two
-/// pooled vectors put the 16 pooled pixels back in order. Accumulators: 2 rows × 4 vectors × 2 output channels (16
-/// independent chains: vpdpbusd's latency hides behind the others).
+/// Layouts: for each output row (pooled: pair of rows), the taps' rows are interleaved into [row][quadruplet][32-pixel
+/// block][4 taps] with in-lane byte and word unpacks, which leave each block's pixels in the order 0-3 16-19 | 4-7
+/// 20-23 | 8-11 24-27 | 12-15 28-31 (by vector). Horizontal pairs stay adjacent in that order, and the saturating packs
+/// put the pixels back in order. Accumulators: 16 independent chains where 32 vector registers exist (vpdpbusd's
+/// latency hides behind the others), 8 on x86-64-v3 builds (16 registers).
 /// </para>
 /// </summary>
-internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
+internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
 {
     /// <summary>
     /// Input channels up to which the kernel is taken: on 32x32 to 96x96 maps it measured faster than the AVX-512 Winograd
@@ -37,6 +37,8 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
     public const int MaxPreferredChannels = 8;
     /// <summary>Input channels up to which it is exact and tested (its per-row interleave grows with the channels).</summary>
     public const int MaxInChannels = 64;
+    /// <summary>Taps per output pixel up to which it is taken (and tested): 64 channels of a 3x3 kernel.</summary>
+    public const int MaxTaps = 9 * MaxInChannels;
     /// <summary>Pixels per block of the interleaved rows: one 256-bit load per tap row.</summary>
     private const int BlockPixels = 32;
     /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
@@ -45,8 +47,12 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
     private readonly string _name;
     private readonly int _x, _y;
     private readonly Window2d _g;
-    private readonly int _channels, _outChannels, _quads, _taps;
-    private readonly int _pixels, _rowStride, _plane, _rowPairs, _pooledW;
+    private readonly int _channels, _outChannels, _quads, _taps, _kernelH, _kernelW;
+    private readonly int _pixels, _rowStride, _plane, _pooledW;
+    /// <summary>Fused with the MaxPool: output rows go in pairs (<see cref="_units"/> pairs), else one at a time.</summary>
+    private readonly bool _pooled;
+    /// <summary>Output rows per unit of work (2 pooled, else 1) and units per image.</summary>
+    private readonly int _unitRows, _units;
     private readonly int _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
     private readonly bool[] _monotone;
@@ -65,15 +71,16 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
     private TensorMemory? _memory;
     private int _image;
 
+    /// <summary>Whether the kernel computes this Conv exactly (group 1, stride 1, dilation 1, at most <see cref="MaxTaps"/> taps).</summary>
     public static bool IsValid(KernelSetup s)
     {
         try
         {
-            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1) || s.Input(0).Rank != 4) return false;
+            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
             var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
             var g = shape.Window;
-            return shape.Group == 1 && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1
-                && g.DilationH == 1 && g.DilationW == 1 && g.C <= MaxInChannels && g.OutH > 0 && g.OutW > 0;
+            return shape.Group == 1 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
+                && g.C * g.KernelH * g.KernelW <= MaxTaps && g.OutH > 0 && g.OutW > 0;
         }
         catch (Exception)
         {
@@ -81,40 +88,65 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
         }
     }
 
+    /// <summary>The fused form: a 2-D Conv as <see cref="IsValid"/> with 3x3 kernels and at most <see cref="MaxInChannels"/> channels.</summary>
+    public static bool IsValidPooled(KernelSetup s) =>
+        IsValid(s) && s.Input(0).Rank == 4 && s.Input(1).Shape[2] == 3 && s.Input(1).Shape[3] == 3 && s.Input(0).Shape[1] <= MaxInChannels;
+
     /// <summary>
-    /// Where it measured faster than Winograd: few input channels, and output rows that fill the 32-pixel blocks but for
-    /// at most an eighth (the pixels past a row's end are computed and dropped: 16x16 and 24x24 maps stay with Winograd).
+    /// Fused with the pool where it measured faster than Winograd: few input channels, and output rows that fill the
+    /// 32-pixel blocks but for at most an eighth (the pixels past a row's end are computed and dropped: 16x16 and 24x24
+    /// maps stay with Winograd).
     /// </summary>
-    public static bool CanHandle(KernelSetup s)
+    public static bool CanHandlePooled(KernelSetup s) =>
+        IsValidPooled(s) && s.Input(0).Shape[1] <= MaxPreferredChannels && FillsBlocks(s.Output(0).Shape[^1]);
+
+    /// <summary>
+    /// Alone where it measured faster than the im2col kernels: 1-D Convs (one row per image, whose interleave is
+    /// short), with rows filling their blocks as above.
+    /// </summary>
+    public static bool CanHandle(KernelSetup s) => IsValid(s) && s.Input(0).Rank == 3 && FillsBlocks(s.Output(0).Shape[^1]);
+
+    private static bool FillsBlocks(int width)
     {
-        if (!IsValid(s) || s.Input(0).Shape[1] > MaxPreferredChannels) return false;
-        int width = s.Output(0).Shape[3], pixels = (width + BlockPixels - 1) / BlockPixels * BlockPixels;
+        int pixels = (width + BlockPixels - 1) / BlockPixels * BlockPixels;
         return 8 * (pixels - width) <= pixels;
     }
 
-    public ConvInt8NarrowPooled(KernelSetup s, KernelSetup pool, string name)
+    /// <param name="pool">The MaxPool 2x2/2 reading the Conv's output, to fuse with; null for the Conv alone.</param>
+    public ConvInt8DirectVnni(KernelSetup s, KernelSetup? pool, string name)
     {
         _name = name;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         int inputZeroPoint;
         (inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
-        if (!ConvPoolFusion.TilesConvOutput(s, pool, out int poolMin, out int poolMax)) throw s.Fail($"cannot fuse {pool.Op}");
-        // clamp(clamp(v, min, max), poolMin, poolMax) is one clamp to these (both are monotone).
-        (_min, _max) = (Math.Clamp(_min, poolMin, poolMax), Math.Clamp(_max, poolMin, poolMax));
         _x = s.InputId(0);
-        _y = pool.OutputId(0);
+        _y = s.OutputId(0);
+        if (pool != null)
+        {
+            if (!ConvPoolFusion.TilesConvOutput(s, pool, out int poolMin, out int poolMax)) throw s.Fail($"cannot fuse {pool.Op}");
+            // clamp(clamp(v, min, max), poolMin, poolMax) is one clamp to these (both are monotone).
+            (_min, _max) = (Math.Clamp(_min, poolMin, poolMax), Math.Clamp(_max, poolMin, poolMax));
+            _y = pool.OutputId(0);
+            _pooled = true;
+        }
         _g = shape.Window;
         var g = _g;
+        if (g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1 || shape.Group != 1)
+            throw s.Fail("the direct AVX-VNNI Conv takes stride 1, dilation 1 and group 1 only");
         _channels = g.C;
         _outChannels = shape.OutChannels;
-        _taps = _channels * 9;
+        _kernelH = g.KernelH;
+        _kernelW = g.KernelW;
+        int kernelSize = _kernelH * _kernelW;
+        _taps = _channels * kernelSize;
         _quads = (_taps + 3) / 4;
-        _rowPairs = g.OutH / 2;
+        _unitRows = _pooled ? 2 : 1;
+        _units = g.OutH / _unitRows;
         _pooledW = g.OutW / 2;
         _pixels = (g.OutW + BlockPixels - 1) / BlockPixels * BlockPixels;
-        // A block's tap loads read 32 bytes from columns kx..kx+2 past its first pixel.
-        _rowStride = _pixels + 2;
-        _plane = (g.OutH + 2) * _rowStride;
+        // A block's tap loads read 32 bytes from columns kx..kx+KW-1 past its first pixel, rows y..y+KH-1 past its row.
+        _rowStride = _pixels + _kernelW - 1;
+        _plane = (g.OutH + _kernelH - 1) * _rowStride;
         int storedZeroPoint = inputZeroPoint + 128;
         _bordered = new byte[_channels * _plane];
         Array.Fill(_bordered, (byte)storedZeroPoint);
@@ -139,24 +171,24 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
         for (int t = 0; t < _tapOffsets.Length; t++)
         {
             int tap = t < _taps ? t : 0;
-            _tapOffsets[t] = tap / 9 * _plane + tap % 9 / 3 * _rowStride + tap % 3;
+            _tapOffsets[t] = tap / kernelSize * _plane + tap % kernelSize / _kernelW * _rowStride + tap % _kernelW;
         }
         _interleaved = [new byte[InterleavedLength]];
     }
 
-    private int InterleavedLength => 2 * _quads * _pixels * 4;
+    private int InterleavedLength => _unitRows * _quads * _pixels * 4;
 
     public override string Name => _name;
 
-    /// <summary>Whether runs split the row pairs across the session's worker threads.</summary>
+    /// <summary>Whether runs split the rows (row pairs) across the session's worker threads.</summary>
     internal bool IsParallel => _workers != null;
 
     internal override void UseWorkers(WorkerPool workers)
     {
         long macs = (long)_outChannels * _g.OutH * _pixels * _quads * 4;
-        if (macs < MinParallelMacs || _rowPairs < 2) return;
+        if (macs < MinParallelMacs || _units < 2) return;
         _workers = workers;
-        _chunks = Math.Min(_rowPairs, 4 * workers.Parts);
+        _chunks = Math.Min(_units, 4 * workers.Parts);
         _interleaved = new byte[_chunks][];
         for (int i = 0; i < _chunks; i++) _interleaved[i] = new byte[InterleavedLength];
     }
@@ -167,7 +199,7 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
         var g = _g;
         for (int n = 0; n < g.N; n++)
         {
-            // The whole image is copied before any output is written: the pooled output may share its bytes.
+            // The whole image is copied before any output is written: a pooled output may share its bytes.
             CopyBordered(x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W));
             if (_workers != null)
             {
@@ -176,14 +208,14 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
                 _workers.Run(this, _chunks);
                 _memory = null;
             }
-            else RowPairs(memory.Write<sbyte>(_y), n, 0, _rowPairs, _interleaved[0]);
+            else Units(memory.Write<sbyte>(_y), n, 0, _units, _interleaved[0]);
         }
     }
 
     public void RunChunk(int chunk, int chunks)
     {
-        int begin = _rowPairs * chunk / chunks, end = _rowPairs * (chunk + 1) / chunks;
-        if (begin < end) RowPairs(_memory!.Write<sbyte>(_y), _image, begin, end, _interleaved[chunk]);
+        int begin = _units * chunk / chunks, end = _units * (chunk + 1) / chunks;
+        if (begin < end) Units(_memory!.Write<sbyte>(_y), _image, begin, end, _interleaved[chunk]);
     }
 
     /// <summary>Fills the interior of <see cref="_bordered"/> with the image's values + 128 (a flip of the sign bit).</summary>
@@ -214,9 +246,16 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
             }
     }
 
+    /// <summary>Output rows (pooled: row pairs) [begin, end) of image <paramref name="n"/>.</summary>
+    private void Units(Span<sbyte> output, int n, int begin, int end, byte[] interleaved)
+    {
+        if (_pooled) RowPairs(output, n, begin, end, interleaved);
+        else Rows(output, n, begin, end, interleaved);
+    }
+
     private void RowPairs(Span<sbyte> output, int n, int begin, int end, byte[] interleaved)
     {
-        int pooledH = _rowPairs;
+        int pooledH = _units;
         ref sbyte y = ref MemoryMarshal.GetReference(output);
         for (int p = begin; p < end; p++)
         {
@@ -248,6 +287,164 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
         }
     }
 
+    /// <summary>Output rows [begin, end) of image <paramref name="n"/>, unpooled.</summary>
+    private void Rows(Span<sbyte> output, int n, int begin, int end, byte[] interleaved)
+    {
+        var g = _g;
+        int plane = g.OutH * g.OutW;
+        ref sbyte y = ref MemoryMarshal.GetReference(output);
+        for (int row = begin; row < end; row++)
+        {
+            Interleave(row, interleaved);
+            for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
+            {
+                int valid = Math.Min(BlockPixels, g.OutW - x0);
+                ref sbyte first = ref Unsafe.Add(ref y, n * _outChannels * plane + row * g.OutW + x0);
+                if (Avx512F.IsSupported)
+                {
+                    // 32 vector registers: four output channels at a time, 16 accumulators.
+                    for (int m = 0; m < _outChannels; m += 4)
+                        RowOfFour(interleaved, x0, m, ref first, plane, valid);
+                }
+                else
+                {
+                    // 16: two at a time, 8 accumulators.
+                    for (int m = 0; m < _outChannels; m += 2)
+                        RowOfTwo(interleaved, x0, m, ref first, plane, valid);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Output channels m..m+3 (those that exist) of the block at <paramref name="x0"/> of the interleaved row, stored
+    /// from <paramref name="first"/> (channel 0's pixel) on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RowOfFour(byte[] interleaved, int x0, int m, ref sbyte first, int plane, int valid)
+    {
+        int last = _outChannels - 1;
+        int m1 = Math.Min(m + 1, last), m2 = Math.Min(m + 2, last), m3 = Math.Min(m + 3, last);
+        ref byte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
+        nuint quadStride = (nuint)(_pixels * 4);
+        ref int weights = ref MemoryMarshal.GetArrayDataReference(_weights);
+        ref int w0 = ref Unsafe.Add(ref weights, m * _quads);
+        ref int w1 = ref Unsafe.Add(ref weights, m1 * _quads);
+        ref int w2 = ref Unsafe.Add(ref weights, m2 * _quads);
+        ref int w3 = ref Unsafe.Add(ref weights, m3 * _quads);
+        var bias0 = Vector256.Create(_bias[m]);
+        var bias1 = Vector256.Create(_bias[m1]);
+        var bias2 = Vector256.Create(_bias[m2]);
+        var bias3 = Vector256.Create(_bias[m3]);
+        // [channel][vector]
+        Vector256<int> a00 = bias0, a01 = bias0, a02 = bias0, a03 = bias0, a10 = bias1, a11 = bias1, a12 = bias1, a13 = bias1;
+        Vector256<int> a20 = bias2, a21 = bias2, a22 = bias2, a23 = bias2, a30 = bias3, a31 = bias3, a32 = bias3, a33 = bias3;
+        nuint offset = 0;
+        for (int q = 0; q < _quads; q++, offset += quadStride)
+        {
+            var v0 = Vector256.Create(Unsafe.Add(ref w0, q)).AsSByte();
+            var v1 = Vector256.Create(Unsafe.Add(ref w1, q)).AsSByte();
+            var v2 = Vector256.Create(Unsafe.Add(ref w2, q)).AsSByte();
+            var v3 = Vector256.Create(Unsafe.Add(ref w3, q)).AsSByte();
+            var x = Vector256.LoadUnsafe(ref row, offset);
+            a00 = AvxVnni.MultiplyWideningAndAdd(a00, x, v0);
+            a10 = AvxVnni.MultiplyWideningAndAdd(a10, x, v1);
+            a20 = AvxVnni.MultiplyWideningAndAdd(a20, x, v2);
+            a30 = AvxVnni.MultiplyWideningAndAdd(a30, x, v3);
+            x = Vector256.LoadUnsafe(ref row, offset + 32);
+            a01 = AvxVnni.MultiplyWideningAndAdd(a01, x, v0);
+            a11 = AvxVnni.MultiplyWideningAndAdd(a11, x, v1);
+            a21 = AvxVnni.MultiplyWideningAndAdd(a21, x, v2);
+            a31 = AvxVnni.MultiplyWideningAndAdd(a31, x, v3);
+            x = Vector256.LoadUnsafe(ref row, offset + 64);
+            a02 = AvxVnni.MultiplyWideningAndAdd(a02, x, v0);
+            a12 = AvxVnni.MultiplyWideningAndAdd(a12, x, v1);
+            a22 = AvxVnni.MultiplyWideningAndAdd(a22, x, v2);
+            a32 = AvxVnni.MultiplyWideningAndAdd(a32, x, v3);
+            x = Vector256.LoadUnsafe(ref row, offset + 96);
+            a03 = AvxVnni.MultiplyWideningAndAdd(a03, x, v0);
+            a13 = AvxVnni.MultiplyWideningAndAdd(a13, x, v1);
+            a23 = AvxVnni.MultiplyWideningAndAdd(a23, x, v2);
+            a33 = AvxVnni.MultiplyWideningAndAdd(a33, x, v3);
+        }
+        StoreRow(a00, a01, a02, a03, m, ref Unsafe.Add(ref first, m * plane), valid);
+        if (m1 != m) StoreRow(a10, a11, a12, a13, m1, ref Unsafe.Add(ref first, m1 * plane), valid);
+        if (m2 != m1) StoreRow(a20, a21, a22, a23, m2, ref Unsafe.Add(ref first, m2 * plane), valid);
+        if (m3 != m2) StoreRow(a30, a31, a32, a33, m3, ref Unsafe.Add(ref first, m3 * plane), valid);
+    }
+
+    /// <summary>As <see cref="RowOfFour"/> for output channels m and m + 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RowOfTwo(byte[] interleaved, int x0, int m, ref sbyte first, int plane, int valid)
+    {
+        int m1 = Math.Min(m + 1, _outChannels - 1);
+        ref byte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
+        nuint quadStride = (nuint)(_pixels * 4);
+        ref int w0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m * _quads);
+        ref int w1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m1 * _quads);
+        var bias0 = Vector256.Create(_bias[m]);
+        var bias1 = Vector256.Create(_bias[m1]);
+        Vector256<int> a00 = bias0, a01 = bias0, a02 = bias0, a03 = bias0, a10 = bias1, a11 = bias1, a12 = bias1, a13 = bias1;
+        nuint offset = 0;
+        for (int q = 0; q < _quads; q++, offset += quadStride)
+        {
+            var v0 = Vector256.Create(Unsafe.Add(ref w0, q)).AsSByte();
+            var v1 = Vector256.Create(Unsafe.Add(ref w1, q)).AsSByte();
+            var x = Vector256.LoadUnsafe(ref row, offset);
+            a00 = AvxVnni.MultiplyWideningAndAdd(a00, x, v0);
+            a10 = AvxVnni.MultiplyWideningAndAdd(a10, x, v1);
+            x = Vector256.LoadUnsafe(ref row, offset + 32);
+            a01 = AvxVnni.MultiplyWideningAndAdd(a01, x, v0);
+            a11 = AvxVnni.MultiplyWideningAndAdd(a11, x, v1);
+            x = Vector256.LoadUnsafe(ref row, offset + 64);
+            a02 = AvxVnni.MultiplyWideningAndAdd(a02, x, v0);
+            a12 = AvxVnni.MultiplyWideningAndAdd(a12, x, v1);
+            x = Vector256.LoadUnsafe(ref row, offset + 96);
+            a03 = AvxVnni.MultiplyWideningAndAdd(a03, x, v0);
+            a13 = AvxVnni.MultiplyWideningAndAdd(a13, x, v1);
+        }
+        StoreRow(a00, a01, a02, a03, m, ref Unsafe.Add(ref first, m * plane), valid);
+        if (m1 != m) StoreRow(a10, a11, a12, a13, m1, ref Unsafe.Add(ref first, m1 * plane), valid);
+    }
+
+    /// <summary>
+    /// Requantizes the sums of a block's 32 pixels (vectors in the interleaved order 0-3 16-19 | 4-7 20-23 | 8-11 24-27
+    /// | 12-15 28-31) of output channel <paramref name="m"/> and stores the first <paramref name="valid"/> in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreRow(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, int m, ref sbyte to, int valid)
+    {
+        int multiplier = _multipliers[m], shift = _shifts[m];
+        Vector256<sbyte> bytes;
+        if (Avx512BW.IsSupported)
+        {
+            var zero = Vector512.Create(_outputZeroPoint);
+            var min = Vector512.Create(_min);
+            var max = Vector512.Create(_max);
+            var low = Vector512.Min(Vector512.Max(FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(s0, s1), multiplier, shift) + zero, min), max);
+            var high = Vector512.Min(Vector512.Max(FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(s2, s3), multiplier, shift) + zero, min), max);
+            // vpmovdb keeps the lane order: groups of 4 pixels 0-3 16-19 4-7 20-23 and 8-11 24-27 12-15 28-31.
+            var a = Avx512F.ConvertToVector128SByte(low).AsSingle();
+            var b = Avx512F.ConvertToVector128SByte(high).AsSingle();
+            bytes = Vector256.Create(Sse.Shuffle(a, b, 0b10_00_10_00), Sse.Shuffle(a, b, 0b11_01_11_01)).AsSByte();
+        }
+        else
+        {
+            var zero = Vector256.Create(_outputZeroPoint);
+            var min = Vector256.Create(_min);
+            var max = Vector256.Create(_max);
+            s0 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s0, multiplier, shift) + zero, min), max);
+            s1 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s1, multiplier, shift) + zero, min), max);
+            s2 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s2, multiplier, shift) + zero, min), max);
+            s3 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s3, multiplier, shift) + zero, min), max);
+            // In-lane packs: words 0-7 | 16-23 and 8-15 | 24-31, then bytes 0-15 | 16-31: in order.
+            bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(s0, s1), Avx2.PackSignedSaturate(s2, s3));
+        }
+        if (valid == BlockPixels) bytes.StoreUnsafe(ref to);
+        else
+            for (int i = 0; i < valid; i++) Unsafe.Add(ref to, i) = bytes.GetElement(i);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector128<byte> pooled, ref sbyte to, int valid)
     {
@@ -256,14 +453,14 @@ internal sealed class ConvInt8NarrowPooled : OpKernel, IParallelWork
             for (int i = 0; i < valid; i++) Unsafe.Add(ref to, i) = (sbyte)pooled.GetElement(i);
     }
 
-    /// <summary>Interleaves the taps of output rows <paramref name="row"/> and row + 1 (see the class remarks for the pixel order).</summary>
+    /// <summary>Interleaves the taps of output row <paramref name="row"/> (pooled: and row + 1; see the class remarks for the pixel order).</summary>
     private void Interleave(int row, byte[] interleaved)
     {
         ref byte to = ref MemoryMarshal.GetArrayDataReference(interleaved);
         ref int offsets = ref MemoryMarshal.GetArrayDataReference(_tapOffsets);
         int taps = 4 * _quads;
         nint quadBytes = _pixels * 4;
-        for (int r = 0; r < 2; r++)
+        for (int r = 0; r < _unitRows; r++)
         {
             ref byte rowStart = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bordered), (row + r) * _rowStride);
             ref byte quad = ref Unsafe.Add(ref to, r * _quads * quadBytes);
