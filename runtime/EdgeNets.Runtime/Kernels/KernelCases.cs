@@ -369,6 +369,11 @@ public static class KernelCases
         yield return new([1, 2, 7, 24], 2, [2, 2], [1, 1], [0, 0, 1, 1], [1, 1], 2);
         yield return new([1, 3, 9, 33], 3, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 3);
         yield return new([1, 5, 41], 5, [4], [1], [2, 1], [1], 5);
+        // Wide maps on few channels, which the direct AVX-VNNI kernel takes: ResNet-8's first two layer shapes, a
+        // 64-pixel row with an odd channel count.
+        yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 16, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 5, 3, 64], 7, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         // 1-D (NCW): the activity model's layers (rows of 124 and 120 in 32-pixel blocks), a batch, a tail past a block.
         yield return new([1, 5, 30], 9, [5], [1], [2, 2], [1]);
         yield return new([2, 7, 19], 4, [3], [2], [1, 0], [2]);

@@ -15,7 +15,8 @@ public class ThreadedSessionTests
     {
         var model = Model.Load(EnetWriter.Write(c.Graph));
         using var session = model.CreateSession(new SessionOptions { Threads = threads });
-        parallel = session.Kernels.OfType<ConvInt8Gemm>().Any(k => k.IsParallel) || session.Kernels.OfType<ConvInt8Winograd>().Any(k => k.IsParallel);
+        parallel = session.Kernels.OfType<ConvInt8Gemm>().Any(k => k.IsParallel) || session.Kernels.OfType<ConvInt8Winograd>().Any(k => k.IsParallel)
+            || session.Kernels.OfType<ConvInt8DirectVnni>().Any(k => k.IsParallel);
         var g = model.Graph;
         foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(session.GetInputBytes(g.Inputs.IndexOf(tensor)));
         // Twice: a second run must not depend on state the first left behind.
@@ -25,7 +26,8 @@ public class ThreadedSessionTests
     }
 
     // Odd channel counts split unevenly (by blocks of 4 channels, 8 with AVX-512); two images and groups dispatch several
-    // times per run; a stride-2 layer. The 3x3 stride-1 ones with 8 and more input channels run the Winograd kernels.
+    // times per run; a stride-2 layer. The 3x3 stride-1 ones with 8 and more input channels run the Winograd kernels,
+    // the 8-channel one on 31-pixel rows the direct AVX-VNNI kernel where the CPU has AVX-VNNI (split by rows).
     [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 2)]
     [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 3)]
     [TestCase(new[] { 2, 24, 15, 13 }, 21, 3, 2, 1, 4)]

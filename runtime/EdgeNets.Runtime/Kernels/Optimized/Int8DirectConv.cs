@@ -101,10 +101,17 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         IsValidPooled(s) && s.Input(0).Shape[1] <= MaxPreferredChannels && FillsBlocks(s.Output(0).Shape[^1]);
 
     /// <summary>
-    /// Alone where it measured faster than the im2col kernels: 1-D Convs (one row per image, whose interleave is
-    /// short), with rows filling their blocks as above.
+    /// Alone where it measured faster than the im2col and Winograd kernels, with rows filling their blocks as above:
+    /// 1-D Convs (activity-hapt's 32-channel kernel-5 layer 5.3 -> 4.4 us, DeepConvLSTM's 64-channel ones 17.4 -> 14.6),
+    /// and 2-D ones on up to <see cref="MaxPreferredChannels2d"/> input channels (ResNet-8's 16 -> 16 3x3 on 32x32
+    /// 23.8 us with Winograd -> 16.6, its 3 -> 16 first layer 6.5 -> 5.5). Small maps (16x16 and below: half a block
+    /// or more dropped) stay with Winograd.
     /// </summary>
-    public static bool CanHandle(KernelSetup s) => IsValid(s) && s.Input(0).Rank == 3 && FillsBlocks(s.Output(0).Shape[^1]);
+    public static bool CanHandle(KernelSetup s) =>
+        IsValid(s) && FillsBlocks(s.Output(0).Shape[^1]) && (s.Input(0).Rank == 3 || s.Input(0).Shape[1] <= MaxPreferredChannels2d);
+
+    /// <summary>Input channels up to which a 2-D Conv without pool is taken (measured up to 16).</summary>
+    public const int MaxPreferredChannels2d = 16;
 
     private static bool FillsBlocks(int width)
     {

@@ -56,7 +56,8 @@ public static class OptimizedKernels
         // between them: it serves CPUs with AVX-VNNI but no AVX-512, and x86-64-v3 NativeAOT builds, which check
         // AVX-VNNI at run time but cannot use AVX-512. The VNNI Gemm is the best Gemm wherever it runs.
         AddInt8Gemms(list, "_AvxVnni", Int8Isa.AvxVnni, () => AvxVnni.IsSupported, 3);
-        // Direct vpdpbusd products without an im2col matrix, first where they measured faster (1-D Convs).
+        // Direct vpdpbusd products without an im2col matrix, first where they measured faster (1-D Convs, 2-D ones on
+        // few channels and wide maps).
         list.Add(new KernelEntry("DirectConvInt8_AvxVnni", OpType.Conv, DataType.Int8, s => new ConvInt8DirectVnni(s, null, "DirectConvInt8_AvxVnni"),
             () => AvxVnni.IsSupported, 6, ConvInt8DirectVnni.CanHandle));
         // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width where it takes the operator
