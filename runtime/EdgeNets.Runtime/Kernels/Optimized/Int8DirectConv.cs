@@ -11,7 +11,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// Int8 Conv, stride 1, dilation 1, group 1 (1-D or 2-D, any kernel size) as direct AVX-VNNI products: 8 pixels of an
 /// output channel take one vpdpbusd per quadruplet of taps (7 for an RGB image's 27 taps of a 3x3 kernel), optionally
 /// fused with the MaxPool 2x2/2 that reads the output. Taken where it measured faster than Winograd or the im2col
-/// kernels: first layers on few channels, and 1-D Convs (see <see cref="CanHandle"/> and <see cref="CanHandlePooled"/>).
+/// kernels: 2-D layers on few channels and wide maps, and 1-D Convs (see <see cref="CanHandle"/> and
+/// <see cref="CanHandlePooled"/>).
 /// <para>
 /// Exactness: the input is copied into bordered planes as x + 128 (vpdpbusd's unsigned operand), the border holding
 /// zx + 128, and the bias is corrected by −(zx + 128)·Σ w, so each sum is bias + Σ (x − zx)·w over the taps inside the
@@ -31,10 +32,13 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
 {
     /// <summary>
-    /// Input channels up to which the kernel is taken: on 32x32 to 96x96 maps it measured faster than the AVX-512 Winograd
-    /// kernel up to 8 channels (3.9 vs 4.2 us for 3 -> 16 channels on 32x32, 8.1 vs 14.5 for 8 -> 16), slower from 12.
+    /// Input channels up to which the fused kernel is taken: on 32x32 to 96x96 maps it measured faster than the AVX-512
+    /// Winograd kernel up to 8 channels (3.9 vs 4.2 us for 3 -> 16 channels on 32x32, 8.1 vs 14.5 for 8 -> 16), slower
+    /// from 12.
     /// </summary>
     public const int MaxPreferredChannels = 8;
+    /// <summary>Input channels up to which a 2-D Conv without pool is taken (measured up to 16).</summary>
+    public const int MaxPreferredChannels2d = 16;
     /// <summary>Input channels up to which it is exact and tested (its per-row interleave grows with the channels).</summary>
     public const int MaxInChannels = 64;
     /// <summary>Taps per output pixel up to which it is taken (and tested): 64 channels of a 3x3 kernel.</summary>
@@ -109,9 +113,6 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     /// </summary>
     public static bool CanHandle(KernelSetup s) =>
         IsValid(s) && FillsBlocks(s.Output(0).Shape[^1]) && (s.Input(0).Rank == 3 || s.Input(0).Shape[1] <= MaxPreferredChannels2d);
-
-    /// <summary>Input channels up to which a 2-D Conv without pool is taken (measured up to 16).</summary>
-    public const int MaxPreferredChannels2d = 16;
 
     private static bool FillsBlocks(int width)
     {
