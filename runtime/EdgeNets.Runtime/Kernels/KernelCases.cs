@@ -374,6 +374,9 @@ public static class KernelCases
         yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         yield return new([1, 16, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         yield return new([1, 5, 3, 64], 7, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        // 1x1 Convs, whose planes the direct kernel runs as one row each (63 and 36 pixels, a batch of 2).
+        yield return new([1, 24, 7, 9], 13, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([2, 40, 6, 6], 17, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
         // 1-D (NCW): the activity model's layers (rows of 124 and 120 in 32-pixel blocks), a batch, a tail past a block.
         yield return new([1, 5, 30], 9, [5], [1], [2, 2], [1]);
         yield return new([2, 7, 19], 4, [3], [2], [1, 0], [2]);

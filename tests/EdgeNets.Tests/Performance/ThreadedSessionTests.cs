@@ -27,12 +27,14 @@ public class ThreadedSessionTests
 
     // Odd channel counts split unevenly (by blocks of 4 channels, 8 with AVX-512); two images and groups dispatch several
     // times per run; a stride-2 layer. The 3x3 stride-1 ones with 8 and more input channels run the Winograd kernels,
-    // the 8-channel one on 31-pixel rows the direct AVX-VNNI kernel where the CPU has AVX-VNNI (split by rows).
+    // the 8-channel one on 31-pixel rows and the ungrouped 1x1 one (its plane one row of 400 pixels) the direct AVX-VNNI
+    // kernel where the CPU has AVX-VNNI (split by 32-pixel blocks).
     [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 2)]
     [TestCase(new[] { 1, 16, 20, 20 }, 37, 3, 1, 1, 3)]
     [TestCase(new[] { 2, 24, 15, 13 }, 21, 3, 2, 1, 4)]
     [TestCase(new[] { 1, 32, 20, 20 }, 48, 1, 1, 2, 3)]
     [TestCase(new[] { 1, 8, 33, 31 }, 11, 3, 1, 1, 2)]
+    [TestCase(new[] { 1, 32, 20, 20 }, 48, 1, 1, 1, 3)]
     [TestCase(new[] { 2, 32, 9, 9 }, 50, 3, 1, 1, 3)]
     public void ConvOutputIsIdenticalToOneThread(int[] input, int outChannels, int kernel, int stride, int group, int threads)
     {

@@ -53,10 +53,20 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     private readonly Window2d _g;
     private readonly int _channels, _outChannels, _quads, _taps, _kernelH, _kernelW;
     private readonly int _pixels, _rowStride, _plane, _pooledW;
-    /// <summary>Fused with the MaxPool: output rows go in pairs (<see cref="_units"/> pairs), else one at a time.</summary>
+    /// <summary>
+    /// The geometry the kernel works on: the Conv's, except that a 1x1 Conv without padding sees each plane as one row
+    /// of H·W pixels (no neighbours to keep apart), so short rows do not leave blocks half empty.
+    /// </summary>
+    private readonly int _h, _w, _outH, _outW, _padTop, _padLeft;
+    /// <summary>Fused with the MaxPool: output rows go in pairs, else one at a time.</summary>
     private readonly bool _pooled;
-    /// <summary>Output rows per unit of work (2 pooled, else 1) and units per image.</summary>
+    /// <summary>
+    /// Output rows interleaved together (2 pooled, else 1), and the units of work per image that threads split: row
+    /// pairs when pooled, else 32-pixel blocks of the rows (a 1x1 Conv's plane is a single row).
+    /// </summary>
     private readonly int _unitRows, _units;
+    /// <summary>32-pixel blocks per output row.</summary>
+    private readonly int _blocks;
     private readonly int _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
     private readonly bool[] _monotone;
@@ -105,14 +115,26 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         IsValidPooled(s) && s.Input(0).Shape[1] <= MaxPreferredChannels && FillsBlocks(s.Output(0).Shape[^1]);
 
     /// <summary>
-    /// Alone where it measured faster than the im2col and Winograd kernels, with rows filling their blocks as above:
+    /// Alone where it measured faster than the im2col and Winograd kernels: 1x1 Convs without padding, each plane one
+    /// row (MobileNet's 1x1 layers 9.8 -> 8.6 us on 48x48 with 8 channels, 7.4 -> 4.9 on 24x24 with 16, 9.6 -> 7.4 on
+    /// 3x3 maps with 128 -> 256; 128 -> 128 channels on 16x16 98.7 -> 131.6 GMAC/s); and, with rows filling their
+    /// blocks as above,
     /// 1-D Convs (activity-hapt's 32-channel kernel-5 layer 5.3 -> 4.4 us, DeepConvLSTM's 64-channel ones 17.4 -> 14.6),
     /// and 2-D ones on up to <see cref="MaxPreferredChannels2d"/> input channels (ResNet-8's 16 -> 16 3x3 on 32x32
     /// 23.8 us with Winograd -> 16.6, its 3 -> 16 first layer 6.5 -> 5.5). Small maps (16x16 and below: half a block
     /// or more dropped) stay with Winograd.
     /// </summary>
-    public static bool CanHandle(KernelSetup s) =>
-        IsValid(s) && FillsBlocks(s.Output(0).Shape[^1]) && (s.Input(0).Rank == 3 || s.Input(0).Shape[1] <= MaxPreferredChannels2d);
+    public static bool CanHandle(KernelSetup s)
+    {
+        if (!IsValid(s)) return false;
+        var g = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32).Window;
+        if (IsFlat(g)) return true;
+        return FillsBlocks(g.OutW) && (s.Input(0).Rank == 3 || g.C <= MaxPreferredChannels2d);
+    }
+
+    /// <summary>A 1x1 Conv without padding (stride 1, as all this kernel takes): each plane can run as one row.</summary>
+    private static bool IsFlat(Window2d g) =>
+        g.KernelH == 1 && g.KernelW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
 
     private static bool FillsBlocks(int width)
     {
@@ -145,16 +167,18 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         _outChannels = shape.OutChannels;
         _kernelH = g.KernelH;
         _kernelW = g.KernelW;
+        (_h, _w, _outH, _outW, _padTop, _padLeft) = IsFlat(g) && !_pooled ? (1, g.H * g.W, 1, g.H * g.W, 0, 0) : (g.H, g.W, g.OutH, g.OutW, g.PadTop, g.PadLeft);
         int kernelSize = _kernelH * _kernelW;
         _taps = _channels * kernelSize;
         _quads = (_taps + 3) / 4;
         _unitRows = _pooled ? 2 : 1;
-        _units = g.OutH / _unitRows;
-        _pooledW = g.OutW / 2;
-        _pixels = (g.OutW + BlockPixels - 1) / BlockPixels * BlockPixels;
+        _blocks = (_outW + BlockPixels - 1) / BlockPixels;
+        _units = _pooled ? _outH / 2 : _outH * _blocks;
+        _pooledW = _outW / 2;
+        _pixels = (_outW + BlockPixels - 1) / BlockPixels * BlockPixels;
         // A block's tap loads read 32 bytes from columns kx..kx+KW-1 past its first pixel, rows y..y+KH-1 past its row.
         _rowStride = _pixels + _kernelW - 1;
-        _plane = (g.OutH + _kernelH - 1) * _rowStride;
+        _plane = (_outH + _kernelH - 1) * _rowStride;
         int storedZeroPoint = inputZeroPoint + 128;
         _bordered = new byte[_channels * _plane];
         Array.Fill(_bordered, (byte)storedZeroPoint);
@@ -193,7 +217,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
 
     internal override void UseWorkers(WorkerPool workers)
     {
-        long macs = (long)_outChannels * _g.OutH * _pixels * _quads * 4;
+        long macs = (long)_outChannels * _outH * _pixels * _quads * 4;
         if (macs < MinParallelMacs || _units < 2) return;
         _workers = workers;
         _chunks = Math.Min(_units, 4 * workers.Parts);
@@ -234,27 +258,27 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         ref byte bordered = ref MemoryMarshal.GetArrayDataReference(_bordered);
         var flip = Vector256.Create((byte)0x80);
         for (int c = 0; c < g.C; c++)
-            for (int h = 0; h < g.H; h++)
+            for (int h = 0; h < _h; h++)
             {
-                ref byte from = ref Unsafe.Add(ref source, (c * g.H + h) * g.W);
-                ref byte to = ref Unsafe.Add(ref bordered, c * _plane + (h + g.PadTop) * _rowStride + g.PadLeft);
+                ref byte from = ref Unsafe.Add(ref source, (c * _h + h) * _w);
+                ref byte to = ref Unsafe.Add(ref bordered, c * _plane + (h + _padTop) * _rowStride + _padLeft);
                 int w = 0;
-                for (; w + 32 <= g.W; w += 32) (Vector256.LoadUnsafe(ref from, (nuint)w) ^ flip).StoreUnsafe(ref to, (nuint)w);
-                if (w + 16 <= g.W)
+                for (; w + 32 <= _w; w += 32) (Vector256.LoadUnsafe(ref from, (nuint)w) ^ flip).StoreUnsafe(ref to, (nuint)w);
+                if (w + 16 <= _w)
                 {
                     (Vector128.LoadUnsafe(ref from, (nuint)w) ^ flip.GetLower()).StoreUnsafe(ref to, (nuint)w);
                     w += 16;
                 }
-                if (w + 8 <= g.W)
+                if (w + 8 <= _w)
                 {
                     Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, w), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, w)) ^ 0x8080_8080_8080_8080UL);
                     w += 8;
                 }
-                for (; w < g.W; w++) Unsafe.Add(ref to, w) = (byte)(Unsafe.Add(ref from, w) ^ 0x80);
+                for (; w < _w; w++) Unsafe.Add(ref to, w) = (byte)(Unsafe.Add(ref from, w) ^ 0x80);
             }
     }
 
-    /// <summary>Output rows (pooled: row pairs) [begin, end) of image <paramref name="n"/>.</summary>
+    /// <summary>Units [begin, end) of image <paramref name="n"/> (pooled: row pairs; else blocks of rows, row by row).</summary>
     private void Units(Span<sbyte> output, int n, int begin, int end, byte[] interleaved)
     {
         if (_pooled) RowPairs(output, n, begin, end, interleaved);
@@ -267,7 +291,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         ref sbyte y = ref MemoryMarshal.GetReference(output);
         for (int p = begin; p < end; p++)
         {
-            Interleave(2 * p, interleaved);
+            Interleave(2 * p, interleaved, 0, _blocks);
             for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
             {
                 int valid = Math.Min(BlockPixels / 2, _pooledW - x0 / 2);
@@ -295,19 +319,19 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         }
     }
 
-    /// <summary>Output rows [begin, end) of image <paramref name="n"/>, unpooled.</summary>
+    /// <summary>Blocks [begin, end) of image <paramref name="n"/>'s output rows (numbered row by row), unpooled.</summary>
     private void Rows(Span<sbyte> output, int n, int begin, int end, byte[] interleaved)
     {
-        var g = _g;
-        int plane = g.OutH * g.OutW;
+        int plane = _outH * _outW;
         ref sbyte y = ref MemoryMarshal.GetReference(output);
-        for (int row = begin; row < end; row++)
+        for (int row = begin / _blocks; row * _blocks < end; row++)
         {
-            Interleave(row, interleaved);
-            for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
+            int blockBegin = Math.Max(begin - row * _blocks, 0), blockEnd = Math.Min(end - row * _blocks, _blocks);
+            Interleave(row, interleaved, blockBegin, blockEnd);
+            for (int x0 = blockBegin * BlockPixels; x0 < blockEnd * BlockPixels; x0 += BlockPixels)
             {
-                int valid = Math.Min(BlockPixels, g.OutW - x0);
-                ref sbyte first = ref Unsafe.Add(ref y, n * _outChannels * plane + row * g.OutW + x0);
+                int valid = Math.Min(BlockPixels, _outW - x0);
+                ref sbyte first = ref Unsafe.Add(ref y, n * _outChannels * plane + row * _outW + x0);
                 if (Avx512F.IsSupported)
                 {
                     // 32 vector registers: four output channels at a time, 16 accumulators.
@@ -461,8 +485,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
             for (int i = 0; i < valid; i++) Unsafe.Add(ref to, i) = (sbyte)pooled.GetElement(i);
     }
 
-    /// <summary>Interleaves the taps of output row <paramref name="row"/> (pooled: and row + 1; see the class remarks for the pixel order).</summary>
-    private void Interleave(int row, byte[] interleaved)
+    /// <summary>
+    /// Interleaves the taps of blocks [blockBegin, blockEnd) of output row <paramref name="row"/> (pooled: and row + 1;
+    /// see the class remarks for the pixel order).
+    /// </summary>
+    private void Interleave(int row, byte[] interleaved, int blockBegin, int blockEnd)
     {
         ref byte to = ref MemoryMarshal.GetArrayDataReference(interleaved);
         ref int offsets = ref MemoryMarshal.GetArrayDataReference(_tapOffsets);
@@ -478,7 +505,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
                 ref byte t1 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 1));
                 ref byte t2 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 2));
                 ref byte t3 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 3));
-                for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
+                for (int x0 = blockBegin * BlockPixels; x0 < blockEnd * BlockPixels; x0 += BlockPixels)
                 {
                     var a = Vector256.LoadUnsafe(ref t0, (nuint)x0);
                     var b = Vector256.LoadUnsafe(ref t1, (nuint)x0);
