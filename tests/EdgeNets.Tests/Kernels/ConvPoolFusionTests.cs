@@ -103,29 +103,24 @@ public class ConvPoolFusionTests
         if (AnyFusedSupported) Assert.That(session.KernelNames.Count(n => n.Contains("(fused into", StringComparison.Ordinal)), Is.EqualTo(3));
     }
 
-    /// <summary>A pair big enough to split across threads: the fused kernel's split gives the reference bytes.</summary>
-    [Test]
-    public void FusedPairSplitAcrossThreadsGivesTheReferenceBytes()
+    /// <summary>
+    /// Pairs big enough to split across threads: the fused kernel's split (Winograd: by output channels; the
+    /// first-layer direct kernel, few input channels: by row pairs) gives the reference bytes.
+    /// </summary>
+    [TestCase("Conv int8 [1,24,20,20]", "WinogradConv3x3MaxPool2x2Int8_")]
+    [TestCase("Conv int8 [1,3,64,64]", "DirectConv3x3MaxPool2x2Int8_AvxVnni")]
+    public void FusedPairSplitAcrossThreadsGivesTheReferenceBytes(string casePrefix, string kernelPrefix)
     {
-        if (!AnyFusedSupported) Assert.Ignore("no fused Conv + MaxPool variant on this CPU");
-        var c = KernelCases.ConvPoolPairs().First(k => k.Description.StartsWith("Conv int8 [1,24,20,20]", StringComparison.Ordinal));
+        bool direct = kernelPrefix.StartsWith("Direct", StringComparison.Ordinal);
+        if (direct ? !System.Runtime.Intrinsics.X86.AvxVnni.IsSupported : !AnyFusedSupported)
+            Assert.Ignore($"{kernelPrefix} is not supported on this CPU ({CpuFeatures.Describe()})");
+        var c = KernelCases.ConvPoolPairs().First(k => k.Description.StartsWith(casePrefix, StringComparison.Ordinal));
         var model = Model.Load(EnetWriter.Write(c.Graph));
         using var threaded = model.CreateSession(new SessionOptions { Threads = 2 });
-        Assert.That(threaded.Kernels.OfType<ConvInt8Winograd>().Single().IsParallel, Is.True, "the layer is split");
+        Assert.That(threaded.KernelNames[0], Does.StartWith(kernelPrefix));
+        bool split = direct ? threaded.Kernels.OfType<ConvInt8DirectVnni>().Single().IsParallel : threaded.Kernels.OfType<ConvInt8Winograd>().Single().IsParallel;
+        Assert.That(split, Is.True, "the layer is split");
         Assert.That(threaded.KernelNames[1], Is.EqualTo("MaxPool2dInt8 (fused into #0)"));
-        Assert.That(Run(threaded, c), Is.EqualTo(RunReference(c)));
-    }
-
-    /// <summary>The first-layer kernel (few input channels) split by row pairs across threads gives the reference bytes.</summary>
-    [Test]
-    public void DirectFirstLayerSplitAcrossThreadsGivesTheReferenceBytes()
-    {
-        if (!System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) Assert.Ignore($"no AVX-VNNI on this CPU ({CpuFeatures.Describe()})");
-        var c = KernelCases.ConvPoolPairs().First(k => k.Description.StartsWith("Conv int8 [1,3,64,64]", StringComparison.Ordinal));
-        var model = Model.Load(EnetWriter.Write(c.Graph));
-        using var threaded = model.CreateSession(new SessionOptions { Threads = 2 });
-        Assert.That(threaded.Kernels.OfType<ConvInt8DirectVnni>().Single().IsParallel, Is.True, "the layer is split");
-        Assert.That(threaded.KernelNames[0], Is.EqualTo("DirectConv3x3MaxPool2x2Int8_AvxVnni"));
         Assert.That(Run(threaded, c), Is.EqualTo(RunReference(c)));
     }
 
