@@ -369,6 +369,10 @@ public static class KernelCases
         yield return new([1, 2, 7, 24], 2, [2, 2], [1, 1], [0, 0, 1, 1], [1, 1], 2);
         yield return new([1, 3, 9, 33], 3, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 3);
         yield return new([1, 5, 41], 5, [4], [1], [2, 1], [1], 5);
+        // Depthwise 3x3 rows of 32 pixels and more (the AVX-512 kernel's 32-output blocks, then a 16-output one):
+        // MobileNet's 48x48 layer, and 64-pixel rows.
+        yield return new([1, 8, 48, 48], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 8);
+        yield return new([1, 5, 3, 64], 5, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 5);
         // Wide maps on few channels, which the direct AVX-VNNI kernel takes: ResNet-8's first two layer shapes, a
         // 64-pixel row with an odd channel count.
         yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
