@@ -70,6 +70,8 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     private readonly int _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
     private readonly bool[] _monotone;
+    /// <summary>Per output channel, its multiplier and shift as AVX-512 constants (empty without AVX-512BW): set up once, not per block.</summary>
+    private readonly QuantizedMultiplier512[] _rescale512 = [];
     /// <summary>Per output channel and quadruplet, the 4 int8 weights as one int32 (zero past the last tap).</summary>
     private readonly int[] _weights;
     /// <summary>Per tap (quadruplet-padded with repeats of tap 0), its offset in the bordered planes from an output pixel's.</summary>
@@ -198,6 +200,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
                 for (int j = 0; j < 4; j++)
                     if (4 * q + j < _taps) _weights[m * _quads + q] |= (byte)w[4 * q + j] << (8 * j);
             _monotone[m] = _multipliers[m] >= 0 && _shifts[m] <= 0;
+        }
+        if (Avx512BW.IsSupported)
+        {
+            _rescale512 = new QuantizedMultiplier512[_outChannels];
+            for (int m = 0; m < _outChannels; m++) _rescale512[m] = new QuantizedMultiplier512(_multipliers[m], _shifts[m]);
         }
         _tapOffsets = new int[_quads * 4];
         for (int t = 0; t < _tapOffsets.Length; t++)
@@ -453,8 +460,9 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
             var zero = Vector512.Create(_outputZeroPoint);
             var min = Vector512.Create(_min);
             var max = Vector512.Create(_max);
-            var low = Vector512.Min(Vector512.Max(FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(s0, s1), multiplier, shift) + zero, min), max);
-            var high = Vector512.Min(Vector512.Max(FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(s2, s3), multiplier, shift) + zero, min), max);
+            ref readonly var rescale = ref _rescale512[m];
+            var low = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.Create(s0, s1)) + zero, min), max);
+            var high = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.Create(s2, s3)) + zero, min), max);
             // vpmovdb keeps the lane order: groups of 4 pixels 0-3 16-19 4-7 20-23 and 8-11 24-27 12-15 28-31.
             var a = Avx512F.ConvertToVector128SByte(low).AsSingle();
             var b = Avx512F.ConvertToVector128SByte(high).AsSingle();
@@ -546,7 +554,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         {
             // One 512-bit requantization (a single rounding step on int64 lanes) for both halves.
             var both = Vector512.Create(low, high);
-            if (_monotone[m]) both = FixedPointVector.MultiplyByQuantizedMultiplier(both, _multipliers[m], _shifts[m]);
+            if (_monotone[m]) both = _rescale512[m].Apply(both);
             both = Vector512.Min(Vector512.Max(both + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
             // vpmovdb keeps the lane order: groups of 4 pixels 0-3, 8-11, 4-7, 12-15.
             return Sse2.Shuffle(Avx512F.ConvertToVector128SByte(both).AsInt32(), 0b11_01_10_00).AsByte();
