@@ -10,8 +10,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: the AVX-512 direct
 /// Conv and int8 recurrent kernels 4; AdvSimd SDOT, AVX-VNNI and the other AVX-512 kernels 3; AVX2 2; Vector128 and
 /// portable scalar variants 1; the Winograd 3x3 Convs one above the direct kernels of their width (AVX-512 5, AVX2 4,
-/// Vector128 2, below SDOT), taking only the operators where they measured faster. No two variants an operator may
-/// get share a priority.
+/// Vector128 2, below SDOT), and the direct AVX-VNNI Convs without im2col above all (6), each taking only the operators
+/// where they measured faster. No two variants an operator may get share a priority.
 /// </summary>
 public static class OptimizedKernels
 {
@@ -129,7 +129,8 @@ public static class OptimizedKernels
     /// </summary>
     internal static FusedConvPoolEntry[] RegisterFused() =>
     [
-        // First layers on 1-4 image channels: direct vpdpbusd products, above Winograd where they apply (measured faster).
+        // First layers (up to 8 input channels, wide maps): direct vpdpbusd products, above Winograd where they apply
+        // (measured faster).
         new("DirectConv3x3MaxPool2x2Int8_AvxVnni", (conv, pool) => new ConvInt8DirectVnni(conv, pool, "DirectConv3x3MaxPool2x2Int8_AvxVnni"),
             () => AvxVnni.IsSupported, 6, ConvInt8DirectVnni.CanHandlePooled, readsImageBeforeWriting: true, isValid: ConvInt8DirectVnni.IsValidPooled),
         FusedWinograd("WinogradConv3x3MaxPool2x2Int8_Avx512", Int8Isa.Avx512, () => Avx512BW.IsSupported, 5),
