@@ -119,12 +119,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     /// <summary>
     /// Alone where it measured faster than the im2col and Winograd kernels: 1x1 Convs without padding, each plane one
     /// row (MobileNet's 1x1 layers 9.8 -> 8.6 us on 48x48 with 8 channels, 7.4 -> 4.9 on 24x24 with 16, 9.6 -> 7.4 on
-    /// 3x3 maps with 128 -> 256; 128 -> 128 channels on 16x16 140 -> 162 GMAC/s); and, with rows filling their
-    /// blocks as above,
-    /// 1-D Convs (activity-hapt's 32-channel kernel-5 layer 5.3 -> 4.4 us, DeepConvLSTM's 64-channel ones 17.4 -> 14.6),
-    /// and 2-D ones on up to <see cref="MaxPreferredChannels2d"/> input channels (ResNet-8's 16 -> 16 3x3 on 32x32
-    /// 23.8 us with Winograd -> 16.6, its 3 -> 16 first layer 6.5 -> 5.5). Small maps (16x16 and below: half a block
-    /// or more dropped) stay with Winograd.
+    /// 3x3 maps with 128 -> 256; 128 -> 128 channels on 16x16 140 -> 162 GMAC/s); and, with rows filling their blocks
+    /// as above, 1-D Convs (activity-hapt's 32-channel kernel-5 layer 5.3 -> 4.4 us, DeepConvLSTM's 64-channel ones
+    /// 17.4 -> 14.6) and 2-D ones on up to <see cref="MaxPreferredChannels2d"/> input channels (ResNet-8's 16 -> 16 3x3
+    /// on 32x32 23.8 us with Winograd -> 16.6, its 3 -> 16 first layer 6.5 -> 5.5). Small maps (16x16 and below: half a
+    /// block or more dropped) stay with Winograd.
     /// </summary>
     public static bool CanHandle(KernelSetup s)
     {
