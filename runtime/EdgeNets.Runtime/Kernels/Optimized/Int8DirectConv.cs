@@ -22,9 +22,9 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// channels requantize each pixel first.
 /// </para>
 /// <para>
-/// Layouts: for each output row (pooled: pair of rows), the taps' rows are interleaved into [row][quadruplet][32-pixel
-/// block][4 taps] with in-lane byte and word unpacks, which leave each block's pixels in the order 0-3 16-19 | 4-7
-/// 20-23 | 8-11 24-27 | 12-15 28-31 (by vector). Horizontal pairs stay adjacent in that order, and the saturating packs
+/// Layouts: for each 32-pixel block of an output row (pooled: of a pair of rows), the taps' rows are interleaved into
+/// [row][quadruplet][32 pixels][4 taps] with in-lane byte and word unpacks, which leave the block's pixels in the order
+/// 0-3 16-19 | 4-7 20-23 | 8-11 24-27 | 12-15 28-31 (by vector). Horizontal pairs stay adjacent in that order, and the saturating packs
 /// put the pixels back in order. Accumulators: 16 independent chains where 32 vector registers exist (vpdpbusd's
 /// latency hides behind the others), 8 on x86-64-v3 builds (16 registers).
 /// </para>
@@ -45,6 +45,8 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     public const int MaxTaps = 9 * MaxInChannels;
     /// <summary>Pixels per block of the interleaved rows: one 256-bit load per tap row.</summary>
     private const int BlockPixels = 32;
+    /// <summary>Bytes of one quadruplet of taps of a block (4 vectors).</summary>
+    private const int BlockBytes = BlockPixels * 4;
     /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
@@ -78,7 +80,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     private readonly int[] _tapOffsets;
     /// <summary>The image as x + 128 in planes with a border of zx + 128 (written once; runs fill the interior).</summary>
     private readonly byte[] _bordered;
-    /// <summary>Per parallel chunk, the interleaved taps of one pair of output rows.</summary>
+    /// <summary>Per parallel chunk, the interleaved taps of one 32-pixel block of an output row (pooled: of a pair of rows).</summary>
     private byte[][] _interleaved;
 
     private WorkerPool? _workers;
@@ -214,7 +216,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         _interleaved = [new byte[InterleavedLength]];
     }
 
-    private int InterleavedLength => _unitRows * _quads * _pixels * 4;
+    private int InterleavedLength => _unitRows * _quads * BlockBytes;
 
     public override string Name => _name;
 
@@ -297,9 +299,9 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         ref sbyte y = ref MemoryMarshal.GetReference(output);
         for (int p = begin; p < end; p++)
         {
-            Interleave(2 * p, interleaved, 0, _blocks);
             for (int x0 = 0; x0 < _pixels; x0 += BlockPixels)
             {
+                Interleave(2 * p, interleaved, x0);
                 int valid = Math.Min(BlockPixels / 2, _pooledW - x0 / 2);
                 if (Avx512F.IsSupported)
                 {
@@ -307,7 +309,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
                     for (int m = 0; m < _outChannels; m += 2)
                     {
                         int second = Math.Min(m + 1, _outChannels - 1);
-                        Block(interleaved, x0, m, second, out var first16, out var second16);
+                        Block(interleaved, m, second, out var first16, out var second16);
                         Store(first16, ref Unsafe.Add(ref y, ((n * _outChannels + m) * pooledH + p) * _pooledW + x0 / 2), valid);
                         if (second != m) Store(second16, ref Unsafe.Add(ref y, ((n * _outChannels + second) * pooledH + p) * _pooledW + x0 / 2), valid);
                     }
@@ -317,7 +319,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
                     // 16: one channel at a time, 8 accumulators (two channels' 16 would spill).
                     for (int m = 0; m < _outChannels; m++)
                     {
-                        Whole(interleaved, x0, m, out var low, out var high);
+                        Whole(interleaved, m, out var low, out var high);
                         Store(Finish(low, high, m), ref Unsafe.Add(ref y, ((n * _outChannels + m) * pooledH + p) * _pooledW + x0 / 2), valid);
                     }
                 }
@@ -333,22 +335,22 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         for (int row = begin / _blocks; row * _blocks < end; row++)
         {
             int blockBegin = Math.Max(begin - row * _blocks, 0), blockEnd = Math.Min(end - row * _blocks, _blocks);
-            Interleave(row, interleaved, blockBegin, blockEnd);
             for (int x0 = blockBegin * BlockPixels; x0 < blockEnd * BlockPixels; x0 += BlockPixels)
             {
+                Interleave(row, interleaved, x0);
                 int valid = Math.Min(BlockPixels, _outW - x0);
                 ref sbyte first = ref Unsafe.Add(ref y, n * _outChannels * plane + row * _outW + x0);
                 if (Avx512F.IsSupported)
                 {
                     // 32 vector registers: four output channels at a time, 16 accumulators.
                     for (int m = 0; m < _outChannels; m += 4)
-                        RowOfFour(interleaved, x0, m, ref first, plane, valid);
+                        RowOfFour(interleaved, m, ref first, plane, valid);
                 }
                 else
                 {
                     // 16: two at a time, 8 accumulators.
                     for (int m = 0; m < _outChannels; m += 2)
-                        RowOfTwo(interleaved, x0, m, ref first, plane, valid);
+                        RowOfTwo(interleaved, m, ref first, plane, valid);
                 }
             }
         }
@@ -359,12 +361,12 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     /// from <paramref name="first"/> (channel 0's pixel) on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RowOfFour(byte[] interleaved, int x0, int m, ref sbyte first, int plane, int valid)
+    private void RowOfFour(byte[] interleaved, int m, ref sbyte first, int plane, int valid)
     {
         int last = _outChannels - 1;
         int m1 = Math.Min(m + 1, last), m2 = Math.Min(m + 2, last), m3 = Math.Min(m + 3, last);
-        ref byte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
-        nuint quadStride = (nuint)(_pixels * 4);
+        ref byte row = ref MemoryMarshal.GetArrayDataReference(interleaved);
+        const nuint quadStride = BlockBytes;
         ref int weights = ref MemoryMarshal.GetArrayDataReference(_weights);
         ref int w0 = ref Unsafe.Add(ref weights, m * _quads);
         ref int w1 = ref Unsafe.Add(ref weights, m1 * _quads);
@@ -413,11 +415,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
 
     /// <summary>As <see cref="RowOfFour"/> for output channels m and m + 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RowOfTwo(byte[] interleaved, int x0, int m, ref sbyte first, int plane, int valid)
+    private void RowOfTwo(byte[] interleaved, int m, ref sbyte first, int plane, int valid)
     {
         int m1 = Math.Min(m + 1, _outChannels - 1);
-        ref byte row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
-        nuint quadStride = (nuint)(_pixels * 4);
+        ref byte row = ref MemoryMarshal.GetArrayDataReference(interleaved);
+        const nuint quadStride = BlockBytes;
         ref int w0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m * _quads);
         ref int w1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m1 * _quads);
         var bias0 = Vector256.Create(_bias[m]);
@@ -493,51 +495,43 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     }
 
     /// <summary>
-    /// Interleaves the taps of blocks [blockBegin, blockEnd) of output row <paramref name="row"/> (pooled: and row + 1;
-    /// see the class remarks for the pixel order).
+    /// Interleaves the taps of the 32-pixel block at <paramref name="x0"/> of output row <paramref name="row"/> (pooled:
+    /// and row + 1) into <paramref name="interleaved"/> as [row][quadruplet][4 vectors]; see the class remarks for the
+    /// pixel order. One block at a time, so the buffer (at most a few KB) stays in L1 while every channel reads it.
     /// </summary>
-    private void Interleave(int row, byte[] interleaved, int blockBegin, int blockEnd)
+    private void Interleave(int row, byte[] interleaved, int x0)
     {
         ref byte to = ref MemoryMarshal.GetArrayDataReference(interleaved);
         ref int offsets = ref MemoryMarshal.GetArrayDataReference(_tapOffsets);
         int taps = 4 * _quads;
-        nint quadBytes = _pixels * 4;
         for (int r = 0; r < _unitRows; r++)
         {
-            ref byte rowStart = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bordered), (row + r) * _rowStride);
-            ref byte quad = ref Unsafe.Add(ref to, r * _quads * quadBytes);
-            for (int t = 0; t < taps; t += 4, quad = ref Unsafe.Add(ref quad, quadBytes))
+            ref byte rowStart = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bordered), (row + r) * _rowStride + x0);
+            ref byte quad = ref Unsafe.Add(ref to, r * _quads * BlockBytes);
+            for (int t = 0; t < taps; t += 4, quad = ref Unsafe.Add(ref quad, BlockBytes))
             {
-                ref byte t0 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t));
-                ref byte t1 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 1));
-                ref byte t2 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 2));
-                ref byte t3 = ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 3));
-                for (int x0 = blockBegin * BlockPixels; x0 < blockEnd * BlockPixels; x0 += BlockPixels)
-                {
-                    var a = Vector256.LoadUnsafe(ref t0, (nuint)x0);
-                    var b = Vector256.LoadUnsafe(ref t1, (nuint)x0);
-                    var c = Vector256.LoadUnsafe(ref t2, (nuint)x0);
-                    var d = Vector256.LoadUnsafe(ref t3, (nuint)x0);
-                    // Bytes a0 b0 a1 b1 … per 128-bit lane, then words: 4 taps per pixel.
-                    var abLow = Avx2.UnpackLow(a, b).AsInt16();
-                    var abHigh = Avx2.UnpackHigh(a, b).AsInt16();
-                    var cdLow = Avx2.UnpackLow(c, d).AsInt16();
-                    var cdHigh = Avx2.UnpackHigh(c, d).AsInt16();
-                    ref byte block = ref Unsafe.Add(ref quad, x0 * 4);
-                    Avx2.UnpackLow(abLow, cdLow).AsByte().StoreUnsafe(ref block, 0);     // pixels 0-3, 16-19
-                    Avx2.UnpackHigh(abLow, cdLow).AsByte().StoreUnsafe(ref block, 32);   // 4-7, 20-23
-                    Avx2.UnpackLow(abHigh, cdHigh).AsByte().StoreUnsafe(ref block, 64);  // 8-11, 24-27
-                    Avx2.UnpackHigh(abHigh, cdHigh).AsByte().StoreUnsafe(ref block, 96); // 12-15, 28-31
-                }
+                var a = Vector256.LoadUnsafe(ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t)));
+                var b = Vector256.LoadUnsafe(ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 1)));
+                var c = Vector256.LoadUnsafe(ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 2)));
+                var d = Vector256.LoadUnsafe(ref Unsafe.Add(ref rowStart, Unsafe.Add(ref offsets, t + 3)));
+                // Bytes a0 b0 a1 b1 … per 128-bit lane, then words: 4 taps per pixel.
+                var abLow = Avx2.UnpackLow(a, b).AsInt16();
+                var abHigh = Avx2.UnpackHigh(a, b).AsInt16();
+                var cdLow = Avx2.UnpackLow(c, d).AsInt16();
+                var cdHigh = Avx2.UnpackHigh(c, d).AsInt16();
+                Avx2.UnpackLow(abLow, cdLow).AsByte().StoreUnsafe(ref quad, 0);     // pixels 0-3, 16-19
+                Avx2.UnpackHigh(abLow, cdLow).AsByte().StoreUnsafe(ref quad, 32);   // 4-7, 20-23
+                Avx2.UnpackLow(abHigh, cdHigh).AsByte().StoreUnsafe(ref quad, 64);  // 8-11, 24-27
+                Avx2.UnpackHigh(abHigh, cdHigh).AsByte().StoreUnsafe(ref quad, 96); // 12-15, 28-31
             }
         }
     }
 
     /// <summary>The 16 pooled pixels of the block at <paramref name="x0"/> for output channels <paramref name="m0"/> and <paramref name="m1"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Block(byte[] interleaved, int x0, int m0, int m1, out Vector128<byte> first, out Vector128<byte> second)
+    private void Block(byte[] interleaved, int m0, int m1, out Vector128<byte> first, out Vector128<byte> second)
     {
-        Whole(interleaved, x0, m0, m1, out var low0, out var low1, out var high0, out var high1);
+        Whole(interleaved, m0, m1, out var low0, out var low1, out var high0, out var high1);
         first = Finish(low0, high0, m0);
         second = Finish(low1, high1, m1);
     }
@@ -579,11 +573,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     /// <paramref name="low1"/> from vectors 0-1 (pooled pixels 0-3 and 8-11), the high ones from vectors 2-3 (4-7, 12-15).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Whole(byte[] interleaved, int x0, int m0, int m1, out Vector256<int> low0, out Vector256<int> low1, out Vector256<int> high0, out Vector256<int> high1)
+    private void Whole(byte[] interleaved, int m0, int m1, out Vector256<int> low0, out Vector256<int> low1, out Vector256<int> high0, out Vector256<int> high1)
     {
-        ref byte row0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
-        ref byte row1 = ref Unsafe.Add(ref row0, _quads * _pixels * 4);
-        nuint quadStride = (nuint)(_pixels * 4);
+        ref byte row0 = ref MemoryMarshal.GetArrayDataReference(interleaved);
+        ref byte row1 = ref Unsafe.Add(ref row0, _quads * BlockBytes);
+        const nuint quadStride = BlockBytes;
         ref int weights0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m0 * _quads);
         ref int weights1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m1 * _quads);
         var bias0 = Vector256.Create(_bias[m0]);
@@ -629,11 +623,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
 
     /// <summary>As the two-channel <see cref="Whole(byte[], int, int, int, out Vector256{int}, out Vector256{int}, out Vector256{int}, out Vector256{int})"/> for one output channel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Whole(byte[] interleaved, int x0, int m, out Vector256<int> low, out Vector256<int> high)
+    private void Whole(byte[] interleaved, int m, out Vector256<int> low, out Vector256<int> high)
     {
-        ref byte row0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(interleaved), x0 * 4);
-        ref byte row1 = ref Unsafe.Add(ref row0, _quads * _pixels * 4);
-        nuint quadStride = (nuint)(_pixels * 4);
+        ref byte row0 = ref MemoryMarshal.GetArrayDataReference(interleaved);
+        ref byte row1 = ref Unsafe.Add(ref row0, _quads * BlockBytes);
+        const nuint quadStride = BlockBytes;
         ref int weights = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights), m * _quads);
         var bias = Vector256.Create(_bias[m]);
         // [row][vector]
