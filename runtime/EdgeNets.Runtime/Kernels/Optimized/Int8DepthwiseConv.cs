@@ -299,14 +299,19 @@ internal sealed class DepthwiseConvInt8 : OpKernel
         bool stride2 = stride == 2;
         // AVX-512: 32 outputs per block with 512-bit multiply-adds (half the instructions of two 16-output blocks); the
         // 16-output blocks finish what is left.
-        var wide00 = Vector512.Create(pairs).AsInt16();
-        var wide01 = Vector512.Create(Unsafe.Add(ref pairs, 1)).AsInt16();
-        var wide10 = Vector512.Create(Unsafe.Add(ref pairs, 2)).AsInt16();
-        var wide11 = Vector512.Create(Unsafe.Add(ref pairs, 3)).AsInt16();
-        var wide20 = Vector512.Create(Unsafe.Add(ref pairs, 4)).AsInt16();
-        var wide21 = Vector512.Create(Unsafe.Add(ref pairs, 5)).AsInt16();
-        // The channel's requantization constants broadcast once, not per block (they measured most of the time here).
-        var rescale = _avx512 ? new ChannelRescale512(_bias[c], _multipliers[c], _shifts[c], _outputZeroPoint, _min, _max) : default;
+        Vector512<short> wide00 = default, wide01 = default, wide10 = default, wide11 = default, wide20 = default, wide21 = default;
+        ChannelRescale512 rescale = default;
+        if (_avx512)
+        {
+            wide00 = Vector512.Create(pairs).AsInt16();
+            wide01 = Vector512.Create(Unsafe.Add(ref pairs, 1)).AsInt16();
+            wide10 = Vector512.Create(Unsafe.Add(ref pairs, 2)).AsInt16();
+            wide11 = Vector512.Create(Unsafe.Add(ref pairs, 3)).AsInt16();
+            wide20 = Vector512.Create(Unsafe.Add(ref pairs, 4)).AsInt16();
+            wide21 = Vector512.Create(Unsafe.Add(ref pairs, 5)).AsInt16();
+            // The channel's requantization constants broadcast once, not per block (they measured most of the time here).
+            rescale = new ChannelRescale512(_bias[c], _multipliers[c], _shifts[c], _outputZeroPoint, _min, _max);
+        }
         if (_plane)
         {
             var planeOut = _planeOut.AsSpan();

@@ -454,16 +454,12 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StoreRow(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, int m, ref sbyte to, int valid)
     {
-        int multiplier = _multipliers[m], shift = _shifts[m];
         Vector256<sbyte> bytes;
         if (Avx512BW.IsSupported)
         {
-            var zero = Vector512.Create(_outputZeroPoint);
-            var min = Vector512.Create(_min);
-            var max = Vector512.Create(_max);
             ref readonly var rescale = ref _rescale512[m];
-            var low = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.Create(s0, s1)) + zero, min), max);
-            var high = Vector512.Min(Vector512.Max(rescale.Apply(Vector512.Create(s2, s3)) + zero, min), max);
+            var low = ToOutputRange(rescale.Apply(Vector512.Create(s0, s1)));
+            var high = ToOutputRange(rescale.Apply(Vector512.Create(s2, s3)));
             // vpmovdb keeps the lane order: groups of 4 pixels 0-3 16-19 4-7 20-23 and 8-11 24-27 12-15 28-31.
             var a = Avx512F.ConvertToVector128SByte(low).AsSingle();
             var b = Avx512F.ConvertToVector128SByte(high).AsSingle();
@@ -471,13 +467,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         }
         else
         {
-            var zero = Vector256.Create(_outputZeroPoint);
-            var min = Vector256.Create(_min);
-            var max = Vector256.Create(_max);
-            s0 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s0, multiplier, shift) + zero, min), max);
-            s1 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s1, multiplier, shift) + zero, min), max);
-            s2 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s2, multiplier, shift) + zero, min), max);
-            s3 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(s3, multiplier, shift) + zero, min), max);
+            int multiplier = _multipliers[m], shift = _shifts[m];
+            s0 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s0, multiplier, shift));
+            s1 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s1, multiplier, shift));
+            s2 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s2, multiplier, shift));
+            s3 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s3, multiplier, shift));
             // In-lane packs: words 0-7 | 16-23 and 8-15 | 24-31, then bytes 0-15 | 16-31: in order.
             bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(s0, s1), Avx2.PackSignedSaturate(s2, s3));
         }
@@ -536,6 +530,15 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         second = Finish(low1, high1, m1);
     }
 
+    /// <summary>Requantized values plus the output zero point, clamped to the output range (fused clamps included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector512<int> ToOutputRange(Vector512<int> v) =>
+        Vector512.Min(Vector512.Max(v + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<int> ToOutputRange(Vector256<int> v) =>
+        Vector256.Min(Vector256.Max(v + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+
     /// <summary>
     /// The 16 pooled pixels in order from the pooled values of the two halves (lanes 0-3 | 8-11 and 4-7 | 12-15):
     /// requantized (unless <see cref="Pool"/> did), offset, clamped and narrowed.
@@ -548,7 +551,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
             // One 512-bit requantization (a single rounding step on int64 lanes) for both halves.
             var both = Vector512.Create(low, high);
             if (_monotone[m]) both = _rescale512[m].Apply(both);
-            both = Vector512.Min(Vector512.Max(both + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
+            both = ToOutputRange(both);
             // vpmovdb keeps the lane order: groups of 4 pixels 0-3, 8-11, 4-7, 12-15.
             return Sse2.Shuffle(Avx512F.ConvertToVector128SByte(both).AsInt32(), 0b11_01_10_00).AsByte();
         }
@@ -557,11 +560,8 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
             low = FixedPointVector.MultiplyByQuantizedMultiplier(low, _multipliers[m], _shifts[m]);
             high = FixedPointVector.MultiplyByQuantizedMultiplier(high, _multipliers[m], _shifts[m]);
         }
-        var zero = Vector256.Create(_outputZeroPoint);
-        var min = Vector256.Create(_min);
-        var max = Vector256.Create(_max);
-        low = Vector256.Min(Vector256.Max(low + zero, min), max);
-        high = Vector256.Min(Vector256.Max(high + zero, min), max);
+        low = ToOutputRange(low);
+        high = ToOutputRange(high);
         // In-lane packs: words 0-3, 4-7 | 8-11, 12-15, then bytes 0-7 (twice) | 8-15 (twice).
         var words = Avx2.PackSignedSaturate(low, high);
         var bytes = Avx2.PackSignedSaturate(words, words);
@@ -657,9 +657,9 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector256<int> Pool(Vector256<int> top0, Vector256<int> top1, Vector256<int> bottom0, Vector256<int> bottom1, int m)
     {
-        int multiplier = _multipliers[m], shift = _shifts[m];
         if (!_monotone[m])
         {
+            int multiplier = _multipliers[m], shift = _shifts[m];
             top0 = FixedPointVector.MultiplyByQuantizedMultiplier(top0, multiplier, shift);
             top1 = FixedPointVector.MultiplyByQuantizedMultiplier(top1, multiplier, shift);
             bottom0 = FixedPointVector.MultiplyByQuantizedMultiplier(bottom0, multiplier, shift);
