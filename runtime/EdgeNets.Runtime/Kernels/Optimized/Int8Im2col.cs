@@ -1,0 +1,305 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+
+/// <summary>The bordered input copies and the im2col matrices of <see cref="ConvInt8Gemm"/> and the depthwise kernel.</summary>
+internal static class Int8Im2col
+{
+    /// <summary>
+    /// Copies the image into zero-bordered planes of x − zx as int16. The border holds zeros only: it is never written
+    /// except by a row's last vector, which writes zeros past the row (masked lanes) over border cells or over cells of
+    /// later rows, which are written afterwards. <paramref name="padded"/> needs 16 elements of slack past the planes.
+    /// </summary>
+    public static void Border16(ReadOnlySpan<sbyte> image, short[] padded, Window2d g, int paddedW, int paddedH, int zeroPoint)
+    {
+        int plane = paddedW * paddedH, width = g.W;
+        var zx = Vector128.Create((short)zeroPoint);
+        ref sbyte source = ref MemoryMarshal.GetReference(image);
+        ref short destination = ref MemoryMarshal.GetArrayDataReference(padded);
+        int tail = width % 16;
+        // Lanes of the last vector that belong to the row: the rest become 0.
+        var lane = Vector128.Create((short)0, 1, 2, 3, 4, 5, 6, 7);
+        var keepLo = Vector128.LessThan(lane, Vector128.Create((short)tail));
+        var keepHi = Vector128.LessThan(lane + Vector128.Create((short)8), Vector128.Create((short)tail));
+        for (int c = 0; c < g.C; c++)
+            for (int h = 0; h < g.H; h++)
+            {
+                int srcRow = (c * g.H + h) * width;
+                ref sbyte src = ref Unsafe.Add(ref source, srcRow);
+                ref short dst = ref Unsafe.Add(ref destination, c * plane + (h + g.PadTop) * paddedW + g.PadLeft);
+                int i = 0;
+                for (; i + 16 <= width; i += 16)
+                {
+                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+                    (lo - zx).StoreUnsafe(ref dst, (nuint)i);
+                    (hi - zx).StoreUnsafe(ref dst, (nuint)i + 8);
+                }
+                if (tail == 0) continue;
+                if (srcRow + i + 16 <= image.Length)
+                {
+                    var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+                    ((lo - zx) & keepLo).StoreUnsafe(ref dst, (nuint)i);
+                    ((hi - zx) & keepHi).StoreUnsafe(ref dst, (nuint)i + 8);
+                }
+                else
+                    for (; i < width; i++) Unsafe.Add(ref dst, i) = (short)(Unsafe.Add(ref src, i) - zeroPoint);
+            }
+    }
+
+    /// <summary>
+    /// Copies the image into planes bordered with the zero point (filled at prepare time, never written); with
+    /// <paramref name="flipSign"/> as x + 128 in unsigned bytes (the sign bit flipped), for AVX-VNNI.
+    /// </summary>
+    public static void Border8(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH, bool flipSign)
+    {
+        int plane = paddedW * paddedH;
+        for (int c = 0; c < g.C; c++)
+            for (int h = 0; h < g.H; h++)
+            {
+                var source = image.Slice((c * g.H + h) * g.W, g.W);
+                var destination = padded.AsSpan(c * plane + (h + g.PadTop) * paddedW + g.PadLeft, g.W);
+                if (flipSign) FlipSign(source, destination);
+                else source.CopyTo(destination);
+            }
+    }
+
+    /// <summary>destination = source + 128 as unsigned bytes (the sign bit flipped).</summary>
+    public static void FlipSign(ReadOnlySpan<sbyte> source, Span<sbyte> destination)
+    {
+        var signBit = Vector128.Create(sbyte.MinValue);
+        ref sbyte src = ref MemoryMarshal.GetReference(source);
+        ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+        int i = 0;
+        for (; i + 16 <= source.Length; i += 16) (Vector128.LoadUnsafe(ref src, (nuint)i) ^ signBit).StoreUnsafe(ref dst, (nuint)i);
+        for (; i < source.Length; i++) Unsafe.Add(ref dst, i) = (sbyte)(Unsafe.Add(ref src, i) ^ sbyte.MinValue);
+    }
+
+    /// <summary>
+    /// im2col of one group in tap pairs: columns[(step * rowStride + p) * 2 + t] = input of tap 2·step + t at pixel p.
+    /// With stride 1 each output row is two contiguous input runs, interleaved 8 pixels at a time (AVX2: 16, AVX-512:
+    /// 32 when the row is that long; stride 2: the even elements of two 16-element runs); the last vector of a row may
+    /// spill into the next row's slots, which are written afterwards (the last row's spill, up to 31 pixels with
+    /// AVX-512, lands in the row stride's slack), and its reads may run 31 elements past the row (the bordered buffer
+    /// has 32 to spare).
+    /// </summary>
+    public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride, Int8Isa isa)
+    {
+        bool zip512 = isa == Int8Isa.Avx512 && g.OutW >= 32 && Avx512BW.IsSupported;
+        bool zip256 = (isa == Int8Isa.Avx2 || isa == Int8Isa.Avx512) && g.OutW >= 16 && Avx2.IsSupported;
+        // vpermt2w selectors: element i of the pair vector is a[i / 2] (even i) or b[i / 2] (odd i, index 32 + i / 2).
+        var pickLo = Vector512.Create((short)0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47);
+        var pickHi = pickLo + Vector512.Create((short)16);
+        ref short src = ref MemoryMarshal.GetArrayDataReference(padded);
+        ref short dst = ref MemoryMarshal.GetArrayDataReference(columns);
+        int outW = g.OutW;
+        for (int step = 0; step < steps; step++)
+        {
+            int t0 = inputBase + tapOffsets[2 * step], t1 = inputBase + tapOffsets[2 * step + 1];
+            ref short row = ref Unsafe.Add(ref dst, step * rowStride * 2);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int s0 = t0 + oh * g.StrideH * paddedW, s1 = t1 + oh * g.StrideH * paddedW;
+                ref short d = ref Unsafe.Add(ref row, oh * outW * 2);
+                if (g.StrideW == 1 && zip512)
+                {
+                    for (int ow = 0; ow < outW; ow += 32)
+                    {
+                        var a = Vector512.LoadUnsafe(ref src, (nuint)(s0 + ow));
+                        var b = Vector512.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        Avx512BW.PermuteVar32x16x2(a, pickLo, b).StoreUnsafe(ref d, (nuint)(2 * ow));
+                        Avx512BW.PermuteVar32x16x2(a, pickHi, b).StoreUnsafe(ref d, (nuint)(2 * ow + 32));
+                    }
+                }
+                else if (g.StrideW == 1 && zip256)
+                {
+                    for (int ow = 0; ow < outW; ow += 16)
+                    {
+                        var a = Vector256.LoadUnsafe(ref src, (nuint)(s0 + ow));
+                        var b = Vector256.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        // Within 128-bit lanes: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
+                        var lo = Avx2.UnpackLow(a, b);
+                        var hi = Avx2.UnpackHigh(a, b);
+                        Avx2.Permute2x128(lo, hi, 0x20).StoreUnsafe(ref d, (nuint)(2 * ow));
+                        Avx2.Permute2x128(lo, hi, 0x31).StoreUnsafe(ref d, (nuint)(2 * ow + 16));
+                    }
+                }
+                else if (g.StrideW == 1)
+                {
+                    for (int ow = 0; ow < outW; ow += 8)
+                    {
+                        var a = Vector128.LoadUnsafe(ref src, (nuint)(s0 + ow));
+                        var b = Vector128.LoadUnsafe(ref src, (nuint)(s1 + ow));
+                        Zip(a, b, out var lo, out var hi);
+                        lo.StoreUnsafe(ref d, (nuint)(2 * ow));
+                        hi.StoreUnsafe(ref d, (nuint)(2 * ow + 8));
+                    }
+                }
+                else if (g.StrideW == 2)
+                {
+                    for (int ow = 0; ow < outW; ow += 8)
+                    {
+                        // The truncating narrow of int32 lanes keeps the even int16 elements: the stride-2 columns.
+                        var a = Vector128.Narrow(Vector128.LoadUnsafe(ref src, (nuint)(s0 + 2 * ow)).AsInt32(), Vector128.LoadUnsafe(ref src, (nuint)(s0 + 2 * ow + 8)).AsInt32());
+                        var b = Vector128.Narrow(Vector128.LoadUnsafe(ref src, (nuint)(s1 + 2 * ow)).AsInt32(), Vector128.LoadUnsafe(ref src, (nuint)(s1 + 2 * ow + 8)).AsInt32());
+                        Zip(a, b, out var lo, out var hi);
+                        lo.StoreUnsafe(ref d, (nuint)(2 * ow));
+                        hi.StoreUnsafe(ref d, (nuint)(2 * ow + 8));
+                    }
+                }
+                else
+                {
+                    int sw = g.StrideW;
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        Unsafe.Add(ref d, 2 * ow) = Unsafe.Add(ref src, s0 + ow * sw);
+                        Unsafe.Add(ref d, 2 * ow + 1) = Unsafe.Add(ref src, s1 + ow * sw);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The pair columns of a 1x1 convolution straight from the int8 input of one group ([channels, pixels]):
+    /// columns[(step * rowStride + p) * 2 + t] = x[2·step + t, p] − zx. An odd last channel is paired with zeros
+    /// (its partner's weight is zero anyway).
+    /// </summary>
+    public static void ChannelPairs(ReadOnlySpan<sbyte> x, int channels, int pixels, int zeroPoint, short[] columns, int rowStride)
+    {
+        ref sbyte src = ref MemoryMarshal.GetReference(x);
+        ref short dst = ref MemoryMarshal.GetArrayDataReference(columns);
+        var zx = Vector128.Create((short)zeroPoint);
+        for (int step = 0; step < (channels + 1) / 2; step++)
+        {
+            int c0 = 2 * step, c1 = c0 + 1;
+            ref short row = ref Unsafe.Add(ref dst, step * rowStride * 2);
+            ref sbyte a = ref Unsafe.Add(ref src, c0 * pixels);
+            int p = 0;
+            if (c1 < channels)
+            {
+                ref sbyte b = ref Unsafe.Add(ref src, c1 * pixels);
+                for (; p + 16 <= pixels; p += 16)
+                {
+                    var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref a, (nuint)p));
+                    var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref b, (nuint)p));
+                    Zip(a0 - zx, b0 - zx, out var lo, out var hi);
+                    lo.StoreUnsafe(ref row, (nuint)(2 * p));
+                    hi.StoreUnsafe(ref row, (nuint)(2 * p + 8));
+                    Zip(a1 - zx, b1 - zx, out lo, out hi);
+                    lo.StoreUnsafe(ref row, (nuint)(2 * p + 16));
+                    hi.StoreUnsafe(ref row, (nuint)(2 * p + 24));
+                }
+                for (; p < pixels; p++)
+                {
+                    Unsafe.Add(ref row, 2 * p) = (short)(Unsafe.Add(ref a, p) - zeroPoint);
+                    Unsafe.Add(ref row, 2 * p + 1) = (short)(Unsafe.Add(ref b, p) - zeroPoint);
+                }
+            }
+            else
+            {
+                for (; p < pixels; p++)
+                {
+                    Unsafe.Add(ref row, 2 * p) = (short)(Unsafe.Add(ref a, p) - zeroPoint);
+                    Unsafe.Add(ref row, 2 * p + 1) = 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// im2col of one group in tap quadruplets for SDOT and AVX-VNNI: columns[(step * rowStride + p) * 4 + t]. With
+    /// stride 1 rows are zipped 8 (x86: 16) pixels at a time; reads may run 15 bytes past a row (the bordered buffer
+    /// has 32 to spare) and the last row's spill lands in the row stride's slack.
+    /// </summary>
+    public static void Quads(sbyte[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, sbyte[] columns, int rowStride)
+    {
+        ref sbyte src = ref MemoryMarshal.GetArrayDataReference(padded);
+        ref sbyte dst = ref MemoryMarshal.GetArrayDataReference(columns);
+        int outW = g.OutW, sw = g.StrideW;
+        for (int step = 0; step < steps; step++)
+        {
+            int t0 = inputBase + tapOffsets[4 * step], t1 = inputBase + tapOffsets[4 * step + 1];
+            int t2 = inputBase + tapOffsets[4 * step + 2], t3 = inputBase + tapOffsets[4 * step + 3];
+            ref sbyte row = ref Unsafe.Add(ref dst, step * rowStride * 4);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int rowOffset = oh * g.StrideH * paddedW;
+                ref sbyte d = ref Unsafe.Add(ref row, oh * outW * 4);
+                if (sw == 1 && AdvSimd.Arm64.IsSupported)
+                {
+                    for (int ow = 0; ow < outW; ow += 8)
+                    {
+                        // Two zips: bytes of taps (0,1) and (2,3) into int16 pairs, then those pairs into quadruplets.
+                        var a = Vector64.LoadUnsafe(ref src, (nuint)(t0 + rowOffset + ow)).ToVector128Unsafe();
+                        var b = Vector64.LoadUnsafe(ref src, (nuint)(t1 + rowOffset + ow)).ToVector128Unsafe();
+                        var c = Vector64.LoadUnsafe(ref src, (nuint)(t2 + rowOffset + ow)).ToVector128Unsafe();
+                        var e = Vector64.LoadUnsafe(ref src, (nuint)(t3 + rowOffset + ow)).ToVector128Unsafe();
+                        var ab = AdvSimd.Arm64.ZipLow(a, b).AsInt16();
+                        var ce = AdvSimd.Arm64.ZipLow(c, e).AsInt16();
+                        AdvSimd.Arm64.ZipLow(ab, ce).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow));
+                        AdvSimd.Arm64.ZipHigh(ab, ce).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 16));
+                    }
+                }
+                else if (sw == 1 && Sse2.IsSupported)
+                {
+                    for (int ow = 0; ow < outW; ow += 16)
+                    {
+                        // Bytes of taps (0,1) and (2,3) into int16 pairs, then those pairs into quadruplets; a
+                        // row's last vector writes past it into slots written afterwards or into the stride's slack.
+                        var a = Vector128.LoadUnsafe(ref src, (nuint)(t0 + rowOffset + ow));
+                        var b = Vector128.LoadUnsafe(ref src, (nuint)(t1 + rowOffset + ow));
+                        var c = Vector128.LoadUnsafe(ref src, (nuint)(t2 + rowOffset + ow));
+                        var e = Vector128.LoadUnsafe(ref src, (nuint)(t3 + rowOffset + ow));
+                        var abLo = Sse2.UnpackLow(a, b).AsInt16();
+                        var abHi = Sse2.UnpackHigh(a, b).AsInt16();
+                        var ceLo = Sse2.UnpackLow(c, e).AsInt16();
+                        var ceHi = Sse2.UnpackHigh(c, e).AsInt16();
+                        Sse2.UnpackLow(abLo, ceLo).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow));
+                        Sse2.UnpackHigh(abLo, ceLo).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 16));
+                        Sse2.UnpackLow(abHi, ceHi).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 32));
+                        Sse2.UnpackHigh(abHi, ceHi).AsSByte().StoreUnsafe(ref d, (nuint)(4 * ow + 48));
+                    }
+                }
+                else
+                {
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        int o = rowOffset + ow * sw;
+                        Unsafe.Add(ref d, 4 * ow) = Unsafe.Add(ref src, t0 + o);
+                        Unsafe.Add(ref d, 4 * ow + 1) = Unsafe.Add(ref src, t1 + o);
+                        Unsafe.Add(ref d, 4 * ow + 2) = Unsafe.Add(ref src, t2 + o);
+                        Unsafe.Add(ref d, 4 * ow + 3) = Unsafe.Add(ref src, t3 + o);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Interleaves two vectors of int16: lo = a0 b0 a1 b1 a2 b2 a3 b3, hi = a4 b4 … a7 b7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Zip(Vector128<short> a, Vector128<short> b, out Vector128<short> lo, out Vector128<short> hi)
+    {
+        if (Sse2.IsSupported)
+        {
+            lo = Sse2.UnpackLow(a, b);
+            hi = Sse2.UnpackHigh(a, b);
+        }
+        else if (AdvSimd.Arm64.IsSupported)
+        {
+            lo = AdvSimd.Arm64.ZipLow(a, b);
+            hi = AdvSimd.Arm64.ZipHigh(a, b);
+        }
+        else
+        {
+            lo = Vector128.Create(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3]);
+            hi = Vector128.Create(a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7]);
+        }
+    }
+}
