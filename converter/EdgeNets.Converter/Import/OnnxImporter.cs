@@ -258,7 +258,7 @@ internal sealed partial class GraphImporter
     private IrNode EmitTo(NodeProto n, OpType op, IEnumerable<string> inputs, string output, int[] outputShape, OpAttributes? attributes = null)
     {
         _g.AddActivation(output, outputShape);
-        var node = new IrNode(op.ToString(), output == n.Output[0] ? NodeName(n) : _g.UniqueName(NodeName(n) + "_" + op), inputs, [output], attributes);
+        var node = new IrNode(op, output == n.Output[0] ? NodeName(n) : _g.UniqueName(NodeName(n) + "_" + op), inputs, [output], attributes);
         _g.Nodes.Add(node);
         return node;
     }
@@ -749,7 +749,7 @@ internal sealed partial class GraphImporter
             inputs.Add(Input(n, i).Name);
         }
         _g.AddActivation(n.Output[0], x.Shape);
-        _g.Nodes.Add(new IrNode(IrNode.BatchNormalization, NodeName(n), inputs, [n.Output[0]],
+        _g.Nodes.Add(new IrNode(OpType.BatchNormalization, NodeName(n), inputs, [n.Output[0]],
             new OpAttributes().Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "epsilon", 1e-5f))));
     }
 
@@ -779,7 +779,7 @@ internal sealed partial class GraphImporter
             else
             {
                 _g.AddActivation(name, value.Shape);
-                _g.Nodes.Add(new IrNode(nameof(OpType.Reshape), _g.UniqueName(name + "_copy"), [value.Name], [name]));
+                _g.Nodes.Add(new IrNode(OpType.Reshape, _g.UniqueName(name + "_copy"), [value.Name], [name]));
             }
             _g.Outputs.Add(name);
         }
@@ -809,8 +809,8 @@ internal sealed partial class GraphImporter
         foreach (var name in _g.Inputs) mg.Inputs.Add(Id(name));
         foreach (var node in _g.Nodes)
         {
-            if (!Enum.TryParse<OpType>(node.Op, out var op)) throw new ConversionException($"{_source}: node '{node.Name}' ({node.Op}) was not lowered");
-            mg.Ops.Add(new OpInfo(op, node.Name, node.Inputs.Select(Id).ToArray(), node.Outputs.Select(Id).ToArray(), node.Attributes));
+            if (node.Op.IsNeverInFile()) throw new ConversionException($"{_source}: node '{node.Name}' ({node.Op}) was not lowered");
+            mg.Ops.Add(new OpInfo(node.Op, node.Name, node.Inputs.Select(Id).ToArray(), node.Outputs.Select(Id).ToArray(), node.Attributes));
         }
         foreach (var name in _g.Outputs) mg.Outputs.Add(Id(name));
 

@@ -117,7 +117,7 @@ internal sealed partial class GraphImporter
             outputs[o] = o < n.Output.Count && n.Output[o] != "" ? n.Output[o] : Temp(n, o == 0 ? "Y" : o == 1 ? "Y_h" : "Y_c");
             _g.AddActivation(outputs[o], o == 0 ? yShape : stateShape);
         }
-        _g.Nodes.Add(new IrNode(op.ToString(), NodeName(n), inputs[..used], outputs, attributes));
+        _g.Nodes.Add(new IrNode(op, NodeName(n), inputs[..used], outputs, attributes));
     }
 
     private void SetActivations(NodeProto n, OpAttributes attributes, int directions, int perDirection)

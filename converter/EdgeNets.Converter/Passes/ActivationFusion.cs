@@ -15,8 +15,8 @@ internal static class ActivationFusion
         {
             var act = g.Nodes[i];
             float min, max;
-            if (act.Op == nameof(OpType.Relu)) { min = 0f; max = float.PositiveInfinity; }
-            else if (act.Op == nameof(OpType.Clip))
+            if (act.Op == OpType.Relu) { min = 0f; max = float.PositiveInfinity; }
+            else if (act.Op == OpType.Clip)
             {
                 min = act.Attributes.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity);
                 max = act.Attributes.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity);
@@ -25,7 +25,7 @@ internal static class ActivationFusion
 
             string input = act.Inputs[0];
             var producer = g.Producer(input);
-            if (producer == null || producer.Op is not (nameof(OpType.Conv) or nameof(OpType.Gemm) or nameof(OpType.Add))) continue;
+            if (producer == null || producer.Op is not (OpType.Conv or OpType.Gemm or OpType.Add)) continue;
             if (g.ConsumerCount(input) != 1 || g.IsGraphOutput(input) || g.Inputs.Contains(input)) continue;
 
             min = Math.Max(min, producer.Attributes.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity));

@@ -14,7 +14,7 @@ internal static class BatchNormFolding
         for (int i = 0; i < g.Nodes.Count; i++)
         {
             var bn = g.Nodes[i];
-            if (bn.Op != IrNode.BatchNormalization) continue;
+            if (bn.Op != OpType.BatchNormalization) continue;
             float epsilon = bn.Attributes.GetFloat(AttributeKey.Alpha, 1e-5f);
             var x = g.Value(bn.Inputs[0]);
             int channels = x.Shape[1];
@@ -29,7 +29,7 @@ internal static class BatchNormFolding
             // Conv weights [M, ...] and Gemm weights [N, K] both have the output channel on axis 0; a Gemm's
             // output channel is BatchNormalization's axis 1 only when that output is 2-D.
             var conv = g.Producer(x.Name);
-            bool foldable = conv != null && (conv.Op == nameof(OpType.Conv) || conv.Op == nameof(OpType.Gemm) && x.Shape.Length == 2);
+            bool foldable = conv != null && (conv.Op == OpType.Conv || conv.Op == OpType.Gemm && x.Shape.Length == 2);
             if (foldable && g.ConsumerCount(x.Name) == 1 && !g.IsGraphOutput(x.Name) && g.Value(conv!.Inputs[1]).Shape[0] == channels)
             {
                 FoldIntoConv(g, conv, bn, s, beta, mean);
@@ -51,8 +51,8 @@ internal static class BatchNormFolding
             string scaleName = g.NewConstant(bn.Name + "_scale", ConstTensor.FromFloats(mulShape, mulValues));
             string shiftName = g.NewConstant(bn.Name + "_shift", ConstTensor.FromFloats(mulShape, addValues));
             string scaled = g.AddActivation(g.UniqueName(bn.Outputs[0] + "_scaled"), x.Shape).Name;
-            var mul = new IrNode(nameof(OpType.Mul), g.UniqueName(bn.Name + "_mul"), [x.Name, scaleName], [scaled]);
-            var add = new IrNode(nameof(OpType.Add), g.UniqueName(bn.Name + "_add"), [scaled, shiftName], [bn.Outputs[0]]);
+            var mul = new IrNode(OpType.Mul, g.UniqueName(bn.Name + "_mul"), [x.Name, scaleName], [scaled]);
+            var add = new IrNode(OpType.Add, g.UniqueName(bn.Name + "_add"), [scaled, shiftName], [bn.Outputs[0]]);
             g.Nodes[i] = mul;
             g.Nodes.Insert(i + 1, add);
             i++;

@@ -17,7 +17,7 @@ internal static class ConstantEvaluation
         for (int i = 0; i < g.Nodes.Count; i++)
         {
             var node = g.Nodes[i];
-            if (node.Op == IrNode.BatchNormalization || node.Inputs.Count == 0) continue;
+            if (node.Op == OpType.BatchNormalization || node.Inputs.Count == 0) continue;
             if (!node.Inputs.All(n => n == "" || g.Value(n).IsConstant)) continue;
             if (node.Outputs.Any(g.IsGraphOutput)) continue; // a graph output must stay an activation
             var results = Evaluate(g, node, source);
@@ -53,15 +53,8 @@ internal static class ConstantEvaluation
             outputs[o] = graph.AddTensor(new TensorInfo(node.Outputs[o], DataType.Float32, g.Value(node.Outputs[o]).Shape, TensorKind.Activation));
             graph.Outputs.Add(outputs[o]);
         }
-        graph.Ops.Add(new OpInfo(Enum.Parse<OpType>(node.Op), node.Name, inputs, outputs, node.Attributes.Clone()));
-        long cursor = 0;
-        foreach (var t in graph.Tensors)
-        {
-            if (t.IsConstant) continue;
-            t.Offset = cursor;
-            cursor = EnetFormat.AlignUp(cursor + t.ByteLength);
-        }
-        graph.ArenaBytes = cursor;
+        graph.Ops.Add(new OpInfo(node.Op, node.Name, inputs, outputs, node.Attributes.Clone()));
+        graph.PlaceUnshared();
         try
         {
             var model = Model.Load(EnetWriter.Write(graph));

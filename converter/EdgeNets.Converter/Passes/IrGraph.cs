@@ -20,15 +20,12 @@ internal sealed class IrValue
 }
 
 /// <summary>
-/// One operator of the working graph. <see cref="Op"/> is a runtime <see cref="OpType"/> name, or
-/// "BatchNormalization" (inputs X, scale, B, mean, var; epsilon in <see cref="AttributeKey.Alpha"/>), which the
-/// batch-norm pass removes before the graph is written.
+/// One operator of the working graph: a runtime <see cref="OpType"/>, or <see cref="OpType.BatchNormalization"/>, which
+/// the batch-norm pass removes before the graph is written.
 /// </summary>
 internal sealed class IrNode
 {
-    public const string BatchNormalization = "BatchNormalization";
-
-    public IrNode(string op, string name, IEnumerable<string> inputs, IEnumerable<string> outputs, OpAttributes? attributes = null)
+    public IrNode(OpType op, string name, IEnumerable<string> inputs, IEnumerable<string> outputs, OpAttributes? attributes = null)
     {
         Op = op;
         Name = name;
@@ -37,7 +34,7 @@ internal sealed class IrNode
         Attributes = attributes ?? new OpAttributes();
     }
 
-    public string Op { get; set; }
+    public OpType Op { get; set; }
     public string Name { get; }
     /// <summary>Value names; "" marks an absent optional input.</summary>
     public List<string> Inputs { get; }

@@ -119,7 +119,7 @@ public static class EnetReader
     private static OpInfo ReadOp(ref BoundedReader r, int index, int tensorCount)
     {
         var type = (OpType)r.ReadUInt16();
-        if (!Enum.IsDefined(type) || type.IsRuntimeInternal()) throw new ModelFormatException($"operator #{index}: unknown operator type {(int)type}");
+        if (!Enum.IsDefined(type) || type.IsNeverInFile()) throw new ModelFormatException($"operator #{index}: unknown operator type {(int)type}");
         string name = r.ReadString();
         var inputs = r.ReadIndexList(tensorCount, $"inputs of {type} '{name}'", allowAbsent: true);
         var outputs = r.ReadIndexList(tensorCount, $"outputs of {type} '{name}'", allowAbsent: false);

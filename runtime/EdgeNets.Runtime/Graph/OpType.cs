@@ -45,10 +45,16 @@ public enum OpType : ushort
     /// run), so an operator that works on a window over time (a Conv or pool) can run once per step. See StreamingSession.
     /// </summary>
     StreamWindow = 1000,
+
+    /// <summary>
+    /// Import only, never in a model file: ONNX BatchNormalization in inference mode (inputs X, scale, B, mean, var;
+    /// epsilon in Alpha), folded into the Conv or Gemm before it or lowered to Mul + Add by the converter.
+    /// </summary>
+    BatchNormalization = 1001,
 }
 
 public static class OpTypeExtensions
 {
-    /// <summary>Operators the runtime builds for itself; a model file that contains one is rejected.</summary>
-    public static bool IsRuntimeInternal(this OpType type) => type == OpType.StreamWindow;
+    /// <summary>Operators that never stand in a model file (built by the runtime or removed by the converter); a file that contains one is rejected.</summary>
+    public static bool IsNeverInFile(this OpType type) => type is OpType.StreamWindow or OpType.BatchNormalization;
 }

@@ -47,14 +47,7 @@ public sealed class TestGraph
     /// <summary>Gives every activation its own 64-byte-aligned arena slot, writes the file and loads it.</summary>
     public Model Build()
     {
-        long cursor = 0;
-        foreach (var t in Graph.Tensors)
-        {
-            if (t.IsConstant) continue;
-            t.Offset = cursor;
-            cursor = EnetFormat.AlignUp(cursor + t.ByteLength);
-        }
-        Graph.ArenaBytes = cursor;
+        Graph.PlaceUnshared();
         return Model.Load(EnetWriter.Write(Graph));
     }
 }
