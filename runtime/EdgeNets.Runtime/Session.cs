@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Selection;
 using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Runtime;
@@ -19,6 +20,7 @@ public sealed class Session : IDisposable
     /// <summary>The kernels that can stop a streaming step (windows over time), by position; null elsewhere.</summary>
     private readonly Kernels.Reference.IStreamGate?[] _gates;
     private readonly TensorMemory _memory;
+    private readonly string[] _choices;
     private readonly long[]? _ticks;
     private readonly WorkerPool? _workers;
 
@@ -26,10 +28,11 @@ public sealed class Session : IDisposable
     {
         Model = model;
         _graph = model.Graph;
-        long[] offsets = options.KeepAllActivations ? PlanWithoutReuse(_graph, out long arenaBytes) : CurrentOffsets(_graph, out arenaBytes);
+        long[] offsets = options.KeepAllActivations ? _graph.UnsharedOffsets(out long arenaBytes) : CurrentOffsets(_graph, out arenaBytes);
         _memory = new TensorMemory(_graph, offsets, arenaBytes);
 
         _kernels = new OpKernel[_graph.Ops.Count];
+        _choices = new string[_graph.Ops.Count];
         // Conv + MaxPool 2x2/2 pairs that may run as one kernel; not with reference kernels only, nor when every
         // activation is kept (the fused Conv never writes its own output).
         bool[] sharesInput = [];
@@ -38,21 +41,20 @@ public sealed class Session : IDisposable
         {
             var op = _graph.Ops[i];
             if (_kernels[i] != null) continue; // the MaxPool of a fused pair
-            var entry = KernelRegistry.Select(op, _graph, options.ReferenceKernelsOnly);
+            var setup = new KernelSetup(_graph, op);
+            var site = fusible != null && fusible[i] >= 0 ? new FusionSite(new KernelSetup(_graph, _graph.Ops[fusible[i]]), sharesInput[i]) : null;
+            var choice = KernelRegistry.Choose(setup, options.ReferenceKernelsOnly, site);
+            _choices[i] = choice.Why;
             try
             {
-                if (fusible != null && fusible[i] >= 0)
+                if (choice.Fused != null)
                 {
-                    var conv = new KernelSetup(_graph, op);
-                    var pool = new KernelSetup(_graph, _graph.Ops[fusible[i]]);
-                    if (ConvPoolFusion.Select(conv, pool, entry.Priority, sharesInput[i]) is { } fused)
-                    {
-                        _kernels[i] = fused.Create(conv, pool);
-                        _kernels[fusible[i]] = new FusedIntoConvKernel(i);
-                        continue;
-                    }
+                    _kernels[i] = choice.Fused.Create(setup, site!.Pool);
+                    _kernels[fusible![i]] = new FusedIntoConvKernel(i);
+                    _choices[fusible[i]] = $"fused into #{i} ({choice.Fused.Name})";
+                    continue;
                 }
-                _kernels[i] = entry.Create(new KernelSetup(_graph, op));
+                _kernels[i] = choice.Entry.Create(setup);
             }
             catch (ModelFormatException) { throw; }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
@@ -72,7 +74,7 @@ public sealed class Session : IDisposable
         {
             var log = options.Log ?? Console.Error;
             log.WriteLine($"edgenets: CPU features: {CpuFeatures.Describe()}");
-            for (int i = 0; i < _kernels.Length; i++) log.WriteLine($"edgenets: {_graph.Ops[i]} -> {_kernels[i].Name}");
+            for (int i = 0; i < _kernels.Length; i++) log.WriteLine($"edgenets: {_graph.Ops[i]} -> {_kernels[i].Name} ({_choices[i]})");
         }
     }
 
@@ -90,6 +92,9 @@ public sealed class Session : IDisposable
 
     /// <summary>Name of the kernel variant chosen for each operator, in execution order.</summary>
     public IReadOnlyList<string> KernelNames => _kernels.Select(k => k.Name).ToArray();
+
+    /// <summary>Why each operator got its kernel (its selection policy's reason), in execution order.</summary>
+    public IReadOnlyList<string> KernelChoiceReasons => _choices;
 
     /// <summary>Runs a single-input, single-output model on float data (quantizing and dequantizing as the model needs).</summary>
     public void Run(ReadOnlySpan<float> input, Span<float> output)
@@ -249,20 +254,6 @@ public sealed class Session : IDisposable
     {
         arenaBytes = graph.ArenaBytes;
         return graph.Tensors.Select(t => t.IsConstant ? -1 : t.Offset).ToArray();
-    }
-
-    private static long[] PlanWithoutReuse(ModelGraph graph, out long arenaBytes)
-    {
-        var offsets = new long[graph.Tensors.Count];
-        long cursor = 0;
-        for (int i = 0; i < offsets.Length; i++)
-        {
-            if (graph.Tensors[i].IsConstant) { offsets[i] = -1; continue; }
-            offsets[i] = cursor;
-            cursor = EnetFormat.AlignUp(cursor + graph.Tensors[i].ByteLength);
-        }
-        arenaBytes = cursor;
-        return offsets;
     }
 
     /// <summary>Stops the worker threads of a multi-threaded session.</summary>

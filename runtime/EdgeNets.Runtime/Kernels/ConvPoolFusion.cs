@@ -9,44 +9,37 @@ namespace EdgeNets.Runtime.Kernels;
 /// A Conv variant fused with the MaxPool 2x2 stride 2 that reads its output: it writes the pooled values straight into
 /// the MaxPool's output. It must give the bytes of the reference Conv followed by the reference MaxPool.
 /// </summary>
-public sealed class FusedConvPoolEntry
+public sealed class FusedConvPoolEntry(string name, Isa isa, Func<KernelSetup, KernelSetup, OpKernel> create, Func<KernelSetup, bool> isExact,
+    bool readsImageBeforeWriting = false)
 {
-    public FusedConvPoolEntry(string name, Func<KernelSetup, KernelSetup, OpKernel> create, Func<bool> isSupported, int priority, Func<KernelSetup, bool> canHandle,
-        bool readsImageBeforeWriting = false, Func<KernelSetup, bool>? isValid = null)
-    {
-        IsValid = isValid ?? canHandle;
-        ReadsImageBeforeWriting = readsImageBeforeWriting;
-        Name = name;
-        Create = create;
-        IsSupported = isSupported;
-        Priority = priority;
-        CanHandle = canHandle;
-    }
-
-    public string Name { get; }
+    public string Name { get; } = name;
+    public Isa Isa { get; } = isa;
     /// <summary>Prepares the fused kernel from the Conv's and the MaxPool's setups.</summary>
-    public Func<KernelSetup, KernelSetup, OpKernel> Create { get; }
-    public Func<bool> IsSupported { get; }
-    /// <summary>Compared with the Conv's own choice (<see cref="KernelEntry.Priority"/>): the fusion is taken only at equal or higher priority.</summary>
-    public int Priority { get; }
-    /// <summary>Whether this variant takes the Conv (where it measured faster than the Conv's own kernel plus the MaxPool).</summary>
-    public Func<KernelSetup, bool> CanHandle { get; }
-    /// <summary>Whether the kernel computes this Conv exactly (a superset of <see cref="CanHandle"/>; the tests check every such case).</summary>
-    public Func<KernelSetup, bool> IsValid { get; }
+    public Func<KernelSetup, KernelSetup, OpKernel> Create { get; } = create;
+    public bool IsSupported() => Isa.IsSupported();
+    /// <summary>Whether the kernel computes this Conv exactly (the pool checked by <see cref="ConvPoolFusion.TilesConvOutput"/>); false for a malformed Conv.</summary>
+    public bool IsExact(KernelSetup conv) => KernelEntry.ExactOrDeclined(isExact, conv);
     /// <summary>
     /// Whether the kernel reads all of an image's input before it writes any of that image's output, so that with one
     /// image the pool's output may share bytes with the Conv's input (as the memory plan may place them).
     /// </summary>
-    public bool ReadsImageBeforeWriting { get; }
+    public bool ReadsImageBeforeWriting { get; } = readsImageBeforeWriting;
 }
 
 /// <summary>
 /// Conv + MaxPool 2x2/2 fusion, decided when a <see cref="Session"/> is created (the model file and its memory plan stay
-/// as they are): the Conv's kernel writes the pool's output and the MaxPool's position runs nothing.
+/// as they are): <see cref="Plan"/> finds the pairs, the Conv's policy (<see cref="Selection.ConvSelection"/>) decides
+/// whether a fused variant runs one; then the Conv's kernel writes the pool's output and the MaxPool's position runs nothing.
 /// </summary>
 public static class ConvPoolFusion
 {
     public static IReadOnlyList<FusedConvPoolEntry> All { get; } = OptimizedKernels.RegisterFused();
+
+    public static FusedConvPoolEntry? Find(string name)
+    {
+        foreach (var e in All) if (e.Name == name) return e;
+        return null;
+    }
 
     /// <summary>
     /// Whether <paramref name="pool"/> is an int8 MaxPool 2x2, stride 2, no padding, dilation 1 whose windows tile the
@@ -55,37 +48,18 @@ public static class ConvPoolFusion
     /// </summary>
     public static bool TilesConvOutput(KernelSetup conv, KernelSetup pool, out int min, out int max)
     {
-        min = sbyte.MinValue;
-        max = sbyte.MaxValue;
-        try
+        int poolMin = sbyte.MinValue, poolMax = sbyte.MaxValue;
+        bool tiles = KernelEntry.ExactOrDeclined(_unused =>
         {
             if (conv.Op.Type != OpType.Conv || pool.Op.Type != OpType.MaxPool) return false;
             if (conv.OutputCount != 1 || pool.InputCount != 1 || pool.InputId(0) != conv.OutputId(0)) return false;
             if (!conv.HasInput(0) || conv.Input(0).Rank != 4 || conv.Input(0).Type != DataType.Int8 || conv.Output(0).Type != DataType.Int8) return false;
-            var g = PoolKernels.PreparePool(pool, DataType.Int8, out _, out min, out max);
+            var g = PoolKernels.PreparePool(pool, DataType.Int8, out _, out poolMin, out poolMax);
             return g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadTop == 0 && g.PadLeft == 0
                 && g.DilationH == 1 && g.DilationW == 1 && g.H % 2 == 0 && g.W % 2 == 0 && g.OutH == g.H / 2 && g.OutW == g.W / 2;
-        }
-        catch (Exception)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// The fused variant to use for this Conv and MaxPool, or null to run them apart; <paramref name="sharesInput"/>: the
-    /// pool's output overlaps the Conv's (one-image) input, which only <see cref="FusedConvPoolEntry.ReadsImageBeforeWriting"/> variants allow.
-    /// </summary>
-    public static FusedConvPoolEntry? Select(KernelSetup conv, KernelSetup pool, int convPriority, bool sharesInput = false)
-    {
-        if (!TilesConvOutput(conv, pool, out _, out _)) return null;
-        FusedConvPoolEntry? best = null;
-        foreach (var e in All)
-        {
-            if (e.Priority < convPriority || (sharesInput && !e.ReadsImageBeforeWriting) || !e.IsSupported() || (best != null && e.Priority <= best.Priority) || !e.CanHandle(conv)) continue;
-            best = e;
-        }
-        return best;
+        }, conv);
+        (min, max) = (poolMin, poolMax);
+        return tiles;
     }
 
     /// <summary>

@@ -2,43 +2,14 @@ using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Optimized;
 using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Kernels.Selection;
 
 namespace EdgeNets.Runtime.Kernels;
 
-/// <summary>One kernel variant: which operator and element type it serves, whether this CPU can run it, and how to prepare it.</summary>
-public sealed class KernelEntry
-{
-    public KernelEntry(string name, OpType op, DataType type, Func<KernelSetup, OpKernel> create, Func<bool>? isSupported = null, int priority = 0,
-        Func<KernelSetup, bool>? canHandle = null)
-    {
-        Name = name;
-        Op = op;
-        Type = type;
-        Create = create;
-        IsSupported = isSupported ?? (() => true);
-        Priority = priority;
-        CanHandle = canHandle ?? (_ => true);
-    }
-
-    public string Name { get; }
-    public OpType Op { get; }
-    public DataType Type { get; }
-    public Func<KernelSetup, OpKernel> Create { get; }
-    public Func<bool> IsSupported { get; }
-    /// <summary>Higher wins among supported variants; reference kernels are 0.</summary>
-    public int Priority { get; }
-    public bool IsReference => Priority == 0;
-    /// <summary>
-    /// Whether this variant takes this particular operator (shapes, broadcast pattern); a variant that only covers
-    /// some shapes declines the rest here, before it is created. Must return false rather than throw on a malformed
-    /// operator, so the reference kernel reports the error. Always true for reference kernels.
-    /// </summary>
-    public Func<KernelSetup, bool> CanHandle { get; }
-}
-
 /// <summary>
-/// The one table of kernels: session dispatch, the self-test and the benchmarks all read it.
-/// Every (operator, type) pair has a scalar reference entry (priority 0), the spec the others must match bit for bit.
+/// The one table of kernels: session dispatch, the self-test and the benchmarks all read it. Every (operator, type)
+/// pair has a scalar reference entry, the spec the others must match bit for bit; which variant a node gets is decided
+/// by its operator's <see cref="SelectionPolicy"/>.
 /// </summary>
 public static class KernelRegistry
 {
@@ -55,23 +26,57 @@ public static class KernelRegistry
     /// <summary>The element type that decides which kernel an operator gets: that of its first output.</summary>
     public static DataType KernelType(OpInfo op, ModelGraph graph) => graph.Tensors[op.Outputs[0]].Type;
 
-    public static KernelEntry Select(OpInfo op, ModelGraph graph, bool referenceOnly = false)
+    public static KernelEntry? Find(string name)
     {
-        if (op.Outputs.Length == 0) throw new ModelFormatException($"{op}: has no outputs");
-        var type = KernelType(op, graph);
-        KernelEntry? best = null;
-        var setup = new KernelSetup(graph, op);
-        foreach (var e in All)
-        {
-            if (e.Op != op.Type || e.Type != type) continue;
-            if (referenceOnly && !e.IsReference) continue;
-            if (!e.IsSupported()) continue;
-            if (best != null && e.Priority <= best.Priority) continue;
-            if (!e.IsReference && !e.CanHandle(setup)) continue;
-            best = e;
-        }
-        return best ?? throw new ModelFormatException($"{op}: no kernel for {op.Type} with {type} output");
+        foreach (var e in All) if (e.Name == name) return e;
+        return null;
     }
+
+    public static KernelEntry Reference(OpType op, DataType type)
+    {
+        foreach (var e in All) if (e.IsReference && e.Op == op && e.Type == type) return e;
+        throw new ModelFormatException($"no kernel for {op} with {type} output");
+    }
+
+    public static KernelEntry Select(OpInfo op, ModelGraph graph, bool referenceOnly = false) => Choose(new KernelSetup(graph, op), referenceOnly, null).Entry;
+
+    /// <summary>
+    /// The kernel for a node: the first candidate of its operator's policy that this CPU supports, that computes the node
+    /// exactly and that the policy prefers for it (a fused one only at a <paramref name="fusion"/> site), else the reference.
+    /// </summary>
+    public static KernelChoice Choose(KernelSetup s, bool referenceOnly, FusionSite? fusion)
+    {
+        var op = s.Op;
+        if (op.Outputs.Length == 0) throw new ModelFormatException($"{op}: has no outputs");
+        var type = KernelType(op, s.Graph);
+        KernelEntry reference;
+        try
+        {
+            reference = Reference(op.Type, type);
+        }
+        catch (ModelFormatException e)
+        {
+            throw new ModelFormatException($"{op}: {e.Message}");
+        }
+        if (referenceOnly) return new(reference, null, "reference kernels only (session option)");
+        var policy = SelectionPolicies.For(op.Type, type);
+        if (policy == null) return new(reference, null, "the reference: no optimized variant for this operator");
+        foreach (var c in policy.Order)
+        {
+            if (c.Fused)
+            {
+                if (fusion == null || ConvPoolFusion.Find(c.Variant) is not { } fused) continue;
+                if (fusion.SharesInput && !fused.ReadsImageBeforeWriting) continue;
+                if (!fused.IsSupported() || !fused.IsExact(s) || !Prefers(c, s)) continue;
+                return new(reference, fused, c.Why);
+            }
+            if (Find(c.Variant) is not { } entry || !entry.IsSupported() || !entry.IsExact(s) || !Prefers(c, s)) continue;
+            return new(entry, null, c.Why);
+        }
+        return new(reference, null, "the reference: no variant of this CPU computes this node exactly or is preferred for it");
+    }
+
+    private static bool Prefers(Candidate c, KernelSetup s) => c.When == null || KernelEntry.ExactOrDeclined(c.When, s);
 
     public static IEnumerable<KernelEntry> Variants(OpType op, DataType type) => All.Where(e => e.Op == op && e.Type == type);
 }

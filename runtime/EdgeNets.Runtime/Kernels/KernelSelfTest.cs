@@ -48,7 +48,7 @@ public static class KernelSelfTest
     /// <summary>Outcome of one variant: the reference it was held to, how many cases it took, the first mismatch if any.</summary>
     public readonly record struct VariantOutcome(string Reference, int Cases, string? Failure);
 
-    /// <summary>Compares <paramref name="variant"/> with its reference on every case it accepts (<see cref="KernelEntry.CanHandle"/>).</summary>
+    /// <summary>Compares <paramref name="variant"/> with its reference on every case it accepts (<see cref="KernelEntry.IsExact"/>: every node it computes exactly, not only those its policy prefers it for).</summary>
     public static VariantOutcome Check(KernelEntry variant)
     {
         var reference = ReferenceFor(variant);
@@ -58,7 +58,7 @@ public static class KernelSelfTest
         int count = 0;
         foreach (var c in KernelCases.For(variant.Op, variant.Type))
         {
-            if (!variant.CanHandle(new KernelSetup(c.Graph, c.Op))) continue;
+            if (!variant.IsExact(new KernelSetup(c.Graph, c.Op))) continue;
             count++;
             string? mismatch = Compare(variant, reference, c);
             if (mismatch != null) return new VariantOutcome(reference.Name, count, $"{c.Description}: {mismatch}");
@@ -69,7 +69,7 @@ public static class KernelSelfTest
 
     /// <summary>
     /// Compares a fused Conv + MaxPool variant with the reference Conv followed by the reference MaxPool on every pair
-    /// of <see cref="KernelCases.ConvPoolPairs"/> it computes (<see cref="FusedConvPoolEntry.IsValid"/>).
+    /// of <see cref="KernelCases.ConvPoolPairs"/> it computes (<see cref="FusedConvPoolEntry.IsExact"/>).
     /// </summary>
     public static VariantOutcome CheckFused(FusedConvPoolEntry variant)
     {
@@ -82,7 +82,7 @@ public static class KernelSelfTest
             var convSetup = new KernelSetup(c.Graph, c.Graph.Ops[0]);
             if (!ConvPoolFusion.TilesConvOutput(convSetup, new KernelSetup(c.Graph, c.Graph.Ops[1]), out _, out _))
                 return new VariantOutcome(reference, count, $"{c.Description}: the pool does not tile the Conv's output");
-            if (!variant.IsValid(convSetup)) continue;
+            if (!variant.IsExact(convSetup)) continue;
             count++;
             string? mismatch = CompareFused(variant, conv, pool, c);
             if (mismatch != null) return new VariantOutcome(reference, count, $"{c.Description}: {mismatch}");

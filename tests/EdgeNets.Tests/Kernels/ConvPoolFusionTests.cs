@@ -3,6 +3,7 @@ using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.IO;
 using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Selection;
 using EdgeNets.Runtime.Kernels.Optimized;
 using EdgeNets.Tests.Support;
 using NUnit.Framework;
@@ -49,7 +50,7 @@ public class ConvPoolFusionTests
     public void ComparisonCatchesAWrongPooledValue()
     {
         var c = KernelCases.ConvPoolPairs()[0];
-        var wrong = new FusedConvPoolEntry("TopLeftPixel", (conv, pool) => new TopLeftPixelKernel(conv, pool), () => true, 1, _ => true);
+        var wrong = new FusedConvPoolEntry("TopLeftPixel", Isa.Scalar, (conv, pool) => new TopLeftPixelKernel(conv, pool), _ => true);
         var conv = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.Conv && e.Type == DataType.Int8);
         var pool = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.MaxPool && e.Type == DataType.Int8);
         Assert.That(KernelSelfTest.CompareFused(wrong, conv, pool, c), Does.Contain("element"));
@@ -162,7 +163,8 @@ public class ConvPoolFusionTests
         if (!AnyFusedSupported) Assert.Ignore("no fused Conv + MaxPool variant on this CPU");
         var c = KernelCases.ConvPoolPairs().First(k => k.Graph.Tensors[k.Graph.Inputs[0]].Shape[0] == images
             && k.Graph.Tensors[k.Graph.Outputs[0]].ByteLength <= k.Graph.Tensors[k.Graph.Inputs[0]].ByteLength
-            && ConvPoolFusion.All.Any(e => e.IsSupported() && e.CanHandle(new KernelSetup(k.Graph, k.Graph.Ops[0]))));
+            && ConvPoolFusion.All.Any(e => e.IsSupported() && e.IsExact(new KernelSetup(k.Graph, k.Graph.Ops[0]))
+                && SelectionPolicies.IsPreferred(e.Name, new KernelSetup(k.Graph, k.Graph.Ops[0]))));
         var g = c.Graph;
         g.Tensors[g.Outputs[0]].Offset = g.Tensors[g.Inputs[0]].Offset;
         var model = Model.Load(EnetWriter.Write(g));

@@ -1,6 +1,7 @@
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Selection;
 using EdgeNets.Runtime.Kernels.Optimized;
 using EdgeNets.Tests.Support;
 using NUnit.Framework;
@@ -26,7 +27,7 @@ public class Int8ConvGemmVariantTests
         foreach (var c in cases)
         {
             var setup = new KernelSetup(c.Graph, c.Op);
-            bool byGemm = gemmVariant.CanHandle(setup), byDepthwise = depthwiseVariant.CanHandle(setup);
+            bool byGemm = gemmVariant.IsExact(setup), byDepthwise = depthwiseVariant.IsExact(setup);
             Assert.That(byGemm ^ byDepthwise, $"{c.Description}: exactly one int8 Conv family takes it");
             if (byDepthwise) depthwise++;
             else gemmShaped++;
@@ -44,7 +45,7 @@ public class Int8ConvGemmVariantTests
         var c = KernelCases.For(OpType.Conv, DataType.Int8)[0];
         var op = new OpInfo(OpType.Conv, "bad", [c.Op.Inputs[0]], c.Op.Outputs, c.Op.Attributes);
         foreach (var name in new[] { "Conv2dInt8_Vector128", "DepthwiseConv2dInt8_Vector128", "GemmInt8_Vector128" })
-            Assert.That(Entry(name).CanHandle(new KernelSetup(c.Graph, op)), Is.False, name);
+            Assert.That(Entry(name).IsExact(new KernelSetup(c.Graph, op)), Is.False, name);
     }
 
     /// <summary>
@@ -56,11 +57,8 @@ public class Int8ConvGemmVariantTests
     [TestCase("WinogradConv3x3Int8_Vector128")]
     public void WinogradMatchesReferenceOnEveryValidCase(string name)
     {
-        var isa = name.EndsWith("_Avx512", StringComparison.Ordinal) ? Int8Isa.Avx512 : name.EndsWith("_Avx2", StringComparison.Ordinal) ? Int8Isa.Avx2 : Int8Isa.Vector128;
-        var registered = Entry(name);
-        if (!registered.IsSupported()) Assert.Ignore($"{name} is not supported on this CPU ({CpuFeatures.Describe()})");
-        var variant = new KernelEntry(name, OpType.Conv, DataType.Int8, s => new ConvInt8Winograd(s, isa, name), registered.IsSupported, registered.Priority,
-            ConvInt8Winograd.IsValid);
+        var variant = Entry(name);
+        if (!variant.IsSupported()) Assert.Ignore($"{name} is not supported on this CPU ({CpuFeatures.Describe()})");
         var reference = KernelSelfTest.ReferenceFor(variant)!;
         var failures = new List<string>();
         int valid = 0, chosen = 0;
@@ -70,7 +68,7 @@ public class Int8ConvGemmVariantTests
             var setup = new KernelSetup(c.Graph, c.Op);
             if (!ConvInt8Winograd.IsValid(setup)) continue;
             valid++;
-            if (registered.CanHandle(setup)) chosen++;
+            if (SelectionPolicies.IsPreferred(name, setup)) chosen++;
             descriptions.Add(c.Description);
             string? mismatch = KernelSelfTest.Compare(variant, reference, c);
             if (mismatch != null) failures.Add($"{c.Description}: {mismatch}");
@@ -89,10 +87,8 @@ public class Int8ConvGemmVariantTests
     [Test]
     public void DirectVnniMatchesReferenceOnEveryValidCase()
     {
-        var registered = Entry("DirectConvInt8_AvxVnni");
-        if (!registered.IsSupported()) Assert.Ignore($"no AVX-VNNI on this CPU ({CpuFeatures.Describe()})");
-        var variant = new KernelEntry(registered.Name, OpType.Conv, DataType.Int8, registered.Create, registered.IsSupported, registered.Priority,
-            ConvInt8DirectVnni.IsValid);
+        var variant = Entry("DirectConvInt8_AvxVnni");
+        if (!variant.IsSupported()) Assert.Ignore($"no AVX-VNNI on this CPU ({CpuFeatures.Describe()})");
         var reference = KernelSelfTest.ReferenceFor(variant)!;
         var failures = new List<string>();
         int valid = 0, chosen = 0, twoD = 0;
@@ -101,7 +97,7 @@ public class Int8ConvGemmVariantTests
             var setup = new KernelSetup(c.Graph, c.Op);
             if (!ConvInt8DirectVnni.IsValid(setup)) continue;
             valid++;
-            if (registered.CanHandle(setup)) chosen++;
+            if (SelectionPolicies.IsPreferred(variant.Name, setup)) chosen++;
             if (c.Graph.Tensors[c.Op.Inputs[0]].Rank == 4) twoD++;
             string? mismatch = KernelSelfTest.Compare(variant, reference, c);
             if (mismatch != null) failures.Add($"{c.Description}: {mismatch}");

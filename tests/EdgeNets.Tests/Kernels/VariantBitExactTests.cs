@@ -4,6 +4,7 @@ using EdgeNets.Runtime;
 using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Selection;
 using EdgeNets.Runtime.Kernels.Optimized;
 using EdgeNets.Runtime.Quantization;
 using NUnit.Framework;
@@ -35,7 +36,7 @@ public class VariantBitExactTests
         int accepted = 0;
         foreach (var c in KernelCases.For(variant.Op, variant.Type))
         {
-            if (!variant.CanHandle(new KernelSetup(c.Graph, c.Op))) continue;
+            if (!variant.IsExact(new KernelSetup(c.Graph, c.Op))) continue;
             accepted++;
             string? mismatch = KernelSelfTest.Compare(variant, reference!, c);
             if (mismatch != null) failures.Add($"{c.Description}: {mismatch}");
@@ -51,7 +52,8 @@ public class VariantBitExactTests
         var lengths = cases.Where(c => c.Graph.Tensors[c.Op.Outputs[0]].Rank == 1).Select(c => c.Graph.Tensors[c.Op.Outputs[0]].ElementCount).ToHashSet();
         Assert.That(Enumerable.Range(0, 68).All(lengths.Contains), "same-shape lengths 0..67 are all generated");
         var variant = Entry("AddInt8_Vector128");
-        Assert.That(cases.Any(c => !variant.CanHandle(new KernelSetup(c.Graph, c.Op))), "some cases exercise the declined (reference) path");
+        Assert.That(cases.Any(c => !variant.IsExact(new KernelSetup(c.Graph, c.Op)) || !SelectionPolicies.IsPreferred(variant.Name, new KernelSetup(c.Graph, c.Op))),
+            "some cases exercise the declined (reference) path");
         Assert.That(KernelCases.For(OpType.Add, DataType.Int8).Select(c => c.Description), Is.EqualTo(cases.Select(c => c.Description)), "fixed seed");
     }
 
@@ -60,7 +62,7 @@ public class VariantBitExactTests
     [TestCase(false)]
     public void ComparisonCatchesABrokenVariant(bool skipLast)
     {
-        var broken = new KernelEntry("AddInt8_Broken", OpType.Add, DataType.Int8, s => new BrokenAddKernel(s, skipLast), priority: 1);
+        var broken = KernelEntry.Variant("AddInt8_Broken", OpType.Add, DataType.Int8, Isa.Scalar, s => new BrokenAddKernel(s, skipLast));
         var reference = KernelSelfTest.ReferenceFor(broken)!;
         var c = KernelCases.For(OpType.Add, DataType.Int8).First(k => k.Graph.Tensors[k.Op.Outputs[0]].ElementCount == 37);
         Assert.That(KernelSelfTest.Compare(broken, reference, c), Does.Contain("element 36"));
@@ -83,31 +85,53 @@ public class VariantBitExactTests
     }
 
     /// <summary>
-    /// Practice 3: for every case, dispatch picks the highest-priority supported entry that accepts it, so a supported
-    /// variant is never silently replaced by the reference; and every supported variant is picked for some case unless
-    /// a higher-priority variant of the same operator takes all of them.
+    /// Practice 3: every optimized variant stands in exactly one operator policy (none is registered and unreachable, none
+    /// named that is not registered), and fused candidates name fused variants.
     /// </summary>
     [Test]
-    public void DispatchPicksEveryVariantForTheCasesItAccepts()
+    public void EveryVariantHasOnePlaceInItsOperatorsPolicy()
     {
-        var groups = KernelRegistry.All.Where(e => !e.IsReference && e.IsSupported()).GroupBy(e => (e.Op, e.Type)).ToList();
-        foreach (var group in groups)
+        foreach (var variant in KernelRegistry.All.Where(e => !e.IsReference))
         {
+            var holders = SelectionPolicies.All.Where(p => p.Order.Any(c => !c.Fused && c.Variant == variant.Name)).ToList();
+            Assert.That(holders, Has.Count.EqualTo(1), $"{variant.Name} is in {holders.Count} policies");
+            Assert.That((holders[0].Op, holders[0].Type), Is.EqualTo((variant.Op, variant.Type)), $"{variant.Name} is in the policy of another operator");
+        }
+        foreach (var fused in ConvPoolFusion.All)
+            Assert.That(SelectionPolicies.For(OpType.Conv, DataType.Int8)!.Order.Count(c => c.Fused && c.Variant == fused.Name), Is.EqualTo(1), fused.Name);
+        foreach (var policy in SelectionPolicies.All)
+            foreach (var c in policy.Order)
+            {
+                bool registered = c.Fused ? ConvPoolFusion.Find(c.Variant) != null : KernelRegistry.Find(c.Variant) is { } e && e.Op == policy.Op && e.Type == policy.Type;
+                Assert.That(registered, $"{policy.Op} {policy.Type}: candidate {c.Variant} is not a registered variant of it");
+                Assert.That(c.Why, Is.Not.Empty, c.Variant);
+            }
+    }
+
+    /// <summary>
+    /// Practice 3: for every case, dispatch takes the first candidate of the operator's policy that is supported, exact
+    /// and preferred, so a supported variant is never silently replaced by the reference; and the first candidate this
+    /// CPU supports is picked for some case.
+    /// </summary>
+    [Test]
+    public void DispatchPicksEveryVariantForTheCasesItIsPreferredFor()
+    {
+        foreach (var policy in SelectionPolicies.All)
+        {
+            var plain = policy.Order.Where(c => !c.Fused).Select(c => KernelRegistry.Find(c.Variant)!).ToList();
+            if (!plain.Any(e => e.IsSupported()) || !KernelCases.Covers(policy.Op, policy.Type)) continue;
             var picked = new HashSet<string>();
-            foreach (var c in KernelCases.For(group.Key.Op, group.Key.Type))
+            foreach (var c in KernelCases.For(policy.Op, policy.Type))
             {
                 var setup = new KernelSetup(c.Graph, c.Op);
-                var claimants = KernelRegistry.All.Where(e => e.Op == group.Key.Op && e.Type == group.Key.Type && e.IsSupported()
-                    && (e.IsReference || e.CanHandle(setup))).ToList();
-                int top = claimants.Max(e => e.Priority);
+                var claimants = plain.Where(e => e.IsSupported() && e.IsExact(setup) && SelectionPolicies.IsPreferred(e.Name, setup)).ToList();
                 var selected = KernelRegistry.Select(c.Op, c.Graph);
-                Assert.That(selected.Priority, Is.EqualTo(top), $"{c.Description}: selected {selected.Name}, accepted by {string.Join(", ", claimants.Select(e => e.Name))}");
-                Assert.That(claimants.Count(e => e.Priority == top), Is.EqualTo(1), $"{c.Description}: ambiguous choice among equal priorities");
+                string expected = claimants.Count > 0 ? claimants[0].Name : KernelRegistry.Reference(policy.Op, policy.Type).Name;
+                Assert.That(selected.Name, Is.EqualTo(expected), $"{c.Description}: selected {selected.Name}, claimed by {string.Join(", ", claimants.Select(e => e.Name))}");
                 picked.Add(selected.Name);
             }
-            int best = group.Max(e => e.Priority);
-            foreach (var variant in group.Where(e => e.Priority == best))
-                Assert.That(picked, Does.Contain(variant.Name), $"{variant.Name} is supported here but never selected");
+            var first = plain.First(e => e.IsSupported());
+            Assert.That(picked, Does.Contain(first.Name), $"{first.Name}, the first candidate this CPU supports, is never selected");
         }
     }
 
@@ -121,9 +145,10 @@ public class VariantBitExactTests
             .FirstOrDefault(k => k.Graph.Tensors[k.Op.Outputs[0]].ElementCount >= 40 && KernelRegistry.Select(k.Op, k.Graph).Name == name);
         if (c == null)
         {
-            Assert.That(KernelRegistry.All.Any(e => e.Op == variant.Op && e.Type == variant.Type && e.IsSupported() && e.Priority > variant.Priority),
-                $"{name} is never selected although no higher-priority variant is supported");
-            Assert.Ignore($"{name} is shadowed by a higher-priority variant on this CPU");
+            var earlier = SelectionPolicies.For(variant.Op, variant.Type)!.Order.TakeWhile(k => k.Variant != name);
+            Assert.That(earlier.Any(k => !k.Fused && KernelRegistry.Find(k.Variant)!.IsSupported()),
+                $"{name} is never selected although no earlier candidate of its policy is supported");
+            Assert.Ignore($"{name} is shadowed by an earlier candidate of its policy on this CPU");
         }
         var model = Model.Load(EnetWriter.Write(c!.Graph));
         using var fast = model.CreateSession(new SessionOptions());

@@ -151,13 +151,14 @@ public static class BenchCommand
         var inv = CultureInfo.InvariantCulture;
         var ops = model.Graph.Ops;
         var names = session.KernelNames;
+        var reasons = session.KernelChoiceReasons;
         stdout.WriteLine($"per-operator profile (median of {runs} runs):");
-        stdout.WriteLine("    #  op                 kernel                                   median us   share");
+        stdout.WriteLine("    #  op                 kernel                                   median us   share  why this kernel");
         for (int k = 0; k < slots; k++)
         {
             string op = k < ops.Count ? ops[k].Type.ToString() : k == ops.Count ? "(input quantize)" : "(output dequantize)";
-            string kernel = k < ops.Count ? names[k] : "";
-            stdout.WriteLine(string.Format(inv, "  {0,3}  {1,-18} {2,-40} {3,9:F2}  {4,5:F1}%", k, op, kernel, medians[k], 100 * medians[k] / total));
+            string kernel = k < ops.Count ? names[k] : "", why = k < ops.Count ? reasons[k] : "";
+            stdout.WriteLine(string.Format(inv, "  {0,3}  {1,-18} {2,-40} {3,9:F2}  {4,5:F1}%  {5}", k, op, kernel, medians[k], 100 * medians[k] / total, why));
         }
         stdout.WriteLine(string.Format(inv, "  sum of medians: {0:F1} us", total));
     }

@@ -30,12 +30,14 @@ public static class InspectCommand
         stdout.WriteLine();
         stdout.WriteLine($"{"#",3}  {"op",-18} {"kernel",-40} {"output",-34} {"params",-12} name");
         var kernels = session.KernelNames;
+        var reasons = session.KernelChoiceReasons;
         for (int i = 0; i < g.Ops.Count; i++)
         {
             var op = g.Ops[i];
             var outTensor = g.Tensors[op.Outputs[0]];
             long weights = op.Inputs.Where(t => t >= 0 && g.Tensors[t].IsConstant).Sum(t => (long)g.Tensors[t].ByteLength);
             stdout.WriteLine($"{i,3}  {op.Type,-18} {kernels[i],-40} {Describe(outTensor),-34} {weights.ToString(inv) + " B",-12} {op.Name}");
+            stdout.WriteLine($"       kernel chosen: {reasons[i]}");
             foreach (var (key, values) in op.Attributes.Ints)
                 stdout.WriteLine($"       {key} = [{Abbreviate(values.Select(v => v.ToString(inv)))}]");
             foreach (var (key, values) in op.Attributes.Floats)

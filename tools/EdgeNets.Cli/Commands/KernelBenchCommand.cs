@@ -9,6 +9,7 @@ using EdgeNets.Cli.Terminal;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels;
+using EdgeNets.Runtime.Kernels.Selection;
 
 namespace EdgeNets.Cli.Commands;
 
@@ -47,13 +48,15 @@ public static class KernelBenchCommand
             double bandwidth = weightStreaming ? MeasureReadBandwidth(weightBytes) : 0;
             if (weightStreaming)
                 stdout.WriteLine(string.Format(inv, "  (each weight used once: {0} KiB read per run; this core reads a buffer that size at {1:F1} GB/s)", weightBytes / 1024, bandwidth / 1e9));
+            string choice = KernelRegistry.Choose(new KernelSetup(c.Graph, c.Op), referenceOnly: false, fusion: null).Name;
             foreach (var variant in KernelRegistry.Variants(c.Op.Type, DataType.Int8))
             {
-                if (!variant.IsSupported() || (!variant.IsReference && !variant.CanHandle(new KernelSetup(c.Graph, c.Op)))) continue;
+                if (!variant.IsSupported() || !variant.IsExact(new KernelSetup(c.Graph, c.Op))) continue;
                 double seconds = KernelBenchmark.SecondsPerRun(variant, c.Graph, c.Op, c.Inputs);
                 double gmacs = macs / seconds / 1e9;
                 string roofline = weightStreaming ? string.Format(inv, "  {0,5:F1}% of read bandwidth", 100 * weightBytes / seconds / bandwidth) : "";
-                stdout.WriteLine(string.Format(inv, "  {0,-28} {1,10:F1} us  {2,7:F2} GMAC/s  {3,5:F1}% of peak{4}", variant.Name, seconds * 1e6, gmacs, 100 * gmacs / peak, roofline));
+                string chosen = variant.Name == choice ? "  (chosen)" : "";
+                stdout.WriteLine(string.Format(inv, "  {0,-28} {1,10:F1} us  {2,7:F2} GMAC/s  {3,5:F1}% of peak{4}{5}", variant.Name, seconds * 1e6, gmacs, 100 * gmacs / peak, roofline, chosen));
             }
         }
 
@@ -76,18 +79,20 @@ public static class KernelBenchCommand
             var poolSetup = new KernelSetup(graph, graph.Ops[1]);
             var pool = KernelRegistry.Select(graph.Ops[1], graph);
             stdout.WriteLine($"{name}:");
+            string choice = KernelRegistry.Choose(convSetup, referenceOnly: false, new FusionSite(poolSetup, SharesInput: false)).Name;
             foreach (var fused in ConvPoolFusion.All)
             {
-                if (!fused.IsSupported() || !fused.IsValid(convSetup)) continue;
+                if (!fused.IsSupported() || !fused.IsExact(convSetup)) continue;
                 double seconds = KernelBenchmark.SecondsPerRun([fused.Create(convSetup, poolSetup)], graph, c.Inputs);
-                string chosen = fused.CanHandle(convSetup) ? "" : "  (not chosen here)";
+                string chosen = fused.Name == choice ? "  (chosen)" : "";
                 stdout.WriteLine(string.Format(inv, "  {0,-46} {1,10:F2} us{2}", fused.Name, seconds * 1e6, chosen));
             }
             foreach (var variant in KernelRegistry.Variants(OpType.Conv, DataType.Int8))
             {
-                if (variant.IsReference || !variant.IsSupported() || !variant.CanHandle(convSetup)) continue;
+                if (variant.IsReference || !variant.IsSupported() || !variant.IsExact(convSetup)) continue;
                 double seconds = KernelBenchmark.SecondsPerRun([variant.Create(convSetup), pool.Create(poolSetup)], graph, c.Inputs);
-                stdout.WriteLine(string.Format(inv, "  {0,-46} {1,10:F2} us", $"{variant.Name} + {pool.Name}", seconds * 1e6));
+                string chosen = variant.Name == choice ? "  (chosen)" : "";
+                stdout.WriteLine(string.Format(inv, "  {0,-46} {1,10:F2} us{2}", $"{variant.Name} + {pool.Name}", seconds * 1e6, chosen));
             }
         }
 

@@ -10,9 +10,9 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// <summary>
 /// Int8 Conv, stride 1, dilation 1, group 1 (1-D or 2-D, any kernel size) as direct AVX-VNNI products: 8 pixels of an
 /// output channel take one vpdpbusd per quadruplet of taps (7 for an RGB image's 27 taps of a 3x3 kernel), optionally
-/// fused with the MaxPool 2x2/2 that reads the output. Taken where it measured faster than Winograd or the im2col
-/// kernels: 2-D layers on few channels and wide maps, and 1-D Convs (see <see cref="CanHandle"/> and
-/// <see cref="CanHandlePooled"/>).
+/// fused with the MaxPool 2x2/2 that reads the output. Exact for every such Conv up to <see cref="MaxTaps"/> taps
+/// (<see cref="IsValid"/>); <see cref="Selection.ConvSelection"/> takes it where it is faster than Winograd or the
+/// im2col kernels (1x1 planes, 1-D Convs, 2-D layers on few channels and wide maps).
 /// <para>
 /// Exactness: the input is copied into bordered planes as x + 128 (vpdpbusd's unsigned operand), the border holding
 /// zx + 128, and the bias is corrected by −(zx + 128)·Σ w, so each sum is bias + Σ (x − zx)·w over the taps inside the
@@ -31,14 +31,6 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// </summary>
 internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
 {
-    /// <summary>
-    /// Input channels up to which the fused kernel is taken: on 32x32 to 96x96 maps it measured faster than the AVX-512
-    /// Winograd kernel up to 8 channels (3.9 vs 4.2 us for 3 -> 16 channels on 32x32, 8.1 vs 14.5 for 8 -> 16), slower
-    /// from 12.
-    /// </summary>
-    public const int MaxPreferredChannels = 8;
-    /// <summary>Input channels up to which a 2-D Conv without pool is taken (measured up to 16).</summary>
-    public const int MaxPreferredChannels2d = 16;
     /// <summary>Input channels up to which it is exact and tested (its per-row interleave grows with the channels).</summary>
     public const int MaxInChannels = 64;
     /// <summary>Taps per output pixel up to which it is taken (and tested): 64 channels of a 3x3 kernel.</summary>
@@ -110,36 +102,12 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
     public static bool IsValidPooled(KernelSetup s) =>
         IsValid(s) && s.Input(0).Rank == 4 && s.Input(1).Shape[2] == 3 && s.Input(1).Shape[3] == 3 && s.Input(0).Shape[1] <= MaxInChannels;
 
-    /// <summary>
-    /// Fused with the pool where it measured faster than Winograd: few input channels, and output rows that fill the
-    /// 32-pixel blocks but for at most an eighth (the pixels past a row's end are computed and dropped: 16x16 and 24x24
-    /// maps stay with Winograd).
-    /// </summary>
-    public static bool CanHandlePooled(KernelSetup s) =>
-        IsValidPooled(s) && s.Input(0).Shape[1] <= MaxPreferredChannels && FillsBlocks(s.Output(0).Shape[^1]);
-
-    /// <summary>
-    /// Alone where it measured faster than the im2col and Winograd kernels: 1x1 Convs without padding, each plane one
-    /// row (MobileNet's 1x1 layers 9.8 -> 8.6 us on 48x48 with 8 channels, 7.4 -> 4.9 on 24x24 with 16, 9.6 -> 7.4 on
-    /// 3x3 maps with 128 -> 256; 128 -> 128 channels on 16x16 140 -> 162 GMAC/s); and, with rows filling their blocks
-    /// as above, 1-D Convs (activity-hapt's 32-channel kernel-5 layer 5.3 -> 4.4 us, DeepConvLSTM's 64-channel ones
-    /// 17.4 -> 14.6) and 2-D ones on up to <see cref="MaxPreferredChannels2d"/> input channels (ResNet-8's 16 -> 16 3x3
-    /// on 32x32 23.8 us with Winograd -> 16.6, its 3 -> 16 first layer 6.5 -> 5.5). Small maps (16x16 and below: half a
-    /// block or more dropped) stay with Winograd.
-    /// </summary>
-    public static bool CanHandle(KernelSetup s)
-    {
-        if (!IsValid(s)) return false;
-        var g = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32).Window;
-        if (IsFlat(g)) return true;
-        return FillsBlocks(g.OutW) && (s.Input(0).Rank == 3 || g.C <= MaxPreferredChannels2d);
-    }
-
     /// <summary>A 1x1 Conv without padding (stride 1, as all this kernel takes): each plane can run as one row.</summary>
-    private static bool IsFlat(Window2d g) =>
+    internal static bool IsFlat(Window2d g) =>
         g.KernelH == 1 && g.KernelW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
 
-    private static bool FillsBlocks(int width)
+    /// <summary>Whether rows of <paramref name="width"/> pixels fill their 32-pixel blocks but for at most an eighth (the rest is computed and dropped).</summary>
+    internal static bool FillsBlocks(int width)
     {
         int pixels = (width + BlockPixels - 1) / BlockPixels * BlockPixels;
         return 8 * (pixels - width) <= pixels;

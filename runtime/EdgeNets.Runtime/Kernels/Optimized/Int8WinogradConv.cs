@@ -123,47 +123,6 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// <summary>The weights for <see cref="_inRegisters"/>: [output channel][channel pair][position] int16 pairs.</summary>
     private readonly int[] _channelWeights = [];
 
-    /// <summary>
-    /// Input channels and 2x2 output tiles below which the direct kernels are faster. Measured (DOTNET_TieredCompilation=0,
-    /// one AVX-512 x64 core; us per run, Winograd AVX-512 / AVX2 / Vector128 against the best direct kernel of the same
-    /// width): 3→16 on 32x32 13.1 / 18.1 / 30.2 vs 11.7 / 14.7 / 27.2 (the output transform and requantization of every
-    /// pixel cost more than the multiplications saved); 8→16 on 32x32 22.2 / 24.3 / 44.7 vs 23.1 / 25.7 / 46.3; 8→16 on
-    /// 16x16 4.9 / 5.5 / 9.0 vs 6.4 / 7.0 / 12.3; 16→32 on 16x16 12.2 / 16.6 / 26.9 vs 19.4 / 20.8 / 38.0; 32→64 on 8x8
-    /// 9.8 / 11.2 / 19.9 vs 18.5 / 19.3 / 34.2. Maps of fewer than 16 tiles lose (16→32 on 6x6: 4.3 / 4.9 / 7.1 vs
-    /// 4.3 / 4.6 / 6.6; 32→32 on 4x4 5.1 vs 3.7), as a GEMM block of 16 (8) tiles is then mostly padding.
-    /// </summary>
-    private const int MinChannels = 8, MinTiles = 16;
-
-    /// <summary>Whether this variant is chosen: a valid operator (<see cref="IsValid"/>) where it is faster than the direct kernels.</summary>
-    public static bool CanHandle(KernelSetup s)
-    {
-        if (!IsValid(s)) return false;
-        var input = s.Input(0).Shape;
-        var output = s.Output(0).Shape;
-        long tiles = (long)((output[2] + 1) / 2) * ((output[3] + 1) / 2);
-        return input[1] >= MinChannels && tiles >= MinTiles;
-    }
-
-    /// <summary>
-    /// Input channels and tiles from which the variant fused with a MaxPool 2x2/2 is chosen. Fused, three of every four
-    /// pixels skip requantization and stores and the pool's pass is gone, so it beats the direct kernel plus the pool
-    /// well below the plain variant's thresholds. Measured (`edgenets bench --kernels`, DOTNET_TieredCompilation=0, one
-    /// AVX-512 x64 core; us, fused AVX-512 / AVX2 / Vector128 against direct AVX-512 / AVX2 / Vector128 + MaxPool):
-    /// 3→16 on 32x32 11.0 / 12.4 / 22.1 vs 13.1 / 15.8 / 28.6; 1→8 on 32x32 4.5 / 4.8 / 8.6 vs 4.5 / 5.8 / 10.1;
-    /// 16→16 on 6x6 (9 tiles) 2.1 / 2.0 / 3.0 vs 3.7 / 3.8 / 4.9; 32→32 on 4x4 (4 tiles) 5.0 / 5.0 / 4.7 vs
-    /// 4.7 / 4.8 / 6.8; 64→64 on 2x2 (1 tile) 14.8 / 15.9 / 14.8 vs 10.2 / 12.2 / 10.4.
-    /// </summary>
-    private const int MinPooledChannels = 1, MinPooledTiles = 9;
-
-    /// <summary>Whether the variant fused with a following MaxPool 2x2/2 is chosen for this Conv (the pool checked by <see cref="ConvPoolFusion"/>).</summary>
-    public static bool CanHandlePooled(KernelSetup s)
-    {
-        if (!IsValid(s)) return false;
-        var output = s.Output(0).Shape;
-        long tiles = (long)((output[2] + 1) / 2) * ((output[3] + 1) / 2);
-        return s.Input(0).Shape[1] >= MinPooledChannels && tiles >= MinPooledTiles;
-    }
-
     /// <summary>Whether the kernel computes this operator exactly: int8 2-D Conv 3x3, stride 1, dilation 1, group 1, at most <see cref="MaxInChannels"/> input channels.</summary>
     public static bool IsValid(KernelSetup s)
     {

@@ -1,0 +1,76 @@
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Optimized;
+using EdgeNets.Runtime.Kernels.Reference;
+
+namespace EdgeNets.Runtime.Kernels.Selection;
+
+/// <summary>
+/// Conv: which variant runs a node, fused Conv + MaxPool 2x2/2 variants included (a fused candidate is taken only
+/// where the session found that pattern, and stands before the plain variants it beats). Variants say what they compute
+/// exactly; the conditions here are where they measured faster, per `edgenets bench --kernels` and
+/// tools/benchmarks/README.md ("Conv kernel choice").
+/// </summary>
+public static class ConvSelection
+{
+    /// <summary>Input channels up to which the fused direct AVX-VNNI kernel beats Winograd on first layers.</summary>
+    public const int DirectPooledMaxChannels = 8;
+    /// <summary>Input channels up to which a 2-D Conv without pool runs on the direct AVX-VNNI kernel.</summary>
+    public const int Direct2dMaxChannels = 16;
+    /// <summary>
+    /// Input channels and 2x2 output tiles from which Winograd beats the direct kernels of its width: below, the output
+    /// transform and requantization of every pixel cost more than the multiplications saved, and a GEMM block of tiles
+    /// is mostly padding.
+    /// </summary>
+    public const int WinogradMinChannels = 8, WinogradMinTiles = 16;
+    /// <summary>
+    /// The same for Winograd fused with the pool: three of every four pixels skip requantization and stores and the
+    /// pool's pass is gone, so it wins well below the plain thresholds.
+    /// </summary>
+    public const int WinogradPooledMinChannels = 1, WinogradPooledMinTiles = 9;
+
+    public static SelectionPolicy[] Policies { get; } =
+    [
+        new(OpType.Conv, DataType.Int8,
+            Fused("DirectConv3x3MaxPool2x2Int8_AvxVnni", "first layers (few channels, rows filling 32-pixel blocks): direct vpdpbusd products beat Winograd", DirectPooledPreferred),
+            new Candidate("DirectConvInt8_AvxVnni", "1x1 planes, 1-D Convs and 2-D ones on few channels with rows filling 32-pixel blocks: no im2col matrix", DirectPreferred),
+            Fused("WinogradConv3x3MaxPool2x2Int8_Avx512", "3x3 with a 2x2/2 pool on 9 tiles or more: fewer multiplies, one requantization per window", WinogradPooledPreferred),
+            new Candidate("WinogradConv3x3Int8_Avx512", "3x3 on 8 channels and 16 tiles or more: 2.25x fewer multiplies than direct", WinogradPreferred),
+            Fused("WinogradConv3x3MaxPool2x2Int8_Avx2", "3x3 with a 2x2/2 pool on 9 tiles or more", WinogradPooledPreferred),
+            new Candidate("Conv2dInt8_Avx512", "im2col GEMM, 8x32 register blocks of 512-bit multiply-adds"),
+            new Candidate("WinogradConv3x3Int8_Avx2", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
+            new Candidate("Conv2dInt8_AdvSimdDot", "im2col GEMM with SDOT: 4 products per lane, ahead of Winograd's int16 products"),
+            new Candidate("Conv2dInt8_AvxVnni", "im2col GEMM with vpdpbusd: twice AVX2's products per instruction"),
+            new Candidate("DepthwiseConv2dInt8_Avx512", "depthwise: per-channel planes, 512-bit requantization"),
+            Fused("WinogradConv3x3MaxPool2x2Int8_Vector128", "3x3 with a 2x2/2 pool on 9 tiles or more", WinogradPooledPreferred),
+            new Candidate("Conv2dInt8_Avx2", "im2col GEMM, int16 pairs on 256 bits"),
+            new Candidate("WinogradConv3x3Int8_Vector128", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
+            new Candidate("DepthwiseConv2dInt8_Avx2", "depthwise: per-channel planes on 256 bits"),
+            new Candidate("Conv2dInt8_Vector128", "im2col GEMM, int16 pairs on 128 bits"),
+            new Candidate("DepthwiseConv2dInt8_Vector128", "depthwise: per-channel planes on 128 bits")),
+        new(OpType.Conv, DataType.Float32,
+            new Candidate("Conv2dFloat32_Avx2", "im2col GEMM on 256 bits"),
+            new Candidate("Conv2dFloat32_Vector128", "im2col GEMM on 128 bits")),
+    ];
+
+    private static Candidate Fused(string variant, string why, Func<KernelSetup, bool> when) => new(variant, why, when) { Fused = true };
+
+    private static bool DirectPooledPreferred(KernelSetup s) =>
+        s.Input(0).Shape[1] <= DirectPooledMaxChannels && ConvInt8DirectVnni.FillsBlocks(s.Output(0).Shape[^1]);
+
+    private static bool DirectPreferred(KernelSetup s)
+    {
+        var g = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32).Window;
+        if (ConvInt8DirectVnni.IsFlat(g)) return true;
+        return ConvInt8DirectVnni.FillsBlocks(g.OutW) && (s.Input(0).Rank == 3 || g.C <= Direct2dMaxChannels);
+    }
+
+    private static long Tiles(KernelSetup s)
+    {
+        var output = s.Output(0).Shape;
+        return (long)((output[2] + 1) / 2) * ((output[3] + 1) / 2);
+    }
+
+    private static bool WinogradPreferred(KernelSetup s) => s.Input(0).Shape[1] >= WinogradMinChannels && Tiles(s) >= WinogradMinTiles;
+
+    private static bool WinogradPooledPreferred(KernelSetup s) => s.Input(0).Shape[1] >= WinogradPooledMinChannels && Tiles(s) >= WinogradPooledMinTiles;
+}

@@ -1,0 +1,19 @@
+using EdgeNets.Runtime.Graph;
+
+namespace EdgeNets.Runtime.Kernels.Selection;
+
+/// <summary>Gemm: the widest multiply-add of this CPU first (tools/benchmarks/README.md, "Gemm").</summary>
+public static class GemmSelection
+{
+    public static SelectionPolicy[] Policies { get; } =
+    [
+        new(OpType.Gemm, DataType.Int8,
+            new Candidate("GemmInt8_AvxVnni", "vpdpbusd: 4 products per lane"),
+            new Candidate("GemmInt8_AdvSimdDot", "SDOT: 4 products per lane"),
+            new Candidate("GemmInt8_Avx2", "int16 pairs on 256 bits"),
+            new Candidate("GemmInt8_Vector128", "int16 pairs on 128 bits")),
+        new(OpType.Gemm, DataType.Float32,
+            new Candidate("GemmFloat32_Avx2", "256-bit multiply and add (no FMA: the reference's rounding)"),
+            new Candidate("GemmFloat32_Vector128", "128-bit multiply and add")),
+    ];
+}
