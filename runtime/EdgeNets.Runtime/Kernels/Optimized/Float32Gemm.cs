@@ -20,184 +20,94 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// </summary>
 internal static class Float32Gemm
 {
-    public const int Lanes256 = 8, Lanes128 = 4;
-
     /// <summary>Y[m, p] = clamp(bias[m] + Σ_k W[m, k]·X[k, p]) for rows [m0, m1) and all pixels; X rows are <paramref name="stride"/> apart.</summary>
     public static void Rows(bool wide, ReadOnlySpan<float> weights, int k, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, int stride, int pixels,
         Span<float> y, int m0, int m1, float min, float max)
     {
-        if (wide) Rows256(weights, k, bias, x, stride, pixels, y, m0, m1, min, max);
-        else Rows128(weights, k, bias, x, stride, pixels, y, m0, m1, min, max);
+        if (wide) Rows<Float256, Vector256<float>>(weights, k, bias, x, stride, pixels, y, m0, m1, min, max);
+        else Rows<Float128, Vector128<float>>(weights, k, bias, x, stride, pixels, y, m0, m1, min, max);
     }
 
-    private static void Rows256(ReadOnlySpan<float> weights, int k, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, int stride, int pixels,
+    private static void Rows<TOps, TVec>(ReadOnlySpan<float> weights, int k, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, int stride, int pixels,
         Span<float> y, int m0, int m1, float min, float max)
+        where TOps : struct, IFloatVector<TVec> where TVec : struct
     {
+        int lanes = TOps.Count;
         ref float w = ref MemoryMarshal.GetReference(weights);
         ref float xs = ref MemoryMarshal.GetReference(x);
-        var vmin = Vector256.Create(min);
-        var vmax = Vector256.Create(max);
-        Span<float> tail = stackalloc float[2 * Lanes256];
+        var vmin = TOps.Splat(min);
+        var vmax = TOps.Splat(max);
+        Span<float> tail = stackalloc float[2 * 8];
         int m = m0;
-        // Four output rows at a time share each pixel load; 16 pixels = two vectors per row.
+        // Four output rows at a time share each pixel load; two vectors of pixels per row.
         for (; m + 4 <= m1; m += 4)
         {
-            for (int p = 0; p < pixels; p += 2 * Lanes256)
+            for (int p = 0; p < pixels; p += 2 * lanes)
             {
-                var a00 = Vector256.Create(bias.IsEmpty ? 0f : bias[m]);
-                var a10 = Vector256.Create(bias.IsEmpty ? 0f : bias[m + 1]);
-                var a20 = Vector256.Create(bias.IsEmpty ? 0f : bias[m + 2]);
-                var a30 = Vector256.Create(bias.IsEmpty ? 0f : bias[m + 3]);
-                Vector256<float> a01 = a00, a11 = a10, a21 = a20, a31 = a30;
+                var a00 = TOps.Splat(bias.IsEmpty ? 0f : bias[m]);
+                var a10 = TOps.Splat(bias.IsEmpty ? 0f : bias[m + 1]);
+                var a20 = TOps.Splat(bias.IsEmpty ? 0f : bias[m + 2]);
+                var a30 = TOps.Splat(bias.IsEmpty ? 0f : bias[m + 3]);
+                TVec a01 = a00, a11 = a10, a21 = a20, a31 = a30;
                 ref float w0 = ref Unsafe.Add(ref w, m * k);
                 ref float col = ref Unsafe.Add(ref xs, p);
                 for (int i = 0; i < k; i++)
                 {
-                    var x0 = Vector256.LoadUnsafe(ref col);
-                    var x1 = Vector256.LoadUnsafe(ref col, Lanes256);
-                    var b0 = Vector256.Create(Unsafe.Add(ref w0, i));
-                    var b1 = Vector256.Create(Unsafe.Add(ref w0, k + i));
-                    var b2 = Vector256.Create(Unsafe.Add(ref w0, 2 * k + i));
-                    var b3 = Vector256.Create(Unsafe.Add(ref w0, 3 * k + i));
-                    a00 += x0 * b0; a01 += x1 * b0;
-                    a10 += x0 * b1; a11 += x1 * b1;
-                    a20 += x0 * b2; a21 += x1 * b2;
-                    a30 += x0 * b3; a31 += x1 * b3;
+                    var x0 = TOps.Load(ref col, 0);
+                    var x1 = TOps.Load(ref col, (nuint)lanes);
+                    var b0 = TOps.Splat(Unsafe.Add(ref w0, i));
+                    var b1 = TOps.Splat(Unsafe.Add(ref w0, k + i));
+                    var b2 = TOps.Splat(Unsafe.Add(ref w0, 2 * k + i));
+                    var b3 = TOps.Splat(Unsafe.Add(ref w0, 3 * k + i));
+                    a00 = TOps.Add(a00, TOps.Multiply(x0, b0)); a01 = TOps.Add(a01, TOps.Multiply(x1, b0));
+                    a10 = TOps.Add(a10, TOps.Multiply(x0, b1)); a11 = TOps.Add(a11, TOps.Multiply(x1, b1));
+                    a20 = TOps.Add(a20, TOps.Multiply(x0, b2)); a21 = TOps.Add(a21, TOps.Multiply(x1, b2));
+                    a30 = TOps.Add(a30, TOps.Multiply(x0, b3)); a31 = TOps.Add(a31, TOps.Multiply(x1, b3));
                     col = ref Unsafe.Add(ref col, stride);
                 }
-                Store256(a00, a01, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
-                Store256(a10, a11, y.Slice((m + 1) * pixels), p, pixels, vmin, vmax, tail);
-                Store256(a20, a21, y.Slice((m + 2) * pixels), p, pixels, vmin, vmax, tail);
-                Store256(a30, a31, y.Slice((m + 3) * pixels), p, pixels, vmin, vmax, tail);
+                Store<TOps, TVec>(a00, a01, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
+                Store<TOps, TVec>(a10, a11, y.Slice((m + 1) * pixels), p, pixels, vmin, vmax, tail);
+                Store<TOps, TVec>(a20, a21, y.Slice((m + 2) * pixels), p, pixels, vmin, vmax, tail);
+                Store<TOps, TVec>(a30, a31, y.Slice((m + 3) * pixels), p, pixels, vmin, vmax, tail);
             }
         }
         for (; m < m1; m++)
         {
-            for (int p = 0; p < pixels; p += 2 * Lanes256)
+            for (int p = 0; p < pixels; p += 2 * lanes)
             {
-                var a0 = Vector256.Create(bias.IsEmpty ? 0f : bias[m]);
+                var a0 = TOps.Splat(bias.IsEmpty ? 0f : bias[m]);
                 var a1 = a0;
                 ref float w0 = ref Unsafe.Add(ref w, m * k);
                 ref float col = ref Unsafe.Add(ref xs, p);
                 for (int i = 0; i < k; i++)
                 {
-                    var b = Vector256.Create(Unsafe.Add(ref w0, i));
-                    a0 += Vector256.LoadUnsafe(ref col) * b;
-                    a1 += Vector256.LoadUnsafe(ref col, Lanes256) * b;
+                    var b = TOps.Splat(Unsafe.Add(ref w0, i));
+                    a0 = TOps.Add(a0, TOps.Multiply(TOps.Load(ref col, 0), b));
+                    a1 = TOps.Add(a1, TOps.Multiply(TOps.Load(ref col, (nuint)lanes), b));
                     col = ref Unsafe.Add(ref col, stride);
                 }
-                Store256(a0, a1, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
+                Store<TOps, TVec>(a0, a1, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
             }
         }
     }
 
-    private static void Rows128(ReadOnlySpan<float> weights, int k, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, int stride, int pixels,
-        Span<float> y, int m0, int m1, float min, float max)
-    {
-        ref float w = ref MemoryMarshal.GetReference(weights);
-        ref float xs = ref MemoryMarshal.GetReference(x);
-        var vmin = Vector128.Create(min);
-        var vmax = Vector128.Create(max);
-        Span<float> tail = stackalloc float[2 * Lanes128];
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
-        {
-            for (int p = 0; p < pixels; p += 2 * Lanes128)
-            {
-                var a00 = Vector128.Create(bias.IsEmpty ? 0f : bias[m]);
-                var a10 = Vector128.Create(bias.IsEmpty ? 0f : bias[m + 1]);
-                var a20 = Vector128.Create(bias.IsEmpty ? 0f : bias[m + 2]);
-                var a30 = Vector128.Create(bias.IsEmpty ? 0f : bias[m + 3]);
-                Vector128<float> a01 = a00, a11 = a10, a21 = a20, a31 = a30;
-                ref float w0 = ref Unsafe.Add(ref w, m * k);
-                ref float col = ref Unsafe.Add(ref xs, p);
-                for (int i = 0; i < k; i++)
-                {
-                    var x0 = Vector128.LoadUnsafe(ref col);
-                    var x1 = Vector128.LoadUnsafe(ref col, Lanes128);
-                    var b0 = Vector128.Create(Unsafe.Add(ref w0, i));
-                    var b1 = Vector128.Create(Unsafe.Add(ref w0, k + i));
-                    var b2 = Vector128.Create(Unsafe.Add(ref w0, 2 * k + i));
-                    var b3 = Vector128.Create(Unsafe.Add(ref w0, 3 * k + i));
-                    a00 += x0 * b0; a01 += x1 * b0;
-                    a10 += x0 * b1; a11 += x1 * b1;
-                    a20 += x0 * b2; a21 += x1 * b2;
-                    a30 += x0 * b3; a31 += x1 * b3;
-                    col = ref Unsafe.Add(ref col, stride);
-                }
-                Store128(a00, a01, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
-                Store128(a10, a11, y.Slice((m + 1) * pixels), p, pixels, vmin, vmax, tail);
-                Store128(a20, a21, y.Slice((m + 2) * pixels), p, pixels, vmin, vmax, tail);
-                Store128(a30, a31, y.Slice((m + 3) * pixels), p, pixels, vmin, vmax, tail);
-            }
-        }
-        for (; m < m1; m++)
-        {
-            for (int p = 0; p < pixels; p += 2 * Lanes128)
-            {
-                var a0 = Vector128.Create(bias.IsEmpty ? 0f : bias[m]);
-                var a1 = a0;
-                ref float w0 = ref Unsafe.Add(ref w, m * k);
-                ref float col = ref Unsafe.Add(ref xs, p);
-                for (int i = 0; i < k; i++)
-                {
-                    var b = Vector128.Create(Unsafe.Add(ref w0, i));
-                    a0 += Vector128.LoadUnsafe(ref col) * b;
-                    a1 += Vector128.LoadUnsafe(ref col, Lanes128) * b;
-                    col = ref Unsafe.Add(ref col, stride);
-                }
-                Store128(a0, a1, y.Slice(m * pixels), p, pixels, vmin, vmax, tail);
-            }
-        }
-    }
-
-    /// <summary>Math.Clamp lane-wise (a NaN stays NaN), then 16 results or the tail of the row.</summary>
+    /// <summary>Clamps two vectors and stores them at <paramref name="p"/>, or the part of them that is left of the row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(Vector256<float> a0, Vector256<float> a1, Span<float> row, int p, int pixels,
-        Vector256<float> min, Vector256<float> max, Span<float> tail)
+    public static void Store<TOps, TVec>(TVec a0, TVec a1, Span<float> row, int p, int pixels, TVec min, TVec max, Span<float> tail)
+        where TOps : struct, IFloatVector<TVec> where TVec : struct
     {
-        a0 = Clamp(a0, min, max);
-        a1 = Clamp(a1, min, max);
-        if (p + 2 * Lanes256 <= pixels)
+        int lanes = TOps.Count;
+        a0 = TOps.Clamp(a0, min, max);
+        a1 = TOps.Clamp(a1, min, max);
+        if (p + 2 * lanes <= pixels)
         {
-            a0.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)p);
-            a1.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)(p + Lanes256));
+            TOps.Store(a0, ref MemoryMarshal.GetReference(row), (nuint)p);
+            TOps.Store(a1, ref MemoryMarshal.GetReference(row), (nuint)(p + lanes));
             return;
         }
-        a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-        a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Lanes256);
+        TOps.Store(a0, ref MemoryMarshal.GetReference(tail), 0);
+        TOps.Store(a1, ref MemoryMarshal.GetReference(tail), (nuint)lanes);
         tail[..(pixels - p)].CopyTo(row[p..pixels]);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store128(Vector128<float> a0, Vector128<float> a1, Span<float> row, int p, int pixels,
-        Vector128<float> min, Vector128<float> max, Span<float> tail)
-    {
-        a0 = Clamp(a0, min, max);
-        a1 = Clamp(a1, min, max);
-        if (p + 2 * Lanes128 <= pixels)
-        {
-            a0.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)p);
-            a1.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)(p + Lanes128));
-            return;
-        }
-        a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-        a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Lanes128);
-        tail[..(pixels - p)].CopyTo(row[p..pixels]);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Clamp(Vector256<float> v, Vector256<float> min, Vector256<float> max)
-    {
-        v = Vector256.ConditionalSelect(Vector256.LessThan(v, min), min, v);
-        return Vector256.ConditionalSelect(Vector256.GreaterThan(v, max), max, v);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Clamp(Vector128<float> v, Vector128<float> min, Vector128<float> max)
-    {
-        v = Vector128.ConditionalSelect(Vector128.LessThan(v, min), min, v);
-        return Vector128.ConditionalSelect(Vector128.GreaterThan(v, max), max, v);
     }
 
     /// <summary>Pixel count rounded up to whole 16-pixel blocks: the im2col rows are this long, the tail zero.</summary>
@@ -381,56 +291,32 @@ internal sealed class GemmFloat32Vector : OpKernel
 
     private void Row(ReadOnlySpan<float> a, Span<float> y)
     {
+        if (_wide) Row<Float256, Vector256<float>>(a, y);
+        else Row<Float128, Vector128<float>>(a, y);
+    }
+
+    private void Row<TOps, TVec>(ReadOnlySpan<float> a, Span<float> y) where TOps : struct, IFloatVector<TVec> where TVec : struct
+    {
+        int lanes = TOps.Count;
         ref float wt = ref MemoryMarshal.GetArrayDataReference(_packed);
         ref float bias = ref MemoryMarshal.GetArrayDataReference(_bias);
-        Span<float> tail = stackalloc float[Float32Gemm.Lanes256 * 2];
-        if (_wide)
+        Span<float> tail = stackalloc float[2 * 8];
+        var vmin = TOps.Splat(_min);
+        var vmax = TOps.Splat(_max);
+        for (int j = 0; j < _n; j += 2 * lanes)
         {
-            var vmin = Vector256.Create(_min);
-            var vmax = Vector256.Create(_max);
-            for (int j = 0; j < _n; j += 2 * Float32Gemm.Lanes256)
+            var a0 = TOps.Load(ref bias, (nuint)j);
+            var a1 = TOps.Load(ref bias, (nuint)(j + lanes));
+            ref float col = ref Unsafe.Add(ref wt, j);
+            for (int i = 0; i < _k; i++)
             {
-                var a0 = Vector256.LoadUnsafe(ref bias, (nuint)j);
-                var a1 = Vector256.LoadUnsafe(ref bias, (nuint)(j + Float32Gemm.Lanes256));
-                ref float col = ref Unsafe.Add(ref wt, j);
-                for (int i = 0; i < _k; i++)
-                {
-                    var b = Vector256.Create(a[i]);
-                    a0 += b * Vector256.LoadUnsafe(ref col);
-                    a1 += b * Vector256.LoadUnsafe(ref col, Float32Gemm.Lanes256);
-                    col = ref Unsafe.Add(ref col, _stride);
-                }
-                a0 = Float32Gemm.Clamp(a0, vmin, vmax);
-                a1 = Float32Gemm.Clamp(a1, vmin, vmax);
-                a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-                a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Float32Gemm.Lanes256);
-                int count = Math.Min(2 * Float32Gemm.Lanes256, _n - j);
-                tail[..count].CopyTo(y.Slice(j, count));
+                var b = TOps.Splat(a[i]);
+                a0 = TOps.Add(a0, TOps.Multiply(b, TOps.Load(ref col, 0)));
+                a1 = TOps.Add(a1, TOps.Multiply(b, TOps.Load(ref col, (nuint)lanes)));
+                col = ref Unsafe.Add(ref col, _stride);
             }
-        }
-        else
-        {
-            var vmin = Vector128.Create(_min);
-            var vmax = Vector128.Create(_max);
-            for (int j = 0; j < _n; j += 2 * Float32Gemm.Lanes128)
-            {
-                var a0 = Vector128.LoadUnsafe(ref bias, (nuint)j);
-                var a1 = Vector128.LoadUnsafe(ref bias, (nuint)(j + Float32Gemm.Lanes128));
-                ref float col = ref Unsafe.Add(ref wt, j);
-                for (int i = 0; i < _k; i++)
-                {
-                    var b = Vector128.Create(a[i]);
-                    a0 += b * Vector128.LoadUnsafe(ref col);
-                    a1 += b * Vector128.LoadUnsafe(ref col, Float32Gemm.Lanes128);
-                    col = ref Unsafe.Add(ref col, _stride);
-                }
-                a0 = Float32Gemm.Clamp(a0, vmin, vmax);
-                a1 = Float32Gemm.Clamp(a1, vmin, vmax);
-                a0.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-                a1.StoreUnsafe(ref MemoryMarshal.GetReference(tail), Float32Gemm.Lanes128);
-                int count = Math.Min(2 * Float32Gemm.Lanes128, _n - j);
-                tail[..count].CopyTo(y.Slice(j, count));
-            }
+            // _packed and _bias are padded to whole pairs of vectors; the row gets what is left of it.
+            Float32Gemm.Store<TOps, TVec>(a0, a1, y, j, _n, vmin, vmax, tail);
         }
     }
 }
