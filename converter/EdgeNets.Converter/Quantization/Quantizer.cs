@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
 using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Converter.Quantization;
@@ -280,28 +281,13 @@ public static partial class Quantizer
         private void Unary(OpInfo op)
         {
             Expect(op, 1, 1);
-            var a = op.Attributes;
-            Func<float, float> f = op.Type switch
-            {
-                OpType.Relu => v => MathF.Max(v, 0f),
-                OpType.LeakyRelu => LeakyRelu(a.GetFloat(AttributeKey.Alpha, 0.01f)),
-                OpType.Clip => Clip(a.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity), a.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity)),
-                OpType.Sigmoid => v => (float)(1 / (1 + Math.Exp(-v))),
-                OpType.Tanh => v => (float)Math.Tanh(v),
-                OpType.HardSigmoid => HardSigmoid(a.GetFloat(AttributeKey.Alpha, 0.2f), a.GetFloat(AttributeKey.Beta, 0.5f)),
-                OpType.HardSwish => v => v * Math.Clamp(v / 6f + 0.5f, 0f, 1f),
-                _ => throw new ConversionException($"quantizer: {op} is not a unary activation"),
-            };
+            var f = ActivationFunction.For(op.Type, op.Attributes) ?? throw new ConversionException($"quantizer: {op} is not a unary activation");
             int x = Mapped(op.Inputs[0], op);
             var yq = Calibrated(_f.Tensors[op.Outputs[0]]);
-            int table = AddConstant(op.Name + ".table", DataType.Int8, [256], LookupTables.BuildUnary(f, _q.Tensors[x].Quantization!, yq), null);
+            int table = AddConstant(op.Name + ".table", DataType.Int8, [256], LookupTables.BuildUnary(f.Invoke, _q.Tensors[x].Quantization!, yq), null);
             int y = NewActivation(op.Outputs[0], yq);
             Emit(op, OpType.LookupTable, [x, table], [y], new OpAttributes());
         }
-
-        private static Func<float, float> LeakyRelu(float alpha) => v => v < 0 ? alpha * v : v;
-        private static Func<float, float> Clip(float min, float max) => v => Math.Clamp(v, min, max);
-        private static Func<float, float> HardSigmoid(float alpha, float beta) => v => Math.Clamp(alpha * v + beta, 0f, 1f);
 
         // PRelu's slope varies along at most one axis of X (the channel axis): one table per channel along it.
         private void PRelu(OpInfo op)
@@ -325,7 +311,7 @@ public static partial class Quantizer
             int channels = axis < 0 ? 1 : xShape[axis];
             var tables = new sbyte[channels * 256];
             for (int c = 0; c < channels; c++)
-                LookupTables.BuildUnary(LeakyRelu(slope[c]), xq, yq).CopyTo(tables, c * 256);
+                LookupTables.BuildUnary(ActivationFunction.LeakyRelu(slope[c]).Invoke, xq, yq).CopyTo(tables, c * 256);
             int[] tableShape = axis < 0 ? [256] : [channels, 256];
             int table = AddConstant(op.Name + ".table", DataType.Int8, tableShape, tables, null);
             int y = NewActivation(op.Outputs[0], yq);

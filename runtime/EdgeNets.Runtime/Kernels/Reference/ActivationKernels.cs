@@ -16,30 +16,17 @@ public static class ActivationKernels
         list.Add(new KernelEntry("LookupTableInt8_Reference", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8Kernel(s)));
     }
 
-    /// <summary>One elementwise function of X; the parameters (Alpha, Beta, bounds) are read once here.</summary>
+    /// <summary>One elementwise function of X (<see cref="ActivationFunction"/>, the function the converter tabulates for int8).</summary>
     private sealed class UnaryFloat32Kernel : OpKernel
     {
         private readonly int _input, _output;
-        private readonly OpType _op;
-        private readonly float _alpha, _beta, _min, _max;
+        private readonly ActivationFunction _f;
 
         public UnaryFloat32Kernel(KernelSetup s, OpType op)
         {
             s.ExpectUnary(DataType.Float32);
-            _op = op;
-            switch (op)
-            {
-                case OpType.LeakyRelu:
-                    _alpha = s.Attributes.GetFloat(AttributeKey.Alpha, 0.01f);
-                    break;
-                case OpType.HardSigmoid:
-                    _alpha = s.Attributes.GetFloat(AttributeKey.Alpha, 0.2f);
-                    _beta = s.Attributes.GetFloat(AttributeKey.Beta, 0.5f);
-                    break;
-                case OpType.Clip:
-                    (_min, _max) = ElementwiseKernels.FloatClamp(s);
-                    break;
-            }
+            if (op == OpType.Clip) ElementwiseKernels.FloatClamp(s); // rejects an empty or NaN range
+            _f = ActivationFunction.For(op, s.Attributes) ?? throw s.Fail($"{op} is not an activation");
             _input = s.InputId(0);
             _output = s.OutputId(0);
             Name = $"{op}Float32_Reference";
@@ -51,30 +38,7 @@ public static class ActivationKernels
         {
             var x = memory.Read<float>(_input);
             var y = memory.Write<float>(_output);
-            switch (_op)
-            {
-                case OpType.Relu:
-                    for (int i = 0; i < x.Length; i++) y[i] = Math.Max(x[i], 0f);
-                    break;
-                case OpType.LeakyRelu:
-                    for (int i = 0; i < x.Length; i++) y[i] = x[i] < 0 ? _alpha * x[i] : x[i];
-                    break;
-                case OpType.Clip:
-                    for (int i = 0; i < x.Length; i++) y[i] = Math.Min(Math.Max(x[i], _min), _max);
-                    break;
-                case OpType.Sigmoid:
-                    for (int i = 0; i < x.Length; i++) y[i] = 1f / (1f + MathF.Exp(-x[i]));
-                    break;
-                case OpType.Tanh:
-                    for (int i = 0; i < x.Length; i++) y[i] = MathF.Tanh(x[i]);
-                    break;
-                case OpType.HardSigmoid:
-                    for (int i = 0; i < x.Length; i++) y[i] = Math.Min(Math.Max(_alpha * x[i] + _beta, 0f), 1f);
-                    break;
-                case OpType.HardSwish:
-                    for (int i = 0; i < x.Length; i++) y[i] = x[i] * Math.Min(Math.Max(x[i] / 6f + 0.5f, 0f), 1f);
-                    break;
-            }
+            for (int i = 0; i < x.Length; i++) y[i] = _f.Invoke(x[i]);
         }
     }
 

@@ -1,0 +1,46 @@
+using EdgeNets.Runtime.Graph;
+
+namespace EdgeNets.Runtime.Kernels.Reference;
+
+/// <summary>
+/// The scalar semantics of the unary activations, defined once: the float32 reference kernels evaluate it, and the
+/// converter tabulates it into the int8 lookup tables that replace the activations in int8 models. Sigmoid and Tanh are
+/// evaluated in double and rounded once to float.
+/// </summary>
+public readonly struct ActivationFunction
+{
+    private readonly OpType _op;
+    private readonly float _alpha, _beta;
+
+    private ActivationFunction(OpType op, float alpha = 0, float beta = 0)
+    {
+        _op = op;
+        _alpha = alpha;
+        _beta = beta;
+    }
+
+    /// <summary>The activation of an operator, its parameters read from the attributes; null when the operator is not one.</summary>
+    public static ActivationFunction? For(OpType op, OpAttributes a) => op switch
+    {
+        OpType.Relu or OpType.Sigmoid or OpType.Tanh or OpType.HardSwish => new ActivationFunction(op),
+        OpType.LeakyRelu => LeakyRelu(a.GetFloat(AttributeKey.Alpha, 0.01f)),
+        OpType.HardSigmoid => new ActivationFunction(op, a.GetFloat(AttributeKey.Alpha, 0.2f), a.GetFloat(AttributeKey.Beta, 0.5f)),
+        OpType.Clip => new ActivationFunction(op, a.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity), a.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity)),
+        _ => null,
+    };
+
+    /// <summary>LeakyRelu with slope <paramref name="alpha"/> (also PRelu's function for one channel).</summary>
+    public static ActivationFunction LeakyRelu(float alpha) => new(OpType.LeakyRelu, alpha);
+
+    public float Invoke(float v) => _op switch
+    {
+        OpType.Relu => MathF.Max(v, 0f),
+        OpType.LeakyRelu => v < 0 ? _alpha * v : v,
+        OpType.Clip => Math.Min(Math.Max(v, _alpha), _beta),
+        OpType.Sigmoid => (float)(1 / (1 + Math.Exp(-v))),
+        OpType.Tanh => (float)Math.Tanh(v),
+        OpType.HardSigmoid => Math.Min(Math.Max(_alpha * v + _beta, 0f), 1f),
+        OpType.HardSwish => v * Math.Min(Math.Max(v / 6f + 0.5f, 0f), 1f),
+        _ => float.NaN,
+    };
+}
