@@ -15,15 +15,15 @@ if [ ! -x "$armcost" ]; then
   exit 0
 fi
 export ARMCOST_HOME=${ARMCOST_HOME:-$PWD/artifacts/armcost}
+mkdir -p "$ARMCOST_HOME"
 tsv=$(mktemp); trap 'rm -f "$tsv"' EXIT
 echo "== armcost setup (ARMCOST_HOME=$ARMCOST_HOME)"
-"$armcost" setup > artifacts-armcost-setup.log 2>&1 || { tail -n 20 artifacts-armcost-setup.log; echo "armcost-guard: 0 passed, 1 failed"; exit 1; }
+"$armcost" setup > "$ARMCOST_HOME/setup.log" 2>&1 || { tail -n 20 "$ARMCOST_HOME/setup.log"; echo "armcost-guard: 0 passed, 1 failed"; exit 1; }
 for m in gesture-digits activity-hapt airquality-forecast; do
   d=models/$m
-  "$armcost" model "$d/model.enet" "$d/model.onnx" "$d/test_inputs.npy" --no-qdq --ort-cpus "" --label "$m" --tsv "$tsv" > /dev/null 2>&1 \
-    || { echo "armcost-guard: counting $m failed"; echo "armcost-guard: 0 passed, 1 failed"; exit 1; }
+  "$armcost" model "$d/model.enet" "$d/model.onnx" "$d/test_inputs.npy" --no-qdq --ort-cpus "" --label "$m" --tsv "$tsv" > "$ARMCOST_HOME/$m.log" 2>&1 \
+    || { tail -n 20 "$ARMCOST_HOME/$m.log"; echo "armcost-guard: counting $m failed"; echo "armcost-guard: 0 passed, 1 failed"; exit 1; }
 done
-rm -f artifacts-armcost-setup.log
 if [ "$record" = 1 ]; then
   { echo -e "model\tcpu\tinstructions_per_inference"; awk -F'\t' '$2 == "edgenets" { printf "%s\t%s\t%d\n", $1, $3, $5 }' "$tsv"; } > "$baseline"
   echo "recorded $baseline:"; cat "$baseline"; exit 0
