@@ -12,9 +12,10 @@ public static class Program
 
         usage:
           edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [--calibration-method minmax|percentile]
-                           [--percentile P] [--precision int8|float32] [--batch N]
+                           [--percentile P] [--precision int8|float32] [--batch N] [--input-shape NAME=1x100x40 ...]
                            [--input-mean M0,M1,.. --input-std S0,S1,..]   (training normalization, kept for edgenets-host)
                            [--export-qdq MODEL.qdq.onnx [--qdq-activations uint8|int8]]   (ONNX Runtime's int8 form, same scales)
+          edgenets convert --list-operators   (the ONNX operators the importer takes, as docs/onnx-support.md)
           edgenets run     MODEL.enet --input X.npy --output Y.npy [--threads N]  (or --input NAME=FILE.npy, repeated)
           edgenets run     MODEL.enet --stream --input X.npy --output Y.npy   (sequence model: X [T, features] fed step by step)
           edgenets inspect MODEL.enet

@@ -65,6 +65,7 @@ internal sealed partial class GraphImporter
     {
         var graph = _model.Graph;
         _opset = ReadOpset();
+        if (OnnxSupport.Unsupported(graph, _source) is { } unsupported) throw new ConversionException(unsupported);
         foreach (var n in graph.Node)
         {
             foreach (var o in n.Output) _g.ReserveName(o);

@@ -100,6 +100,34 @@ public class CliTests
     }
 
     [Test]
+    public void InputShapeFixesADynamicDimension()
+    {
+        string onnx = Path.Combine(_dir, "dynamic.onnx");
+        File.WriteAllBytes(onnx, new EdgeNets.Tests.Import.OnnxModelBuilder(13).Input("x", 1, null).Node("Relu", "relu", ["x"], ["y"]).Output("y").Build());
+        string enet = Path.Combine(_dir, "dynamic.enet");
+        var without = Edgenets("convert", onnx, "-o", enet, "--precision", "float32");
+        Assert.That(without.Code, Is.Not.Zero);
+        Assert.That(without.Err, Does.Contain("'x'"));
+        var with = Edgenets("convert", onnx, "-o", enet, "--precision", "float32", "--input-shape", "x=1x16");
+        Assert.That(with.Code, Is.Zero, with.Err);
+        Assert.That(Edgenets("inspect", enet).Out, Does.Contain("[1x16]"));
+        var wrong = Edgenets("convert", onnx, "-o", enet, "--precision", "float32", "--input-shape", "x=2x16");
+        Assert.That(wrong.Code, Is.Not.Zero);
+        Assert.That(wrong.Err, Does.Contain("'x'").And.Contain("dimension 0"));
+        var malformed = Edgenets("convert", onnx, "-o", enet, "--precision", "float32", "--input-shape", "x=1xsixteen");
+        Assert.That(malformed.Code, Is.EqualTo(2));
+        Assert.That(malformed.Err, Does.Contain("sixteen"));
+    }
+
+    [Test]
+    public void ListOperatorsPrintsTheSupportTable()
+    {
+        var r = Edgenets("convert", "--list-operators");
+        Assert.That(r.Code, Is.Zero, r.Err);
+        Assert.That(r.Out, Does.Contain("| Conv | yes |").And.Contain("| LSTM | yes |"));
+    }
+
+    [Test]
     public void Float32ConversionMatchesOnnxRuntimeClosely()
     {
         string enet = Path.Combine(_dir, "float.enet");

@@ -12,11 +12,17 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>`edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy ...`</summary>
 public static class ConvertCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations"];
+    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations", "input-shape"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Arguments("convert", args, ValueOptions, new HashSet<string>());
+        var a = new Arguments("convert", args, ValueOptions, new HashSet<string> { "list-operators" });
+        if (a.Flag("list-operators"))
+        {
+            a.ExpectPositionals(0);
+            stdout.Write(OnnxSupport.Markdown());
+            return 0;
+        }
         string onnxPath = a.Positional(0, "input model (MODEL.onnx)");
         a.ExpectPositionals(1);
         string output = a.Require("output");
@@ -56,7 +62,9 @@ public static class ConvertCommand
         string? std = Normalization(a, "input-std");
 
         var clock = Stopwatch.StartNew();
-        var graph = OnnxImporter.Import(onnxPath, new ImportOptions { BatchSize = batch });
+        var importOptions = new ImportOptions { BatchSize = batch };
+        foreach (var (name, shape) in InputShapes(a)) importOptions.InputShapes[name] = shape;
+        var graph = OnnxImporter.Import(onnxPath, importOptions);
         // The input normalization used in training travels with the model, so the device host applies the same one.
         if (mean != null) graph.Metadata["input_mean"] = mean;
         if (std != null) graph.Metadata["input_std"] = std;
@@ -121,5 +129,21 @@ public static class ConvertCommand
             values.Add(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
         }
         return string.Join(',', values);
+    }
+
+    /// <summary>`--input-shape NAME=1x100x40` (repeatable): fixes a graph input's dimensions, dynamic ones included.</summary>
+    private static IEnumerable<(string Name, int[] Shape)> InputShapes(Arguments a)
+    {
+        foreach (var text in a.OptionList("input-shape"))
+        {
+            int eq = text.LastIndexOf('=');
+            if (eq <= 0 || eq == text.Length - 1) throw new CliException($"--input-shape must be NAME=D0xD1x..., got '{text}'", 2);
+            var dims = text[(eq + 1)..].Split('x');
+            var shape = new int[dims.Length];
+            for (int d = 0; d < dims.Length; d++)
+                if (!int.TryParse(dims[d], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out shape[d]) || shape[d] <= 0)
+                    throw new CliException($"--input-shape {text}: dimension '{dims[d]}' is not a positive integer", 2);
+            yield return (text[..eq], shape);
+        }
     }
 }
