@@ -286,6 +286,8 @@ internal sealed partial class GraphImporter
             case "AveragePool": LowerPool(n, OpType.AveragePool); break;
             case "GlobalAveragePool": LowerGlobalPool(n, OpType.GlobalAveragePool); break;
             case "GlobalMaxPool": LowerGlobalPool(n, OpType.GlobalMaxPool); break;
+            case "ReduceMean": LowerReduce(n, OpType.GlobalAveragePool); break;
+            case "ReduceMax": LowerReduce(n, OpType.GlobalMaxPool); break;
             case "Gemm": LowerGemm(n); break;
             case "MatMul": LowerMatMul(n); break;
             case "Add": LowerBinary(n, OpType.Add, Input(n, 0).Name, Input(n, 1).Name); break;
@@ -503,6 +505,50 @@ internal sealed partial class GraphImporter
         if (x.Shape.Length < 3) throw Fail(n, $"input shape [{ShapeUtil.Format(x.Shape)}] must have rank 3 or more");
         var shape = x.Shape.Select((d, i) => i < 2 ? d : 1).ToArray();
         Emit(n, op, [x.Name], shape);
+    }
+
+    /// <summary>
+    /// ReduceMean / ReduceMax over any axes as a global pool: the reduced axes moved last (a Transpose, when they are
+    /// not last already), the kept ones and the reduced ones each flattened (Reshape to [1, kept, reduced]), the pool over
+    /// the last axis, and a Reshape to the output shape. Mean pooling over time, squeeze-excite's mean and spatial means
+    /// all run on the pool kernels.
+    /// </summary>
+    private void LowerReduce(NodeProto n, OpType pool)
+    {
+        var x = Input(n, 0);
+        int rank = x.Shape.Length;
+        if (rank == 0) throw Fail(n, "input is a scalar; there is no axis to reduce");
+        var reduced = new bool[rank];
+        var axes = OnnxNodeAttributes.Ints(n, "axes");
+        if (axes == null) Array.Fill(reduced, true);
+        else
+            foreach (long a in axes)
+            {
+                long axis = a < 0 ? a + rank : a;
+                if (axis < 0 || axis >= rank) throw Fail(n, $"axis {a} is out of range for rank {rank}");
+                if (reduced[axis]) throw Fail(n, $"axis {a} is listed twice");
+                reduced[axis] = true;
+            }
+        bool keepDims = OnnxNodeAttributes.Int(n, "keepdims", 1) != 0;
+        int[] kept = Enumerable.Range(0, rank).Where(d => !reduced[d]).ToArray();
+        int[] gone = Enumerable.Range(0, rank).Where(d => reduced[d]).ToArray();
+        long keptCount = kept.Aggregate(1L, (p, d) => p * x.Shape[d]), goneCount = gone.Aggregate(1L, (p, d) => p * x.Shape[d]);
+        if (goneCount == 0) throw Fail(n, "the reduced axes are empty");
+        if (keptCount > int.MaxValue || goneCount > int.MaxValue) throw Fail(n, $"input shape [{ShapeUtil.Format(x.Shape)}] is too large");
+        string current = x.Name;
+        int[] perm = [.. kept, .. gone];
+        if (!perm.SequenceEqual(Enumerable.Range(0, rank)))
+        {
+            string moved = Temp(n, "reduced_last");
+            EmitTo(n, OpType.Transpose, [current], moved, perm.Select(d => x.Shape[d]).ToArray(), new OpAttributes().Set(AttributeKey.Perm, perm));
+            current = moved;
+        }
+        string flat = Temp(n, "flat");
+        EmitTo(n, OpType.Reshape, [current], flat, [1, (int)keptCount, (int)goneCount]);
+        string pooled = Temp(n, "pooled");
+        EmitTo(n, pool, [flat], pooled, [1, (int)keptCount, 1]);
+        int[] output = keepDims ? x.Shape.Select((d, i) => reduced[i] ? 1 : d).ToArray() : kept.Select(d => x.Shape[d]).ToArray();
+        Emit(n, OpType.Reshape, [pooled], output);
     }
 
     private static float[] Transpose2D(float[] v, int rows, int cols)

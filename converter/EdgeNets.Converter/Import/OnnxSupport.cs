@@ -20,7 +20,7 @@ public static class OnnxSupport
     {
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv", "Div", "Flatten", "GRU", "Gather",
         "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "LSTM", "LeakyRelu", "MatMul", "MaxPool",
-        "Mul", "PRelu", "Pad", "RNN", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
+        "Mul", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
         "Transpose", "Unsqueeze",
     };
 
@@ -36,8 +36,6 @@ public static class OnnxSupport
     private static readonly Dictionary<string, string> Patterns = new(StringComparer.Ordinal)
     {
         ["Erf"] = "GELU (x·½·(1 + erf(x/√2)))",
-        ["ReduceMean"] = "mean pooling over time, squeeze-excite written with mean, or LayerNorm exported at opset 13",
-        ["ReduceMax"] = "max pooling over an axis",
         ["ReduceSum"] = "a sum over an axis (attention, pooling)",
         ["LayerNormalization"] = "LayerNorm (opset 17)",
         ["Pow"] = "LayerNorm's variance at opset 13 (x²)",

@@ -82,6 +82,34 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "sub.onnx", ("x", [2, 3, 4], 7), ("z", [3, 1], 8));
     }
 
+    /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>
+    [TestCase("ReduceMean", new long[] { 2, 3 }, 1)]
+    [TestCase("ReduceMean", new long[] { 2, 3 }, 0)]
+    [TestCase("ReduceMean", new long[] { 1 }, 0)]
+    [TestCase("ReduceMean", new long[] { -3, 3 }, 1)]
+    [TestCase("ReduceMean", null, 0)]
+    [TestCase("ReduceMax", new long[] { 1 }, 1)]
+    [TestCase("ReduceMax", new long[] { 0, 2 }, 0)]
+    public void ReduceOverAnyAxes_MatchesOnnxRuntime(string op, long[]? axes, int keepDims)
+    {
+        var attributes = new List<Onnx.AttributeProto> { Int("keepdims", keepDims) };
+        if (axes != null) attributes.Add(Ints("axes", axes));
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 3, 4, 5)
+            .Node(op, "reduce", ["x"], ["y"], attributes.ToArray())
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, $"{op}.onnx", ("x", [2, 3, 4, 5], 11));
+    }
+
+    [Test]
+    public void ReduceMeanOverTime_MatchesOnnxRuntime()
+    {
+        // [N, T, H] mean over T: the pooling a GRU classifier ends with.
+        var onnx = new OnnxModelBuilder(13).Input("x", 1, 6, 8)
+            .Node("ReduceMean", "mean_over_time", ["x"], ["y"], Ints("axes", 1), Int("keepdims", 0))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "mean_time.onnx", ("x", [1, 6, 8], 12));
+    }
+
     [TestCase(0)]
     [TestCase(1)]
     [TestCase(2)]
