@@ -147,8 +147,7 @@ internal static class StepGraphBuilder
                 axes[op.Outputs[0]] = timed;
                 return;
             }
-            case OpType.Relu or OpType.LeakyRelu or OpType.Clip or OpType.Sigmoid or OpType.Tanh or OpType.HardSigmoid
-                or OpType.HardSwish or OpType.LookupTable:
+            case var elementwise when elementwise.IsActivation() || elementwise == OpType.LookupTable:
                 axes[op.Outputs[0]] = x;
                 return;
             case OpType.PRelu:

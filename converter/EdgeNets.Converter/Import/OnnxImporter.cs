@@ -334,6 +334,7 @@ internal sealed partial class GraphImporter
             case "Sigmoid": LowerUnary(n, OpType.Sigmoid); break;
             case "Tanh": LowerUnary(n, OpType.Tanh); break;
             case "HardSwish": LowerUnary(n, OpType.HardSwish); break;
+            case "Erf": LowerUnary(n, OpType.Erf); break;
             case "LeakyRelu":
                 LowerUnary(n, OpType.LeakyRelu, new OpAttributes().Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "alpha", 0.01f)));
                 break;

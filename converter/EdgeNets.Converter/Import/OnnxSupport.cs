@@ -18,7 +18,7 @@ public static class OnnxSupport
     /// <summary>Lowered to runtime operators when they read run-time tensors (GraphImporter.Lower).</summary>
     public static IReadOnlySet<string> Lowered { get; } = new SortedSet<string>(StringComparer.Ordinal)
     {
-        "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv", "Div", "Flatten", "GRU", "Gather",
+        "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv", "Div", "Erf", "Flatten", "GRU", "Gather",
         "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "LSTM", "LeakyRelu", "MatMul", "MaxPool",
         "Mul", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
         "Transpose", "Unsqueeze",
@@ -35,7 +35,6 @@ public static class OnnxSupport
     /// <summary>What an operator the importer lacks usually stands for in an exported model.</summary>
     private static readonly Dictionary<string, string> Patterns = new(StringComparer.Ordinal)
     {
-        ["Erf"] = "GELU (x·½·(1 + erf(x/√2)))",
         ["ReduceSum"] = "a sum over an axis (attention, pooling)",
         ["LayerNormalization"] = "LayerNorm (opset 17)",
         ["Pow"] = "LayerNorm's variance at opset 13 (x²)",

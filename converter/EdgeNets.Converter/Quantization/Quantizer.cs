@@ -95,13 +95,7 @@ public static partial class Quantizer
                 case OpType.Softmax:
                     Softmax(op);
                     break;
-                case OpType.Relu:
-                case OpType.LeakyRelu:
-                case OpType.Clip:
-                case OpType.Sigmoid:
-                case OpType.Tanh:
-                case OpType.HardSigmoid:
-                case OpType.HardSwish:
+                case var activation when activation.IsActivation():
                     Unary(op);
                     break;
                 case OpType.PRelu:

@@ -39,6 +39,8 @@ public enum OpType : ushort
     Rnn = 26,
     /// <summary>Contiguous range [Starts, Ends) of one axis; the axis is dropped when the output has one rank less.</summary>
     Slice = 27,
+    /// <summary>Gauss error function (GELU's core); a LookupTable in int8 models.</summary>
+    Erf = 28,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per
@@ -55,6 +57,15 @@ public enum OpType : ushort
 
 public static class OpTypeExtensions
 {
+    /// <summary>
+    /// The elementwise activations: one function of one input (<c>ActivationFunction</c>), a float32 reference kernel
+    /// each, a LookupTable in int8 models, and no effect on a streamed time axis. The one list the kernels, the
+    /// quantizer and the streaming builder read.
+    /// </summary>
+    public static bool IsActivation(this OpType type) =>
+        type is OpType.Relu or OpType.LeakyRelu or OpType.Clip or OpType.Sigmoid or OpType.Tanh or OpType.HardSigmoid or OpType.HardSwish
+            or OpType.Erf;
+
     /// <summary>Operators that never stand in a model file (built by the runtime or removed by the converter); a file that contains one is rejected.</summary>
     public static bool IsNeverInFile(this OpType type) => type is OpType.StreamWindow or OpType.BatchNormalization;
 }

@@ -82,6 +82,13 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "sub.onnx", ("x", [2, 3, 4], 7), ("z", [3, 1], 8));
     }
 
+    [Test]
+    public void Erf_MatchesOnnxRuntime()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 4, 64).Node("Erf", "erf", ["x"], ["y"]).Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "erf.onnx", ("x", [4, 64], 13));
+    }
+
     /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>
     [TestCase("ReduceMean", new long[] { 2, 3 }, 1)]
     [TestCase("ReduceMean", new long[] { 2, 3 }, 0)]

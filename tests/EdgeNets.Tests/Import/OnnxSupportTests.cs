@@ -14,7 +14,7 @@ public class OnnxSupportTests
     public void EveryUnsupportedOperatorIsReportedAtOnceWithItsNodesAndPattern()
     {
         var onnx = new OnnxModelBuilder(13).Input("x", 1, 8)
-            .Node("Erf", "gelu/erf", ["x"], ["a"])
+            .Node("Sinh", "gelu/sinh", ["x"], ["a"])
             .Node("Resize", "up_a", ["a"], ["b"])
             .Node("Resize", "up_b", ["b"], ["c"])
             .Node("Relu", "relu", ["c"], ["d"])
@@ -22,7 +22,7 @@ public class OnnxSupportTests
             .Output("y").Build();
         var e = Assert.Throws<ConversionException>(() => OnnxImporter.Import(onnx, "zoo.onnx"));
         Assert.That(e!.Message, Does.StartWith("zoo.onnx: 3 operators are not supported"));
-        Assert.That(e.Message, Does.Contain("Erf (1 node: 'gelu/erf', usually GELU"));
+        Assert.That(e.Message, Does.Contain("Sinh (1 node: 'gelu/sinh')"));
         Assert.That(e.Message, Does.Contain("Resize (2 nodes: 'up_a', 'up_b', usually upsampling"));
         Assert.That(e.Message, Does.Contain("Pow (1 node: 'square'"));
         Assert.That(e.Message, Does.Not.Contain("Relu"));
@@ -65,7 +65,7 @@ public class OnnxSupportTests
         Assert.That(threw || result != null, $"{op} is listed as folded but the folder does not take it");
     }
 
-    [TestCase("Erf")]
+    [TestCase("Sinh")]
     [TestCase("ReduceMean")]
     [TestCase("Conv")]
     [TestCase("Relu")]

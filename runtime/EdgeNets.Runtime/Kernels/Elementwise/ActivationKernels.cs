@@ -3,14 +3,14 @@ using EdgeNets.Runtime.Graph;
 namespace EdgeNets.Runtime.Kernels.Reference;
 
 /// <summary>
-/// Float32 activations (Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, PRelu) and the int8
+/// Float32 activations (every <see cref="OpTypeExtensions.IsActivation"/> operator, and PRelu) and the int8
 /// LookupTable that replaces all of them in int8 models.
 /// </summary>
 public static class ActivationKernels
 {
     public static void Register(List<KernelEntry> list)
     {
-        foreach (var op in new[] { OpType.Relu, OpType.LeakyRelu, OpType.Clip, OpType.Sigmoid, OpType.Tanh, OpType.HardSigmoid, OpType.HardSwish })
+        foreach (var op in Enum.GetValues<OpType>().Where(t => t.IsActivation()))
             list.Add(new KernelEntry($"{op}Float32_Reference", op, DataType.Float32, s => new UnaryFloat32Kernel(s, op)));
         list.Add(new KernelEntry("PReluFloat32_Reference", OpType.PRelu, DataType.Float32, s => new PReluFloat32Kernel(s)));
         list.Add(new KernelEntry("LookupTableInt8_Reference", OpType.LookupTable, DataType.Int8, s => new LookupTableInt8Kernel(s)));
