@@ -147,6 +147,14 @@ internal static class StepGraphBuilder
                 axes[op.Outputs[0]] = timed;
                 return;
             }
+            case OpType.LayerNorm:
+            {
+                int axis = op.Attributes.GetInt(AttributeKey.Axis, -1);
+                if (axis < 0) axis += outShape.Length;
+                if (x >= axis) throw Fail($"{op} normalizes over the time axis");
+                axes[op.Outputs[0]] = x;
+                return;
+            }
             case var elementwise when elementwise.IsActivation() || elementwise == OpType.LookupTable:
                 axes[op.Outputs[0]] = x;
                 return;

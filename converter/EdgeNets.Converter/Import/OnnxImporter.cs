@@ -363,6 +363,7 @@ internal sealed partial class GraphImporter
                 break;
             }
             case "Softmax": LowerSoftmax(n); break;
+            case "LayerNormalization": LowerLayerNorm(n); break;
             case "BatchNormalization": LowerBatchNorm(n); break;
             case "Cast":
             {
@@ -514,6 +515,28 @@ internal sealed partial class GraphImporter
     /// the last axis, and a Reshape to the output shape. Mean pooling over time, squeeze-excite's mean and spatial means
     /// all run on the pool kernels.
     /// </summary>
+    private void LowerLayerNorm(NodeProto n)
+    {
+        var x = Input(n, 0);
+        int rank = x.Shape.Length;
+        long axis = OnnxNodeAttributes.Int(n, "axis", -1);
+        if (axis < -rank || axis >= rank) throw Fail(n, $"axis {axis} is out of range for rank {rank}");
+        if (axis < 0) axis += rank;
+        for (int o = 1; o < n.Output.Count; o++)
+            if (IsOutputUsed(n, o)) throw Fail(n, $"output {o} '{n.Output[o]}' (mean or inverse deviation) is used; only the normalized output is supported");
+        int length = x.Shape.Skip((int)axis).Aggregate(1, (p, d) => p * d);
+        string Parameter(int index, string role)
+        {
+            var c = FloatConstInput(n, index, role);
+            if (c.Count != length) throw Fail(n, $"{role} has {c.Count} values, the normalized axes [{ShapeUtil.Format(x.Shape[(int)axis..])}] {length}");
+            return Input(n, index).Name;
+        }
+        var inputs = new List<string> { x.Name, Parameter(1, "Scale") };
+        if (HasInput(n, 2)) inputs.Add(Parameter(2, "B"));
+        var attributes = new OpAttributes().Set(AttributeKey.Axis, (int)axis).Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "epsilon", 1e-5f));
+        Emit(n, OpType.LayerNorm, inputs, x.Shape, attributes);
+    }
+
     private void LowerReduce(NodeProto n, OpType pool)
     {
         var x = Input(n, 0);

@@ -19,7 +19,7 @@ public static class OnnxSupport
     public static IReadOnlySet<string> Lowered { get; } = new SortedSet<string>(StringComparer.Ordinal)
     {
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv", "Div", "Erf", "Flatten", "GRU", "Gather",
-        "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "LSTM", "LeakyRelu", "MatMul", "MaxPool",
+        "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "LSTM", "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool",
         "Mul", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
         "Transpose", "Unsqueeze",
     };
@@ -36,7 +36,6 @@ public static class OnnxSupport
     private static readonly Dictionary<string, string> Patterns = new(StringComparer.Ordinal)
     {
         ["ReduceSum"] = "a sum over an axis (attention, pooling)",
-        ["LayerNormalization"] = "LayerNorm (opset 17)",
         ["Pow"] = "LayerNorm's variance at opset 13 (x²)",
         ["Softplus"] = "Mish (x·tanh(softplus(x)))",
         ["Resize"] = "upsampling (nearest or bilinear)",

@@ -95,6 +95,9 @@ public static partial class Quantizer
                 case OpType.Softmax:
                     Softmax(op);
                     break;
+                case OpType.LayerNorm:
+                    LayerNorm(op);
+                    break;
                 case var activation when activation.IsActivation():
                     Unary(op);
                     break;
@@ -270,6 +273,21 @@ public static partial class Quantizer
             int table = AddConstant(op.Name + ".exp_table", DataType.Float32, [256], LookupTables.BuildSoftmaxExpTable(xq.Scale), null);
             int y = NewActivation(op.Outputs[0], QuantizationInfo.PerTensor(1f / 256, -128));
             Emit(op, OpType.Softmax, [x, table], [y], IntAttributes(op));
+        }
+
+        /// <summary>int8 in and out, with the float Scale and B kept as they are (the kernel normalizes in double).</summary>
+        private void LayerNorm(OpInfo op)
+        {
+            Expect(op, 2, 3);
+            int x = Mapped(op.Inputs[0], op);
+            var inputs = new List<int> { x };
+            for (int i = 1; i < op.Inputs.Length; i++)
+            {
+                var p = FloatConstant(op, i);
+                inputs.Add(AddConstant(p.Name, DataType.Float32, p.Shape, FloatData(p), null));
+            }
+            int y = NewActivation(op.Outputs[0], Calibrated(_f.Tensors[op.Outputs[0]]));
+            Emit(op, OpType.LayerNorm, [.. inputs], [y], op.Attributes.Clone());
         }
 
         private void Unary(OpInfo op)

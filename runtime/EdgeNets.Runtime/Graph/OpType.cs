@@ -41,6 +41,8 @@ public enum OpType : ushort
     Slice = 27,
     /// <summary>Gauss error function (GELU's core); a LookupTable in int8 models.</summary>
     Erf = 28,
+    /// <summary>LayerNormalization over the axes from Axis on: inputs X, Scale, B (optional); epsilon in Alpha.</summary>
+    LayerNorm = 29,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

@@ -12,6 +12,7 @@ public static class ReferenceKernels
         ShapeKernels.Register(list);
         ActivationKernels.Register(list);
         SoftmaxKernels.Register(list);
+        LayerNormKernels.Register(list);
         RecurrentKernels.Register(list);
         SliceKernels.Register(list);
         StreamWindowKernels.Register(list);

@@ -89,6 +89,20 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "erf.onnx", ("x", [4, 64], 13));
     }
 
+    [TestCase(-1, true)]
+    [TestCase(1, true)]
+    [TestCase(2, false)]
+    public void LayerNormalization_MatchesOnnxRuntime(int axis, bool bias)
+    {
+        int length = axis == 1 ? 6 * 8 : 8;
+        var b = new OnnxModelBuilder(17).Input("x", 3, 6, 8)
+            .Initializer("scale", axis == 1 ? [6, 8] : [8], TestData.Floats(21, length, 0.5f, 1.5f));
+        if (bias) b.Initializer("bias", axis == 1 ? [6, 8] : [8], TestData.Floats(22, length));
+        var onnx = b.Node("LayerNormalization", "ln", bias ? ["x", "scale", "bias"] : ["x", "scale"], ["y"], Int("axis", axis), Float("epsilon", 1e-3f))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "layernorm.onnx", ("x", [3, 6, 8], 23));
+    }
+
     /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>
     [TestCase("ReduceMean", new long[] { 2, 3 }, 1)]
     [TestCase("ReduceMean", new long[] { 2, 3 }, 0)]

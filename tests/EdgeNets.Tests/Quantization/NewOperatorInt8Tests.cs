@@ -1,0 +1,56 @@
+using EdgeNets.Converter;
+using EdgeNets.Converter.Import;
+using EdgeNets.Runtime;
+using EdgeNets.Tests.Import;
+using EdgeNets.Tests.Support;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using NUnit.Framework;
+using static EdgeNets.Tests.Import.OnnxModelBuilder;
+
+namespace EdgeNets.Tests.Quantization;
+
+/// <summary>
+/// The int8 forms of LayerNorm, Erf and the reductions against ONNX Runtime's float result on held-out inputs: within a
+/// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
+/// </summary>
+[TestFixture]
+public class NewOperatorInt8Tests
+{
+    private static IEnumerable<TestCaseData> Models()
+    {
+        yield return new TestCaseData(new OnnxModelBuilder(17).Input("x", 1, 6, 16)
+            .Initializer("scale", [16], TestData.Floats(31, 16, 0.5f, 1.5f)).Initializer("bias", [16], TestData.Floats(32, 16))
+            .Node("LayerNormalization", "ln", ["x", "scale", "bias"], ["y"], Int("axis", -1)).Output("y").Build(), new[] { 1, 6, 16 }).SetName("LayerNorm");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Erf", "erf", ["x"], ["y"]).Output("y").Build(), new[] { 1, 64 })
+            .SetName("Erf");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 12, 8)
+            .Node("ReduceMean", "mean", ["x"], ["y"], Ints("axes", 1), Int("keepdims", 0)).Output("y").Build(), new[] { 1, 12, 8 }).SetName("ReduceMeanOverTime");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)
+            .Node("ReduceMax", "max", ["x"], ["y"], Ints("axes", 2, 3)).Output("y").Build(), new[] { 1, 4, 5, 6 }).SetName("ReduceMaxSpatial");
+    }
+
+    [TestCaseSource(nameof(Models))]
+    public void Int8IsWithinAFewQuantizationStepsOfOnnxRuntime(byte[] onnx, int[] shape)
+    {
+        int count = shape.Aggregate(1, (p, d) => p * d);
+        var calibration = Enumerable.Range(0, 32).Select(i => TestData.Floats(100 + i, count, -2f, 2f)).ToList();
+        var graph = OnnxImporter.Import(onnx, "op.onnx");
+        var model = Model.Load(ModelConverter.Convert(graph, new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = calibration }));
+        using var session = model.CreateSession();
+        using var ort = new InferenceSession(onnx);
+        var output = model.Outputs[0];
+        float step = output.Quantization!.Scale;
+        for (int sample = 0; sample < 8; sample++)
+        {
+            var x = TestData.Floats(500 + sample, count, -2f, 2f);
+            var ours = new float[output.ElementCount];
+            session.Run(x, ours);
+            using var results = ort.Run([NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, shape))]);
+            var expected = results.First().AsTensor<float>().ToArray();
+            // Input and output rounding each move a value by half a step; LayerNorm's normalization can scale the input's.
+            for (int i = 0; i < ours.Length; i++)
+                Assert.That(ours[i], Is.EqualTo(expected[i]).Within(4 * step), $"sample {sample}, element {i}");
+        }
+    }
+}
