@@ -147,6 +147,10 @@ internal static class StepGraphBuilder
                 axes[op.Outputs[0]] = timed;
                 return;
             }
+            case OpType.Upsample:
+                if (outShape[x] != length) throw Fail($"{op} upsamples along the time axis");
+                axes[op.Outputs[0]] = x;
+                return;
             case OpType.LayerNorm:
             {
                 int axis = op.Attributes.GetInt(AttributeKey.Axis, -1);

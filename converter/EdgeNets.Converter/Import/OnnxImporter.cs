@@ -276,7 +276,7 @@ internal sealed partial class GraphImporter
         {
             if (n.Input[i] == "") continue;
             var v = Input(n, i);
-            if (v.Constant != null && !v.Constant.IsFloat && n.OpType is not ("Reshape" or "Squeeze" or "Unsqueeze" or "Pad" or "Clip" or "Expand" or "Gather" or "Slice" or "LSTM" or "GRU" or "RNN"))
+            if (v.Constant != null && !v.Constant.IsFloat && n.OpType is not ("Reshape" or "Squeeze" or "Unsqueeze" or "Pad" or "Clip" or "Expand" or "Gather" or "Slice" or "LSTM" or "GRU" or "RNN" or "Resize"))
                 throw Fail(n, $"input '{n.Input[i]}' is a {ConstTensor.TypeName(v.Constant.OnnxType)} tensor; only float tensors are supported");
         }
         switch (n.OpType)
@@ -364,6 +364,7 @@ internal sealed partial class GraphImporter
             }
             case "Softmax": LowerSoftmax(n); break;
             case "LayerNormalization": LowerLayerNorm(n); break;
+            case "Resize" or "Upsample": LowerResize(n); break;
             case "BatchNormalization": LowerBatchNorm(n); break;
             case "Cast":
             {
@@ -515,6 +516,46 @@ internal sealed partial class GraphImporter
     /// the last axis, and a Reshape to the output shape. Mean pooling over time, squeeze-excite's mean and spatial means
     /// all run on the pool kernels.
     /// </summary>
+    /// <summary>
+    /// Resize (and the older Upsample) in nearest mode by whole factors: the Upsample operator. Other modes and
+    /// fractional scales are rejected by name; for whole factors every nearest rounding and coordinate mode but
+    /// align_corners picks input ⌊i / factor⌋.
+    /// </summary>
+    private void LowerResize(NodeProto n)
+    {
+        var x = Input(n, 0);
+        int rank = x.Shape.Length;
+        string mode = OnnxNodeAttributes.String(n, "mode", "nearest");
+        if (mode != "nearest") throw Fail(n, $"mode '{mode}' is not supported; only nearest-neighbour upsampling by whole factors is");
+        string coordinates = OnnxNodeAttributes.String(n, "coordinate_transformation_mode", n.OpType == "Upsample" ? "asymmetric" : "half_pixel");
+        if (coordinates is "align_corners" or "tf_crop_and_resize")
+            throw Fail(n, $"coordinate_transformation_mode '{coordinates}' is not supported");
+        int[] output;
+        int scalesInput = n.OpType == "Upsample" ? 1 : _opset >= 11 ? 2 : 1;
+        if (n.OpType == "Resize" && _opset >= 11 && HasInput(n, 3))
+        {
+            var sizes = ConstInput(n, 3, "sizes").AsLongs();
+            if (sizes.Length != rank) throw Fail(n, $"sizes has {sizes.Length} values for rank {rank}");
+            output = sizes.Select(v => v is > 0 and <= int.MaxValue ? (int)v : throw Fail(n, $"size {v} is out of range")).ToArray();
+        }
+        else
+        {
+            var scales = FloatConstInput(n, scalesInput, "scales").Floats!;
+            if (scales.Length != rank) throw Fail(n, $"scales has {scales.Length} values for rank {rank}");
+            output = new int[rank];
+            for (int d = 0; d < rank; d++)
+            {
+                double size = Math.Floor(x.Shape[d] * (double)scales[d]);
+                if (!(size >= 1) || size > int.MaxValue) throw Fail(n, $"scale {scales[d]} of axis {d} gives no valid size");
+                output[d] = (int)size;
+            }
+        }
+        for (int d = 0; d < rank; d++)
+            if (output[d] < x.Shape[d] || output[d] % x.Shape[d] != 0)
+                throw Fail(n, $"axis {d} resizes {x.Shape[d]} to {output[d]}; only upsampling by whole factors is supported");
+        Emit(n, OpType.Upsample, [x.Name], output);
+    }
+
     private void LowerLayerNorm(NodeProto n)
     {
         var x = Input(n, 0);

@@ -20,8 +20,8 @@ public static class OnnxSupport
     {
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv", "Div", "Erf", "Flatten", "GRU", "Gather",
         "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "LSTM", "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool",
-        "Mul", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
-        "Transpose", "Unsqueeze",
+        "Mul", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Resize", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
+        "Transpose", "Unsqueeze", "Upsample",
     };
 
     /// <summary>Evaluated at import when all their inputs are constants (ConstantFolder): shape glue and constant arithmetic.</summary>

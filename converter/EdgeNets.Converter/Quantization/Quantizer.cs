@@ -90,6 +90,7 @@ public static partial class Quantizer
                 case OpType.Transpose:
                 case OpType.Pad:
                 case OpType.Slice:
+                case OpType.Upsample:
                     SameQuantization(op);
                     break;
                 case OpType.Softmax:

@@ -43,6 +43,8 @@ public enum OpType : ushort
     Erf = 28,
     /// <summary>LayerNormalization over the axes from Axis on: inputs X, Scale, B (optional); epsilon in Alpha.</summary>
     LayerNorm = 29,
+    /// <summary>Nearest-neighbour upsampling by a whole factor per axis (ONNX Resize, nearest, integer scales).</summary>
+    Upsample = 30,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

@@ -13,6 +13,7 @@ public static class ReferenceKernels
         ActivationKernels.Register(list);
         SoftmaxKernels.Register(list);
         LayerNormKernels.Register(list);
+        UpsampleKernels.Register(list);
         RecurrentKernels.Register(list);
         SliceKernels.Register(list);
         StreamWindowKernels.Register(list);

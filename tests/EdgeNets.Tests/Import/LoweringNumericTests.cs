@@ -103,6 +103,28 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "layernorm.onnx", ("x", [3, 6, 8], 23));
     }
 
+    [TestCase("asymmetric", "floor")]
+    [TestCase("half_pixel", "round_prefer_floor")]
+    [TestCase("pytorch_half_pixel", "round_prefer_ceil")]
+    public void ResizeNearestByWholeFactors_MatchesOnnxRuntime(string coordinates, string rounding)
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 1, 3, 4, 5)
+            .Initializer("scales", [4], [1f, 1f, 2f, 3f])
+            .Node("Resize", "up", ["x", "", "scales"], ["y"], String("mode", "nearest"), String("coordinate_transformation_mode", coordinates),
+                String("nearest_mode", rounding))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "resize.onnx", ("x", [1, 3, 4, 5], 41));
+    }
+
+    [Test]
+    public void ResizeOtherThanNearestUpsamplingIsRejectedByName()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 1, 3, 4, 4).Initializer("scales", [4], [1f, 1f, 2f, 2f])
+            .Node("Resize", "bilinear", ["x", "", "scales"], ["y"], String("mode", "linear")).Output("y").Build();
+        var e = Assert.Throws<EdgeNets.Converter.ConversionException>(() => OnnxImporter.Import(onnx, "linear.onnx"));
+        Assert.That(e!.Message, Does.Contain("'bilinear'").And.Contain("linear"));
+    }
+
     /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>
     [TestCase("ReduceMean", new long[] { 2, 3 }, 1)]
     [TestCase("ReduceMean", new long[] { 2, 3 }, 0)]

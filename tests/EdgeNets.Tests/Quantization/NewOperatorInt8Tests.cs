@@ -11,7 +11,7 @@ using static EdgeNets.Tests.Import.OnnxModelBuilder;
 namespace EdgeNets.Tests.Quantization;
 
 /// <summary>
-/// The int8 forms of LayerNorm, Erf and the reductions against ONNX Runtime's float result on held-out inputs: within a
+/// The int8 forms of LayerNorm, Erf, the reductions and nearest upsampling against ONNX Runtime's float result on held-out inputs: within a
 /// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
 /// </summary>
 [TestFixture]
@@ -28,6 +28,9 @@ public class NewOperatorInt8Tests
             .Node("ReduceMean", "mean", ["x"], ["y"], Ints("axes", 1), Int("keepdims", 0)).Output("y").Build(), new[] { 1, 12, 8 }).SetName("ReduceMeanOverTime");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)
             .Node("ReduceMax", "max", ["x"], ["y"], Ints("axes", 2, 3)).Output("y").Build(), new[] { 1, 4, 5, 6 }).SetName("ReduceMaxSpatial");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 3, 4).Initializer("scales", [4], [1f, 1f, 2f, 2f])
+            .Node("Resize", "up", ["x", "", "scales"], ["y"], String("mode", "nearest"), String("coordinate_transformation_mode", "asymmetric"),
+                String("nearest_mode", "floor")).Output("y").Build(), new[] { 1, 2, 3, 4 }).SetName("ResizeNearest");
     }
 
     [TestCaseSource(nameof(Models))]
