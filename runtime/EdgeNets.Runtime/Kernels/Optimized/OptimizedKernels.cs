@@ -8,8 +8,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// <summary>
 /// Registers the optimized variants. Each must produce the reference kernel's bytes for every operator it accepts
 /// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: the AVX-512 direct
-/// Conv and int8 recurrent kernels 4; AdvSimd SDOT, AVX-VNNI and the other AVX-512 kernels 3; AVX2 2; Vector128 and
-/// portable scalar variants 1; the Winograd 3x3 Convs one above the direct kernels of their width (AVX-512 5, AVX2 4,
+/// Conv and int8 recurrent kernels 4; AdvSimd SDOT, AVX-VNNI and the other AVX-512 kernels 3; AVX2 and the AdvSimd
+/// int8 recurrent kernels 2; Vector128 and portable scalar variants 1; the Winograd 3x3 Convs one above the direct kernels of their width (AVX-512 5, AVX2 4,
 /// Vector128 2, below SDOT), and the direct AVX-VNNI Convs without im2col above all (6), each taking only the operators
 /// where they measured faster. No two variants an operator may get share a priority.
 /// </summary>
@@ -105,6 +105,8 @@ public static class OptimizedKernels
             AddRecurrent(list, op, quantized: true, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: true, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
             AddRecurrent(list, op, quantized: true, "_AdvSimdDot", RecurrentIsa.AdvSimdDot, HasDot, 3);
+            // Without SDOT: int8 row products with SMULL/SMLAL2 + SADALP (8 products per multiply, twice SMLAL's 4).
+            AddRecurrent(list, op, quantized: true, "_AdvSimd", RecurrentIsa.AdvSimd, () => AdvSimd.Arm64.IsSupported, 2);
             AddRecurrent(list, op, quantized: false, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: false, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
         }

@@ -10,8 +10,11 @@ using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512).</summary>
-internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni }
+/// <summary>
+/// Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512; AdvSimd: int8
+/// SMULL/SMLAL2 + SADALP row products, AdvSimdDot: SDOT row products, see <see cref="RecurrentVectorKernel"/>).
+/// </summary>
+internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni, AdvSimd }
 
 /// <summary>
 /// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
@@ -19,8 +22,12 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni }
 /// <list type="bullet">
 /// <item>W and R are packed at creation in blocks of 8 gate rows, column by column, so one vector holds 8 rows' weights
 /// for one input element (int8: for two, as int16 pairs for vpmaddwd, 16 rows per block for vpmaddwd zmm in the
-/// AVX-512 variant; for four int8 with SDOT). Each gate is padded to a whole number of
+/// AVX-512 variant; for four int8 with AVX-VNNI). Each gate is padded to a whole number of
 /// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
+/// <item>int8 on arm64 (AdvSimd, AdvSimdDot): row by row instead, 16 columns of a row per vector, 8 rows per block
+/// (<see cref="PackRows"/>), multiplied with 16 raw int8 inputs: SMULL + SMLAL2 (8 int16 lanes of two products each)
+/// + SADALP, or one SDOT, per row and 16 columns; the 4 partial sums of each row are added pairwise at the end. The
+/// zero point of x or h times Σ w per row is subtracted from the integer sums.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
 /// <item>int8 GRU (linear_before_reset = 1, default activations) on AVX-512 and AVX-VNNI: each step computes the r rows'
 /// products and sigmoids, the h rows' products and tanh, then the z rows' (<see cref="FusedGruCellInt8"/>,
@@ -44,12 +51,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly RecurrentIsa _isa;
     private readonly bool _quantized, _neon;
     private readonly int _paddedHidden, _paddedRows, _inputPairs, _hiddenPairs, _inputQuads, _hiddenQuads;
+    /// <summary>arm64 int8 row products (<see cref="PackRows"/>): 16-column chunks of x and of h.</summary>
+    private readonly bool _rowProducts;
+    private readonly int _inputChunks, _hiddenChunks;
+    /// <summary>W (R) has no -128: two products fit one int16 lane, so SMLAL2 may add the upper half before SADALP.</summary>
+    private readonly bool _wPairs, _rPairs;
 
     // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
     private readonly short[] _w16 = [], _r16 = [];
     private readonly float[] _wPacked = [], _rPacked = [];
-    // SDOT: int8 [block][quad][8 rows][4 columns], raw inputs; zero point · Σ_k w[row, k] per padded row is subtracted
-    // from the sums, which gives Σ (x - zx)·w exactly.
+    // AVX-VNNI: int8 [block][quad][8 rows][4 columns]; arm64: int8 [block][chunk][8 rows][16 columns]. Raw inputs; zero
+    // point · Σ_k w[row, k] per padded row is subtracted from the sums, which gives Σ (x - zx)·w exactly.
     private readonly sbyte[] _w8 = [], _r8 = [], _x8 = [];
     private readonly int[] _wCorrection = [], _rCorrection = [];
     // Per direction and padded row: bias of W and of R, int8 row scales; peepholes [direction][3][paddedHidden].
@@ -105,6 +117,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _hiddenPairs = (hidden + 1) / 2;
         _inputQuads = (layer.InputSize + 3) / 4;
         _hiddenQuads = (hidden + 3) / 4;
+        _rowProducts = quantized && isa is RecurrentIsa.AdvSimd or RecurrentIsa.AdvSimdDot;
+        _inputChunks = (layer.InputSize + 15) / 16;
+        _hiddenChunks = (hidden + 15) / 16;
 
         int rows = layer.Rows;
         _wBias = new float[directions * _paddedRows];
@@ -136,7 +151,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                     _wScale[d * _paddedRows + PaddedRow(row)] = layer.WRowScale[d * rows + row];
                     _rScale[d * _paddedRows + PaddedRow(row)] = layer.RRowScale[d * rows + row];
                 }
-            if (isa is RecurrentIsa.AdvSimdDot or RecurrentIsa.AvxVnni)
+            if (_rowProducts)
+            {
+                var w = s.ConstantInput<sbyte>(RecurrentKernels.InputW);
+                var r = s.ConstantInput<sbyte>(RecurrentKernels.InputR);
+                (_w8, _wCorrection) = PackRows(w, layer.InputSize, _inputChunks, layer.XZero);
+                (_r8, _rCorrection) = PackRows(r, hidden, _hiddenChunks, layer.HZero);
+                _wPairs = !w.Contains(sbyte.MinValue);
+                _rPairs = !r.Contains(sbyte.MinValue);
+                _x8 = new sbyte[layer.Steps * layer.Batch * 16 * _inputChunks];
+            }
+            else if (isa == RecurrentIsa.AvxVnni)
             {
                 // vpdpbusd multiplies unsigned bytes: the AVX-VNNI products read x and h with the sign bit flipped
                 // (x + 128, stored so), so the correction is (zero point + 128)·Σ w, kept negated: the sums start from it.
@@ -154,9 +179,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 _x16 = new short[layer.Steps * layer.Batch * 2 * _inputPairs];
             }
             _h16 = new short[_paddedHidden];
-            _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden];
+            // The row products read whole 16-byte chunks of h: the last state row's may reach past _paddedHidden (the
+            // bytes there meet zero weights).
+            int slack = _rowProducts ? 16 : 0;
+            _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden + slack];
             _hState16 = new short[directions * layer.Batch * _paddedHidden];
-            _resetHiddenQ = new sbyte[_paddedHidden];
+            _resetHiddenQ = new sbyte[_paddedHidden + slack];
             _dequantized = new float[256];
             for (int q = -128; q <= 127; q++) _dequantized[q + 128] = layer.HScale * (q - layer.HZero);
         }
@@ -249,6 +277,30 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         return (packed, correction);
     }
 
+    /// <summary>
+    /// int8 [directions * rows, columns] to row blocks for the arm64 row products: per block of 8 padded rows and chunk
+    /// of 16 columns, the 8 rows' 16 weights each (zero past the last column); and per padded row zeroPoint · Σ_k w[row, k].
+    /// </summary>
+    private (sbyte[] Packed, int[] Correction) PackRows(ReadOnlySpan<sbyte> weights, int columns, int chunks, int zeroPoint)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new sbyte[_layer.Directions * blocks * chunks * 16 * Block];
+        var correction = new int[_layer.Directions * _paddedRows];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block, sum = 0;
+                for (int k = 0; k < columns; k++)
+                {
+                    sbyte w = weights[(d * rows + row) * columns + k];
+                    packed[((block * chunks + k / 16) * Block + lane) * 16 + k % 16] = w;
+                    sum += w;
+                }
+                correction[d * _paddedRows + padded] = zeroPoint * sum;
+            }
+        return (packed, correction);
+    }
+
     /// <summary>float [directions, rows, columns] to blocks of 8 padded rows, column by column.</summary>
     private float[] PackFloat(ReadOnlySpan<float> weights, int columns)
     {
@@ -302,13 +354,16 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             InputProductsAvx2(d);
             return;
         }
+        if (_rowProducts)
+        {
+            InputRowProducts(d);
+            return;
+        }
         int quads = 4 * _inputQuads;
         for (int c = 0; c < columns; c++)
         {
             var output = _gx.AsSpan(c * _paddedRows, _paddedRows);
-            if (_isa == RecurrentIsa.AdvSimdDot)
-                ProductsSdot(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
-            else if (_isa == RecurrentIsa.AvxVnni)
+            if (_isa == RecurrentIsa.AvxVnni)
                 ProductsVnni(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
             else if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
             else
@@ -320,15 +375,22 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     }
 
     /// <summary>
-    /// int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs; for SDOT _x8 holds
-    /// x[t, b] itself, padded to whole quads (AVX-VNNI: x[t, b] + 128 as unsigned bytes, the padding 128; it meets zero
-    /// weights).
+    /// int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs; for the arm64 row
+    /// products _x8 holds x[t, b] itself, padded to whole chunks of 16; for AVX-VNNI x[t, b] + 128 as unsigned bytes,
+    /// padded to whole quads with 128 (the padding meets zero weights).
     /// </summary>
     private void CenterInputs(TensorMemory memory)
     {
         var layer = _layer;
         var x = memory.Read<sbyte>(layer.X);
-        if (_isa is RecurrentIsa.AdvSimdDot or RecurrentIsa.AvxVnni)
+        if (_rowProducts)
+        {
+            int chunkBytes = 16 * _inputChunks;
+            for (int c = 0; c < layer.Steps * layer.Batch; c++)
+                x.Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), layer.InputSize).CopyTo(_x8.AsSpan(c * chunkBytes));
+            return;
+        }
+        if (_isa == RecurrentIsa.AvxVnni)
         {
             int quads = 4 * _inputQuads;
             for (int c = 0; c < layer.Steps * layer.Batch; c++)
@@ -593,7 +655,19 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int blocks = _paddedRows / Block, first = d * blocks + firstRow / Block;
         var output = _gr.AsSpan(firstRow, count);
         int rowOffset = d * _paddedRows + firstRow;
-        if (_isa == RecurrentIsa.AdvSimdDot) ProductsSdot(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
+        if (_rowProducts)
+        {
+            nuint stride = (nuint)(_hiddenChunks * 16 * Block);
+            ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r8), (nuint)first * stride);
+            ref sbyte x = ref MemoryMarshal.GetReference(v8);
+            ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), rowOffset);
+            ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScale), rowOffset);
+            ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rBias), rowOffset);
+            ref float y = ref MemoryMarshal.GetReference(output);
+            if (_isa == RecurrentIsa.AdvSimdDot) RowProducts<DotMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scales, ref biases, ref y);
+            else if (_rPairs) RowProducts<PairMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scales, ref biases, ref y);
+            else RowProducts<WideMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scales, ref biases, ref y);
+        }
         else if (_isa == RecurrentIsa.AvxVnni) ProductsVnni(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
         else if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
         else ProductsFloat(_rPacked, first, count / Block, _layer.Hidden, v, _rBias, rowOffset, output);
@@ -834,40 +908,158 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
     }
 
-    /// <summary>
-    /// As <see cref="ProductsInt16"/> with SDOT on raw int8 v (4·quads values; past the end they meet zero weights):
-    /// the sum of v·w minus correction[row] (zero point · Σ w) is Σ (v - zero point)·w, the reference's integer.
-    /// </summary>
-    private static void ProductsSdot(sbyte[] packed, int firstBlock, int blockCount, int quads, ReadOnlySpan<sbyte> v,
-        int[] correction, float[] scale, float[] bias, int rowOffset, Span<float> output)
+    /// <summary>16 int8 products of a weight chunk and an input chunk added into the 4 int32 lanes of a row's sums.</summary>
+    private interface IInt8Mac
     {
-        nuint stride = (nuint)(quads * 4 * Block);
-        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nuint)firstBlock * stride);
-        ref int x = ref Unsafe.As<sbyte, int>(ref MemoryMarshal.GetReference(v));
-        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(correction), rowOffset);
-        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
-        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
-        ref float y = ref MemoryMarshal.GetReference(output);
-        for (int i = 0; i < blockCount; i++)
+        static abstract Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x);
+    }
+
+    /// <summary>
+    /// SMULL + SMLAL2 + SADALP: each int16 lane takes two products, which fit when no weight is -128
+    /// (|w·x| ≤ 127·128); 8 products per multiply instruction.
+    /// </summary>
+    private readonly struct PairMac : IInt8Mac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) =>
+            AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()), w, x));
+    }
+
+    /// <summary>SMULL + SADALP, SMULL2 + SADALP: one product per int16 lane, for any weights (-128 · -128 fits).</summary>
+    private readonly struct WideMac : IInt8Mac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) =>
+            AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower())),
+                AdvSimd.MultiplyWideningUpper(w, x));
+    }
+
+    /// <summary>SDOT: 16 products in one instruction.</summary>
+    private readonly struct DotMac : IInt8Mac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) => Dp.DotProduct(sums, w, x);
+    }
+
+    /// <summary>
+    /// The row sums of 8 rows (4 partial sums each) as two vectors of 4 whole sums, minus the corrections from
+    /// <paramref name="at"/>, to float, times the scales plus the biases into y from <paramref name="at"/>: the
+    /// reference's (float)acc · rowScale + bias per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, Vector128<int> a4, Vector128<int> a5,
+        Vector128<int> a6, Vector128<int> a7, ref int corrections, ref float scales, ref float biases, nuint at, ref float y)
+    {
+        var low = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3)) - Vector128.LoadUnsafe(ref corrections, at);
+        var high = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a4, a5), AdvSimd.Arm64.AddPairwise(a6, a7)) - Vector128.LoadUnsafe(ref corrections, at + 4);
+        (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
+        (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+    }
+
+    /// <summary>
+    /// y[8·i + lane] = (float)(Σ_k x[k]·w[row, k] - correction[row]) · scale[row] + bias[row] for the first
+    /// <paramref name="blocks"/> blocks of 8 rows at w (<see cref="PackRows"/>), x holding 16·chunks int8 values.
+    /// </summary>
+    private static void RowProducts<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x, ref int corrections, ref float scales, ref float biases, ref float y)
+        where TMac : struct, IInt8Mac
+    {
+        nuint stride = (nuint)(chunks * 16 * Block), width = (nuint)(16 * chunks);
+        for (int i = 0; i < blocks; i++)
         {
             ref sbyte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
-            Vector128<int> low = default, high = default;
-            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (nuint k = 0, o = 0; k < width; k += 16, o += 16 * Block)
             {
-                var xq = Vector128.Create(Unsafe.Add(ref x, q)).AsSByte();
-                low = Dp.DotProduct(low, Vector128.LoadUnsafe(ref wb, o), xq);
-                high = Dp.DotProduct(high, Vector128.LoadUnsafe(ref wb, o + 16), xq);
+                var xv = Vector128.LoadUnsafe(ref x, k);
+                a0 = TMac.Mac(a0, Vector128.LoadUnsafe(ref wb, o), xv);
+                a1 = TMac.Mac(a1, Vector128.LoadUnsafe(ref wb, o + 16), xv);
+                a2 = TMac.Mac(a2, Vector128.LoadUnsafe(ref wb, o + 32), xv);
+                a3 = TMac.Mac(a3, Vector128.LoadUnsafe(ref wb, o + 48), xv);
+                a4 = TMac.Mac(a4, Vector128.LoadUnsafe(ref wb, o + 64), xv);
+                a5 = TMac.Mac(a5, Vector128.LoadUnsafe(ref wb, o + 80), xv);
+                a6 = TMac.Mac(a6, Vector128.LoadUnsafe(ref wb, o + 96), xv);
+                a7 = TMac.Mac(a7, Vector128.LoadUnsafe(ref wb, o + 112), xv);
             }
-            nuint at = (nuint)(i * Block);
-            low -= Vector128.LoadUnsafe(ref corrections, at);
-            high -= Vector128.LoadUnsafe(ref corrections, at + 4);
-            (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
-            (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, (nuint)(i * Block), ref y);
         }
     }
 
     /// <summary>
-    /// As <see cref="ProductsSdot"/> with AVX-VNNI's vpdpbusd (unsigned × signed bytes, 8 rows × 4 columns per
+    /// <see cref="RowProducts{TMac}"/> for two inputs at once (x0 and x1, outputs y0 and y1): each weight load serves
+    /// both.
+    /// </summary>
+    private static void RowProductsTwoColumns<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x0, ref sbyte x1, ref int corrections,
+        ref float scales, ref float biases, ref float y0, ref float y1) where TMac : struct, IInt8Mac
+    {
+        nuint stride = (nuint)(chunks * 16 * Block), width = (nuint)(16 * chunks);
+        for (int i = 0; i < blocks; i++)
+        {
+            ref sbyte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            Vector128<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            for (nuint k = 0, o = 0; k < width; k += 16, o += 16 * Block)
+            {
+                var xa = Vector128.LoadUnsafe(ref x0, k);
+                var xb = Vector128.LoadUnsafe(ref x1, k);
+                var v = Vector128.LoadUnsafe(ref wb, o);
+                a0 = TMac.Mac(a0, v, xa);
+                b0 = TMac.Mac(b0, v, xb);
+                v = Vector128.LoadUnsafe(ref wb, o + 16);
+                a1 = TMac.Mac(a1, v, xa);
+                b1 = TMac.Mac(b1, v, xb);
+                v = Vector128.LoadUnsafe(ref wb, o + 32);
+                a2 = TMac.Mac(a2, v, xa);
+                b2 = TMac.Mac(b2, v, xb);
+                v = Vector128.LoadUnsafe(ref wb, o + 48);
+                a3 = TMac.Mac(a3, v, xa);
+                b3 = TMac.Mac(b3, v, xb);
+                v = Vector128.LoadUnsafe(ref wb, o + 64);
+                a4 = TMac.Mac(a4, v, xa);
+                b4 = TMac.Mac(b4, v, xb);
+                v = Vector128.LoadUnsafe(ref wb, o + 80);
+                a5 = TMac.Mac(a5, v, xa);
+                b5 = TMac.Mac(b5, v, xb);
+                v = Vector128.LoadUnsafe(ref wb, o + 96);
+                a6 = TMac.Mac(a6, v, xa);
+                b6 = TMac.Mac(b6, v, xb);
+                v = Vector128.LoadUnsafe(ref wb, o + 112);
+                a7 = TMac.Mac(a7, v, xa);
+                b7 = TMac.Mac(b7, v, xb);
+            }
+            nuint at = (nuint)(i * Block);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, at, ref y0);
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref corrections, ref scales, ref biases, at, ref y1);
+        }
+    }
+
+    /// <summary>W·x + Wb of direction d for all columns with the arm64 row products, two columns at a time.</summary>
+    private void InputRowProducts(int d)
+    {
+        if (_isa == RecurrentIsa.AdvSimdDot) InputRowProducts<DotMac>(d);
+        else if (_wPairs) InputRowProducts<PairMac>(d);
+        else InputRowProducts<WideMac>(d);
+    }
+
+    private void InputRowProducts<TMac>(int d) where TMac : struct, IInt8Mac
+    {
+        int blocks = _paddedRows / Block, chunks = _inputChunks, columns = _layer.Steps * _layer.Batch;
+        nuint width = (nuint)(16 * chunks), rows = (nuint)_paddedRows;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w8), (nuint)(d * blocks * chunks * 16 * Block));
+        ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_x8);
+        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wCorrection), d * _paddedRows);
+        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
+        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
+        int c = 0;
+        for (; c + 2 <= columns; c += 2)
+            RowProductsTwoColumns<TMac>(ref w, blocks, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref x, (nuint)(c + 1) * width),
+                ref corrections, ref scales, ref biases, ref Unsafe.Add(ref y, (nuint)c * rows), ref Unsafe.Add(ref y, (nuint)(c + 1) * rows));
+        if (c < columns)
+            RowProducts<TMac>(ref w, blocks, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref corrections, ref scales, ref biases, ref Unsafe.Add(ref y, (nuint)c * rows));
+    }
+
+    /// <summary>
+    /// As <see cref="ProductsInt16"/> with AVX-VNNI's vpdpbusd (unsigned × signed bytes, 8 rows × 4 columns per
     /// instruction) on v + 128 (v holds it: the sign bits flipped where v is stored): the sum of (v + 128)·w started
     /// from correction[row] (-(zero point + 128)·Σ w) is Σ (v - zero point)·w.
     /// </summary>
