@@ -118,7 +118,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _inputQuads = (layer.InputSize + 3) / 4;
         _hiddenQuads = (hidden + 3) / 4;
         _rowProducts = quantized && isa is RecurrentIsa.AdvSimd or RecurrentIsa.AdvSimdDot;
-        _inputChunks = (layer.InputSize + 15) / 16;
+        _inputChunks = Math.Max(1, (layer.InputSize + 15) / 16);
         _hiddenChunks = (hidden + 15) / 16;
 
         int rows = layer.Rows;
@@ -958,74 +958,150 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary>
     /// y[8·i + lane] = (float)(Σ_k x[k]·w[row, k] - correction[row]) · scale[row] + bias[row] for the first
-    /// <paramref name="blocks"/> blocks of 8 rows at w (<see cref="PackRows"/>), x holding 16·chunks int8 values.
+    /// <paramref name="blocks"/> blocks of 8 rows at w (<see cref="PackRows"/>), x holding 16·chunks int8 values; two
+    /// blocks per pass (16 sums), so each load of x serves 16 rows.
     /// </summary>
+    /// <remarks>
+    /// The weights are read through pointers that move by a whole chunk (base + constant offsets, paired loads), each
+    /// pair of loads written before the multiplies that use it.
+    /// </remarks>
     private static void RowProducts<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x, ref int corrections, ref float scales, ref float biases, ref float y)
         where TMac : struct, IInt8Mac
     {
-        nuint stride = (nuint)(chunks * 16 * Block), width = (nuint)(16 * chunks);
-        for (int i = 0; i < blocks; i++)
+        nuint stride = (nuint)(chunks * 16 * Block);
+        ref sbyte xEnd = ref Unsafe.Add(ref x, (nuint)(16 * chunks));
+        int i = 0;
+        for (; i + 2 <= blocks; i += 2)
         {
-            ref sbyte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte q = ref Unsafe.Add(ref p, stride);
+            ref sbyte xp = ref x;
             Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            for (nuint k = 0, o = 0; k < width; k += 16, o += 16 * Block)
+            Vector128<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            do
             {
-                var xv = Vector128.LoadUnsafe(ref x, k);
-                a0 = TMac.Mac(a0, Vector128.LoadUnsafe(ref wb, o), xv);
-                a1 = TMac.Mac(a1, Vector128.LoadUnsafe(ref wb, o + 16), xv);
-                a2 = TMac.Mac(a2, Vector128.LoadUnsafe(ref wb, o + 32), xv);
-                a3 = TMac.Mac(a3, Vector128.LoadUnsafe(ref wb, o + 48), xv);
-                a4 = TMac.Mac(a4, Vector128.LoadUnsafe(ref wb, o + 64), xv);
-                a5 = TMac.Mac(a5, Vector128.LoadUnsafe(ref wb, o + 80), xv);
-                a6 = TMac.Mac(a6, Vector128.LoadUnsafe(ref wb, o + 96), xv);
-                a7 = TMac.Mac(a7, Vector128.LoadUnsafe(ref wb, o + 112), xv);
+                var xv = Vector128.LoadUnsafe(ref xp);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xv);
+                a1 = TMac.Mac(a1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xv);
+                a3 = TMac.Mac(a3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xv);
+                a5 = TMac.Mac(a5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xv);
+                a7 = TMac.Mac(a7, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q);
+                w1 = Vector128.LoadUnsafe(ref q, 16);
+                b0 = TMac.Mac(b0, w0, xv);
+                b1 = TMac.Mac(b1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 32);
+                w1 = Vector128.LoadUnsafe(ref q, 48);
+                b2 = TMac.Mac(b2, w0, xv);
+                b3 = TMac.Mac(b3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 64);
+                w1 = Vector128.LoadUnsafe(ref q, 80);
+                b4 = TMac.Mac(b4, w0, xv);
+                b5 = TMac.Mac(b5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 96);
+                w1 = Vector128.LoadUnsafe(ref q, 112);
+                b6 = TMac.Mac(b6, w0, xv);
+                b7 = TMac.Mac(b7, w1, xv);
+                p = ref Unsafe.Add(ref p, 16 * Block);
+                q = ref Unsafe.Add(ref q, 16 * Block);
+                xp = ref Unsafe.Add(ref xp, 16);
             }
+            while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
+            nuint at = (nuint)(i * Block);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, at, ref y);
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref corrections, ref scales, ref biases, at + Block, ref y);
+        }
+        if (i < blocks)
+        {
+            ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte xp = ref x;
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            do
+            {
+                var xv = Vector128.LoadUnsafe(ref xp);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xv);
+                a1 = TMac.Mac(a1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xv);
+                a3 = TMac.Mac(a3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xv);
+                a5 = TMac.Mac(a5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xv);
+                a7 = TMac.Mac(a7, w1, xv);
+                p = ref Unsafe.Add(ref p, 16 * Block);
+                xp = ref Unsafe.Add(ref xp, 16);
+            }
+            while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
             StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, (nuint)(i * Block), ref y);
         }
     }
 
     /// <summary>
-    /// <see cref="RowProducts{TMac}"/> for two inputs at once (x0 and x1, outputs y0 and y1): each weight load serves
-    /// both.
+    /// <see cref="RowProducts{TMac}"/> for two inputs at once (x0 and x1, outputs y0 and y1), one block of 8 rows per
+    /// pass: each weight load serves both.
     /// </summary>
     private static void RowProductsTwoColumns<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x0, ref sbyte x1, ref int corrections,
         ref float scales, ref float biases, ref float y0, ref float y1) where TMac : struct, IInt8Mac
     {
-        nuint stride = (nuint)(chunks * 16 * Block), width = (nuint)(16 * chunks);
+        nuint stride = (nuint)(chunks * 16 * Block);
+        ref sbyte xEnd = ref Unsafe.Add(ref x0, (nuint)(16 * chunks));
+        nuint gap = (nuint)Unsafe.ByteOffset(ref x0, ref x1);
         for (int i = 0; i < blocks; i++)
         {
-            ref sbyte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte xp = ref x0;
             Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             Vector128<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-            for (nuint k = 0, o = 0; k < width; k += 16, o += 16 * Block)
+            do
             {
-                var xa = Vector128.LoadUnsafe(ref x0, k);
-                var xb = Vector128.LoadUnsafe(ref x1, k);
-                var v = Vector128.LoadUnsafe(ref wb, o);
-                a0 = TMac.Mac(a0, v, xa);
-                b0 = TMac.Mac(b0, v, xb);
-                v = Vector128.LoadUnsafe(ref wb, o + 16);
-                a1 = TMac.Mac(a1, v, xa);
-                b1 = TMac.Mac(b1, v, xb);
-                v = Vector128.LoadUnsafe(ref wb, o + 32);
-                a2 = TMac.Mac(a2, v, xa);
-                b2 = TMac.Mac(b2, v, xb);
-                v = Vector128.LoadUnsafe(ref wb, o + 48);
-                a3 = TMac.Mac(a3, v, xa);
-                b3 = TMac.Mac(b3, v, xb);
-                v = Vector128.LoadUnsafe(ref wb, o + 64);
-                a4 = TMac.Mac(a4, v, xa);
-                b4 = TMac.Mac(b4, v, xb);
-                v = Vector128.LoadUnsafe(ref wb, o + 80);
-                a5 = TMac.Mac(a5, v, xa);
-                b5 = TMac.Mac(b5, v, xb);
-                v = Vector128.LoadUnsafe(ref wb, o + 96);
-                a6 = TMac.Mac(a6, v, xa);
-                b6 = TMac.Mac(b6, v, xb);
-                v = Vector128.LoadUnsafe(ref wb, o + 112);
-                a7 = TMac.Mac(a7, v, xa);
-                b7 = TMac.Mac(b7, v, xb);
+                var xa = Vector128.LoadUnsafe(ref xp);
+                var xb = Vector128.LoadUnsafe(ref xp, gap);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xa);
+                b0 = TMac.Mac(b0, w0, xb);
+                a1 = TMac.Mac(a1, w1, xa);
+                b1 = TMac.Mac(b1, w1, xb);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xa);
+                b2 = TMac.Mac(b2, w0, xb);
+                a3 = TMac.Mac(a3, w1, xa);
+                b3 = TMac.Mac(b3, w1, xb);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xa);
+                b4 = TMac.Mac(b4, w0, xb);
+                a5 = TMac.Mac(a5, w1, xa);
+                b5 = TMac.Mac(b5, w1, xb);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xa);
+                b6 = TMac.Mac(b6, w0, xb);
+                a7 = TMac.Mac(a7, w1, xa);
+                b7 = TMac.Mac(b7, w1, xb);
+                p = ref Unsafe.Add(ref p, 16 * Block);
+                xp = ref Unsafe.Add(ref xp, 16);
             }
+            while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
             nuint at = (nuint)(i * Block);
             StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, at, ref y0);
             StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref corrections, ref scales, ref biases, at, ref y1);
@@ -1738,6 +1814,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             return;
         }
         var centered = q - new Vector<int>(layer.HZero);
+        if (_rowProducts)
+        {
+            // The row products read q itself (_hState16 is not used); the int8 LSTM does not read the float state.
+            if (_layer.Op != OpType.Lstm) Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
+            if (Vector<float>.Count == 4 && AdvSimd.IsSupported)
+            {
+                var narrow = AdvSimd.ExtractNarrowingLower(AdvSimd.ExtractNarrowingLower(q.AsVector128()).ToVector128Unsafe());
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt32().ToScalar());
+                return;
+            }
+        }
         Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
         if (Vector<float>.Count == 8)
         {
