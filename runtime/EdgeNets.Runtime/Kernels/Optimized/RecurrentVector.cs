@@ -26,8 +26,8 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni, AdvSi
 /// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
 /// <item>int8 on arm64 (AdvSimd, AdvSimdDot): row by row instead, 16 columns of a row per vector, 8 rows per block
 /// (<see cref="PackRows"/>), multiplied with 16 raw int8 inputs: SMULL + SMLAL2 (8 int16 lanes of two products each)
-/// + SADALP, or one SDOT, per row and 16 columns; the 4 partial sums of each row are added pairwise at the end. The
-/// zero point of x or h times Σ w per row is subtracted from the integer sums.</item>
+/// + SADALP, or one SDOT, per row and 16 columns; the 4 partial sums of each row are added pairwise at the end. Each
+/// row's sums start from -(zero point of x or h)·Σ w, which makes them Σ (x - zx)·w exactly.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
 /// <item>int8 GRU (linear_before_reset = 1, default activations) on AVX-512 and AVX-VNNI: each step computes the r rows'
 /// products and sigmoids, the h rows' products and tanh, then the z rows' (<see cref="FusedGruCellInt8"/>,
@@ -60,8 +60,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
     private readonly short[] _w16 = [], _r16 = [];
     private readonly float[] _wPacked = [], _rPacked = [];
-    // AVX-VNNI: int8 [block][quad][8 rows][4 columns]; arm64: int8 [block][chunk][8 rows][16 columns]. Raw inputs; zero
-    // point · Σ_k w[row, k] per padded row is subtracted from the sums, which gives Σ (x - zx)·w exactly.
+    // AVX-VNNI: int8 [block][quad][8 rows][4 columns], raw inputs; the correction (zero point + 128) · Σ_k w[row, k] per
+    // padded row gives Σ (x - zx)·w exactly. arm64: int8 [block][chunk][8 rows][16 columns], raw inputs; the correction
+    // holds 4 starting sums per padded row (see PackRows).
     private readonly sbyte[] _w8 = [], _r8 = [], _x8 = [];
     private readonly int[] _wCorrection = [], _rCorrection = [];
     // Per direction and padded row: bias of W and of R, int8 row scales; peepholes [direction][3][paddedHidden].
@@ -279,13 +280,14 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary>
     /// int8 [directions * rows, columns] to row blocks for the arm64 row products: per block of 8 padded rows and chunk
-    /// of 16 columns, the 8 rows' 16 weights each (zero past the last column); and per padded row zeroPoint · Σ_k w[row, k].
+    /// of 16 columns, the 8 rows' 16 weights each (zero past the last column); and per padded row the starting value of
+    /// its 4 partial sums: -zeroPoint · Σ_k w[row, k], 0, 0, 0.
     /// </summary>
     private (sbyte[] Packed, int[] Correction) PackRows(ReadOnlySpan<sbyte> weights, int columns, int chunks, int zeroPoint)
     {
         int rows = _layer.Rows, blocks = _paddedRows / Block;
         var packed = new sbyte[_layer.Directions * blocks * chunks * 16 * Block];
-        var correction = new int[_layer.Directions * _paddedRows];
+        var correction = new int[_layer.Directions * _paddedRows * 4];
         for (int d = 0; d < _layer.Directions; d++)
             for (int row = 0; row < rows; row++)
             {
@@ -296,7 +298,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                     packed[((block * chunks + k / 16) * Block + lane) * 16 + k % 16] = w;
                     sum += w;
                 }
-                correction[d * _paddedRows + padded] = zeroPoint * sum;
+                correction[(d * _paddedRows + padded) * 4] = -(zeroPoint * sum);
             }
         return (packed, correction);
     }
@@ -660,7 +662,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             nuint stride = (nuint)(_hiddenChunks * 16 * Block);
             ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r8), (nuint)first * stride);
             ref sbyte x = ref MemoryMarshal.GetReference(v8);
-            ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), rowOffset);
+            ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), 4 * rowOffset);
             ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScale), rowOffset);
             ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rBias), rowOffset);
             ref float y = ref MemoryMarshal.GetReference(output);
@@ -915,23 +917,24 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     }
 
     /// <summary>
-    /// SMULL + SMLAL2 + SADALP: each int16 lane takes two products, which fit when no weight is -128
-    /// (|w·x| ≤ 127·128); 8 products per multiply instruction.
+    /// SMULL2 + SMLAL + SADALP: each int16 lane takes two products, which fit when no weight is -128
+    /// (|w·x| ≤ 127·128); 8 products per multiply instruction. The upper halves first: w's last use is then its lower
+    /// half, which needs no copy of the register.
     /// </summary>
     private readonly struct PairMac : IInt8Mac
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) =>
-            AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()), w, x));
+            AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningUpper(w, x), w.GetLower(), x.GetLower()));
     }
 
-    /// <summary>SMULL + SADALP, SMULL2 + SADALP: one product per int16 lane, for any weights (-128 · -128 fits).</summary>
+    /// <summary>SMULL2 + SADALP, SMULL + SADALP: one product per int16 lane, for any weights (-128 · -128 fits).</summary>
     private readonly struct WideMac : IInt8Mac
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) =>
-            AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower())),
-                AdvSimd.MultiplyWideningUpper(w, x));
+            AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpper(w, x)),
+                AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()));
     }
 
     /// <summary>SDOT: 16 products in one instruction.</summary>
@@ -942,16 +945,16 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     }
 
     /// <summary>
-    /// The row sums of 8 rows (4 partial sums each) as two vectors of 4 whole sums, minus the corrections from
-    /// <paramref name="at"/>, to float, times the scales plus the biases into y from <paramref name="at"/>: the
-    /// reference's (float)acc · rowScale + bias per row.
+    /// The row sums of 8 rows (4 partial sums each, the first started from the row's correction) as two vectors of 4
+    /// whole sums, to float, times the scales plus the biases into y from <paramref name="at"/>: the reference's
+    /// (float)acc · rowScale + bias per row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRows(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, Vector128<int> a4, Vector128<int> a5,
-        Vector128<int> a6, Vector128<int> a7, ref int corrections, ref float scales, ref float biases, nuint at, ref float y)
+        Vector128<int> a6, Vector128<int> a7, ref float scales, ref float biases, nuint at, ref float y)
     {
-        var low = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3)) - Vector128.LoadUnsafe(ref corrections, at);
-        var high = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a4, a5), AdvSimd.Arm64.AddPairwise(a6, a7)) - Vector128.LoadUnsafe(ref corrections, at + 4);
+        var low = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
+        var high = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a4, a5), AdvSimd.Arm64.AddPairwise(a6, a7));
         (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
         (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
     }
@@ -976,8 +979,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
             ref sbyte q = ref Unsafe.Add(ref p, stride);
             ref sbyte xp = ref x;
-            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            Vector128<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
+            Vector128<int> b0 = Vector128.LoadUnsafe(ref start, 32), b1 = Vector128.LoadUnsafe(ref start, 36), b2 = Vector128.LoadUnsafe(ref start, 40),
+                b3 = Vector128.LoadUnsafe(ref start, 44), b4 = Vector128.LoadUnsafe(ref start, 48), b5 = Vector128.LoadUnsafe(ref start, 52),
+                b6 = Vector128.LoadUnsafe(ref start, 56), b7 = Vector128.LoadUnsafe(ref start, 60);
             do
             {
                 var xv = Vector128.LoadUnsafe(ref xp);
@@ -1019,14 +1027,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             }
             while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
             nuint at = (nuint)(i * Block);
-            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, at, ref y);
-            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref corrections, ref scales, ref biases, at + Block, ref y);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref scales, ref biases, at, ref y);
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref scales, ref biases, at + Block, ref y);
         }
         if (i < blocks)
         {
             ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
             ref sbyte xp = ref x;
-            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
             do
             {
                 var xv = Vector128.LoadUnsafe(ref xp);
@@ -1050,7 +1061,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 xp = ref Unsafe.Add(ref xp, 16);
             }
             while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
-            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, (nuint)(i * Block), ref y);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref scales, ref biases, (nuint)(i * Block), ref y);
         }
     }
 
@@ -1068,8 +1079,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         {
             ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
             ref sbyte xp = ref x0;
-            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            Vector128<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
+            var (b0, b1, b2, b3, b4, b5, b6, b7) = (a0, a1, a2, a3, a4, a5, a6, a7);
             do
             {
                 var xa = Vector128.LoadUnsafe(ref xp);
@@ -1103,8 +1117,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             }
             while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
             nuint at = (nuint)(i * Block);
-            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref corrections, ref scales, ref biases, at, ref y0);
-            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref corrections, ref scales, ref biases, at, ref y1);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref scales, ref biases, at, ref y0);
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref scales, ref biases, at, ref y1);
         }
     }
 
@@ -1122,7 +1136,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         nuint width = (nuint)(16 * chunks), rows = (nuint)_paddedRows;
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w8), (nuint)(d * blocks * chunks * 16 * Block));
         ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_x8);
-        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wCorrection), d * _paddedRows);
+        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wCorrection), 4 * d * _paddedRows);
         ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
         ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
