@@ -1530,9 +1530,74 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int n = _paddedHidden, state = (d * layer.Batch + b) * n;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
             _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
-        LstmGates((t * layer.Batch + b) * _paddedRows, state);
-        LstmHidden(state);
+        if (_rowProducts) LstmStep((t * layer.Batch + b) * _paddedRows, state);
+        else
+        {
+            LstmGates((t * layer.Batch + b) * _paddedRows, state);
+            LstmHidden(state);
+        }
         WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary>
+    /// <see cref="LstmGates"/> and <see cref="LstmHidden"/> in one pass for the arm64 row-product variants: each pair
+    /// of vectors of units gets its gates, new cell state and new h at once (o and c stay in registers), read through
+    /// references set up once. The reference's absent peephole term + 0f is left out: it only turns -0 into +0, and
+    /// the sigmoid of either is the same (e^±0 is exactly 1 either way). Per element the reference's operations.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LstmStep(int gx, int state)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, j = 0;
+        bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Packed gate rows i, f, o, c (see PaddedRow).
+        ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_gx), gx);
+        ref float r = ref MemoryMarshal.GetArrayDataReference(_gr);
+        ref float cells = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cState), state);
+        ref float xf = ref Unsafe.Add(ref x, n), xo = ref Unsafe.Add(ref x, 2 * n), xc = ref Unsafe.Add(ref x, 3 * n);
+        ref float rf = ref Unsafe.Add(ref r, n), ro = ref Unsafe.Add(ref r, 2 * n), rc = ref Unsafe.Add(ref r, 3 * n);
+        for (; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            nuint a = (nuint)j, b = (nuint)(j + lanes);
+            Vector<float> i0, i1, forget0, forget1;
+            if (inputForget)
+            {
+                RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref x, b) + Vector.LoadUnsafe(ref r, b), clip, high, low), out i0, out i1);
+                (forget0, forget1) = (Vector<float>.One - i0, Vector<float>.One - i1);
+            }
+            else
+                RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref x, b) + Vector.LoadUnsafe(ref r, b), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref xf, a) + Vector.LoadUnsafe(ref rf, a), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref xf, b) + Vector.LoadUnsafe(ref rf, b), clip, high, low), out i0, out i1, out forget0, out forget1);
+            RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xc, a) + Vector.LoadUnsafe(ref rc, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xc, b) + Vector.LoadUnsafe(ref rc, b), clip, high, low), out var candidate0, out var candidate1);
+            var c0 = forget0 * Vector.LoadUnsafe(ref cells, a) + i0 * candidate0;
+            var c1 = forget1 * Vector.LoadUnsafe(ref cells, b) + i1 * candidate1;
+            c0.StoreUnsafe(ref cells, a);
+            c1.StoreUnsafe(ref cells, b);
+            RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xo, a) + Vector.LoadUnsafe(ref ro, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xo, b) + Vector.LoadUnsafe(ref ro, b), clip, high, low), out var o0, out var o1);
+            RecurrentMathVector.Tanh(Clip(c0, clip, high, low), Clip(c1, clip, high, low), out var t0, out var t1);
+            StoreHidden(o0 * t0, state + j);
+            StoreHidden(o1 * t1, state + j + lanes);
+        }
+        for (; j < n; j += lanes)
+        {
+            nuint a = (nuint)j;
+            var i = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low));
+            var forget = inputForget ? Vector<float>.One - i
+                : RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xf, a) + Vector.LoadUnsafe(ref rf, a), clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xc, a) + Vector.LoadUnsafe(ref rc, a), clip, high, low));
+            var c = forget * Vector.LoadUnsafe(ref cells, a) + i * candidate;
+            c.StoreUnsafe(ref cells, a);
+            var o = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xo, a) + Vector.LoadUnsafe(ref ro, a), clip, high, low));
+            StoreHidden(o * RecurrentMathVector.Tanh(Clip(c, clip, high, low)), state + j);
+        }
     }
 
     /// <summary>
