@@ -1488,6 +1488,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int gx = (t * layer.Batch + b) * _paddedRows;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
             _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
+        if (_rowProducts)
+        {
+            GruStep(gx, state);
+            WriteY(memory, d, t, b, state);
+            return;
+        }
         bool clip = layer.Clip != float.PositiveInfinity;
         var high = new Vector<float>(layer.Clip);
         var low = new Vector<float>(-layer.Clip);
@@ -1559,6 +1565,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float cells = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cState), state);
         ref float xf = ref Unsafe.Add(ref x, n), xo = ref Unsafe.Add(ref x, 2 * n), xc = ref Unsafe.Add(ref x, 3 * n);
         ref float rf = ref Unsafe.Add(ref r, n), ro = ref Unsafe.Add(ref r, 2 * n), rc = ref Unsafe.Add(ref r, 3 * n);
+        ref sbyte q = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), state);
+        var inverseScale = Vector128.Create(layer.HInverseScale);
+        var zeroPoint = Vector128.Create(layer.HZero);
         for (; j + 2 * lanes <= n; j += 2 * lanes)
         {
             nuint a = (nuint)j, b = (nuint)(j + lanes);
@@ -1583,8 +1592,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xo, a) + Vector.LoadUnsafe(ref ro, a), clip, high, low),
                 Clip(Vector.LoadUnsafe(ref xo, b) + Vector.LoadUnsafe(ref ro, b), clip, high, low), out var o0, out var o1);
             RecurrentMathVector.Tanh(Clip(c0, clip, high, low), Clip(c1, clip, high, low), out var t0, out var t1);
-            StoreHidden(o0 * t0, state + j);
-            StoreHidden(o1 * t1, state + j + lanes);
+            StoreQuantized(Quantize((o0 * t0).AsVector128(), inverseScale, zeroPoint), ref q, a);
+            StoreQuantized(Quantize((o1 * t1).AsVector128(), inverseScale, zeroPoint), ref q, b);
         }
         for (; j < n; j += lanes)
         {
@@ -1596,8 +1605,85 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             var c = forget * Vector.LoadUnsafe(ref cells, a) + i * candidate;
             c.StoreUnsafe(ref cells, a);
             var o = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xo, a) + Vector.LoadUnsafe(ref ro, a), clip, high, low));
-            StoreHidden(o * RecurrentMathVector.Tanh(Clip(c, clip, high, low)), state + j);
+            StoreQuantized(Quantize((o * RecurrentMathVector.Tanh(Clip(c, clip, high, low))).AsVector128(), inverseScale, zeroPoint), ref q, a);
         }
+    }
+
+    /// <summary>
+    /// FixedPoint.QuantizeValue on 4 lanes as int32 values ≥ -128 - 2^31 (see <see cref="StoreQuantized"/>): fcvtas
+    /// rounds h · (1/scale) half away from zero as MathF.Round does (saturating where the float is out of the int32
+    /// range, 0 for NaN), and the saturating add of the zero point keeps the sign of the large ones. The saturating
+    /// narrowing to int8 then gives the reference's clamp: its float add of the zero point is exact up to 2^24, and
+    /// past that clamps to the same end; NaN gives the zero point.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Quantize(Vector128<float> h, Vector128<float> inverseScale, Vector128<int> zeroPoint) =>
+        AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(h * inverseScale), zeroPoint);
+
+    /// <summary>The 4 int8 values of <see cref="Quantize"/>'s lanes (saturating) into q at <paramref name="at"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector64<sbyte> StoreQuantized(Vector128<int> lanes, ref sbyte q, nuint at)
+    {
+        var bytes = AdvSimd.ExtractNarrowingSaturateLower(AdvSimd.ExtractNarrowingSaturateLower(lanes).ToVector128Unsafe());
+        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref q, at)), bytes.AsInt32().ToScalar());
+        return bytes;
+    }
+
+    /// <summary>
+    /// <see cref="DefaultGruCell"/>'s gate math for the arm64 row-product variants, one pass: per pair of vectors of
+    /// units the z and r sigmoids, the candidate's tanh and the new h, its q and hScale · (q - zh) as the float state.
+    /// Per element the reference's operations in its order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GruStep(int gx, int state)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, j = 0;
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Gate rows: z, r, h.
+        ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_gx), gx);
+        ref float r = ref MemoryMarshal.GetArrayDataReference(_gr);
+        ref float xr = ref Unsafe.Add(ref x, n), xh = ref Unsafe.Add(ref x, 2 * n);
+        ref float rr = ref Unsafe.Add(ref r, n), rh = ref Unsafe.Add(ref r, 2 * n);
+        ref float h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState), state);
+        ref sbyte q = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), state);
+        var inverseScale = Vector128.Create(layer.HInverseScale);
+        var zeroPoint = Vector128.Create(layer.HZero);
+        var scale = Vector128.Create(layer.HScale);
+        for (; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            nuint a = (nuint)j, b = (nuint)(j + lanes);
+            RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref x, b) + Vector.LoadUnsafe(ref r, b), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xr, a) + Vector.LoadUnsafe(ref rr, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xr, b) + Vector.LoadUnsafe(ref rr, b), clip, high, low), out var z0, out var z1, out var r0, out var r1);
+            RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xh, a) + r0 * Vector.LoadUnsafe(ref rh, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xh, b) + r1 * Vector.LoadUnsafe(ref rh, b), clip, high, low), out var candidate0, out var candidate1);
+            var h0 = (Vector<float>.One - z0) * candidate0 + z0 * Vector.LoadUnsafe(ref h, a);
+            var h1 = (Vector<float>.One - z1) * candidate1 + z1 * Vector.LoadUnsafe(ref h, b);
+            StoreGruHidden(h0.AsVector128(), inverseScale, zeroPoint, scale, ref q, ref h, a);
+            StoreGruHidden(h1.AsVector128(), inverseScale, zeroPoint, scale, ref q, ref h, b);
+        }
+        for (; j < n; j += lanes)
+        {
+            nuint a = (nuint)j;
+            var z = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low));
+            var reset = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xr, a) + Vector.LoadUnsafe(ref rr, a), clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xh, a) + reset * Vector.LoadUnsafe(ref rh, a), clip, high, low));
+            StoreGruHidden(((Vector<float>.One - z) * candidate + z * Vector.LoadUnsafe(ref h, a)).AsVector128(), inverseScale, zeroPoint, scale, ref q, ref h, a);
+        }
+    }
+
+    /// <summary>q = FixedPoint.QuantizeValue(h) into q at <paramref name="at"/> and hScale · (q - zh) into the float state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreGruHidden(Vector128<float> value, Vector128<float> inverseScale, Vector128<int> zeroPoint, Vector128<float> scale,
+        ref sbyte q, ref float h, nuint at)
+    {
+        var bytes = StoreQuantized(Quantize(value, inverseScale, zeroPoint), ref q, at);
+        var wide = AdvSimd.SignExtendWideningLower(AdvSimd.SignExtendWideningLower(bytes).GetLower());
+        (Vector128.ConvertToSingle(wide - zeroPoint) * scale).StoreUnsafe(ref h, at);
     }
 
     /// <summary>
