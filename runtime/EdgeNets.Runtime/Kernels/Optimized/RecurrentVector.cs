@@ -65,6 +65,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     // holds 4 starting sums per padded row (see PackRows).
     private readonly sbyte[] _w8 = [], _r8 = [], _x8 = [];
     private readonly int[] _wCorrection = [], _rCorrection = [];
+    // arm64 row products: per direction and 4 padded rows, their 4 int8 row scales then their 4 biases (one load pair).
+    private readonly float[] _wScaleBias = [], _rScaleBias = [];
     // Per direction and padded row: bias of W and of R, int8 row scales; peepholes [direction][3][paddedHidden].
     private readonly float[] _wBias, _rBias, _wScale = [], _rScale = [], _peepholes = [];
 
@@ -158,6 +160,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 var r = s.ConstantInput<sbyte>(RecurrentKernels.InputR);
                 (_w8, _wCorrection) = PackRows(w, layer.InputSize, _inputChunks, layer.XZero);
                 (_r8, _rCorrection) = PackRows(r, hidden, _hiddenChunks, layer.HZero);
+                _wScaleBias = Interleave(_wScale, _wBias);
+                _rScaleBias = Interleave(_rScale, _rBias);
                 _wPairs = !w.Contains(sbyte.MinValue);
                 _rPairs = !r.Contains(sbyte.MinValue);
                 _x8 = new sbyte[layer.Steps * layer.Batch * 16 * _inputChunks];
@@ -301,6 +305,18 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 correction[(d * _paddedRows + padded) * 4] = -(zeroPoint * sum);
             }
         return (packed, correction);
+    }
+
+    /// <summary>Per 4 rows, their 4 scales then their 4 biases.</summary>
+    private static float[] Interleave(float[] scales, float[] biases)
+    {
+        var result = new float[2 * scales.Length];
+        for (int row = 0; row < scales.Length; row++)
+        {
+            result[(row / 4) * 8 + row % 4] = scales[row];
+            result[(row / 4) * 8 + 4 + row % 4] = biases[row];
+        }
+        return result;
     }
 
     /// <summary>float [directions, rows, columns] to blocks of 8 padded rows, column by column.</summary>
@@ -663,12 +679,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r8), (nuint)first * stride);
             ref sbyte x = ref MemoryMarshal.GetReference(v8);
             ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), 4 * rowOffset);
-            ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScale), rowOffset);
-            ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rBias), rowOffset);
+            ref float scaleBias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScaleBias), 2 * rowOffset);
             ref float y = ref MemoryMarshal.GetReference(output);
-            if (_isa == RecurrentIsa.AdvSimdDot) RowProducts<DotMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scales, ref biases, ref y);
-            else if (_rPairs) RowProducts<PairMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scales, ref biases, ref y);
-            else RowProducts<WideMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scales, ref biases, ref y);
+            if (_isa == RecurrentIsa.AdvSimdDot) RowProducts<DotMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
+            else if (_rPairs) RowProducts<PairMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
+            else RowProducts<WideMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
         }
         else if (_isa == RecurrentIsa.AvxVnni) ProductsVnni(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
         else if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
@@ -947,16 +962,23 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// <summary>
     /// The row sums of 8 rows (4 partial sums each, the first started from the row's correction) as two vectors of 4
     /// whole sums, to float, times the scales plus the biases into y from <paramref name="at"/>: the reference's
-    /// (float)acc · rowScale + bias per row.
+    /// (float)acc · rowScale + bias per row. <paramref name="scaleBias"/>: the 8 rows' scales and biases as laid out in
+    /// <see cref="_rScaleBias"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRows(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, Vector128<int> a4, Vector128<int> a5,
-        Vector128<int> a6, Vector128<int> a7, ref float scales, ref float biases, nuint at, ref float y)
+        Vector128<int> a6, Vector128<int> a7, ref float scaleBias, ref float y)
     {
         var low = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
         var high = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a4, a5), AdvSimd.Arm64.AddPairwise(a6, a7));
-        (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
-        (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+        var s0 = Vector128.LoadUnsafe(ref scaleBias);
+        var b0 = Vector128.LoadUnsafe(ref scaleBias, 4);
+        var s1 = Vector128.LoadUnsafe(ref scaleBias, 8);
+        var b1 = Vector128.LoadUnsafe(ref scaleBias, 12);
+        var y0 = Vector128.ConvertToSingle(low) * s0 + b0;
+        var y1 = Vector128.ConvertToSingle(high) * s1 + b1;
+        y0.StoreUnsafe(ref y);
+        y1.StoreUnsafe(ref y, 4);
     }
 
     /// <summary>
@@ -968,7 +990,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// The weights are read through pointers that move by a whole chunk (base + constant offsets, paired loads), each
     /// pair of loads written before the multiplies that use it.
     /// </remarks>
-    private static void RowProducts<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x, ref int corrections, ref float scales, ref float biases, ref float y)
+    private static void RowProducts<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x, ref int corrections, ref float scaleBias, ref float y)
         where TMac : struct, IInt8Mac
     {
         nuint stride = (nuint)(chunks * 16 * Block);
@@ -1027,8 +1049,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             }
             while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
             nuint at = (nuint)(i * Block);
-            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref scales, ref biases, at, ref y);
-            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref scales, ref biases, at + Block, ref y);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref Unsafe.Add(ref scaleBias, 2 * at), ref Unsafe.Add(ref y, at));
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref Unsafe.Add(ref scaleBias, 2 * at + 2 * Block), ref Unsafe.Add(ref y, at + Block));
         }
         if (i < blocks)
         {
@@ -1061,7 +1083,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 xp = ref Unsafe.Add(ref xp, 16);
             }
             while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
-            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref scales, ref biases, (nuint)(i * Block), ref y);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref Unsafe.Add(ref scaleBias, (nuint)(2 * i * Block)), ref Unsafe.Add(ref y, (nuint)(i * Block)));
         }
     }
 
@@ -1070,7 +1092,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// pass: each weight load serves both.
     /// </summary>
     private static void RowProductsTwoColumns<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x0, ref sbyte x1, ref int corrections,
-        ref float scales, ref float biases, ref float y0, ref float y1) where TMac : struct, IInt8Mac
+        ref float scaleBias, ref float y0, ref float y1) where TMac : struct, IInt8Mac
     {
         nuint stride = (nuint)(chunks * 16 * Block);
         ref sbyte xEnd = ref Unsafe.Add(ref x0, (nuint)(16 * chunks));
@@ -1083,7 +1105,10 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
                 a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
                 a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
-            var (b0, b1, b2, b3, b4, b5, b6, b7) = (a0, a1, a2, a3, a4, a5, a6, a7);
+            // Loaded again rather than copied: a load pair per two sums instead of a register move per sum.
+            Vector128<int> b0 = Vector128.LoadUnsafe(ref start), b1 = Vector128.LoadUnsafe(ref start, 4), b2 = Vector128.LoadUnsafe(ref start, 8),
+                b3 = Vector128.LoadUnsafe(ref start, 12), b4 = Vector128.LoadUnsafe(ref start, 16), b5 = Vector128.LoadUnsafe(ref start, 20),
+                b6 = Vector128.LoadUnsafe(ref start, 24), b7 = Vector128.LoadUnsafe(ref start, 28);
             do
             {
                 var xa = Vector128.LoadUnsafe(ref xp);
@@ -1117,8 +1142,8 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             }
             while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
             nuint at = (nuint)(i * Block);
-            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref scales, ref biases, at, ref y0);
-            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref scales, ref biases, at, ref y1);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref Unsafe.Add(ref scaleBias, 2 * at), ref Unsafe.Add(ref y0, at));
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref Unsafe.Add(ref scaleBias, 2 * at), ref Unsafe.Add(ref y1, at));
         }
     }
 
@@ -1137,15 +1162,14 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w8), (nuint)(d * blocks * chunks * 16 * Block));
         ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_x8);
         ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wCorrection), 4 * d * _paddedRows);
-        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
-        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
+        ref float scaleBias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScaleBias), 2 * d * _paddedRows);
         ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
         int c = 0;
         for (; c + 2 <= columns; c += 2)
             RowProductsTwoColumns<TMac>(ref w, blocks, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref x, (nuint)(c + 1) * width),
-                ref corrections, ref scales, ref biases, ref Unsafe.Add(ref y, (nuint)c * rows), ref Unsafe.Add(ref y, (nuint)(c + 1) * rows));
+                ref corrections, ref scaleBias, ref Unsafe.Add(ref y, (nuint)c * rows), ref Unsafe.Add(ref y, (nuint)(c + 1) * rows));
         if (c < columns)
-            RowProducts<TMac>(ref w, blocks, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref corrections, ref scales, ref biases, ref Unsafe.Add(ref y, (nuint)c * rows));
+            RowProducts<TMac>(ref w, blocks, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref corrections, ref scaleBias, ref Unsafe.Add(ref y, (nuint)c * rows));
     }
 
     /// <summary>
