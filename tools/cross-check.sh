@@ -49,7 +49,7 @@ check sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect $model | grep -q
 check no-sdot-on-a72 bash -c "! $qemu -cpu cortex-a72 $arm64 inspect $model | grep -q 'AdvSimdDot'"
 check avx2-on-x64 bash -c "$x64 inspect $model | grep -q '_Avx2'"
 check gru-avx2-on-x64 bash -c "$x64 inspect models/activity-hapt/model.enet | grep -qE 'GruInt8_(Avx2|AvxVnni)'"   # AVX-VNNI CPUs take the VNNI GRU
-check gru-vector128-on-a72 bash -c "$qemu -cpu cortex-a72 $arm64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_Vector128'"
+check gru-advsimd-on-a72 bash -c "$qemu -cpu cortex-a72 $arm64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_AdvSimd '"
 check lstm-sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect models/airquality-forecast/model.enet | grep -q 'LstmInt8_AdvSimdDot'"
 check gru-sdot-on-a76 bash -c "$qemu -cpu cortex-a76 $arm64 inspect models/activity-hapt/model.enet | grep -q 'GruInt8_AdvSimdDot'"
 

@@ -68,7 +68,7 @@ public static class OptimizedKernels
 
         foreach (var op in new[] { OpType.Lstm, OpType.Gru, OpType.Rnn })
         {
-            foreach (var isa in new[] { Isa.Avx512, Isa.AvxVnni, Isa.Avx2, Isa.Vector128, Isa.AdvSimdDot })
+            foreach (var isa in new[] { Isa.Avx512, Isa.AvxVnni, Isa.Avx2, Isa.Vector128, Isa.AdvSimdDot, Isa.AdvSimd })
                 if (op != OpType.Rnn || isa != Isa.Avx512) AddRecurrent(list, op, quantized: true, isa);
             foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
                 if (op != OpType.Rnn || isa != Isa.Avx512) AddRecurrent(list, op, quantized: false, isa);
@@ -117,6 +117,7 @@ public static class OptimizedKernels
             Isa.AvxVnni => RecurrentIsa.AvxVnni,
             Isa.Avx2 => RecurrentIsa.Avx2,
             Isa.AdvSimdDot => RecurrentIsa.AdvSimdDot,
+            Isa.AdvSimd => RecurrentIsa.AdvSimd,
             _ => RecurrentIsa.Vector128,
         };
         list.Add(KernelEntry.Variant(name, op, quantized ? DataType.Int8 : DataType.Float32, isa, s => new RecurrentVectorKernel(s, op, quantized, recurrentIsa, name),

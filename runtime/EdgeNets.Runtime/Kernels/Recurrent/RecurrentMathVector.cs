@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using EdgeNets.Runtime.Kernels.Reference;
 
@@ -45,7 +46,9 @@ internal static class RecurrentMathVector
 
     /// <summary>
     /// limit &lt; v ? limit : v, NaN v included: vminps with the limit first where there is one (one instruction
-    /// instead of a compare and a blend), else the select.
+    /// instead of a compare and a blend); on arm64 fmin, which gives the same for every number and NaN for NaN v (the
+    /// NaN itself, quieted: NaN payloads are not part of the bit-exactness contract, NaN quantizes to the zero point);
+    /// else the select.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> AtMost(float limit, Vector<float> v)
@@ -53,16 +56,18 @@ internal static class RecurrentMathVector
         var l = new Vector<float>(limit);
         if (Vector<float>.Count == Vector256<float>.Count && Avx.IsSupported) return Avx.Min(l.AsVector256(), v.AsVector256()).AsVector();
         if (Vector<float>.Count == Vector128<float>.Count && Sse.IsSupported) return Sse.Min(l.AsVector128(), v.AsVector128()).AsVector();
+        if (Vector<float>.Count == Vector128<float>.Count && AdvSimd.IsSupported) return AdvSimd.Min(l.AsVector128(), v.AsVector128()).AsVector();
         return Vector.ConditionalSelect(Vector.GreaterThan(v, l), l, v);
     }
 
-    /// <summary>limit &gt; v ? limit : v, NaN v included (vmaxps with the limit first; see <see cref="AtMost"/>).</summary>
+    /// <summary>limit &gt; v ? limit : v, NaN v included (vmaxps with the limit first, fmax; see <see cref="AtMost"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> AtLeast(float limit, Vector<float> v)
     {
         var l = new Vector<float>(limit);
         if (Vector<float>.Count == Vector256<float>.Count && Avx.IsSupported) return Avx.Max(l.AsVector256(), v.AsVector256()).AsVector();
         if (Vector<float>.Count == Vector128<float>.Count && Sse.IsSupported) return Sse.Max(l.AsVector128(), v.AsVector128()).AsVector();
+        if (Vector<float>.Count == Vector128<float>.Count && AdvSimd.IsSupported) return AdvSimd.Max(l.AsVector128(), v.AsVector128()).AsVector();
         return Vector.ConditionalSelect(Vector.LessThan(v, l), l, v);
     }
 

@@ -10,8 +10,11 @@ using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512).</summary>
-internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni }
+/// <summary>
+/// Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512; AdvSimd: int8
+/// SMULL/SMLAL2 + SADALP row products, AdvSimdDot: SDOT row products, see <see cref="RecurrentVectorKernel"/>).
+/// </summary>
+internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni, AdvSimd }
 
 /// <summary>
 /// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
@@ -19,8 +22,12 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni }
 /// <list type="bullet">
 /// <item>W and R are packed at creation in blocks of 8 gate rows, column by column, so one vector holds 8 rows' weights
 /// for one input element (int8: for two, as int16 pairs for vpmaddwd, 16 rows per block for vpmaddwd zmm in the
-/// AVX-512 variant; for four int8 with SDOT). Each gate is padded to a whole number of
+/// AVX-512 variant; for four int8 with AVX-VNNI). Each gate is padded to a whole number of
 /// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
+/// <item>int8 on arm64 (AdvSimd, AdvSimdDot): row by row instead, 16 columns of a row per vector, 8 rows per block
+/// (<see cref="PackRows"/>), multiplied with 16 raw int8 inputs: SMULL + SMLAL2 (8 int16 lanes of two products each)
+/// + SADALP, or one SDOT, per row and 16 columns; the 4 partial sums of each row are added pairwise at the end. Each
+/// row's sums start from -(zero point of x or h)·Σ w, which makes them Σ (x - zx)·w exactly.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
 /// <item>int8 GRU (linear_before_reset = 1, default activations) on AVX-512 and AVX-VNNI: each step computes the r rows'
 /// products and sigmoids, the h rows' products and tanh, then the z rows' (<see cref="FusedGruCellInt8"/>,
@@ -44,14 +51,22 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly RecurrentIsa _isa;
     private readonly bool _quantized, _neon;
     private readonly int _paddedHidden, _paddedRows, _inputPairs, _hiddenPairs, _inputQuads, _hiddenQuads;
+    /// <summary>arm64 int8 row products (<see cref="PackRows"/>): 16-column chunks of x and of h.</summary>
+    private readonly bool _rowProducts;
+    private readonly int _inputChunks, _hiddenChunks;
+    /// <summary>W (R) has no -128: two products fit one int16 lane, so SMLAL2 may add the upper half before SADALP.</summary>
+    private readonly bool _wPairs, _rPairs;
 
     // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
     private readonly short[] _w16 = [], _r16 = [];
     private readonly float[] _wPacked = [], _rPacked = [];
-    // SDOT: int8 [block][quad][8 rows][4 columns], raw inputs; zero point · Σ_k w[row, k] per padded row is subtracted
-    // from the sums, which gives Σ (x - zx)·w exactly.
+    // AVX-VNNI: int8 [block][quad][8 rows][4 columns], raw inputs; the correction (zero point + 128) · Σ_k w[row, k] per
+    // padded row gives Σ (x - zx)·w exactly. arm64: int8 [block][chunk][8 rows][16 columns], raw inputs; the correction
+    // holds 4 starting sums per padded row (see PackRows).
     private readonly sbyte[] _w8 = [], _r8 = [], _x8 = [];
     private readonly int[] _wCorrection = [], _rCorrection = [];
+    // arm64 row products: per direction and 4 padded rows, their 4 int8 row scales then their 4 biases (one load pair).
+    private readonly float[] _wScaleBias = [], _rScaleBias = [];
     // Per direction and padded row: bias of W and of R, int8 row scales; peepholes [direction][3][paddedHidden].
     private readonly float[] _wBias, _rBias, _wScale = [], _rScale = [], _peepholes = [];
 
@@ -105,6 +120,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _hiddenPairs = (hidden + 1) / 2;
         _inputQuads = (layer.InputSize + 3) / 4;
         _hiddenQuads = (hidden + 3) / 4;
+        _rowProducts = quantized && isa is RecurrentIsa.AdvSimd or RecurrentIsa.AdvSimdDot;
+        _inputChunks = Math.Max(1, (layer.InputSize + 15) / 16);
+        _hiddenChunks = (hidden + 15) / 16;
 
         int rows = layer.Rows;
         _wBias = new float[directions * _paddedRows];
@@ -136,7 +154,19 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                     _wScale[d * _paddedRows + PaddedRow(row)] = layer.WRowScale[d * rows + row];
                     _rScale[d * _paddedRows + PaddedRow(row)] = layer.RRowScale[d * rows + row];
                 }
-            if (isa is RecurrentIsa.AdvSimdDot or RecurrentIsa.AvxVnni)
+            if (_rowProducts)
+            {
+                var w = s.ConstantInput<sbyte>(RecurrentKernels.InputW);
+                var r = s.ConstantInput<sbyte>(RecurrentKernels.InputR);
+                (_w8, _wCorrection) = PackRows(w, layer.InputSize, _inputChunks, layer.XZero);
+                (_r8, _rCorrection) = PackRows(r, hidden, _hiddenChunks, layer.HZero);
+                _wScaleBias = Interleave(_wScale, _wBias);
+                _rScaleBias = Interleave(_rScale, _rBias);
+                _wPairs = !w.Contains(sbyte.MinValue);
+                _rPairs = !r.Contains(sbyte.MinValue);
+                _x8 = new sbyte[layer.Steps * layer.Batch * 16 * _inputChunks];
+            }
+            else if (isa == RecurrentIsa.AvxVnni)
             {
                 // vpdpbusd multiplies unsigned bytes: the AVX-VNNI products read x and h with the sign bit flipped
                 // (x + 128, stored so), so the correction is (zero point + 128)·Σ w, kept negated: the sums start from it.
@@ -154,9 +184,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 _x16 = new short[layer.Steps * layer.Batch * 2 * _inputPairs];
             }
             _h16 = new short[_paddedHidden];
-            _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden];
+            // The row products read whole 16-byte chunks of h: the last state row's may reach past _paddedHidden (the
+            // bytes there meet zero weights).
+            int slack = _rowProducts ? 16 : 0;
+            _hStateQ = new sbyte[directions * layer.Batch * _paddedHidden + slack];
             _hState16 = new short[directions * layer.Batch * _paddedHidden];
-            _resetHiddenQ = new sbyte[_paddedHidden];
+            _resetHiddenQ = new sbyte[_paddedHidden + slack];
             _dequantized = new float[256];
             for (int q = -128; q <= 127; q++) _dequantized[q + 128] = layer.HScale * (q - layer.HZero);
         }
@@ -249,6 +282,43 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         return (packed, correction);
     }
 
+    /// <summary>
+    /// int8 [directions * rows, columns] to row blocks for the arm64 row products: per block of 8 padded rows and chunk
+    /// of 16 columns, the 8 rows' 16 weights each (zero past the last column); and per padded row the starting value of
+    /// its 4 partial sums: -zeroPoint · Σ_k w[row, k], 0, 0, 0.
+    /// </summary>
+    private (sbyte[] Packed, int[] Correction) PackRows(ReadOnlySpan<sbyte> weights, int columns, int chunks, int zeroPoint)
+    {
+        int rows = _layer.Rows, blocks = _paddedRows / Block;
+        var packed = new sbyte[_layer.Directions * blocks * chunks * 16 * Block];
+        var correction = new int[_layer.Directions * _paddedRows * 4];
+        for (int d = 0; d < _layer.Directions; d++)
+            for (int row = 0; row < rows; row++)
+            {
+                int padded = PaddedRow(row), block = d * blocks + padded / Block, lane = padded % Block, sum = 0;
+                for (int k = 0; k < columns; k++)
+                {
+                    sbyte w = weights[(d * rows + row) * columns + k];
+                    packed[((block * chunks + k / 16) * Block + lane) * 16 + k % 16] = w;
+                    sum += w;
+                }
+                correction[(d * _paddedRows + padded) * 4] = -(zeroPoint * sum);
+            }
+        return (packed, correction);
+    }
+
+    /// <summary>Per 4 rows, their 4 scales then their 4 biases.</summary>
+    private static float[] Interleave(float[] scales, float[] biases)
+    {
+        var result = new float[2 * scales.Length];
+        for (int row = 0; row < scales.Length; row++)
+        {
+            result[(row / 4) * 8 + row % 4] = scales[row];
+            result[(row / 4) * 8 + 4 + row % 4] = biases[row];
+        }
+        return result;
+    }
+
     /// <summary>float [directions, rows, columns] to blocks of 8 padded rows, column by column.</summary>
     private float[] PackFloat(ReadOnlySpan<float> weights, int columns)
     {
@@ -302,13 +372,16 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             InputProductsAvx2(d);
             return;
         }
+        if (_rowProducts)
+        {
+            InputRowProducts(d);
+            return;
+        }
         int quads = 4 * _inputQuads;
         for (int c = 0; c < columns; c++)
         {
             var output = _gx.AsSpan(c * _paddedRows, _paddedRows);
-            if (_isa == RecurrentIsa.AdvSimdDot)
-                ProductsSdot(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
-            else if (_isa == RecurrentIsa.AvxVnni)
+            if (_isa == RecurrentIsa.AvxVnni)
                 ProductsVnni(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
             else if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
             else
@@ -320,15 +393,22 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     }
 
     /// <summary>
-    /// int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs; for SDOT _x8 holds
-    /// x[t, b] itself, padded to whole quads (AVX-VNNI: x[t, b] + 128 as unsigned bytes, the padding 128; it meets zero
-    /// weights).
+    /// int8: _x16[column = t * batch + b] = x[t, b] - zx, each column zero-padded to whole pairs; for the arm64 row
+    /// products _x8 holds x[t, b] itself, padded to whole chunks of 16; for AVX-VNNI x[t, b] + 128 as unsigned bytes,
+    /// padded to whole quads with 128 (the padding meets zero weights).
     /// </summary>
     private void CenterInputs(TensorMemory memory)
     {
         var layer = _layer;
         var x = memory.Read<sbyte>(layer.X);
-        if (_isa is RecurrentIsa.AdvSimdDot or RecurrentIsa.AvxVnni)
+        if (_rowProducts)
+        {
+            int chunkBytes = 16 * _inputChunks;
+            for (int c = 0; c < layer.Steps * layer.Batch; c++)
+                x.Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), layer.InputSize).CopyTo(_x8.AsSpan(c * chunkBytes));
+            return;
+        }
+        if (_isa == RecurrentIsa.AvxVnni)
         {
             int quads = 4 * _inputQuads;
             for (int c = 0; c < layer.Steps * layer.Batch; c++)
@@ -593,7 +673,18 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int blocks = _paddedRows / Block, first = d * blocks + firstRow / Block;
         var output = _gr.AsSpan(firstRow, count);
         int rowOffset = d * _paddedRows + firstRow;
-        if (_isa == RecurrentIsa.AdvSimdDot) ProductsSdot(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
+        if (_rowProducts)
+        {
+            nuint stride = (nuint)(_hiddenChunks * 16 * Block);
+            ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r8), (nuint)first * stride);
+            ref sbyte x = ref MemoryMarshal.GetReference(v8);
+            ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), 4 * rowOffset);
+            ref float scaleBias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScaleBias), 2 * rowOffset);
+            ref float y = ref MemoryMarshal.GetReference(output);
+            if (_isa == RecurrentIsa.AdvSimdDot) RowProducts<DotMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
+            else if (_rPairs) RowProducts<PairMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
+            else RowProducts<WideMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
+        }
         else if (_isa == RecurrentIsa.AvxVnni) ProductsVnni(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
         else if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
         else ProductsFloat(_rPacked, first, count / Block, _layer.Hidden, v, _rBias, rowOffset, output);
@@ -834,40 +925,258 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
     }
 
-    /// <summary>
-    /// As <see cref="ProductsInt16"/> with SDOT on raw int8 v (4·quads values; past the end they meet zero weights):
-    /// the sum of v·w minus correction[row] (zero point · Σ w) is Σ (v - zero point)·w, the reference's integer.
-    /// </summary>
-    private static void ProductsSdot(sbyte[] packed, int firstBlock, int blockCount, int quads, ReadOnlySpan<sbyte> v,
-        int[] correction, float[] scale, float[] bias, int rowOffset, Span<float> output)
+    /// <summary>16 int8 products of a weight chunk and an input chunk added into the 4 int32 lanes of a row's sums.</summary>
+    private interface IInt8Mac
     {
-        nuint stride = (nuint)(quads * 4 * Block);
-        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nuint)firstBlock * stride);
-        ref int x = ref Unsafe.As<sbyte, int>(ref MemoryMarshal.GetReference(v));
-        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(correction), rowOffset);
-        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(scale), rowOffset);
-        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
-        ref float y = ref MemoryMarshal.GetReference(output);
-        for (int i = 0; i < blockCount; i++)
+        static abstract Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x);
+    }
+
+    /// <summary>
+    /// SMULL2 + SMLAL + SADALP: each int16 lane takes two products, which fit when no weight is -128
+    /// (|w·x| ≤ 127·128); 8 products per multiply instruction. The upper halves first: w's last use is then its lower
+    /// half, which needs no copy of the register.
+    /// </summary>
+    private readonly struct PairMac : IInt8Mac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) =>
+            AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningUpper(w, x), w.GetLower(), x.GetLower()));
+    }
+
+    /// <summary>SMULL2 + SADALP, SMULL + SADALP: one product per int16 lane, for any weights (-128 · -128 fits).</summary>
+    private readonly struct WideMac : IInt8Mac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) =>
+            AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpper(w, x)),
+                AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()));
+    }
+
+    /// <summary>SDOT: 16 products in one instruction.</summary>
+    private readonly struct DotMac : IInt8Mac
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) => Dp.DotProduct(sums, w, x);
+    }
+
+    /// <summary>
+    /// The row sums of 8 rows (4 partial sums each, the first started from the row's correction) as two vectors of 4
+    /// whole sums, to float, times the scales plus the biases into y from <paramref name="at"/>: the reference's
+    /// (float)acc · rowScale + bias per row. <paramref name="scaleBias"/>: the 8 rows' scales and biases as laid out in
+    /// <see cref="_rScaleBias"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, Vector128<int> a4, Vector128<int> a5,
+        Vector128<int> a6, Vector128<int> a7, ref float scaleBias, ref float y)
+    {
+        var low = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
+        var high = AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a4, a5), AdvSimd.Arm64.AddPairwise(a6, a7));
+        var s0 = Vector128.LoadUnsafe(ref scaleBias);
+        var b0 = Vector128.LoadUnsafe(ref scaleBias, 4);
+        var s1 = Vector128.LoadUnsafe(ref scaleBias, 8);
+        var b1 = Vector128.LoadUnsafe(ref scaleBias, 12);
+        var y0 = Vector128.ConvertToSingle(low) * s0 + b0;
+        var y1 = Vector128.ConvertToSingle(high) * s1 + b1;
+        y0.StoreUnsafe(ref y);
+        y1.StoreUnsafe(ref y, 4);
+    }
+
+    /// <summary>
+    /// y[8·i + lane] = (float)(Σ_k x[k]·w[row, k] - correction[row]) · scale[row] + bias[row] for the first
+    /// <paramref name="blocks"/> blocks of 8 rows at w (<see cref="PackRows"/>), x holding 16·chunks int8 values; two
+    /// blocks per pass (16 sums), so each load of x serves 16 rows.
+    /// </summary>
+    /// <remarks>
+    /// The weights are read through pointers that move by a whole chunk (base + constant offsets, paired loads), each
+    /// pair of loads written before the multiplies that use it.
+    /// </remarks>
+    private static void RowProducts<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x, ref int corrections, ref float scaleBias, ref float y)
+        where TMac : struct, IInt8Mac
+    {
+        nuint stride = (nuint)(chunks * 16 * Block);
+        ref sbyte xEnd = ref Unsafe.Add(ref x, (nuint)(16 * chunks));
+        int i = 0;
+        for (; i + 2 <= blocks; i += 2)
         {
-            ref sbyte wb = ref Unsafe.Add(ref w, (nuint)i * stride);
-            Vector128<int> low = default, high = default;
-            for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
+            ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte q = ref Unsafe.Add(ref p, stride);
+            ref sbyte xp = ref x;
+            ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
+            Vector128<int> b0 = Vector128.LoadUnsafe(ref start, 32), b1 = Vector128.LoadUnsafe(ref start, 36), b2 = Vector128.LoadUnsafe(ref start, 40),
+                b3 = Vector128.LoadUnsafe(ref start, 44), b4 = Vector128.LoadUnsafe(ref start, 48), b5 = Vector128.LoadUnsafe(ref start, 52),
+                b6 = Vector128.LoadUnsafe(ref start, 56), b7 = Vector128.LoadUnsafe(ref start, 60);
+            do
             {
-                var xq = Vector128.Create(Unsafe.Add(ref x, q)).AsSByte();
-                low = Dp.DotProduct(low, Vector128.LoadUnsafe(ref wb, o), xq);
-                high = Dp.DotProduct(high, Vector128.LoadUnsafe(ref wb, o + 16), xq);
+                var xv = Vector128.LoadUnsafe(ref xp);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xv);
+                a1 = TMac.Mac(a1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xv);
+                a3 = TMac.Mac(a3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xv);
+                a5 = TMac.Mac(a5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xv);
+                a7 = TMac.Mac(a7, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q);
+                w1 = Vector128.LoadUnsafe(ref q, 16);
+                b0 = TMac.Mac(b0, w0, xv);
+                b1 = TMac.Mac(b1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 32);
+                w1 = Vector128.LoadUnsafe(ref q, 48);
+                b2 = TMac.Mac(b2, w0, xv);
+                b3 = TMac.Mac(b3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 64);
+                w1 = Vector128.LoadUnsafe(ref q, 80);
+                b4 = TMac.Mac(b4, w0, xv);
+                b5 = TMac.Mac(b5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 96);
+                w1 = Vector128.LoadUnsafe(ref q, 112);
+                b6 = TMac.Mac(b6, w0, xv);
+                b7 = TMac.Mac(b7, w1, xv);
+                p = ref Unsafe.Add(ref p, 16 * Block);
+                q = ref Unsafe.Add(ref q, 16 * Block);
+                xp = ref Unsafe.Add(ref xp, 16);
             }
+            while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
             nuint at = (nuint)(i * Block);
-            low -= Vector128.LoadUnsafe(ref corrections, at);
-            high -= Vector128.LoadUnsafe(ref corrections, at + 4);
-            (Vector128.ConvertToSingle(low) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
-            (Vector128.ConvertToSingle(high) * Vector128.LoadUnsafe(ref scales, at + 4) + Vector128.LoadUnsafe(ref biases, at + 4)).StoreUnsafe(ref y, at + 4);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref Unsafe.Add(ref scaleBias, 2 * at), ref Unsafe.Add(ref y, at));
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref Unsafe.Add(ref scaleBias, 2 * at + 2 * Block), ref Unsafe.Add(ref y, at + Block));
+        }
+        if (i < blocks)
+        {
+            ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte xp = ref x;
+            ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
+            do
+            {
+                var xv = Vector128.LoadUnsafe(ref xp);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xv);
+                a1 = TMac.Mac(a1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xv);
+                a3 = TMac.Mac(a3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xv);
+                a5 = TMac.Mac(a5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xv);
+                a7 = TMac.Mac(a7, w1, xv);
+                p = ref Unsafe.Add(ref p, 16 * Block);
+                xp = ref Unsafe.Add(ref xp, 16);
+            }
+            while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref Unsafe.Add(ref scaleBias, (nuint)(2 * i * Block)), ref Unsafe.Add(ref y, (nuint)(i * Block)));
         }
     }
 
     /// <summary>
-    /// As <see cref="ProductsSdot"/> with AVX-VNNI's vpdpbusd (unsigned × signed bytes, 8 rows × 4 columns per
+    /// <see cref="RowProducts{TMac}"/> for two inputs at once (x0 and x1, outputs y0 and y1), one block of 8 rows per
+    /// pass: each weight load serves both.
+    /// </summary>
+    private static void RowProductsTwoColumns<TMac>(ref sbyte w, int blocks, int chunks, ref sbyte x0, ref sbyte x1, ref int corrections,
+        ref float scaleBias, ref float y0, ref float y1) where TMac : struct, IInt8Mac
+    {
+        nuint stride = (nuint)(chunks * 16 * Block);
+        ref sbyte xEnd = ref Unsafe.Add(ref x0, (nuint)(16 * chunks));
+        nuint gap = (nuint)Unsafe.ByteOffset(ref x0, ref x1);
+        for (int i = 0; i < blocks; i++)
+        {
+            ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
+            ref sbyte xp = ref x0;
+            ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
+            // Loaded again rather than copied: a load pair per two sums instead of a register move per sum.
+            Vector128<int> b0 = Vector128.LoadUnsafe(ref start), b1 = Vector128.LoadUnsafe(ref start, 4), b2 = Vector128.LoadUnsafe(ref start, 8),
+                b3 = Vector128.LoadUnsafe(ref start, 12), b4 = Vector128.LoadUnsafe(ref start, 16), b5 = Vector128.LoadUnsafe(ref start, 20),
+                b6 = Vector128.LoadUnsafe(ref start, 24), b7 = Vector128.LoadUnsafe(ref start, 28);
+            do
+            {
+                var xa = Vector128.LoadUnsafe(ref xp);
+                var xb = Vector128.LoadUnsafe(ref xp, gap);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xa);
+                b0 = TMac.Mac(b0, w0, xb);
+                a1 = TMac.Mac(a1, w1, xa);
+                b1 = TMac.Mac(b1, w1, xb);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xa);
+                b2 = TMac.Mac(b2, w0, xb);
+                a3 = TMac.Mac(a3, w1, xa);
+                b3 = TMac.Mac(b3, w1, xb);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xa);
+                b4 = TMac.Mac(b4, w0, xb);
+                a5 = TMac.Mac(a5, w1, xa);
+                b5 = TMac.Mac(b5, w1, xb);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xa);
+                b6 = TMac.Mac(b6, w0, xb);
+                a7 = TMac.Mac(a7, w1, xa);
+                b7 = TMac.Mac(b7, w1, xb);
+                p = ref Unsafe.Add(ref p, 16 * Block);
+                xp = ref Unsafe.Add(ref xp, 16);
+            }
+            while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
+            nuint at = (nuint)(i * Block);
+            StoreRows(a0, a1, a2, a3, a4, a5, a6, a7, ref Unsafe.Add(ref scaleBias, 2 * at), ref Unsafe.Add(ref y0, at));
+            StoreRows(b0, b1, b2, b3, b4, b5, b6, b7, ref Unsafe.Add(ref scaleBias, 2 * at), ref Unsafe.Add(ref y1, at));
+        }
+    }
+
+    /// <summary>W·x + Wb of direction d for all columns with the arm64 row products (SDOT: two columns at a time).</summary>
+    private void InputRowProducts(int d)
+    {
+        if (_isa == RecurrentIsa.AdvSimdDot) InputRowProducts<DotMac>(d);
+        else if (_wPairs) InputRowProducts<PairMac>(d);
+        else InputRowProducts<WideMac>(d);
+    }
+
+    private void InputRowProducts<TMac>(int d) where TMac : struct, IInt8Mac
+    {
+        int blocks = _paddedRows / Block, chunks = _inputChunks, columns = _layer.Steps * _layer.Batch;
+        nuint width = (nuint)(16 * chunks), rows = (nuint)_paddedRows;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w8), (nuint)(d * blocks * chunks * 16 * Block));
+        ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_x8);
+        ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wCorrection), 4 * d * _paddedRows);
+        ref float scaleBias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScaleBias), 2 * d * _paddedRows);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
+        int c = 0;
+        // SMULL/SMLAL: one column at a time on 16 rows measured fewer instructions than two columns on 8 (the shared
+        // weights' lower halves cost a register copy each).
+        if (typeof(TMac) == typeof(DotMac))
+            for (; c + 2 <= columns; c += 2)
+                RowProductsTwoColumns<TMac>(ref w, blocks, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref x, (nuint)(c + 1) * width),
+                ref corrections, ref scaleBias, ref Unsafe.Add(ref y, (nuint)c * rows), ref Unsafe.Add(ref y, (nuint)(c + 1) * rows));
+        for (; c < columns; c++)
+            RowProducts<TMac>(ref w, blocks, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref corrections, ref scaleBias, ref Unsafe.Add(ref y, (nuint)c * rows));
+    }
+
+    /// <summary>
+    /// As <see cref="ProductsInt16"/> with AVX-VNNI's vpdpbusd (unsigned × signed bytes, 8 rows × 4 columns per
     /// instruction) on v + 128 (v holds it: the sign bits flipped where v is stored): the sum of (v + 128)·w started
     /// from correction[row] (-(zero point + 128)·Σ w) is Σ (v - zero point)·w.
     /// </summary>
@@ -1206,6 +1515,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int gx = (t * layer.Batch + b) * _paddedRows;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
             _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
+        if (_rowProducts)
+        {
+            GruStep(gx, state);
+            WriteY(memory, d, t, b, state);
+            return;
+        }
         bool clip = layer.Clip != float.PositiveInfinity;
         var high = new Vector<float>(layer.Clip);
         var low = new Vector<float>(-layer.Clip);
@@ -1248,9 +1563,154 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int n = _paddedHidden, state = (d * layer.Batch + b) * n;
         RecurrentProducts(d, 0, _paddedRows, _hState.AsSpan(state, layer.Hidden),
             _quantized ? _hState16.AsSpan(state, n) : default, _quantized ? HiddenBytes(state, n) : default);
-        LstmGates((t * layer.Batch + b) * _paddedRows, state);
-        LstmHidden(state);
+        if (_rowProducts) LstmStep((t * layer.Batch + b) * _paddedRows, state);
+        else
+        {
+            LstmGates((t * layer.Batch + b) * _paddedRows, state);
+            LstmHidden(state);
+        }
         WriteY(memory, d, t, b, state);
+    }
+
+    /// <summary>
+    /// <see cref="LstmGates"/> and <see cref="LstmHidden"/> in one pass for the arm64 row-product variants: each pair
+    /// of vectors of units gets its gates, new cell state and new h at once (o and c stay in registers), read through
+    /// references set up once. The reference's absent peephole term + 0f is left out: it only turns -0 into +0, and
+    /// the sigmoid of either is the same (e^±0 is exactly 1 either way). Per element the reference's operations.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LstmStep(int gx, int state)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, j = 0;
+        bool clip = layer.Clip != float.PositiveInfinity, inputForget = layer.InputForget;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Packed gate rows i, f, o, c (see PaddedRow).
+        ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_gx), gx);
+        ref float r = ref MemoryMarshal.GetArrayDataReference(_gr);
+        ref float cells = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cState), state);
+        ref float xf = ref Unsafe.Add(ref x, n), xo = ref Unsafe.Add(ref x, 2 * n), xc = ref Unsafe.Add(ref x, 3 * n);
+        ref float rf = ref Unsafe.Add(ref r, n), ro = ref Unsafe.Add(ref r, 2 * n), rc = ref Unsafe.Add(ref r, 3 * n);
+        ref sbyte q = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), state);
+        var inverseScale = Vector128.Create(layer.HInverseScale);
+        var zeroPoint = Vector128.Create(layer.HZero);
+        for (; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            nuint a = (nuint)j, b = (nuint)(j + lanes);
+            Vector<float> i0, i1, forget0, forget1;
+            if (inputForget)
+            {
+                RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref x, b) + Vector.LoadUnsafe(ref r, b), clip, high, low), out i0, out i1);
+                (forget0, forget1) = (Vector<float>.One - i0, Vector<float>.One - i1);
+            }
+            else
+                RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref x, b) + Vector.LoadUnsafe(ref r, b), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref xf, a) + Vector.LoadUnsafe(ref rf, a), clip, high, low),
+                    Clip(Vector.LoadUnsafe(ref xf, b) + Vector.LoadUnsafe(ref rf, b), clip, high, low), out i0, out i1, out forget0, out forget1);
+            RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xc, a) + Vector.LoadUnsafe(ref rc, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xc, b) + Vector.LoadUnsafe(ref rc, b), clip, high, low), out var candidate0, out var candidate1);
+            var c0 = forget0 * Vector.LoadUnsafe(ref cells, a) + i0 * candidate0;
+            var c1 = forget1 * Vector.LoadUnsafe(ref cells, b) + i1 * candidate1;
+            c0.StoreUnsafe(ref cells, a);
+            c1.StoreUnsafe(ref cells, b);
+            RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xo, a) + Vector.LoadUnsafe(ref ro, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xo, b) + Vector.LoadUnsafe(ref ro, b), clip, high, low), out var o0, out var o1);
+            RecurrentMathVector.Tanh(Clip(c0, clip, high, low), Clip(c1, clip, high, low), out var t0, out var t1);
+            StoreQuantized(Quantize((o0 * t0).AsVector128(), inverseScale, zeroPoint), ref q, a);
+            StoreQuantized(Quantize((o1 * t1).AsVector128(), inverseScale, zeroPoint), ref q, b);
+        }
+        for (; j < n; j += lanes)
+        {
+            nuint a = (nuint)j;
+            var i = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low));
+            var forget = inputForget ? Vector<float>.One - i
+                : RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xf, a) + Vector.LoadUnsafe(ref rf, a), clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xc, a) + Vector.LoadUnsafe(ref rc, a), clip, high, low));
+            var c = forget * Vector.LoadUnsafe(ref cells, a) + i * candidate;
+            c.StoreUnsafe(ref cells, a);
+            var o = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xo, a) + Vector.LoadUnsafe(ref ro, a), clip, high, low));
+            StoreQuantized(Quantize((o * RecurrentMathVector.Tanh(Clip(c, clip, high, low))).AsVector128(), inverseScale, zeroPoint), ref q, a);
+        }
+    }
+
+    /// <summary>
+    /// FixedPoint.QuantizeValue on 4 lanes as int32 values ≥ -128 - 2^31 (see <see cref="StoreQuantized"/>): fcvtas
+    /// rounds h · (1/scale) half away from zero as MathF.Round does (saturating where the float is out of the int32
+    /// range, 0 for NaN), and the saturating add of the zero point keeps the sign of the large ones. The saturating
+    /// narrowing to int8 then gives the reference's clamp: its float add of the zero point is exact up to 2^24, and
+    /// past that clamps to the same end; NaN gives the zero point.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Quantize(Vector128<float> h, Vector128<float> inverseScale, Vector128<int> zeroPoint) =>
+        AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(h * inverseScale), zeroPoint);
+
+    /// <summary>The 4 int8 values of <see cref="Quantize"/>'s lanes (saturating) into q at <paramref name="at"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector64<sbyte> StoreQuantized(Vector128<int> lanes, ref sbyte q, nuint at)
+    {
+        var bytes = AdvSimd.ExtractNarrowingSaturateLower(AdvSimd.ExtractNarrowingSaturateLower(lanes).ToVector128Unsafe());
+        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref q, at)), bytes.AsInt32().ToScalar());
+        return bytes;
+    }
+
+    /// <summary>
+    /// <see cref="DefaultGruCell"/>'s gate math for the arm64 row-product variants, one pass: per pair of vectors of
+    /// units the z and r sigmoids, the candidate's tanh and the new h, its q and hScale · (q - zh) as the float state.
+    /// Per element the reference's operations in its order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GruStep(int gx, int state)
+    {
+        var layer = _layer;
+        int n = _paddedHidden, lanes = Vector<float>.Count, j = 0;
+        bool clip = layer.Clip != float.PositiveInfinity;
+        var high = new Vector<float>(layer.Clip);
+        var low = new Vector<float>(-layer.Clip);
+        // Gate rows: z, r, h.
+        ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_gx), gx);
+        ref float r = ref MemoryMarshal.GetArrayDataReference(_gr);
+        ref float xr = ref Unsafe.Add(ref x, n), xh = ref Unsafe.Add(ref x, 2 * n);
+        ref float rr = ref Unsafe.Add(ref r, n), rh = ref Unsafe.Add(ref r, 2 * n);
+        ref float h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState), state);
+        ref sbyte q = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), state);
+        var inverseScale = Vector128.Create(layer.HInverseScale);
+        var zeroPoint = Vector128.Create(layer.HZero);
+        var scale = Vector128.Create(layer.HScale);
+        for (; j + 2 * lanes <= n; j += 2 * lanes)
+        {
+            nuint a = (nuint)j, b = (nuint)(j + lanes);
+            RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref x, b) + Vector.LoadUnsafe(ref r, b), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xr, a) + Vector.LoadUnsafe(ref rr, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xr, b) + Vector.LoadUnsafe(ref rr, b), clip, high, low), out var z0, out var z1, out var r0, out var r1);
+            RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xh, a) + r0 * Vector.LoadUnsafe(ref rh, a), clip, high, low),
+                Clip(Vector.LoadUnsafe(ref xh, b) + r1 * Vector.LoadUnsafe(ref rh, b), clip, high, low), out var candidate0, out var candidate1);
+            var h0 = (Vector<float>.One - z0) * candidate0 + z0 * Vector.LoadUnsafe(ref h, a);
+            var h1 = (Vector<float>.One - z1) * candidate1 + z1 * Vector.LoadUnsafe(ref h, b);
+            StoreGruHidden(h0.AsVector128(), inverseScale, zeroPoint, scale, ref q, ref h, a);
+            StoreGruHidden(h1.AsVector128(), inverseScale, zeroPoint, scale, ref q, ref h, b);
+        }
+        for (; j < n; j += lanes)
+        {
+            nuint a = (nuint)j;
+            var z = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref x, a) + Vector.LoadUnsafe(ref r, a), clip, high, low));
+            var reset = RecurrentMathVector.Sigmoid(Clip(Vector.LoadUnsafe(ref xr, a) + Vector.LoadUnsafe(ref rr, a), clip, high, low));
+            var candidate = RecurrentMathVector.Tanh(Clip(Vector.LoadUnsafe(ref xh, a) + reset * Vector.LoadUnsafe(ref rh, a), clip, high, low));
+            StoreGruHidden(((Vector<float>.One - z) * candidate + z * Vector.LoadUnsafe(ref h, a)).AsVector128(), inverseScale, zeroPoint, scale, ref q, ref h, a);
+        }
+    }
+
+    /// <summary>q = FixedPoint.QuantizeValue(h) into q at <paramref name="at"/> and hScale · (q - zh) into the float state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreGruHidden(Vector128<float> value, Vector128<float> inverseScale, Vector128<int> zeroPoint, Vector128<float> scale,
+        ref sbyte q, ref float h, nuint at)
+    {
+        var bytes = StoreQuantized(Quantize(value, inverseScale, zeroPoint), ref q, at);
+        var wide = AdvSimd.SignExtendWideningLower(AdvSimd.SignExtendWideningLower(bytes).GetLower());
+        (Vector128.ConvertToSingle(wide - zeroPoint) * scale).StoreUnsafe(ref h, at);
     }
 
     /// <summary>
@@ -1546,6 +2006,17 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             return;
         }
         var centered = q - new Vector<int>(layer.HZero);
+        if (_rowProducts)
+        {
+            // The row products read q itself (_hState16 is not used); the int8 LSTM does not read the float state.
+            if (_layer.Op != OpType.Lstm) Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
+            if (Vector<float>.Count == 4 && AdvSimd.IsSupported)
+            {
+                var narrow = AdvSimd.ExtractNarrowingLower(AdvSimd.ExtractNarrowingLower(q.AsVector128()).ToVector128Unsafe());
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt32().ToScalar());
+                return;
+            }
+        }
         Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
         if (Vector<float>.Count == 8)
         {

@@ -22,6 +22,7 @@ public static class RecurrentSelection
         quantized.Add(new Candidate($"{op}Int8_AvxVnni", "vpdpbusd products"));
         quantized.Add(new Candidate($"{op}Int8_AdvSimdDot", "SDOT products"));
         quantized.Add(new Candidate($"{op}Int8_Avx2", "int16 pairs on 256 bits"));
+        quantized.Add(new Candidate($"{op}Int8_AdvSimd", "arm64 without SDOT: SMULL/SMLAL2 + SADALP row products, 8 products per multiply"));
         quantized.Add(new Candidate($"{op}Int8_Vector128", "int16 pairs on 128 bits"));
         real.Add(new Candidate($"{op}Float32_Avx2", "256-bit products"));
         real.Add(new Candidate($"{op}Float32_Vector128", "128-bit products"));

@@ -102,6 +102,19 @@ public static class KernelCases
                         foreach (bool clip in new[] { false, true })
                             cases.Add(Recurrent(rng, op, type == DataType.Int8, shape, new RecurrentOverrides(DefaultStep: true, Clip: clip)));
                 }
+                if (type == DataType.Int8)
+                {
+                    // Weights in [-127, 127] as the converter writes them (the drawn cases often hold -128): the arm64
+                    // row products' two-products-per-int16 path. Columns on and off 16-column chunks, hidden sizes
+                    // whose chunks reach past the padded state, several batch rows and directions.
+                    foreach (var shape in new RecurrentGeometry[] { new(5, 1, 6, 32, 0, 0), new(4, 2, 17, 20, 2, 0), new(3, 1, 64, 64, 0, 0),
+                                 new(6, 3, 33, 8, 1, 1), new(3, 1, 40, 33, 0, 0), new(2, 2, 16, 1, 2, 1) })
+                    {
+                        cases.Add(Recurrent(rng, op, quantized: true, shape, new RecurrentOverrides(DefaultStep: false, Clip: false, SymmetricWeights: true)));
+                        if (op != OpType.Rnn)
+                            cases.Add(Recurrent(rng, op, quantized: true, shape, new RecurrentOverrides(DefaultStep: true, Clip: false, SymmetricWeights: true)));
+                    }
+                }
                 break;
             case (OpType.Transpose, DataType.Int8):
                 foreach (var (shape, perm) in TransposeShapes(rng)) cases.Add(TransposeInt8(rng, shape, perm));
@@ -752,9 +765,10 @@ public static class KernelCases
 
     /// <summary>
     /// Options fixed instead of drawn (these cases come after the drawn ones, which stay as they were): DefaultStep gives
-    /// the default activations, GRU linear_before_reset = 1 and no LSTM peepholes; Clip a clip or none.
+    /// the default activations, GRU linear_before_reset = 1 and no LSTM peepholes; Clip a clip or none (with
+    /// DefaultStep false: drawn); SymmetricWeights int8 weights without -128 (-128 becomes -127).
     /// </summary>
-    private readonly record struct RecurrentOverrides(bool DefaultStep, bool Clip);
+    private readonly record struct RecurrentOverrides(bool DefaultStep, bool Clip, bool SymmetricWeights = false);
 
     private static IEnumerable<RecurrentGeometry> RecurrentShapes()
     {
@@ -805,8 +819,12 @@ public static class KernelCases
             qh = QuantizationInfo.PerTensor((float)(rng.NextDouble() * 0.01 + 0.004), RecurrentZeroPoint(rng));
             x = g.Input("x", type, xShape, Int8Values(rng, ShapeUtil.ElementCount(xShape)), qx);
             bool perRow = rng.Next(4) != 0;
-            w = g.Constant("w", type, [rows, input], Int8Values(rng, rows * input), WeightQuant(rng, perRow, rows, 2.5 / (qx.Scale * 100 * 73 * Math.Sqrt(input))));
-            r = g.Constant("r", type, [rows, hidden], Int8Values(rng, rows * hidden), WeightQuant(rng, perRow, rows, 2.5 / (qh.Scale * 100 * 73 * Math.Sqrt(hidden))));
+            bool symmetric = overrides is { SymmetricWeights: true };
+            w = g.Constant("w", type, [rows, input], Symmetric(Int8Values(rng, rows * input), symmetric),
+                WeightQuant(rng, perRow, rows, 2.5 / (qx.Scale * 100 * 73 * Math.Sqrt(input))));
+            r = g.Constant("r", type, [rows, hidden], Symmetric(Int8Values(rng, rows * hidden), symmetric),
+                WeightQuant(rng, perRow, rows, 2.5 / (qh.Scale * 100 * 73 * Math.Sqrt(hidden))));
+            if (symmetric) notes.Add("weights in [-127, 127]");
             notes.Add($"zx={qx.ZeroPoint} zh={qh.ZeroPoint}, weight scales {(perRow ? "per row" : "per tensor")}");
         }
         else
@@ -852,7 +870,7 @@ public static class KernelCases
             attributes.Set(AttributeKey.InputForget, 1);
             notes.Add("input_forget");
         }
-        if (overrides is { } fixedOptions ? fixedOptions.Clip : rng.Next(4) == 0)
+        if (overrides is { DefaultStep: true } fixedOptions ? fixedOptions.Clip : rng.Next(4) == 0)
         {
             float clip = (float)(rng.NextDouble() * 4 + 0.5);
             attributes.Set(AttributeKey.Clip, clip);
@@ -888,6 +906,14 @@ public static class KernelCases
         string directionName = direction switch { 0 => "forward", 1 => "reverse", _ => "bidirectional" };
         return g.Build($"{op} {(quantized ? "int8" : "float32")} steps {steps} batch {batch} input {input} hidden {hidden}, {directionName}, layout {layout}" +
             (notes.Count > 0 ? ", " + string.Join(", ", notes) : ""));
+    }
+
+    /// <summary>int8 values with -128 made -127 when <paramref name="symmetric"/>, as symmetric weight quantization gives.</summary>
+    private static byte[] Symmetric(byte[] values, bool symmetric)
+    {
+        if (symmetric)
+            for (int i = 0; i < values.Length; i++) if (values[i] == 0x80) values[i] = unchecked((byte)(sbyte)-127);
+        return values;
     }
 
     private static int RecurrentZeroPoint(Random rng) => rng.Next(4) switch { 0 => -128, 1 => 127, _ => rng.Next(-128, 128) };
