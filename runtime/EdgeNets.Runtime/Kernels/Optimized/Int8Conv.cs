@@ -21,12 +21,21 @@ internal enum Int8Isa
     AdvSimdDot,
     /// <summary>uint8 × int8 quadruplets, vpdpbusd (AVX-VNNI) on 8 int32 lanes: inputs stored as x + 128.</summary>
     AvxVnni,
+    /// <summary>
+    /// int8 pairs on AdvSimd without SDOT: smull/smlal multiply 8 byte lanes into int16 (each lane the sum of two
+    /// products: the taps of one pair), sadalp adds adjacent int16 lanes into 4 int32 lanes, so each int32 lane takes
+    /// four taps per step (two pairs) from 2 vector multiplies per 16 products.
+    /// </summary>
+    AdvSimd,
 }
 
 internal static class Int8IsaExtensions
 {
-    /// <summary>Whether the variant multiplies int8 quadruplets (four taps per int32 lane) rather than int16 pairs.</summary>
-    public static bool UsesQuads(this Int8Isa isa) => isa is Int8Isa.AdvSimdDot or Int8Isa.AvxVnni;
+    /// <summary>
+    /// Whether the variant multiplies int8 operands, four taps per int32 lane and step (SDOT and AVX-VNNI quadruplets,
+    /// AdvSimd's two byte pairs), with the input zero point folded into the bias, rather than int16 pairs of x − zx.
+    /// </summary>
+    public static bool UsesQuads(this Int8Isa isa) => isa is Int8Isa.AdvSimdDot or Int8Isa.AvxVnni or Int8Isa.AdvSimd;
 
     /// <summary>The input zero point as the quadruplet variants hold their inputs: zx + 128 for AVX-VNNI's unsigned bytes.</summary>
     public static int StoredZeroPoint(this Int8Isa isa, int zeroPoint) => isa == Int8Isa.AvxVnni ? zeroPoint + 128 : zeroPoint;
@@ -48,13 +57,25 @@ internal static class Int8IsaExtensions
 /// another with the pair's values adjacent, so a vector load gives 8 (4) pixels × 2 (4) taps; the weights of 4 output
 /// channels are packed per pair (quadruplet) as one int32 each, so one broadcast feeds a whole row of pixels.
 /// </para>
+/// <para>
+/// The ARM variants: SDOT (A76) multiplies by vector element, so one 16-byte load of packed weights serves 4
+/// channels; its block is 8 channels × 8 pixels (16 accumulators, 2 column and 2 weight vectors per step, no
+/// broadcasts). AdvSimd without SDOT (A72) keeps raw int8 like SDOT (zero point folded into the bias) in byte pairs:
+/// pair row r holds taps 2r, 2r+1 of every pixel adjacent, a step takes two pair rows (lo, hi) and each channel's
+/// weights come packed as 8 bytes per pair row (its two taps repeated for 4 pixels). Per channel and 4 pixels:
+/// smull (lo) + smlal (hi) into 8 int16 lanes of two products each, sadalp into 4 int32 pixels. Two int8 products fit
+/// int16 unless both are (−128)·(−128); weights of −128 (which the converter never writes: its range is [−127, 127])
+/// take the exact form that widens each smull on its own.
+/// </para>
 /// </summary>
 internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
 {
     /// <summary>Output channels per register block of the 128/256-bit kernels.</summary>
     private const int RowBlock = 4;
-    /// <summary>Output channels per register block of the variant (8 for AVX-512, whose 32 registers hold twice the accumulators).</summary>
+    /// <summary>Output channels per register block of the variant (8 for AVX-512, whose 32 registers hold twice the accumulators, and for SDOT's 8 × 8 block).</summary>
     private readonly int _rowBlock;
+    /// <summary>AdvSimd: some weight is −128, so two products may not share an int16 lane.</summary>
+    private readonly bool _separatePairs;
     /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
@@ -78,7 +99,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     private readonly short[] _padded16 = [];
     private readonly sbyte[] _padded8 = [];
     private readonly short[] _columns16 = [];
-    /// <summary>1x1, stride 1, no padding, int16 pairs: the columns are the input's channel pairs, built in one pass without the bordered copy.</summary>
+    /// <summary>
+    /// 1x1, stride 1, no padding (all but AVX-VNNI): the columns are the input's channel pairs (int16, or int8 for
+    /// AdvSimd) or quadruplets (SDOT), built in one pass without the bordered copy.
+    /// </summary>
     private readonly bool _direct1x1;
     private readonly sbyte[] _columns8 = [];
 
@@ -113,7 +137,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
         _tapsPerStep = isa.UsesQuads() ? 4 : 2;
-        _rowBlock = isa == Int8Isa.Avx512 ? 8 : RowBlock;
+        _rowBlock = isa is Int8Isa.Avx512 or Int8Isa.AdvSimdDot ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
 
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
@@ -133,7 +157,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
 
         int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
-        _packedWeights = new int[_group * blocks * _steps * _rowBlock];
+        // AdvSimd: 4 int32 per channel and step, the 8 bytes of each pair row (its two taps, repeated for 4 pixels).
+        int perChannel = isa == Int8Isa.AdvSimd ? 4 : 1;
+        _separatePairs = isa == Int8Isa.AdvSimd && weights.Contains(sbyte.MinValue);
+        _packedWeights = new int[_group * blocks * _steps * _rowBlock * perChannel];
         for (int grp = 0; grp < _group; grp++)
             for (int b = 0; b < blocks; b++)
                 for (int step = 0; step < _steps; step++)
@@ -141,13 +168,21 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     {
                         int m = b * _rowBlock + r;
                         int packed = 0;
+                        int index = (((grp * blocks + b) * _steps + step) * _rowBlock + r) * perChannel;
                         for (int t = 0; t < _tapsPerStep; t++)
                         {
                             int k = step * _tapsPerStep + t;
                             int w = m < _mpg && k < _taps ? weights[(grp * _mpg + m) * _taps + k] : 0;
                             packed |= _tapsPerStep == 2 ? (ushort)(short)w << (16 * t) : (byte)(sbyte)w << (8 * t);
                         }
-                        _packedWeights[((grp * blocks + b) * _steps + step) * _rowBlock + r] = packed;
+                        if (isa == Int8Isa.AdvSimd)
+                        {
+                            // Bytes w0 w1 w2 w3 of the step: (w0 w1) four times, then (w2 w3) four times.
+                            int lo = packed & 0xFFFF, hi = (packed >>> 16) & 0xFFFF;
+                            _packedWeights[index] = _packedWeights[index + 1] = lo | lo << 16;
+                            _packedWeights[index + 2] = _packedWeights[index + 3] = hi | hi << 16;
+                        }
+                        else _packedWeights[index] = packed;
                     }
 
         _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
@@ -162,7 +197,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _tapOffsets[k] = c * plane + kh * g.DilationH * _paddedW + kw * g.DilationW;
         }
         _pixels = g.OutH * g.OutW;
-        _direct1x1 = !isa.UsesQuads() && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
+        _direct1x1 = isa != Int8Isa.AvxVnni && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
         // Room for 16 pixels (AVX-512: 32) past the last whole 16: vector copies of a row may run over (into the next
         // row's slots, written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more
@@ -215,6 +250,14 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                         if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
                         else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride, _isa);
                         break;
+                    case Int8Isa.AdvSimd:
+                        if (_direct1x1) Int8Im2col.ChannelPairs8(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, 2 * _steps, _columns8, _rowStride);
+                        else Int8Im2col.Pairs8(_padded8, inputBase, _tapOffsets, 2 * _steps, g, _paddedW, _columns8, _rowStride);
+                        break;
+                    case Int8Isa.AdvSimdDot:
+                        if (_direct1x1) Int8Im2col.ChannelQuads(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _steps, _columns8, _rowStride);
+                        else Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
+                        break;
                     default:
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
                         break;
@@ -257,7 +300,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
     private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
-        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock);
+        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock * (_isa == Int8Isa.AdvSimd ? 4 : 1));
         switch (_isa)
         {
             case Int8Isa.Avx2:
@@ -272,6 +315,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 break;
             case Int8Isa.AvxVnni:
                 GemmVnni(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Int8Isa.AdvSimd:
+                if (_separatePairs) GemmPairs<SeparatePairs>(weights, output, channel0, mBegin, mEnd, tail);
+                else GemmPairs<FusedPairs>(weights, output, channel0, mBegin, mEnd, tail);
                 break;
             default:
                 GemmDot(weights, output, channel0, mBegin, mEnd, tail);
@@ -544,45 +591,149 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
     }
 
-    private void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    /// <summary>
+    /// 8 output channels × 8 pixels per block, 16 accumulators: per tap quadruplet one load pair of columns (8 pixels ×
+    /// 4 taps) and one of weights (8 channels × 4 taps) feed 16 SDOTs by element, no broadcasts.
+    /// </summary>
+    private unsafe void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
-        ref sbyte columns = ref MemoryMarshal.GetArrayDataReference(_columns8);
-        int steps = _steps, stride = _rowStride * 4;
+        const int Block = 8;
+        int steps = _steps;
+        nint stride = _rowStride * 4;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
-        // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
-        for (int p0 = 0; p0 < _pixels; p0 += 8)
+        fixed (sbyte* columns = _columns8)
+        fixed (int* packed = weights)
         {
-            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+            // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
+            for (int p0 = 0; p0 < _pixels; p0 += 8)
             {
-                ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
-                Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
-                Vector128<int> a20 = default, a21 = default, a30 = default, a31 = default;
-                ref sbyte col = ref Unsafe.Add(ref columns, p0 * 4);
-                ref int wk = ref w;
-                for (int step = 0; step < steps; step++)
-                {
-                    var x0 = Vector128.LoadUnsafe(ref col);
-                    var x1 = Vector128.LoadUnsafe(ref col, 16);
-                    var w0 = Vector128.Create(wk).AsSByte();
-                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 1)).AsSByte();
-                    a00 = Dp.DotProduct(a00, x0, w0);
-                    a01 = Dp.DotProduct(a01, x1, w0);
-                    a10 = Dp.DotProduct(a10, x0, w1);
-                    a11 = Dp.DotProduct(a11, x1, w1);
-                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 2)).AsSByte();
-                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 3)).AsSByte();
-                    a20 = Dp.DotProduct(a20, x0, w2);
-                    a21 = Dp.DotProduct(a21, x1, w2);
-                    a30 = Dp.DotProduct(a30, x0, w3);
-                    a31 = Dp.DotProduct(a31, x1, w3);
-                    col = ref Unsafe.Add(ref col, stride);
-                    wk = ref Unsafe.Add(ref wk, RowBlock);
-                }
                 int count = Math.Min(8, _pixels - p0);
-                requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
-                requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-                requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-                requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                for (int m0 = mBegin; m0 < mEnd; m0 += Block)
+                {
+                    sbyte* wk = (sbyte*)(packed + m0 * steps);
+                    sbyte* col = columns + p0 * 4;
+                    sbyte* end = wk + steps * Block * 4;
+                    Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                    Vector128<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+                    for (; wk < end; wk += Block * 4, col += stride)
+                    {
+                        var (x0, x1) = AdvSimd.Arm64.LoadPairVector128(col);
+                        var (w0, w1) = AdvSimd.Arm64.LoadPairVector128(wk);
+                        a00 = Dp.DotProductBySelectedQuadruplet(a00, x0, w0, 0);
+                        a01 = Dp.DotProductBySelectedQuadruplet(a01, x1, w0, 0);
+                        a10 = Dp.DotProductBySelectedQuadruplet(a10, x0, w0, 1);
+                        a11 = Dp.DotProductBySelectedQuadruplet(a11, x1, w0, 1);
+                        a20 = Dp.DotProductBySelectedQuadruplet(a20, x0, w0, 2);
+                        a21 = Dp.DotProductBySelectedQuadruplet(a21, x1, w0, 2);
+                        a30 = Dp.DotProductBySelectedQuadruplet(a30, x0, w0, 3);
+                        a31 = Dp.DotProductBySelectedQuadruplet(a31, x1, w0, 3);
+                        a40 = Dp.DotProductBySelectedQuadruplet(a40, x0, w1, 0);
+                        a41 = Dp.DotProductBySelectedQuadruplet(a41, x1, w1, 0);
+                        a50 = Dp.DotProductBySelectedQuadruplet(a50, x0, w1, 1);
+                        a51 = Dp.DotProductBySelectedQuadruplet(a51, x1, w1, 1);
+                        a60 = Dp.DotProductBySelectedQuadruplet(a60, x0, w1, 2);
+                        a61 = Dp.DotProductBySelectedQuadruplet(a61, x1, w1, 2);
+                        a70 = Dp.DotProductBySelectedQuadruplet(a70, x0, w1, 3);
+                        a71 = Dp.DotProductBySelectedQuadruplet(a71, x1, w1, 3);
+                    }
+                    requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
+                }
+            }
+        }
+    }
+
+    /// <summary>How a step's two byte pairs of one channel and 4 pixels reach their int32 accumulator.</summary>
+    private interface IPairProducts
+    {
+        /// <summary>acc + Σ of the products lo·wl and hi·wh, adjacent int16 lanes (one pixel's pair) summed into each int32 lane.</summary>
+        static abstract Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> lo, Vector64<sbyte> hi, Vector64<sbyte> wl, Vector64<sbyte> wh);
+    }
+
+    /// <summary>smull + smlal + sadalp: each int16 lane holds two products, at most 2·128·127 with weights in [−127, 127].</summary>
+    private readonly struct FusedPairs : IPairProducts
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> lo, Vector64<sbyte> hi, Vector64<sbyte> wl, Vector64<sbyte> wh) =>
+            AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(lo, wl), hi, wh));
+    }
+
+    /// <summary>Each smull widened on its own (exact for every int8, −128·−128 included): two sadalp per step.</summary>
+    private readonly struct SeparatePairs : IPairProducts
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> lo, Vector64<sbyte> hi, Vector64<sbyte> wl, Vector64<sbyte> wh) =>
+            AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(lo, wl)), AdvSimd.MultiplyWideningLower(hi, wh));
+    }
+
+    /// <summary>
+    /// AdvSimd without SDOT: 4 output channels × 16 pixels per block, 16 accumulators of 4 pixels. Per step (two pair
+    /// rows) one 4-register load from each pair row gives the 16 pixels' lo and hi pairs, one per 2 channels their packed
+    /// weights; each channel and 4 pixels take smull + smlal + sadalp (<typeparamref name="TProducts"/>).
+    /// </summary>
+    private unsafe void GemmPairs<TProducts>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        int steps = _steps;
+        nint pairRow = _rowStride * 2;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        fixed (sbyte* columns = _columns8)
+        fixed (int* packed = weights)
+        {
+            for (int p0 = 0; p0 < _pixels; p0 += 16)
+            {
+                int count = Math.Min(16, _pixels - p0);
+                for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+                {
+                    sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+                    sbyte* end = wk + steps * RowBlock * 16;
+                    sbyte* lo = columns + p0 * 2;
+                    Vector128<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+                    Vector128<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+                    for (; wk < end; wk += RowBlock * 16, lo += 2 * pairRow)
+                    {
+                        // ld1 of 4 d registers: the lo pairs of the 16 pixels, then their hi pairs, then the packed
+                        // weights of 2 channels (lo, hi each).
+                        var (x0, x1, x2, x3) = AdvSimd.Load4xVector64(lo);
+                        var (y0, y1, y2, y3) = AdvSimd.Load4xVector64(lo + pairRow);
+                        var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+                        a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
+                        a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
+                        a02 = TProducts.Add(a02, x2, y2, wl0, wh0);
+                        a03 = TProducts.Add(a03, x3, y3, wl0, wh0);
+                        a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
+                        a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
+                        a12 = TProducts.Add(a12, x2, y2, wl1, wh1);
+                        a13 = TProducts.Add(a13, x3, y3, wl1, wh1);
+                        (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+                        a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
+                        a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
+                        a22 = TProducts.Add(a22, x2, y2, wl0, wh0);
+                        a23 = TProducts.Add(a23, x3, y3, wl0, wh0);
+                        a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
+                        a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
+                        a32 = TProducts.Add(a32, x2, y2, wl1, wh1);
+                        a33 = TProducts.Add(a33, x3, y3, wl1, wh1);
+                    }
+                    int first = Math.Min(8, count);
+                    requant.Store8(a00, a01, m0, output, p0, first, _pixels, _mpg, tail);
+                    requant.Store8(a10, a11, m0 + 1, output, p0, first, _pixels, _mpg, tail);
+                    requant.Store8(a20, a21, m0 + 2, output, p0, first, _pixels, _mpg, tail);
+                    requant.Store8(a30, a31, m0 + 3, output, p0, first, _pixels, _mpg, tail);
+                    if (count > 8)
+                    {
+                        requant.Store8(a02, a03, m0, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                        requant.Store8(a12, a13, m0 + 1, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                        requant.Store8(a22, a23, m0 + 2, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                        requant.Store8(a32, a33, m0 + 3, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                    }
+                }
             }
         }
     }

@@ -8,10 +8,11 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// <summary>
 /// Registers the optimized variants. Each must produce the reference kernel's bytes for every operator it accepts
 /// (the variant bit-exactness test and <see cref="KernelSelfTest"/> hold them to it). Priorities: the AVX-512 direct
-/// Conv and int8 recurrent kernels 4; AdvSimd SDOT, AVX-VNNI and the other AVX-512 kernels 3; AVX2 2; Vector128 and
-/// portable scalar variants 1; the Winograd 3x3 Convs one above the direct kernels of their width (AVX-512 5, AVX2 4,
-/// Vector128 2, below SDOT), and the direct AVX-VNNI Convs without im2col above all (6), each taking only the operators
-/// where they measured faster. No two variants an operator may get share a priority.
+/// Conv and int8 recurrent kernels 4; AdvSimd SDOT recurrent kernels, AVX-VNNI and the other AVX-512 kernels 3; AVX2 2;
+/// Vector128 and portable scalar variants 1; the Winograd 3x3 Convs one above the direct kernels of their width
+/// (AVX-512 5, AVX2 4, Vector128 2), and the direct AVX-VNNI Convs without im2col above all (6), each taking only the
+/// operators where they measured faster. On arm64 the int8 Conv/Gemm kernels of int8 products rank above Winograd's
+/// int16 ones: AdvSimd (SMULL/SMLAL pairs) 3, SDOT 4. No two variants an operator may get share a priority.
 /// </summary>
 public static class OptimizedKernels
 {
@@ -48,7 +49,11 @@ public static class OptimizedKernels
 
         AddInt8Gemms(list, "_Avx2", Int8Isa.Avx2, HasAvx2, 2);
         AddInt8Gemms(list, "_Vector128", Int8Isa.Vector128, HasInt8Vector128, 1);
-        AddInt8Gemms(list, "_AdvSimdDot", Int8Isa.AdvSimdDot, HasDot, 3);
+        // ARM: SMULL/SMLAL int8 pairs (8 products per vector multiply where the Vector128 variant's smlal of int16 gives 4)
+        // on every AdvSimd CPU, above Winograd's int16 multiplies (more instructions per inference on the A72); SDOT (16)
+        // above both where the CPU has it.
+        AddInt8Gemms(list, "_AdvSimd", Int8Isa.AdvSimd, () => AdvSimd.Arm64.IsSupported, 3);
+        AddInt8Gemms(list, "_AdvSimdDot", Int8Isa.AdvSimdDot, HasDot, 4);
         list.Add(new KernelEntry("Conv2dInt8_Avx512", OpType.Conv, DataType.Int8, s => new ConvInt8Gemm(s, Int8Isa.Avx512, "Conv2dInt8_Avx512"),
             () => Avx512BW.IsSupported, 4, s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
         // AVX-VNNI's 256-bit vpdpbusd does 4 products per lane and instruction where vpmaddwd does 2, about twice the
@@ -61,8 +66,10 @@ public static class OptimizedKernels
         list.Add(new KernelEntry("DirectConvInt8_AvxVnni", OpType.Conv, DataType.Int8, s => new ConvInt8DirectVnni(s, null, "DirectConvInt8_AvxVnni"),
             () => AvxVnni.IsSupported, 6, ConvInt8DirectVnni.CanHandle));
         // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width where it takes the operator
-        // (ConvInt8Winograd.CanHandle: only where it measured faster); on arm64 with SDOT the direct kernel (4 products
-        // per lane and instruction) stays first.
+        // (ConvInt8Winograd.CanHandle: only where it measured faster). On arm64 the direct int8 kernels rank above it:
+        // its int16 products (4 per smlal) cost more AArch64 instructions than AdvSimd's 8-lane smull/smlal pairs on
+        // every 3x3 layer measured (ResNet-8 on the A72: 5.07 M per inference direct; 5.15 M with Winograd on its 8x8x64
+        // layer, 5.31 M on the 16x16x32 ones too, 5.84 M on all four), let alone SDOT's.
         AddWinograd(list, "WinogradConv3x3Int8_Avx512", Int8Isa.Avx512, () => Avx512BW.IsSupported, 5);
         AddWinograd(list, "WinogradConv3x3Int8_Avx2", Int8Isa.Avx2, HasAvx2, 4);
         AddWinograd(list, "WinogradConv3x3Int8_Vector128", Int8Isa.Vector128, HasInt8Vector128, 2);
