@@ -615,27 +615,18 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     sbyte* end = wk + steps * Block * 4;
                     Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
                     Vector128<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
-                    for (; wk < end; wk += Block * 4, col += stride)
+                    // Two steps per pass (one loop test per 32 SDOTs), then an odd last step.
+                    sbyte* pairsEnd = wk + (steps & ~1) * Block * 4;
+                    for (; wk < pairsEnd; wk += 2 * Block * 4, col += 2 * stride)
                     {
-                        var (x0, x1) = AdvSimd.Arm64.LoadPairVector128(col);
-                        var (w0, w1) = AdvSimd.Arm64.LoadPairVector128(wk);
-                        a00 = Dp.DotProductBySelectedQuadruplet(a00, x0, w0, 0);
-                        a01 = Dp.DotProductBySelectedQuadruplet(a01, x1, w0, 0);
-                        a10 = Dp.DotProductBySelectedQuadruplet(a10, x0, w0, 1);
-                        a11 = Dp.DotProductBySelectedQuadruplet(a11, x1, w0, 1);
-                        a20 = Dp.DotProductBySelectedQuadruplet(a20, x0, w0, 2);
-                        a21 = Dp.DotProductBySelectedQuadruplet(a21, x1, w0, 2);
-                        a30 = Dp.DotProductBySelectedQuadruplet(a30, x0, w0, 3);
-                        a31 = Dp.DotProductBySelectedQuadruplet(a31, x1, w0, 3);
-                        a40 = Dp.DotProductBySelectedQuadruplet(a40, x0, w1, 0);
-                        a41 = Dp.DotProductBySelectedQuadruplet(a41, x1, w1, 0);
-                        a50 = Dp.DotProductBySelectedQuadruplet(a50, x0, w1, 1);
-                        a51 = Dp.DotProductBySelectedQuadruplet(a51, x1, w1, 1);
-                        a60 = Dp.DotProductBySelectedQuadruplet(a60, x0, w1, 2);
-                        a61 = Dp.DotProductBySelectedQuadruplet(a61, x1, w1, 2);
-                        a70 = Dp.DotProductBySelectedQuadruplet(a70, x0, w1, 3);
-                        a71 = Dp.DotProductBySelectedQuadruplet(a71, x1, w1, 3);
+                        DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                            ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                        DotStep(col + stride, wk + Block * 4, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                            ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
                     }
+                    if (wk < end)
+                        DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                            ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
                     requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
                     requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
                     requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
@@ -647,6 +638,32 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 }
             }
         }
+    }
+
+    /// <summary>One tap quadruplet of the SDOT block: 8 pixels' columns at <paramref name="col"/>, 8 channels' weights at <paramref name="wk"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void DotStep(sbyte* col, sbyte* wk, ref Vector128<int> a00, ref Vector128<int> a01, ref Vector128<int> a10, ref Vector128<int> a11,
+        ref Vector128<int> a20, ref Vector128<int> a21, ref Vector128<int> a30, ref Vector128<int> a31, ref Vector128<int> a40, ref Vector128<int> a41,
+        ref Vector128<int> a50, ref Vector128<int> a51, ref Vector128<int> a60, ref Vector128<int> a61, ref Vector128<int> a70, ref Vector128<int> a71)
+    {
+        var (x0, x1) = AdvSimd.Arm64.LoadPairVector128(col);
+        var (w0, w1) = AdvSimd.Arm64.LoadPairVector128(wk);
+        a00 = Dp.DotProductBySelectedQuadruplet(a00, x0, w0, 0);
+        a01 = Dp.DotProductBySelectedQuadruplet(a01, x1, w0, 0);
+        a10 = Dp.DotProductBySelectedQuadruplet(a10, x0, w0, 1);
+        a11 = Dp.DotProductBySelectedQuadruplet(a11, x1, w0, 1);
+        a20 = Dp.DotProductBySelectedQuadruplet(a20, x0, w0, 2);
+        a21 = Dp.DotProductBySelectedQuadruplet(a21, x1, w0, 2);
+        a30 = Dp.DotProductBySelectedQuadruplet(a30, x0, w0, 3);
+        a31 = Dp.DotProductBySelectedQuadruplet(a31, x1, w0, 3);
+        a40 = Dp.DotProductBySelectedQuadruplet(a40, x0, w1, 0);
+        a41 = Dp.DotProductBySelectedQuadruplet(a41, x1, w1, 0);
+        a50 = Dp.DotProductBySelectedQuadruplet(a50, x0, w1, 1);
+        a51 = Dp.DotProductBySelectedQuadruplet(a51, x1, w1, 1);
+        a60 = Dp.DotProductBySelectedQuadruplet(a60, x0, w1, 2);
+        a61 = Dp.DotProductBySelectedQuadruplet(a61, x1, w1, 2);
+        a70 = Dp.DotProductBySelectedQuadruplet(a70, x0, w1, 3);
+        a71 = Dp.DotProductBySelectedQuadruplet(a71, x1, w1, 3);
     }
 
     /// <summary>How a step's two byte pairs of one channel and 4 pixels reach their int32 accumulator.</summary>
@@ -686,7 +703,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         fixed (sbyte* columns = _columns8)
         fixed (int* packed = weights)
         {
-            for (int p0 = 0; p0 < _pixels; p0 += 16)
+            // Blocks of 16 pixels while more than 12 are left; the last 1 to 12 in blocks of 8 and 4 (a 6x6 map
+            // computes 36 pixels, not 48; a 3x3 one 12, not 16).
+            int wide = _pixels - 12 > 0 ? (_pixels - 12 + 15) / 16 * 16 : 0;
+            for (int p0 = 0; p0 < wide; p0 += 16)
             {
                 int count = Math.Min(16, _pixels - p0);
                 for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
@@ -735,6 +755,78 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     }
                 }
             }
+            for (int p0 = wide; p0 < _pixels; p0 += 8)
+            {
+                // (Their own requantizers: one passed by reference would keep this method's from registers.)
+                if (_pixels - p0 > 4) PairsBlock8<TProducts>(columns, packed, p0, Math.Min(8, _pixels - p0), channel0, mBegin, mEnd, output, tail);
+                else PairsBlock4<TProducts>(columns, packed, p0, _pixels - p0, channel0, mBegin, mEnd, output, tail);
+            }
+        }
+    }
+
+    /// <summary><see cref="GemmPairs{TProducts}"/> on 8 pixels (5 to 8 of them real) from <paramref name="p0"/>: 8 accumulators.</summary>
+    private unsafe void PairsBlock8<TProducts>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        int steps = _steps;
+        nint pairRow = _rowStride * 2;
+        for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+            sbyte* end = wk + steps * RowBlock * 16;
+            sbyte* lo = columns + p0 * 2;
+            Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+            for (; wk < end; wk += RowBlock * 16, lo += 2 * pairRow)
+            {
+                var (x0, x1) = AdvSimd.Arm64.LoadPairVector64(lo);
+                var (y0, y1) = AdvSimd.Arm64.LoadPairVector64(lo + pairRow);
+                var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+                a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
+                a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
+                a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
+                a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
+                (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+                a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
+                a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
+                a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
+                a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
+            }
+            requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        }
+    }
+
+    /// <summary><see cref="GemmPairs{TProducts}"/> on 4 pixels (1 to 4 of them real) from <paramref name="p0"/>: 4 accumulators.</summary>
+    private unsafe void PairsBlock4<TProducts>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        int steps = _steps;
+        nint pairRow = _rowStride * 2;
+        for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+            sbyte* end = wk + steps * RowBlock * 16;
+            sbyte* lo = columns + p0 * 2;
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; wk < end; wk += RowBlock * 16, lo += 2 * pairRow)
+            {
+                var x = AdvSimd.LoadVector64(lo);
+                var y = AdvSimd.LoadVector64(lo + pairRow);
+                var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+                a0 = TProducts.Add(a0, x, y, wl0, wh0);
+                a1 = TProducts.Add(a1, x, y, wl1, wh1);
+                (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+                a2 = TProducts.Add(a2, x, y, wl0, wh0);
+                a3 = TProducts.Add(a3, x, y, wl1, wh1);
+            }
+            requant.Store8(a0, default, m0, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a1, default, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a2, default, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a3, default, m0 + 3, output, p0, count, _pixels, _mpg, tail);
         }
     }
 
