@@ -433,6 +433,12 @@ public static class KernelCases
         yield return new([1, 6, 10, 13], 9, [3, 2], [2, 1], [0, 1, 2, 0], [1, 3], ConverterWeights: true);
         yield return new([1, 32, 124], 32, [5], [1], [0, 0], [1], ConverterWeights: true);
         yield return new([1, 64, 8, 8], 2, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], Extreme: true, ConverterWeights: true);
+        // The ARM kernels' implicit form (no im2col: stride 1 along rows, whole channel quadruplets, rows of 16 or 8
+        // pixels for AdvSimd or SDOT) and the rows around it: asymmetric pads, row stride 2, a 5x3 kernel, dilation, a batch.
+        yield return new([1, 8, 7, 13], 5, [3, 3], [1, 1], [0, 2, 1, 0], [1, 1], ConverterWeights: true);
+        yield return new([1, 12, 6, 20], 9, [5, 3], [2, 1], [2, 1, 2, 1], [1, 1], ConverterWeights: true);
+        yield return new([1, 8, 6, 16], 11, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], ConverterWeights: true);
+        yield return new([2, 4, 9, 32], 6, [3, 3], [1, 1], [2, 2, 2, 2], [2, 2], ConverterWeights: true);
     }
 
     /// <summary>

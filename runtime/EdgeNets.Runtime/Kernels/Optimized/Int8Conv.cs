@@ -76,6 +76,15 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     private readonly int _rowBlock;
     /// <summary>AdvSimd: some weight is −128, so two products may not share an int16 lane.</summary>
     private readonly bool _separatePairs;
+    /// <summary>
+    /// ARM, stride 1 along rows, channels in whole quadruplets, one group, rows of whole blocks: no im2col matrix.
+    /// The bordered input is kept with its channels interleaved (AdvSimd: pairs, 2 bytes per pixel and pair; SDOT:
+    /// quadruplets, 4 bytes per pixel), so the operand of a kernel tap and 4 channels for 16 (8) pixels of one output
+    /// row is a run of 32 bytes at a fixed offset from the pixels' own: the steps go tap by tap, 4 channels per step.
+    /// </summary>
+    private readonly bool _implicit;
+    /// <summary>Implicit: per kernel tap, its byte offset in the interleaved input from the output pixel's top-left corner.</summary>
+    private readonly int[] _implicitTaps = [];
     /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
@@ -139,6 +148,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         _tapsPerStep = isa.UsesQuads() ? 4 : 2;
         _rowBlock = isa is Int8Isa.Avx512 or Int8Isa.AdvSimdDot ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
+        // Rows of whole blocks (16 pixels for AdvSimd, 8 for SDOT): a row's last part block would cost more than the
+        // im2col it saves.
+        _implicit = isa is Int8Isa.AdvSimd or Int8Isa.AdvSimdDot && kernelSize > 1 && g.StrideW == 1 && _group == 1 && _cpg % 4 == 0
+            && g.OutW % (isa == Int8Isa.AdvSimd ? 16 : 8) == 0;
 
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[shape.OutChannels];
@@ -171,7 +184,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                         int index = (((grp * blocks + b) * _steps + step) * _rowBlock + r) * perChannel;
                         for (int t = 0; t < _tapsPerStep; t++)
                         {
-                            int k = step * _tapsPerStep + t;
+                            // Implicit: step = tap·(channels / 4) + channel quadruplet, its 4 channels at that tap.
+                            int k = _implicit ? ((step % (_cpg / 4)) * 4 + t) * kernelSize + step / (_cpg / 4) : step * _tapsPerStep + t;
                             int w = m < _mpg && k < _taps ? weights[(grp * _mpg + m) * _taps + k] : 0;
                             packed |= _tapsPerStep == 2 ? (ushort)(short)w << (16 * t) : (byte)(sbyte)w << (8 * t);
                         }
@@ -206,13 +220,21 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         // micro-kernels read one after another over all L1 sets; an even number would pile them onto half or fewer.
         _rowStride = ((_pixels + 15) & ~15) + (isa == Int8Isa.Avx512 ? 32 : 16);
         if ((_rowStride / 16) % 2 == 0) _rowStride += 16;
-        // Vector reads of a row may run up to 16 elements past its end.
-        int paddedLength = g.C * plane + 32;
+        // Vector reads of a row may run up to 16 elements past its end (implicit: 16 pixels of 2 channels, or 8 of 4).
+        int paddedLength = g.C * plane + (_implicit ? 64 : 32);
+        if (_implicit)
+        {
+            int bytesPerPixel = isa == Int8Isa.AdvSimd ? 2 : 4;
+            _implicitTaps = new int[kernelSize];
+            for (int t = 0; t < kernelSize; t++)
+                _implicitTaps[t] = (t / g.KernelW * g.DilationH * _paddedW + t % g.KernelW * g.DilationW) * bytesPerPixel;
+        }
         if (isa.UsesQuads())
         {
+            // Implicit: the same bytes hold the interleaved planes (channels × plane in all).
             _padded8 = new sbyte[paddedLength];
             Array.Fill(_padded8, unchecked((sbyte)isa.StoredZeroPoint(_inputZeroPoint)));
-            _columns8 = new sbyte[_steps * _rowStride * 4];
+            _columns8 = _implicit ? [] : new sbyte[_steps * _rowStride * 4];
         }
         else
         {
@@ -234,6 +256,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
             if (_direct1x1) { }
+            else if (_implicit && _isa == Int8Isa.AdvSimd) Int8Im2col.InterleavePairs(image, _padded8, g, _paddedW, _paddedH);
+            else if (_implicit) Int8Im2col.InterleaveQuads(image, _padded8, g, _paddedW, _paddedH);
             else if (_isa.UsesQuads()) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: _isa == Int8Isa.AvxVnni);
             else Int8Im2col.Border16(image, _padded16, g, _paddedW, _paddedH, _inputZeroPoint);
             for (int grp = 0; grp < _group; grp++)
@@ -249,6 +273,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     case Int8Isa.Vector128:
                         if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
                         else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride, _isa);
+                        break;
+                    case Int8Isa.AdvSimd or Int8Isa.AdvSimdDot when _implicit:
                         break;
                     case Int8Isa.AdvSimd:
                         if (_direct1x1) Int8Im2col.ChannelPairs8(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, 2 * _steps, _columns8, _rowStride);
@@ -592,11 +618,29 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     }
 
     /// <summary>
-    /// 8 output channels × 8 pixels per block, 16 accumulators: per tap quadruplet one load pair of columns (8 pixels ×
-    /// 4 taps) and one of weights (8 channels × 4 taps) feed 16 SDOTs by element, no broadcasts.
+    /// Where a block's operands start and how its steps walk: the pixels' own operand address, per kernel tap an offset
+    /// from it (the explicit im2col: one tap at 0 taking every step), the steps per tap, the distance between steps and
+    /// (AdvSimd) from a step's lo pair row to its hi one.
+    /// </summary>
+    private readonly unsafe struct StepWalk(int* taps, int tapCount, int stepsPerTap, nint stepStride, nint hiOffset)
+    {
+        public readonly int* Taps = taps;
+        public readonly int TapCount = tapCount, StepsPerTap = stepsPerTap;
+        public readonly nint StepStride = stepStride, HiOffset = hiOffset;
+    }
+
+    /// <summary>
+    /// SDOT: 8 output channels × 8 pixels per block, 16 accumulators: per tap quadruplet one load pair of columns (8
+    /// pixels × 4 taps) and one of weights (8 channels × 4 taps) feed 16 SDOTs by element, no broadcasts. Implicit:
+    /// blocks of 8 pixels along each output row.
     /// </summary>
     private unsafe void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
+        if (_implicit)
+        {
+            GemmDotImplicit(weights, output, channel0, mBegin, mEnd, tail);
+            return;
+        }
         const int Block = 8;
         int steps = _steps;
         nint stride = _rowStride * 4;
@@ -637,6 +681,67 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     requant.Store8(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
                 }
             }
+        }
+    }
+
+    /// <summary>The implicit SDOT Conv: blocks of 8 pixels along each output row, their operands in the interleaved input.</summary>
+    private unsafe void GemmDotImplicit(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        var g = _g;
+        fixed (sbyte* interleaved = _padded8)
+        fixed (int* taps = _implicitTaps)
+        fixed (int* packed = weights)
+        {
+            var walk = new StepWalk(taps, _implicitTaps.Length, _cpg / 4, (nint)_paddedW * _paddedH * 4, 0);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                sbyte* row = interleaved + (nint)oh * g.StrideH * _paddedW * 4;
+                for (int ow = 0; ow < g.OutW; ow += 8)
+                    DotBlock(row + ow * 4, packed, walk, oh * g.OutW + ow, Math.Min(8, g.OutW - ow), channel0, mBegin, mEnd, output, tail);
+            }
+        }
+    }
+
+    /// <summary>One block of 8 pixels (<paramref name="count"/> of them real) from pixel <paramref name="p0"/>, operands at <paramref name="src"/>, every channel block.</summary>
+    private unsafe void DotBlock(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+    {
+        const int Block = 8;
+        int steps = _steps;
+        nint stride = walk.StepStride;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        for (int m0 = mBegin; m0 < mEnd; m0 += Block)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps);
+            Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+            Vector128<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+            for (int t = 0; t < walk.TapCount; t++)
+            {
+                sbyte* col = src + walk.Taps[t];
+                sbyte* end = wk + walk.StepsPerTap * Block * 4;
+                // Two steps per pass (one loop test per 32 SDOTs), then an odd last step.
+                sbyte* pairsEnd = wk + (walk.StepsPerTap & ~1) * Block * 4;
+                for (; wk < pairsEnd; wk += 2 * Block * 4, col += 2 * stride)
+                {
+                    DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                        ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                    DotStep(col + stride, wk + Block * 4, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                        ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                }
+                if (wk < end)
+                {
+                    DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                        ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                    wk = end;
+                }
+            }
+            requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
         }
     }
 
@@ -692,11 +797,17 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>
     /// AdvSimd without SDOT: 4 output channels × 16 pixels per block, 16 accumulators of 4 pixels. Per step (two pair
     /// rows) one 4-register load from each pair row gives the 16 pixels' lo and hi pairs, one per 2 channels their packed
-    /// weights; each channel and 4 pixels take smull + smlal + sadalp (<typeparamref name="TProducts"/>).
+    /// weights; each channel and 4 pixels take smull + smlal + sadalp (<typeparamref name="TProducts"/>). Implicit:
+    /// blocks along each output row.
     /// </summary>
     private unsafe void GemmPairs<TProducts>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
         where TProducts : struct, IPairProducts
     {
+        if (_implicit)
+        {
+            GemmPairsImplicit<TProducts>(weights, output, channel0, mBegin, mEnd, tail);
+            return;
+        }
         int steps = _steps;
         nint pairRow = _rowStride * 2;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
@@ -827,6 +938,83 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             requant.Store8(a1, default, m0 + 1, output, p0, count, _pixels, _mpg, tail);
             requant.Store8(a2, default, m0 + 2, output, p0, count, _pixels, _mpg, tail);
             requant.Store8(a3, default, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        }
+    }
+
+    /// <summary>The implicit AdvSimd Conv: rows of whole 16-pixel blocks, their operands in the interleaved input.</summary>
+    private unsafe void GemmPairsImplicit<TProducts>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var g = _g;
+        nint pairPlane = (nint)_paddedW * _paddedH * 2;
+        fixed (sbyte* interleaved = _padded8)
+        fixed (int* taps = _implicitTaps)
+        fixed (int* packed = weights)
+        {
+            var walk = new StepWalk(taps, _implicitTaps.Length, _cpg / 4, 2 * pairPlane, pairPlane);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                sbyte* row = interleaved + (nint)oh * g.StrideH * _paddedW * 2;
+                for (int ow = 0; ow < g.OutW; ow += 16)
+                    PairsBlock16<TProducts>(row + 2 * ow, packed, walk, oh * g.OutW + ow, 16, channel0, mBegin, mEnd, output, tail);
+            }
+        }
+    }
+
+    /// <summary>Implicit AdvSimd: 16 pixels of one output row from <paramref name="p0"/>, every channel block, tap by tap: 16 accumulators.</summary>
+    private unsafe void PairsBlock16<TProducts>(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        int steps = _steps;
+        nint stride = walk.StepStride, hiOffset = walk.HiOffset;
+        for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+            Vector128<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector128<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            for (int t = 0; t < walk.TapCount; t++)
+            {
+                sbyte* lo = src + walk.Taps[t];
+                sbyte* end = wk + walk.StepsPerTap * RowBlock * 16;
+                for (; wk < end; wk += RowBlock * 16, lo += stride)
+                {
+                    // ld1 of 4 d registers: the lo pairs of the 16 pixels, then their hi pairs, then the packed
+                    // weights of 2 channels (lo, hi each).
+                    var (x0, x1, x2, x3) = AdvSimd.Load4xVector64(lo);
+                    var (y0, y1, y2, y3) = AdvSimd.Load4xVector64(lo + hiOffset);
+                    var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+                    a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
+                    a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
+                    a02 = TProducts.Add(a02, x2, y2, wl0, wh0);
+                    a03 = TProducts.Add(a03, x3, y3, wl0, wh0);
+                    a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
+                    a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
+                    a12 = TProducts.Add(a12, x2, y2, wl1, wh1);
+                    a13 = TProducts.Add(a13, x3, y3, wl1, wh1);
+                    (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+                    a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
+                    a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
+                    a22 = TProducts.Add(a22, x2, y2, wl0, wh0);
+                    a23 = TProducts.Add(a23, x3, y3, wl0, wh0);
+                    a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
+                    a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
+                    a32 = TProducts.Add(a32, x2, y2, wl1, wh1);
+                    a33 = TProducts.Add(a33, x3, y3, wl1, wh1);
+                }
+            }
+            int first = Math.Min(8, count);
+            requant.Store8(a00, a01, m0, output, p0, first, _pixels, _mpg, tail);
+            requant.Store8(a10, a11, m0 + 1, output, p0, first, _pixels, _mpg, tail);
+            requant.Store8(a20, a21, m0 + 2, output, p0, first, _pixels, _mpg, tail);
+            requant.Store8(a30, a31, m0 + 3, output, p0, first, _pixels, _mpg, tail);
+            if (count > 8)
+            {
+                requant.Store8(a02, a03, m0, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                requant.Store8(a12, a13, m0 + 1, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                requant.Store8(a22, a23, m0 + 2, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                requant.Store8(a32, a33, m0 + 3, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+            }
         }
     }
 

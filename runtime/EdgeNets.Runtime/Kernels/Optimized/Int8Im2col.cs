@@ -114,6 +114,103 @@ internal static class Int8Im2col
             for (int i = 0; i < width; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
     }
 
+    /// <summary>
+    /// The image as bordered planes of channel pairs for the implicit AdvSimd Conv: pixel (h, w) of channels 2p, 2p + 1
+    /// at bytes 2·((h + padTop)·paddedW + w + padLeft) (+ 0, 1) of pair plane p (2·paddedW·paddedH bytes). The border
+    /// holds the zero point, filled at prepare time and never written: rows are zipped in vectors, the last one
+    /// overlapping the one before.
+    /// </summary>
+    public static unsafe void InterleavePairs(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH)
+    {
+        int width = g.W, rows = g.H;
+        nint plane = (nint)paddedW * paddedH;
+        fixed (sbyte* source = image)
+        fixed (sbyte* destination = padded)
+        {
+            for (int pair = 0; pair < g.C / 2; pair++)
+            {
+                sbyte* a = source + (nint)2 * pair * rows * width;
+                sbyte* b = a + rows * width;
+                sbyte* d = destination + 2 * pair * plane + ((nint)g.PadTop * paddedW + g.PadLeft) * 2;
+                for (int h = 0; h < rows; h++, a += width, b += width, d += 2 * paddedW)
+                {
+                    if (width >= 16)
+                    {
+                        for (int i = 0; ; i += 16)
+                        {
+                            if (i + 16 > width) i = width - 16;
+                            var va = AdvSimd.LoadVector128(a + i);
+                            var vb = AdvSimd.LoadVector128(b + i);
+                            AdvSimd.Arm64.StorePair(d + 2 * i, AdvSimd.Arm64.ZipLow(va, vb), AdvSimd.Arm64.ZipHigh(va, vb));
+                            if (i + 16 == width) break;
+                        }
+                    }
+                    else if (width >= 8)
+                    {
+                        AdvSimd.Store(d, AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a).ToVector128Unsafe(), AdvSimd.LoadVector64(b).ToVector128Unsafe()));
+                        AdvSimd.Store(d + 2 * (width - 8), AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a + width - 8).ToVector128Unsafe(), AdvSimd.LoadVector64(b + width - 8).ToVector128Unsafe()));
+                    }
+                    else
+                    {
+                        for (int i = 0; i < width; i++)
+                        {
+                            d[2 * i] = a[i];
+                            d[2 * i + 1] = b[i];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The image as bordered planes of channel quadruplets for the implicit SDOT Conv: pixel (h, w) of channels 4q..4q+3
+    /// at bytes 4·((h + padTop)·paddedW + w + padLeft) (+ 0..3) of quadruplet plane q (4·paddedW·paddedH bytes). The
+    /// border holds the zero point, filled at prepare time and never written.
+    /// </summary>
+    public static unsafe void InterleaveQuads(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH)
+    {
+        int width = g.W, rows = g.H;
+        nint plane = (nint)paddedW * paddedH, channel = (nint)rows * width;
+        fixed (sbyte* source = image)
+        fixed (sbyte* destination = padded)
+        {
+            for (int quad = 0; quad < g.C / 4; quad++)
+            {
+                sbyte* a = source + 4 * quad * channel;
+                sbyte* d = destination + 4 * quad * plane + ((nint)g.PadTop * paddedW + g.PadLeft) * 4;
+                for (int h = 0; h < rows; h++, a += width, d += 4 * paddedW)
+                {
+                    if (width >= 16)
+                    {
+                        for (int i = 0; ; i += 16)
+                        {
+                            if (i + 16 > width) i = width - 16;
+                            StoreQuads(AdvSimd.LoadVector128(a + i), AdvSimd.LoadVector128(a + channel + i), AdvSimd.LoadVector128(a + 2 * channel + i),
+                                AdvSimd.LoadVector128(a + 3 * channel + i), d + 4 * i);
+                            if (i + 16 == width) break;
+                        }
+                    }
+                    else if (width >= 8)
+                    {
+                        for (int i = 0; ; i = width - 8)
+                        {
+                            var ab = AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a + i).ToVector128Unsafe(), AdvSimd.LoadVector64(a + channel + i).ToVector128Unsafe()).AsInt16();
+                            var ce = AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a + 2 * channel + i).ToVector128Unsafe(), AdvSimd.LoadVector64(a + 3 * channel + i).ToVector128Unsafe()).AsInt16();
+                            AdvSimd.Arm64.StorePair(d + 4 * i, AdvSimd.Arm64.ZipLow(ab, ce).AsSByte(), AdvSimd.Arm64.ZipHigh(ab, ce).AsSByte());
+                            if (i == width - 8) break;
+                        }
+                    }
+                    else
+                    {
+                        for (int i = 0; i < width; i++)
+                            for (int t = 0; t < 4; t++) d[4 * i + t] = a[t * channel + i];
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>destination = source + 128 as unsigned bytes (the sign bit flipped).</summary>
     public static void FlipSign(ReadOnlySpan<sbyte> source, Span<sbyte> destination)
     {
