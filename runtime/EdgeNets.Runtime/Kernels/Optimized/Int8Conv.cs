@@ -771,6 +771,36 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         a71 = Dp.DotProductBySelectedQuadruplet(a71, x1, w1, 3);
     }
 
+    /// <summary>
+    /// One step of the AdvSimd 4 × 16 block: ld1 of 4 d registers gives the lo pairs of the 16 pixels (at
+    /// <paramref name="lo"/>), another their hi pairs, two more the packed weights of 2 channels each (lo, hi).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PairsStep16<TProducts>(sbyte* lo, sbyte* hi, sbyte* wk, ref Vector128<int> a00, ref Vector128<int> a01, ref Vector128<int> a02, ref Vector128<int> a03, ref Vector128<int> a10, ref Vector128<int> a11, ref Vector128<int> a12, ref Vector128<int> a13, ref Vector128<int> a20, ref Vector128<int> a21, ref Vector128<int> a22, ref Vector128<int> a23, ref Vector128<int> a30, ref Vector128<int> a31, ref Vector128<int> a32, ref Vector128<int> a33)
+        where TProducts : struct, IPairProducts
+    {
+        var (x0, x1, x2, x3) = AdvSimd.Load4xVector64(lo);
+        var (y0, y1, y2, y3) = AdvSimd.Load4xVector64(hi);
+        var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+        a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
+        a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
+        a02 = TProducts.Add(a02, x2, y2, wl0, wh0);
+        a03 = TProducts.Add(a03, x3, y3, wl0, wh0);
+        a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
+        a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
+        a12 = TProducts.Add(a12, x2, y2, wl1, wh1);
+        a13 = TProducts.Add(a13, x3, y3, wl1, wh1);
+        (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+        a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
+        a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
+        a22 = TProducts.Add(a22, x2, y2, wl0, wh0);
+        a23 = TProducts.Add(a23, x3, y3, wl0, wh0);
+        a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
+        a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
+        a32 = TProducts.Add(a32, x2, y2, wl1, wh1);
+        a33 = TProducts.Add(a33, x3, y3, wl1, wh1);
+    }
+
     /// <summary>How a step's two byte pairs of one channel and 4 pixels reach their int32 accumulator.</summary>
     private interface IPairProducts
     {
@@ -827,31 +857,14 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     sbyte* lo = columns + p0 * 2;
                     Vector128<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
                     Vector128<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-                    for (; wk < end; wk += RowBlock * 16, lo += 2 * pairRow)
+                    // Two steps per pass (one loop test per 96 multiply instructions), then an odd last step.
+                    sbyte* pairsEnd = wk + (steps & ~1) * RowBlock * 16;
+                    for (; wk < pairsEnd; wk += 2 * RowBlock * 16, lo += 4 * pairRow)
                     {
-                        // ld1 of 4 d registers: the lo pairs of the 16 pixels, then their hi pairs, then the packed
-                        // weights of 2 channels (lo, hi each).
-                        var (x0, x1, x2, x3) = AdvSimd.Load4xVector64(lo);
-                        var (y0, y1, y2, y3) = AdvSimd.Load4xVector64(lo + pairRow);
-                        var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
-                        a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
-                        a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
-                        a02 = TProducts.Add(a02, x2, y2, wl0, wh0);
-                        a03 = TProducts.Add(a03, x3, y3, wl0, wh0);
-                        a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
-                        a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
-                        a12 = TProducts.Add(a12, x2, y2, wl1, wh1);
-                        a13 = TProducts.Add(a13, x3, y3, wl1, wh1);
-                        (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
-                        a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
-                        a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
-                        a22 = TProducts.Add(a22, x2, y2, wl0, wh0);
-                        a23 = TProducts.Add(a23, x3, y3, wl0, wh0);
-                        a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
-                        a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
-                        a32 = TProducts.Add(a32, x2, y2, wl1, wh1);
-                        a33 = TProducts.Add(a33, x3, y3, wl1, wh1);
+                        PairsStep16<TProducts>(lo, lo + pairRow, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                        PairsStep16<TProducts>(lo + 2 * pairRow, lo + 3 * pairRow, wk + RowBlock * 16, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
                     }
+                    if (wk < end) PairsStep16<TProducts>(lo, lo + pairRow, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
                     int first = Math.Min(8, count);
                     requant.Store8(a00, a01, m0, output, p0, first, _pixels, _mpg, tail);
                     requant.Store8(a10, a11, m0 + 1, output, p0, first, _pixels, _mpg, tail);
@@ -977,30 +990,16 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             {
                 sbyte* lo = src + walk.Taps[t];
                 sbyte* end = wk + walk.StepsPerTap * RowBlock * 16;
-                for (; wk < end; wk += RowBlock * 16, lo += stride)
+                sbyte* pairsEnd = wk + (walk.StepsPerTap & ~1) * RowBlock * 16;
+                for (; wk < pairsEnd; wk += 2 * RowBlock * 16, lo += 2 * stride)
                 {
-                    // ld1 of 4 d registers: the lo pairs of the 16 pixels, then their hi pairs, then the packed
-                    // weights of 2 channels (lo, hi each).
-                    var (x0, x1, x2, x3) = AdvSimd.Load4xVector64(lo);
-                    var (y0, y1, y2, y3) = AdvSimd.Load4xVector64(lo + hiOffset);
-                    var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
-                    a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
-                    a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
-                    a02 = TProducts.Add(a02, x2, y2, wl0, wh0);
-                    a03 = TProducts.Add(a03, x3, y3, wl0, wh0);
-                    a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
-                    a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
-                    a12 = TProducts.Add(a12, x2, y2, wl1, wh1);
-                    a13 = TProducts.Add(a13, x3, y3, wl1, wh1);
-                    (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
-                    a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
-                    a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
-                    a22 = TProducts.Add(a22, x2, y2, wl0, wh0);
-                    a23 = TProducts.Add(a23, x3, y3, wl0, wh0);
-                    a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
-                    a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
-                    a32 = TProducts.Add(a32, x2, y2, wl1, wh1);
-                    a33 = TProducts.Add(a33, x3, y3, wl1, wh1);
+                    PairsStep16<TProducts>(lo, lo + hiOffset, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                    PairsStep16<TProducts>(lo + stride, lo + stride + hiOffset, wk + RowBlock * 16, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                }
+                if (wk < end)
+                {
+                    PairsStep16<TProducts>(lo, lo + hiOffset, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                    wk = end;
                 }
             }
             int first = Math.Min(8, count);
