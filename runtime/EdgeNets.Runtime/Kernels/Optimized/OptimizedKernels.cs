@@ -68,8 +68,9 @@ public static class OptimizedKernels
         // Winograd F(2x2, 3x3) ranks above every direct variant of its instruction width where it takes the operator
         // (ConvInt8Winograd.CanHandle: only where it measured faster). On arm64 the direct int8 kernels rank above it:
         // its int16 products (4 per smlal) cost more AArch64 instructions than AdvSimd's 8-lane smull/smlal pairs on
-        // every 3x3 layer measured (ResNet-8 on the A72: 5.07 M per inference direct; 5.15 M with Winograd on its 8x8x64
-        // layer, 5.31 M on the 16x16x32 ones too, 5.84 M on all four), let alone SDOT's.
+        // every 3x3 layer measured (ResNet-8 on the A72, with the im2col form of the direct kernel: 5.07 M per inference
+        // direct; 5.15 M with Winograd on its 8x8x64 layer, 5.31 M on the 16x16x32 ones too, 5.84 M on all four), let
+        // alone SDOT's.
         AddWinograd(list, "WinogradConv3x3Int8_Avx512", Int8Isa.Avx512, () => Avx512BW.IsSupported, 5);
         AddWinograd(list, "WinogradConv3x3Int8_Avx2", Int8Isa.Avx2, HasAvx2, 4);
         AddWinograd(list, "WinogradConv3x3Int8_Vector128", Int8Isa.Vector128, HasInt8Vector128, 2);
