@@ -27,7 +27,7 @@ public static class OptimizedKernels
             AddUnaryFloat(list, $"ClipFloat32_{isa}", OpType.Clip, isa, ClipOperator);
         }
 
-        foreach (var isa in new[] { Isa.Avx512, Isa.AvxVnni, Isa.Avx2, Isa.Vector128, Isa.AdvSimdDot })
+        foreach (var isa in new[] { Isa.Avx512, Isa.AvxVnni, Isa.Avx2, Isa.Vector128, Isa.AdvSimdDot, Isa.AdvSimd })
         {
             string conv = $"Conv2dInt8_{isa}";
             list.Add(KernelEntry.Variant(conv, OpType.Conv, DataType.Int8, isa, s => new ConvInt8Gemm(s, ToInt8Isa(isa), conv), s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
@@ -100,6 +100,7 @@ public static class OptimizedKernels
         Isa.AvxVnni => Int8Isa.AvxVnni,
         Isa.Avx2 => Int8Isa.Avx2,
         Isa.AdvSimdDot => Int8Isa.AdvSimdDot,
+        Isa.AdvSimd => Int8Isa.AdvSimd,
         _ => Int8Isa.Vector128,
     };
 

@@ -60,6 +60,26 @@ internal static class Int8Im2col
     public static void Border8(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH, bool flipSign)
     {
         int plane = paddedW * paddedH;
+        if (!flipSign && AdvSimd.Arm64.IsSupported)
+        {
+            // Rows copied in vectors, the last one overlapping the one before (a call per row costs more than its
+            // bytes on the small maps of most layers); nothing is written past a row, so the border stays.
+            ref sbyte source = ref MemoryMarshal.GetReference(image);
+            ref sbyte destination = ref MemoryMarshal.GetArrayDataReference(padded);
+            int width = g.W, rows = g.H;
+            for (int c = 0; c < g.C; c++)
+            {
+                ref sbyte src = ref Unsafe.Add(ref source, c * rows * width);
+                ref sbyte dst = ref Unsafe.Add(ref destination, c * plane + g.PadTop * paddedW + g.PadLeft);
+                for (int h = 0; h < rows; h++)
+                {
+                    CopyRow(ref src, ref dst, width);
+                    src = ref Unsafe.Add(ref src, width);
+                    dst = ref Unsafe.Add(ref dst, paddedW);
+                }
+            }
+            return;
+        }
         for (int c = 0; c < g.C; c++)
             for (int h = 0; h < g.H; h++)
             {
@@ -68,6 +88,127 @@ internal static class Int8Im2col
                 if (flipSign) FlipSign(source, destination);
                 else source.CopyTo(destination);
             }
+    }
+
+    /// <summary>Copies <paramref name="width"/> bytes with whole vectors, none past the end of either row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(ref sbyte src, ref sbyte dst, int width)
+    {
+        if (width >= 16)
+        {
+            int i = 0;
+            for (; i + 16 <= width; i += 16) Vector128.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
+            if (i < width) Vector128.LoadUnsafe(ref src, (nuint)(width - 16)).StoreUnsafe(ref dst, (nuint)(width - 16));
+        }
+        else if (width >= 8)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref dst), Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref src)));
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref dst, width - 8)), Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, width - 8))));
+        }
+        else if (width >= 4)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref dst), Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref src)));
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref dst, width - 4)), Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, width - 4))));
+        }
+        else
+            for (int i = 0; i < width; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+    }
+
+    /// <summary>
+    /// The image as bordered planes of channel pairs for the implicit AdvSimd Conv: pixel (h, w) of channels 2p, 2p + 1
+    /// at bytes 2·((h + padTop)·paddedW + w + padLeft) (+ 0, 1) of pair plane p (2·paddedW·paddedH bytes). The border
+    /// holds the zero point, filled at prepare time and never written: rows are zipped in vectors, the last one
+    /// overlapping the one before.
+    /// </summary>
+    public static unsafe void InterleavePairs(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH)
+    {
+        int width = g.W, rows = g.H;
+        nint plane = (nint)paddedW * paddedH;
+        fixed (sbyte* source = image)
+        fixed (sbyte* destination = padded)
+        {
+            for (int pair = 0; pair < g.C / 2; pair++)
+            {
+                sbyte* a = source + (nint)2 * pair * rows * width;
+                sbyte* b = a + rows * width;
+                sbyte* d = destination + 2 * pair * plane + ((nint)g.PadTop * paddedW + g.PadLeft) * 2;
+                for (int h = 0; h < rows; h++, a += width, b += width, d += 2 * paddedW)
+                {
+                    if (width >= 16)
+                    {
+                        for (int i = 0; ; i += 16)
+                        {
+                            if (i + 16 > width) i = width - 16;
+                            var va = AdvSimd.LoadVector128(a + i);
+                            var vb = AdvSimd.LoadVector128(b + i);
+                            AdvSimd.Arm64.StorePair(d + 2 * i, AdvSimd.Arm64.ZipLow(va, vb), AdvSimd.Arm64.ZipHigh(va, vb));
+                            if (i + 16 == width) break;
+                        }
+                    }
+                    else if (width >= 8)
+                    {
+                        AdvSimd.Store(d, AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a).ToVector128Unsafe(), AdvSimd.LoadVector64(b).ToVector128Unsafe()));
+                        AdvSimd.Store(d + 2 * (width - 8), AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a + width - 8).ToVector128Unsafe(), AdvSimd.LoadVector64(b + width - 8).ToVector128Unsafe()));
+                    }
+                    else
+                    {
+                        for (int i = 0; i < width; i++)
+                        {
+                            d[2 * i] = a[i];
+                            d[2 * i + 1] = b[i];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The image as bordered planes of channel quadruplets for the implicit SDOT Conv: pixel (h, w) of channels 4q..4q+3
+    /// at bytes 4·((h + padTop)·paddedW + w + padLeft) (+ 0..3) of quadruplet plane q (4·paddedW·paddedH bytes). The
+    /// border holds the zero point, filled at prepare time and never written.
+    /// </summary>
+    public static unsafe void InterleaveQuads(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH)
+    {
+        int width = g.W, rows = g.H;
+        nint plane = (nint)paddedW * paddedH, channel = (nint)rows * width;
+        fixed (sbyte* source = image)
+        fixed (sbyte* destination = padded)
+        {
+            for (int quad = 0; quad < g.C / 4; quad++)
+            {
+                sbyte* a = source + 4 * quad * channel;
+                sbyte* d = destination + 4 * quad * plane + ((nint)g.PadTop * paddedW + g.PadLeft) * 4;
+                for (int h = 0; h < rows; h++, a += width, d += 4 * paddedW)
+                {
+                    if (width >= 16)
+                    {
+                        for (int i = 0; ; i += 16)
+                        {
+                            if (i + 16 > width) i = width - 16;
+                            StoreQuads(AdvSimd.LoadVector128(a + i), AdvSimd.LoadVector128(a + channel + i), AdvSimd.LoadVector128(a + 2 * channel + i),
+                                AdvSimd.LoadVector128(a + 3 * channel + i), d + 4 * i);
+                            if (i + 16 == width) break;
+                        }
+                    }
+                    else if (width >= 8)
+                    {
+                        for (int i = 0; ; i = width - 8)
+                        {
+                            var ab = AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a + i).ToVector128Unsafe(), AdvSimd.LoadVector64(a + channel + i).ToVector128Unsafe()).AsInt16();
+                            var ce = AdvSimd.Arm64.ZipLow(AdvSimd.LoadVector64(a + 2 * channel + i).ToVector128Unsafe(), AdvSimd.LoadVector64(a + 3 * channel + i).ToVector128Unsafe()).AsInt16();
+                            AdvSimd.Arm64.StorePair(d + 4 * i, AdvSimd.Arm64.ZipLow(ab, ce).AsSByte(), AdvSimd.Arm64.ZipHigh(ab, ce).AsSByte());
+                            if (i == width - 8) break;
+                        }
+                    }
+                    else
+                    {
+                        for (int i = 0; i < width; i++)
+                            for (int t = 0; t < 4; t++) d[4 * i + t] = a[t * channel + i];
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>destination = source + 128 as unsigned bytes (the sign bit flipped).</summary>
@@ -218,8 +359,17 @@ internal static class Int8Im2col
     /// stride 1 rows are zipped 8 (x86: 16) pixels at a time; reads may run 15 bytes past a row (the bordered buffer
     /// has 32 to spare) and the last row's spill lands in the row stride's slack.
     /// </summary>
-    public static void Quads(sbyte[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, sbyte[] columns, int rowStride)
+    public static unsafe void Quads(sbyte[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, sbyte[] columns, int rowStride)
     {
+        if (AdvSimd.Arm64.IsSupported && g.StrideW is 1 or 2)
+        {
+            fixed (sbyte* input = padded)
+            fixed (sbyte* output = columns)
+            {
+                QuadsNeon(input + inputBase, tapOffsets, steps, g, paddedW, output, rowStride);
+            }
+            return;
+        }
         ref sbyte src = ref MemoryMarshal.GetArrayDataReference(padded);
         ref sbyte dst = ref MemoryMarshal.GetArrayDataReference(columns);
         int outW = g.OutW, sw = g.StrideW;
@@ -278,6 +428,185 @@ internal static class Int8Im2col
                         Unsafe.Add(ref d, 4 * ow + 3) = Unsafe.Add(ref src, t3 + o);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>The even bytes of the 32 at <paramref name="src"/> (ld2): 16 pixels at stride 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<sbyte> LoadEven(sbyte* src) => AdvSimd.Arm64.Load2xVector128AndUnzip(src).Value1;
+
+    /// <summary>
+    /// <see cref="Quads"/> on AdvSimd at stride 1 or 2, 16 pixels per vector step from the pinned bordered input (from
+    /// the group's first plane) into the pinned columns. Reads may run 31 bytes past a row (the bordered buffer has 32
+    /// to spare); a row's last step may write up to 15 pixels past it, into slots written afterwards or into the row
+    /// stride's slack.
+    /// </summary>
+    private static unsafe void QuadsNeon(sbyte* src, int[] tapOffsets, int steps, Window2d g, int paddedW, sbyte* dst, int rowStride)
+    {
+        int outW = g.OutW, outH = g.OutH;
+        nint rowStep = (nint)g.StrideH * paddedW;
+        for (int step = 0; step < steps; step++)
+        {
+            sbyte* a = src + tapOffsets[4 * step];
+            nint d1 = tapOffsets[4 * step + 1] - tapOffsets[4 * step], d2 = tapOffsets[4 * step + 2] - tapOffsets[4 * step], d3 = tapOffsets[4 * step + 3] - tapOffsets[4 * step];
+            sbyte* row = dst + (nint)step * rowStride * 4;
+            for (int oh = 0; oh < outH; oh++, a += rowStep, row += 4 * outW)
+            {
+                sbyte* d = row;
+                if (g.StrideW == 1)
+                {
+                    for (sbyte* p = a, end = a + outW; p < end; p += 16, d += 64)
+                        StoreQuads(AdvSimd.LoadVector128(p), AdvSimd.LoadVector128(p + d1), AdvSimd.LoadVector128(p + d2), AdvSimd.LoadVector128(p + d3), d);
+                }
+                else
+                {
+                    for (sbyte* p = a, end = a + 2 * outW; p < end; p += 32, d += 64)
+                        StoreQuads(LoadEven(p), LoadEven(p + d1), LoadEven(p + d2), LoadEven(p + d3), d);
+                }
+            }
+        }
+    }
+
+    /// <summary>16 pixels of 4 taps (one vector per tap) as quadruplets: 64 bytes at <paramref name="d"/> (pinned).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreQuads(Vector128<sbyte> a, Vector128<sbyte> b, Vector128<sbyte> c, Vector128<sbyte> e, sbyte* d)
+    {
+        var abLo = AdvSimd.Arm64.ZipLow(a, b).AsInt16();
+        var abHi = AdvSimd.Arm64.ZipHigh(a, b).AsInt16();
+        var ceLo = AdvSimd.Arm64.ZipLow(c, e).AsInt16();
+        var ceHi = AdvSimd.Arm64.ZipHigh(c, e).AsInt16();
+        AdvSimd.Arm64.StorePair(d, AdvSimd.Arm64.ZipLow(abLo, ceLo).AsSByte(), AdvSimd.Arm64.ZipHigh(abLo, ceLo).AsSByte());
+        AdvSimd.Arm64.StorePair(d + 32, AdvSimd.Arm64.ZipLow(abHi, ceHi).AsSByte(), AdvSimd.Arm64.ZipHigh(abHi, ceHi).AsSByte());
+    }
+
+    /// <summary>
+    /// SDOT quadruplets of a 1x1 convolution straight from the int8 input of one group ([channels, pixels]):
+    /// columns[(step * rowStride + p) * 4 + t] = x[4·step + t, p]; channels past the last read as 0 (their weights are 0).
+    /// </summary>
+    public static unsafe void ChannelQuads(ReadOnlySpan<sbyte> x, int channels, int pixels, int steps, sbyte[] columns, int rowStride)
+    {
+        ref sbyte src = ref MemoryMarshal.GetReference(x);
+        ref sbyte dst = ref MemoryMarshal.GetArrayDataReference(columns);
+        fixed (sbyte* pinned = columns)
+        for (int step = 0; step < steps; step++)
+        {
+            int c0 = 4 * step;
+            ref sbyte row = ref Unsafe.Add(ref dst, step * rowStride * 4);
+            int p = 0;
+            if (c0 + 4 <= channels)
+            {
+                ref sbyte a = ref Unsafe.Add(ref src, c0 * pixels);
+                ref sbyte b = ref Unsafe.Add(ref a, pixels);
+                ref sbyte c = ref Unsafe.Add(ref b, pixels);
+                ref sbyte e = ref Unsafe.Add(ref c, pixels);
+                for (; p + 16 <= pixels; p += 16)
+                    StoreQuads(Vector128.LoadUnsafe(ref a, (nuint)p), Vector128.LoadUnsafe(ref b, (nuint)p), Vector128.LoadUnsafe(ref c, (nuint)p),
+                        Vector128.LoadUnsafe(ref e, (nuint)p), pinned + ((nint)step * rowStride + p) * 4);
+                if (p + 8 <= pixels)
+                {
+                    // 8 pixels: the low halves' quadruplets only (32 bytes).
+                    var ab = AdvSimd.Arm64.ZipLow(Vector64.LoadUnsafe(ref a, (nuint)p).ToVector128Unsafe(), Vector64.LoadUnsafe(ref b, (nuint)p).ToVector128Unsafe()).AsInt16();
+                    var ce = AdvSimd.Arm64.ZipLow(Vector64.LoadUnsafe(ref c, (nuint)p).ToVector128Unsafe(), Vector64.LoadUnsafe(ref e, (nuint)p).ToVector128Unsafe()).AsInt16();
+                    AdvSimd.Arm64.ZipLow(ab, ce).AsSByte().StoreUnsafe(ref row, (nuint)(4 * p));
+                    AdvSimd.Arm64.ZipHigh(ab, ce).AsSByte().StoreUnsafe(ref row, (nuint)(4 * p + 16));
+                    p += 8;
+                }
+            }
+            for (; p < pixels; p++)
+                for (int t = 0; t < 4; t++)
+                    Unsafe.Add(ref row, 4 * p + t) = c0 + t < channels ? Unsafe.Add(ref src, (c0 + t) * pixels + p) : (sbyte)0;
+        }
+    }
+
+    /// <summary>
+    /// im2col of one group in int8 tap pairs for AdvSimd: columns[(r * rowStride + p) * 2 + t] = input of tap 2r + t at
+    /// pixel p, for pair rows r &lt; <paramref name="pairRows"/>. Stride 1 zips two 16-byte runs per 16 pixels, stride 2
+    /// takes the even bytes of 32 (ld2); a row's last vector may spill into the next row's slots, written afterwards (the
+    /// last row's spill lands in the row stride's slack), and reads may run 31 bytes past a row (the bordered buffer has
+    /// 32 to spare).
+    /// </summary>
+    public static unsafe void Pairs8(sbyte[] padded, int inputBase, int[] tapOffsets, int pairRows, Window2d g, int paddedW, sbyte[] columns, int rowStride)
+    {
+        int outW = g.OutW, outH = g.OutH, sw = g.StrideW;
+        nint rowStep = (nint)g.StrideH * paddedW;
+        fixed (sbyte* src = padded)
+        fixed (sbyte* dst = columns)
+        {
+            for (int r = 0; r < pairRows; r++)
+            {
+                sbyte* a = src + inputBase + tapOffsets[2 * r];
+                nint delta = tapOffsets[2 * r + 1] - tapOffsets[2 * r];
+                sbyte* row = dst + (nint)r * rowStride * 2;
+                for (int oh = 0; oh < outH; oh++, a += rowStep, row += 2 * outW)
+                {
+                    sbyte* d = row;
+                    if (sw == 1)
+                    {
+                        for (sbyte* p = a, end = a + outW; p < end; p += 16, d += 32)
+                        {
+                            var va = AdvSimd.LoadVector128(p);
+                            var vb = AdvSimd.LoadVector128(p + delta);
+                            AdvSimd.Arm64.StorePair(d, AdvSimd.Arm64.ZipLow(va, vb), AdvSimd.Arm64.ZipHigh(va, vb));
+                        }
+                    }
+                    else if (sw == 2)
+                    {
+                        for (sbyte* p = a, end = a + 2 * outW; p < end; p += 32, d += 32)
+                        {
+                            var va = LoadEven(p);
+                            var vb = LoadEven(p + delta);
+                            AdvSimd.Arm64.StorePair(d, AdvSimd.Arm64.ZipLow(va, vb), AdvSimd.Arm64.ZipHigh(va, vb));
+                        }
+                    }
+                    else
+                    {
+                        for (int ow = 0; ow < outW; ow++)
+                        {
+                            d[2 * ow] = a[ow * sw];
+                            d[2 * ow + 1] = a[ow * sw + delta];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The int8 pair rows of a 1x1 convolution straight from the input of one group ([channels, pixels]):
+    /// columns[(r * rowStride + p) * 2 + t] = x[2r + t, p]; channels past the last read as 0 (their weights are 0).
+    /// </summary>
+    public static void ChannelPairs8(ReadOnlySpan<sbyte> x, int channels, int pixels, int pairRows, sbyte[] columns, int rowStride)
+    {
+        ref sbyte src = ref MemoryMarshal.GetReference(x);
+        ref sbyte dst = ref MemoryMarshal.GetArrayDataReference(columns);
+        for (int r = 0; r < pairRows; r++)
+        {
+            int c0 = 2 * r;
+            ref sbyte row = ref Unsafe.Add(ref dst, r * rowStride * 2);
+            int p = 0;
+            if (c0 + 2 <= channels)
+            {
+                ref sbyte a = ref Unsafe.Add(ref src, c0 * pixels);
+                ref sbyte b = ref Unsafe.Add(ref a, pixels);
+                for (; p + 16 <= pixels; p += 16)
+                {
+                    var va = Vector128.LoadUnsafe(ref a, (nuint)p);
+                    var vb = Vector128.LoadUnsafe(ref b, (nuint)p);
+                    AdvSimd.Arm64.ZipLow(va, vb).StoreUnsafe(ref row, (nuint)(2 * p));
+                    AdvSimd.Arm64.ZipHigh(va, vb).StoreUnsafe(ref row, (nuint)(2 * p + 16));
+                }
+                if (p + 8 <= pixels)
+                {
+                    AdvSimd.Arm64.ZipLow(Vector64.LoadUnsafe(ref a, (nuint)p).ToVector128Unsafe(), Vector64.LoadUnsafe(ref b, (nuint)p).ToVector128Unsafe())
+                        .StoreUnsafe(ref row, (nuint)(2 * p));
+                    p += 8;
+                }
+            }
+            for (; p < pixels; p++)
+            {
+                Unsafe.Add(ref row, 2 * p) = c0 < channels ? Unsafe.Add(ref src, c0 * pixels + p) : (sbyte)0;
+                Unsafe.Add(ref row, 2 * p + 1) = c0 + 1 < channels ? Unsafe.Add(ref src, (c0 + 1) * pixels + p) : (sbyte)0;
             }
         }
     }

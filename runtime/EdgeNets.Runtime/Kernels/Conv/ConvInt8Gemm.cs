@@ -21,12 +21,21 @@ internal enum Int8Isa
     AdvSimdDot,
     /// <summary>uint8 × int8 quadruplets, vpdpbusd (AVX-VNNI) on 8 int32 lanes: inputs stored as x + 128.</summary>
     AvxVnni,
+    /// <summary>
+    /// int8 pairs on AdvSimd without SDOT: smull/smlal multiply 8 byte lanes into int16 (each lane the sum of two
+    /// products: the taps of one pair), sadalp adds adjacent int16 lanes into 4 int32 lanes, so each int32 lane takes
+    /// four taps per step (two pairs) from 2 vector multiplies per 16 products.
+    /// </summary>
+    AdvSimd,
 }
 
 internal static class Int8IsaExtensions
 {
-    /// <summary>Whether the variant multiplies int8 quadruplets (four taps per int32 lane) rather than int16 pairs.</summary>
-    public static bool UsesQuads(this Int8Isa isa) => isa is Int8Isa.AdvSimdDot or Int8Isa.AvxVnni;
+    /// <summary>
+    /// Whether the variant multiplies int8 operands, four taps per int32 lane and step (SDOT and AVX-VNNI quadruplets,
+    /// AdvSimd's two byte pairs), with the input zero point folded into the bias, rather than int16 pairs of x − zx.
+    /// </summary>
+    public static bool UsesQuads(this Int8Isa isa) => isa is Int8Isa.AdvSimdDot or Int8Isa.AvxVnni or Int8Isa.AdvSimd;
 
     /// <summary>The input zero point as the quadruplet variants hold their inputs: zx + 128 for AVX-VNNI's unsigned bytes.</summary>
     public static int StoredZeroPoint(this Int8Isa isa, int zeroPoint) => isa == Int8Isa.AvxVnni ? zeroPoint + 128 : zeroPoint;
@@ -48,13 +57,34 @@ internal static class Int8IsaExtensions
 /// another with the pair's values adjacent, so a vector load gives 8 (4) pixels × 2 (4) taps; the weights of 4 output
 /// channels are packed per pair (quadruplet) as one int32 each, so one broadcast feeds a whole row of pixels.
 /// </para>
+/// <para>
+/// The ARM variants: SDOT (A76) multiplies by vector element, so one 16-byte load of packed weights serves 4
+/// channels; its block is 8 channels × 8 pixels (16 accumulators, 2 column and 2 weight vectors per step, no
+/// broadcasts). AdvSimd without SDOT (A72) keeps raw int8 like SDOT (zero point folded into the bias) in byte pairs:
+/// pair row r holds taps 2r, 2r+1 of every pixel adjacent, a step takes two pair rows (lo, hi) and each channel's
+/// weights come packed as 8 bytes per pair row (its two taps repeated for 4 pixels). Per channel and 4 pixels:
+/// smull (lo) + smlal (hi) into 8 int16 lanes of two products each, sadalp into 4 int32 pixels. Two int8 products fit
+/// int16 unless both are (−128)·(−128); weights of −128 (which the converter never writes: its range is [−127, 127])
+/// take the exact form that widens each smull on its own.
+/// </para>
 /// </summary>
 internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
 {
     /// <summary>Output channels per register block of the 128/256-bit kernels.</summary>
     private const int RowBlock = 4;
-    /// <summary>Output channels per register block of the variant (8 for AVX-512, whose 32 registers hold twice the accumulators).</summary>
+    /// <summary>Output channels per register block of the variant (8 for AVX-512, whose 32 registers hold twice the accumulators, and for SDOT's 8 × 8 block).</summary>
     private readonly int _rowBlock;
+    /// <summary>AdvSimd: some weight is −128, so two products may not share an int16 lane.</summary>
+    private readonly bool _separatePairs;
+    /// <summary>
+    /// ARM, stride 1 along rows, channels in whole quadruplets, one group, rows of whole blocks: no im2col matrix.
+    /// The bordered input is kept with its channels interleaved (AdvSimd: pairs, 2 bytes per pixel and pair; SDOT:
+    /// quadruplets, 4 bytes per pixel), so the operand of a kernel tap and 4 channels for 16 (8) pixels of one output
+    /// row is a run of 32 bytes at a fixed offset from the pixels' own: the steps go tap by tap, 4 channels per step.
+    /// </summary>
+    private readonly bool _implicit;
+    /// <summary>Implicit: per kernel tap, its byte offset in the interleaved input from the output pixel's top-left corner.</summary>
+    private readonly int[] _implicitTaps = [];
     /// <summary>Multiply-adds per run below which splitting across threads costs more than it saves.</summary>
     private const long MinParallelMacs = 200_000;
 
@@ -78,7 +108,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     private readonly short[] _padded16 = [];
     private readonly sbyte[] _padded8 = [];
     private readonly short[] _columns16 = [];
-    /// <summary>1x1, stride 1, no padding, int16 pairs: the columns are the input's channel pairs, built in one pass without the bordered copy.</summary>
+    /// <summary>
+    /// 1x1, stride 1, no padding (all but AVX-VNNI): the columns are the input's channel pairs (int16, or int8 for
+    /// AdvSimd) or quadruplets (SDOT), built in one pass without the bordered copy.
+    /// </summary>
     private readonly bool _direct1x1;
     private readonly sbyte[] _columns8 = [];
 
@@ -113,8 +146,12 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
         _tapsPerStep = isa.UsesQuads() ? 4 : 2;
-        _rowBlock = isa == Int8Isa.Avx512 ? 8 : RowBlock;
+        _rowBlock = isa is Int8Isa.Avx512 or Int8Isa.AdvSimdDot ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
+        // Rows of whole blocks (16 pixels for AdvSimd, 8 for SDOT): a row's last part block would cost more than the
+        // im2col it saves.
+        _implicit = isa is Int8Isa.AdvSimd or Int8Isa.AdvSimdDot && kernelSize > 1 && g.StrideW == 1 && _group == 1 && _cpg % 4 == 0
+            && g.OutW % (isa == Int8Isa.AdvSimd ? 16 : 8) == 0;
 
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[shape.OutChannels];
@@ -133,7 +170,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
 
         int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
-        _packedWeights = new int[_group * blocks * _steps * _rowBlock];
+        // AdvSimd: 4 int32 per channel and step, the 8 bytes of each pair row (its two taps, repeated for 4 pixels).
+        int perChannel = isa == Int8Isa.AdvSimd ? 4 : 1;
+        _separatePairs = isa == Int8Isa.AdvSimd && weights.Contains(sbyte.MinValue);
+        _packedWeights = new int[_group * blocks * _steps * _rowBlock * perChannel];
         for (int grp = 0; grp < _group; grp++)
             for (int b = 0; b < blocks; b++)
                 for (int step = 0; step < _steps; step++)
@@ -141,13 +181,22 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     {
                         int m = b * _rowBlock + r;
                         int packed = 0;
+                        int index = (((grp * blocks + b) * _steps + step) * _rowBlock + r) * perChannel;
                         for (int t = 0; t < _tapsPerStep; t++)
                         {
-                            int k = step * _tapsPerStep + t;
+                            // Implicit: step = tap·(channels / 4) + channel quadruplet, its 4 channels at that tap.
+                            int k = _implicit ? ((step % (_cpg / 4)) * 4 + t) * kernelSize + step / (_cpg / 4) : step * _tapsPerStep + t;
                             int w = m < _mpg && k < _taps ? weights[(grp * _mpg + m) * _taps + k] : 0;
                             packed |= _tapsPerStep == 2 ? (ushort)(short)w << (16 * t) : (byte)(sbyte)w << (8 * t);
                         }
-                        _packedWeights[((grp * blocks + b) * _steps + step) * _rowBlock + r] = packed;
+                        if (isa == Int8Isa.AdvSimd)
+                        {
+                            // Bytes w0 w1 w2 w3 of the step: (w0 w1) four times, then (w2 w3) four times.
+                            int lo = packed & 0xFFFF, hi = (packed >>> 16) & 0xFFFF;
+                            _packedWeights[index] = _packedWeights[index + 1] = lo | lo << 16;
+                            _packedWeights[index + 2] = _packedWeights[index + 3] = hi | hi << 16;
+                        }
+                        else _packedWeights[index] = packed;
                     }
 
         _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
@@ -162,7 +211,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _tapOffsets[k] = c * plane + kh * g.DilationH * _paddedW + kw * g.DilationW;
         }
         _pixels = g.OutH * g.OutW;
-        _direct1x1 = !isa.UsesQuads() && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
+        _direct1x1 = isa != Int8Isa.AvxVnni && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
         // Room for 16 pixels (AVX-512: 32) past the last whole 16: vector copies of a row may run over (into the next
         // row's slots, written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more
@@ -171,13 +220,21 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         // micro-kernels read one after another over all L1 sets; an even number would pile them onto half or fewer.
         _rowStride = ((_pixels + 15) & ~15) + (isa == Int8Isa.Avx512 ? 32 : 16);
         if ((_rowStride / 16) % 2 == 0) _rowStride += 16;
-        // Vector reads of a row may run up to 16 elements past its end.
-        int paddedLength = g.C * plane + 32;
+        // Vector reads of a row may run up to 16 elements past its end (implicit: 16 pixels of 2 channels, or 8 of 4).
+        int paddedLength = g.C * plane + (_implicit ? 64 : 32);
+        if (_implicit)
+        {
+            int bytesPerPixel = isa == Int8Isa.AdvSimd ? 2 : 4;
+            _implicitTaps = new int[kernelSize];
+            for (int t = 0; t < kernelSize; t++)
+                _implicitTaps[t] = (t / g.KernelW * g.DilationH * _paddedW + t % g.KernelW * g.DilationW) * bytesPerPixel;
+        }
         if (isa.UsesQuads())
         {
+            // Implicit: the same bytes hold the interleaved planes (channels × plane in all).
             _padded8 = new sbyte[paddedLength];
             Array.Fill(_padded8, unchecked((sbyte)isa.StoredZeroPoint(_inputZeroPoint)));
-            _columns8 = new sbyte[_steps * _rowStride * 4];
+            _columns8 = _implicit ? [] : new sbyte[_steps * _rowStride * 4];
         }
         else
         {
@@ -199,6 +256,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
             if (_direct1x1) { }
+            else if (_implicit && _isa == Int8Isa.AdvSimd) Int8Im2col.InterleavePairs(image, _padded8, g, _paddedW, _paddedH);
+            else if (_implicit) Int8Im2col.InterleaveQuads(image, _padded8, g, _paddedW, _paddedH);
             else if (_isa.UsesQuads()) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: _isa == Int8Isa.AvxVnni);
             else Int8Im2col.Border16(image, _padded16, g, _paddedW, _paddedH, _inputZeroPoint);
             for (int grp = 0; grp < _group; grp++)
@@ -214,6 +273,16 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     case Int8Isa.Vector128:
                         if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
                         else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride, _isa);
+                        break;
+                    case Int8Isa.AdvSimd or Int8Isa.AdvSimdDot when _implicit:
+                        break;
+                    case Int8Isa.AdvSimd:
+                        if (_direct1x1) Int8Im2col.ChannelPairs8(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, 2 * _steps, _columns8, _rowStride);
+                        else Int8Im2col.Pairs8(_padded8, inputBase, _tapOffsets, 2 * _steps, g, _paddedW, _columns8, _rowStride);
+                        break;
+                    case Int8Isa.AdvSimdDot:
+                        if (_direct1x1) Int8Im2col.ChannelQuads(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _steps, _columns8, _rowStride);
+                        else Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
                         break;
                     default:
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
@@ -257,7 +326,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
     private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
-        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock);
+        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock * (_isa == Int8Isa.AdvSimd ? 4 : 1));
         switch (_isa)
         {
             case Int8Isa.Avx2:
@@ -272,6 +341,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 break;
             case Int8Isa.AvxVnni:
                 GemmVnni(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Int8Isa.AdvSimd:
+                if (_separatePairs) GemmPairs<SeparatePairs>(weights, output, channel0, mBegin, mEnd, tail);
+                else GemmPairs<FusedPairs>(weights, output, channel0, mBegin, mEnd, tail);
                 break;
             default:
                 GemmDot(weights, output, channel0, mBegin, mEnd, tail);
@@ -544,45 +617,402 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
     }
 
-    private void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    /// <summary>
+    /// Where a block's operands start and how its steps walk: the pixels' own operand address, per kernel tap an offset
+    /// from it (the explicit im2col: one tap at 0 taking every step), the steps per tap, the distance between steps and
+    /// (AdvSimd) from a step's lo pair row to its hi one.
+    /// </summary>
+    private readonly unsafe struct StepWalk(int* taps, int tapCount, int stepsPerTap, nint stepStride, nint hiOffset)
     {
-        ref sbyte columns = ref MemoryMarshal.GetArrayDataReference(_columns8);
-        int steps = _steps, stride = _rowStride * 4;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
-        // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
-        for (int p0 = 0; p0 < _pixels; p0 += 8)
+        public readonly int* Taps = taps;
+        public readonly int TapCount = tapCount, StepsPerTap = stepsPerTap;
+        public readonly nint StepStride = stepStride, HiOffset = hiOffset;
+    }
+
+    /// <summary>
+    /// SDOT: 8 output channels × 8 pixels per block, 16 accumulators: per tap quadruplet one load pair of columns (8
+    /// pixels × 4 taps) and one of weights (8 channels × 4 taps) feed 16 SDOTs by element, no broadcasts. Implicit:
+    /// blocks of 8 pixels along each output row.
+    /// </summary>
+    private unsafe void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        if (_implicit)
         {
-            for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+            GemmDotImplicit(weights, output, channel0, mBegin, mEnd, tail);
+            return;
+        }
+        const int Block = 8;
+        int steps = _steps;
+        nint stride = _rowStride * 4;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        fixed (sbyte* columns = _columns8)
+        fixed (int* packed = weights)
+        {
+            // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
+            for (int p0 = 0; p0 < _pixels; p0 += 8)
             {
-                ref int w = ref Unsafe.AsRef(in weights[m0 / RowBlock * steps * RowBlock]);
-                Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default;
-                Vector128<int> a20 = default, a21 = default, a30 = default, a31 = default;
-                ref sbyte col = ref Unsafe.Add(ref columns, p0 * 4);
-                ref int wk = ref w;
-                for (int step = 0; step < steps; step++)
-                {
-                    var x0 = Vector128.LoadUnsafe(ref col);
-                    var x1 = Vector128.LoadUnsafe(ref col, 16);
-                    var w0 = Vector128.Create(wk).AsSByte();
-                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 1)).AsSByte();
-                    a00 = Dp.DotProduct(a00, x0, w0);
-                    a01 = Dp.DotProduct(a01, x1, w0);
-                    a10 = Dp.DotProduct(a10, x0, w1);
-                    a11 = Dp.DotProduct(a11, x1, w1);
-                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 2)).AsSByte();
-                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 3)).AsSByte();
-                    a20 = Dp.DotProduct(a20, x0, w2);
-                    a21 = Dp.DotProduct(a21, x1, w2);
-                    a30 = Dp.DotProduct(a30, x0, w3);
-                    a31 = Dp.DotProduct(a31, x1, w3);
-                    col = ref Unsafe.Add(ref col, stride);
-                    wk = ref Unsafe.Add(ref wk, RowBlock);
-                }
                 int count = Math.Min(8, _pixels - p0);
-                requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
-                requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-                requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-                requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                for (int m0 = mBegin; m0 < mEnd; m0 += Block)
+                {
+                    sbyte* wk = (sbyte*)(packed + m0 * steps);
+                    sbyte* col = columns + p0 * 4;
+                    sbyte* end = wk + steps * Block * 4;
+                    Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                    Vector128<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+                    // Two steps per pass (one loop test per 32 SDOTs), then an odd last step.
+                    sbyte* pairsEnd = wk + (steps & ~1) * Block * 4;
+                    for (; wk < pairsEnd; wk += 2 * Block * 4, col += 2 * stride)
+                    {
+                        DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                            ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                        DotStep(col + stride, wk + Block * 4, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                            ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                    }
+                    if (wk < end)
+                        DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                            ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                    requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store8(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
+                }
+            }
+        }
+    }
+
+    /// <summary>The implicit SDOT Conv: blocks of 8 pixels along each output row, their operands in the interleaved input.</summary>
+    private unsafe void GemmDotImplicit(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        var g = _g;
+        fixed (sbyte* interleaved = _padded8)
+        fixed (int* taps = _implicitTaps)
+        fixed (int* packed = weights)
+        {
+            var walk = new StepWalk(taps, _implicitTaps.Length, _cpg / 4, (nint)_paddedW * _paddedH * 4, 0);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                sbyte* row = interleaved + (nint)oh * g.StrideH * _paddedW * 4;
+                for (int ow = 0; ow < g.OutW; ow += 8)
+                    DotBlock(row + ow * 4, packed, walk, oh * g.OutW + ow, Math.Min(8, g.OutW - ow), channel0, mBegin, mEnd, output, tail);
+            }
+        }
+    }
+
+    /// <summary>One block of 8 pixels (<paramref name="count"/> of them real) from pixel <paramref name="p0"/>, operands at <paramref name="src"/>, every channel block.</summary>
+    private unsafe void DotBlock(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+    {
+        const int Block = 8;
+        int steps = _steps;
+        nint stride = walk.StepStride;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        for (int m0 = mBegin; m0 < mEnd; m0 += Block)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps);
+            Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+            Vector128<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+            for (int t = 0; t < walk.TapCount; t++)
+            {
+                sbyte* col = src + walk.Taps[t];
+                sbyte* end = wk + walk.StepsPerTap * Block * 4;
+                // Two steps per pass (one loop test per 32 SDOTs), then an odd last step.
+                sbyte* pairsEnd = wk + (walk.StepsPerTap & ~1) * Block * 4;
+                for (; wk < pairsEnd; wk += 2 * Block * 4, col += 2 * stride)
+                {
+                    DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                        ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                    DotStep(col + stride, wk + Block * 4, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                        ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                }
+                if (wk < end)
+                {
+                    DotStep(col, wk, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31,
+                        ref a40, ref a41, ref a50, ref a51, ref a60, ref a61, ref a70, ref a71);
+                    wk = end;
+                }
+            }
+            requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a40, a41, m0 + 4, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a50, a51, m0 + 5, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a60, a61, m0 + 6, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a70, a71, m0 + 7, output, p0, count, _pixels, _mpg, tail);
+        }
+    }
+
+    /// <summary>One tap quadruplet of the SDOT block: 8 pixels' columns at <paramref name="col"/>, 8 channels' weights at <paramref name="wk"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void DotStep(sbyte* col, sbyte* wk, ref Vector128<int> a00, ref Vector128<int> a01, ref Vector128<int> a10, ref Vector128<int> a11,
+        ref Vector128<int> a20, ref Vector128<int> a21, ref Vector128<int> a30, ref Vector128<int> a31, ref Vector128<int> a40, ref Vector128<int> a41,
+        ref Vector128<int> a50, ref Vector128<int> a51, ref Vector128<int> a60, ref Vector128<int> a61, ref Vector128<int> a70, ref Vector128<int> a71)
+    {
+        var (x0, x1) = AdvSimd.Arm64.LoadPairVector128(col);
+        var (w0, w1) = AdvSimd.Arm64.LoadPairVector128(wk);
+        a00 = Dp.DotProductBySelectedQuadruplet(a00, x0, w0, 0);
+        a01 = Dp.DotProductBySelectedQuadruplet(a01, x1, w0, 0);
+        a10 = Dp.DotProductBySelectedQuadruplet(a10, x0, w0, 1);
+        a11 = Dp.DotProductBySelectedQuadruplet(a11, x1, w0, 1);
+        a20 = Dp.DotProductBySelectedQuadruplet(a20, x0, w0, 2);
+        a21 = Dp.DotProductBySelectedQuadruplet(a21, x1, w0, 2);
+        a30 = Dp.DotProductBySelectedQuadruplet(a30, x0, w0, 3);
+        a31 = Dp.DotProductBySelectedQuadruplet(a31, x1, w0, 3);
+        a40 = Dp.DotProductBySelectedQuadruplet(a40, x0, w1, 0);
+        a41 = Dp.DotProductBySelectedQuadruplet(a41, x1, w1, 0);
+        a50 = Dp.DotProductBySelectedQuadruplet(a50, x0, w1, 1);
+        a51 = Dp.DotProductBySelectedQuadruplet(a51, x1, w1, 1);
+        a60 = Dp.DotProductBySelectedQuadruplet(a60, x0, w1, 2);
+        a61 = Dp.DotProductBySelectedQuadruplet(a61, x1, w1, 2);
+        a70 = Dp.DotProductBySelectedQuadruplet(a70, x0, w1, 3);
+        a71 = Dp.DotProductBySelectedQuadruplet(a71, x1, w1, 3);
+    }
+
+    /// <summary>
+    /// One step of the AdvSimd 4 × 16 block: ld1 of 4 d registers gives the lo pairs of the 16 pixels (at
+    /// <paramref name="lo"/>), another their hi pairs, two more the packed weights of 2 channels each (lo, hi).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PairsStep16<TProducts>(sbyte* lo, sbyte* hi, sbyte* wk, ref Vector128<int> a00, ref Vector128<int> a01, ref Vector128<int> a02, ref Vector128<int> a03, ref Vector128<int> a10, ref Vector128<int> a11, ref Vector128<int> a12, ref Vector128<int> a13, ref Vector128<int> a20, ref Vector128<int> a21, ref Vector128<int> a22, ref Vector128<int> a23, ref Vector128<int> a30, ref Vector128<int> a31, ref Vector128<int> a32, ref Vector128<int> a33)
+        where TProducts : struct, IPairProducts
+    {
+        var (x0, x1, x2, x3) = AdvSimd.Load4xVector64(lo);
+        var (y0, y1, y2, y3) = AdvSimd.Load4xVector64(hi);
+        var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+        a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
+        a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
+        a02 = TProducts.Add(a02, x2, y2, wl0, wh0);
+        a03 = TProducts.Add(a03, x3, y3, wl0, wh0);
+        a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
+        a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
+        a12 = TProducts.Add(a12, x2, y2, wl1, wh1);
+        a13 = TProducts.Add(a13, x3, y3, wl1, wh1);
+        (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+        a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
+        a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
+        a22 = TProducts.Add(a22, x2, y2, wl0, wh0);
+        a23 = TProducts.Add(a23, x3, y3, wl0, wh0);
+        a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
+        a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
+        a32 = TProducts.Add(a32, x2, y2, wl1, wh1);
+        a33 = TProducts.Add(a33, x3, y3, wl1, wh1);
+    }
+
+    /// <summary>How a step's two byte pairs of one channel and 4 pixels reach their int32 accumulator.</summary>
+    private interface IPairProducts
+    {
+        /// <summary>acc + Σ of the products lo·wl and hi·wh, adjacent int16 lanes (one pixel's pair) summed into each int32 lane.</summary>
+        static abstract Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> lo, Vector64<sbyte> hi, Vector64<sbyte> wl, Vector64<sbyte> wh);
+    }
+
+    /// <summary>smull + smlal + sadalp: each int16 lane holds two products, at most 2·128·127 with weights in [−127, 127].</summary>
+    private readonly struct FusedPairs : IPairProducts
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> lo, Vector64<sbyte> hi, Vector64<sbyte> wl, Vector64<sbyte> wh) =>
+            AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(lo, wl), hi, wh));
+    }
+
+    /// <summary>Each smull widened on its own (exact for every int8, −128·−128 included): two sadalp per step.</summary>
+    private readonly struct SeparatePairs : IPairProducts
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> lo, Vector64<sbyte> hi, Vector64<sbyte> wl, Vector64<sbyte> wh) =>
+            AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(lo, wl)), AdvSimd.MultiplyWideningLower(hi, wh));
+    }
+
+    /// <summary>
+    /// AdvSimd without SDOT: 4 output channels × 16 pixels per block, 16 accumulators of 4 pixels. Per step (two pair
+    /// rows) one 4-register load from each pair row gives the 16 pixels' lo and hi pairs, one per 2 channels their packed
+    /// weights; each channel and 4 pixels take smull + smlal + sadalp (<typeparamref name="TProducts"/>). Implicit:
+    /// blocks along each output row.
+    /// </summary>
+    private unsafe void GemmPairs<TProducts>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        if (_implicit)
+        {
+            GemmPairsImplicit<TProducts>(weights, output, channel0, mBegin, mEnd, tail);
+            return;
+        }
+        int steps = _steps;
+        nint pairRow = _rowStride * 2;
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        fixed (sbyte* columns = _columns8)
+        fixed (int* packed = weights)
+        {
+            // Blocks of 16 pixels while more than 12 are left; the last 1 to 12 in blocks of 8 and 4 (a 6x6 map
+            // computes 36 pixels, not 48; a 3x3 one 12, not 16).
+            int wide = _pixels - 12 > 0 ? (_pixels - 12 + 15) / 16 * 16 : 0;
+            for (int p0 = 0; p0 < wide; p0 += 16)
+            {
+                int count = Math.Min(16, _pixels - p0);
+                for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+                {
+                    sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+                    sbyte* end = wk + steps * RowBlock * 16;
+                    sbyte* lo = columns + p0 * 2;
+                    Vector128<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+                    Vector128<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+                    // Two steps per pass (one loop test per 96 multiply instructions), then an odd last step.
+                    sbyte* pairsEnd = wk + (steps & ~1) * RowBlock * 16;
+                    for (; wk < pairsEnd; wk += 2 * RowBlock * 16, lo += 4 * pairRow)
+                    {
+                        PairsStep16<TProducts>(lo, lo + pairRow, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                        PairsStep16<TProducts>(lo + 2 * pairRow, lo + 3 * pairRow, wk + RowBlock * 16, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                    }
+                    if (wk < end) PairsStep16<TProducts>(lo, lo + pairRow, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                    int first = Math.Min(8, count);
+                    requant.Store8(a00, a01, m0, output, p0, first, _pixels, _mpg, tail);
+                    requant.Store8(a10, a11, m0 + 1, output, p0, first, _pixels, _mpg, tail);
+                    requant.Store8(a20, a21, m0 + 2, output, p0, first, _pixels, _mpg, tail);
+                    requant.Store8(a30, a31, m0 + 3, output, p0, first, _pixels, _mpg, tail);
+                    if (count > 8)
+                    {
+                        requant.Store8(a02, a03, m0, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                        requant.Store8(a12, a13, m0 + 1, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                        requant.Store8(a22, a23, m0 + 2, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                        requant.Store8(a32, a33, m0 + 3, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                    }
+                }
+            }
+            for (int p0 = wide; p0 < _pixels; p0 += 8)
+            {
+                // (Their own requantizers: one passed by reference would keep this method's from registers.)
+                if (_pixels - p0 > 4) PairsBlock8<TProducts>(columns, packed, p0, Math.Min(8, _pixels - p0), channel0, mBegin, mEnd, output, tail);
+                else PairsBlock4<TProducts>(columns, packed, p0, _pixels - p0, channel0, mBegin, mEnd, output, tail);
+            }
+        }
+    }
+
+    /// <summary><see cref="GemmPairs{TProducts}"/> on 8 pixels (5 to 8 of them real) from <paramref name="p0"/>: 8 accumulators.</summary>
+    private unsafe void PairsBlock8<TProducts>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        int steps = _steps;
+        nint pairRow = _rowStride * 2;
+        for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+            sbyte* end = wk + steps * RowBlock * 16;
+            sbyte* lo = columns + p0 * 2;
+            Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+            for (; wk < end; wk += RowBlock * 16, lo += 2 * pairRow)
+            {
+                var (x0, x1) = AdvSimd.Arm64.LoadPairVector64(lo);
+                var (y0, y1) = AdvSimd.Arm64.LoadPairVector64(lo + pairRow);
+                var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+                a00 = TProducts.Add(a00, x0, y0, wl0, wh0);
+                a01 = TProducts.Add(a01, x1, y1, wl0, wh0);
+                a10 = TProducts.Add(a10, x0, y0, wl1, wh1);
+                a11 = TProducts.Add(a11, x1, y1, wl1, wh1);
+                (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+                a20 = TProducts.Add(a20, x0, y0, wl0, wh0);
+                a21 = TProducts.Add(a21, x1, y1, wl0, wh0);
+                a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
+                a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
+            }
+            requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        }
+    }
+
+    /// <summary><see cref="GemmPairs{TProducts}"/> on 4 pixels (1 to 4 of them real) from <paramref name="p0"/>: 4 accumulators.</summary>
+    private unsafe void PairsBlock4<TProducts>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        int steps = _steps;
+        nint pairRow = _rowStride * 2;
+        for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+            sbyte* end = wk + steps * RowBlock * 16;
+            sbyte* lo = columns + p0 * 2;
+            Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; wk < end; wk += RowBlock * 16, lo += 2 * pairRow)
+            {
+                var x = AdvSimd.LoadVector64(lo);
+                var y = AdvSimd.LoadVector64(lo + pairRow);
+                var (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk);
+                a0 = TProducts.Add(a0, x, y, wl0, wh0);
+                a1 = TProducts.Add(a1, x, y, wl1, wh1);
+                (wl0, wh0, wl1, wh1) = AdvSimd.Load4xVector64(wk + 32);
+                a2 = TProducts.Add(a2, x, y, wl0, wh0);
+                a3 = TProducts.Add(a3, x, y, wl1, wh1);
+            }
+            requant.Store8(a0, default, m0, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a1, default, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a2, default, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a3, default, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+        }
+    }
+
+    /// <summary>The implicit AdvSimd Conv: rows of whole 16-pixel blocks, their operands in the interleaved input.</summary>
+    private unsafe void GemmPairsImplicit<TProducts>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var g = _g;
+        nint pairPlane = (nint)_paddedW * _paddedH * 2;
+        fixed (sbyte* interleaved = _padded8)
+        fixed (int* taps = _implicitTaps)
+        fixed (int* packed = weights)
+        {
+            var walk = new StepWalk(taps, _implicitTaps.Length, _cpg / 4, 2 * pairPlane, pairPlane);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                sbyte* row = interleaved + (nint)oh * g.StrideH * _paddedW * 2;
+                for (int ow = 0; ow < g.OutW; ow += 16)
+                    PairsBlock16<TProducts>(row + 2 * ow, packed, walk, oh * g.OutW + ow, 16, channel0, mBegin, mEnd, output, tail);
+            }
+        }
+    }
+
+    /// <summary>Implicit AdvSimd: 16 pixels of one output row from <paramref name="p0"/>, every channel block, tap by tap: 16 accumulators.</summary>
+    private unsafe void PairsBlock16<TProducts>(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+        where TProducts : struct, IPairProducts
+    {
+        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        int steps = _steps;
+        nint stride = walk.StepStride, hiOffset = walk.HiOffset;
+        for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
+        {
+            sbyte* wk = (sbyte*)(packed + m0 * steps * 4);
+            Vector128<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector128<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            for (int t = 0; t < walk.TapCount; t++)
+            {
+                sbyte* lo = src + walk.Taps[t];
+                sbyte* end = wk + walk.StepsPerTap * RowBlock * 16;
+                sbyte* pairsEnd = wk + (walk.StepsPerTap & ~1) * RowBlock * 16;
+                for (; wk < pairsEnd; wk += 2 * RowBlock * 16, lo += 2 * stride)
+                {
+                    PairsStep16<TProducts>(lo, lo + hiOffset, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                    PairsStep16<TProducts>(lo + stride, lo + stride + hiOffset, wk + RowBlock * 16, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                }
+                if (wk < end)
+                {
+                    PairsStep16<TProducts>(lo, lo + hiOffset, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
+                    wk = end;
+                }
+            }
+            int first = Math.Min(8, count);
+            requant.Store8(a00, a01, m0, output, p0, first, _pixels, _mpg, tail);
+            requant.Store8(a10, a11, m0 + 1, output, p0, first, _pixels, _mpg, tail);
+            requant.Store8(a20, a21, m0 + 2, output, p0, first, _pixels, _mpg, tail);
+            requant.Store8(a30, a31, m0 + 3, output, p0, first, _pixels, _mpg, tail);
+            if (count > 8)
+            {
+                requant.Store8(a02, a03, m0, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                requant.Store8(a12, a13, m0 + 1, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                requant.Store8(a22, a23, m0 + 2, output, p0 + 8, count - 8, _pixels, _mpg, tail);
+                requant.Store8(a32, a33, m0 + 3, output, p0 + 8, count - 8, _pixels, _mpg, tail);
             }
         }
     }

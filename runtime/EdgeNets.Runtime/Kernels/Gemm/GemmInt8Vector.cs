@@ -13,7 +13,9 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// Int8 Gemm, Y[r, j] = requant(B[j] + Σ_k (A[r, k] − za)·W[j, k]), as dot products along K for 4 (AVX2: 8) outputs at a time
 /// (rows of A are few: a batch). The int16 variants widen each row of A (minus za, so in [-255, 255]) per run and W
 /// once at prepare time (AVX2: as it is loaded, so half the bytes are streamed), both zero-padded to whole vectors; vpmaddwd / pmaddwd / smlal never saturate on such operands.
-/// The SDOT variant keeps int8 and folds −za·Σ_k W[j, k] into the bias; the AVX-VNNI variant (vpdpbusd: unsigned
+/// The SDOT and AdvSimd variants keep int8 and fold −za·Σ_k W[j, k] into the bias (AdvSimd without SDOT: smull +
+/// smlal of 16 columns into 8 int16 lanes of two products each, sadalp into int32; each smull widened on its own when
+/// a weight is −128, where two products may overflow int16); the AVX-VNNI variant (vpdpbusd: unsigned
 /// bytes times signed) stores the row as A + 128 and folds −(za + 128)·Σ_k W[j, k]. All sums wrap in int32 like the reference's.
 /// <para>
 /// AVX-VNNI works the other way round: each vpdpbusd multiplies 4 consecutive row bytes, broadcast, by the weights of
@@ -37,6 +39,8 @@ internal sealed class GemmInt8Vector : OpKernel
     private readonly int[] _leftShifts = [], _rightShifts = [], _masks = [], _paddedMultipliers = [], _paddedBias = [];
     private readonly short[] _weights16 = [], _row16 = [];
     private readonly sbyte[] _weights8 = [], _row8 = [];
+    /// <summary>AdvSimd: some weight is −128, so two products may not share an int16 lane.</summary>
+    private readonly bool _separatePairs;
 
     public static bool CanHandle(KernelSetup s)
     {
@@ -69,6 +73,7 @@ internal sealed class GemmInt8Vector : OpKernel
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[_n];
         if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
+        _separatePairs = isa == Int8Isa.AdvSimd && weights.Contains(sbyte.MinValue);
         if (isa.UsesQuads())
         {
             _weights8 = new sbyte[paddedN * _paddedK];
@@ -150,7 +155,7 @@ internal sealed class GemmInt8Vector : OpKernel
         for (int r = 0; r < _rows; r++)
         {
             var row = a.Slice(r * _k, _k);
-            if (_isa == Int8Isa.AdvSimdDot) row.CopyTo(_row8);
+            if (_isa is Int8Isa.AdvSimdDot or Int8Isa.AdvSimd) row.CopyTo(_row8);
             else Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
             for (int j0 = 0; j0 < _n; j0 += _block)
@@ -165,6 +170,10 @@ internal sealed class GemmInt8Vector : OpKernel
                     case Int8Isa.Vector128:
                         if (AdvSimd.IsSupported) DotNeon(j0, sums);
                         else DotSse(j0, sums);
+                        break;
+                    case Int8Isa.AdvSimd:
+                        if (_separatePairs) DotPairs<SeparateProducts>(j0, sums);
+                        else DotPairs<FusedProducts>(j0, sums);
                         break;
                     default: DotSdot(j0, sums); break;
                 }
@@ -396,6 +405,57 @@ internal sealed class GemmInt8Vector : OpKernel
             s1 = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLowerAndAdd(s1, xl, w1.GetLower()), xv, w1);
             s2 = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLowerAndAdd(s2, xl, w2.GetLower()), xv, w2);
             s3 = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLowerAndAdd(s3, xl, w3.GetLower()), xv, w3);
+        }
+        sums[0] = Vector128.Sum(s0);
+        sums[1] = Vector128.Sum(s1);
+        sums[2] = Vector128.Sum(s2);
+        sums[3] = Vector128.Sum(s3);
+    }
+
+    /// <summary>How 16 columns of a row and of a weight row reach an int32 accumulator (4 lanes of 4 products).</summary>
+    private interface IProducts
+    {
+        static abstract Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> xLo, Vector64<sbyte> xHi, Vector64<sbyte> wLo, Vector64<sbyte> wHi);
+    }
+
+    /// <summary>smull + smlal + sadalp: two products per int16 lane, at most 2·128·127 with weights in [−127, 127].</summary>
+    private readonly struct FusedProducts : IProducts
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> xLo, Vector64<sbyte> xHi, Vector64<sbyte> wLo, Vector64<sbyte> wHi) =>
+            AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(xLo, wLo), xHi, wHi));
+    }
+
+    /// <summary>Each smull widened on its own: exact for every int8, −128·−128 included.</summary>
+    private readonly struct SeparateProducts : IProducts
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector64<sbyte> xLo, Vector64<sbyte> xHi, Vector64<sbyte> wLo, Vector64<sbyte> wHi) =>
+            AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(xLo, wLo)), AdvSimd.MultiplyWideningLower(xHi, wHi));
+    }
+
+    /// <summary>AdvSimd without SDOT: sums of 4 outputs, 16 columns per step, each row load pair feeding 4 weight rows.</summary>
+    private unsafe void DotPairs<TProducts>(int j0, Span<int> sums) where TProducts : struct, IProducts
+    {
+        nint k = _paddedK;
+        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        fixed (sbyte* row = _row8)
+        fixed (sbyte* weights = _weights8)
+        {
+            sbyte* x = row, end = row + k;
+            sbyte* w = weights + j0 * k;
+            for (; x < end; x += 16, w += 16)
+            {
+                var (xl, xh) = AdvSimd.Arm64.LoadPairVector64(x);
+                var (l0, h0) = AdvSimd.Arm64.LoadPairVector64(w);
+                var (l1, h1) = AdvSimd.Arm64.LoadPairVector64(w + k);
+                var (l2, h2) = AdvSimd.Arm64.LoadPairVector64(w + 2 * k);
+                var (l3, h3) = AdvSimd.Arm64.LoadPairVector64(w + 3 * k);
+                s0 = TProducts.Add(s0, xl, xh, l0, h0);
+                s1 = TProducts.Add(s1, xl, xh, l1, h1);
+                s2 = TProducts.Add(s2, xl, xh, l2, h2);
+                s3 = TProducts.Add(s3, xl, xh, l3, h3);
+            }
         }
         sums[0] = Vector128.Sum(s0);
         sums[1] = Vector128.Sum(s1);

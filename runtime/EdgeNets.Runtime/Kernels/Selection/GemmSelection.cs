@@ -10,6 +10,7 @@ public static class GemmSelection
         new(OpType.Gemm, DataType.Int8,
             new Candidate("GemmInt8_AvxVnni", "vpdpbusd: 4 products per lane"),
             new Candidate("GemmInt8_AdvSimdDot", "SDOT: 4 products per lane"),
+            new Candidate("GemmInt8_AdvSimd", "arm64 without SDOT: SMULL/SMLAL pairs + SADALP, 8 products per multiply"),
             new Candidate("GemmInt8_Avx2", "int16 pairs on 256 bits"),
             new Candidate("GemmInt8_Vector128", "int16 pairs on 128 bits")),
         new(OpType.Gemm, DataType.Float32,

@@ -68,9 +68,14 @@ public static class KernelCases
                 break;
             case (OpType.Conv, DataType.Int8):
                 foreach (var shape in ConvShapes()) cases.Add(ConvInt8(rng, shape));
+                foreach (var shape in ConverterWeightConvShapes()) cases.Add(ConvInt8(rng, shape));
                 break;
             case (OpType.Gemm, DataType.Int8):
                 foreach (var (a, n) in GemmShapes()) cases.Add(GemmInt8(rng, a, n));
+                // Weights in the converter's range [-127, 127] (the other cases almost all hold a -128), which the
+                // AdvSimd kernels multiply two products to an int16 lane for; the last at the largest such sums.
+                foreach (var (a, n, extreme) in new (int[], int, bool)[] { ([1, 256], 64, false), ([3, 33], 17, false), ([2, 100], 5, false), ([1, 300], 7, true) })
+                    cases.Add(GemmInt8(rng, a, n, converterWeights: true, extreme));
                 break;
             case (OpType.Conv, DataType.Float32):
                 foreach (var shape in ConvShapes()) cases.Add(ConvFloat(rng, shape));
@@ -289,8 +294,11 @@ public static class KernelCases
     public static KernelCase GemmInt8(int rows, int k, int n, int seed = 1) => GemmInt8(new Random(seed), [rows, k], n);
 
     /// <summary>One Conv geometry: input [N, C, (H,) W], M output channels, kernel, strides, ONNX pads, dilations, group.
-    /// Extreme: int8 data at the corner that gives the largest sums (input 127 with zero point -128, weights -128).</summary>
-    private readonly record struct ConvGeometry(int[] Input, int M, int[] Kernel, int[] Strides, int[] Pads, int[] Dilations, int Group = 1, bool Extreme = false)
+    /// Extreme: int8 data at the corner that gives the largest sums (input 127 with zero point -128, weights -128).
+    /// ConverterWeights: weights in [-127, 127], the converter's range (with Extreme: input -128, weights -127, the
+    /// largest products of that range).</summary>
+    private readonly record struct ConvGeometry(int[] Input, int M, int[] Kernel, int[] Strides, int[] Pads, int[] Dilations, int Group = 1, bool Extreme = false,
+        bool ConverterWeights = false)
     {
         public int[] OutputShape()
         {
@@ -416,7 +424,34 @@ public static class KernelCases
         int y = g.Output("y", DataType.Int8, output, qy);
         geometry.SetAttributes(attributes);
         g.Op(OpType.Conv, [.. inputs], y, attributes);
-        return g.Build($"Conv int8 {geometry.Describe()}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}");
+        return g.Build($"Conv int8 {geometry.Describe()}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}" +
+            (geometry.ConverterWeights ? ", weights in [-127, 127]" : ""));
+    }
+
+    /// <summary>
+    /// Conv shapes with weights in the converter's range [-127, 127] (the other cases almost all hold a -128), which the
+    /// AdvSimd kernel multiplies two products to an int16 lane for: every im2col path (1x1 straight from the input,
+    /// stride 1 and 2 with 16-pixel tails, other strides and dilations, groups, 1-D) and the largest sums of that range.
+    /// </summary>
+    private static IEnumerable<ConvGeometry> ConverterWeightConvShapes()
+    {
+        yield return new([1, 16, 4, 4], 32, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], ConverterWeights: true);
+        yield return new([1, 33, 3, 5], 17, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], ConverterWeights: true);
+        yield return new([2, 15, 5, 7], 6, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 3, ConverterWeights: true);
+        yield return new([1, 8, 9, 9], 6, [1, 1], [2, 2], [0, 0, 0, 0], [1, 1], ConverterWeights: true);
+        yield return new([1, 16, 9, 11], 13, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], ConverterWeights: true);
+        yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], ConverterWeights: true);
+        yield return new([1, 7, 9, 10], 6, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], ConverterWeights: true);
+        yield return new([1, 3, 9, 70], 8, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], ConverterWeights: true);
+        yield return new([1, 6, 10, 13], 9, [3, 2], [2, 1], [0, 1, 2, 0], [1, 3], ConverterWeights: true);
+        yield return new([1, 32, 124], 32, [5], [1], [0, 0], [1], ConverterWeights: true);
+        yield return new([1, 64, 8, 8], 2, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], Extreme: true, ConverterWeights: true);
+        // The ARM kernels' implicit form (no im2col: stride 1 along rows, whole channel quadruplets, rows of 16 or 8
+        // pixels for AdvSimd or SDOT) and the rows around it: asymmetric pads, row stride 2, a 5x3 kernel, dilation, a batch.
+        yield return new([1, 8, 7, 13], 5, [3, 3], [1, 1], [0, 2, 1, 0], [1, 1], ConverterWeights: true);
+        yield return new([1, 12, 6, 20], 9, [5, 3], [2, 1], [2, 1, 2, 1], [1, 1], ConverterWeights: true);
+        yield return new([1, 8, 6, 16], 11, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], ConverterWeights: true);
+        yield return new([2, 4, 9, 32], 6, [3, 3], [1, 1], [2, 2, 2, 2], [2, 2], ConverterWeights: true);
     }
 
     /// <summary>
@@ -431,12 +466,18 @@ public static class KernelCases
         int[] weightShape = [geometry.M, channelsPerGroup, .. geometry.Kernel];
         var inputValues = Int8Values(rng, ShapeUtil.ElementCount(input));
         var weightValues = Int8Values(rng, ShapeUtil.ElementCount(weightShape));
-        if (geometry.Extreme)
+        if (geometry.Extreme && geometry.ConverterWeights)
+        {
+            Array.Fill(inputValues, unchecked((byte)sbyte.MinValue));
+            Array.Fill(weightValues, unchecked((byte)(sbyte)-127));
+        }
+        else if (geometry.Extreme)
         {
             qx = QuantizationInfo.PerTensor(qx.Scales[0], -128);
             Array.Fill(inputValues, (byte)127);
             Array.Fill(weightValues, unchecked((byte)sbyte.MinValue));
         }
+        else if (geometry.ConverterWeights) ToConverterRange(weightValues);
         int x = g.Input("x", DataType.Int8, input, inputValues, qx);
         int w = g.Constant("w", DataType.Int8, weightShape, weightValues, null);
         return (x, w, qx, qy);
@@ -606,14 +647,23 @@ public static class KernelCases
         yield return ([0, 8], 3);
     }
 
-    private static KernelCase GemmInt8(Random rng, int[] shapeA, int n)
+    private static KernelCase GemmInt8(Random rng, int[] shapeA, int n, bool converterWeights = false, bool extreme = false)
     {
         var g = new CaseGraph();
         int k = shapeA[^1];
         var qa = Quant(rng);
         var qy = Quant(rng);
-        int a = g.Input("a", DataType.Int8, shapeA, Int8Values(rng, ShapeUtil.ElementCount(shapeA)), qa);
-        int w = g.Constant("w", DataType.Int8, [n, k], Int8Values(rng, n * k), null);
+        var aValues = Int8Values(rng, ShapeUtil.ElementCount(shapeA));
+        var wValues = Int8Values(rng, n * k);
+        if (converterWeights) ToConverterRange(wValues);
+        if (extreme)
+        {
+            // The largest products of the converter's range: -128 · -127.
+            Array.Fill(aValues, unchecked((byte)sbyte.MinValue));
+            Array.Fill(wValues, unchecked((byte)(sbyte)-127));
+        }
+        int a = g.Input("a", DataType.Int8, shapeA, aValues, qa);
+        int w = g.Constant("w", DataType.Int8, [n, k], wValues, null);
         var (attributes, biasBytes, how) = Int8Requantization(rng, n, k);
         var inputs = new List<int> { a, w };
         if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [n], biasBytes, null));
@@ -621,7 +671,15 @@ public static class KernelCases
         shapeY[^1] = n;
         int y = g.Output("y", DataType.Int8, shapeY, qy);
         g.Op(OpType.Gemm, [.. inputs], y, attributes);
-        return g.Build($"Gemm int8 [{ShapeUtil.Format(shapeA)}] x [{n}, {k}], za={qa.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+        return g.Build($"Gemm int8 [{ShapeUtil.Format(shapeA)}] x [{n}, {k}], za={qa.ZeroPoint} zy={qy.ZeroPoint}, {how}" +
+            (converterWeights ? ", weights in [-127, 127]" : "") + (extreme ? ", extreme sums" : ""));
+    }
+
+    /// <summary>Moves every -128 to -127: int8 weights as the converter writes them (symmetric, [-127, 127]).</summary>
+    private static void ToConverterRange(byte[] weights)
+    {
+        for (int i = 0; i < weights.Length; i++)
+            if (weights[i] == 0x80) weights[i] = unchecked((byte)(sbyte)-127);
     }
 
     /// <summary>A windowed pool: input [N, C, H, W] (H = 0 for NCW), kernel, stride, pads (top, left, bottom, right), dilation, ceil_mode.</summary>
