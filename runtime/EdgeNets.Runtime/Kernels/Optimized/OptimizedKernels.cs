@@ -72,6 +72,9 @@ public static class OptimizedKernels
             HasAvx2, 2, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         list.Add(new KernelEntry("DepthwiseConv2dInt8_Vector128", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8(s, wide: false, "DepthwiseConv2dInt8_Vector128"),
             HasInt8Vector128, 1, s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
+        // AArch64: int8 products 8 per multiply (SMULL) on raw inputs, strides 1 and 2 alike (deinterleaved copies).
+        list.Add(new KernelEntry("DepthwiseConv2dInt8_AdvSimd", OpType.Conv, DataType.Int8, s => new DepthwiseConvInt8AdvSimd(s, "DepthwiseConv2dInt8_AdvSimd"),
+            () => AdvSimd.Arm64.IsSupported, 2, DepthwiseConvInt8AdvSimd.CanHandle));
 
         foreach (var (suffix, wide, isSupported, priority) in new (string, bool, Func<bool>, int)[] { ("_Avx2", true, HasAvx2, 2), ("_Vector128", false, HasInt8Vector128, 1) })
         {
