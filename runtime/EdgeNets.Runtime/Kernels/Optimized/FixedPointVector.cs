@@ -212,6 +212,27 @@ internal static class FixedPointVector
                 Vector128.Narrow(s.GetLower(), s.GetUpper()).StoreUnsafe(ref dst, (nuint)i);
             }
         }
+        if (AdvSimd.Arm64.IsSupported && destination.Length >= n)
+        {
+            // FCVTAS rounds half away from zero like MathF.Round(AwayFromZero), saturates out-of-range values and gives 0
+            // for NaN (then the clamped zero point, as the scalar routine). Adding the zero point with saturation and the
+            // saturating narrows then give the scalar clamp: for |rounded| ≥ 2^24, where the scalar float sum may round,
+            // both clamp to the same end.
+            ref float src = ref MemoryMarshal.GetReference(values);
+            ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+            var inv = Vector128.Create(inverseScale);
+            var zp = Vector128.Create(zeroPoint);
+            for (; i + 16 <= n; i += 16)
+            {
+                var a = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)i) * inv), zp);
+                var b = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)(i + 4)) * inv), zp);
+                var c = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)(i + 8)) * inv), zp);
+                var d = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)(i + 12)) * inv), zp);
+                var lo = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(a), b);
+                var hi = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(c), d);
+                AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(lo), hi).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
         if (Vector128.IsHardwareAccelerated && destination.Length >= n)
         {
             ref float src = ref MemoryMarshal.GetReference(values);

@@ -697,7 +697,9 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
             {
                 int plane = (n * g.C + c) * image;
                 CopyChannel(x, plane);
-                var output = y.Slice(plane / image * _pixels, _pixels);
+                // To the end of the tensor: plane mode copies short rows out as whole vectors, and the excess past this
+                // channel lands on the next one, written afterwards.
+                var output = y.Slice(plane / image * _pixels);
                 if (_taps == 9 && _pairs[c]) Channel9(c, output);
                 else ChannelTaps(c, output);
             }
