@@ -127,6 +127,19 @@ internal static class FixedPointVector
     }
 
     /// <summary>
+    /// <see cref="Rescale(Vector128{int}, Vector128{int}, Vector128{int}, int)"/> without branches, for loops over one
+    /// (multiplier, shift) pair: <paramref name="left"/> = max(shift, 0), <paramref name="right"/> = min(shift, 0) and
+    /// <paramref name="negativeOnly"/> = int.MinValue when shift &lt; 0, else 0 (the minus one for q &lt; 0 applies only
+    /// before a rounding right shift). Requires AdvSimd.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Rescale(Vector128<int> x, Vector128<int> multiplier, Vector128<int> left, Vector128<int> right, Vector128<int> negativeOnly)
+    {
+        var q = AdvSimd.MultiplyRoundedDoublingSaturateHigh(AdvSimd.ShiftArithmetic(x, left), multiplier);
+        return AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(q, q & negativeOnly, 31), right);
+    }
+
+    /// <summary>
     /// 16 int32 lanes (r0: the first 4) clamped to [min, max] as int8. Requires AdvSimd. The saturating narrows
     /// (SQXTN) are monotonic and leave values inside [-128, 127] unchanged, so clamping their result to a range inside
     /// int8 gives the scalar Math.Clamp of the int32 value.
