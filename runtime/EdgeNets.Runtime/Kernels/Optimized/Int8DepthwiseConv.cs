@@ -606,6 +606,10 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
     /// <summary>Per input row, where its first cell goes in <see cref="_buffer"/> (stride 2 columns: of the even, then of the odd columns).</summary>
     private readonly int[] _rowOffsets;
     private readonly bool _rowMode;
+    /// <summary>3x3, stride 1, dilation 1 on a CPU with SDOT (Cortex-A76): <see cref="Channel3x3Dot"/>.</summary>
+    private readonly bool _dot3x3;
+    /// <summary>Per channel, per kernel row: (w0, w1, w2, 0) repeated over the 4 int32 lanes, for SDOT.</summary>
+    private readonly sbyte[] _dotWeights = [];
     /// <summary>Plane mode: one channel's outputs at every position, copied out row by row.</summary>
     private readonly sbyte[] _planeOut = [];
 
@@ -674,12 +678,23 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
                 _rowOffsets[g.StrideW * h + u] = rowBase + (g.PadLeft + u) % g.StrideW * _phaseSize + (g.PadLeft + u) / g.StrideW;
         }
 
+        _dot3x3 = Dp.IsSupported && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1;
+        if (_dot3x3)
+        {
+            _dotWeights = new sbyte[g.C * 3 * 16];
+            for (int c = 0; c < g.C; c++)
+                for (int kh = 0; kh < 3; kh++)
+                    for (int lane = 0; lane < 4; lane++)
+                        for (int kw = 0; kw < 3; kw++)
+                            _dotWeights[(c * 3 + kh) * 16 + 4 * lane + kw] = weights[c * 9 + kh * 3 + kw];
+        }
+
         int positions = (g.OutH - 1) * _phaseW + g.OutW;
         int planeBlocks = (positions + 15) / 16, rowBlocks = g.OutH * ((g.OutW + 15) / 16);
         _rowMode = g.OutW >= 16 && rowBlocks <= planeBlocks;
         if (!_rowMode) _planeOut = new sbyte[planeBlocks * 16 + 16];
-        // Blocks read 16 bytes from each tap's offset up to the last block's end.
-        int reach = Math.Max(planeBlocks * 16, (g.OutH - 1) * _phaseW + g.OutW + 16) + maxOffset + 16;
+        // Blocks read 16 bytes from each tap's offset up to the last block's end (SDOT: 32 from each kernel row's start).
+        int reach = Math.Max(planeBlocks * 16, (g.OutH - 1) * _phaseW + g.OutW + 16) + maxOffset + 32;
         _buffer = new sbyte[Math.Max(g.StrideH * g.StrideW * _phaseSize, reach) + 16];
         Array.Fill(_buffer, (sbyte)zx);
     }
@@ -700,7 +715,8 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
                 // To the end of the tensor: plane mode copies short rows out as whole vectors, and the excess past this
                 // channel lands on the next one, written afterwards.
                 var output = y.Slice(plane / image * _pixels);
-                if (_taps == 9 && _pairs[c]) Channel9(c, output);
+                if (_dot3x3) Channel3x3Dot(c, output);
+                else if (_taps == 9 && _pairs[c]) Channel9(c, output);
                 else ChannelTaps(c, output);
             }
     }
@@ -858,6 +874,65 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
         if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(_planeOut), _phaseW, output, g.OutW, g.OutH);
     }
 
+    /// <summary>
+    /// 3x3, stride 1, dilation 1 with SDOT (4 int8 products per int32 lane): per kernel row, a 32-byte window and four
+    /// table lookups give each lane the row's three inputs of one output pixel (and a fourth, against weight 0), so a
+    /// block of 16 outputs is 12 lookups and 12 SDOTs. Exact in int32 for any weights.
+    /// </summary>
+    private unsafe void Channel3x3Dot(int c, Span<sbyte> output)
+    {
+        ref sbyte w = ref _dotWeights[c * 48];
+        var w0 = Vector128.LoadUnsafe(ref w);
+        var w1 = Vector128.LoadUnsafe(ref w, 16);
+        var w2 = Vector128.LoadUnsafe(ref w, 32);
+        // Lane j of pixel group g reads window bytes 4g + j .. 4g + j + 3.
+        var i0 = Vector128.Create((sbyte)0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6);
+        var i1 = i0 + Vector128.Create((sbyte)4);
+        var i2 = i0 + Vector128.Create((sbyte)8);
+        var i3 = i0 + Vector128.Create((sbyte)12);
+        var bias = Vector128.Create(_bias[c]);
+        var multiplier = Vector128.Create(_multipliers[c]);
+        int shift = _shifts[c];
+        var shiftVector = Vector128.Create(shift);
+        var zero = Vector128.Create(_zeroPoint);
+        var min = Vector128.Create((sbyte)_min);
+        var max = Vector128.Create((sbyte)_max);
+        var g = _g;
+        bool rowMode = _rowMode;
+        int pw = _phaseW;
+        int rows = rowMode ? g.OutH : 1, cols = rowMode ? g.OutW : (g.OutH - 1) * pw + g.OutW;
+        int sourceStride = rowMode ? pw : 0, destinationStride = rowMode ? g.OutW : 0;
+        ref sbyte destination = ref rowMode ? ref MemoryMarshal.GetReference(output) : ref MemoryMarshal.GetArrayDataReference(_planeOut);
+        fixed (sbyte* buffer = _buffer)
+        {
+            for (int r = 0; r < rows; r++)
+                for (int col = 0; col < cols; col += 16)
+                {
+                    int b = rowMode ? Math.Min(col, cols - 16) : col;
+                    sbyte* s = buffer + r * sourceStride + b;
+                    Vector128<int> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+                    var t = AdvSimd.Arm64.LoadPairVector128(s);
+                    a0 = Dp.DotProduct(a0, AdvSimd.Arm64.VectorTableLookup(t, i0), w0);
+                    a1 = Dp.DotProduct(a1, AdvSimd.Arm64.VectorTableLookup(t, i1), w0);
+                    a2 = Dp.DotProduct(a2, AdvSimd.Arm64.VectorTableLookup(t, i2), w0);
+                    a3 = Dp.DotProduct(a3, AdvSimd.Arm64.VectorTableLookup(t, i3), w0);
+                    t = AdvSimd.Arm64.LoadPairVector128(s + pw);
+                    a0 = Dp.DotProduct(a0, AdvSimd.Arm64.VectorTableLookup(t, i0), w1);
+                    a1 = Dp.DotProduct(a1, AdvSimd.Arm64.VectorTableLookup(t, i1), w1);
+                    a2 = Dp.DotProduct(a2, AdvSimd.Arm64.VectorTableLookup(t, i2), w1);
+                    a3 = Dp.DotProduct(a3, AdvSimd.Arm64.VectorTableLookup(t, i3), w1);
+                    t = AdvSimd.Arm64.LoadPairVector128(s + 2 * pw);
+                    a0 = Dp.DotProduct(a0, AdvSimd.Arm64.VectorTableLookup(t, i0), w2);
+                    a1 = Dp.DotProduct(a1, AdvSimd.Arm64.VectorTableLookup(t, i1), w2);
+                    a2 = Dp.DotProduct(a2, AdvSimd.Arm64.VectorTableLookup(t, i2), w2);
+                    a3 = Dp.DotProduct(a3, AdvSimd.Arm64.VectorTableLookup(t, i3), w2);
+                    Requantize(new Sums16(a0, a1, a2, a3), multiplier, shiftVector, shift, zero, min, max)
+                        .StoreUnsafe(ref destination, (nuint)(r * destinationStride + b));
+                }
+        }
+        if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(_planeOut), pw, output, g.OutW, g.OutH);
+    }
+
     /// <summary>Any kernel, or a channel whose taps may not pair: the taps in a loop, two at a time where they may.</summary>
     private void ChannelTaps(int c, Span<sbyte> output)
     {
@@ -943,7 +1018,7 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
 
         public Sums16(Vector128<int> bias) => A0 = A1 = A2 = A3 = bias;
 
-        private Sums16(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
+        public Sums16(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
         {
             A0 = a0;
             A1 = a1;
