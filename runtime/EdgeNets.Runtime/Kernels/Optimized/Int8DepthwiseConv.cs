@@ -578,9 +578,13 @@ internal sealed class DepthwiseConvInt8 : OpKernel
 /// plane, the columns past OutW being discarded when the rows are copied out, whichever takes fewer blocks.
 /// </para>
 /// <para>
-/// Two products of int8 values fit int16 (|x·w| ≤ 16256) unless both weights are -128 (-128·-128 = 16384, twice
-/// overflows): taps are summed in pairs only in channels where no pair has two weights of -128, the others add every
-/// product on its own. Quantized models' symmetric weights never hold -128.
+/// The sum of two int8 products fits int16 unless both weights are -128: x·w lies in [-16256, 16256] for w ≥ -127 and
+/// in [-16256, 16384] for w = -128, so two products stay within ±32640, except -128·-128 twice (32768). Taps are summed
+/// in pairs only in channels where no pair has two weights of -128, the others add every product on its own.
+/// Quantized models' symmetric weights never hold -128.
+/// </para>
+/// <para>
+/// With SDOT (Cortex-A76), 3x3 stride-1 kernels take <see cref="Channel3x3Dot"/> instead: 4 products per int32 lane.
 /// </para>
 /// </summary>
 internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
@@ -737,55 +741,72 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
         var zx = Vector128.Create(_inputZeroPoint);
         if (_g.StrideW == 1)
         {
-            for (int h = 0; h < height; h++, src = ref Unsafe.Add(ref src, width), room -= width)
+            if (width >= 16)
             {
-                ref sbyte dst = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, h));
-                if (width >= 16)
+                for (int h = 0; h < height; h++, src = ref Unsafe.Add(ref src, width))
                 {
+                    ref sbyte dst = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, h));
                     for (int i = 0; i < width - 16; i += 16) Vector128.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
                     Vector128.LoadUnsafe(ref src, (nuint)(width - 16)).StoreUnsafe(ref dst, (nuint)(width - 16));
                 }
-                else if (room >= 16)
-                {
-                    Vector128.LoadUnsafe(ref src).StoreUnsafe(ref dst);
-                    zx.StoreUnsafe(ref dst, (nuint)width);
-                }
-                else
-                    for (int i = 0; i < width; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+                return;
+            }
+            // Rows h with h·width + 16 ≤ room: all but possibly the last few of the tensor.
+            int whole = room < 16 ? 0 : Math.Min(height, (room - 16) / width + 1);
+            int row = 0;
+            for (; row < whole; row++, src = ref Unsafe.Add(ref src, width))
+            {
+                ref sbyte dst = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, row));
+                Vector128.LoadUnsafe(ref src).StoreUnsafe(ref dst);
+                zx.StoreUnsafe(ref dst, (nuint)width);
+            }
+            for (; row < height; row++, src = ref Unsafe.Add(ref src, width))
+            {
+                ref sbyte dst = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, row));
+                for (int i = 0; i < width; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
             }
             return;
         }
         int evens = (width + 1) / 2, odds = width / 2;
-        for (int h = 0; h < height; h++, src = ref Unsafe.Add(ref src, width), room -= width)
+        if (width >= 32)
         {
-            // Input columns 2t land at even[t], columns 2t + 1 at odd[t].
-            ref sbyte even = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h));
-            ref sbyte odd = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h + 1));
-            if (width >= 32)
+            // The last 32 columns from an even one: for an odd width that ends a column early, then the last one.
+            int last = (width - 32) / 2;
+            for (int h = 0; h < height; h++, src = ref Unsafe.Add(ref src, width))
             {
+                // Input columns 2t land at even[t], columns 2t + 1 at odd[t].
+                ref sbyte even = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h));
+                ref sbyte odd = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h + 1));
                 for (int t = 0; 2 * t < width - 32; t += 16)
                 {
                     var (e, o) = LoadUnzip(ref Unsafe.Add(ref src, 2 * t));
                     e.StoreUnsafe(ref even, (nuint)t);
                     o.StoreUnsafe(ref odd, (nuint)t);
                 }
-                // The last 32 columns from an even one: for an odd width that ends a column early, then the last one.
-                int last = (width - 32) / 2;
                 var (le, lo) = LoadUnzip(ref Unsafe.Add(ref src, 2 * last));
                 le.StoreUnsafe(ref even, (nuint)last);
                 lo.StoreUnsafe(ref odd, (nuint)last);
                 if (width % 2 == 1) Unsafe.Add(ref even, evens - 1) = Unsafe.Add(ref src, width - 1);
             }
-            else if (room >= 32)
-            {
-                var (e, o) = LoadUnzip(ref src);
-                e.StoreUnsafe(ref even);
-                o.StoreUnsafe(ref odd);
-                zx.StoreUnsafe(ref even, (nuint)evens);
-                zx.StoreUnsafe(ref odd, (nuint)odds);
-            }
-            else
-                for (int i = 0; i < width; i++) Unsafe.Add(ref i % 2 == 0 ? ref even : ref odd, i / 2) = Unsafe.Add(ref src, i);
+            return;
+        }
+        int wholePairs = room < 32 ? 0 : Math.Min(height, (room - 32) / width + 1);
+        int h2 = 0;
+        for (; h2 < wholePairs; h2++, src = ref Unsafe.Add(ref src, width))
+        {
+            ref sbyte even = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h2));
+            ref sbyte odd = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h2 + 1));
+            var (e, o) = LoadUnzip(ref src);
+            e.StoreUnsafe(ref even);
+            o.StoreUnsafe(ref odd);
+            zx.StoreUnsafe(ref even, (nuint)evens);
+            zx.StoreUnsafe(ref odd, (nuint)odds);
+        }
+        for (; h2 < height; h2++, src = ref Unsafe.Add(ref src, width))
+        {
+            ref sbyte even = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h2));
+            ref sbyte odd = ref Unsafe.Add(ref buffer, Unsafe.Add(ref rowOffsets, 2 * h2 + 1));
+            for (int i = 0; i < width; i++) Unsafe.Add(ref i % 2 == 0 ? ref even : ref odd, i / 2) = Unsafe.Add(ref src, i);
         }
     }
 
