@@ -49,6 +49,9 @@ public static class OptimizedKernels
                 s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         }
 
+        list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_AdvSimd", OpType.Conv, DataType.Int8, Isa.AdvSimd,
+            s => new DepthwiseConvInt8AdvSimd(s, "DepthwiseConv2dInt8_AdvSimd"), DepthwiseConvInt8AdvSimd.CanHandle));
+
         foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
         {
             bool wide = isa == Isa.Avx2;

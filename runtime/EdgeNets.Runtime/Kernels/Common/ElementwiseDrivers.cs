@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using EdgeNets.Runtime.Kernels.Reference;
 
@@ -25,6 +26,11 @@ internal interface IBinaryInt8Operator
     Vector256<int> Invoke(Vector256<int> a, Vector256<int> b);
     /// <summary>Only called by <see cref="VectorWidth.V512"/> variants, which require AVX-512F.</summary>
     Vector512<int> Invoke(Vector512<int> a, Vector512<int> b);
+    /// <summary>
+    /// A row, 16 values at a time from its start with the operator's constants held in registers; returns how many were
+    /// done. Requires AdvSimd.Arm64.
+    /// </summary>
+    int RowAdvSimd(ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y);
 }
 
 /// <summary>One float32 binary elementwise function.</summary>
@@ -82,6 +88,7 @@ internal static class ElementwiseDriver
         int n = y.Length, i = 0;
         if (width == VectorWidth.V512) i = BinaryRow512(op, a, splatA, b, splatB, y);
         if (width is VectorWidth.V256 or VectorWidth.V512) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
+        if (AdvSimd.Arm64.IsSupported) i = op.RowAdvSimd(a, splatA, b, splatB, y);
         i = BinaryRow128(op, a, splatA, b, splatB, y, i);
         for (; i < n; i++)
             y[i] = (sbyte)op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);

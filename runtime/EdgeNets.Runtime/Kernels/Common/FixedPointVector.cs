@@ -105,6 +105,63 @@ internal static class FixedPointVector
     }
 
     /// <summary>
+    /// MultiplyByQuantizedMultiplier per lane on AArch64 (multiplier ≥ 0, shift in [-31, 30]; <paramref name="shiftVector"/>
+    /// holds <paramref name="shift"/> in every lane). Requires AdvSimd.
+    /// <para>
+    /// shift &gt; 0: SSHL wraps like the scalar x * (1 &lt;&lt; shift), then SQRDMULH (exact, see the class remarks).
+    /// shift &lt; 0, e = −shift: the scalar RoundingDivideByPowerOfTwo rounds ties away from zero, SRSHL (a shift by −e)
+    /// rounds them up: ⌊(q + 2^(e−1)) / 2^e⌋ without overflow. They differ only for q &lt; 0, and there subtracting one
+    /// first makes them agree: with r = q mod 2^e, the scalar adds one to ⌊q / 2^e⌋ when r &gt; 2^(e−1); SRSHL of q − 1
+    /// does so when r − 1 ≥ 2^(e−1) (r ≥ 1), and for r = 0 gives ⌊q / 2^e⌋ − 1 + 1, since 2^e − 1 ≥ 2^(e−1).
+    /// SSRA adds q &gt;&gt; 31 (−1 for q &lt; 0) without saturating, which cannot wrap: with 0 ≤ multiplier ≤ 2^31 − 1
+    /// SQRDMULH never returns int.MinValue (its lowest result is −2^31 + 1).
+    /// </para>
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Rescale(Vector128<int> x, Vector128<int> multiplier, Vector128<int> shiftVector, int shift)
+    {
+        if (shift > 0) return AdvSimd.MultiplyRoundedDoublingSaturateHigh(AdvSimd.ShiftArithmetic(x, shiftVector), multiplier);
+        var q = AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, multiplier);
+        if (shift == 0) return q;
+        return AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(q, q, 31), shiftVector);
+    }
+
+    /// <summary>
+    /// <see cref="Rescale(Vector128{int}, Vector128{int}, Vector128{int}, int)"/> without branches, for loops over one
+    /// (multiplier, shift) pair: <paramref name="left"/> = max(shift, 0), <paramref name="right"/> = min(shift, 0) and
+    /// <paramref name="negativeOnly"/> = int.MinValue when shift &lt; 0, else 0 (the minus one for q &lt; 0 applies only
+    /// before a rounding right shift). Requires AdvSimd.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Rescale(Vector128<int> x, Vector128<int> multiplier, Vector128<int> left, Vector128<int> right, Vector128<int> negativeOnly)
+    {
+        var q = AdvSimd.MultiplyRoundedDoublingSaturateHigh(AdvSimd.ShiftArithmetic(x, left), multiplier);
+        return AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(q, q & negativeOnly, 31), right);
+    }
+
+    /// <summary>
+    /// 16 int32 lanes (r0: the first 4) clamped to [min, max] as int8. Requires AdvSimd. The saturating narrows
+    /// (SQXTN) are monotonic and leave values inside [-128, 127] unchanged, so clamping their result to a range inside
+    /// int8 gives the scalar Math.Clamp of the int32 value.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> NarrowClamp(Vector128<int> r0, Vector128<int> r1, Vector128<int> r2, Vector128<int> r3, Vector128<sbyte> min, Vector128<sbyte> max)
+    {
+        var lo = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(r0), r1);
+        var hi = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(r2), r3);
+        var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(lo), hi);
+        return AdvSimd.Min(AdvSimd.Max(bytes, min), max);
+    }
+
+    /// <summary>8 int32 lanes clamped to [min, max] as int8 (see the 16-lane overload). Requires AdvSimd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector64<sbyte> NarrowClamp(Vector128<int> r0, Vector128<int> r1, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        var s = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(r0), r1);
+        return AdvSimd.Min(AdvSimd.Max(AdvSimd.ExtractNarrowingSaturateLower(s), min), max);
+    }
+
+    /// <summary>
     /// MultiplyByQuantizedMultiplier per lane (multiplier ≥ 0, shift in [-31, 30]) in one rounding step on int64 lanes.
     /// Requires AVX-512F (64-bit arithmetic shifts).
     /// <para>
@@ -166,6 +223,27 @@ internal static class FixedPointVector
                 var b = QuantizeLanes(Vector256.LoadUnsafe(ref src, (nuint)(i + 8)), inv, zp, nanResult);
                 var s = Vector256.Narrow(a, b);
                 Vector128.Narrow(s.GetLower(), s.GetUpper()).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        if (AdvSimd.Arm64.IsSupported && destination.Length >= n)
+        {
+            // FCVTAS rounds half away from zero like MathF.Round(AwayFromZero), saturates out-of-range values and gives 0
+            // for NaN (then the clamped zero point, as the scalar routine). Adding the zero point with saturation and the
+            // saturating narrows then give the scalar clamp: for |rounded| ≥ 2^24, where the scalar float sum may round,
+            // both clamp to the same end.
+            ref float src = ref MemoryMarshal.GetReference(values);
+            ref sbyte dst = ref MemoryMarshal.GetReference(destination);
+            var inv = Vector128.Create(inverseScale);
+            var zp = Vector128.Create(zeroPoint);
+            for (; i + 16 <= n; i += 16)
+            {
+                var a = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)i) * inv), zp);
+                var b = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)(i + 4)) * inv), zp);
+                var c = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)(i + 8)) * inv), zp);
+                var d = AdvSimd.AddSaturate(AdvSimd.ConvertToInt32RoundAwayFromZero(Vector128.LoadUnsafe(ref src, (nuint)(i + 12)) * inv), zp);
+                var lo = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(a), b);
+                var hi = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(c), d);
+                AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(lo), hi).StoreUnsafe(ref dst, (nuint)i);
             }
         }
         if (Vector128.IsHardwareAccelerated && destination.Length >= n)

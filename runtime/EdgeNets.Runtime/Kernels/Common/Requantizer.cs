@@ -86,12 +86,25 @@ internal readonly ref struct Requantizer
         var bias = Vector128.Create(_bias[c]);
         int multiplier = _multipliers[c], shift = _shifts[c];
         var zero = Vector128.Create(_zeroPoint);
-        var min = Vector128.Create(_min);
-        var max = Vector128.Create(_max);
-        var r0 = Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a0 + bias, multiplier, shift) + zero, min), max);
-        var r1 = Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a1 + bias, multiplier, shift) + zero, min), max);
-        var s = Vector128.Narrow(r0, r1);
-        var bytes = Vector128.Narrow(s, s);
+        Vector128<sbyte> bytes;
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            // SQRDMULH and rounding shifts (FixedPointVector.Rescale), then saturating narrows and an int8 clamp.
+            var m0 = Vector128.Create(multiplier);
+            var shiftVector = Vector128.Create(shift);
+            var r0 = FixedPointVector.Rescale(a0 + bias, m0, shiftVector, shift) + zero;
+            var r1 = FixedPointVector.Rescale(a1 + bias, m0, shiftVector, shift) + zero;
+            bytes = FixedPointVector.NarrowClamp(r0, r1, Vector64.Create((sbyte)_min), Vector64.Create((sbyte)_max)).ToVector128Unsafe();
+        }
+        else
+        {
+            var min = Vector128.Create(_min);
+            var max = Vector128.Create(_max);
+            var r0 = Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a0 + bias, multiplier, shift) + zero, min), max);
+            var r1 = Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a1 + bias, multiplier, shift) + zero, min), max);
+            var s = Vector128.Narrow(r0, r1);
+            bytes = Vector128.Narrow(s, s);
+        }
         var row = output.Slice(m * pixels + p0);
         if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(row)), bytes.AsInt64().ToScalar());
         else

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
 using EdgeNets.Runtime.Quantization;
@@ -65,6 +67,66 @@ internal readonly struct AddInt8Operator : IBinaryInt8Operator
         var y = _rescaleY.Apply(va + vb) + Vector512.Create(_zy);
         return Vector512.Min(Vector512.Max(y, Vector512.Create(_qmin)), Vector512.Create(_qmax));
     }
+
+    /// <summary>
+    /// x − z widened by SSUBL, the input left shift and a positive input shift in one SSHL (the product of the two
+    /// powers of two wraps like the scalar's two shifts; 2^32 and beyond give 0 either way), then the branch-free
+    /// <see cref="FixedPointVector.Rescale(Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int})"/>.
+    /// A splatted operand is rescaled once, by the scalar routine.
+    /// </summary>
+    public int RowAdvSimd(ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y)
+    {
+        int n = y.Length, i = 0;
+        ref sbyte ra = ref MemoryMarshal.GetReference(a);
+        ref sbyte rb = ref MemoryMarshal.GetReference(b);
+        ref sbyte ry = ref MemoryMarshal.GetReference(y);
+        var za = Vector64.Create((sbyte)_za);
+        var zb = Vector64.Create((sbyte)_zb);
+        var ma = Vector128.Create(_ma);
+        var leftA = Vector128.Create(_leftShift + Math.Max(_sa, 0));
+        var rightA = Vector128.Create(Math.Min(_sa, 0));
+        var maskA = Vector128.Create(_sa < 0 ? int.MinValue : 0);
+        var mb = Vector128.Create(_mb);
+        var leftB = Vector128.Create(_leftShift + Math.Max(_sb, 0));
+        var rightB = Vector128.Create(Math.Min(_sb, 0));
+        var maskB = Vector128.Create(_sb < 0 ? int.MinValue : 0);
+        var my = Vector128.Create(_my);
+        var leftY = Vector128.Create(Math.Max(_sy, 0));
+        var rightY = Vector128.Create(Math.Min(_sy, 0));
+        var maskY = Vector128.Create(_sy < 0 ? int.MinValue : 0);
+        var zy = Vector128.Create(_zy);
+        var min = Vector128.Create((sbyte)_qmin);
+        var max = Vector128.Create((sbyte)_qmax);
+        var sa = splatA ? Vector128.Create(FixedPoint.MultiplyByQuantizedMultiplier((ra - _za) << _leftShift, _ma, _sa)) : default;
+        var sb = splatB ? Vector128.Create(FixedPoint.MultiplyByQuantizedMultiplier((rb - _zb) << _leftShift, _mb, _sb)) : default;
+        for (; i <= n - 16; i += 16)
+        {
+            Vector128<int> a0 = sa, a1 = sa, a2 = sa, a3 = sa, b0 = sb, b1 = sb, b2 = sb, b3 = sb;
+            if (!splatA)
+            {
+                var lo = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref ra, (nuint)i), za);
+                var hi = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref ra, (nuint)(i + 8)), za);
+                a1 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(lo), ma, leftA, rightA, maskA);
+                a0 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(lo.GetLower()), ma, leftA, rightA, maskA);
+                a3 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(hi), ma, leftA, rightA, maskA);
+                a2 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(hi.GetLower()), ma, leftA, rightA, maskA);
+            }
+            if (!splatB)
+            {
+                var lo = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref rb, (nuint)i), zb);
+                var hi = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref rb, (nuint)(i + 8)), zb);
+                b1 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(lo), mb, leftB, rightB, maskB);
+                b0 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(lo.GetLower()), mb, leftB, rightB, maskB);
+                b3 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(hi), mb, leftB, rightB, maskB);
+                b2 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(hi.GetLower()), mb, leftB, rightB, maskB);
+            }
+            FixedPointVector.NarrowClamp(
+                FixedPointVector.Rescale(a0 + b0, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(a1 + b1, my, leftY, rightY, maskY) + zy,
+                FixedPointVector.Rescale(a2 + b2, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(a3 + b3, my, leftY, rightY, maskY) + zy,
+                min, max).StoreUnsafe(ref ry, (nuint)i);
+        }
+        return i;
+    }
 }
 
 /// <summary>int8 Mul: y = clamp(MBQM((a - za)(b - zb), my, sy) + zy). The product of two 9-bit values is exact in int32.</summary>
@@ -108,6 +170,49 @@ internal readonly struct MulInt8Operator : IBinaryInt8Operator
         var product = (a - Vector512.Create(_za)) * (b - Vector512.Create(_zb));
         var y = _rescaleY.Apply(product) + Vector512.Create(_zy);
         return Vector512.Min(Vector512.Max(y, Vector512.Create(_qmin)), Vector512.Create(_qmax));
+    }
+
+    /// <summary>x − z widened to int16 by SSUBL, the exact products by SMULL, then the branch-free rescale.</summary>
+    public int RowAdvSimd(ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y)
+    {
+        int n = y.Length, i = 0;
+        ref sbyte ra = ref MemoryMarshal.GetReference(a);
+        ref sbyte rb = ref MemoryMarshal.GetReference(b);
+        ref sbyte ry = ref MemoryMarshal.GetReference(y);
+        var za = Vector64.Create((sbyte)_za);
+        var zb = Vector64.Create((sbyte)_zb);
+        var my = Vector128.Create(_my);
+        var leftY = Vector128.Create(Math.Max(_sy, 0));
+        var rightY = Vector128.Create(Math.Min(_sy, 0));
+        var maskY = Vector128.Create(_sy < 0 ? int.MinValue : 0);
+        var zy = Vector128.Create(_zy);
+        var min = Vector128.Create((sbyte)_qmin);
+        var max = Vector128.Create((sbyte)_qmax);
+        var sa = splatA ? Vector128.Create((short)(ra - _za)) : default;
+        var sb = splatB ? Vector128.Create((short)(rb - _zb)) : default;
+        for (; i <= n - 16; i += 16)
+        {
+            Vector128<short> aLo = sa, aHi = sa, bLo = sb, bHi = sb;
+            if (!splatA)
+            {
+                aLo = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref ra, (nuint)i), za);
+                aHi = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref ra, (nuint)(i + 8)), za);
+            }
+            if (!splatB)
+            {
+                bLo = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref rb, (nuint)i), zb);
+                bHi = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref rb, (nuint)(i + 8)), zb);
+            }
+            var p1 = AdvSimd.MultiplyWideningUpper(aLo, bLo);
+            var p0 = AdvSimd.MultiplyWideningLower(aLo.GetLower(), bLo.GetLower());
+            var p3 = AdvSimd.MultiplyWideningUpper(aHi, bHi);
+            var p2 = AdvSimd.MultiplyWideningLower(aHi.GetLower(), bHi.GetLower());
+            FixedPointVector.NarrowClamp(
+                FixedPointVector.Rescale(p0, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(p1, my, leftY, rightY, maskY) + zy,
+                FixedPointVector.Rescale(p2, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(p3, my, leftY, rightY, maskY) + zy,
+                min, max).StoreUnsafe(ref ry, (nuint)i);
+        }
+        return i;
     }
 }
 

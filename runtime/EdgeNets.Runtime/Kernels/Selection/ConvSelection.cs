@@ -47,6 +47,7 @@ public static class ConvSelection
             new Candidate("WinogradConv3x3Int8_Vector128", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
             new Candidate("DepthwiseConv2dInt8_Avx2", "depthwise: per-channel planes on 256 bits"),
             new Candidate("Conv2dInt8_Vector128", "im2col GEMM, int16 pairs on 128 bits"),
+            new Candidate("DepthwiseConv2dInt8_AdvSimd", "arm64 depthwise, strides 1 and 2: SMULL/SMLAL int8 products on raw inputs (SDOT rows on the A76)"),
             new Candidate("DepthwiseConv2dInt8_Vector128", "depthwise: per-channel planes on 128 bits")),
         new(OpType.Conv, DataType.Float32,
             new Candidate("Conv2dFloat32_Avx2", "im2col GEMM on 256 bits"),

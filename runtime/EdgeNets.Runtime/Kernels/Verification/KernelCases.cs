@@ -394,6 +394,26 @@ public static class KernelCases
         // MobileNet's 48x48 layer, and 64-pixel rows.
         yield return new([1, 8, 48, 48], 8, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 8);
         yield return new([1, 5, 3, 64], 5, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 5);
+        // Depthwise on MobileNet's small maps (whole-plane blocks on the AdvSimd kernel), TensorFlow's one-sided stride-2
+        // pads, stride 2 from widths under and over 32 (odd and even), 5x5 stride 1 and 2, dilated stride 2, mixed
+        // strides, a batch, and the largest sums (every weight -128: taps may not pair).
+        yield return new([1, 128, 6, 6], 128, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 128);
+        yield return new([1, 40, 3, 3], 40, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 40);
+        yield return new([1, 32, 12, 12], 32, [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 32);
+        yield return new([1, 16, 24, 24], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 16);
+        yield return new([1, 8, 6, 6], 8, [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 8);
+        yield return new([1, 4, 9, 33], 4, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 4);
+        yield return new([1, 4, 8, 65], 4, [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 4);
+        yield return new([1, 3, 5, 31], 3, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 3);
+        yield return new([1, 6, 14, 14], 6, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 6);
+        yield return new([1, 6, 15, 15], 6, [5, 5], [2, 2], [2, 2, 2, 2], [1, 1], 6);
+        yield return new([1, 4, 13, 21], 4, [3, 3], [2, 2], [2, 2, 2, 2], [2, 2], 4);
+        yield return new([1, 5, 10, 20], 5, [3, 3], [2, 1], [1, 1, 1, 1], [1, 1], 5);
+        yield return new([1, 5, 10, 20], 5, [3, 3], [1, 2], [1, 0, 1, 2], [1, 1], 5);
+        yield return new([3, 7, 5, 5], 7, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 7);
+        yield return new([1, 9, 7, 18], 9, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 9, Extreme: true);
+        yield return new([1, 9, 9, 9], 9, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 9, Extreme: true);
+        yield return new([1, 4, 31], 4, [3], [2], [1, 1], [1], 4);
         // Wide maps on few channels, which the direct AVX-VNNI kernel takes: ResNet-8's first two layer shapes, a
         // 64-pixel row with an odd channel count.
         yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
