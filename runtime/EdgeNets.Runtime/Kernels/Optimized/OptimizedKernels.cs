@@ -105,7 +105,8 @@ public static class OptimizedKernels
             AddRecurrent(list, op, quantized: true, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: true, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
             AddRecurrent(list, op, quantized: true, "_AdvSimdDot", RecurrentIsa.AdvSimdDot, HasDot, 3);
-            // Without SDOT: int8 row products with SMULL/SMLAL2 + SADALP (8 products per multiply, twice SMLAL's 4).
+            // Without SDOT: int8 row products with SMULL2/SMLAL + SADALP (8 products per multiply, twice the Vector128
+            // variant's int16 SMLAL).
             AddRecurrent(list, op, quantized: true, "_AdvSimd", RecurrentIsa.AdvSimd, () => AdvSimd.Arm64.IsSupported, 2);
             AddRecurrent(list, op, quantized: false, "_Avx2", RecurrentIsa.Avx2, HasAvx2, 2);
             AddRecurrent(list, op, quantized: false, "_Vector128", RecurrentIsa.Vector128, HasInt8Vector128, 1);
