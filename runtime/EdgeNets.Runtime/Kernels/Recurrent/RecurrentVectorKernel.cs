@@ -25,7 +25,7 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni, AdvSi
 /// AVX-512 variant; for four int8 with AVX-VNNI). Each gate is padded to a whole number of
 /// vectors (<see cref="_paddedHidden"/> rows) with zero weights and zero bias.</item>
 /// <item>int8 on arm64 (AdvSimd, AdvSimdDot): row by row instead, 16 columns of a row per vector, 8 rows per block
-/// (<see cref="PackRows"/>), multiplied with 16 raw int8 inputs: SMULL + SMLAL2 (8 int16 lanes of two products each)
+/// (<see cref="PackRows"/>), multiplied with 16 raw int8 inputs: SMULL2 + SMLAL (8 int16 lanes of two products each)
 /// + SADALP, or one SDOT, per row and 16 columns; the 4 partial sums of each row are added pairwise at the end. Each
 /// row's sums start from -(zero point of x or h)·Σ w, which makes them Σ (x - zx)·w exactly.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
@@ -34,6 +34,8 @@ internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni, AdvSi
 /// <see cref="FusedGruCellVnni"/>).</item>
 /// <item>Float32 dot products: each lane sums its row in index order starting from 0, exactly as the reference's loop,
 /// then adds the bias; int8: int32 sums (any order gives the same integer), then (float)sum · rowScale + bias.</item>
+/// <item>int8 default LSTM and GRU steps of the arm64 variants: gates, state and new h in one pass per pair of vectors
+/// (<see cref="LstmStep"/>, <see cref="GruStep"/>).</item>
 /// <item>Gate non-linearities run lane-wise (<see cref="RecurrentMathVector"/>) for Sigmoid and Tanh, in the default
 /// cells two or four vectors at a time; the other
 /// activations are applied per lane with the scalar <see cref="RecurrentMath.Apply"/>.</item>
@@ -54,7 +56,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// <summary>arm64 int8 row products (<see cref="PackRows"/>): 16-column chunks of x and of h.</summary>
     private readonly bool _rowProducts;
     private readonly int _inputChunks, _hiddenChunks;
-    /// <summary>W (R) has no -128: two products fit one int16 lane, so SMLAL2 may add the upper half before SADALP.</summary>
+    /// <summary>W (R) has no -128: two products fit one int16 lane, so both halves' products share the lanes before SADALP.</summary>
     private readonly bool _wPairs, _rPairs;
 
     // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
@@ -2006,17 +2008,6 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             return;
         }
         var centered = q - new Vector<int>(layer.HZero);
-        if (_rowProducts)
-        {
-            // The row products read q itself (_hState16 is not used); the int8 LSTM does not read the float state.
-            if (_layer.Op != OpType.Lstm) Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
-            if (Vector<float>.Count == 4 && AdvSimd.IsSupported)
-            {
-                var narrow = AdvSimd.ExtractNarrowingLower(AdvSimd.ExtractNarrowingLower(q.AsVector128()).ToVector128Unsafe());
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref bytes), narrow.AsInt32().ToScalar());
-                return;
-            }
-        }
         Store(Vector.ConvertToSingle(centered) * new Vector<float>(layer.HScale), _hState, at);
         if (Vector<float>.Count == 8)
         {
