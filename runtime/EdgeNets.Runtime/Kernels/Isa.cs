@@ -39,7 +39,4 @@ public static class IsaSupport
         Isa.Avx512 => Avx512BW.IsSupported && Avx2.IsSupported,
         _ => false,
     };
-
-    /// <summary>Whether variants on <paramref name="isa"/> multiply int8 quadruplets (four products per int32 lane).</summary>
-    public static bool UsesQuads(this Isa isa) => isa is Isa.AdvSimdDot or Isa.AvxVnni;
 }

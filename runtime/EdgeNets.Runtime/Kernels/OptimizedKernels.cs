@@ -30,17 +30,17 @@ public static class OptimizedKernels
         foreach (var isa in new[] { Isa.Avx512, Isa.AvxVnni, Isa.Avx2, Isa.Vector128, Isa.AdvSimdDot, Isa.AdvSimd })
         {
             string conv = $"Conv2dInt8_{isa}";
-            list.Add(KernelEntry.Variant(conv, OpType.Conv, DataType.Int8, isa, s => new ConvInt8Gemm(s, ToInt8Isa(isa), conv), s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
+            list.Add(KernelEntry.Variant(conv, OpType.Conv, DataType.Int8, isa, s => new ConvInt8Gemm(s, isa, conv), s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
             if (isa == Isa.Avx512) continue;
             string gemm = $"GemmInt8_{isa}";
-            list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, ToInt8Isa(isa), gemm), GemmInt8Vector.CanHandle));
+            list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, isa, gemm), GemmInt8Vector.CanHandle));
         }
         list.Add(KernelEntry.Variant("DirectConvInt8_AvxVnni", OpType.Conv, DataType.Int8, Isa.AvxVnni, s => new ConvInt8DirectVnni(s, null, "DirectConvInt8_AvxVnni"),
             ConvInt8DirectVnni.IsValid));
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
             string name = $"WinogradConv3x3Int8_{isa}";
-            list.Add(KernelEntry.Variant(name, OpType.Conv, DataType.Int8, isa, s => new ConvInt8Winograd(s, ToInt8Isa(isa), name), ConvInt8Winograd.IsValid));
+            list.Add(KernelEntry.Variant(name, OpType.Conv, DataType.Int8, isa, s => new ConvInt8Winograd(s, isa, name), ConvInt8Winograd.IsValid));
         }
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
@@ -94,18 +94,8 @@ public static class OptimizedKernels
     private static FusedConvPoolEntry FusedWinograd(Isa isa)
     {
         string name = $"WinogradConv3x3MaxPool2x2Int8_{isa}";
-        return new(name, isa, (conv, pool) => new ConvInt8Winograd(conv, ToInt8Isa(isa), name, pool), ConvInt8Winograd.IsValid, readsImageBeforeWriting: true);
+        return new(name, isa, (conv, pool) => new ConvInt8Winograd(conv, isa, name, pool), ConvInt8Winograd.IsValid, readsImageBeforeWriting: true);
     }
-
-    private static Int8Isa ToInt8Isa(Isa isa) => isa switch
-    {
-        Isa.Avx512 => Int8Isa.Avx512,
-        Isa.AvxVnni => Int8Isa.AvxVnni,
-        Isa.Avx2 => Int8Isa.Avx2,
-        Isa.AdvSimdDot => Int8Isa.AdvSimdDot,
-        Isa.AdvSimd => Int8Isa.AdvSimd,
-        _ => Int8Isa.Vector128,
-    };
 
     /// <summary>
     /// LSTM/GRU/RNN on one instruction set for the matrix-vector products (the gate math uses Vector&lt;float&gt;, as
@@ -115,16 +105,7 @@ public static class OptimizedKernels
     private static void AddRecurrent(List<KernelEntry> list, OpType op, bool quantized, Isa isa)
     {
         string name = $"{op}{(quantized ? "Int8" : "Float32")}_{isa}";
-        var recurrentIsa = isa switch
-        {
-            Isa.Avx512 => RecurrentIsa.Avx512,
-            Isa.AvxVnni => RecurrentIsa.AvxVnni,
-            Isa.Avx2 => RecurrentIsa.Avx2,
-            Isa.AdvSimdDot => RecurrentIsa.AdvSimdDot,
-            Isa.AdvSimd => RecurrentIsa.AdvSimd,
-            _ => RecurrentIsa.Vector128,
-        };
-        list.Add(KernelEntry.Variant(name, op, quantized ? DataType.Int8 : DataType.Float32, isa, s => new RecurrentVectorKernel(s, op, quantized, recurrentIsa, name),
+        list.Add(KernelEntry.Variant(name, op, quantized ? DataType.Int8 : DataType.Float32, isa, s => new RecurrentVectorKernel(s, op, quantized, isa, name),
             s => RecurrentVectorKernel.CanHandle(s, op, quantized)));
     }
 
@@ -134,15 +115,13 @@ public static class OptimizedKernels
         return new ClipFloat32Operator(min, max);
     }
 
-    private static VectorWidth Width(Isa isa) => isa switch { Isa.Avx512 => VectorWidth.V512, Isa.Avx2 => VectorWidth.V256, _ => VectorWidth.V128 };
-
     private static void AddBinaryInt8<TOp>(List<KernelEntry> list, string name, OpType op, Isa isa, Func<KernelSetup, TOp> createOperator)
         where TOp : struct, IBinaryInt8Operator
     {
         list.Add(KernelEntry.Variant(name, op, DataType.Int8, isa, s =>
         {
             var plan = ElementwiseKernels.PlanBinary(s, DataType.Int8);
-            return new BinaryInt8Kernel<TOp>(s, createOperator(s), plan, Width(isa), name);
+            return new BinaryInt8Kernel<TOp>(s, createOperator(s), plan, isa, name);
         }, s => IsBinary(s, DataType.Int8)));
     }
 
@@ -153,7 +132,7 @@ public static class OptimizedKernels
         {
             var plan = ElementwiseKernels.PlanBinary(s, DataType.Float32);
             var (min, max) = ElementwiseKernels.FloatClamp(s);
-            return new BinaryFloat32Kernel<TOp>(s, createOperator(min, max), plan, Width(isa), name);
+            return new BinaryFloat32Kernel<TOp>(s, createOperator(min, max), plan, isa, name);
         }, s => IsBinary(s, DataType.Float32)));
     }
 
@@ -163,7 +142,7 @@ public static class OptimizedKernels
         list.Add(KernelEntry.Variant(name, op, DataType.Float32, isa, s =>
         {
             s.ExpectUnary(DataType.Float32);
-            return new UnaryFloat32Kernel<TOp>(s, createOperator(s), Width(isa), name);
+            return new UnaryFloat32Kernel<TOp>(s, createOperator(s), isa, name);
         }));
     }
 

@@ -7,24 +7,13 @@ using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>Which vector loop a kernel variant runs; fixed when the variant is chosen, never re-checked per run.</summary>
-internal enum VectorWidth
-{
-    /// <summary>Vector128 only (SSE4.1 or AdvSimd).</summary>
-    V128,
-    /// <summary>Vector256 (AVX2), then Vector128 for what is left.</summary>
-    V256,
-    /// <summary>Vector512 (AVX-512F), then Vector256 and Vector128; int8 binary operators only.</summary>
-    V512,
-}
-
 /// <summary>One int8 binary elementwise function: raw int8 operand values in, the final (clamped) int8 value out, on int32 lanes.</summary>
 internal interface IBinaryInt8Operator
 {
     int Invoke(int a, int b);
     Vector128<int> Invoke(Vector128<int> a, Vector128<int> b);
     Vector256<int> Invoke(Vector256<int> a, Vector256<int> b);
-    /// <summary>Only called by <see cref="VectorWidth.V512"/> variants, which require AVX-512F.</summary>
+    /// <summary>Only called by <see cref="Isa.Avx512"/> variants, which require AVX-512F.</summary>
     Vector512<int> Invoke(Vector512<int> a, Vector512<int> b);
     /// <summary>
     /// A row, 16 values at a time from its start with the operator's constants held in registers; returns how many were
@@ -56,7 +45,7 @@ internal interface IUnaryFloatOperator
 /// </summary>
 internal static class ElementwiseDriver
 {
-    public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> y, VectorWidth width)
+    public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> y, Isa width)
         where TOp : struct, IBinaryInt8Operator
     {
         int inner = plan.InnerCount;
@@ -68,7 +57,7 @@ internal static class ElementwiseDriver
         }
     }
 
-    public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, VectorWidth width)
+    public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, Isa width)
         where TOp : struct, IBinaryFloatOperator
     {
         int inner = plan.InnerCount;
@@ -80,14 +69,14 @@ internal static class ElementwiseDriver
         }
     }
 
-    private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y, VectorWidth width)
+    private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y, Isa width)
         where TOp : struct, IBinaryInt8Operator
     {
         // Row slices have exactly n elements (or 1 when splatted), so every vector load and store in the loops is in bounds.
         // Each width's loop is its own method so the JIT inlines the operator into every one of them.
         int n = y.Length, i = 0;
-        if (width == VectorWidth.V512) i = BinaryRow512(op, a, splatA, b, splatB, y);
-        if (width is VectorWidth.V256 or VectorWidth.V512) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
+        if (width == Isa.Avx512) i = BinaryRow512(op, a, splatA, b, splatB, y);
+        if (width is Isa.Avx2 or Isa.Avx512) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
         if (AdvSimd.Arm64.IsSupported) i = op.RowAdvSimd(a, splatA, b, splatB, y);
         i = BinaryRow128(op, a, splatA, b, splatB, y, i);
         for (; i < n; i++)
@@ -157,14 +146,14 @@ internal static class ElementwiseDriver
         return i;
     }
 
-    private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<float> a, bool splatA, ReadOnlySpan<float> b, bool splatB, Span<float> y, VectorWidth width)
+    private static void BinaryRow<TOp>(in TOp op, ReadOnlySpan<float> a, bool splatA, ReadOnlySpan<float> b, bool splatB, Span<float> y, Isa width)
         where TOp : struct, IBinaryFloatOperator
     {
         int n = y.Length, i = 0;
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rb = ref MemoryMarshal.GetReference(b);
         ref float ry = ref MemoryMarshal.GetReference(y);
-        if (width == VectorWidth.V256)
+        if (width == Isa.Avx2)
         {
             var sa = Vector256.Create(ra);
             var sb = Vector256.Create(rb);
@@ -189,14 +178,14 @@ internal static class ElementwiseDriver
             y[i] = op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);
     }
 
-    public static void Unary<TOp>(in TOp op, ReadOnlySpan<float> x, Span<float> y, VectorWidth width)
+    public static void Unary<TOp>(in TOp op, ReadOnlySpan<float> x, Span<float> y, Isa width)
         where TOp : struct, IUnaryFloatOperator
     {
         int n = y.Length, i = 0;
         x = x.Slice(0, n);
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float ry = ref MemoryMarshal.GetReference(y);
-        if (width == VectorWidth.V256)
+        if (width == Isa.Avx2)
             for (; i <= n - 8; i += 8)
                 op.Invoke(Vector256.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
         for (; i <= n - 4; i += 4)

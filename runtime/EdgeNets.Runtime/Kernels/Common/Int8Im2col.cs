@@ -230,10 +230,10 @@ internal static class Int8Im2col
     /// AVX-512, lands in the row stride's slack), and its reads may run 31 elements past the row (the bordered buffer
     /// has 32 to spare).
     /// </summary>
-    public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride, Int8Isa isa)
+    public static void Pairs(short[] padded, int inputBase, int[] tapOffsets, int steps, Window2d g, int paddedW, short[] columns, int rowStride, Isa isa)
     {
-        bool zip512 = isa == Int8Isa.Avx512 && g.OutW >= 32 && Avx512BW.IsSupported;
-        bool zip256 = (isa == Int8Isa.Avx2 || isa == Int8Isa.Avx512) && g.OutW >= 16 && Avx2.IsSupported;
+        bool zip512 = isa == Isa.Avx512 && g.OutW >= 32 && Avx512BW.IsSupported;
+        bool zip256 = (isa == Isa.Avx2 || isa == Isa.Avx512) && g.OutW >= 16 && Avx2.IsSupported;
         // vpermt2w selectors: element i of the pair vector is a[i / 2] (even i) or b[i / 2] (odd i, index 32 + i / 2).
         var pickLo = Vector512.Create((short)0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47);
         var pickHi = pickLo + Vector512.Create((short)16);

@@ -8,37 +8,22 @@ using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>Instruction set a GEMM-shaped int8 kernel runs its inner loop with; fixed when the variant is chosen.</summary>
-internal enum Int8Isa
-{
-    /// <summary>int16 pairs, vpmaddwd on 8 int32 lanes.</summary>
-    Avx2,
-    /// <summary>int16 pairs, vpmaddwd on 16 int32 lanes (AVX-512BW): 32 registers hold an 8-channel × 32-pixel block.</summary>
-    Avx512,
-    /// <summary>int16 pairs on 4 int32 lanes: pmaddwd (SSE2) or smlal/smlal2 (AdvSimd).</summary>
-    Vector128,
-    /// <summary>int8 quadruplets, SDOT on 4 int32 lanes.</summary>
-    AdvSimdDot,
-    /// <summary>uint8 × int8 quadruplets, vpdpbusd (AVX-VNNI) on 8 int32 lanes: inputs stored as x + 128.</summary>
-    AvxVnni,
-    /// <summary>
-    /// int8 pairs on AdvSimd without SDOT: smull/smlal multiply 8 byte lanes into int16 (each lane the sum of two
-    /// products: the taps of one pair), sadalp adds adjacent int16 lanes into 4 int32 lanes, so each int32 lane takes
-    /// four taps per step (two pairs) from 2 vector multiplies per 16 products.
-    /// </summary>
-    AdvSimd,
-}
-
-internal static class Int8IsaExtensions
+/// <summary>
+/// How the int8 GEMM-shaped kernels (Conv, Gemm) hold their operands on each instruction set: int16 pairs of x − zx
+/// multiplied with vpmaddwd / pmaddwd / smlal (Avx2, Avx512, Vector128), or int8 operands four taps per int32 lane and
+/// step with the input zero point folded into the bias: SDOT and AVX-VNNI quadruplets (vpdpbusd takes x + 128), and
+/// on AdvSimd without SDOT two byte pairs (smull/smlal into int16, sadalp into int32).
+/// </summary>
+internal static class Int8GemmLayout
 {
     /// <summary>
     /// Whether the variant multiplies int8 operands, four taps per int32 lane and step (SDOT and AVX-VNNI quadruplets,
     /// AdvSimd's two byte pairs), with the input zero point folded into the bias, rather than int16 pairs of x − zx.
     /// </summary>
-    public static bool UsesQuads(this Int8Isa isa) => isa is Int8Isa.AdvSimdDot or Int8Isa.AvxVnni or Int8Isa.AdvSimd;
+    public static bool UsesQuads(this Isa isa) => isa is Isa.AdvSimdDot or Isa.AvxVnni or Isa.AdvSimd;
 
     /// <summary>The input zero point as the quadruplet variants hold their inputs: zx + 128 for AVX-VNNI's unsigned bytes.</summary>
-    public static int StoredZeroPoint(this Int8Isa isa, int zeroPoint) => isa == Int8Isa.AvxVnni ? zeroPoint + 128 : zeroPoint;
+    public static int StoredZeroPoint(this Isa isa, int zeroPoint) => isa == Isa.AvxVnni ? zeroPoint + 128 : zeroPoint;
 }
 
 /// <summary>
@@ -94,7 +79,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     private int _image, _groupIndex;
 
     private readonly string _name;
-    private readonly Int8Isa _isa;
+    private readonly Isa _isa;
     private readonly int _x, _y;
     private readonly Window2d _g;
     private readonly int _group, _cpg, _mpg, _taps, _steps, _tapsPerStep;
@@ -130,7 +115,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
     }
 
-    public ConvInt8Gemm(KernelSetup s, Int8Isa isa, string name)
+    public ConvInt8Gemm(KernelSetup s, Isa isa, string name)
     {
         _name = name;
         _isa = isa;
@@ -146,12 +131,12 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
         _tapsPerStep = isa.UsesQuads() ? 4 : 2;
-        _rowBlock = isa is Int8Isa.Avx512 or Int8Isa.AdvSimdDot ? 8 : RowBlock;
+        _rowBlock = isa is Isa.Avx512 or Isa.AdvSimdDot ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
         // Rows of whole blocks (16 pixels for AdvSimd, 8 for SDOT): a row's last part block would cost more than the
         // im2col it saves.
-        _implicit = isa is Int8Isa.AdvSimd or Int8Isa.AdvSimdDot && kernelSize > 1 && g.StrideW == 1 && _group == 1 && _cpg % 4 == 0
-            && g.OutW % (isa == Int8Isa.AdvSimd ? 16 : 8) == 0;
+        _implicit = isa is Isa.AdvSimd or Isa.AdvSimdDot && kernelSize > 1 && g.StrideW == 1 && _group == 1 && _cpg % 4 == 0
+            && g.OutW % (isa == Isa.AdvSimd ? 16 : 8) == 0;
 
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[shape.OutChannels];
@@ -171,8 +156,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
 
         int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
         // AdvSimd: 4 int32 per channel and step, the 8 bytes of each pair row (its two taps, repeated for 4 pixels).
-        int perChannel = isa == Int8Isa.AdvSimd ? 4 : 1;
-        _separatePairs = isa == Int8Isa.AdvSimd && weights.Contains(sbyte.MinValue);
+        int perChannel = isa == Isa.AdvSimd ? 4 : 1;
+        _separatePairs = isa == Isa.AdvSimd && weights.Contains(sbyte.MinValue);
         _packedWeights = new int[_group * blocks * _steps * _rowBlock * perChannel];
         for (int grp = 0; grp < _group; grp++)
             for (int b = 0; b < blocks; b++)
@@ -189,7 +174,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                             int w = m < _mpg && k < _taps ? weights[(grp * _mpg + m) * _taps + k] : 0;
                             packed |= _tapsPerStep == 2 ? (ushort)(short)w << (16 * t) : (byte)(sbyte)w << (8 * t);
                         }
-                        if (isa == Int8Isa.AdvSimd)
+                        if (isa == Isa.AdvSimd)
                         {
                             // Bytes w0 w1 w2 w3 of the step: (w0 w1) four times, then (w2 w3) four times.
                             int lo = packed & 0xFFFF, hi = (packed >>> 16) & 0xFFFF;
@@ -211,20 +196,20 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _tapOffsets[k] = c * plane + kh * g.DilationH * _paddedW + kw * g.DilationW;
         }
         _pixels = g.OutH * g.OutW;
-        _direct1x1 = isa != Int8Isa.AvxVnni && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
+        _direct1x1 = isa != Isa.AvxVnni && g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
         // Room for 16 pixels (AVX-512: 32) past the last whole 16: vector copies of a row may run over (into the next
         // row's slots, written afterwards), and the last block reads whole vectors (AVX-512: 32 pixels only when more
         // than 16 are left).
         // An odd number of 16-pixel units (64 bytes of int16 pairs, one cache line) per row spreads the rows the
         // micro-kernels read one after another over all L1 sets; an even number would pile them onto half or fewer.
-        _rowStride = ((_pixels + 15) & ~15) + (isa == Int8Isa.Avx512 ? 32 : 16);
+        _rowStride = ((_pixels + 15) & ~15) + (isa == Isa.Avx512 ? 32 : 16);
         if ((_rowStride / 16) % 2 == 0) _rowStride += 16;
         // Vector reads of a row may run up to 16 elements past its end (implicit: 16 pixels of 2 channels, or 8 of 4).
         int paddedLength = g.C * plane + (_implicit ? 64 : 32);
         if (_implicit)
         {
-            int bytesPerPixel = isa == Int8Isa.AdvSimd ? 2 : 4;
+            int bytesPerPixel = isa == Isa.AdvSimd ? 2 : 4;
             _implicitTaps = new int[kernelSize];
             for (int t = 0; t < kernelSize; t++)
                 _implicitTaps[t] = (t / g.KernelW * g.DilationH * _paddedW + t % g.KernelW * g.DilationW) * bytesPerPixel;
@@ -256,9 +241,9 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
             if (_direct1x1) { }
-            else if (_implicit && _isa == Int8Isa.AdvSimd) Int8Im2col.InterleavePairs(image, _padded8, g, _paddedW, _paddedH);
+            else if (_implicit && _isa == Isa.AdvSimd) Int8Im2col.InterleavePairs(image, _padded8, g, _paddedW, _paddedH);
             else if (_implicit) Int8Im2col.InterleaveQuads(image, _padded8, g, _paddedW, _paddedH);
-            else if (_isa.UsesQuads()) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: _isa == Int8Isa.AvxVnni);
+            else if (_isa.UsesQuads()) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: _isa == Isa.AvxVnni);
             else Int8Im2col.Border16(image, _padded16, g, _paddedW, _paddedH, _inputZeroPoint);
             for (int grp = 0; grp < _group; grp++)
             {
@@ -268,19 +253,19 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 // n * M + channel0 output channels precede this group's rows; g.C / cpg * mpg is M.
                 switch (_isa)
                 {
-                    case Int8Isa.Avx2:
-                    case Int8Isa.Avx512:
-                    case Int8Isa.Vector128:
+                    case Isa.Avx2:
+                    case Isa.Avx512:
+                    case Isa.Vector128:
                         if (_direct1x1) Int8Im2col.ChannelPairs(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _inputZeroPoint, _columns16, _rowStride);
                         else Int8Im2col.Pairs(_padded16, inputBase, _tapOffsets, _steps, g, _paddedW, _columns16, _rowStride, _isa);
                         break;
-                    case Int8Isa.AdvSimd or Int8Isa.AdvSimdDot when _implicit:
+                    case Isa.AdvSimd or Isa.AdvSimdDot when _implicit:
                         break;
-                    case Int8Isa.AdvSimd:
+                    case Isa.AdvSimd:
                         if (_direct1x1) Int8Im2col.ChannelPairs8(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, 2 * _steps, _columns8, _rowStride);
                         else Int8Im2col.Pairs8(_padded8, inputBase, _tapOffsets, 2 * _steps, g, _paddedW, _columns8, _rowStride);
                         break;
-                    case Int8Isa.AdvSimdDot:
+                    case Isa.AdvSimdDot:
                         if (_direct1x1) Int8Im2col.ChannelQuads(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _steps, _columns8, _rowStride);
                         else Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
                         break;
@@ -326,23 +311,23 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
     private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
-        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock * (_isa == Int8Isa.AdvSimd ? 4 : 1));
+        var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock * (_isa == Isa.AdvSimd ? 4 : 1));
         switch (_isa)
         {
-            case Int8Isa.Avx2:
+            case Isa.Avx2:
                 GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
                 break;
-            case Int8Isa.Avx512:
+            case Isa.Avx512:
                 GemmAvx512(weights, output, channel0, mBegin, mEnd, tail);
                 break;
-            case Int8Isa.Vector128:
+            case Isa.Vector128:
                 if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail);
                 else GemmSse(weights, output, channel0, mBegin, mEnd, tail);
                 break;
-            case Int8Isa.AvxVnni:
+            case Isa.AvxVnni:
                 GemmVnni(weights, output, channel0, mBegin, mEnd, tail);
                 break;
-            case Int8Isa.AdvSimd:
+            case Isa.AdvSimd:
                 if (_separatePairs) GemmPairs<SeparatePairs>(weights, output, channel0, mBegin, mEnd, tail);
                 else GemmPairs<FusedPairs>(weights, output, channel0, mBegin, mEnd, tail);
                 break;

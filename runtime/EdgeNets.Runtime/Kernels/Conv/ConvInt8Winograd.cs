@@ -44,7 +44,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private const long MinParallelMacs = 200_000;
 
     private readonly string _name;
-    private readonly Int8Isa _isa;
+    private readonly Isa _isa;
     private readonly int _x, _y;
     private readonly Window2d _g;
     private readonly int _channels, _outChannels, _steps, _ocBlocks;
@@ -101,14 +101,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// Pooled: the position GEMMs of one block of tiles (16 on AVX-512, 8 on AVX2) accumulate in registers, and the output
     /// transform, max and requantization run straight from them (<see cref="PooledInRegisters512"/>,
     /// <see cref="PooledInRegisters256"/>): no position products go through memory, but each input load feeds only 2
-    /// (AVX-512) or 1 (AVX2) output channels instead of 8 or 4. Measured (`edgenets bench --kernels`, DOTNET_TieredCompilation=0,
-    /// one AVX-512 x64 core; us, in registers against the products in memory): AVX-512 3→16 on 32x32 4.1-4.3 vs 6.1-6.5,
-    /// 1→8 on 32x32 1.9 vs 3.0, 32→64 on 8x8 6.2-6.5 vs 7.4, 32→32 on 4x4 2.8 vs 4.1, 64→64 on 2x2 12.3 vs 12.8, but
-    /// 16→32 on 16x16 (8 channel pairs, 32-tile blocks whose input loads feed 8 channels × 2 zmm) 7.2-7.3 vs 6.2-6.7;
-    /// AVX2 (2 channels × one row of M, 8 ymm accumulators; each input load feeds 2 vpdpwssd against 4 in the products'
-    /// blocks; gesture-digits layers, DOTNET_EnableAVX512=0, `edgenets bench --profile`, AVX-VNNI): 3→16 on 32x32
-    /// 8.1-8.3 vs 7.5-8.2, 16→32 on 16x16 9.8 vs 8.8, 32→64 on 8x8 8.7 vs 7.1; 1→8 on 32x32 (one pair, `bench --kernels`)
-    /// 3.2-3.5 vs 3.3.
+    /// (AVX-512) or 1 (AVX2) output channels instead of 8 or 4. Which wins where is measured in
+    /// tools/benchmarks/README.md ("Fused Winograd: position GEMMs in registers").
     /// </summary>
     private readonly bool _inRegisters;
     /// <summary>
@@ -142,11 +136,11 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     }
 
     /// <param name="pool">The MaxPool 2x2/2 to fuse (<see cref="ConvPoolFusion.TilesConvOutput"/> must hold), or null.</param>
-    public ConvInt8Winograd(KernelSetup s, Int8Isa isa, string name, KernelSetup? pool = null)
+    public ConvInt8Winograd(KernelSetup s, Isa isa, string name, KernelSetup? pool = null)
     {
         _name = name;
         _isa = isa;
-        _ocBlock = isa == Int8Isa.Avx512 ? 8 : OcBlock;
+        _ocBlock = isa == Isa.Avx512 ? 8 : OcBlock;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
         _x = s.InputId(0);
@@ -175,17 +169,17 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         _outChannels = shape.OutChannels;
         _steps = (_channels + 1) / 2;
         _ocBlocks = (_outChannels + _ocBlock - 1) / _ocBlock;
-        _tileBlock = isa == Int8Isa.Vector128 ? 8 : 16;
+        _tileBlock = isa == Isa.Vector128 ? 8 : 16;
         _bias = new int[_outChannels];
         if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
 
         _tilesH = (g.OutH + 1) / 2;
         _tilesW = (g.OutW + 1) / 2;
-        _transformTiles = isa == Int8Isa.Vector128 ? 4 : 8;
+        _transformTiles = isa == Isa.Vector128 ? 4 : 8;
         _tilesWRounded = (_tilesW + _transformTiles - 1) / _transformTiles * _transformTiles;
         _tiles = _tilesH * _tilesW;
         // AVX-512: 32 tiles per block (two zmm of channel pairs) when there are that many, half the block overhead.
-        if (isa == Int8Isa.Avx512 && _tiles >= 32) _tileBlock = 32;
+        if (isa == Isa.Avx512 && _tiles >= 32) _tileBlock = 32;
         // The input transform writes whole groups of tiles: a row's last group spills into the next row's first tiles
         // (written afterwards), the last row's into the slack past the tiles.
         int written = (_tilesH - 1) * _tilesW + _tilesWRounded;
@@ -216,20 +210,20 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             _quadWhole[q] = whole;
         }
         _products = new int[ProductsLength];
-        if (isa == Int8Isa.Avx2 && _pooled)
+        if (isa == Isa.Avx2 && _pooled)
         {
             _poolRescale256 = new PoolRescale256[_outChannels];
             for (int m = 0; m < _outChannels; m++)
                 if (_poolOrder[m] == MaxOfSums) _poolRescale256[m] = new PoolRescale256(_bias[m], _multipliers[m], _shifts[m]);
         }
-        if (isa == Int8Isa.Avx512)
+        if (isa == Isa.Avx512)
         {
             _rescale512 = new QuantizedMultiplier512[_outChannels];
             for (int m = 0; m < _outChannels; m++) _rescale512[m] = new QuantizedMultiplier512(_multipliers[m], _shifts[m]);
         }
-        _vnni = isa == Int8Isa.Avx2 && AvxVnni.IsSupported;
-        _inRegisters = _pooled && ((isa == Int8Isa.Avx512 && (_tileBlock == 16 || _steps <= MaxInRegisterStepsWide)) || (isa == Int8Isa.Avx2 && _steps <= MaxInRegisterStepsAvx2));
-        if (_inRegisters && isa == Int8Isa.Avx512)
+        _vnni = isa == Isa.Avx2 && AvxVnni.IsSupported;
+        _inRegisters = _pooled && ((isa == Isa.Avx512 && (_tileBlock == 16 || _steps <= MaxInRegisterStepsWide)) || (isa == Isa.Avx2 && _steps <= MaxInRegisterStepsAvx2));
+        if (_inRegisters && isa == Isa.Avx512)
         {
             // [pair of output channels][half: positions 0-7, 8-15][channel pair][position % 8][channel of the pair].
             _channelWeights = new int[(_outChannels + 1) / 2 * 2 * _steps * 16];
@@ -535,7 +529,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             int t0 = (_tileBlocksOuter ? i / blocks : i % tileBlocks) * _tileBlock;
             switch (_isa)
             {
-                case Int8Isa.Avx512:
+                case Isa.Avx512:
                     if (_tileBlock == 32) MultiplyAvx512Wide(b, t0, products);
                     else MultiplyAvx512(b, t0, products);
                     for (int r = 0; r < _ocBlock && b * _ocBlock + r < _outChannels; r++)
@@ -551,7 +545,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
                         if (_tileBlock == 32) OutputAvx512(products, r, b * _ocBlock + r, t0 + 16, plane);
                     }
                     break;
-                case Int8Isa.Avx2:
+                case Isa.Avx2:
                     if (_vnni) MultiplyAvx2<PairProductsVnni>(b, t0, products);
                     else MultiplyAvx2<PairProductsAvx2>(b, t0, products);
                     for (int r = 0; r < OcBlock && b * OcBlock + r < _outChannels; r++)
@@ -593,7 +587,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     private void MultiplyInRegisters(Span<sbyte> y, int n, int blockBegin, int blockEnd)
     {
         int mBegin = blockBegin * _ocBlock, mEnd = Math.Min(blockEnd * _ocBlock, _outChannels);
-        if (_isa == Int8Isa.Avx512)
+        if (_isa == Isa.Avx512)
         {
             // _ocBlock is even: channel pairs never straddle a chunk.
             for (int t0 = 0; t0 < _tiles; t0 += 16)

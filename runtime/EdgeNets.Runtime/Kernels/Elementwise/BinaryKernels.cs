@@ -222,9 +222,9 @@ internal sealed class BinaryInt8Kernel<TOp> : OpKernel where TOp : struct, IBina
     private readonly int _a, _b, _y;
     private readonly TOp _op;
     private readonly BroadcastPlan _plan;
-    private readonly VectorWidth _width;
+    private readonly Isa _width;
 
-    public BinaryInt8Kernel(KernelSetup s, TOp op, BroadcastPlan plan, VectorWidth width, string name)
+    public BinaryInt8Kernel(KernelSetup s, TOp op, BroadcastPlan plan, Isa width, string name)
     {
         _op = op;
         _plan = plan;
@@ -247,9 +247,9 @@ internal sealed class BinaryFloat32Kernel<TOp> : OpKernel where TOp : struct, IB
     private readonly int _a, _b, _y;
     private readonly TOp _op;
     private readonly BroadcastPlan _plan;
-    private readonly VectorWidth _width;
+    private readonly Isa _width;
 
-    public BinaryFloat32Kernel(KernelSetup s, TOp op, BroadcastPlan plan, VectorWidth width, string name)
+    public BinaryFloat32Kernel(KernelSetup s, TOp op, BroadcastPlan plan, Isa width, string name)
     {
         _op = op;
         _plan = plan;

@@ -59,7 +59,7 @@ internal readonly struct ClipFloat32Operator(float min, float max) : IUnaryFloat
 }
 
 /// <summary>A float32 unary kernel variant over a same-shape input and output.</summary>
-internal sealed class UnaryFloat32Kernel<TOp>(KernelSetup s, TOp op, VectorWidth width, string name) : OpKernel
+internal sealed class UnaryFloat32Kernel<TOp>(KernelSetup s, TOp op, Isa width, string name) : OpKernel
     where TOp : struct, IUnaryFloatOperator
 {
     private readonly int _x = s.InputId(0), _y = s.OutputId(0);

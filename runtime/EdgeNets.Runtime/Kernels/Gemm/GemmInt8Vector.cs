@@ -31,7 +31,7 @@ internal sealed class GemmInt8Vector : OpKernel
     private readonly int _block;
 
     private readonly string _name;
-    private readonly Int8Isa _isa;
+    private readonly Isa _isa;
     private readonly int _a, _y, _rows, _n, _k, _paddedK;
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
@@ -56,7 +56,7 @@ internal sealed class GemmInt8Vector : OpKernel
         }
     }
 
-    public GemmInt8Vector(KernelSetup s, Int8Isa isa, string name)
+    public GemmInt8Vector(KernelSetup s, Isa isa, string name)
     {
         _name = name;
         _isa = isa;
@@ -67,18 +67,18 @@ internal sealed class GemmInt8Vector : OpKernel
         (_rows, _n, _k) = (shape.Rows, shape.N, shape.K);
         // Whole vectors of 16 lanes (AVX-VNNI: whole quadruplets of columns); the weight rows are padded to whole
         // blocks so every block reads in bounds.
-        _paddedK = isa == Int8Isa.AvxVnni ? (_k + 3) & ~3 : (_k + 15) & ~15;
-        _block = isa is Int8Isa.Avx2 or Int8Isa.AvxVnni ? 8 : Block;
+        _paddedK = isa == Isa.AvxVnni ? (_k + 3) & ~3 : (_k + 15) & ~15;
+        _block = isa is Isa.Avx2 or Isa.AvxVnni ? 8 : Block;
         int paddedN = (_n + _block - 1) / _block * _block;
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _bias = new int[_n];
         if (s.HasInput(2)) MemoryMarshal.Cast<byte, int>(s.Input(2).Data.Span).CopyTo(_bias);
-        _separatePairs = isa == Int8Isa.AdvSimd && weights.Contains(sbyte.MinValue);
+        _separatePairs = isa == Isa.AdvSimd && weights.Contains(sbyte.MinValue);
         if (isa.UsesQuads())
         {
             _weights8 = new sbyte[paddedN * _paddedK];
             // AVX-VNNI takes rows two at a time (each weight load then feeds both).
-            _row8 = new sbyte[(isa == Int8Isa.AvxVnni ? 2 : 1) * _paddedK];
+            _row8 = new sbyte[(isa == Isa.AvxVnni ? 2 : 1) * _paddedK];
             int storedZeroPoint = isa.StoredZeroPoint(_inputZeroPoint);
             for (int j = 0; j < _n; j++)
             {
@@ -91,7 +91,7 @@ internal sealed class GemmInt8Vector : OpKernel
                 _bias[j] -= storedZeroPoint * sum;
             }
         }
-        if (isa is Int8Isa.Avx2 or Int8Isa.AvxVnni)
+        if (isa is Isa.Avx2 or Isa.AvxVnni)
         {
             _leftShifts = new int[paddedN];
             _rightShifts = new int[paddedN];
@@ -107,7 +107,7 @@ internal sealed class GemmInt8Vector : OpKernel
                 _paddedBias[j] = _bias[j];
             }
         }
-        if (isa == Int8Isa.Avx2)
+        if (isa == Isa.Avx2)
         {
             // int8 weights, widened as they are loaded (vpmovsxbw): half the bytes to stream of int16 weights.
             _weights8 = new sbyte[paddedN * _paddedK];
@@ -134,9 +134,9 @@ internal sealed class GemmInt8Vector : OpKernel
     /// column quadruplet q, the tile's outputs one after another, 4 bytes each (W[j, 4q..4q+3]), so a tile streams its
     /// weights from one sequential run, 32 bytes per 8 outputs and quadruplet.
     /// </summary>
-    private int WeightIndex(Int8Isa isa, int j, int i)
+    private int WeightIndex(Isa isa, int j, int i)
     {
-        if (isa != Int8Isa.AvxVnni) return j * _paddedK + i;
+        if (isa != Isa.AvxVnni) return j * _paddedK + i;
         int tileStart = j / VnniTile * VnniTile;
         int tileWidth = Math.Min(VnniTile, (_n + 7) / 8 * 8 - tileStart);
         return tileStart * _paddedK + (i / 4 * tileWidth + (j - tileStart)) * 4 + i % 4;
@@ -146,7 +146,7 @@ internal sealed class GemmInt8Vector : OpKernel
     {
         var a = memory.Read<sbyte>(_a);
         var y = memory.Write<sbyte>(_y);
-        if (_isa == Int8Isa.AvxVnni)
+        if (_isa == Isa.AvxVnni)
         {
             RunVnni(a, y);
             return;
@@ -155,23 +155,23 @@ internal sealed class GemmInt8Vector : OpKernel
         for (int r = 0; r < _rows; r++)
         {
             var row = a.Slice(r * _k, _k);
-            if (_isa is Int8Isa.AdvSimdDot or Int8Isa.AdvSimd) row.CopyTo(_row8);
+            if (_isa is Isa.AdvSimdDot or Isa.AdvSimd) row.CopyTo(_row8);
             else Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
             for (int j0 = 0; j0 < _n; j0 += _block)
             {
-                if (_isa == Int8Isa.Avx2)
+                if (_isa == Isa.Avx2)
                 {
                     RequantizeAvx2(DotAvx2(j0), j0, output);
                     continue;
                 }
                 switch (_isa)
                 {
-                    case Int8Isa.Vector128:
+                    case Isa.Vector128:
                         if (AdvSimd.IsSupported) DotNeon(j0, sums);
                         else DotSse(j0, sums);
                         break;
-                    case Int8Isa.AdvSimd:
+                    case Isa.AdvSimd:
                         if (_separatePairs) DotPairs<SeparateProducts>(j0, sums);
                         else DotPairs<FusedProducts>(j0, sums);
                         break;

@@ -14,8 +14,6 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// Which matrix-vector code a recurrent variant runs (Avx512: the AVX2 products, gate math on Vector512; AdvSimd: int8
 /// SMULL/SMLAL2 + SADALP row products, AdvSimdDot: SDOT row products, see <see cref="RecurrentVectorKernel"/>).
 /// </summary>
-internal enum RecurrentIsa { Avx2, Vector128, AdvSimdDot, Avx512, AvxVnni, AdvSimd }
-
 /// <summary>
 /// LSTM, GRU and RNN (float32 and int8) giving the reference kernel's bytes. Differences from the reference are in
 /// how the work is arranged, not in any float operation:
@@ -50,7 +48,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     private readonly RecurrentLayer _layer;
     private readonly string _name;
-    private readonly RecurrentIsa _isa;
+    private readonly Isa _isa;
     private readonly bool _quantized, _neon;
     private readonly int _paddedHidden, _paddedRows, _inputPairs, _hiddenPairs, _inputQuads, _hiddenQuads;
     /// <summary>arm64 int8 row products (<see cref="PackRows"/>): 16-column chunks of x and of h.</summary>
@@ -105,16 +103,16 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         }
     }
 
-    public RecurrentVectorKernel(KernelSetup s, OpType op, bool quantized, RecurrentIsa isa, string name)
+    public RecurrentVectorKernel(KernelSetup s, OpType op, bool quantized, Isa isa, string name)
     {
         var layer = _layer = new RecurrentLayer(s, op, quantized);
         _name = name;
         _isa = isa;
         _quantized = quantized;
-        _neon = isa == RecurrentIsa.Vector128 && AdvSimd.IsSupported;
+        _neon = isa == Isa.Vector128 && AdvSimd.IsSupported;
         _defaultCell = HasDefaultActivations(layer) && (op == OpType.Gru ? layer.LinearBeforeReset : op == OpType.Lstm && layer.P < 0);
-        _fusedGru = _defaultCell && quantized && op == OpType.Gru && isa is RecurrentIsa.Avx512 or RecurrentIsa.AvxVnni;
-        int lanes = isa == RecurrentIsa.Avx512 ? Vector512<float>.Count : Math.Max(Block, Vector<float>.Count);
+        _fusedGru = _defaultCell && quantized && op == OpType.Gru && isa is Isa.Avx512 or Isa.AvxVnni;
+        int lanes = isa == Isa.Avx512 ? Vector512<float>.Count : Math.Max(Block, Vector<float>.Count);
         int hidden = layer.Hidden, gates = layer.Gates, directions = layer.Directions;
         _paddedHidden = (hidden + lanes - 1) / lanes * lanes;
         _paddedRows = gates * _paddedHidden;
@@ -122,7 +120,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         _hiddenPairs = (hidden + 1) / 2;
         _inputQuads = (layer.InputSize + 3) / 4;
         _hiddenQuads = (hidden + 3) / 4;
-        _rowProducts = quantized && isa is RecurrentIsa.AdvSimd or RecurrentIsa.AdvSimdDot;
+        _rowProducts = quantized && isa is Isa.AdvSimd or Isa.AdvSimdDot;
         _inputChunks = Math.Max(1, (layer.InputSize + 15) / 16);
         _hiddenChunks = (hidden + 15) / 16;
 
@@ -168,11 +166,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 _rPairs = !r.Contains(sbyte.MinValue);
                 _x8 = new sbyte[layer.Steps * layer.Batch * 16 * _inputChunks];
             }
-            else if (isa == RecurrentIsa.AvxVnni)
+            else if (isa == Isa.AvxVnni)
             {
                 // vpdpbusd multiplies unsigned bytes: the AVX-VNNI products read x and h with the sign bit flipped
                 // (x + 128, stored so), so the correction is (zero point + 128)·Σ w, kept negated: the sums start from it.
-                bool vnni = isa == RecurrentIsa.AvxVnni;
+                bool vnni = isa == Isa.AvxVnni;
                 int offset = vnni ? 128 : 0;
                 (_w8, _wCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputW), layer.InputSize, _inputQuads, layer.XZero + offset, negate: vnni);
                 (_r8, _rCorrection) = PackInt8(s.ConstantInput<sbyte>(RecurrentKernels.InputR), hidden, _hiddenQuads, layer.HZero + offset, negate: vnni);
@@ -243,7 +241,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private short[] PackInt16(ReadOnlySpan<sbyte> weights, int columns, int pairs)
     {
         // AVX-512: blocks of 16 rows (one zmm per column pair); _paddedHidden is a multiple of 16 there.
-        int size = _isa == RecurrentIsa.Avx512 ? Block512 : Block;
+        int size = _isa == Isa.Avx512 ? Block512 : Block;
         int rows = _layer.Rows, blocks = _paddedRows / size;
         var packed = new short[_layer.Directions * blocks * pairs * 2 * size];
         for (int d = 0; d < _layer.Directions; d++)
@@ -364,12 +362,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     {
         var layer = _layer;
         int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
-        if (_quantized && _isa == RecurrentIsa.Avx512)
+        if (_quantized && _isa == Isa.Avx512)
         {
             InputProducts512(d);
             return;
         }
-        if (_quantized && _isa == RecurrentIsa.Avx2)
+        if (_quantized && _isa == Isa.Avx2)
         {
             InputProductsAvx2(d);
             return;
@@ -383,7 +381,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         for (int c = 0; c < columns; c++)
         {
             var output = _gx.AsSpan(c * _paddedRows, _paddedRows);
-            if (_isa == RecurrentIsa.AvxVnni)
+            if (_isa == Isa.AvxVnni)
                 ProductsVnni(_w8, d * blocks, blocks, _inputQuads, _x8.AsSpan(c * quads, quads), _wCorrection, _wScale, _wBias, d * _paddedRows, output);
             else if (_quantized) ProductsInt16(_w16, d * blocks, blocks, _inputPairs, _x16.AsSpan(c * pairs, pairs), _wScale, _wBias, d * _paddedRows, output);
             else
@@ -410,12 +408,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 x.Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), layer.InputSize).CopyTo(_x8.AsSpan(c * chunkBytes));
             return;
         }
-        if (_isa == RecurrentIsa.AvxVnni)
+        if (_isa == Isa.AvxVnni)
         {
             int quads = 4 * _inputQuads;
             for (int c = 0; c < layer.Steps * layer.Batch; c++)
                 x.Slice(layer.XOffset(c / layer.Batch, c % layer.Batch), layer.InputSize).CopyTo(_x8.AsSpan(c * quads));
-            if (_isa == RecurrentIsa.AvxVnni) FlipSignBits(_x8, _x8);
+            if (_isa == Isa.AvxVnni) FlipSignBits(_x8, _x8);
             return;
         }
         int k = layer.InputSize, width = 2 * _inputPairs, zero = layer.XZero;
@@ -471,7 +469,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         {
             ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
             nuint at = (nuint)(i * Block);
-            int c = _isa == RecurrentIsa.Avx512
+            int c = _isa == Isa.Avx512
                 ? InputSixBlocksThreeColumns(ref w0, stride, ref x, width, columns, ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, at), rows)
                 : InputSixBlocksTwoColumns(ref w0, stride, ref x, width, columns, ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, at), rows);
             for (; c < columns; c++)
@@ -660,14 +658,14 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
 
     /// <summary>The state's bytes the int8 dot-product variants read: q (SDOT) or q + 128 (AVX-VNNI).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ReadOnlySpan<sbyte> HiddenBytes(int state, int n) => (_isa == RecurrentIsa.AvxVnni ? _hStateBiased : _hStateQ).AsSpan(state, n);
+    private ReadOnlySpan<sbyte> HiddenBytes(int state, int n) => (_isa == Isa.AvxVnni ? _hStateBiased : _hStateQ).AsSpan(state, n);
 
     /// <summary>R·v + Rb for padded gate rows [firstRow, firstRow + count) of direction d into _gr.</summary>
     /// <remarks>
     /// Inlined, with <see cref="ProductsInt16"/> and <see cref="WriteY"/>, into the cells: the JIT does so from its
-    /// profile data, NativeAOT (no profile) otherwise makes these calls every step (measured 1-3% of the int8 LSTM).
-    /// <see cref="Products512"/> stays a call under NativeAOT: inlined three times into FusedGruCellInt8 it measured
-    /// slower.
+    /// profile data, NativeAOT (no profile) otherwise makes these calls every step.
+    /// <see cref="Products512"/> stays a call under NativeAOT: inlined three times into FusedGruCellInt8 it is slower
+    /// (code size).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RecurrentProducts(int d, int firstRow, int count, ReadOnlySpan<float> v, ReadOnlySpan<short> v16, ReadOnlySpan<sbyte> v8)
@@ -683,11 +681,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref int corrections = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), 4 * rowOffset);
             ref float scaleBias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScaleBias), 2 * rowOffset);
             ref float y = ref MemoryMarshal.GetReference(output);
-            if (_isa == RecurrentIsa.AdvSimdDot) RowProducts<DotMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
+            if (_isa == Isa.AdvSimdDot) RowProducts<DotMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
             else if (_rPairs) RowProducts<PairMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
             else RowProducts<WideMac>(ref w, count / Block, _hiddenChunks, ref x, ref corrections, ref scaleBias, ref y);
         }
-        else if (_isa == RecurrentIsa.AvxVnni) ProductsVnni(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
+        else if (_isa == Isa.AvxVnni) ProductsVnni(_r8, first, count / Block, _hiddenQuads, v8, _rCorrection, _rScale, _rBias, rowOffset, output);
         else if (_quantized) ProductsInt16(_r16, first, count / Block, _hiddenPairs, v16, _rScale, _rBias, rowOffset, output);
         else ProductsFloat(_rPacked, first, count / Block, _layer.Hidden, v, _rBias, rowOffset, output);
     }
@@ -707,13 +705,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
         ref float y = ref MemoryMarshal.GetReference(output);
         int stride = pairs * 2 * Block;
-        if (_isa == RecurrentIsa.Avx512)
+        if (_isa == Isa.Avx512)
         {
             // 16-row blocks: firstBlock and blockCount (in 8-row blocks) are even, rows being padded to 16 per gate.
             Products512(ref Unsafe.Add(ref w, firstBlock / 2 * 2 * stride), blockCount / 2, pairs, ref vPairs, ref scales, ref biases, ref y);
             return;
         }
-        if (_isa == RecurrentIsa.Avx2)
+        if (_isa == Isa.Avx2)
         {
             ProductsAvx2(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, pairs, ref vPairs, ref scales, ref biases, ref y);
             return;
@@ -1152,7 +1150,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// <summary>W·x + Wb of direction d for all columns with the arm64 row products (SDOT: two columns at a time).</summary>
     private void InputRowProducts(int d)
     {
-        if (_isa == RecurrentIsa.AdvSimdDot) InputRowProducts<DotMac>(d);
+        if (_isa == Isa.AdvSimdDot) InputRowProducts<DotMac>(d);
         else if (_wPairs) InputRowProducts<PairMac>(d);
         else InputRowProducts<WideMac>(d);
     }
@@ -1282,7 +1280,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref float w0 = ref Unsafe.Add(ref w, (firstBlock + i) * stride);
             ref float w1 = ref Unsafe.Add(ref w0, stride);
             nuint at = (nuint)(i * Block);
-            if (_isa is RecurrentIsa.Avx2 or RecurrentIsa.Avx512)
+            if (_isa is Isa.Avx2 or Isa.Avx512)
             {
                 Vector256<float> s0 = default, s1 = default;
                 for (int k = 0; k < columns; k++)
@@ -1401,9 +1399,9 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var layer = _layer;
         if (_defaultCell)
         {
-            if (_fusedGru && _isa == RecurrentIsa.AvxVnni) FusedGruCellVnni(memory, d, t, b);
+            if (_fusedGru && _isa == Isa.AvxVnni) FusedGruCellVnni(memory, d, t, b);
             else if (_fusedGru) FusedGruCellInt8(memory, d, t, b);
-            else if (_isa == RecurrentIsa.Avx512)
+            else if (_isa == Isa.Avx512)
             {
                 if (layer.Op == OpType.Gru) DefaultGruCell512(memory, d, t, b);
                 else DefaultLstmCell512(memory, d, t, b);
@@ -1473,7 +1471,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 Activate(d, 0, gr.Slice(0, 2 * n));
                 for (int j = 0; j < n; j += lanes) Store(Load(_gr, n + j) * Load(_hState, state + j), _resetHidden, j);
                 if (_quantized) QuantizeHidden(_resetHidden.AsSpan(0, layer.Hidden), _resetHiddenQ, _h16, dequantized: false);
-                if (_isa == RecurrentIsa.AvxVnni) FlipSignBits(_resetHiddenQ, _resetHiddenQ);
+                if (_isa == Isa.AvxVnni) FlipSignBits(_resetHiddenQ, _resetHiddenQ);
                 RecurrentProducts(d, 2 * n, n, _resetHidden.AsSpan(0, layer.Hidden), _h16, _resetHiddenQ);
                 for (int j = 0; j < n; j += lanes) Store(Load(_gx, gx + 2 * n + j) + Load(_gr, 2 * n + j), _gr, 2 * n + j);
                 Activate(d, 1, gr.Slice(2 * n, n));
@@ -1996,7 +1994,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var q = Vector.ConditionalSelect(Vector.Equals(rounded, rounded), Vector.ConvertToInt32Native(clamped), new Vector<int>(Math.Clamp(layer.HZero, -128, 127)));
         ref short shorts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hState16), at);
         ref sbyte bytes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hStateQ), at);
-        if (Vector<float>.Count == 8 && _isa == RecurrentIsa.AvxVnni)
+        if (Vector<float>.Count == 8 && _isa == Isa.AvxVnni)
         {
             // The products read q + 128 (_hState16 is not used); the int8 LSTM does not read the float state either.
             if (_layer.Op != OpType.Lstm) Store(Vector.ConvertToSingle(q - new Vector<int>(layer.HZero)) * new Vector<float>(layer.HScale), _hState, at);
