@@ -19,7 +19,7 @@ zoo=artifacts/zoo
 /usr/bin/python3 tools/zoo/make_zoo.py --out "$zoo" ${only:+--only "$only"} || exit 1
 dotnet build tools/EdgeNets.Cli -c Release -o artifacts/cli -v q -nologo > /dev/null || exit 1
 edgenets() { dotnet artifacts/cli/edgenets.dll "$@"; }
-json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(' '.join(str(d.get(k, '')) for k in sys.argv[1:]))" "$@"; }
+json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(' '.join(format(d[k], '.3g') if isinstance(d.get(k), float) else str(d.get(k, '')) for k in sys.argv[1:]))" "$@"; }
 names=$(/usr/bin/python3 tools/zoo/make_zoo.py --list)
 [ -n "$only" ] && names=${only//,/ }
 report=$zoo/report.md
