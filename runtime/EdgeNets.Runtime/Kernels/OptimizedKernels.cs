@@ -45,7 +45,7 @@ public static class OptimizedKernels
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
             string name = $"DepthwiseConv2dInt8_{isa}";
-            list.Add(KernelEntry.Variant(name, OpType.Conv, DataType.Int8, isa, s => new DepthwiseConvInt8(s, wide: isa != Isa.Vector128, name, avx512: isa == Isa.Avx512),
+            list.Add(KernelEntry.Variant(name, OpType.Conv, DataType.Int8, isa, s => new DepthwiseConvInt8(s, isa, name),
                 s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         }
 
@@ -54,19 +54,18 @@ public static class OptimizedKernels
 
         foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
         {
-            bool wide = isa == Isa.Avx2;
             string maxPool = $"MaxPool2dInt8_{isa}", averagePool = $"AveragePool2dInt8_{isa}";
             string globalAverage = $"GlobalAveragePoolInt8_{isa}", globalMax = $"GlobalMaxPoolInt8_{isa}";
-            list.Add(KernelEntry.Variant(maxPool, OpType.MaxPool, DataType.Int8, isa, s => new MaxPoolInt8(s, wide, maxPool), MaxPoolInt8.CanHandle));
-            list.Add(KernelEntry.Variant(averagePool, OpType.AveragePool, DataType.Int8, isa, s => new AveragePoolInt8(s, wide, averagePool), AveragePoolInt8.CanHandle));
-            list.Add(KernelEntry.Variant(globalAverage, OpType.GlobalAveragePool, DataType.Int8, isa, s => new GlobalPoolInt8(s, average: true, wide, globalAverage),
+            list.Add(KernelEntry.Variant(maxPool, OpType.MaxPool, DataType.Int8, isa, s => new MaxPoolInt8(s, isa, maxPool), MaxPoolInt8.CanHandle));
+            list.Add(KernelEntry.Variant(averagePool, OpType.AveragePool, DataType.Int8, isa, s => new AveragePoolInt8(s, isa, averagePool), AveragePoolInt8.CanHandle));
+            list.Add(KernelEntry.Variant(globalAverage, OpType.GlobalAveragePool, DataType.Int8, isa, s => new GlobalPoolInt8(s, average: true, isa, globalAverage),
                 GlobalPoolInt8.CanHandle));
-            list.Add(KernelEntry.Variant(globalMax, OpType.GlobalMaxPool, DataType.Int8, isa, s => new GlobalPoolInt8(s, average: false, wide, globalMax),
+            list.Add(KernelEntry.Variant(globalMax, OpType.GlobalMaxPool, DataType.Int8, isa, s => new GlobalPoolInt8(s, average: false, isa, globalMax),
                 GlobalPoolInt8.CanHandle));
 
             string conv = $"Conv2dFloat32_{isa}", gemm = $"GemmFloat32_{isa}";
-            list.Add(KernelEntry.Variant(conv, OpType.Conv, DataType.Float32, isa, s => new ConvFloat32Gemm(s, wide, conv), ConvFloat32Gemm.CanHandle));
-            list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Float32, isa, s => new GemmFloat32Vector(s, wide, gemm), GemmFloat32Vector.CanHandle));
+            list.Add(KernelEntry.Variant(conv, OpType.Conv, DataType.Float32, isa, s => new ConvFloat32Gemm(s, isa, conv), ConvFloat32Gemm.CanHandle));
+            list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Float32, isa, s => new GemmFloat32Vector(s, isa, gemm), GemmFloat32Vector.CanHandle));
         }
 
         foreach (var op in new[] { OpType.Lstm, OpType.Gru, OpType.Rnn })

@@ -51,11 +51,11 @@ internal sealed class DepthwiseConvInt8 : OpKernel
     /// <summary>3x3, dilation 1, stride 1 or 2 (both directions) with AVX2: the unrolled <see cref="Channel3x3"/>.</summary>
     private readonly bool _kernel3x3;
 
-    public DepthwiseConvInt8(KernelSetup s, bool wide, string name, bool avx512 = false)
+    public DepthwiseConvInt8(KernelSetup s, Isa isa, string name)
     {
         _name = name;
-        _wide = wide;
-        _avx512 = avx512;
+        _wide = isa is Isa.Avx2 or Isa.Avx512;
+        _avx512 = isa == Isa.Avx512;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
         _x = s.InputId(0);
@@ -69,12 +69,12 @@ internal sealed class DepthwiseConvInt8 : OpKernel
         _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
         _paddedH = g.H + g.PadTop + Math.Max(0, (g.OutH - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1 - g.H - g.PadTop);
         _pixels = g.OutH * g.OutW;
-        bool madd = wide ? Avx2.IsSupported : Sse2.IsSupported;
+        bool madd = _wide ? Avx2.IsSupported : Sse2.IsSupported;
         _stride2Pairs = g.StrideW == 2 && g.DilationW == 1 && madd;
         _stride1Pairs = g.StrideW == 1 && g.DilationW == 1 && g.KernelW >= 2 && madd;
         if ((_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW)
         {
-            int lanes = wide ? 16 : 8;
+            int lanes = _wide ? 16 : 8;
             int positions = (g.OutH - 1) * _paddedW + g.OutW;
             if ((positions + lanes - 1) / lanes < g.OutH * ((g.OutW + lanes - 1) / lanes))
             {
@@ -82,7 +82,7 @@ internal sealed class DepthwiseConvInt8 : OpKernel
                 _planeOut = new sbyte[positions + 16];
             }
         }
-        _kernel3x3 = wide && (_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW && g.KernelH == 3 && g.KernelW == 3 && g.DilationH == 1;
+        _kernel3x3 = _wide && (_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW && g.KernelH == 3 && g.KernelW == 3 && g.DilationH == 1;
         // Vector reads of a row (or of a plane's last block) may run up to 48 elements past its end.
         _padded = new short[g.C * _paddedW * _paddedH + 128];
         if (_stride2Pairs || _stride1Pairs)

@@ -147,10 +147,10 @@ internal sealed class ConvFloat32Gemm : OpKernel
         }
     }
 
-    public ConvFloat32Gemm(KernelSetup s, bool wide, string name)
+    public ConvFloat32Gemm(KernelSetup s, Isa isa, string name)
     {
         _name = name;
-        _wide = wide;
+        _wide = isa == Isa.Avx2;
         var shape = new ConvKernels.ConvShape(s, DataType.Float32, DataType.Float32);
         _g = shape.Window;
         _group = shape.Group;
@@ -259,10 +259,10 @@ internal sealed class GemmFloat32Vector : OpKernel
         }
     }
 
-    public GemmFloat32Vector(KernelSetup s, bool wide, string name)
+    public GemmFloat32Vector(KernelSetup s, Isa isa, string name)
     {
         _name = name;
-        _wide = wide;
+        _wide = isa == Isa.Avx2;
         var shape = new GemmKernels.GemmShape(s, DataType.Float32, DataType.Float32);
         (_rows, _n, _k) = (shape.Rows, shape.N, shape.K);
         (_min, _max) = ConvKernels.ReadFloatClamp(s);

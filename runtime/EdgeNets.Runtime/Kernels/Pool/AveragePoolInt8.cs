@@ -43,10 +43,10 @@ internal sealed class AveragePoolInt8 : OpKernel
         }
     }
 
-    public AveragePoolInt8(KernelSetup s, bool wide, string name)
+    public AveragePoolInt8(KernelSetup s, Isa isa, string name)
     {
         _name = name;
-        _wide = wide;
+        _wide = isa == Isa.Avx2;
         _countIncludePad = s.Attributes.GetInt(AttributeKey.CountIncludePad, 0) == 1;
         var g = _g = PoolKernels.PreparePool(s, DataType.Int8, out _zeroPoint, out _min, out _max);
         _x = s.InputId(0);

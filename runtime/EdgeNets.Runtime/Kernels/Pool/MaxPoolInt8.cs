@@ -36,10 +36,10 @@ internal sealed class MaxPoolInt8 : OpKernel
         }
     }
 
-    public MaxPoolInt8(KernelSetup s, bool wide, string name)
+    public MaxPoolInt8(KernelSetup s, Isa isa, string name)
     {
         _name = name;
-        _wide = wide;
+        _wide = isa == Isa.Avx2;
         var g = _g = PoolKernels.PreparePool(s, DataType.Int8, out _, out _min, out _max);
         _x = s.InputId(0);
         _y = s.OutputId(0);
@@ -258,10 +258,10 @@ internal sealed class GlobalPoolInt8 : OpKernel
         }
     }
 
-    public GlobalPoolInt8(KernelSetup s, bool average, bool wide, string name)
+    public GlobalPoolInt8(KernelSetup s, bool average, Isa isa, string name)
     {
         _name = name;
-        _wide = wide;
+        _wide = isa == Isa.Avx2;
         _average = average;
         (_planes, _planeSize) = PoolKernels.PrepareGlobalPool(s, DataType.Int8, out _min, out _max);
         _x = s.InputId(0);
