@@ -119,6 +119,29 @@ public class CliTests
         Assert.That(malformed.Err, Does.Contain("sixteen"));
     }
 
+    /// <summary>A model with two outputs (a detector's scores and boxes): eval compares each by name, top-1 only for score vectors.</summary>
+    [Test]
+    public void EvalComparesEveryOutputByName()
+    {
+        string onnx = Path.Combine(_dir, "two.onnx");
+        File.WriteAllBytes(onnx, new EdgeNets.Tests.Import.OnnxModelBuilder(13).Input("x", 1, 4, 8)
+            .Node("Relu", "relu", ["x"], ["boxes"]).Node("Flatten", "flat", ["x"], ["f"]).Node("Sigmoid", "sig", ["f"], ["scores"])
+            .Output("boxes").Output("scores").Build());
+        string enet = Path.Combine(_dir, "two.enet"), x = Path.Combine(_dir, "x.npy");
+        NpyFile.WriteFloat32(x, [3, 1, 4, 8], Enumerable.Range(0, 96).Select(i => (float)Math.Sin(i)).ToArray());
+        var convert = Edgenets("convert", onnx, "-o", enet, "--calibration", x);
+        Assert.That(convert.Code, Is.Zero, convert.Err);
+        var eval = Edgenets("eval", onnx, enet, "--input", x, "--json");
+        Assert.That(eval.Code, Is.Zero, eval.Err);
+        using var doc = System.Text.Json.JsonDocument.Parse(eval.Out);
+        var outputs = doc.RootElement.GetProperty("outputs").EnumerateArray().ToList();
+        Assert.That(outputs.Select(o => o.GetProperty("name").GetString()), Is.EqualTo(new[] { "boxes", "scores" }));
+        Assert.That(outputs[0].TryGetProperty("top1_agreement", out _), Is.False, "a [1, 4, 8] output is not a score vector");
+        Assert.That(outputs[1].GetProperty("top1_agreement").GetDouble(), Is.InRange(0.0, 1.0));
+        Assert.That(outputs.All(o => o.GetProperty("max_abs_error").GetDouble() < 0.1), eval.Out);
+        Assert.That(doc.RootElement.GetProperty("top1_agreement").ValueKind, Is.EqualTo(System.Text.Json.JsonValueKind.Null));
+    }
+
     [Test]
     public void ListOperatorsPrintsTheSupportTable()
     {

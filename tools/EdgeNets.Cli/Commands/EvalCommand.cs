@@ -9,7 +9,8 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>
 /// `edgenets eval MODEL.onnx MODEL.enet --input X.npy [--labels Y.npy | --targets T.npy]`: the float model in ONNX Runtime
 /// and the converted model side by side: top-1 agreement, accuracy (class labels) or mean absolute error (regression
-/// targets), output error and a per-layer SQNR table.
+/// targets), output error and a per-layer SQNR table. Every output is compared under its name; top-1 agreement only for
+/// outputs that hold one score vector per sample (a classifier's), and labels or targets apply to the first output.
 /// </summary>
 public static class EvalCommand
 {
@@ -52,16 +53,16 @@ public static class EvalCommand
         var activations = Enumerable.Range(0, g.Tensors.Count).Where(t => !g.Tensors[t].IsConstant && !g.Inputs.Contains(t)).ToList();
         using var reference = new OnnxRuntimeModel(onnxPath, inputTensor.Shape, threads: 1, extraOutputs: activations.Select(t => g.Tensors[t].Name));
         using var session = model.CreateSession(new SessionOptions { KeepAllActivations = true });
-        string floatOutputName = reference.OutputNames[0];
+        var outputs = g.Outputs.Select(o => new OutputStats(g.Tensors[o], Array.IndexOf(g.Outputs.ToArray(), o))).ToList();
+        foreach (var o in outputs)
+            if (!reference.OutputNames.Contains(o.Name)) throw new CliException($"{onnxPath}: has no output named '{o.Name}' (outputs of {enetPath}: {string.Join(", ", outputs.Select(x => x.Name))})");
+        string floatOutputName = outputs[0].Name;
         var layers = activations.Where(t => reference.OutputNames.Contains(g.Tensors[t].Name)).ToList();
         var signal = new double[g.Tensors.Count];
         var noise = new double[g.Tensors.Count];
 
         int classes = outputTensor.ElementCount;
-        int agree = 0, floatCorrect = 0, quantCorrect = 0;
-        double maxAbs = 0, sumAbs = 0;
-        long countAbs = 0;
-        var ours = new float[classes];
+        int floatCorrect = 0, quantCorrect = 0;
         using (var progress = new ProgressBar("evaluating", samples.Count, stderr))
         {
             for (int s = 0; s < samples.Count; s++)
@@ -69,18 +70,16 @@ public static class EvalCommand
                 var expected = reference.Run(samples[s]);
                 session.SetInput(0, samples[s]);
                 session.Invoke();
-                session.GetOutput(0, ours);
-                var floatOut = expected[floatOutputName];
-                if (floatOut.Length != classes) throw new CliException($"output '{floatOutputName}' has {floatOut.Length} values in ONNX Runtime, {classes} in {enetPath}");
-                for (int i = 0; i < classes; i++)
+                foreach (var o in outputs)
                 {
-                    double e = Math.Abs(floatOut[i] - ours[i]);
-                    maxAbs = Math.Max(maxAbs, e);
-                    sumAbs += e;
-                    countAbs++;
+                    session.GetOutput(o.Index, o.Ours);
+                    var f = expected[o.Name];
+                    if (f.Length != o.Ours.Length) throw new CliException($"output '{o.Name}' has {f.Length} values in ONNX Runtime, {o.Ours.Length} in {enetPath}");
+                    o.Add(f);
                 }
+                var floatOut = expected[floatOutputName];
+                var ours = outputs[0].Ours;
                 int fTop = ArgMax(floatOut), qTop = ArgMax(ours);
-                if (fTop == qTop) agree++;
                 if (targets != null)
                 {
                     for (int i = 0; i < classes; i++)
@@ -113,10 +112,11 @@ public static class EvalCommand
 
         int n = samples.Count;
         var inv = CultureInfo.InvariantCulture;
-        double agreement = (double)agree / n;
+        double? agreement = outputs[0].IsScores ? (double)outputs[0].Agree / n : null;
+        double maxAbs = outputs.Max(o => o.MaxAbs);
         double? floatAcc = labels != null ? (double)floatCorrect / n : null;
         double? quantAcc = labels != null ? (double)quantCorrect / n : null;
-        double meanAbs = sumAbs / Math.Max(countAbs, 1);
+        double meanAbs = outputs.Sum(o => o.SumAbs) / Math.Max(outputs.Sum(o => o.Count), 1);
         double? floatMae = targets != null ? floatTargetError / (n * classes) : null;
         double? quantMae = targets != null ? quantTargetError / (n * classes) : null;
         string precision = g.Metadata.TryGetValue("precision", out var p) ? p : "?";
@@ -124,10 +124,18 @@ public static class EvalCommand
         if (json)
         {
             var sb = new StringBuilder("{");
-            sb.Append(inv, $"\"samples\": {n}, \"precision\": \"{precision}\", \"top1_agreement\": {agreement:R}, ");
+            sb.Append(inv, $"\"samples\": {n}, \"precision\": \"{precision}\", \"top1_agreement\": {(agreement is { } ag ? JsonNumber(ag) : "null")}, ");
             if (floatAcc != null) sb.Append(inv, $"\"float_accuracy\": {floatAcc:R}, \"quantized_accuracy\": {quantAcc:R}, ");
             if (floatMae != null) sb.Append(inv, $"\"float_mae\": {floatMae:R}, \"quantized_mae\": {quantMae:R}, ");
-            sb.Append(inv, $"\"max_abs_error\": {maxAbs:R}, \"mean_abs_error\": {meanAbs:R}, \"layers\": [");
+            sb.Append(inv, $"\"max_abs_error\": {maxAbs:R}, \"mean_abs_error\": {meanAbs:R}, \"outputs\": [");
+            for (int i = 0; i < outputs.Count; i++)
+            {
+                var o = outputs[i];
+                sb.Append(inv, $"{(i > 0 ? ", " : "")}{{\"name\": \"{Escape(o.Name)}\", \"max_abs_error\": {JsonNumber(o.MaxAbs)}, \"mean_abs_error\": {JsonNumber(o.SumAbs / Math.Max(o.Count, 1))}, \"sqnr_db\": {JsonNumber(Sqnr(o.Signal, o.Noise))}");
+                if (o.IsScores) sb.Append(inv, $", \"top1_agreement\": {JsonNumber((double)o.Agree / n)}");
+                sb.Append('}');
+            }
+            sb.Append("], \"layers\": [");
             for (int i = 0; i < layers.Count; i++)
             {
                 int t = layers[i];
@@ -139,7 +147,7 @@ public static class EvalCommand
         }
 
         stdout.WriteLine($"samples: {n} ({precision} model {enetPath} vs ONNX Runtime float32 {onnxPath})");
-        stdout.WriteLine($"top-1 agreement: {agreement * 100:F2}%");
+        if (agreement != null) stdout.WriteLine($"top-1 agreement: {agreement * 100:F2}%");
         if (floatAcc != null)
         {
             stdout.WriteLine($"float accuracy (ONNX Runtime): {floatAcc * 100:F2}%");
@@ -150,7 +158,11 @@ public static class EvalCommand
             stdout.WriteLine($"float MAE vs targets (ONNX Runtime): {floatMae.Value.ToString("G5", inv)}");
             stdout.WriteLine($"{precision} MAE vs targets (EdgeNets):  {quantMae!.Value.ToString("G5", inv)}  ({(quantMae / floatMae - 1) * 100:+0.0;-0.0}%)");
         }
-        stdout.WriteLine($"output error: max abs {maxAbs.ToString("G4", inv)}, mean abs {meanAbs.ToString("G4", inv)}");
+        foreach (var o in outputs)
+        {
+            string top1 = o.IsScores ? $", top-1 agreement {(double)o.Agree / n * 100:F2}%" : "";
+            stdout.WriteLine($"output '{o.Name}' [{string.Join('x', o.Shape)}]: max abs error {o.MaxAbs.ToString("G4", inv)}, mean abs {(o.SumAbs / Math.Max(o.Count, 1)).ToString("G4", inv)}, SQNR {FormatDb(Sqnr(o.Signal, o.Noise))} dB{top1}");
+        }
         stdout.WriteLine();
         stdout.WriteLine("per-layer SQNR against ONNX Runtime (higher is better; 20 dB ~ 10% noise, 40 dB ~ 1%):");
         stdout.WriteLine($"  {"tensor",-40} {"op",-18} {"shape",-16} {"SQNR dB",8}");
@@ -161,6 +173,34 @@ public static class EvalCommand
         }
         if (layers.Count == 0) stdout.WriteLine("  (no intermediate tensor names match the ONNX graph)");
         return 0;
+    }
+
+    /// <summary>One output's running comparison with ONNX Runtime.</summary>
+    private sealed class OutputStats(TensorInfo tensor, int index)
+    {
+        public string Name { get; } = tensor.Name;
+        public int Index { get; } = index;
+        public int[] Shape { get; } = tensor.Shape;
+        public float[] Ours { get; } = new float[tensor.ElementCount];
+        /// <summary>One vector of two or more scores per sample ([C] or [1, C]): a classifier's, where top-1 means something.</summary>
+        public bool IsScores { get; } = tensor.ElementCount >= 2 && (tensor.Rank == 1 || (tensor.Rank == 2 && tensor.Shape[0] == 1));
+        public double MaxAbs, SumAbs, Signal, Noise;
+        public long Count;
+        public int Agree;
+
+        public void Add(float[] expected)
+        {
+            for (int i = 0; i < expected.Length; i++)
+            {
+                double e = Math.Abs(expected[i] - Ours[i]);
+                MaxAbs = Math.Max(MaxAbs, e);
+                SumAbs += e;
+                Signal += (double)expected[i] * expected[i];
+                Noise += e * e;
+            }
+            Count += expected.Length;
+            if (IsScores && ArgMax(expected) == ArgMax(Ours)) Agree++;
+        }
     }
 
     private static int ArgMax(ReadOnlySpan<float> v)
