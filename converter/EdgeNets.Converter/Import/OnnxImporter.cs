@@ -89,6 +89,7 @@ internal sealed partial class GraphImporter
         ResolveOutputs(graph);
         BatchNormFolding.Run(_g);
         ConstantEvaluation.Run(_g, _source);
+        GeluFusion.Run(_g);
         ActivationFusion.Run(_g);
         DeadCodeElimination.Run(_g);
         return Emit();

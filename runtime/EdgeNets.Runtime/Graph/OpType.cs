@@ -45,6 +45,8 @@ public enum OpType : ushort
     LayerNorm = 29,
     /// <summary>Nearest-neighbour upsampling by a whole factor per axis (ONNX Resize, nearest, integer scales).</summary>
     Upsample = 30,
+    /// <summary>GELU, x·½·(1 + erf(x/√2)), fused by the converter from the exporters' Erf chain; a LookupTable in int8.</summary>
+    Gelu = 31,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per
@@ -68,7 +70,7 @@ public static class OpTypeExtensions
     /// </summary>
     public static bool IsActivation(this OpType type) =>
         type is OpType.Relu or OpType.LeakyRelu or OpType.Clip or OpType.Sigmoid or OpType.Tanh or OpType.HardSigmoid or OpType.HardSwish
-            or OpType.Erf;
+            or OpType.Erf or OpType.Gelu;
 
     /// <summary>Operators that never stand in a model file (built by the runtime or removed by the converter); a file that contains one is rejected.</summary>
     public static bool IsNeverInFile(this OpType type) => type is OpType.StreamWindow or OpType.BatchNormalization;

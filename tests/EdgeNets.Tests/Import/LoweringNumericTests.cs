@@ -125,6 +125,34 @@ public class LoweringNumericTests
         Assert.That(e!.Message, Does.Contain("'bilinear'").And.Contain("linear"));
     }
 
+    /// <summary>GELU as PyTorch exports it: fused into one Gelu operator, and still ONNX Runtime's numbers.</summary>
+    [Test]
+    public void GeluChain_IsFusedAndMatchesOnnxRuntime()
+    {
+        var onnx = GeluModel();
+        var graph = OnnxImporter.Import(onnx, "gelu.onnx");
+        Assert.That(graph.Ops.Select(o => o.Type), Is.EqualTo(new[] { OpType.Gelu }));
+        AssertMatchesOnnxRuntime(onnx, "gelu.onnx", ("x", [2, 48], 51));
+    }
+
+    [Test]
+    public void GeluChainWhoseIntermediateIsUsedElsewhere_IsNotFused()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 48)
+            .Initializer("sqrt2", [], [1.4142135f]).Initializer("one", [], [1f]).Initializer("half", [], [0.5f])
+            .Node("Div", "div", ["x", "sqrt2"], ["d"]).Node("Erf", "erf", ["d"], ["e"]).Node("Add", "add", ["e", "one"], ["a"])
+            .Node("Mul", "mul", ["x", "a"], ["m"]).Node("Mul", "mul_half", ["m", "half"], ["y"])
+            .Output("y").Output("e").Build();
+        Assert.That(OnnxImporter.Import(onnx, "gelu2.onnx").Ops.Any(o => o.Type == OpType.Gelu), Is.False);
+        AssertMatchesOnnxRuntime(onnx, "gelu2.onnx", ("x", [2, 48], 52));
+    }
+
+    internal static byte[] GeluModel() => new OnnxModelBuilder(13).Input("x", 2, 48)
+        .Initializer("sqrt2", [], [1.4142135f]).Initializer("one", [], [1f]).Initializer("half", [], [0.5f])
+        .Node("Div", "div", ["x", "sqrt2"], ["d"]).Node("Erf", "erf", ["d"], ["e"]).Node("Add", "add", ["e", "one"], ["a"])
+        .Node("Mul", "mul", ["x", "a"], ["m"]).Node("Mul", "mul_half", ["m", "half"], ["y"])
+        .Output("y").Build();
+
     /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>
     [TestCase("ReduceMean", new long[] { 2, 3 }, 1)]
     [TestCase("ReduceMean", new long[] { 2, 3 }, 0)]

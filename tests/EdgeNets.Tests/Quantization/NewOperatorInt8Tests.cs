@@ -11,7 +11,7 @@ using static EdgeNets.Tests.Import.OnnxModelBuilder;
 namespace EdgeNets.Tests.Quantization;
 
 /// <summary>
-/// The int8 forms of LayerNorm, Erf, the reductions and nearest upsampling against ONNX Runtime's float result on held-out inputs: within a
+/// The int8 forms of LayerNorm, Erf, GELU, the reductions and nearest upsampling against ONNX Runtime's float result on held-out inputs: within a
 /// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
 /// </summary>
 [TestFixture]
@@ -24,6 +24,7 @@ public class NewOperatorInt8Tests
             .Node("LayerNormalization", "ln", ["x", "scale", "bias"], ["y"], Int("axis", -1)).Output("y").Build(), new[] { 1, 6, 16 }).SetName("LayerNorm");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Erf", "erf", ["x"], ["y"]).Output("y").Build(), new[] { 1, 64 })
             .SetName("Erf");
+        yield return new TestCaseData(LoweringGelu(), new[] { 2, 48 }).SetName("GeluFused");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 12, 8)
             .Node("ReduceMean", "mean", ["x"], ["y"], Ints("axes", 1), Int("keepdims", 0)).Output("y").Build(), new[] { 1, 12, 8 }).SetName("ReduceMeanOverTime");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)
@@ -32,6 +33,8 @@ public class NewOperatorInt8Tests
             .Node("Resize", "up", ["x", "", "scales"], ["y"], String("mode", "nearest"), String("coordinate_transformation_mode", "asymmetric"),
                 String("nearest_mode", "floor")).Output("y").Build(), new[] { 1, 2, 3, 4 }).SetName("ResizeNearest");
     }
+
+    private static byte[] LoweringGelu() => EdgeNets.Tests.Import.LoweringNumericTests.GeluModel();
 
     [TestCaseSource(nameof(Models))]
     public void Int8IsWithinAFewQuantizationStepsOfOnnxRuntime(byte[] onnx, int[] shape)
