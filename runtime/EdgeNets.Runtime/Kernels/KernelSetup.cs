@@ -62,6 +62,20 @@ public sealed class KernelSetup
             throw Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
     }
 
+    /// <summary>
+    /// For an operator along one axis whose output has its input's shape (Softmax, LayerNorm): checks both and returns the
+    /// Axis attribute (default -1) as a non-negative axis of <paramref name="x"/>.
+    /// </summary>
+    public int SameShapeAlongAxis(TensorInfo x, TensorInfo y)
+    {
+        if (!ShapeUtil.SameShape(x.Shape, y.Shape))
+            throw Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
+        if (x.Rank == 0) throw Fail("input must have rank 1 or more");
+        int axis = Attributes.GetInt(AttributeKey.Axis, -1);
+        if (axis < -x.Rank || axis >= x.Rank) throw Fail($"axis {axis} is out of range for rank {x.Rank}");
+        return axis < 0 ? axis + x.Rank : axis;
+    }
+
     public void ExpectType(TensorInfo t, DataType type)
     {
         if (t.Type != type) throw Fail($"tensor '{t.Name}' must be {type}, is {t.Type}");

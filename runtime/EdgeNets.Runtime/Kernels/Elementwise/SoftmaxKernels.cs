@@ -16,12 +16,7 @@ public static class SoftmaxKernels
     {
         public static Slices Of(KernelSetup s, TensorInfo x, TensorInfo y)
         {
-            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
-                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
-            if (x.Rank == 0) throw s.Fail("input must have rank 1 or more");
-            int rawAxis = s.Attributes.GetInt(AttributeKey.Axis, -1);
-            if (rawAxis < -x.Rank || rawAxis >= x.Rank) throw s.Fail($"axis {rawAxis} is out of range for rank {x.Rank}");
-            int axis = rawAxis < 0 ? rawAxis + x.Rank : rawAxis;
+            int axis = s.SameShapeAlongAxis(x, y);
             int outer = 1, inner = 1;
             for (int d = 0; d < axis; d++) outer *= x.Shape[d];
             for (int d = axis + 1; d < x.Rank; d++) inner *= x.Shape[d];

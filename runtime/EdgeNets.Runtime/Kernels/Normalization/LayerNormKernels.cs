@@ -29,12 +29,7 @@ public static class LayerNormKernels
             var y = s.Output(0);
             s.ExpectType(x, type);
             s.ExpectType(y, type);
-            if (!ShapeUtil.SameShape(x.Shape, y.Shape))
-                throw s.Fail($"input [{ShapeUtil.Format(x.Shape)}] and output [{ShapeUtil.Format(y.Shape)}] differ");
-            if (x.Rank == 0) throw s.Fail("input must have rank 1 or more");
-            int rawAxis = s.Attributes.GetInt(AttributeKey.Axis, -1);
-            if (rawAxis < -x.Rank || rawAxis >= x.Rank) throw s.Fail($"axis {rawAxis} is out of range for rank {x.Rank}");
-            int axis = rawAxis < 0 ? rawAxis + x.Rank : rawAxis;
+            int axis = s.SameShapeAlongAxis(x, y);
             _length = ShapeUtil.ElementCount(x.Shape.AsSpan(axis));
             if (_length == 0) throw s.Fail("the normalized axes are empty");
             _rows = ShapeUtil.ElementCount(x.Shape.AsSpan(0, axis));
