@@ -850,18 +850,11 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                         PairsStep16<TProducts>(lo + 2 * pairRow, lo + 3 * pairRow, wk + RowBlock * 16, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
                     }
                     if (wk < end) PairsStep16<TProducts>(lo, lo + pairRow, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
-                    int first = Math.Min(8, count);
-                    requant.Store8(a00, a01, m0, output, p0, first, _pixels, _mpg, tail);
-                    requant.Store8(a10, a11, m0 + 1, output, p0, first, _pixels, _mpg, tail);
-                    requant.Store8(a20, a21, m0 + 2, output, p0, first, _pixels, _mpg, tail);
-                    requant.Store8(a30, a31, m0 + 3, output, p0, first, _pixels, _mpg, tail);
-                    if (count > 8)
-                    {
-                        requant.Store8(a02, a03, m0, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-                        requant.Store8(a12, a13, m0 + 1, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-                        requant.Store8(a22, a23, m0 + 2, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-                        requant.Store8(a32, a33, m0 + 3, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-                    }
+                    // count is 13 to 16 here: one 16-lane store per channel.
+                    requant.Store16(a00, a01, a02, a03, m0, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a10, a11, a12, a13, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a20, a21, a22, a23, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a30, a31, a32, a33, m0 + 3, output, p0, count, _pixels, _mpg, tail);
                 }
             }
             for (int p0 = wide; p0 < _pixels; p0 += 8)
