@@ -79,7 +79,7 @@ internal readonly ref struct Requantizer
 
     /// <summary>
     /// Rescales 16 accumulators of channel <paramref name="m"/> with AdvSimd and stores the first <paramref name="count"/>
-    /// (more than 8): one load of the channel's constants for both halves of a 16-pixel block. Requires AdvSimd.Arm64.
+    /// (1 to 16): one load of the channel's constants for both halves of a 16-pixel block. Requires AdvSimd.Arm64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store16(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)

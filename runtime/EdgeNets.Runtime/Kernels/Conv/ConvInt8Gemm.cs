@@ -1028,18 +1028,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     wk = end;
                 }
             }
-            int first = Math.Min(8, count);
-            requant.Store8(a00, a01, m0, output, p0, first, _pixels, _mpg, tail);
-            requant.Store8(a10, a11, m0 + 1, output, p0, first, _pixels, _mpg, tail);
-            requant.Store8(a20, a21, m0 + 2, output, p0, first, _pixels, _mpg, tail);
-            requant.Store8(a30, a31, m0 + 3, output, p0, first, _pixels, _mpg, tail);
-            if (count > 8)
-            {
-                requant.Store8(a02, a03, m0, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-                requant.Store8(a12, a13, m0 + 1, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-                requant.Store8(a22, a23, m0 + 2, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-                requant.Store8(a32, a33, m0 + 3, output, p0 + 8, count - 8, _pixels, _mpg, tail);
-            }
+            requant.Store16(a00, a01, a02, a03, m0, output, p0, count, _pixels, _mpg, tail);
+            requant.Store16(a10, a11, a12, a13, m0 + 1, output, p0, count, _pixels, _mpg, tail);
+            requant.Store16(a20, a21, a22, a23, m0 + 2, output, p0, count, _pixels, _mpg, tail);
+            requant.Store16(a30, a31, a32, a33, m0 + 3, output, p0, count, _pixels, _mpg, tail);
         }
     }
 
