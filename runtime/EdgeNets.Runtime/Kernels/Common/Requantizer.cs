@@ -77,6 +77,35 @@ internal readonly ref struct Requantizer
         Store16(a1, m, output, p0 + 16, count - 16, pixels, channels, tail);
     }
 
+    /// <summary>
+    /// Rescales 16 accumulators of channel <paramref name="m"/> with AdvSimd and stores the first <paramref name="count"/>
+    /// (1 to 16): one load of the channel's constants for both halves of a 16-pixel block. Requires AdvSimd.Arm64.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store16(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
+    {
+        if (m >= channels) return;
+        int c = _channel0 + m;
+        var bias = Vector128.Create(_bias[c]);
+        int shift = _shifts[c];
+        var m0 = Vector128.Create(_multipliers[c]);
+        var shiftVector = Vector128.Create(shift);
+        var zero = Vector128.Create(_zeroPoint);
+        var r0 = FixedPointVector.Rescale(a0 + bias, m0, shiftVector, shift) + zero;
+        var r1 = FixedPointVector.Rescale(a1 + bias, m0, shiftVector, shift) + zero;
+        var r2 = FixedPointVector.Rescale(a2 + bias, m0, shiftVector, shift) + zero;
+        var r3 = FixedPointVector.Rescale(a3 + bias, m0, shiftVector, shift) + zero;
+        var bytes = FixedPointVector.NarrowClamp(r0, r1, r2, r3, Vector128.Create((sbyte)_min), Vector128.Create((sbyte)_max));
+        var row = output.Slice(m * pixels + p0);
+        if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
+        else
+        {
+            // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
+            bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
+            for (int i = 0; i < count; i++) row[i] = tail[i];
+        }
+    }
+
     /// <summary>Rescales 8 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store8(Vector128<int> a0, Vector128<int> a1, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)

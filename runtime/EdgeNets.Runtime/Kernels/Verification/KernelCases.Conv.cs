@@ -188,6 +188,11 @@ public static partial class KernelCases
         yield return new([1, 6, 10, 13], 9, [3, 2], [2, 1], [0, 1, 2, 0], [1, 3], ConverterWeights: true);
         yield return new([1, 32, 124], 32, [5], [1], [0, 0], [1], ConverterWeights: true);
         yield return new([1, 64, 8, 8], 2, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], Extreme: true, ConverterWeights: true);
+        // MobileNet's small 1x1 maps for the ARM GEMMs' 16-pixel blocks: 6x6 (two whole blocks and a tail of 4), 3x3
+        // (9 pixels, one SDOT block of 16) and 29 pixels (a last AdvSimd block of 13).
+        yield return new([1, 24, 6, 6], 20, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], ConverterWeights: true);
+        yield return new([1, 40, 3, 3], 36, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], ConverterWeights: true);
+        yield return new([1, 12, 1, 29], 10, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], ConverterWeights: true);
         // The ARM kernels' implicit form (no im2col: stride 1 along rows, whole channel quadruplets, rows of 16 or 8
         // pixels for AdvSimd or SDOT) and the rows around it: asymmetric pads, row stride 2, a 5x3 kernel, dilation, a batch.
         yield return new([1, 8, 7, 13], 5, [3, 3], [1, 1], [0, 2, 1, 0], [1, 1], ConverterWeights: true);
