@@ -179,7 +179,15 @@ public static class QdqExporter
             var w = _q.Tensors[op.Inputs[1]];
             var b = op.Inputs.Length > 2 && op.Inputs[2] >= 0 ? _q.Tensors[op.Inputs[2]] : null;
             var y = _q.Tensors[op.Outputs[0]];
-            if (start.Input.Count == 0 || start.Input[0] != x.Name)
+            string input = x.Name;
+            if (op.Type == OpType.Conv && start.Input.Count > 0 && start.Input[0] != x.Name && _producer.TryGetValue(start.Input[0], out var pad)
+                && pad.OpType == "Pad" && pad.Input.Count > 0 && pad.Input[0] == x.Name)
+            {
+                // The converter folded this zero Pad into the Conv; the ONNX model keeps it, quantized as the Conv's input.
+                input = start.Input[0];
+                _qTensors.TryAdd(input, x);
+            }
+            else if (start.Input.Count == 0 || start.Input[0] != x.Name)
                 throw new ConversionException($"QDQ export: {what} reads '{x.Name}' in the int8 model, its ONNX node reads '{(start.Input.Count > 0 ? start.Input[0] : "")}' (transposed Gemm inputs are not supported)");
             var chain = Chain(start, y.Name, allowBatchNorm: true)
                 ?? throw new ConversionException($"QDQ export: {what}: no chain of BatchNormalization/Relu/Clip from ONNX node '{start.Name}' to '{y.Name}'");
@@ -207,7 +215,7 @@ public static class QdqExporter
                 node.Attribute.Add(new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
             }
             else node.OpType = "MatMul";
-            node.Input.Add(x.Name);
+            node.Input.Add(input);
             node.Input.Add(wDq);
             if (bDq != null) node.Input.Add(bDq);
             node.Output.Add(output);

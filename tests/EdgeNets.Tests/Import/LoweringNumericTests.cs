@@ -153,6 +153,26 @@ public class LoweringNumericTests
         .Node("Mul", "mul", ["x", "a"], ["m"]).Node("Mul", "mul_half", ["m", "half"], ["y"])
         .Output("y").Build();
 
+    /// <summary>A zero Pad on the spatial axes before a Conv (TF-style "same", ZeroPad2d) is folded into the Conv's pads.</summary>
+    [TestCase(0f, 1, true)]
+    [TestCase(0.5f, 1, false)]
+    [TestCase(0f, 2, false)]
+    public void ZeroPadBeforeConv_IsFoldedAndMatchesOnnxRuntime(float value, int consumers, bool folded)
+    {
+        var b = new OnnxModelBuilder(13).Input("x", 1, 2, 7, 6)
+            .Int64Initializer("pads", [0, 0, 1, 2, 0, 0, 2, 1])
+            .Initializer("value", [], [value])
+            .Initializer("w", [3, 2, 3, 3], TestData.Floats(61, 54))
+            .Node("Pad", "pad", ["x", "pads", "value"], ["p"])
+            .Node("Conv", "conv", ["p", "w"], ["y"], Ints("pads", 1, 0, 0, 1));
+        if (consumers == 2) b.Node("Relu", "relu", ["p"], ["z"]).Output("z");
+        var onnx = b.Output("y").Build();
+        var graph = OnnxImporter.Import(onnx, "padconv.onnx");
+        Assert.That(graph.Ops.Any(o => o.Type == OpType.Pad), Is.EqualTo(!folded));
+        if (folded) Assert.That(graph.Ops.Single(o => o.Type == OpType.Conv).Attributes.GetInts(AttributeKey.Pads), Is.EqualTo(new[] { 2, 2, 2, 2 }));
+        AssertMatchesOnnxRuntime(onnx, "padconv.onnx", ("x", [1, 2, 7, 6], 62));
+    }
+
     /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>
     [TestCase("ReduceMean", new long[] { 2, 3 }, 1)]
     [TestCase("ReduceMean", new long[] { 2, 3 }, 0)]
