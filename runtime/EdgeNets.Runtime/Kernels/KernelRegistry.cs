@@ -32,11 +32,15 @@ public static class KernelRegistry
         return null;
     }
 
-    public static KernelEntry Reference(OpType op, DataType type)
+    /// <summary>The scalar reference kernel of an operator and element type, or null when there is none.</summary>
+    public static KernelEntry? FindReference(OpType op, DataType type)
     {
         foreach (var e in All) if (e.IsReference && e.Op == op && e.Type == type) return e;
-        throw new ModelFormatException($"no kernel for {op} with {type} output");
+        return null;
     }
+
+    public static KernelEntry Reference(OpType op, DataType type) =>
+        FindReference(op, type) ?? throw new ModelFormatException($"no kernel for {op} with {type} output");
 
     public static KernelEntry Select(OpInfo op, ModelGraph graph, bool referenceOnly = false) => Choose(new KernelSetup(graph, op), referenceOnly, null).Entry;
 

@@ -51,8 +51,8 @@ public class ConvPoolFusionTests
     {
         var c = KernelCases.ConvPoolPairs()[0];
         var wrong = new FusedConvPoolEntry("TopLeftPixel", Isa.Scalar, (conv, pool) => new TopLeftPixelKernel(conv, pool), _ => true);
-        var conv = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.Conv && e.Type == DataType.Int8);
-        var pool = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.MaxPool && e.Type == DataType.Int8);
+        var conv = KernelRegistry.Reference(OpType.Conv, DataType.Int8);
+        var pool = KernelRegistry.Reference(OpType.MaxPool, DataType.Int8);
         Assert.That(KernelSelfTest.CompareFused(wrong, conv, pool, c), Does.Contain("element"));
     }
 
@@ -206,7 +206,7 @@ public class ConvPoolFusionTests
     /// <summary>The reference Conv, then each window's top-left pixel instead of its largest.</summary>
     private sealed class TopLeftPixelKernel(KernelSetup conv, KernelSetup pool) : OpKernel
     {
-        private readonly OpKernel _reference = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.Conv && e.Type == DataType.Int8).Create(conv);
+        private readonly OpKernel _reference = KernelRegistry.Reference(OpType.Conv, DataType.Int8).Create(conv);
         private readonly int _y = conv.OutputId(0), _pooled = pool.OutputId(0);
         public override string Name => "TopLeftPixel";
 

@@ -73,8 +73,8 @@ public static class KernelSelfTest
     /// </summary>
     public static VariantOutcome CheckFused(FusedConvPoolEntry variant)
     {
-        var conv = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.Conv && e.Type == DataType.Int8);
-        var pool = KernelRegistry.All.First(e => e.IsReference && e.Op == OpType.MaxPool && e.Type == DataType.Int8);
+        var conv = KernelRegistry.Reference(OpType.Conv, DataType.Int8);
+        var pool = KernelRegistry.Reference(OpType.MaxPool, DataType.Int8);
         string reference = $"{conv.Name} + {pool.Name}";
         int count = 0;
         foreach (var c in KernelCases.ConvPoolPairs())
@@ -132,12 +132,7 @@ public static class KernelSelfTest
         return CompareBytes(expected, memory.Bytes(output), graph.Tensors[output]);
     }
 
-    public static KernelEntry? ReferenceFor(KernelEntry variant)
-    {
-        foreach (var e in KernelRegistry.All)
-            if (e.IsReference && e.Op == variant.Op && e.Type == variant.Type) return e;
-        return null;
-    }
+    public static KernelEntry? ReferenceFor(KernelEntry variant) => KernelRegistry.FindReference(variant.Op, variant.Type);
 
     /// <summary>
     /// Runs reference and variant on the case; null when the output bytes are identical, else what differed.
