@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EdgeNets.Host.Output;
 using EdgeNets.Host.Preprocessing;
 using EdgeNets.Host.Sources;
@@ -73,6 +72,8 @@ public sealed class HostOptions
 /// The host loop: source → preprocessing into the model input → model → top class or values → JSON lines, smoothing,
 /// GPIO and metrics. Everything is allocated in the constructor; <see cref="Step"/> allocates nothing for sources that
 /// don't. In <see cref="HostMode.Stream"/> the model's one-step graph runs on every sample and keeps its recurrent state.
+/// An output with NaN or infinite values is reported as an error line instead of a prediction (no event, no GPIO
+/// change). Times (latency, metrics periods, timestamps) come from the given <see cref="TimeProvider"/>.
 /// </summary>
 public sealed class HostPipeline : IDisposable
 {
@@ -85,6 +86,7 @@ public sealed class HostPipeline : IDisposable
     private readonly EventSmoother _smoother;
     private readonly ClassPins? _pins;
     private readonly LatencyStats _latency = new();
+    private readonly TimeProvider _time;
     private readonly float[] _output, _values;
     private readonly bool _outputIsProbability, _isClassifier;
     private readonly int _contextLength;
@@ -94,9 +96,11 @@ public sealed class HostPipeline : IDisposable
     private double _absoluteErrorSum;
     private int _runLabel = -1, _runLength;
 
-    public HostPipeline(Model model, ISource source, Stream output, HostOptions? options = null, ClassPins? pins = null)
+    public HostPipeline(Model model, ISource source, Stream output, HostOptions? options = null, ClassPins? pins = null,
+        TimeProvider? time = null)
     {
         _options = options ?? new HostOptions();
+        _time = time ?? TimeProvider.System;
         _source = source;
         var graph = model.Graph;
         if (graph.Outputs.Count < 1) throw new InvalidDataException("the model has no outputs");
@@ -144,8 +148,8 @@ public sealed class HostPipeline : IDisposable
         _pins = pins;
         // Scores are probabilities: taken as they are when the model ends in Softmax, else softmax of the logits.
         _outputIsProbability = graph.Ops.Count > 0 && graph.Ops[^1].Type == OpType.Softmax;
-        _metricsIntervalTicks = (long)(_options.MetricsIntervalSeconds * Stopwatch.Frequency);
-        _lastMetricsTicks = Stopwatch.GetTimestamp();
+        _metricsIntervalTicks = (long)(_options.MetricsIntervalSeconds * _time.TimestampFrequency);
+        _lastMetricsTicks = _time.GetTimestamp();
     }
 
     private static void CheckPerElement(float[]? values, int count, string what)
@@ -176,6 +180,12 @@ public sealed class HostPipeline : IDisposable
     public long Targeted { get; private set; }
     /// <summary>Mean absolute error of those predictions, in the units of the reported value.</summary>
     public double MeanAbsoluteError => Targeted == 0 ? double.NaN : _absoluteErrorSum / Targeted;
+    /// <summary>Model runs whose output had NaN or infinite values: reported as errors, not predictions.</summary>
+    public long NonFiniteOutputs { get; private set; }
+    /// <summary>Model inputs in which at least one value saturated the int8 input (see <see cref="FramePreprocessor.LastSaturated"/>).</summary>
+    public long SaturatedInputs { get; private set; }
+    /// <summary>Input values that saturated, over all model inputs.</summary>
+    public long SaturatedValues { get; private set; }
 
     /// <summary>Reads one frame and, when the model input is complete, runs the model and reports. False at end of stream.</summary>
     public bool Step()
@@ -184,7 +194,7 @@ public sealed class HostPipeline : IDisposable
         Frames++;
         TrackLabel(frame.Label);
         _lastTarget = frame.Target;
-        long start = Stopwatch.GetTimestamp();
+        long start = _time.GetTimestamp();
         if (_streaming != null)
         {
             // The state restarts every ResetEvery samples, so the prediction after each block's last sample is the
@@ -193,6 +203,7 @@ public sealed class HostPipeline : IDisposable
             _streamed++;
         }
         if (!_preprocessor.Process(frame)) return true;
+        CountSaturation(_preprocessor.LastSaturated);
         if (_streaming != null)
         {
             // A window over time (Conv1d front end) still filling: nothing new to report for this sample.
@@ -200,9 +211,17 @@ public sealed class HostPipeline : IDisposable
         }
         else _session.Invoke();
         _session.GetOutput(0, _output);
-        long end = Stopwatch.GetTimestamp();
-        double latencyUs = (end - start) * 1e6 / Stopwatch.Frequency;
+        long end = _time.GetTimestamp();
+        double latencyUs = (end - start) * 1e6 / _time.TimestampFrequency;
         _latency.Add(latencyUs);
+        if (!IsFinite(_output))
+        {
+            // A NaN would read as class 0 (ArgMax) and drive its pin: report what happened and act on nothing.
+            NonFiniteOutputs++;
+            WriteOutputError();
+            MaybeWriteMetrics(end);
+            return true;
+        }
 
         if (_isClassifier) Classify();
         else
@@ -214,14 +233,32 @@ public sealed class HostPipeline : IDisposable
                 _absoluteErrorSum += Math.Abs((double)_values[0] - _lastTarget);
             }
         }
-        if (_options.PrintPredictions) WritePrediction(latencyUs);
+        if (_options.PrintPredictions) WritePrediction(latencyUs, _preprocessor.LastSaturated);
         if (_isClassifier && _smoother.Update(LastClass))
         {
             _pins?.Show(LastClass);
             WriteEvent();
         }
         Predictions++;
-        if (_metricsIntervalTicks > 0 && end - _lastMetricsTicks >= _metricsIntervalTicks) WriteMetrics(end);
+        MaybeWriteMetrics(end);
+        return true;
+    }
+
+    private void MaybeWriteMetrics(long now)
+    {
+        if (_metricsIntervalTicks > 0 && now - _lastMetricsTicks >= _metricsIntervalTicks) WriteMetrics(now);
+    }
+
+    private void CountSaturation(int saturated)
+    {
+        if (saturated == 0) return;
+        SaturatedInputs++;
+        SaturatedValues += saturated;
+    }
+
+    private static bool IsFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values) if (!float.IsFinite(v)) return false;
         return true;
     }
 
@@ -293,9 +330,9 @@ public sealed class HostPipeline : IDisposable
         return (float)(1.0 / sum);
     }
 
-    private static double UnixSeconds() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
+    private double UnixSeconds() => (_time.GetUtcNow().UtcDateTime - DateTime.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
 
-    private void WritePrediction(double latencyUs)
+    private void WritePrediction(double latencyUs, int saturated)
     {
         _json.Begin();
         _json.Field("type"u8, "prediction"u8);
@@ -313,7 +350,27 @@ public sealed class HostPipeline : IDisposable
         }
         else _json.Field("values"u8, _values);
         _json.Field("latency_us"u8, latencyUs, "F1");
+        if (saturated > 0) _json.Field("saturated"u8, saturated);
         if (_isClassifier && LastLabel >= 0) _json.Field("label"u8, LastLabel);
+        _json.End();
+    }
+
+    private void WriteOutputError()
+    {
+        int nan = 0, infinite = 0;
+        foreach (float v in _output)
+        {
+            if (float.IsNaN(v)) nan++;
+            else if (float.IsInfinity(v)) infinite++;
+        }
+        _json.Begin();
+        _json.Field("type"u8, "error"u8);
+        _json.Field("timestamp"u8, UnixSeconds(), "F3");
+        _json.Field("frame"u8, Frames - 1);
+        _json.Field("error"u8, "model output is not finite; no prediction, event or GPIO change"u8);
+        _json.Field("nan"u8, nan);
+        _json.Field("infinite"u8, infinite);
+        _json.Field("outputs"u8, _output.Length);
         _json.End();
     }
 
@@ -331,7 +388,7 @@ public sealed class HostPipeline : IDisposable
 
     private void WriteMetrics(long now)
     {
-        double seconds = (now - _lastMetricsTicks) / (double)Stopwatch.Frequency;
+        double seconds = (now - _lastMetricsTicks) / (double)_time.TimestampFrequency;
         _latency.TakePercentiles(out double p50, out double p99);
         _json.Begin();
         _json.Field("type"u8, "metrics"u8);
@@ -342,6 +399,9 @@ public sealed class HostPipeline : IDisposable
         _json.Field("latency_p50_us"u8, p50, "F1");
         _json.Field("latency_p99_us"u8, p99, "F1");
         _json.Field("dropped"u8, _source.DroppedFrames);
+        _json.Field("non_finite_outputs"u8, NonFiniteOutputs);
+        _json.Field("saturated_inputs"u8, SaturatedInputs);
+        _json.Field("saturated_values"u8, SaturatedValues);
         _json.End();
         _lastMetricsTicks = now;
         _framesAtLastMetrics = Frames;
@@ -354,6 +414,12 @@ public sealed class HostPipeline : IDisposable
         _json.Field("frames"u8, Frames);
         _json.Field("predictions"u8, Predictions);
         _json.Field("dropped"u8, _source.DroppedFrames);
+        if (NonFiniteOutputs > 0) _json.Field("non_finite_outputs"u8, NonFiniteOutputs);
+        if (SaturatedInputs > 0)
+        {
+            _json.Field("saturated_inputs"u8, SaturatedInputs);
+            _json.Field("saturated_values"u8, SaturatedValues);
+        }
         if (Labelled > 0)
         {
             _json.Field("labelled"u8, Labelled);

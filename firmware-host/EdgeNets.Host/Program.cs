@@ -41,6 +41,11 @@ public static class Program
           --metrics SECONDS     print a metrics line every SECONDS (default 10; 0 = off)
           --max N               stop after N predictions
           --events-only         print events, metrics and the summary, not every prediction
+          -h, --help            print this help
+        examples:
+          edgenets-host --model model.enet --source camera:/dev/video0 --hold 3 --gpio 17,27,-1,22 --events-only
+          edgenets-host --model model.enet --source "serial:/dev/ttyUSB0?baud=115200&columns=0,1,2,3,4,5" --hop 64
+          edgenets-host --model model.enet --source "npy:test_inputs.npy?labels=test_labels.npy" --metrics 0
         """;
 
     public static int Main(string[] args)
@@ -120,7 +125,11 @@ public static class Program
                         break;
                     case "--max": options.MaxPredictions = ParsePositive(Value(), "--max"); break;
                     case "--events-only": options.PrintPredictions = false; break;
-                    case "-h" or "--help": stderr.WriteLine(Usage); return 0;
+                    case "-h" or "--help":
+                        // Asked-for help is the program's output (stdout, exit 0), so it can be paged or piped.
+                        stdout.Write(System.Text.Encoding.UTF8.GetBytes(Usage + "\n"));
+                        stdout.Flush();
+                        return 0;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }

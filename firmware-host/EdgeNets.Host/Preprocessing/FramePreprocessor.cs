@@ -35,6 +35,7 @@ public sealed class FramePreprocessor
     private byte[] _resized = [];
     private readonly float[][] _floatLut = [];
     private readonly sbyte[][] _int8Lut = [];
+    private readonly byte[][] _saturatesLut = [];
 
     // Sensor windows.
     private float[] _window = [];
@@ -60,15 +61,18 @@ public sealed class FramePreprocessor
         {
             _floatLut = new float[_imageChannels][];
             _int8Lut = new sbyte[_imageChannels][];
+            _saturatesLut = new byte[_imageChannels][];
             for (int c = 0; c < _imageChannels; c++)
             {
                 _floatLut[c] = new float[256];
                 _int8Lut[c] = new sbyte[256];
+                _saturatesLut[c] = new byte[256];
                 for (int v = 0; v < 256; v++)
                 {
                     float value = Normalize(v / 255f, c);
                     _floatLut[c][v] = value;
                     _int8Lut[c][v] = input.IsInt8 ? input.Quantize(value) : (sbyte)0;
+                    _saturatesLut[c][v] = input.Saturates(value) ? (byte)1 : (byte)0;
                 }
             }
         }
@@ -76,6 +80,12 @@ public sealed class FramePreprocessor
 
     /// <summary>Samples per model input: the window length for sensor samples (once the first sample is seen), else 1.</summary>
     public int WindowLength => _windowLength > 0 ? _windowLength : 1;
+
+    /// <summary>
+    /// Values of the last model input written that saturated the int8 input (lay outside its calibrated range and were
+    /// clamped to -128 or 127); always 0 for float inputs.
+    /// </summary>
+    public int LastSaturated { get; private set; }
 
     /// <summary>The resized 8-bit image of the last frame (height x width x channels), for tests and debugging.</summary>
     public ReadOnlySpan<byte> LastResized => _resized;
@@ -93,7 +103,7 @@ public sealed class FramePreprocessor
         switch (frame.Format)
         {
             case FrameFormat.Tensor:
-                _input.Write(frame.Values);
+                LastSaturated = _input.Write(frame.Values);
                 return true;
             case FrameFormat.Samples:
                 return PushSample(frame.Values);
@@ -123,14 +133,20 @@ public sealed class FramePreprocessor
 
         int plane = _imageWidth * _imageHeight;
         var pixels = _resized.AsSpan();
+        int saturated = 0;
         if (_input.IsInt8)
         {
             var dst = _input.Int8;
             for (int channel = 0; channel < c; channel++)
             {
                 var lut = _int8Lut[channel];
+                var saturates = _saturatesLut[channel];
                 for (int p = 0; p < plane; p++)
-                    dst[_channelsFirst ? channel * plane + p : p * c + channel] = lut[pixels[p * c + channel]];
+                {
+                    byte pixel = pixels[p * c + channel];
+                    dst[_channelsFirst ? channel * plane + p : p * c + channel] = lut[pixel];
+                    saturated += saturates[pixel];
+                }
             }
         }
         else
@@ -143,6 +159,7 @@ public sealed class FramePreprocessor
                     dst[_channelsFirst ? channel * plane + p : p * c + channel] = lut[pixels[p * c + channel]];
             }
         }
+        LastSaturated = saturated;
     }
 
     private void SetUpWindow(int channels)
@@ -180,6 +197,7 @@ public sealed class FramePreprocessor
         bool int8 = _input.IsInt8;
         var floats = int8 ? default : _input.Floats;
         var q = int8 ? _input.Int8 : default;
+        int saturated = 0;
         for (int step = 0; step < t; step++)
         {
             int slot = _head + step;
@@ -188,8 +206,9 @@ public sealed class FramePreprocessor
             {
                 float v = _window[slot * c + ch];
                 int index = _timeFirst ? step * c + ch : ch * t + step;
-                if (int8) q[index] = _input.Quantize(v); else floats[index] = v;
+                if (int8) q[index] = _input.Quantize(v, ref saturated); else floats[index] = v;
             }
         }
+        LastSaturated = saturated;
     }
 }

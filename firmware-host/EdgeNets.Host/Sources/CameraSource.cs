@@ -12,7 +12,10 @@ namespace EdgeNets.Host.Sources;
 public sealed unsafe class CameraSource : ISource, IBufferQueue
 {
     private const int FrameTimeoutMs = 2000;
+    /// <summary>Longest single wait for a frame, so a stop is noticed well within a second.</summary>
+    private const int PollSliceMs = 100;
     private readonly string _path;
+    private readonly CancellationToken _cancel;
     private int _fd = -1;
     private readonly nint[] _maps;
     private readonly nuint[] _lengths;
@@ -22,8 +25,9 @@ public sealed unsafe class CameraSource : ISource, IBufferQueue
     private readonly FreshestFrameRing _ring = new();
     private bool _streaming;
 
-    public CameraSource(SourceUri uri)
+    public CameraSource(SourceUri uri, CancellationToken cancel = default)
     {
+        _cancel = cancel;
         uri.RejectUnknownKeys("width", "height", "fps", "format", "buffers");
         Name = uri.Text;
         _path = uri.Path;
@@ -134,9 +138,13 @@ public sealed unsafe class CameraSource : ISource, IBufferQueue
     {
         _ring.Release(this);
         var pfd = new PollFd { Fd = _fd, Events = Libc.POLLIN };
-        int ready;
-        while ((ready = Libc.Poll(&pfd, 1, FrameTimeoutMs)) < 0)
-            if (Marshal.GetLastPInvokeError() != Libc.EINTR) throw Error($"{_path}: poll");
+        int ready = 0;
+        for (int waited = 0; ready == 0 && waited < FrameTimeoutMs; waited += PollSliceMs)
+        {
+            if (_cancel.IsCancellationRequested) { frame = default; return ReadStatus.EndOfStream; }
+            while ((ready = Libc.Poll(&pfd, 1, PollSliceMs)) < 0)
+                if (Marshal.GetLastPInvokeError() != Libc.EINTR) throw Error($"{_path}: poll");
+        }
         if (ready == 0) throw new IOException($"{_path}: no frame within {FrameTimeoutMs} ms");
         if (!_ring.TryTakeFreshest(this, out var newest)) throw new IOException($"{_path}: poll reported a frame but none could be dequeued");
         int held = (int)newest.Index;

@@ -5,7 +5,9 @@ namespace EdgeNets.Host.Sources;
 /// <summary>
 /// <c>csv:FILE?columns=ax,ay,az&amp;label=activity&amp;rate=50&amp;loop=true</c>: replays sensor samples, one per line.
 /// The first line is the header naming the columns; <c>columns</c> picks and orders the model's channels (default: all
-/// columns except the label), <c>label</c> names an integer class column used for accuracy.
+/// columns except the label), <c>label</c> names an integer class column used for accuracy. A line whose chosen
+/// columns are missing or not numbers (or longer than 64 KB) is skipped and counted in <see cref="DroppedFrames"/>;
+/// the first few are named on the log.
 /// </summary>
 public sealed class CsvSource : ISource
 {
@@ -17,16 +19,23 @@ public sealed class CsvSource : ISource
     private readonly float[] _sample;
     private FileStream _stream;
     private LineReader _reader;
-    private long _lineNumber;
+    private readonly TextWriter _log;
+    private long _lineNumber, _badLines, _longLinesBefore;
+    private bool _samplesThisPass;
 
-    public CsvSource(SourceUri uri)
+    /// <summary>Bad lines named on the log; later ones are only counted.</summary>
+    private const int BadLinesLogged = 10;
+
+    public CsvSource(SourceUri uri, TextWriter? log = null, CancellationToken cancel = default)
     {
+        _log = log ?? TextWriter.Null;
         uri.RejectUnknownKeys("columns", "label", "rate", "loop");
         Name = uri.Text;
         _path = uri.Path;
         _stream = File.OpenRead(_path);
         _reader = new LineReader(_stream);
         if (!_reader.TryReadLine(out var headerLine)) throw new InvalidDataException($"{_path}: empty CSV file");
+        if (_reader.LongLinesSkipped > 0) throw new InvalidDataException($"{_path}: the header line is longer than 64 KB");
         var header = Encoding.UTF8.GetString(headerLine).Split(',').Select(h => h.Trim()).ToArray();
         _lineNumber = 1;
         string? label = uri.GetString("label");
@@ -36,7 +45,7 @@ public sealed class CsvSource : ISource
         Columns = names;
         _sample = new float[_columns.Length];
         _loop = uri.GetBool("loop", false);
-        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6));
+        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6), cancel);
     }
 
     private static int IndexOf(string[] header, string name, SourceUri uri)
@@ -47,43 +56,62 @@ public sealed class CsvSource : ISource
     }
 
     public string Name { get; }
-    public long DroppedFrames => 0;
+    /// <summary>Lines skipped because they could not be read (missing or non-numeric fields, over-long).</summary>
+    public long DroppedFrames => _badLines + _longLinesBefore + _reader.LongLinesSkipped;
     public IReadOnlyList<string> Columns { get; }
 
     public ReadStatus Read(out Frame frame)
     {
-        ReadOnlySpan<byte> line;
+        int labelValue = -1;
         while (true)
         {
-            if (_reader.TryReadLine(out line))
+            if (!_reader.TryReadLine(out var line))
             {
-                _lineNumber++;
-                if (!line.Trim((byte)' ').IsEmpty) break;
+                // A looped file without one good line would spin here for ever.
+                if (!_loop || !_samplesThisPass) { frame = default; return ReadStatus.EndOfStream; }
+                Rewind();
                 continue;
             }
-            if (!_loop) { frame = default; return ReadStatus.EndOfStream; }
-            Rewind();
+            _lineNumber++;
+            if (line.Trim((byte)' ').IsEmpty) continue;
+            if (TryParse(line, ref labelValue)) break;
         }
-        for (int c = 0; c < _columns.Length; c++)
-        {
-            if (!LineReader.TryGetField(line, _columns[c], out var field) || !LineReader.TryParseFloat(field, out _sample[c]))
-                throw new InvalidDataException($"{_path}:{_lineNumber}: column {Columns[c]} is missing or not a number");
-        }
-        int labelValue = -1;
-        if (_labelColumn >= 0 && (!LineReader.TryGetField(line, _labelColumn, out var labelField) || !LineReader.TryParseInt(labelField, out labelValue)))
-            throw new InvalidDataException($"{_path}:{_lineNumber}: label column is missing or not an integer");
+        _samplesThisPass = true;
         _pacer.Wait();
         frame = new Frame(FrameFormat.Samples, _sample, labelValue);
         return ReadStatus.Frame;
+    }
+
+    private bool TryParse(ReadOnlySpan<byte> line, ref int labelValue)
+    {
+        for (int c = 0; c < _columns.Length; c++)
+        {
+            if (!LineReader.TryGetField(line, _columns[c], out var field) || !LineReader.TryParseFloat(field, out _sample[c]))
+                return Skip($"column {Columns[c]} is missing or not a number");
+        }
+        labelValue = -1;
+        if (_labelColumn >= 0 && (!LineReader.TryGetField(line, _labelColumn, out var labelField) || !LineReader.TryParseInt(labelField, out labelValue)))
+            return Skip("label column is missing or not an integer");
+        return true;
+    }
+
+    private bool Skip(string problem)
+    {
+        _badLines++;
+        if (_badLines <= BadLinesLogged)
+            _log.WriteLine($"edgenets-host: {_path}:{_lineNumber + _reader.LongLinesSkipped}: {problem}; line skipped{(_badLines == BadLinesLogged ? " (further bad lines are only counted)" : "")}");
+        return false;
     }
 
     private void Rewind()
     {
         _stream.Dispose();
         _stream = File.OpenRead(_path);
+        _longLinesBefore += _reader.LongLinesSkipped;
         _reader = new LineReader(_stream);
         _reader.TryReadLine(out _);
         _lineNumber = 1;
+        _samplesThisPass = false;
     }
 
     public void Dispose() => _stream.Dispose();

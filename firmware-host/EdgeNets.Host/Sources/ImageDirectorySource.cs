@@ -27,7 +27,7 @@ public sealed unsafe class ImageDirectorySource : ISource
     private byte[] _pixels = [];
     private int _next;
 
-    public ImageDirectorySource(SourceUri uri)
+    public ImageDirectorySource(SourceUri uri, CancellationToken cancel = default)
     {
         uri.RejectUnknownKeys("list", "labels", "loop", "rate");
         Name = uri.Text;
@@ -54,7 +54,7 @@ public sealed unsafe class ImageDirectorySource : ISource
         _paths = _files.Select(f => Path.Combine(_root, f)).ToArray();
         _fileStream = new MemoryStream(_file);
         _loop = uri.GetBool("loop", false);
-        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6));
+        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6), cancel);
     }
 
     public string Name { get; }

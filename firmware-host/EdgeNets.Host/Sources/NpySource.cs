@@ -19,7 +19,7 @@ public sealed class NpySource : ISource
     private readonly Pacer _pacer;
     private int _next;
 
-    public NpySource(SourceUri uri)
+    public NpySource(SourceUri uri, CancellationToken cancel = default)
     {
         uri.RejectUnknownKeys("labels", "targets", "loop", "rate", "kind");
         Name = uri.Text;
@@ -45,7 +45,7 @@ public sealed class NpySource : ISource
             _targets = targetArray.ToFloat32();
         }
         _loop = uri.GetBool("loop", false);
-        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6));
+        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6), cancel);
         _format = uri.GetString("kind") switch
         {
             null or "tensor" => FrameFormat.Tensor,

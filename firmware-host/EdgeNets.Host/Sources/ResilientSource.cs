@@ -1,9 +1,10 @@
 namespace EdgeNets.Host.Sources;
 
 /// <summary>
-/// Keeps a live source running for months: when opening or reading fails with an <see cref="IOException"/> (camera
-/// unplugged, I2C bus error, serial adapter gone), the source is disposed and reopened with exponential backoff
-/// instead of ending the program.
+/// Keeps a live source running for months: when opening or reading fails with a device loss (camera unplugged, I2C
+/// bus error, serial adapter gone, device node vanished: any exception <see cref="DeviceFailure.IsDeviceLoss"/>
+/// accepts), the source is disposed and reopened with exponential backoff instead of ending the program. Other
+/// exceptions (bugs) still end it.
 /// </summary>
 public sealed class ResilientSource : ISource
 {
@@ -47,7 +48,7 @@ public sealed class ResilientSource : ISource
                 _inner ??= _open();
                 return _inner.Read(out frame);
             }
-            catch (IOException e)
+            catch (Exception e) when (DeviceFailure.IsDeviceLoss(e))
             {
                 Close();
                 Reopens++;
@@ -63,7 +64,7 @@ public sealed class ResilientSource : ISource
     {
         if (_inner == null) return;
         _droppedBefore += _inner.DroppedFrames;
-        try { _inner.Dispose(); } catch (IOException) { }
+        try { _inner.Dispose(); } catch (Exception e) when (DeviceFailure.IsDeviceLoss(e)) { }
         _inner = null;
     }
 

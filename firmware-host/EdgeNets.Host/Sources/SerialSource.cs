@@ -5,7 +5,9 @@ namespace EdgeNets.Host.Sources;
 /// <summary>
 /// <c>serial:/dev/ttyUSB0?baud=115200&amp;columns=0,1,2</c>: sensor samples sent as CSV lines over a serial port (e.g. by
 /// a microcontroller). <c>columns</c> are 0-based field indices giving the model's channels in order. Lines that do not
-/// parse (a partial first line, boot messages) are skipped and counted as dropped.
+/// parse (a partial first line, boot messages, a line longer than 4096 bytes) are skipped and counted as dropped.
+/// Reads wait for data without a timeout but end at once when <c>cancel</c> is cancelled (the host is being stopped):
+/// <see cref="Read"/> then reports the end of the stream.
 /// </summary>
 public sealed class SerialSource : ISource
 {
@@ -13,9 +15,10 @@ public sealed class SerialSource : ISource
     private readonly LineReader _reader;
     private readonly int[] _columns;
     private readonly float[] _sample;
+    private readonly CancellationToken _cancel;
     private long _dropped;
 
-    public SerialSource(SourceUri uri)
+    public SerialSource(SourceUri uri, CancellationToken cancel = default)
     {
         uri.RejectUnknownKeys("baud", "columns");
         Name = uri.Text;
@@ -27,17 +30,27 @@ public sealed class SerialSource : ISource
         _sample = new float[_columns.Length];
         _port = new SerialPort(uri.Path, uri.GetInt("baud", 115200, 50, 4_000_000)) { ReadTimeout = SerialPort.InfiniteTimeout };
         _port.Open();
-        _reader = new LineReader(_port.BaseStream, 4096);
+        _cancel = cancel;
+        _reader = new LineReader(_port.BaseStream, 4096, cancel);
     }
 
     public string Name { get; }
-    public long DroppedFrames => _dropped;
+    public long DroppedFrames => _dropped + _reader.LongLinesSkipped;
 
     public ReadStatus Read(out Frame frame)
     {
         while (true)
         {
-            if (!_reader.TryReadLine(out var line)) throw new IOException($"{Name}: serial port closed");
+            ReadOnlySpan<byte> line;
+            try
+            {
+                if (!_reader.TryReadLine(out line)) throw new IOException($"{Name}: serial port closed");
+            }
+            catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+            {
+                frame = default;
+                return ReadStatus.EndOfStream;
+            }
             if (Parse(line)) break;
             _dropped++;
         }

@@ -13,13 +13,13 @@ public static class SourceFactory
     {
         switch (uri.Scheme)
         {
-            case "npy": return new NpySource(uri);
-            case "images": return new ImageDirectorySource(uri);
-            case "csv": return new CsvSource(uri);
-            case "video": return new Y4mSource(uri);
-            case "camera": return Live(uri, () => new CameraSource(uri), log, cancel);
+            case "npy": return new NpySource(uri, cancel);
+            case "images": return new ImageDirectorySource(uri, cancel);
+            case "csv": return new CsvSource(uri, log, cancel);
+            case "video": return new Y4mSource(uri, cancel);
+            case "camera": return Live(uri, () => new CameraSource(uri, cancel), log, cancel);
             case "imu": return Live(uri, () => ImuSource.Open(uri), log, cancel);
-            case "serial": return Live(uri, () => new SerialSource(uri), log, cancel);
+            case "serial": return Live(uri, () => new SerialSource(uri, cancel), log, cancel);
             default: throw new SourceUriException($"source '{uri.Text}': unknown scheme '{uri.Scheme}' (supported: {Schemes})");
         }
     }

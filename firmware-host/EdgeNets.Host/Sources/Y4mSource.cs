@@ -16,7 +16,7 @@ public sealed class Y4mSource : ISource
     private readonly bool _loop;
     private readonly Pacer _pacer;
 
-    public Y4mSource(SourceUri uri)
+    public Y4mSource(SourceUri uri, CancellationToken cancel = default)
     {
         uri.RejectUnknownKeys("loop", "rate");
         Name = uri.Text;
@@ -49,7 +49,7 @@ public sealed class Y4mSource : ISource
         else throw new InvalidDataException($"{_path}: colorspace C{colorspace} is not supported (use 4:2:0 or mono)");
         _firstFrame = _stream.Position;
         _loop = uri.GetBool("loop", false);
-        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6));
+        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6), cancel);
     }
 
     public string Name { get; }

@@ -1,6 +1,10 @@
+using System.Text.Json;
+using EdgeNets.Host.Output;
+using EdgeNets.Host.Sources;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeNets.Tests.Host;
 
@@ -20,6 +24,9 @@ public static class HostTestModels
 
     /// <summary>Scale and zero point that map [0, 1] onto int8 like a calibrated image input.</summary>
     public static QuantizationInfo UnitRangeInt8 => QuantizationInfo.PerTensor(1f / 255f, -128);
+
+    /// <summary>The JSON lines the host printed.</summary>
+    public static JsonElement[] ParseLines(CaptureStream s) => s.Lines.Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray();
 
     public static string WriteTemp(string name, Action<string> write)
     {
@@ -58,4 +65,29 @@ public sealed class CaptureStream(int capacity) : Stream
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
+}
+
+/// <summary>GPIO pins that remember their levels and every write, instead of driving hardware.</summary>
+public sealed class RecordingPins : IPinOutput
+{
+    public readonly Dictionary<int, bool> Level = new();
+    public readonly List<int> Opened = new();
+    public int Writes;
+    public bool Disposed;
+    public void OpenOutput(int pin) => Opened.Add(pin);
+    public void Write(int pin, bool high) { Level[pin] = high; Writes++; }
+    public void Dispose() => Disposed = true;
+}
+
+/// <summary>Passes frames through and moves a fake clock on by a fixed step before each: a device sampling at a fixed rate.</summary>
+public sealed class ClockedSource(ISource inner, FakeTimeProvider clock, TimeSpan step) : ISource
+{
+    public string Name => inner.Name;
+    public long DroppedFrames => inner.DroppedFrames;
+    public ReadStatus Read(out Frame frame)
+    {
+        clock.Advance(step);
+        return inner.Read(out frame);
+    }
+    public void Dispose() => inner.Dispose();
 }

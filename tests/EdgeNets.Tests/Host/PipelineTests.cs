@@ -6,24 +6,14 @@ using EdgeNets.Host.Sources;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.IO;
 using EdgeNets.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 
 namespace EdgeNets.Tests.Host;
 
 public class PipelineTests
 {
-    private sealed class RecordingPins : IPinOutput
-    {
-        public readonly Dictionary<int, bool> Level = new();
-        public readonly List<int> Opened = new();
-        public int Writes;
-        public bool Disposed;
-        public void OpenOutput(int pin) => Opened.Add(pin);
-        public void Write(int pin, bool high) { Level[pin] = high; Writes++; }
-        public void Dispose() => Disposed = true;
-    }
-
-    private static JsonElement[] Parse(CaptureStream s) => s.Lines.Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray();
+    private static JsonElement[] Parse(CaptureStream s) => HostTestModels.ParseLines(s);
 
     private static (string Data, string Labels, float[] Rows, int[] LabelValues) LabelledRows(int rows, int width, int seed)
     {
@@ -185,7 +175,7 @@ public class PipelineTests
     }
 
     [Test]
-    public void MetricsLinesReportRateLatencyPercentilesAndDrops()
+    public void LatencyPercentilesAreNearestRank()
     {
         var stats = new LatencyStats(capacity: 1000);
         var latencies = TestData.Floats(31, 1000, 10, 5000);
@@ -195,20 +185,35 @@ public class PipelineTests
         Assert.That(p50, Is.EqualTo(sorted[499]), "nearest rank: ceil(0.50 * 1000) = 500th");
         Assert.That(p99, Is.EqualTo(sorted[989]), "nearest rank: ceil(0.99 * 1000) = 990th");
         Assert.That(stats.Count, Is.Zero, "a new period starts");
+    }
 
+    [Test]
+    public void MetricsLinesReportRateLatencyAndDropsFromTheInjectedClock()
+    {
+        // 50 frames arriving every 2 ms of (fake) time, metrics every 20 ms: a line after every 10th frame, each at
+        // exactly 500 frames/s. No time passes while the model runs in the fake world, so every latency is 0.
         var (data, _, _, _) = LabelledRows(50, 3, 5);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
         var output = new CaptureStream(1 << 20);
-        using (var source = new NpySource(SourceUri.Parse($"npy:{data}?rate=500")))
+        using (var source = new ClockedSource(new NpySource(SourceUri.Parse($"npy:{data}")), clock, TimeSpan.FromMilliseconds(2)))
         using (var pipeline = new HostPipeline(HostTestModels.Flatten(DataType.Float32, [1, 3]), source, output,
-                   new HostOptions { MetricsIntervalSeconds = 0.02, PrintPredictions = false }))
+                   new HostOptions { MetricsIntervalSeconds = 0.02, PrintPredictions = false }, time: clock))
             pipeline.Run();
         var metrics = Parse(output).Where(l => l.GetProperty("type").GetString() == "metrics").ToArray();
-        Assert.That(metrics, Has.Length.InRange(2, 8), "50 frames at 500/s take 0.1 s: about one line per 20 ms");
-        foreach (var m in metrics)
+        Assert.That(metrics, Has.Length.EqualTo(5));
+        double start = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() / 1000.0;
+        for (int i = 0; i < metrics.Length; i++)
         {
-            Assert.That(m.GetProperty("fps").GetDouble(), Is.InRange(200, 650));
-            Assert.That(m.GetProperty("latency_p50_us").GetDouble(), Is.LessThanOrEqualTo(m.GetProperty("latency_p99_us").GetDouble()));
+            var m = metrics[i];
+            Assert.That(m.GetProperty("timestamp").GetDouble(), Is.EqualTo(start + 0.02 * (i + 1)).Within(1e-6), $"line {i}");
+            Assert.That(m.GetProperty("frames").GetInt64(), Is.EqualTo(10 * (i + 1)));
+            Assert.That(m.GetProperty("predictions").GetInt64(), Is.EqualTo(10 * (i + 1)));
+            Assert.That(m.GetProperty("fps").GetDouble(), Is.EqualTo(500.0));
+            Assert.That(m.GetProperty("latency_p50_us").GetDouble(), Is.Zero);
+            Assert.That(m.GetProperty("latency_p99_us").GetDouble(), Is.Zero);
             Assert.That(m.GetProperty("dropped").GetInt64(), Is.Zero);
+            Assert.That(m.GetProperty("non_finite_outputs").GetInt64(), Is.Zero);
+            Assert.That(m.GetProperty("saturated_inputs").GetInt64(), Is.Zero, "a float model input never saturates");
         }
     }
 
@@ -311,6 +316,20 @@ public class PipelineTests
         err = new StringWriter();
         Assert.That(EdgeNets.Host.Program.Run(["--model", modelPath, "--source", "npy:/nonexistent/x.npy"], Stream.Null, err, default), Is.EqualTo(1));
         Assert.That(err.ToString(), Does.Contain("x.npy"));
+    }
+
+    [Test]
+    public void HelpGoesToStandardOutputWithExamples()
+    {
+        foreach (var flag in new[] { "--help", "-h" })
+        {
+            var output = new CaptureStream(1 << 16);
+            var err = new StringWriter();
+            Assert.That(EdgeNets.Host.Program.Run([flag], output, err, default), Is.Zero);
+            Assert.That(err.ToString(), Is.Empty, flag);
+            Assert.That(output.Text, Does.StartWith("usage: edgenets-host --model MODEL.enet --source SOURCE").And.Contain("examples:")
+                .And.Contain("edgenets-host --model model.enet --source camera:/dev/video0"), flag);
+        }
     }
 
     [Test]

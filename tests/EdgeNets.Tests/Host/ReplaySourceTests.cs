@@ -26,10 +26,42 @@ public class ReplaySourceTests
                 Assert.That(frame.Label, Is.EqualTo(r % 3));
             }
         Assert.That(() => new CsvSource(SourceUri.Parse($"csv:{path}?columns=gx")), Throws.TypeOf<SourceUriException>().With.Message.Contains("column 'gx' is not in the header"));
-        File.WriteAllText(path, "a,b\n1,2\n3,x\n");
-        using var bad = new CsvSource(SourceUri.Parse($"csv:{path}"));
-        Assert.That(bad.Read(out _), Is.EqualTo(ReadStatus.Frame));
-        Assert.That(() => bad.Read(out _), Throws.TypeOf<InvalidDataException>().With.Message.Contains("walk.csv:3: column b"));
+    }
+
+    [Test]
+    public void MalformedCsvLinesAreSkippedCountedAndNamed()
+    {
+        string path = Path.Combine(RepoPaths.TempDirectory(), "walk.csv");
+        File.WriteAllText(path, "a,b,label\n1,2,0\n3,x,1\n4\n5,6,?\n" + new string('9', 70_000) + "\n7,8,1\n7,y,1\n");
+        var log = new StringWriter();
+        using var source = new CsvSource(SourceUri.Parse($"csv:{path}?columns=a,b&label=label"), log);
+        var rows = new List<(float, float, int)>();
+        while (source.Read(out var frame) == ReadStatus.Frame) rows.Add((frame.Values[0], frame.Values[1], frame.Label));
+        Assert.That(rows, Is.EqualTo(new[] { (1f, 2f, 0), (7f, 8f, 1) }));
+        Assert.That(source.DroppedFrames, Is.EqualTo(5), "four malformed lines and one longer than 64 KB");
+        Assert.That(log.ToString(), Does.Contain("walk.csv:3: column b is missing or not a number; line skipped")
+            .And.Contain("walk.csv:4: column b").And.Contain("walk.csv:5: label column").And.Contain("walk.csv:8: column b"));
+
+        // A looped file with no good line at all ends instead of spinning.
+        File.WriteAllText(path, "a\nx\ny\n");
+        using var hopeless = new CsvSource(SourceUri.Parse($"csv:{path}?loop=true"));
+        Assert.That(hopeless.Read(out _), Is.EqualTo(ReadStatus.EndOfStream));
+        Assert.That(hopeless.DroppedFrames, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void AReplayWithMalformedLinesStillEndsWithItsSummary()
+    {
+        string path = Path.Combine(RepoPaths.TempDirectory(), "s.csv");
+        File.WriteAllText(path, "x,y\n0.5,1\nnan?,2\n3,1\n");
+        string modelPath = Path.Combine(RepoPaths.TempDirectory(), "m.enet");
+        File.WriteAllBytes(modelPath, HostTestModels.Flatten(EdgeNets.Runtime.Graph.DataType.Float32, [1, 2]).FileBytes);
+        var output = new CaptureStream(1 << 16);
+        var err = new StringWriter();
+        int code = EdgeNets.Host.Program.Run(["--model", modelPath, "--source", $"csv:{path}", "--metrics", "0"], output, err, default);
+        Assert.That(code, Is.Zero, err.ToString());
+        Assert.That(err.ToString(), Does.Contain("s.csv:3: column x is missing or not a number; line skipped"));
+        Assert.That(output.Lines.Last(), Does.StartWith("{\"type\": \"summary\", \"frames\": 2, \"predictions\": 2, \"dropped\": 1"));
     }
 
     [Test]

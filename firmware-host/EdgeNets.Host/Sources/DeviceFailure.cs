@@ -1,0 +1,21 @@
+namespace EdgeNets.Host.Sources;
+
+/// <summary>
+/// Which exceptions from a live device mean "the device went away or stopped answering" (reopen it later) rather than
+/// a bug or a wrong configuration (end the program). Decided by exception class, because the same loss surfaces
+/// differently depending on when it is noticed: a USB serial adapter pulled mid-read completes the read with
+/// <see cref="ObjectDisposedException"/> ("The port is closed"), a read on the dead descriptor gives
+/// <see cref="IOException"/>, reopening while the node is gone gives <see cref="FileNotFoundException"/>, and while
+/// udev recreates it with its permissions not yet applied <see cref="UnauthorizedAccessException"/>.
+/// </summary>
+public static class DeviceFailure
+{
+    /// <summary>
+    /// True for <see cref="IOException"/> (read/ioctl/I2C errors, and a vanished device node: file or directory not
+    /// found), <see cref="ObjectDisposedException"/> (the port was closed under the reader),
+    /// <see cref="UnauthorizedAccessException"/> (a recreated node without its permissions yet) and
+    /// <see cref="TimeoutException"/> (a device that stopped answering).
+    /// </summary>
+    public static bool IsDeviceLoss(Exception e) =>
+        e is IOException or ObjectDisposedException or UnauthorizedAccessException or TimeoutException;
+}
