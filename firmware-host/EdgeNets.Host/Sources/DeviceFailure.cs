@@ -5,8 +5,9 @@ namespace EdgeNets.Host.Sources;
 /// a bug or a wrong configuration (end the program). Decided by exception class, because the same loss surfaces
 /// differently depending on when it is noticed: a USB serial adapter pulled mid-read completes the read with
 /// <see cref="ObjectDisposedException"/> ("The port is closed"), a read on the dead descriptor gives
-/// <see cref="IOException"/>, reopening while the node is gone gives <see cref="FileNotFoundException"/>, and while
-/// udev recreates it with its permissions not yet applied <see cref="UnauthorizedAccessException"/>.
+/// <see cref="IOException"/>, and reopening while the node is gone or recreated by udev without its permissions yet
+/// gives <see cref="UnauthorizedAccessException"/> from <c>SerialPort.Open</c> ("Access to the port is denied") or
+/// <see cref="FileNotFoundException"/> from other devices.
 /// </summary>
 public static class DeviceFailure
 {
