@@ -65,6 +65,22 @@ public class ReplaySourceTests
     }
 
     [Test]
+    public void ASlowReplayStopsWaitingWhenTheHostIsStopped()
+    {
+        // One row every 1000 s: the second read waits for its turn until the stop comes.
+        string path = Path.Combine(RepoPaths.TempDirectory(), "rows.npy");
+        EdgeNets.Runtime.IO.NpyFile.WriteFloat32(path, [3, 2], [1, 2, 3, 4, 5, 6]);
+        using var stop = new CancellationTokenSource();
+        using var source = new NpySource(SourceUri.Parse($"npy:{path}?rate=0.001"), stop.Token);
+        Assert.That(source.Read(out _), Is.EqualTo(ReadStatus.Frame));
+        var second = Task.Factory.StartNew(() => source.Read(out var f) == ReadStatus.Frame ? f.Values[0] : float.NaN, TaskCreationOptions.LongRunning);
+        Assert.That(second.Wait(200), Is.False, "the replay is pacing");
+        stop.Cancel();
+        Assert.That(second.Wait(10_000), Is.True, "the wait must end when the host is stopped (liveness bound, not a speed test)");
+        Assert.That(second.Result, Is.EqualTo(3f));
+    }
+
+    [Test]
     public void Y4mFramesComeBackByteForByteAndLoop()
     {
         string path = Path.Combine(RepoPaths.TempDirectory(), "clip.y4m");

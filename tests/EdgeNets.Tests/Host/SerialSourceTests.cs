@@ -168,7 +168,7 @@ public partial class SerialSourceTests
             Thread.Sleep(200);
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) kill.WaitForExit();
             var rest = process.StandardOutput.ReadToEndAsync();
-            bool exited = process.WaitForExit(5_000);
+            bool exited = process.WaitForExit(10_000);
             if (!exited) process.Kill();
             Assert.That(exited, Is.True, "SIGTERM on a quiet line must end the host (liveness bound, not a speed test)");
             Assert.That(process.ExitCode, Is.Zero, () => stderr.ToString());
