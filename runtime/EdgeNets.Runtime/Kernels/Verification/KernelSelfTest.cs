@@ -51,6 +51,7 @@ public static class KernelSelfTest
     /// <summary>Compares <paramref name="variant"/> with its reference on every case it accepts (<see cref="KernelEntry.IsExact"/>: every node it computes exactly, not only those its policy prefers it for).</summary>
     public static VariantOutcome Check(KernelEntry variant)
     {
+        using var workers = new WorkerPool(SelfTestWorkers);
         var reference = ReferenceFor(variant);
         if (reference == null) return new VariantOutcome("-", 0, $"no reference kernel for {variant.Op} {variant.Type}");
         if (!KernelCases.Covers(variant.Op, variant.Type))
@@ -60,7 +61,7 @@ public static class KernelSelfTest
         {
             if (!variant.IsExact(new KernelSetup(c.Graph, c.Op))) continue;
             count++;
-            string? mismatch = Compare(variant, reference, c);
+            string? mismatch = Compare(variant, reference, c) ?? Compare(variant, reference, c, workers);
             if (mismatch != null) return new VariantOutcome(reference.Name, count, $"{c.Description}: {mismatch}");
         }
         if (count == 0) return new VariantOutcome(reference.Name, 0, "accepted none of the test cases");
@@ -132,13 +133,20 @@ public static class KernelSelfTest
         return CompareBytes(expected, memory.Bytes(output), graph.Tensors[output]);
     }
 
+    /// <summary>Worker threads besides the caller for the split runs: an odd part count splits unevenly.</summary>
+    private const int SelfTestWorkers = 2;
+
     public static KernelEntry? ReferenceFor(KernelEntry variant) => KernelRegistry.FindReference(variant.Op, variant.Type);
 
     /// <summary>
     /// Runs reference and variant on the case; null when the output bytes are identical, else what differed.
     /// The output is prefilled with a different sentinel for each, so an element the variant skips shows as a mismatch.
+    /// With <paramref name="workers"/>, the variant runs split across them when it takes them for this case (null when it
+    /// does not: the one-thread run covered it).
     /// </summary>
-    public static string? Compare(KernelEntry variant, KernelEntry reference, KernelCase c)
+    public static string? Compare(KernelEntry variant, KernelEntry reference, KernelCase c) => Compare(variant, reference, c, null);
+
+    internal static string? Compare(KernelEntry variant, KernelEntry reference, KernelCase c, WorkerPool? workers)
     {
         var graph = c.Graph;
         var offsets = new long[graph.Tensors.Count];
@@ -164,6 +172,11 @@ public static class KernelSelfTest
             return $"variant rejected a case it accepts: {e.Message}";
         }
         if (actualKernel.Name != variant.Name) return $"kernel reports name {actualKernel.Name}, registered as {variant.Name}";
+        if (workers != null)
+        {
+            actualKernel.UseWorkers(workers);
+            if (!actualKernel.IsParallel) return null;
+        }
 
         // Every output; a stateful kernel (LSTM/GRU/RNN) also a second run that continues from the first one's state.
         var outputs = c.Op.Outputs;
@@ -184,7 +197,7 @@ public static class KernelSelfTest
                 string? mismatch = CompareBytes(expected[o], memory.Bytes(outputs[o]), graph.Tensors[outputs[o]]);
                 if (mismatch == null) continue;
                 string where = outputs.Length > 1 ? $"output {o} '{graph.Tensors[outputs[o]].Name}', " : "";
-                return $"{(run == 1 ? "run with carried state, " : "")}{where}{mismatch}";
+                return $"{(workers != null ? $"split across {workers.Parts} threads, " : "")}{(run == 1 ? "run with carried state, " : "")}{where}{mismatch}";
             }
         }
         return null;
