@@ -16,4 +16,7 @@ public abstract class OpKernel
     /// and splits its runs across them, producing the same bytes as on one thread. Called once, before any run.
     /// </summary>
     internal virtual void UseWorkers(WorkerPool workers) { }
+
+    /// <summary>Whether this kernel kept the workers <see cref="UseWorkers"/> offered and splits its runs across them.</summary>
+    internal virtual bool IsParallel => false;
 }

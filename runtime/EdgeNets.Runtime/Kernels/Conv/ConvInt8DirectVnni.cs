@@ -188,8 +188,7 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
 
     public override string Name => _name;
 
-    /// <summary>Whether runs split the rows (row pairs) across the session's worker threads.</summary>
-    internal bool IsParallel => _workers != null;
+    internal override bool IsParallel => _workers != null;
 
     internal override void UseWorkers(WorkerPool workers)
     {

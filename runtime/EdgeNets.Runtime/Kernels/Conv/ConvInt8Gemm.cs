@@ -287,8 +287,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
     }
 
-    /// <summary>Whether runs split the output channels across the session's worker threads.</summary>
-    internal bool IsParallel => _workers != null;
+    internal override bool IsParallel => _workers != null;
 
     internal override void UseWorkers(WorkerPool workers)
     {

@@ -284,8 +284,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
 
     public override string Name => _name;
 
-    /// <summary>Whether runs split the output channels across the session's worker threads.</summary>
-    internal bool IsParallel => _workers != null;
+    internal override bool IsParallel => _workers != null;
 
     internal override void UseWorkers(WorkerPool workers)
     {

@@ -20,7 +20,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// out. Chosen when that takes fewer vector blocks than row by row (mostly stride 1).
 /// </para>
 /// </summary>
-internal sealed class DepthwiseConvInt8 : OpKernel
+internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
 {
     private readonly string _name;
     private readonly bool _wide;
@@ -44,8 +44,18 @@ internal sealed class DepthwiseConvInt8 : OpKernel
     private readonly bool _stride1Pairs;
     /// <summary>Plane mode (see the class remarks): fewer vector blocks than row by row.</summary>
     private readonly bool _plane;
-    /// <summary>Requantized outputs of one channel in plane mode, one bordered width per row, plus a vector of slack.</summary>
-    private readonly sbyte[] _planeOut = [];
+    /// <summary>
+    /// Per thread part (one without workers): requantized outputs of one channel in plane mode, one bordered width per
+    /// row, plus a vector of slack.
+    /// </summary>
+    private sbyte[][] _planeOuts = [[]];
+    /// <summary>Below this many multiply-adds a layer runs on the calling thread: a dispatch costs about a thousand.</summary>
+    private const long MinParallelMacs = 32_768;
+    private WorkerPool? _workers;
+    private int _chunks = 1;
+    /// <summary>The run that <see cref="RunChunk"/> serves (set only while the workers run).</summary>
+    private TensorMemory? _memory;
+    private int _image;
     /// <summary>AVX-512 requantization of each 16-pixel block (the multiply-adds stay 256-bit).</summary>
     private readonly bool _avx512;
     /// <summary>3x3, dilation 1, stride 1 or 2 (both directions) with AVX2: the unrolled <see cref="Channel3x3"/>.</summary>
@@ -79,7 +89,7 @@ internal sealed class DepthwiseConvInt8 : OpKernel
             if ((positions + lanes - 1) / lanes < g.OutH * ((g.OutW + lanes - 1) / lanes))
             {
                 _plane = true;
-                _planeOut = new sbyte[positions + 16];
+                _planeOuts = [new sbyte[positions + 16]];
             }
         }
         _kernel3x3 = _wide && (_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW && g.KernelH == 3 && g.KernelW == 3 && g.DilationH == 1;
@@ -102,31 +112,65 @@ internal sealed class DepthwiseConvInt8 : OpKernel
 
     public override string Name => _name;
 
+    internal override bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        long macs = (long)_g.C * _pixels * _g.KernelH * _g.KernelW;
+        if (macs < MinParallelMacs || _g.C < 2) return;
+        _workers = workers;
+        _chunks = Math.Min(_g.C, 2 * workers.Parts);
+        int planeLength = _planeOuts[0].Length;
+        _planeOuts = new sbyte[_chunks][];
+        for (int i = 0; i < _chunks; i++) _planeOuts[i] = new sbyte[planeLength];
+    }
+
     public override void Run(TensorMemory memory)
     {
         var x = memory.Read<sbyte>(_x);
-        var y = memory.Write<sbyte>(_y);
+        var g = _g;
+        for (int n = 0; n < g.N; n++)
+        {
+            Int8Im2col.Border16(x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W), _padded, g, _paddedW, _paddedH, _inputZeroPoint);
+            if (_workers != null)
+            {
+                _memory = memory;
+                _image = n;
+                _workers.Run(this, _chunks);
+                _memory = null;
+            }
+            else Channels(memory, n, 0, g.C, 0);
+        }
+    }
+
+    public void RunChunk(int chunk, int chunks) =>
+        Channels(_memory!, _image, _g.C * chunk / chunks, _g.C * (chunk + 1) / chunks, chunk);
+
+    /// <summary>Channels [begin, end) of image n (already bordered), with the plane buffer of thread part <paramref name="part"/>.</summary>
+    private void Channels(TensorMemory memory, int n, int begin, int end, int part)
+    {
         var g = _g;
         int plane = _paddedW * _paddedH, kernelSize = g.KernelH * g.KernelW;
         Span<sbyte> tail = stackalloc sbyte[16];
         Span<int> sums = stackalloc int[16];
         ref short padded = ref MemoryMarshal.GetArrayDataReference(_padded);
-        for (int n = 0; n < g.N; n++)
+        var planeOut = _planeOuts[part];
         {
-            Int8Im2col.Border16(x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W), _padded, g, _paddedW, _paddedH, _inputZeroPoint);
-            var output = y.Slice(n * g.C * _pixels, g.C * _pixels);
+            // Short rows are stored as whole vectors where the span has the room, the excess landing on later channels:
+            // a part's span ends where its channels do.
+            var output = memory.Write<sbyte>(_y).Slice(n * g.C * _pixels, end * _pixels);
             var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, 0);
-            for (int c = 0; c < g.C; c++)
+            for (int c = begin; c < end; c++)
             {
                 int planeBase = c * plane, wBase = c * kernelSize;
                 if (_kernel3x3)
                 {
-                    Channel3x3(c, ref padded, planeBase, output.Slice(c * _pixels), tail);
+                    Channel3x3(c, ref padded, planeBase, output.Slice(c * _pixels), tail, planeOut);
                     continue;
                 }
                 if (_plane)
                 {
-                    PlaneChannel(c, ref padded, planeBase, output.Slice(c * _pixels), tail);
+                    PlaneChannel(c, ref padded, planeBase, output.Slice(c * _pixels), tail, planeOut);
                     continue;
                 }
                 for (int oh = 0; oh < g.OutH; oh++)
@@ -285,7 +329,7 @@ internal sealed class DepthwiseConvInt8 : OpKernel
     /// One channel of a 3x3 kernel (dilation 1, stride 1 or 2) with AVX2, row by row or in plane mode: the six packed
     /// weight pairs stay in registers and each 16-pixel block is 12 multiply-adds without loop overhead.
     /// </summary>
-    private void Channel3x3(int c, ref short padded, int planeBase, Span<sbyte> output, Span<sbyte> tail)
+    private void Channel3x3(int c, ref short padded, int planeBase, Span<sbyte> output, Span<sbyte> tail, Span<sbyte> planeOut)
     {
         var g = _g;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, c);
@@ -315,7 +359,6 @@ internal sealed class DepthwiseConvInt8 : OpKernel
         }
         if (_plane)
         {
-            var planeOut = _planeOut.AsSpan();
             int positions = (g.OutH - 1) * pw + g.OutW;
             int q0 = 0;
             if (_avx512)
@@ -449,13 +492,12 @@ internal sealed class DepthwiseConvInt8 : OpKernel
     }
 
     /// <summary>One channel in plane mode: every position of the plane, then the OutW valid columns of each row copied out.</summary>
-    private void PlaneChannel(int c, ref short padded, int planeBase, Span<sbyte> output, Span<sbyte> tail)
+    private void PlaneChannel(int c, ref short padded, int planeBase, Span<sbyte> output, Span<sbyte> tail, Span<sbyte> planeOut)
     {
         var g = _g;
         // Up to the last row's last valid column: the blocks' reads then stay within 48 elements past the plane.
         int pw = _paddedW, positions = (g.OutH - 1) * pw + g.OutW, rowStep = g.DilationH * pw;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, c);
-        var planeOut = _planeOut.AsSpan();
         ref int pairs = ref _pairWeights[c * g.KernelH * _pairs];
         if (_wide)
         {

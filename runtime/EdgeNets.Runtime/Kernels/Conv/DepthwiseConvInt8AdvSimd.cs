@@ -29,7 +29,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// With SDOT (Cortex-A76), 3x3 stride-1 kernels take <see cref="Channel3x3Dot"/> instead: 4 products per int32 lane.
 /// </para>
 /// </summary>
-internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
+internal sealed class DepthwiseConvInt8AdvSimd : OpKernel, IParallelWork
 {
     private readonly string _name;
     private readonly int _x, _y;
@@ -47,17 +47,27 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
     private readonly bool[] _pairs;
     /// <summary>Phase width P, phase height, bytes per phase (with slack for the copy's row-end stores).</summary>
     private readonly int _phaseW, _phaseH, _phaseSize;
-    /// <summary>One channel's bordered phases; the border cells hold the zero point and are never changed.</summary>
-    private readonly sbyte[] _buffer;
-    /// <summary>Per input row, where its first cell goes in <see cref="_buffer"/> (stride 2 columns: of the even, then of the odd columns).</summary>
+    /// <summary>
+    /// Per thread part (one without workers): one channel's bordered phases; the border cells hold the zero point and
+    /// are never changed.
+    /// </summary>
+    private sbyte[][] _buffers;
+    /// <summary>Per input row, where its first cell goes in the channel buffer (stride 2 columns: of the even, then of the odd columns).</summary>
     private readonly int[] _rowOffsets;
     private readonly bool _rowMode;
     /// <summary>3x3, stride 1, dilation 1 on a CPU with SDOT (Cortex-A76): <see cref="Channel3x3Dot"/>.</summary>
     private readonly bool _dot3x3;
     /// <summary>Per channel, per kernel row: (w0, w1, w2, 0) repeated over the 4 int32 lanes, for SDOT.</summary>
     private readonly sbyte[] _dotWeights = [];
-    /// <summary>Plane mode: one channel's outputs at every position, copied out row by row.</summary>
-    private readonly sbyte[] _planeOut = [];
+    /// <summary>Plane mode, per thread part: one channel's outputs at every position, copied out row by row.</summary>
+    private sbyte[][] _planeOuts;
+    /// <summary>Below this many multiply-adds a layer runs on the calling thread: a dispatch costs about a thousand.</summary>
+    private const long MinParallelMacs = 32_768;
+    private WorkerPool? _workers;
+    private int _chunks = 1;
+    /// <summary>The run that <see cref="RunChunk"/> serves (set only while the workers run).</summary>
+    private TensorMemory? _memory;
+    private int _image;
 
     public static bool CanHandle(KernelSetup s)
     {
@@ -138,47 +148,96 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
         int positions = (g.OutH - 1) * _phaseW + g.OutW;
         int planeBlocks = (positions + 15) / 16, rowBlocks = g.OutH * ((g.OutW + 15) / 16);
         _rowMode = g.OutW >= 16 && rowBlocks <= planeBlocks;
-        if (!_rowMode) _planeOut = new sbyte[planeBlocks * 16 + 16];
+        _planeLength = _rowMode ? 0 : planeBlocks * 16 + 16;
+        _planeOuts = [new sbyte[_planeLength]];
         // Blocks read 16 bytes from each tap's offset up to the last block's end (SDOT: 32 from each kernel row's start).
         int reach = Math.Max(planeBlocks * 16, (g.OutH - 1) * _phaseW + g.OutW + 16) + maxOffset + 32;
-        _buffer = new sbyte[Math.Max(g.StrideH * g.StrideW * _phaseSize, reach) + 16];
-        Array.Fill(_buffer, (sbyte)zx);
+        _bufferLength = Math.Max(g.StrideH * g.StrideW * _phaseSize, reach) + 16;
+        _buffers = [NewBuffer()];
+    }
+
+    private readonly int _bufferLength, _planeLength;
+
+    private sbyte[] NewBuffer()
+    {
+        var buffer = new sbyte[_bufferLength];
+        Array.Fill(buffer, _inputZeroPoint);
+        return buffer;
     }
 
     public override string Name => _name;
 
+    internal override bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        long macs = (long)_g.C * _pixels * _taps;
+        if (macs < MinParallelMacs || _g.C < 2) return;
+        _workers = workers;
+        _chunks = Math.Min(_g.C, 2 * workers.Parts);
+        _buffers = new sbyte[_chunks][];
+        _planeOuts = new sbyte[_chunks][];
+        for (int i = 0; i < _chunks; i++)
+        {
+            _buffers[i] = NewBuffer();
+            _planeOuts[i] = new sbyte[_planeLength];
+        }
+    }
+
     public override void Run(TensorMemory memory)
+    {
+        for (int n = 0; n < _g.N; n++)
+        {
+            if (_workers != null)
+            {
+                _memory = memory;
+                _image = n;
+                _workers.Run(this, _chunks);
+                _memory = null;
+            }
+            else Channels(memory, n, 0, _g.C, 0);
+        }
+    }
+
+    public void RunChunk(int chunk, int chunks) =>
+        Channels(_memory!, _image, _g.C * chunk / chunks, _g.C * (chunk + 1) / chunks, chunk);
+
+    /// <summary>Channels [begin, end) of image n, with the scratch buffers of thread part <paramref name="part"/>.</summary>
+    private void Channels(TensorMemory memory, int n, int begin, int end, int part)
     {
         var x = memory.Read<sbyte>(_x);
         var y = memory.Write<sbyte>(_y);
         var g = _g;
         int image = g.H * g.W;
-        for (int n = 0; n < g.N; n++)
-            for (int c = 0; c < g.C; c++)
-            {
-                int plane = (n * g.C + c) * image;
-                CopyChannel(x, plane);
-                // To the end of the tensor: plane mode copies short rows out as whole vectors, and the excess past this
-                // channel lands on the next one, written afterwards.
-                var output = y.Slice(plane / image * _pixels);
-                if (_dot3x3) Channel3x3Dot(c, output);
-                else if (_taps == 9 && _pairs[c]) Channel9(c, output);
-                else ChannelTaps(c, output);
-            }
+        var buffer = _buffers[part];
+        var planeOut = _planeOuts[part];
+        // Plane mode copies short rows out as whole vectors; the excess past a channel lands on the next one, written
+        // afterwards, so a part's outputs end where its channels do.
+        int partEnd = (n * g.C + end) * _pixels;
+        for (int c = begin; c < end; c++)
+        {
+            int plane = (n * g.C + c) * image;
+            CopyChannel(x, plane, buffer);
+            int start = (n * g.C + c) * _pixels;
+            var output = y.Slice(start, partEnd - start);
+            if (_dot3x3) Channel3x3Dot(c, output, buffer, planeOut);
+            else if (_taps == 9 && _pairs[c]) Channel9(c, output, buffer, planeOut);
+            else ChannelTaps(c, output, buffer, planeOut);
+        }
     }
 
     /// <summary>
-    /// Copies one input plane into the phases of <see cref="_buffer"/>. Rows of 16 (stride 2: 32) bytes or more end with
+    /// Copies one input plane into the phases of the channel buffer. Rows of 16 (stride 2: 32) bytes or more end with
     /// a vector that overlaps its predecessor; a shorter row is one vector that writes past the row, and the zero point
     /// stored right after the row restores those border cells (cells of later rows are written afterwards).
     /// </summary>
-    private void CopyChannel(ReadOnlySpan<sbyte> x, int plane)
+    private void CopyChannel(ReadOnlySpan<sbyte> x, int plane, sbyte[] channelBuffer)
     {
         int width = _g.W, height = _g.H;
         ref sbyte src = ref Unsafe.Add(ref MemoryMarshal.GetReference(x), plane);
         // Bytes readable from the row start: a short row's vector may read past the row, not past the tensor.
         int room = x.Length - plane;
-        ref sbyte buffer = ref MemoryMarshal.GetArrayDataReference(_buffer);
+        ref sbyte buffer = ref MemoryMarshal.GetArrayDataReference(channelBuffer);
         ref int rowOffsets = ref MemoryMarshal.GetArrayDataReference(_rowOffsets);
         var zx = Vector128.Create(_inputZeroPoint);
         if (_g.StrideW == 1)
@@ -289,7 +348,7 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
     /// A 9-tap kernel (3x3 of any dilation, or 9x1, 1x9) in a channel whose taps may pair: the weights stay in registers
     /// and a block of 16 outputs is 18 loads, 18 multiplies and 20 widening adds before the requantization.
     /// </summary>
-    private void Channel9(int c, Span<sbyte> output)
+    private void Channel9(int c, Span<sbyte> output, sbyte[] channelBuffer, sbyte[] planeOut)
     {
         ref sbyte w = ref _weights[c * 9];
         var w0 = Vector64.Create(w);
@@ -316,8 +375,8 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
         bool rowMode = _rowMode;
         int rows = rowMode ? g.OutH : 1, cols = rowMode ? g.OutW : (g.OutH - 1) * _phaseW + g.OutW;
         int sourceStride = rowMode ? _phaseW : 0, destinationStride = rowMode ? g.OutW : 0;
-        ref sbyte buffer = ref MemoryMarshal.GetArrayDataReference(_buffer);
-        ref sbyte destination = ref rowMode ? ref MemoryMarshal.GetReference(output) : ref MemoryMarshal.GetArrayDataReference(_planeOut);
+        ref sbyte buffer = ref MemoryMarshal.GetArrayDataReference(channelBuffer);
+        ref sbyte destination = ref rowMode ? ref MemoryMarshal.GetReference(output) : ref MemoryMarshal.GetArrayDataReference(planeOut);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < cols; col += 16)
             {
@@ -334,7 +393,7 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
                     .Add(Vector64.LoadUnsafe(ref s, o8), Vector64.LoadUnsafe(ref s8, o8), w8);
                 Requantize(sums, multiplier, shiftVector, shift, zero, min, max).StoreUnsafe(ref destination, (nuint)(r * destinationStride + b));
             }
-        if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(_planeOut), _phaseW, output, g.OutW, g.OutH);
+        if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(planeOut), _phaseW, output, g.OutW, g.OutH);
     }
 
     /// <summary>
@@ -342,7 +401,7 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
     /// table lookups give each lane the row's three inputs of one output pixel (and a fourth, against weight 0), so a
     /// block of 16 outputs is 12 lookups and 12 SDOTs. Exact in int32 for any weights.
     /// </summary>
-    private unsafe void Channel3x3Dot(int c, Span<sbyte> output)
+    private unsafe void Channel3x3Dot(int c, Span<sbyte> output, sbyte[] channelBuffer, sbyte[] planeOut)
     {
         ref sbyte w = ref _dotWeights[c * 48];
         var w0 = Vector128.LoadUnsafe(ref w);
@@ -365,8 +424,8 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
         int pw = _phaseW;
         int rows = rowMode ? g.OutH : 1, cols = rowMode ? g.OutW : (g.OutH - 1) * pw + g.OutW;
         int sourceStride = rowMode ? pw : 0, destinationStride = rowMode ? g.OutW : 0;
-        ref sbyte destination = ref rowMode ? ref MemoryMarshal.GetReference(output) : ref MemoryMarshal.GetArrayDataReference(_planeOut);
-        fixed (sbyte* buffer = _buffer)
+        ref sbyte destination = ref rowMode ? ref MemoryMarshal.GetReference(output) : ref MemoryMarshal.GetArrayDataReference(planeOut);
+        fixed (sbyte* buffer = channelBuffer)
         {
             for (int r = 0; r < rows; r++)
                 for (int col = 0; col < cols; col += 16)
@@ -393,11 +452,11 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
                         .StoreUnsafe(ref destination, (nuint)(r * destinationStride + b));
                 }
         }
-        if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(_planeOut), pw, output, g.OutW, g.OutH);
+        if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(planeOut), pw, output, g.OutW, g.OutH);
     }
 
     /// <summary>Any kernel, or a channel whose taps may not pair: the taps in a loop, two at a time where they may.</summary>
-    private void ChannelTaps(int c, Span<sbyte> output)
+    private void ChannelTaps(int c, Span<sbyte> output, sbyte[] channelBuffer, sbyte[] planeOut)
     {
         int taps = _taps;
         bool pairs = _pairs[c];
@@ -414,8 +473,8 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
         bool rowMode = _rowMode;
         int rows = rowMode ? g.OutH : 1, cols = rowMode ? g.OutW : (g.OutH - 1) * _phaseW + g.OutW;
         int sourceStride = rowMode ? _phaseW : 0, destinationStride = rowMode ? g.OutW : 0;
-        ref sbyte buffer = ref MemoryMarshal.GetArrayDataReference(_buffer);
-        ref sbyte destination = ref rowMode ? ref MemoryMarshal.GetReference(output) : ref MemoryMarshal.GetArrayDataReference(_planeOut);
+        ref sbyte buffer = ref MemoryMarshal.GetArrayDataReference(channelBuffer);
+        ref sbyte destination = ref rowMode ? ref MemoryMarshal.GetReference(output) : ref MemoryMarshal.GetArrayDataReference(planeOut);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < cols; col += 16)
             {
@@ -438,7 +497,7 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel
                 }
                 Requantize(sums, multiplier, shiftVector, shift, zero, min, max).StoreUnsafe(ref destination, (nuint)(r * destinationStride + b));
             }
-        if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(_planeOut), _phaseW, output, g.OutW, g.OutH);
+        if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(planeOut), _phaseW, output, g.OutW, g.OutH);
     }
 
     /// <summary>

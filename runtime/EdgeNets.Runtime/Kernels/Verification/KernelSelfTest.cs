@@ -34,7 +34,8 @@ public static class KernelSelfTest
             var outcome = check();
             if (outcome.Failure == null)
             {
-                log.WriteLine($"  {name}: {outcome.Cases} cases identical to {outcome.Reference}");
+                string split = outcome.SplitCases > 0 ? $" ({outcome.SplitCases} also split across threads)" : "";
+                log.WriteLine($"  {name}: {outcome.Cases} cases identical to {outcome.Reference}{split}");
                 passed++;
             }
             else
@@ -46,25 +47,28 @@ public static class KernelSelfTest
     }
 
     /// <summary>Outcome of one variant: the reference it was held to, how many cases it took, the first mismatch if any.</summary>
-    public readonly record struct VariantOutcome(string Reference, int Cases, string? Failure);
+    public readonly record struct VariantOutcome(string Reference, int Cases, string? Failure, int SplitCases = 0);
 
     /// <summary>Compares <paramref name="variant"/> with its reference on every case it accepts (<see cref="KernelEntry.IsExact"/>: every node it computes exactly, not only those its policy prefers it for).</summary>
     public static VariantOutcome Check(KernelEntry variant)
     {
+        using var workers = new WorkerPool(SelfTestWorkers);
         var reference = ReferenceFor(variant);
         if (reference == null) return new VariantOutcome("-", 0, $"no reference kernel for {variant.Op} {variant.Type}");
         if (!KernelCases.Covers(variant.Op, variant.Type))
             return new VariantOutcome(reference.Name, 0, $"no test cases for {variant.Op} {variant.Type}");
-        int count = 0;
+        int count = 0, split = 0;
         foreach (var c in KernelCases.For(variant.Op, variant.Type))
         {
             if (!variant.IsExact(new KernelSetup(c.Graph, c.Op))) continue;
             count++;
-            string? mismatch = Compare(variant, reference, c);
+            bool wasSplit = false;
+            string? mismatch = Compare(variant, reference, c) ?? Compare(variant, reference, c, workers, out wasSplit);
             if (mismatch != null) return new VariantOutcome(reference.Name, count, $"{c.Description}: {mismatch}");
+            if (wasSplit) split++;
         }
         if (count == 0) return new VariantOutcome(reference.Name, 0, "accepted none of the test cases");
-        return new VariantOutcome(reference.Name, count, null);
+        return new VariantOutcome(reference.Name, count, null, split);
     }
 
     /// <summary>
@@ -132,14 +136,22 @@ public static class KernelSelfTest
         return CompareBytes(expected, memory.Bytes(output), graph.Tensors[output]);
     }
 
+    /// <summary>Worker threads besides the caller for the split runs: an odd part count splits unevenly.</summary>
+    private const int SelfTestWorkers = 2;
+
     public static KernelEntry? ReferenceFor(KernelEntry variant) => KernelRegistry.FindReference(variant.Op, variant.Type);
 
     /// <summary>
     /// Runs reference and variant on the case; null when the output bytes are identical, else what differed.
     /// The output is prefilled with a different sentinel for each, so an element the variant skips shows as a mismatch.
+    /// With <paramref name="workers"/>, the variant runs split across them when it takes them for this case (null when it
+    /// does not: the one-thread run covered it).
     /// </summary>
-    public static string? Compare(KernelEntry variant, KernelEntry reference, KernelCase c)
+    public static string? Compare(KernelEntry variant, KernelEntry reference, KernelCase c) => Compare(variant, reference, c, null, out _);
+
+    internal static string? Compare(KernelEntry variant, KernelEntry reference, KernelCase c, WorkerPool? workers, out bool split)
     {
+        split = false;
         var graph = c.Graph;
         var offsets = new long[graph.Tensors.Count];
         for (int i = 0; i < offsets.Length; i++) offsets[i] = graph.Tensors[i].IsConstant ? -1 : graph.Tensors[i].Offset;
@@ -164,6 +176,12 @@ public static class KernelSelfTest
             return $"variant rejected a case it accepts: {e.Message}";
         }
         if (actualKernel.Name != variant.Name) return $"kernel reports name {actualKernel.Name}, registered as {variant.Name}";
+        if (workers != null)
+        {
+            actualKernel.UseWorkers(workers);
+            if (!actualKernel.IsParallel) return null;
+            split = true;
+        }
 
         // Every output; a stateful kernel (LSTM/GRU/RNN) also a second run that continues from the first one's state.
         var outputs = c.Op.Outputs;
@@ -184,7 +202,7 @@ public static class KernelSelfTest
                 string? mismatch = CompareBytes(expected[o], memory.Bytes(outputs[o]), graph.Tensors[outputs[o]]);
                 if (mismatch == null) continue;
                 string where = outputs.Length > 1 ? $"output {o} '{graph.Tensors[outputs[o]].Name}', " : "";
-                return $"{(run == 1 ? "run with carried state, " : "")}{where}{mismatch}";
+                return $"{(workers != null ? $"split across {workers.Parts} threads, " : "")}{(run == 1 ? "run with carried state, " : "")}{where}{mismatch}";
             }
         }
         return null;
