@@ -46,14 +46,21 @@ internal interface IUnaryFloatOperator
 internal static class ElementwiseDriver
 {
     public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> y, Isa width)
+        where TOp : struct, IBinaryInt8Operator => Binary(op, plan, a, b, y, width, 0, y.Length);
+
+    /// <summary>Output elements [<paramref name="begin"/>, <paramref name="end"/>) only: rows, or parts of rows, as they fall.</summary>
+    public static void Binary<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> y, Isa width, int begin, int end)
         where TOp : struct, IBinaryInt8Operator
     {
         int inner = plan.InnerCount;
+        if (inner == 0 || begin >= end) return;
         bool splatA = plan.InnerStrideA == 0, splatB = plan.InnerStrideB == 0;
-        for (int row = 0; row < plan.OuterCount; row++)
+        for (int row = begin / inner; row < plan.OuterCount && row * inner < end; row++)
         {
+            int from = Math.Max(begin - row * inner, 0), count = Math.Min(end - row * inner, inner) - from;
             plan.RowOffsets(row, out int ia, out int ib);
-            BinaryRow(op, a.Slice(ia, splatA ? 1 : inner), splatA, b.Slice(ib, splatB ? 1 : inner), splatB, y.Slice(row * inner, inner), width);
+            BinaryRow(op, splatA ? a.Slice(ia, 1) : a.Slice(ia + from, count), splatA, splatB ? b.Slice(ib, 1) : b.Slice(ib + from, count), splatB,
+                y.Slice(row * inner + from, count), width);
         }
     }
 

@@ -217,12 +217,22 @@ internal readonly struct MulInt8Operator : IBinaryInt8Operator
 }
 
 /// <summary>An int8 binary kernel variant: the reference's checks and broadcast plan, the shared vector driver.</summary>
-internal sealed class BinaryInt8Kernel<TOp> : OpKernel where TOp : struct, IBinaryInt8Operator
+internal sealed class BinaryInt8Kernel<TOp> : OpKernel, IParallelWork where TOp : struct, IBinaryInt8Operator
 {
+    /// <summary>Below this many outputs a layer runs on the calling thread: a dispatch costs about as much as a few thousand.</summary>
+    private const int MinParallelElements = 16_384;
+    /// <summary>Part boundaries fall on whole 64-element vectors, so only the last part has a tail.</summary>
+    private const int PartAlignment = 64;
+
     private readonly int _a, _b, _y;
     private readonly TOp _op;
     private readonly BroadcastPlan _plan;
     private readonly Isa _width;
+    private readonly int _elements;
+    private WorkerPool? _workers;
+    private int _chunks;
+    /// <summary>The run that <see cref="RunChunk"/> serves (set only while the workers run).</summary>
+    private TensorMemory? _memory;
 
     public BinaryInt8Kernel(KernelSetup s, TOp op, BroadcastPlan plan, Isa width, string name)
     {
@@ -232,13 +242,41 @@ internal sealed class BinaryInt8Kernel<TOp> : OpKernel where TOp : struct, IBina
         _a = s.InputId(0);
         _b = s.InputId(1);
         _y = s.OutputId(0);
+        _elements = s.Output(0).ElementCount;
         Name = name;
     }
 
     public override string Name { get; }
 
-    public override void Run(TensorMemory memory) =>
-        ElementwiseDriver.Binary(_op, _plan, memory.Read<sbyte>(_a), memory.Read<sbyte>(_b), memory.Write<sbyte>(_y), _width);
+    internal override bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        if (_elements < MinParallelElements) return;
+        _workers = workers;
+        _chunks = Math.Min(workers.Parts, _elements / PartAlignment);
+    }
+
+    public override void Run(TensorMemory memory)
+    {
+        if (_workers == null)
+        {
+            ElementwiseDriver.Binary(_op, _plan, memory.Read<sbyte>(_a), memory.Read<sbyte>(_b), memory.Write<sbyte>(_y), _width);
+            return;
+        }
+        _memory = memory;
+        _workers.Run(this, _chunks);
+        _memory = null;
+    }
+
+    public void RunChunk(int chunk, int chunks)
+    {
+        int vectors = (_elements + PartAlignment - 1) / PartAlignment;
+        int begin = (int)((long)vectors * chunk / chunks) * PartAlignment;
+        int end = Math.Min(_elements, (int)((long)vectors * (chunk + 1) / chunks) * PartAlignment);
+        var memory = _memory!;
+        ElementwiseDriver.Binary(_op, _plan, memory.Read<sbyte>(_a), memory.Read<sbyte>(_b), memory.Write<sbyte>(_y), _width, begin, end);
+    }
 }
 
 /// <summary>A float32 binary kernel variant: the reference's checks and broadcast plan, the shared vector driver.</summary>

@@ -37,6 +37,10 @@ public static partial class KernelCases
         yield return ([5, 1], [1, 67]);
         yield return ([1], [1]);
         yield return ([0, 4], [1, 4]);
+        // Large enough to be split across threads: one row split inside it, per-channel rows split between and inside rows.
+        yield return ([1, 16, 33, 33], [1, 16, 33, 33]);
+        yield return ([1, 16, 33, 33], [1, 16, 1, 1]);
+        yield return ([1, 9, 47, 47], [47]);
     }
 
     private static KernelCase BinaryInt8(Random rng, OpType op, int[] shapeA, int[] shapeB)
