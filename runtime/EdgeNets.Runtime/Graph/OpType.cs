@@ -70,5 +70,5 @@ public static class OpTypeExtensions
     public static bool IsActivation(this OpType type) => Ops.OperatorSchemas.For(type).IsActivation;
 
     /// <summary>Operators that never stand in a model file (built by the runtime or removed by the converter); a file that contains one is rejected.</summary>
-    public static bool IsNeverInFile(this OpType type) => type is OpType.StreamWindow or OpType.BatchNormalization;
+    public static bool IsNeverInFile(this OpType type) => Ops.OperatorSchemas.For(type).NeverInFile;
 }

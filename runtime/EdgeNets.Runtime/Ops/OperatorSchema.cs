@@ -54,6 +54,9 @@ internal abstract class OperatorSchema
     /// <summary>A recurrent layer: reads a sequence along its time axis and keeps state over it.</summary>
     public virtual bool IsRecurrent => false;
 
+    /// <summary>Never in a model file: built by the runtime or removed by the converter; a file that contains one is rejected.</summary>
+    public virtual bool NeverInFile => false;
+
     /// <summary>Takes a following Relu or Clip as its output clamp (converter's ActivationFusion; the QDQ export undoes it).</summary>
     public virtual bool FusesActivation => false;
 

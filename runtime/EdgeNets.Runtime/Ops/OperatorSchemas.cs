@@ -29,8 +29,13 @@ internal static class OperatorSchemas
     public static IReadOnlyCollection<OperatorSchema> All => ByType.Values;
 
     /// <summary>The schema of <paramref name="type"/>; a value no operator has (a corrupt file) gets one without rules.</summary>
-    public static OperatorSchema For(OpType type) => ByType.TryGetValue(type, out var s) ? s : new InternalSchema(type);
+    public static OperatorSchema For(OpType type) => ByType.TryGetValue(type, out var s) ? s : new UnknownSchema(type);
+
+    private sealed class UnknownSchema(OpType type) : OperatorSchema(type);
 }
 
-/// <summary>An operator the converter and the streaming builder never see as such (built by the runtime, removed by the converter).</summary>
-internal sealed class InternalSchema(OpType type) : OperatorSchema(type);
+/// <summary>An operator that never stands in a model file (built by the runtime, or removed by the converter).</summary>
+internal sealed class InternalSchema(OpType type) : OperatorSchema(type)
+{
+    public override bool NeverInFile => true;
+}
