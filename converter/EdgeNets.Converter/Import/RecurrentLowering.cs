@@ -1,6 +1,7 @@
 using EdgeNets.Converter.Passes;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Ops;
 using Onnx;
 
 namespace EdgeNets.Converter.Import;
@@ -34,7 +35,7 @@ internal sealed partial class GraphImporter
 
     private void LowerRecurrent(NodeProto n, OpType op)
     {
-        var (gates, actsPerDirection) = RecurrentKernels.Shape(op);
+        var (gates, actsPerDirection) = RecurrentSchema.Shape(op);
         var x = Input(n, 0);
         if (x.Constant != null) throw Fail(n, "input X is a constant; a recurrent layer needs a run-time sequence");
         if (x.Shape.Length != 3) throw Fail(n, $"input X has shape [{ShapeUtil.Format(x.Shape)}]; rank 3 is required");

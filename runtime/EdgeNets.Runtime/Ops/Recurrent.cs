@@ -3,8 +3,18 @@ using EdgeNets.Runtime.Graph;
 namespace EdgeNets.Runtime.Ops;
 
 /// <summary>LSTM, GRU and RNN (ONNX semantics; outputs Y, Y_h and for LSTM Y_c).</summary>
-internal sealed class RecurrentSchema(OpType type) : OperatorSchema(type)
+internal sealed class RecurrentSchema(OpType type, int gates, int activations) : OperatorSchema(type)
 {
+    /// <summary>Number of gates: the rows of W and R per direction are Gates * hidden.</summary>
+    public int Gates => gates;
+
+    /// <summary>Number of activation functions per direction (ONNX 'activations').</summary>
+    public int Activations => activations;
+
+    /// <summary>Gates and activations per direction of a recurrent operator, read by the importer, the quantizer and the kernels.</summary>
+    public static (int Gates, int Activations) Shape(OpType op) =>
+        OperatorSchemas.For(op) is RecurrentSchema r ? (r.Gates, r.Activations) : (1, 1);
+
     public override QuantizationRule Quantization => QuantizationRule.Recurrent;
     public override bool IsRecurrent => true;
 
