@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Ops;
 using Google.Protobuf;
 using Onnx;
 
@@ -121,16 +122,10 @@ public static class QdqExporter
             CheckOpset();
             foreach (var op in _q.Ops)
             {
-                switch (op.Type)
-                {
-                    case OpType.Conv:
-                    case OpType.Gemm:
-                        ReplaceWeighted(op);
-                        break;
-                    case OpType.Add:
-                        FoldActivation(op);
-                        break;
-                }
+                // Weighted operators take their int8 weights; others that took a Relu/Clip write its output, as in the int8 graph.
+                var schema = OperatorSchemas.For(op.Type);
+                if (schema.Quantization == QuantizationRule.Weighted) ReplaceWeighted(op);
+                else if (schema.FusesActivation) FoldActivation(op);
             }
 
             var nodes = new List<NodeProto>();

@@ -15,14 +15,8 @@ public static class OnnxSupport
         "Constant", "Identity", "Dropout", "Shape", "Size",
     };
 
-    /// <summary>Lowered to runtime operators when they read run-time tensors (GraphImporter.Lower).</summary>
-    public static IReadOnlySet<string> Lowered { get; } = new SortedSet<string>(StringComparer.Ordinal)
-    {
-        "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv", "Div", "Erf", "Flatten", "GRU", "Gather",
-        "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "LSTM", "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool",
-        "Mul", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Resize", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
-        "Transpose", "Unsqueeze", "Upsample",
-    };
+    /// <summary>Lowered to runtime operators when they read run-time tensors: the lowering table's entries (GraphImporter.Lowerings).</summary>
+    public static IReadOnlySet<string> Lowered { get; } = new SortedSet<string>(GraphImporter.LoweredOperators, StringComparer.Ordinal);
 
     /// <summary>Evaluated at import when all their inputs are constants (ConstantFolder): shape glue and constant arithmetic.</summary>
     public static IReadOnlySet<string> ConstantsOnly { get; } = new SortedSet<string>(StringComparer.Ordinal)

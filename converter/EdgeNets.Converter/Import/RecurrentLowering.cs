@@ -1,13 +1,21 @@
 using EdgeNets.Converter.Passes;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Ops;
 using Onnx;
 
 namespace EdgeNets.Converter.Import;
 
-/// <summary>LSTM, GRU and RNN nodes, and Gather/Slice of a run-time tensor (e.g. the last time step of Y).</summary>
+/// <summary>LSTM, GRU and RNN nodes.</summary>
 internal sealed partial class GraphImporter
 {
+    private static Lowering[] RecurrentLowerings =>
+    [
+        new("LSTM", (g, n) => g.LowerRecurrent(n, OpType.Lstm), IntegerConstants: true),
+        new("GRU", (g, n) => g.LowerRecurrent(n, OpType.Gru), IntegerConstants: true),
+        new("RNN", (g, n) => g.LowerRecurrent(n, OpType.Rnn), IntegerConstants: true),
+    ];
+
     /// <summary>ONNX activation names (case-insensitive, as ONNX Runtime reads them), how many alphas and betas each takes, and their defaults.</summary>
     private static readonly Dictionary<string, (RecurrentActivation Code, int Alphas, int Betas, float Alpha, float Beta)> RecurrentActivations =
         new(StringComparer.OrdinalIgnoreCase)
@@ -27,7 +35,7 @@ internal sealed partial class GraphImporter
 
     private void LowerRecurrent(NodeProto n, OpType op)
     {
-        var (gates, actsPerDirection) = RecurrentKernels.Shape(op);
+        var (gates, actsPerDirection) = RecurrentSchema.Shape(op);
         var x = Input(n, 0);
         if (x.Constant != null) throw Fail(n, "input X is a constant; a recurrent layer needs a run-time sequence");
         if (x.Shape.Length != 3) throw Fail(n, $"input X has shape [{ShapeUtil.Format(x.Shape)}]; rank 3 is required");
@@ -144,72 +152,4 @@ internal sealed partial class GraphImporter
         }
         attributes.Set(AttributeKey.Activations, codes).Set(AttributeKey.ActivationAlpha, alpha).Set(AttributeKey.ActivationBeta, beta);
     }
-
-    /// <summary>Gather with one constant index on a run-time tensor: a one-element Slice (axis dropped for a scalar index).</summary>
-    private void LowerGather(NodeProto n)
-    {
-        var x = Input(n, 0);
-        var indices = ConstInput(n, 1, "indices");
-        if (indices.Count != 1 || indices.Shape.Length > 1)
-            throw Fail(n, $"indices of shape [{ShapeUtil.Format(indices.Shape)}]: only a single constant index is supported on a run-time tensor");
-        int axis = ConstantFolder.NormalizeAxis(OnnxNodeAttributes.Int(n, "axis", 0), x.Shape.Length, "axis", m => Fail(n, m));
-        long index = indices.GetLong(0);
-        if (index < 0) index += x.Shape[axis];
-        if (index < 0 || index >= x.Shape[axis]) throw Fail(n, $"index {indices.GetLong(0)} is outside dimension {x.Shape[axis]} of axis {axis}");
-        var shape = indices.Shape.Length == 0 ? x.Shape.Where((_, i) => i != axis).ToArray() : x.Shape.Select((d, i) => i == axis ? 1 : d).ToArray();
-        Emit(n, OpType.Slice, [x.Name], shape, SliceAttributes(axis, (int)index, (int)index + 1));
-    }
-
-    /// <summary>Slice of a run-time tensor with step 1: one Slice operator per axis that is actually cut.</summary>
-    private void LowerSlice(NodeProto n)
-    {
-        var x = Input(n, 0);
-        int rank = x.Shape.Length;
-        long[] starts, ends;
-        long[]? axes, steps = null;
-        if (_opset < 10)
-        {
-            starts = OnnxNodeAttributes.Ints(n, "starts") ?? throw Fail(n, "attribute 'starts' is required");
-            ends = OnnxNodeAttributes.Ints(n, "ends") ?? throw Fail(n, "attribute 'ends' is required");
-            axes = OnnxNodeAttributes.Ints(n, "axes");
-        }
-        else
-        {
-            starts = ConstInput(n, 1, "starts").AsLongs();
-            ends = ConstInput(n, 2, "ends").AsLongs();
-            axes = HasInput(n, 3) ? ConstInput(n, 3, "axes").AsLongs() : null;
-            steps = HasInput(n, 4) ? ConstInput(n, 4, "steps").AsLongs() : null;
-        }
-        axes ??= Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
-        if (ends.Length != starts.Length || axes.Length != starts.Length || (steps != null && steps.Length != starts.Length))
-            throw Fail(n, "starts, ends, axes and steps differ in length");
-        var cuts = new List<(int Axis, int Start, int End)>();
-        for (int i = 0; i < starts.Length; i++)
-        {
-            if (steps != null && steps[i] != 1) throw Fail(n, $"step {steps[i]} on a run-time tensor is not supported (only 1)");
-            int axis = ConstantFolder.NormalizeAxis(axes[i], rank, "axes", m => Fail(n, m));
-            long dim = x.Shape[axis];
-            long start = starts[i] < 0 ? starts[i] + dim : starts[i];
-            long end = ends[i] < 0 ? ends[i] + dim : ends[i];
-            start = Math.Clamp(start, 0, dim);
-            end = Math.Clamp(end, 0, dim);
-            if (end <= start) throw Fail(n, $"the slice [{starts[i]}, {ends[i]}) of axis {axis} is empty; empty tensors are not supported");
-            if (start > 0 || end < dim) cuts.Add((axis, (int)start, (int)end));
-        }
-        if (cuts.Count == 0) { _alias[n.Output[0]] = x.Name; return; }
-        string current = x.Name;
-        var shape = (int[])x.Shape.Clone();
-        for (int c = 0; c < cuts.Count; c++)
-        {
-            var (axis, start, end) = cuts[c];
-            shape = (int[])shape.Clone();
-            shape[axis] = end - start;
-            string output = c == cuts.Count - 1 ? n.Output[0] : Temp(n, "slice" + c);
-            EmitTo(n, OpType.Slice, [current], output, shape, SliceAttributes(axis, start, end));
-            current = output;
-        }
-    }
-
-    private static OpAttributes SliceAttributes(int axis, int start, int end) =>
-        new OpAttributes().Set(AttributeKey.Axis, axis).Set(AttributeKey.Starts, start).Set(AttributeKey.Ends, end);
 }

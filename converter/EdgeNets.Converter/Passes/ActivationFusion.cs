@@ -1,10 +1,11 @@
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Ops;
 
 namespace EdgeNets.Converter.Passes;
 
 /// <summary>
-/// Fuses Relu and Clip into the Conv, Gemm or Add that produces their input, as the float clamp
-/// ActivationMin/ActivationMax, when that intermediate feeds nothing else and is not a graph output.
+/// Fuses Relu and Clip into the operator that produces their input, when its schema takes them (Conv, Gemm, Add), as
+/// the float clamp ActivationMin/ActivationMax, when that intermediate feeds nothing else and is not a graph output.
 /// The fused operator then writes the activation's output name.
 /// </summary>
 internal static class ActivationFusion
@@ -25,7 +26,7 @@ internal static class ActivationFusion
 
             string input = act.Inputs[0];
             var producer = g.Producer(input);
-            if (producer == null || producer.Op is not (OpType.Conv or OpType.Gemm or OpType.Add)) continue;
+            if (producer == null || !OperatorSchemas.For(producer.Op).FusesActivation) continue;
             if (g.ConsumerCount(input) != 1 || g.IsGraphOutput(input) || g.Inputs.Contains(input)) continue;
 
             min = Math.Max(min, producer.Attributes.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity));

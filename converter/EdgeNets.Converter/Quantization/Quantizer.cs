@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Ops;
 using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Converter.Quantization;
@@ -64,54 +65,20 @@ public static partial class Quantizer
 
         private void Lower(OpInfo op)
         {
-            switch (op.Type)
+            switch (OperatorSchemas.For(op.Type).Quantization)
             {
-                case OpType.Conv:
-                case OpType.Gemm:
-                    Weighted(op);
-                    break;
-                case OpType.MatMul:
-                    MatMul(op);
-                    break;
-                case OpType.Add:
-                    Add(op);
-                    break;
-                case OpType.Mul:
-                    Mul(op);
-                    break;
-                case OpType.Concat:
-                    Concat(op);
-                    break;
-                case OpType.MaxPool:
-                case OpType.AveragePool:
-                case OpType.GlobalAveragePool:
-                case OpType.GlobalMaxPool:
-                case OpType.Reshape:
-                case OpType.Transpose:
-                case OpType.Pad:
-                case OpType.Slice:
-                case OpType.Upsample:
-                    SameQuantization(op);
-                    break;
-                case OpType.Softmax:
-                    Softmax(op);
-                    break;
-                case OpType.LayerNorm:
-                    LayerNorm(op);
-                    break;
-                case var activation when activation.IsActivation():
-                    Unary(op);
-                    break;
-                case OpType.PRelu:
-                    PRelu(op);
-                    break;
-                case OpType.Lstm:
-                case OpType.Gru:
-                case OpType.Rnn:
-                    Recurrent(op);
-                    break;
-                default:
-                    throw new ConversionException($"quantizer: {op} has no int8 form");
+                case QuantizationRule.Weighted: Weighted(op); break;
+                case QuantizationRule.Product: MatMul(op); break;
+                case QuantizationRule.Sum: Add(op); break;
+                case QuantizationRule.ElementwiseProduct: Mul(op); break;
+                case QuantizationRule.Concatenation: Concat(op); break;
+                case QuantizationRule.SameScale: SameQuantization(op); break;
+                case QuantizationRule.Softmax: Softmax(op); break;
+                case QuantizationRule.Normalization: LayerNorm(op); break;
+                case QuantizationRule.Table: Unary(op); break;
+                case QuantizationRule.TablePerChannel: PRelu(op); break;
+                case QuantizationRule.Recurrent: Recurrent(op); break;
+                default: throw new ConversionException($"quantizer: {op} has no int8 form");
             }
         }
 
@@ -184,7 +151,7 @@ public static partial class Quantizer
             var attributes = IntAttributes(op);
             SetClamp(attributes, op, yq);
             attributes.Set(AttributeKey.OutputMultiplier, m).Set(AttributeKey.OutputShift, s);
-            Emit(op, OpType.MatMul, [a, b], [y], attributes);
+            Emit(op, op.Type, [a, b], [y], attributes);
         }
 
         // TFLite's int8 Add: both inputs are brought to a common scale (twice the larger input scale) with
@@ -207,7 +174,7 @@ public static partial class Quantizer
             attributes.Set(AttributeKey.LeftShift, leftShift)
                 .Set(AttributeKey.InputMultiplier, ma, mb).Set(AttributeKey.InputShift, sha, shb)
                 .Set(AttributeKey.OutputMultiplier, my).Set(AttributeKey.OutputShift, shy);
-            Emit(op, OpType.Add, [a, b], [y], attributes);
+            Emit(op, op.Type, [a, b], [y], attributes);
         }
 
         private void Mul(OpInfo op)
@@ -222,7 +189,7 @@ public static partial class Quantizer
             var attributes = IntAttributes(op);
             SetClamp(attributes, op, yq);
             attributes.Set(AttributeKey.OutputMultiplier, m).Set(AttributeKey.OutputShift, s);
-            Emit(op, OpType.Mul, [a, b], [y], attributes);
+            Emit(op, op.Type, [a, b], [y], attributes);
         }
 
         // Inputs that already share one quantization pass it on unchanged (a byte copy per input); otherwise the
@@ -242,7 +209,7 @@ public static partial class Quantizer
             int y = NewActivation(op.Outputs[0], yq);
             var attributes = IntAttributes(op);
             attributes.Set(AttributeKey.InputMultiplier, multipliers).Set(AttributeKey.InputShift, shifts);
-            Emit(op, OpType.Concat, inputs, [y], attributes);
+            Emit(op, op.Type, inputs, [y], attributes);
         }
 
         // Pools, shape ops and Pad move or select values: the output keeps the input's scale and zero point.
@@ -273,7 +240,7 @@ public static partial class Quantizer
             var xq = _q.Tensors[x].Quantization!;
             int table = AddConstant(op.Name + ".exp_table", DataType.Float32, [256], LookupTables.BuildSoftmaxExpTable(xq.Scale), null);
             int y = NewActivation(op.Outputs[0], QuantizationInfo.PerTensor(1f / 256, -128));
-            Emit(op, OpType.Softmax, [x, table], [y], IntAttributes(op));
+            Emit(op, op.Type, [x, table], [y], IntAttributes(op));
         }
 
         /// <summary>int8 in and out, with the float Scale and B kept as they are (the kernel normalizes in double).</summary>
@@ -288,7 +255,7 @@ public static partial class Quantizer
                 inputs.Add(AddConstant(p.Name, DataType.Float32, p.Shape, FloatData(p), null));
             }
             int y = NewActivation(op.Outputs[0], Calibrated(_f.Tensors[op.Outputs[0]]));
-            Emit(op, OpType.LayerNorm, [.. inputs], [y], op.Attributes.Clone());
+            Emit(op, op.Type, [.. inputs], [y], op.Attributes.Clone());
         }
 
         private void Unary(OpInfo op)

@@ -1,5 +1,6 @@
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Ops;
 
 namespace EdgeNets.Converter.Quantization;
 
@@ -15,7 +16,7 @@ public static partial class Quantizer
         /// </summary>
         private void Recurrent(OpInfo op)
         {
-            var (gates, _) = RecurrentKernels.Shape(op.Type);
+            var (gates, _) = RecurrentSchema.Shape(op.Type);
             int outputs = op.Type == OpType.Lstm ? 3 : 2;
             if (op.Inputs.Length < 3 || op.Inputs.Length > 8 || op.Outputs.Length != outputs)
                 throw new ConversionException($"quantizer: {op}: expects 3..8 inputs and {outputs} outputs");

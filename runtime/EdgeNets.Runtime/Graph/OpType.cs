@@ -65,13 +65,10 @@ public static class OpTypeExtensions
 {
     /// <summary>
     /// The elementwise activations: one function of one input (<c>ActivationFunction</c>), a float32 reference kernel
-    /// each, a LookupTable in int8 models, and no effect on a streamed time axis. The one list the kernels, the
-    /// quantizer and the streaming builder read.
+    /// each, a LookupTable in int8 models, and no effect on a streamed time axis (their schema, <c>Ops/Activation.cs</c>).
     /// </summary>
-    public static bool IsActivation(this OpType type) =>
-        type is OpType.Relu or OpType.LeakyRelu or OpType.Clip or OpType.Sigmoid or OpType.Tanh or OpType.HardSigmoid or OpType.HardSwish
-            or OpType.Erf or OpType.Gelu;
+    public static bool IsActivation(this OpType type) => Ops.OperatorSchemas.For(type).IsActivation;
 
     /// <summary>Operators that never stand in a model file (built by the runtime or removed by the converter); a file that contains one is rejected.</summary>
-    public static bool IsNeverInFile(this OpType type) => type is OpType.StreamWindow or OpType.BatchNormalization;
+    public static bool IsNeverInFile(this OpType type) => Ops.OperatorSchemas.For(type).NeverInFile;
 }

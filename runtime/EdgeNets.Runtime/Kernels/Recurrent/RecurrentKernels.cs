@@ -25,14 +25,6 @@ public static class RecurrentKernels
         }
     }
 
-    /// <summary>Number of gates (rows of W per direction are Gates * hidden) and of activation functions per direction.</summary>
-    public static (int Gates, int Activations) Shape(OpType op) => op switch
-    {
-        OpType.Lstm => (4, 3),
-        OpType.Gru => (3, 2),
-        _ => (1, 1),
-    };
-
     /// <summary>Inputs in ONNX order (the sequence_lens slot is always absent).</summary>
     public const int InputX = 0, InputW = 1, InputR = 2, InputB = 3, InputSequenceLens = 4, InputInitialH = 5, InputInitialC = 6, InputP = 7;
 

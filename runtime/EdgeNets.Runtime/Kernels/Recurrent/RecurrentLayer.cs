@@ -1,4 +1,5 @@
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Ops;
 using EdgeNets.Runtime.Quantization;
 
 namespace EdgeNets.Runtime.Kernels.Reference;
@@ -38,7 +39,7 @@ internal sealed class RecurrentLayer
     {
         Op = op;
         Quantized = quantized;
-        (Gates, ActivationsPerDirection) = RecurrentKernels.Shape(op);
+        (Gates, ActivationsPerDirection) = RecurrentSchema.Shape(op);
         int outputs = op == OpType.Lstm ? 3 : 2;
         s.ExpectCounts(3, 8, outputs);
         if (s.HasInput(RecurrentKernels.InputSequenceLens)) throw s.Fail("the sequence_lens input is not supported (all sequences have the full length)");
