@@ -75,8 +75,8 @@ public static class BenchCommand
         if (onnxPath != null)
         {
             if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
-            if (ModelMatch.SourceWarning(onnxPath, model, enetPath) is { } warning) stderr.WriteLine($"edgenets bench: warning: {warning}");
             ort = TimeOnnxRuntime(File.ReadAllBytes(onnxPath), onnxPath, model, enetPath, threads, sample, runs, warmup);
+            if (ModelMatch.SourceWarning(onnxPath, model, enetPath) is { } warning) stderr.WriteLine($"edgenets bench: warning: {warning}");
         }
         if (onnxInt8Path != null)
         {

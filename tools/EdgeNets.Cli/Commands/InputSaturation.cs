@@ -13,8 +13,10 @@ internal static class InputSaturation
     public static void Report(TensorInfo input, IReadOnlyList<float[]> samples, string command, TextWriter stderr)
     {
         if (input.Type != DataType.Int8 || input.Quantization is not { IsPerChannel: false } q) return;
-        // Values within half a step of the ends still round to -128 or 127 exactly.
-        float low = q.Scale * (-128 - q.ZeroPoint - 0.5f), high = q.Scale * (127 - q.ZeroPoint + 0.5f);
+        // The calibrated maximum itself can lie a step beyond 127 (the scale's rounding): only values more than 1%
+        // of the range beyond either end count, which data scaled for another range far exceeds.
+        float margin = 0.01f * 255 * q.Scale;
+        float low = q.Scale * (-128 - q.ZeroPoint) - margin, high = q.Scale * (127 - q.ZeroPoint) + margin;
         long outside = 0, total = 0;
         foreach (var sample in samples)
         {
