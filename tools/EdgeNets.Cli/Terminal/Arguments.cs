@@ -3,7 +3,9 @@ namespace EdgeNets.Cli.Terminal;
 /// <summary>
 /// Minimal command-line parsing: positional arguments plus `--name value`, `--name=value` and boolean `--flag`.
 /// Options may repeat (`--input a=x.npy --input b=y.npy`). Unknown options are errors. Messages do not name the
-/// command: <see cref="Program"/> prefixes every error with `edgenets COMMAND:`.
+/// command: <see cref="Program"/> prefixes every error with `edgenets COMMAND:`. Kept by hand rather than System.CommandLine
+/// (NativeAOT-clean too): that library adds megabytes to the AOT binary, takes an unknown `--flag` as a positional
+/// value and prints multi-line errors with exit code 1, where this contract is one line and exit code 2.
 /// </summary>
 public sealed class Arguments
 {
