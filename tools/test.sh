@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up prerequisites, builds the solution and runs every NUnit test; ends with "N passed, N failed, N skipped".
+# Sets up prerequisites, builds the solution and runs every NUnit test, then checks the packages (tools/pack.sh --check);
+# ends with "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
@@ -21,5 +22,19 @@ read -r passed failed skipped < <(awk '
   END { if (compact) printf "%d %d %d\n", p, f, s; else printf "%d %d %d\n", lp, lf, ls }' "$log")
 rm -f "$log"
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi   # a build or runner failure counts as failed
+
+# The packages as a user installs them (tools/pack.sh --check): the edgenets tool and EdgeNets.Runtime from the local
+# folder into a clean directory, each running a model; every step is one test in the count. Skipped when arguments
+# (a --filter) select some tests only.
+if [ $# -eq 0 ]; then
+  pack_log=$(mktemp)
+  bash tools/pack.sh --check 2>&1 | tee "$pack_log"
+  pack_status=${PIPESTATUS[0]}
+  read -r pack_passed pack_failed < <(sed -nE 's/^pack-check: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$pack_log" | tail -n 1)
+  rm -f "$pack_log"
+  if [ "$pack_status" -ne 0 ] && [ "${pack_failed:-0}" -eq 0 ]; then pack_failed=1; fi
+  passed=$(( ${passed:-0} + ${pack_passed:-0} )); failed=$(( ${failed:-0} + ${pack_failed:-0} ))
+  if [ "$pack_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$pack_status; fi
+fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"

@@ -301,6 +301,223 @@ public class CliTests
         Assert.That(r.Err, Does.Contain("--fast"));
     }
 
+    private static readonly string[] Commands = ["convert", "run", "inspect", "eval", "bench", "selftest"];
+
+    [Test]
+    public void EveryCommandHasHelpOnStdoutWithUsageOptionsAndExamples()
+    {
+        foreach (string command in Commands)
+            foreach (string flag in new[] { "--help", "-h" })
+            {
+                var r = Edgenets(command, flag);
+                Assert.That(r.Code, Is.Zero, $"{command} {flag}: {r.Err}");
+                Assert.That(r.Err, Is.Empty, $"{command} {flag}");
+                Assert.That(r.Out, Does.StartWith($"usage: edgenets {command}").And.Contain("examples:"), $"{command} {flag}");
+            }
+        // Help wins over everything else on the line, file names included.
+        var run = Edgenets("run", "model.enet", "-h");
+        Assert.That(run.Code, Is.Zero, run.Err);
+        Assert.That(run.Out, Does.Contain("--output"));
+
+        var top = Edgenets("--help");
+        Assert.That(top.Code, Is.Zero);
+        foreach (string command in Commands) Assert.That(top.Out, Does.Match($@"(?m)^  {command} +\S"), command);
+        Assert.That(Edgenets("help", "eval").Out, Does.StartWith("usage: edgenets eval"));
+    }
+
+    [Test]
+    public void VersionIsTheAssemblysInformationalVersion()
+    {
+        var r = Edgenets("--version");
+        Assert.That(r.Code, Is.Zero, r.Err);
+        string expected = typeof(Program).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+        Assert.That(r.Out.Trim(), Is.EqualTo($"edgenets {expected}"));
+    }
+
+    [Test]
+    public void UsageErrorsAreOneLineNamingTheCommandOnceWithExitCode2()
+    {
+        foreach (var args in new[] { new[] { "convert", Onnx, "--bogus" }, ["run", "m.enet", "-x"], ["inspect"], ["eval", Onnx], ["frobnicate"] })
+        {
+            var r = Edgenets(args);
+            Assert.That(r.Code, Is.EqualTo(2), string.Join(' ', args));
+            Assert.That(r.Out, Is.Empty);
+            string line = r.Err.TrimEnd();
+            Assert.That(line, Does.Not.Contain('\n').And.StartWith($"edgenets {args[0]}: "), string.Join(' ', args));
+            Assert.That(Regex.Matches(line, $@"\b{args[0]}:").Count, Is.EqualTo(1), line);
+        }
+        Assert.That(Edgenets().Code, Is.EqualTo(2));
+    }
+
+    /// <summary>Two single-Relu models of different widths, and a third of the same width as the second but another operator.</summary>
+    private (string Wide, string Narrow, string NarrowEnet, string OtherNarrow, string X) UnrelatedModels()
+    {
+        string Write(string name, int width, string op)
+        {
+            string path = Path.Combine(_dir, name);
+            File.WriteAllBytes(path, new EdgeNets.Tests.Import.OnnxModelBuilder(13).Input("x", 1, width).Node(op, "n", ["x"], ["y"]).Output("y").Build());
+            return path;
+        }
+        string wide = Write("wide.onnx", 8, "Relu"), narrow = Write("narrow.onnx", 4, "Relu"), other = Write("other.onnx", 4, "Sigmoid");
+        string x = Path.Combine(_dir, "x.npy");
+        NpyFile.WriteFloat32(x, [2, 4], [-1, 0.5f, 2, -3, 1, 1, -1, 0]);
+        string enet = Path.Combine(_dir, "narrow.enet");
+        var convert = Edgenets("convert", narrow, "-o", enet, "--calibration", x);
+        Assert.That(convert.Code, Is.Zero, convert.Err);
+        return (wide, narrow, enet, other, x);
+    }
+
+    [Test]
+    public void EvalAndBenchRefuseAnOnnxModelWithOtherInputsOrOutputs()
+    {
+        var (wide, _, enet, _, x) = UnrelatedModels();
+        var eval = Edgenets("eval", wide, enet, "--input", x);
+        Assert.That(eval.Code, Is.EqualTo(1), eval.Err);
+        Assert.That(eval.Err.TrimEnd(), Does.Not.Contain('\n').And.Contain("wide.onnx").And.Contain("narrow.enet").And.Contain("[1x8]").And.Contain("[1x4]"));
+        var bench = Edgenets("bench", enet, "--onnx", wide, "--runs", "10", "--warmup", "0");
+        Assert.That(bench.Code, Is.EqualTo(1), bench.Err);
+        Assert.That(bench.Err.TrimEnd(), Does.Not.Contain('\n').And.Contain("wide.onnx").And.Contain("[1x8]"));
+    }
+
+    [Test]
+    public void EvalAndBenchWarnWhenTheEnetWasConvertedFromAnotherOnnxFile()
+    {
+        var (_, narrow, enet, other, x) = UnrelatedModels();
+        var same = Edgenets("eval", narrow, enet, "--input", x);
+        Assert.That(same.Code, Is.Zero, same.Err);
+        Assert.That(same.Err, Does.Not.Contain("warning"));
+
+        // Same shapes, another model: compared, but not silently.
+        var eval = Edgenets("eval", other, enet, "--input", x);
+        Assert.That(eval.Code, Is.Zero, eval.Err);
+        Assert.That(eval.Err, Does.Contain("warning").And.Contain("narrow.onnx").And.Contain("other.onnx"));
+        var bench = Edgenets("bench", enet, "--onnx", other, "--runs", "10", "--warmup", "0", "--no-onnx-int8");
+        Assert.That(bench.Code, Is.Zero, bench.Err);
+        Assert.That(bench.Err, Does.Contain("warning").And.Contain("other.onnx"));
+    }
+
+    /// <summary>
+    /// ONNX Runtime writes its warnings (here: an initializer no node reads) to the process's own stderr, which only
+    /// a separate process shows: the built CLI runs as one.
+    /// </summary>
+    [Test]
+    public void OnnxRuntimeWarningsStayOutOfBenchOutput()
+    {
+        string onnx = Path.Combine(_dir, "unused.onnx");
+        File.WriteAllBytes(onnx, new EdgeNets.Tests.Import.OnnxModelBuilder(13).Input("x", 1, 4)
+            .Initializer("unused_weight", [4], [1, 2, 3, 4]).Node("Relu", "relu", ["x"], ["y"]).Output("y").Build());
+        string enet = Path.Combine(_dir, "unused.enet");
+        Assert.That(Edgenets("convert", onnx, "-o", enet, "--precision", "float32").Code, Is.Zero);
+
+        string cli = Path.Combine(TestContext.CurrentContext.TestDirectory, "edgenets.dll");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { cli, "bench", enet, "--onnx", onnx, "--runs", "10", "--warmup", "0" }) psi.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.That(process.ExitCode, Is.Zero, stderr.Result);
+        Assert.That(stdout, Does.Contain("onnxruntime:"));
+        Assert.That(stdout + stderr.Result, Does.Not.Contain("onnxruntime:,").And.Not.Contain("unused_weight"));
+    }
+
+    [Test]
+    public void InspectIsConciseByDefaultWithAlignedColumns()
+    {
+        string enet = ConvertInt8();
+        var concise = Edgenets("inspect", enet);
+        Assert.That(concise.Code, Is.Zero, concise.Err);
+        Assert.That(concise.Out, Does.Not.Contain("OutputMultiplier").And.Not.Contain("kernel chosen"));
+        var verbose = Edgenets("inspect", enet, "--verbose");
+        Assert.That(verbose.Out, Does.Contain("OutputMultiplier").And.Contain("kernel chosen"));
+
+        // Every operator row starts its weights and name columns where the header does.
+        var lines = concise.Out.Split('\n');
+        string header = lines.Single(l => l.TrimStart().StartsWith("# ", StringComparison.Ordinal));
+        var model = EdgeNets.Runtime.Model.Load(enet);
+        var rows = lines.Where(l => model.Graph.Ops.Any(op => l.EndsWith("  " + op.Name, StringComparison.Ordinal))).ToList();
+        Assert.That(rows, Has.Count.EqualTo(model.Graph.Ops.Count));
+        int name = header.IndexOf(" name", StringComparison.Ordinal) + 1;
+        int weightsEnd = header.IndexOf("weights", StringComparison.Ordinal) + "weights".Length;
+        foreach (var row in rows)
+        {
+            Assert.That(row.Length, Is.GreaterThan(name), row);
+            Assert.That(row[name - 1], Is.EqualTo(' '), row);
+            Assert.That(row[(name - 2)..name], Is.EqualTo("  "), row);
+            Assert.That(row[..weightsEnd], Does.EndWith(" B"), row);
+        }
+    }
+
+    [Test]
+    public void BenchSaysTheWorkingSetGrowthIsNotPerRunAllocation()
+    {
+        string enet = ConvertInt8();
+        var bench = Edgenets("bench", enet, "--runs", "10", "--warmup", "0");
+        Assert.That(bench.Code, Is.Zero, bench.Err);
+        string memory = bench.Out.Split('\n').Single(l => l.StartsWith("memory:", StringComparison.Ordinal));
+        Assert.That(memory, Does.Contain("not per run").And.Contain("0 B allocated per run"));
+    }
+
+    [Test]
+    public void CalibrationWithFloat32IsAUsageError()
+    {
+        string enet = Path.Combine(_dir, "m.enet");
+        var r = Edgenets("convert", Onnx, "-o", enet, "--precision", "float32", "--calibration", Calibration);
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--calibration").And.Contain("float32"));
+        Assert.That(File.Exists(enet), Is.False);
+    }
+
+    [Test]
+    public void RunCreatesTheOutputFolderAsConvertDoes()
+    {
+        string enet = Path.Combine(_dir, "new", "model.enet");
+        Assert.That(Edgenets("convert", Onnx, "-o", enet, "--precision", "float32").Code, Is.Zero);
+        string y = Path.Combine(_dir, "outputs", "scores", "y.npy");
+        var r = Edgenets("run", enet, "--input", TestInputs, "--output", y);
+        Assert.That(r.Code, Is.Zero, r.Err);
+        Assert.That(NpyFile.Read(y).Shape, Is.EqualTo(new[] { NpyFile.Read(TestInputs).Shape[0], 10 }));
+    }
+
+    [Test]
+    public void InputsOutsideTheCalibratedRangeAreReported()
+    {
+        string enet = ConvertInt8();
+        string scaled = Path.Combine(_dir, "pixels.npy");
+        var x = NpyFile.Read(TestInputs);
+        // The same images as 0..255 pixels: the model was calibrated on 0..1.
+        var pixels = x.ToFloat32().Take(32 * x.SampleSize).Select(v => v * 255).ToArray();
+        NpyFile.WriteFloat32(scaled, [32, .. x.Shape[1..]], pixels);
+        // Calibrated on [0, 1]: every pixel value of 2 or more is outside, 0 and 1 are not.
+        Assert.That(NpyFile.Read(Calibration).ToFloat32().Max(), Is.InRange(0.99f, 1f));
+        double aboveOne = (double)pixels.Count(v => v > 1.5f) / pixels.Length;
+
+        foreach (var args in new[] { new[] { "run", enet, "--input", scaled, "--output", Path.Combine(_dir, "y.npy") }, ["eval", Onnx, enet, "--input", scaled] })
+        {
+            var r = Edgenets(args);
+            Assert.That(r.Code, Is.Zero, r.Err);
+            var m = Regex.Match(r.Err, @"warning: .*\(([0-9.]+)%\) of input '[^']+' lie outside its calibrated range");
+            Assert.That(m.Success, Is.True, args[0] + ": " + r.Err);
+            Assert.That(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) / 100, Is.EqualTo(aboveOne).Within(1e-5), args[0]);
+        }
+        var inRange = Edgenets("run", enet, "--input", TestInputs, "--output", Path.Combine(_dir, "y.npy"));
+        Assert.That(inRange.Code, Is.Zero, inRange.Err);
+        Assert.That(inRange.Err, Does.Not.Contain("calibrated range"));
+    }
+
+    [Test]
+    public void InputMeanWithTheWrongChannelCountIsAUsageError()
+    {
+        var r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "m.enet"), "--precision", "float32", "--input-mean", "0.5,0.5");
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--input-mean").And.Contain("2 values").And.Contain("3"));
+        r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "m.enet"), "--precision", "float32", "--input-mean", "0.5", "--input-std", "1,2,3,4");
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--input-std").And.Contain("4 values"));
+    }
+
     private static double JsonNumber(string json, string key)
     {
         var m = Regex.Match(json, $"\"{key}\": (-?[0-9.eE+-]+)");

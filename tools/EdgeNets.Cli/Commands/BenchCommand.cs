@@ -75,19 +75,20 @@ public static class BenchCommand
         if (onnxPath != null)
         {
             if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
-            ort = TimeOnnxRuntime(File.ReadAllBytes(onnxPath), input.Shape, threads, sample, runs, warmup);
+            ort = TimeOnnxRuntime(File.ReadAllBytes(onnxPath), onnxPath, model, enetPath, threads, sample, runs, warmup);
+            if (ModelMatch.SourceWarning(onnxPath, model, enetPath) is { } warning) stderr.WriteLine($"edgenets bench: warning: {warning}");
         }
         if (onnxInt8Path != null)
         {
             if (!File.Exists(onnxInt8Path)) throw new CliException($"{onnxInt8Path}: file not found");
-            ortInt8 = TimeOnnxRuntime(File.ReadAllBytes(onnxInt8Path), input.Shape, threads, sample, runs, warmup);
+            ortInt8 = TimeOnnxRuntime(File.ReadAllBytes(onnxInt8Path), onnxInt8Path, model, enetPath, threads, sample, runs, warmup);
         }
         else if (onnxPath != null && !noOnnxInt8 && precision == "int8")
         {
             byte[]? qdqModel = null;
             try { qdqModel = QdqExporter.Export(File.ReadAllBytes(onnxPath), model.Graph); }
             catch (ConversionException e) { stderr.WriteLine($"onnxruntime int8 not timed: {e.Message}"); }
-            if (qdqModel != null) ortInt8 = TimeOnnxRuntime(qdqModel, input.Shape, threads, sample, runs, warmup);
+            if (qdqModel != null) ortInt8 = TimeOnnxRuntime(qdqModel, $"the int8 (QDQ) form of {onnxPath}", model, enetPath, threads, sample, runs, warmup);
         }
         double? ortMedian = ort?.Median, ortP99 = ort?.P99;
 
@@ -119,7 +120,9 @@ public static class BenchCommand
                 qdq.Median, qdq.P99, threads, onnxInt8Path == null ? ", made from MODEL.onnx and the .enet's scales" : ""));
             stdout.WriteLine(string.Format(inv, "ratio edgenets/onnxruntime int8 (median): {0:F2}x", median / qdq.Median));
         }
-        stdout.WriteLine(string.Format(inv, "memory: arena {0:N0} B; working-set growth of the process from creating each session to its last run: edgenets {1:N0} B{2}{3}",
+        // The growth is the arena, the code and the runtime's own start-up, once per session: none of it per run.
+        stdout.WriteLine(string.Format(inv, "memory: arena {0:N0} B, all a run uses (0 B allocated per run); process working-set growth over session creation, " +
+                                            "warm-up and runs (arena, code pages, runtime start-up; once, not per run): edgenets {1:N0} B{2}{3}",
             model.ArenaBytes, workingSetGrowth,
             ort is { } o ? string.Format(inv, ", onnxruntime {0:N0} B (library load included)", o.WorkingSetGrowth) : "",
             ortInt8 is { } o8 ? string.Format(inv, ", onnxruntime int8 {0:N0} B", o8.WorkingSetGrowth) : ""));
@@ -167,10 +170,12 @@ public static class BenchCommand
     /// Median and p99 of an ONNX model in ONNX Runtime on the same input, with the same run counts, and the growth of
     /// the process working set from before the session was created to its peak over creation, warm-up and runs.
     /// </summary>
-    private static (double Median, double P99, long WorkingSetGrowth) TimeOnnxRuntime(byte[] onnx, int[] inputShape, int threads, float[] sample, int runs, int warmup)
+    private static (double Median, double P99, long WorkingSetGrowth) TimeOnnxRuntime(byte[] onnx, string onnxName, Model model, string enetPath,
+        int threads, float[] sample, int runs, int warmup)
     {
         long before = Environment.WorkingSet;
-        using var ort = new OnnxRuntimeModel(onnx, inputShape, threads);
+        using var ort = new OnnxRuntimeModel(onnx, model.Graph.Tensors[model.Graph.Inputs[0]].Shape, threads);
+        ModelMatch.RequireSameInterface(ort, onnxName, model, enetPath);
         using var value = ort.CreateInput(sample);
         long peak = Environment.WorkingSet;
         WarmUp(() => ort.RunForTiming(value, ort.OutputNames), warmup);

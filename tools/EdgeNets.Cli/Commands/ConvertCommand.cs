@@ -45,6 +45,8 @@ public static class ConvertCommand
         string? calibrationPath = a.Option("calibration");
         if (precision == Precision.Int8 && calibrationPath == null)
             throw new CliException("int8 conversion needs sample inputs: --calibration DATA.npy (or use --precision float32)", 2);
+        if (precision == Precision.Float32 && calibrationPath != null)
+            throw new CliException("--calibration is for int8; a float32 conversion uses no sample inputs (drop --calibration or --precision float32)", 2);
         if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
 
         string? qdqPath = a.Option("export-qdq");
@@ -66,8 +68,10 @@ public static class ConvertCommand
         foreach (var (name, shape) in InputShapes(a)) importOptions.InputShapes[name] = shape;
         var graph = OnnxImporter.Import(onnxPath, importOptions);
         // The input normalization used in training travels with the model, so the device host applies the same one.
-        if (mean != null) graph.Metadata["input_mean"] = mean;
-        if (std != null) graph.Metadata["input_std"] = std;
+        if (mean != null) graph.Metadata["input_mean"] = RequireChannels(mean, "input-mean", graph);
+        if (std != null) graph.Metadata["input_std"] = RequireChannels(std, "input-std", graph);
+        // What eval and bench check a given ONNX model against.
+        graph.Metadata[ModelMatch.SourceHashKey] = ModelMatch.SourceHash(File.ReadAllBytes(onnxPath));
         stderr.WriteLine($"imported {Path.GetFileName(onnxPath)}: {graph.Ops.Count} operators after simplification");
 
         var samples = new List<float[]>();
@@ -91,8 +95,7 @@ public static class ConvertCommand
 
         // Load what we wrote before reporting success: a file the runtime rejects must never be left looking valid.
         var model = Model.Load(file);
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
-        if (dir != null) Directory.CreateDirectory(dir);
+        DataFiles.CreateFolderFor(output);
         File.WriteAllBytes(output, file);
         long onnxBytes = new FileInfo(onnxPath).Length;
         stdout.WriteLine($"wrote {output}: {file.Length} bytes ({100.0 * file.Length / onnxBytes:F1}% of the ONNX file), " +
@@ -107,8 +110,7 @@ public static class ConvertCommand
         var result = QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath)), model.Graph,
             new QdqExportOptions { ActivationType = type });
         byte[] bytes = result.ToBytes();
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(qdqPath));
-        if (dir != null) Directory.CreateDirectory(dir);
+        DataFiles.CreateFolderFor(qdqPath);
         File.WriteAllBytes(qdqPath, bytes);
         string kept = result.FloatOperators.Count == 0 ? "" : $"; kept float (no int8 form in ONNX Runtime): {string.Join(", ", result.FloatOperators)}";
         stdout.WriteLine($"wrote {qdqPath}: {bytes.Length} bytes, QDQ ({(type == QdqActivationType.UInt8 ? "uint8" : "int8")} activations, int8 weights), " +
@@ -129,6 +131,21 @@ public static class ConvertCommand
             values.Add(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
         }
         return string.Join(',', values);
+    }
+
+    /// <summary>
+    /// A normalization has one value for every channel, or one for all. Channels are where edgenets-host applies
+    /// them: axis 1 or the last axis of an image ([1, C, H, W] or [1, H, W, C]) or of a sensor window ([1, C, T] or [1, T, C]).
+    /// </summary>
+    private static string RequireChannels(string values, string option, EdgeNets.Runtime.Graph.ModelGraph graph)
+    {
+        int count = values.Split(',').Length;
+        var input = graph.Tensors[graph.Inputs[0]];
+        var shape = input.Shape;
+        var channels = shape.Length >= 2 ? new[] { shape[1], shape[^1] }.Distinct().ToArray() : [shape.Length == 1 ? shape[0] : 1];
+        if (count == 1 || channels.Contains(count)) return values;
+        throw new CliException($"--{option} has {count} values; input '{input.Name}' [{string.Join('x', shape)}] has {string.Join(" or ", channels)} channels " +
+                               "(give one value per channel, or one for all)", 2);
     }
 
     /// <summary>`--input-shape NAME=1x100x40` (repeatable): fixes a graph input's dimensions, dynamic ones included.</summary>

@@ -32,6 +32,13 @@ internal static class DataFiles
         return samples;
     }
 
+    /// <summary>Creates the folder an output file goes to, as `convert -o` does.</summary>
+    public static void CreateFolderFor(string path)
+    {
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir != null) Directory.CreateDirectory(dir);
+    }
+
     public static NpyArray Read(string path)
     {
         if (!File.Exists(path)) throw new CliException($"{path}: file not found");

@@ -52,6 +52,9 @@ public static class EvalCommand
         // Every activation of ours that ONNX Runtime can also expose by name gets a per-layer comparison.
         var activations = Enumerable.Range(0, g.Tensors.Count).Where(t => !g.Tensors[t].IsConstant && !g.Inputs.Contains(t)).ToList();
         using var reference = new OnnxRuntimeModel(onnxPath, inputTensor.Shape, threads: 1, extraOutputs: activations.Select(t => g.Tensors[t].Name));
+        ModelMatch.RequireSameInterface(reference, onnxPath, model, enetPath);
+        if (ModelMatch.SourceWarning(onnxPath, model, enetPath) is { } warning) stderr.WriteLine($"edgenets eval: warning: {warning}");
+        InputSaturation.Report(inputTensor, samples, "eval", stderr);
         using var session = model.CreateSession(new SessionOptions { KeepAllActivations = true });
         var outputs = g.Outputs.Select(o => new OutputStats(g.Tensors[o], Array.IndexOf(g.Outputs.ToArray(), o))).ToList();
         foreach (var o in outputs)

@@ -11,38 +11,54 @@ public static class InspectCommand
 {
     public static int Run(string[] args, TextWriter stdout)
     {
-        var a = new Arguments("inspect", args, new HashSet<string>(), new HashSet<string>());
+        var a = new Arguments("inspect", args, new HashSet<string>(), new HashSet<string> { "verbose" });
         string path = a.Positional(0, "model file (MODEL.enet)");
         a.ExpectPositionals(1);
+        bool verbose = a.Flag("verbose");
         var model = Model.Load(path);
         using var session = model.CreateSession();
         var g = model.Graph;
         var inv = CultureInfo.InvariantCulture;
 
-        stdout.WriteLine($"model: {path}");
-        foreach (var (k, v) in g.Metadata) stdout.WriteLine($"  {k}: {v}");
-        stdout.WriteLine($"file bytes: {new FileInfo(path).Length}");
-        stdout.WriteLine($"weight bytes: {model.WeightBytes}");
-        stdout.WriteLine($"arena bytes: {model.ArenaBytes}");
-        stdout.WriteLine($"cpu features: {CpuFeatures.Describe()}");
-        foreach (int i in g.Inputs) stdout.WriteLine($"input:  {Describe(g.Tensors[i])}");
-        foreach (int o in g.Outputs) stdout.WriteLine($"output: {Describe(g.Tensors[o])}");
+        var summary = new List<(string Key, string Value)> { ("model", path) };
+        foreach (var (k, v) in g.Metadata) summary.Add(("  " + k, v));
+        summary.Add(("file bytes", new FileInfo(path).Length.ToString(inv)));
+        summary.Add(("weight bytes", model.WeightBytes.ToString(inv)));
+        summary.Add(("arena bytes", model.ArenaBytes.ToString(inv)));
+        summary.Add(("cpu features", CpuFeatures.Describe()));
+        foreach (int i in g.Inputs) summary.Add(("input", Describe(g.Tensors[i])));
+        foreach (int o in g.Outputs) summary.Add(("output", Describe(g.Tensors[o])));
+        // Plain integers: scripts read them (tools/zoo/run.sh takes the arena bytes).
+        int keyWidth = summary.Max(p => p.Key.Length) + 1;
+        foreach (var (key, value) in summary) stdout.WriteLine($"{(key + ":").PadRight(keyWidth)} {value}");
         stdout.WriteLine();
-        stdout.WriteLine($"{"#",3}  {"op",-18} {"kernel",-40} {"output",-34} {"params",-12} name");
+
+        // Columns as wide as their widest cell, so long kernel names or shapes do not shift the rest.
+        var rows = new List<string[]> { new[] { "#", "op", "kernel", "output", "weights", "name" } };
         var kernels = session.KernelNames;
-        var reasons = session.KernelChoiceReasons;
         for (int i = 0; i < g.Ops.Count; i++)
         {
             var op = g.Ops[i];
-            var outTensor = g.Tensors[op.Outputs[0]];
             long weights = op.Inputs.Where(t => t >= 0 && g.Tensors[t].IsConstant).Sum(t => (long)g.Tensors[t].ByteLength);
-            stdout.WriteLine($"{i,3}  {op.Type,-18} {kernels[i],-40} {Describe(outTensor),-34} {weights.ToString(inv) + " B",-12} {op.Name}");
-            stdout.WriteLine($"       kernel chosen: {reasons[i]}");
-            foreach (var (key, values) in op.Attributes.Ints)
-                stdout.WriteLine($"       {key} = [{Abbreviate(values.Select(v => v.ToString(inv)))}]");
-            foreach (var (key, values) in op.Attributes.Floats)
-                stdout.WriteLine($"       {key} = [{Abbreviate(values.Select(v => v.ToString("G6", inv)))}]");
+            rows.Add([i.ToString(inv), op.Type.ToString(), kernels[i], Describe(g.Tensors[op.Outputs[0]]), weights.ToString("N0", inv) + " B", op.Name]);
         }
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var reasons = session.KernelChoiceReasons;
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var cells = rows[r];
+            string line = cells[0].PadLeft(widths[0]) + "  " + string.Join("  ", cells[1..^1].Select((c, k) => k == 3 ? c.PadLeft(widths[k + 1]) : c.PadRight(widths[k + 1]))) + "  " + cells[^1];
+            stdout.WriteLine(line.TrimEnd());
+            if (!verbose || r == 0) continue;
+            var op = g.Ops[r - 1];
+            string indent = new(' ', widths[0] + 2);
+            stdout.WriteLine($"{indent}kernel chosen: {reasons[r - 1]}");
+            foreach (var (key, values) in op.Attributes.Ints)
+                stdout.WriteLine($"{indent}{key} = [{Abbreviate(values.Select(v => v.ToString(inv)))}]");
+            foreach (var (key, values) in op.Attributes.Floats)
+                stdout.WriteLine($"{indent}{key} = [{Abbreviate(values.Select(v => v.ToString("G6", inv)))}]");
+        }
+        if (!verbose) stdout.WriteLine("(--verbose: why each kernel was chosen, and every operator's attributes and requantization multipliers)");
         return 0;
     }
 

@@ -25,7 +25,7 @@ public static class KernelBenchCommand
 {
     public static int Run(string[] args, TextWriter stdout)
     {
-        var a = new Arguments("bench --kernels", args, new HashSet<string>(), new HashSet<string> { "kernels" });
+        var a = new Arguments("bench", args, new HashSet<string>(), new HashSet<string> { "kernels" });
         var inv = CultureInfo.InvariantCulture;
         var (peak, instruction) = MeasurePeak();
         stdout.WriteLine($"CPU features: {CpuFeatures.Describe()}");

@@ -39,8 +39,12 @@ internal sealed class OnnxRuntimeModel : IDisposable
             }
             bytes = proto.ToByteArray();
         }
+        // ONNX Runtime's own warnings (coloured, on the process's stderr) would land in the middle of eval's and
+        // bench's reports; its errors still surface as exceptions.
+        OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
         using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
             IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
@@ -50,10 +54,17 @@ internal sealed class OnnxRuntimeModel : IDisposable
         _inputName = _session.InputNames[0];
         _inputShape = inputShape.Select(d => (long)d).ToArray();
         OutputNames = _session.OutputNames.ToArray();
+        Inputs = _session.InputNames.Select(n => (n, _session.InputMetadata[n].Dimensions)).ToArray();
+        Outputs = _session.OutputNames.Where(n => !extras.Contains(n)).Select(n => (n, _session.OutputMetadata[n].Dimensions)).ToArray();
         IntermediateNames = extras;
     }
 
     public string[] OutputNames { get; }
+
+    /// <summary>The graph's inputs and outputs (not the exposed intermediates) with their dimensions; -1 where dynamic.</summary>
+    public IReadOnlyList<(string Name, int[] Shape)> Inputs { get; }
+    public IReadOnlyList<(string Name, int[] Shape)> Outputs { get; }
+
     public IReadOnlyList<string> IntermediateNames { get; }
 
     /// <summary>Runs one sample and returns every output (graph outputs, then the exposed intermediates) by name.</summary>

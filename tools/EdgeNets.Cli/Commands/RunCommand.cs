@@ -27,6 +27,7 @@ public static class RunCommand
             samples[i] = DataFiles.SplitSamples(inputs[i], g.Tensors[g.Inputs[i]], "input");
             if (n >= 0 && samples[i].Count != n) throw new CliException($"{inputs[i]}: holds {samples[i].Count} samples, other inputs hold {n}");
             n = samples[i].Count;
+            InputSaturation.Report(g.Tensors[g.Inputs[i]], samples[i], "run", stderr);
         }
 
         using var session = model.CreateSession(new SessionOptions { Threads = threads });
@@ -48,6 +49,7 @@ public static class RunCommand
         {
             var shape = g.Tensors[g.Outputs[o]].Shape;
             int[] stacked = [n, .. (shape.Length > 0 && shape[0] == 1 ? shape[1..] : shape)];
+            DataFiles.CreateFolderFor(outputs[o]);
             NpyFile.WriteFloat32(outputs[o], stacked, results[o]);
             stdout.WriteLine($"wrote {outputs[o]}: {g.Tensors[g.Outputs[o]].Name} ({string.Join(", ", stacked)}) float32");
         }
@@ -90,6 +92,7 @@ public static class RunCommand
             int[] stepShape = outputShape.Where(d => d != 1).ToArray();
             if (stepShape.Length == 0) stepShape = [1];
             int[] stacked = [steps, .. stepShape];
+            DataFiles.CreateFolderFor(outputs[0]);
             NpyFile.WriteFloat32(outputs[0], stacked, result);
             if (produced < steps)
                 stdout.WriteLine($"{steps - produced} of {steps} steps produced no output (rows of NaN): the model's windows over time " +

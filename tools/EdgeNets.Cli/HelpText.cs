@@ -1,0 +1,152 @@
+namespace EdgeNets.Cli;
+
+/// <summary>
+/// What `edgenets --help` and `edgenets COMMAND --help` print: a usage line, the options and examples. The verbs and
+/// flags are a public contract (DESIGN.md section 2); README.md shows <see cref="Overview"/>.
+/// </summary>
+internal static class HelpText
+{
+    public const string Overview = """
+        usage: edgenets COMMAND [options]      (edgenets COMMAND --help: its options and examples)
+
+        Converts trained ONNX models to compact int8 models and runs them with zero allocations per inference.
+
+        commands:
+          convert    ONNX model -> int8 (or float32) .enet model, calibrated on sample inputs
+          run        run a .enet model on .npy inputs, write the outputs as .npy
+          inspect    operators, shapes, quantization, weight and arena bytes, kernels chosen on this CPU
+          eval       a .enet model against its ONNX model in ONNX Runtime: accuracy, errors, per-layer SQNR
+          bench      latency, allocations and memory, beside ONNX Runtime; --kernels: kernel throughput
+          selftest   every kernel variant this CPU runs, against the scalar reference
+
+        options:
+          -h, --help     this text
+          --version      the version of edgenets
+
+        examples:
+          edgenets convert model.onnx -o model.enet --calibration calibration.npy
+          edgenets eval model.onnx model.enet --input test_inputs.npy --labels test_labels.npy
+          edgenets run model.enet --input x.npy --output y.npy
+
+        Errors are one line on stderr; exit code 0 on success, 1 on a failure, 2 on a usage error.
+        """;
+
+    public const string Convert = """
+        usage: edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy [options]
+               edgenets convert MODEL.onnx -o MODEL.enet --precision float32 [options]
+               edgenets convert --list-operators
+
+        Imports a float ONNX model, simplifies it, quantizes it to int8 on sample inputs (calibration) and writes a
+        checksummed .enet model (its folder is created).
+
+        options:
+          -o, --output FILE              the .enet file to write
+          --calibration DATA.npy         sample inputs, stacked on axis 0 (int8 only), scaled as the model's real inputs
+          --calibration-method M         minmax (default) or percentile
+          --percentile P                 with percentile: the percentile of |values| kept (default 99.99)
+          --precision P                  int8 (default) or float32 (no calibration)
+          --batch N                      the batch size to fix when the model's batch dimension is dynamic (default 1)
+          --input-shape NAME=1x100x40    fixes an input's dimensions, dynamic ones included (repeat per input)
+          --input-mean M0,M1,..          the training normalization ((x - mean) / std per channel, or one value),
+          --input-std S0,S1,..           kept in the model for edgenets-host
+          --export-qdq FILE.onnx         also writes ONNX Runtime's int8 (QDQ) form, with the same scales
+          --qdq-activations T            uint8 (default) or int8 activations in that QDQ model
+          --list-operators               prints the ONNX operators the importer takes (docs/onnx-support.md)
+
+        examples:
+          edgenets convert model.onnx -o model.enet --calibration calibration.npy
+          edgenets convert model.onnx -o model.enet --calibration calibration.npy --calibration-method percentile
+          edgenets convert kws.onnx -o kws.enet --calibration mfcc.npy --input-shape input=1x49x10
+          edgenets convert model.onnx -o model-float.enet --precision float32
+        """;
+
+    public const string Run = """
+        usage: edgenets run MODEL.enet --input X.npy --output Y.npy [options]
+               edgenets run MODEL.enet --stream --input X.npy --output Y.npy
+
+        Runs every sample of X (N samples stacked on axis 0) and writes the N outputs stacked the same way (float32).
+        Reports input values outside the range the model was calibrated on (they saturate after quantization).
+
+        options:
+          --input X.npy | NAME=X.npy     the input data (NAME=FILE, repeated, for a model with several inputs)
+          --output Y.npy | NAME=Y.npy    where to write each output (its folder is created)
+          --threads N                    threads per inference (default 1)
+          --stream                       sequence models: X is one sequence [T, one step], fed one step at a time
+
+        examples:
+          edgenets run model.enet --input test_inputs.npy --output scores.npy
+          edgenets run two-inputs.enet --input audio=a.npy --input meta=m.npy --output y.npy
+          edgenets run forecast.enet --stream --input hours.npy --output forecasts.npy
+        """;
+
+    public const string Inspect = """
+        usage: edgenets inspect MODEL.enet [--verbose]
+
+        Prints the model's metadata, inputs and outputs, weight and arena bytes, and one line per operator: its
+        kernel on this CPU, output tensor, weight bytes and name.
+
+        options:
+          --verbose    also why each kernel was chosen and every operator's attributes (requantization multipliers, shifts)
+
+        examples:
+          edgenets inspect model.enet
+          edgenets inspect model.enet --verbose
+        """;
+
+    public const string Eval = """
+        usage: edgenets eval MODEL.onnx MODEL.enet --input X.npy [options]
+
+        Runs the float ONNX model in ONNX Runtime and the .enet model side by side on every sample of X: top-1
+        agreement, accuracy (with labels) or mean absolute error (with targets), each output's errors and a per-layer
+        SQNR table. The two models must have the same inputs and outputs; a warning says when the .enet was converted
+        from another ONNX file.
+
+        options:
+          --input X.npy          the samples, stacked on axis 0
+          --labels Y.npy         class labels: float and int8 accuracy
+          --targets T.npy        regression targets for the first output: float and int8 mean absolute error
+          --limit N              the first N samples only
+          --json                 one JSON object on stdout
+
+        examples:
+          edgenets eval model.onnx model.enet --input test_inputs.npy --labels test_labels.npy
+          edgenets eval model.onnx model.enet --input test_inputs.npy --limit 100 --json
+        """;
+
+    public const string Bench = """
+        usage: edgenets bench MODEL.enet [--onnx MODEL.onnx] [options]
+               edgenets bench --kernels [MODEL.enet]
+
+        Times the model on a fixed input: median and p99 latency, bytes allocated per run (0), arena bytes. With
+        --onnx, ONNX Runtime runs the same input in the same process (float32, and for an int8 .enet also ONNX
+        Runtime's own int8 form made from MODEL.onnx and the .enet's scales), and the ratios are printed.
+
+        options:
+          --onnx MODEL.onnx           the float model, timed in ONNX Runtime (it must have the .enet's inputs and outputs)
+          --onnx-int8 QDQ.onnx        time this int8 (QDQ) ONNX model instead of making one
+          --no-onnx-int8              time no ONNX Runtime int8 model
+          --threads N                 threads per inference, both runtimes (default 1)
+          --runs N                    timed runs (default 300)
+          --warmup N                  warm-up runs (default 30, and at least one second)
+          --profile                   also the median time of every operator
+          --json                      one JSON object on stdout
+          --kernels                   GMAC/s of every int8 conv/gemm kernel this CPU runs, against its int8 peak
+
+        examples:
+          edgenets bench model.enet
+          edgenets bench model.enet --onnx model.onnx --runs 2000
+          edgenets bench model.enet --profile
+          edgenets bench --kernels
+        """;
+
+    public const string Selftest = """
+        usage: edgenets selftest
+
+        Runs every kernel variant this CPU supports against the scalar reference kernel on random shapes; prints the
+        CPU features seen and "N passed, N failed"; exit code 1 on any mismatch.
+
+        examples:
+          edgenets selftest
+          DOTNET_EnableAVX2=0 edgenets selftest
+        """;
+}
