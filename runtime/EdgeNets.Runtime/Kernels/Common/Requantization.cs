@@ -91,8 +91,34 @@ internal static class Requantization
 
     /// <summary>MultiplyByQuantizedMultiplier per lane (multiplier ≥ 0, shift in [-31, 30]). Requires AVX2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> MultiplyByQuantizedMultiplier(Vector256<int> x, int multiplier, int shift) =>
-        new QuantizedMultiplier256(multiplier, shift).Apply(x);
+    public static Vector256<int> MultiplyByQuantizedMultiplier(Vector256<int> x, int multiplier, int shift)
+    {
+        // Locals rather than a QuantizedMultiplier256: a struct local here can cost the callers' accumulators their registers.
+        int rightShift = shift > 0 ? 0 : -shift;
+        int mask = (int)((1L << rightShift) - 1);
+        return MultiplyByQuantizedMultiplier(x, Vector128.CreateScalar(shift > 0 ? shift : 0), Vector256.Create(multiplier), Vector256.Create(mask),
+            Vector256.Create(mask >> 1), Vector128.CreateScalar(rightShift));
+    }
+
+    /// <summary>
+    /// MultiplyByQuantizedMultiplier per lane from the broadcast constants of one (multiplier, shift) pair: the shift
+    /// counts in lane 0 of <paramref name="left"/> and <paramref name="right"/>, <paramref name="mask"/> = 2^right − 1,
+    /// <paramref name="half"/> = mask &gt;&gt; 1. Requires AVX2.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> MultiplyByQuantizedMultiplier(Vector256<int> x, Vector128<int> left, Vector256<int> multiplier, Vector256<int> mask,
+        Vector256<int> half, Vector128<int> right)
+    {
+        // x * (1 << leftShift) wraps exactly like a left shift of the two's-complement lanes.
+        x = Avx2.ShiftLeftLogical(x, left);
+        // HighMul's steps; vpmuldq reads the low int32 of each int64 lane, so the broadcast multiplier serves the odd lanes unshifted.
+        var even = Avx2.Multiply(x, multiplier) + Vector256.Create(Nudge);
+        var odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), multiplier) + Vector256.Create(Nudge);
+        var product = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b1010_1010);
+        // RoundingDivideByPowerOfTwo's steps.
+        var threshold = half - Vector256.ShiftRightArithmetic(product, 31);
+        return Avx2.ShiftRightArithmetic(product, right) - Vector256.GreaterThan(product & mask, threshold);
+    }
 
     /// <summary>MultiplyByQuantizedMultiplier per lane (multiplier ≥ 0, shift in [-31, 30]). Requires SSE4.1 or AdvSimd.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -163,8 +189,31 @@ internal static class Requantization
 
     /// <summary>MultiplyByQuantizedMultiplier per lane (multiplier ≥ 0, shift in [-31, 30]). Requires AVX-512F.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<int> MultiplyByQuantizedMultiplier(Vector512<int> x, int multiplier, int shift) =>
-        new QuantizedMultiplier512(multiplier, shift).Apply(x);
+    public static Vector512<int> MultiplyByQuantizedMultiplier(Vector512<int> x, int multiplier, int shift)
+    {
+        // Locals rather than a QuantizedMultiplier512: a struct local here can cost the callers' accumulators their registers.
+        int rightShift = shift > 0 ? 0 : -shift;
+        return MultiplyByQuantizedMultiplier(x, shift > 0 ? shift : 0, Vector512.Create(multiplier), QuantizedMultiplier512.Round(rightShift),
+            QuantizedMultiplier512.SignTerm(rightShift), 31 + rightShift);
+    }
+
+    /// <summary>
+    /// MultiplyByQuantizedMultiplier per lane in one rounding step on int64 lanes, from the constants of one (multiplier,
+    /// shift) pair (<see cref="QuantizedMultiplier512"/> derives them). Requires AVX-512F.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<int> MultiplyByQuantizedMultiplier(Vector512<int> x, int leftShift, Vector512<int> multiplier, Vector512<long> round,
+        Vector512<long> signTerm, int totalRightShift)
+    {
+        var shifted = Vector512.ShiftLeft(x, leftShift);
+        // vpmuldq multiplies the even int32 lanes (the low half of each int64); the odd lanes are moved down first.
+        var even = Avx512F.Multiply(shifted, multiplier);
+        var odd = Avx512F.Multiply(Vector512.ShiftRightLogical(shifted.AsInt64(), 32).AsInt32(), multiplier);
+        even = Vector512.ShiftRightArithmetic(even + round + (Vector512.ShiftRightArithmetic(even, 63) & signTerm), totalRightShift);
+        odd = Vector512.ShiftRightArithmetic(odd + round + (Vector512.ShiftRightArithmetic(odd, 63) & signTerm), totalRightShift);
+        // The results fit int32, so each is the low half of its int64 lane: the odd ones move up into the high halves.
+        return Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)), Vector512.ShiftLeft(odd, 32), even).AsInt32();
+    }
 
     /// <summary>Per-lane <see cref="FixedPoint.Requantize"/> with per-lane multipliers and shifts (per-channel outputs along the lanes): <paramref name="leftShifts"/> = max(shift, 0), <paramref name="rightShifts"/> = max(−shift, 0), <paramref name="masks"/> = 2^rightShift − 1. Requires AVX2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -277,19 +326,7 @@ internal readonly struct QuantizedMultiplier256
 
     /// <summary>MultiplyByQuantizedMultiplier of every lane by this pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<int> Apply(Vector256<int> x)
-    {
-        // x * (1 << leftShift) wraps exactly like a left shift of the two's-complement lanes.
-        x = Avx2.ShiftLeftLogical(x, _left);
-        // HighMul's steps; vpmuldq reads the low int32 of each int64 lane, so the broadcast multiplier serves the odd lanes unshifted.
-        var even = Avx2.Multiply(x, _multiplier) + Vector256.Create(Requantization.Nudge);
-        var odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _multiplier) + Vector256.Create(Requantization.Nudge);
-        var product = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b1010_1010);
-        var remainder = product & _mask;
-        // (mask >> 1) + (x < 0 ? 1 : 0): the arithmetic shift x >> 31 is -1 for negative lanes; GreaterThan yields -1 where true.
-        var threshold = _half - Vector256.ShiftRightArithmetic(product, 31);
-        return Avx2.ShiftRightArithmetic(product, _right) - Vector256.GreaterThan(remainder, threshold);
-    }
+    public Vector256<int> Apply(Vector256<int> x) => Requantization.MultiplyByQuantizedMultiplier(x, _left, _multiplier, _mask, _half, _right);
 }
 
 /// <summary>
@@ -314,26 +351,24 @@ internal readonly struct QuantizedMultiplier512
     {
         _leftShift = shift > 0 ? shift : 0;
         int rightShift = shift > 0 ? 0 : -shift;
-        _round = Vector512.Create(rightShift == 0 ? Requantization.Nudge : Requantization.Nudge + (1L << (30 + rightShift)));
-        // −2^31 where p < 0 (the arithmetic shift by 63 is all ones there); nothing when e = 0.
-        _signTerm = Vector512.Create(rightShift == 0 ? 0L : -(1L << 31));
+        _round = Round(rightShift);
+        _signTerm = SignTerm(rightShift);
         _multiplier = Vector512.Create(multiplier);
         _rightShift = 31 + rightShift;
     }
 
+    /// <summary>2^30 + 2^(30+e) for a right shift by e ≥ 1, 2^30 for none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<long> Round(int rightShift) =>
+        Vector512.Create(rightShift == 0 ? Requantization.Nudge : Requantization.Nudge + (1L << (30 + rightShift)));
+
+    /// <summary>−2^31, kept where p &lt; 0 (the arithmetic shift by 63 is all ones there); nothing when e = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<long> SignTerm(int rightShift) => Vector512.Create(rightShift == 0 ? 0L : -(1L << 31));
+
     /// <summary>MultiplyByQuantizedMultiplier of every lane by this pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<int> Apply(Vector512<int> x)
-    {
-        var shifted = Vector512.ShiftLeft(x, _leftShift);
-        // vpmuldq multiplies the even int32 lanes (the low half of each int64); the odd lanes are moved down first.
-        var even = Avx512F.Multiply(shifted, _multiplier);
-        var odd = Avx512F.Multiply(Vector512.ShiftRightLogical(shifted.AsInt64(), 32).AsInt32(), _multiplier);
-        even = Vector512.ShiftRightArithmetic(even + _round + (Vector512.ShiftRightArithmetic(even, 63) & _signTerm), _rightShift);
-        odd = Vector512.ShiftRightArithmetic(odd + _round + (Vector512.ShiftRightArithmetic(odd, 63) & _signTerm), _rightShift);
-        // The results fit int32, so each is the low half of its int64 lane: the odd ones move up into the high halves.
-        return Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)), Vector512.ShiftLeft(odd, 32), even).AsInt32();
-    }
+    public Vector512<int> Apply(Vector512<int> x) => Requantization.MultiplyByQuantizedMultiplier(x, _leftShift, _multiplier, _round, _signTerm, _rightShift);
 }
 
 /// <summary>One output channel's whole requantization (bias, multiplier, zero point, clamp) with its constants broadcast once for AVX-512.</summary>
