@@ -242,7 +242,7 @@ public sealed class Session : IDisposable
                 var q = MemoryMarshal.Cast<byte, sbyte>(bytes);
                 float inverseScale = 1f / tensor.Quantization!.Scale;
                 int zp = tensor.Quantization.ZeroPoint;
-                EdgeNets.Runtime.Kernels.Optimized.FixedPointVector.Quantize(values, q, inverseScale, zp);
+                EdgeNets.Runtime.Kernels.Optimized.QuantizeVector.Quantize(values, q, inverseScale, zp);
                 break;
             }
             default:

@@ -201,18 +201,18 @@ public class VariantBitExactTests
                 for (int i = 0; i + 8 <= xs.Length; i += 8)
                 {
                     var x128 = Vector128.Create(xs.AsSpan(i, 4));
-                    var y128 = FixedPointVector.MultiplyByQuantizedMultiplier(x128, m, shift);
+                    var y128 = Requantization.MultiplyByQuantizedMultiplier(x128, m, shift);
                     for (int k = 0; k < 4; k++)
                         Assert.That(y128[k], Is.EqualTo(FixedPoint.MultiplyByQuantizedMultiplier(xs[i + k], m, shift)), $"x={xs[i + k]} m={m} shift={shift} (Vector128)");
                     if (Avx2.IsSupported)
                     {
-                        var y256 = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Create(xs.AsSpan(i, 8)), m, shift);
+                        var y256 = Requantization.MultiplyByQuantizedMultiplier(Vector256.Create(xs.AsSpan(i, 8)), m, shift);
                         for (int k = 0; k < 8; k++)
                             Assert.That(y256[k], Is.EqualTo(FixedPoint.MultiplyByQuantizedMultiplier(xs[i + k], m, shift)), $"x={xs[i + k]} m={m} shift={shift} (Vector256)");
                     }
                     if (Avx512F.IsSupported && i + 16 <= xs.Length)
                     {
-                        var y512 = FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(xs.AsSpan(i, 16)), m, shift);
+                        var y512 = Requantization.MultiplyByQuantizedMultiplier(Vector512.Create(xs.AsSpan(i, 16)), m, shift);
                         for (int k = 0; k < 16; k++)
                             Assert.That(y512[k], Is.EqualTo(FixedPoint.MultiplyByQuantizedMultiplier(xs[i + k], m, shift)), $"x={xs[i + k]} m={m} shift={shift} (Vector512)");
                     }
@@ -246,14 +246,14 @@ public class VariantBitExactTests
             {
                 var expected = xs.Skip(i).Take(16).Select(x => FixedPoint.MultiplyByQuantizedMultiplier(x, m, -e)).ToArray();
                 for (int k = 0; k < 16; k += 4)
-                    Assert.That(Enumerable.Range(0, 4).Select(l => FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.Create(xs.GetRange(i + k, 4).ToArray()), m, -e)[l]),
+                    Assert.That(Enumerable.Range(0, 4).Select(l => Requantization.MultiplyByQuantizedMultiplier(Vector128.Create(xs.GetRange(i + k, 4).ToArray()), m, -e)[l]),
                         Is.EqualTo(expected.Skip(k).Take(4)), $"e={e} (Vector128)");
                 if (Avx2.IsSupported)
                     for (int k = 0; k < 16; k += 8)
-                        Assert.That(Enumerable.Range(0, 8).Select(l => FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Create(xs.GetRange(i + k, 8).ToArray()), m, -e)[l]),
+                        Assert.That(Enumerable.Range(0, 8).Select(l => Requantization.MultiplyByQuantizedMultiplier(Vector256.Create(xs.GetRange(i + k, 8).ToArray()), m, -e)[l]),
                             Is.EqualTo(expected.Skip(k).Take(8)), $"e={e} (Vector256)");
                 if (Avx512F.IsSupported)
-                    Assert.That(Enumerable.Range(0, 16).Select(l => FixedPointVector.MultiplyByQuantizedMultiplier(Vector512.Create(xs.GetRange(i, 16).ToArray()), m, -e)[l]),
+                    Assert.That(Enumerable.Range(0, 16).Select(l => Requantization.MultiplyByQuantizedMultiplier(Vector512.Create(xs.GetRange(i, 16).ToArray()), m, -e)[l]),
                         Is.EqualTo(expected), $"e={e} (Vector512)");
                 checkedCount += 16;
             }

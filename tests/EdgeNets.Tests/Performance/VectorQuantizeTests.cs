@@ -35,7 +35,7 @@ public class VectorQuantizeTests
         }
         float inverseScale = 1f / scale;
         var actual = new sbyte[values.Length];
-        FixedPointVector.Quantize(values, actual, inverseScale, zeroPoint);
+        QuantizeVector.Quantize(values, actual, inverseScale, zeroPoint);
         for (int i = 0; i < values.Length; i++)
             Assert.That(actual[i], Is.EqualTo(FixedPoint.QuantizeValue(values[i], inverseScale, zeroPoint)), $"value {values[i]:R} at {i}");
     }

@@ -6,7 +6,11 @@ using System.Runtime.Intrinsics.X86;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>Per-output-channel requantization of int32 accumulator vectors and the int8 store of one output row segment.</summary>
+/// <summary>
+/// The int8 store epilogue of the Conv and depthwise tiles: per-output-channel <see cref="Requantization"/> of int32
+/// accumulator vectors (bias, multiplier and shift of the channel, output zero point, clamp) and the store of one
+/// output row segment.
+/// </summary>
 internal readonly ref struct Requantizer
 {
     private readonly ReadOnlySpan<int> _bias, _multipliers, _shifts;
@@ -34,11 +38,8 @@ internal readonly ref struct Requantizer
         var zero = Vector256.Create(_zeroPoint);
         var min = Vector256.Create(_min);
         var max = Vector256.Create(_max);
-        var r0 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a0 + bias, multiplier, shift) + zero, min), max);
-        var r1 = Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a1 + bias, multiplier, shift) + zero, min), max);
-        // Clamped to int8, so the truncating narrows are exact.
-        var s = Vector256.Narrow(r0, r1);
-        var bytes = Vector128.Narrow(s.GetLower(), s.GetUpper());
+        var bytes = Requantization.NarrowToInt8(
+            Requantization.Requantize(a0 + bias, multiplier, shift, zero, min, max), Requantization.Requantize(a1 + bias, multiplier, shift, zero, min, max));
         var row = output.Slice(m * pixels + p0);
         if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
         else
@@ -55,10 +56,8 @@ internal readonly ref struct Requantizer
     {
         if (m >= channels) return;
         int c = _channel0 + m;
-        var r = FixedPointVector.MultiplyByQuantizedMultiplier(a + Vector512.Create(_bias[c]), _multipliers[c], _shifts[c]);
-        r = Vector512.Min(Vector512.Max(r + Vector512.Create(_zeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
-        // Clamped to int8, so the saturating narrow is exact.
-        var bytes = Avx512F.ConvertToVector128SByteWithSaturation(r);
+        var bytes = Requantization.NarrowToInt8(Requantization.Requantize(a + Vector512.Create(_bias[c]), _multipliers[c], _shifts[c],
+            Vector512.Create(_zeroPoint), Vector512.Create(_min), Vector512.Create(_max)));
         var row = output.Slice(m * pixels + p0);
         if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
         else
@@ -88,14 +87,8 @@ internal readonly ref struct Requantizer
         int c = _channel0 + m;
         var bias = Vector128.Create(_bias[c]);
         int shift = _shifts[c];
-        var m0 = Vector128.Create(_multipliers[c]);
-        var shiftVector = Vector128.Create(shift);
-        var zero = Vector128.Create(_zeroPoint);
-        var r0 = FixedPointVector.Rescale(a0 + bias, m0, shiftVector, shift) + zero;
-        var r1 = FixedPointVector.Rescale(a1 + bias, m0, shiftVector, shift) + zero;
-        var r2 = FixedPointVector.Rescale(a2 + bias, m0, shiftVector, shift) + zero;
-        var r3 = FixedPointVector.Rescale(a3 + bias, m0, shiftVector, shift) + zero;
-        var bytes = FixedPointVector.NarrowClamp(r0, r1, r2, r3, Vector128.Create((sbyte)_min), Vector128.Create((sbyte)_max));
+        var bytes = Requantization.RequantizeToInt8(a0 + bias, a1 + bias, a2 + bias, a3 + bias, Vector128.Create(_multipliers[c]), Vector128.Create(shift), shift,
+            Vector128.Create(_zeroPoint), Vector128.Create((sbyte)_min), Vector128.Create((sbyte)_max));
         var row = output.Slice(m * pixels + p0);
         if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
         else
@@ -118,20 +111,18 @@ internal readonly ref struct Requantizer
         Vector128<sbyte> bytes;
         if (AdvSimd.Arm64.IsSupported)
         {
-            // SQRDMULH and rounding shifts (FixedPointVector.Rescale), then saturating narrows and an int8 clamp.
+            // SQRDMULH and rounding shifts (Requantization.Rescale), then saturating narrows and an int8 clamp.
             var m0 = Vector128.Create(multiplier);
             var shiftVector = Vector128.Create(shift);
-            var r0 = FixedPointVector.Rescale(a0 + bias, m0, shiftVector, shift) + zero;
-            var r1 = FixedPointVector.Rescale(a1 + bias, m0, shiftVector, shift) + zero;
-            bytes = FixedPointVector.NarrowClamp(r0, r1, Vector64.Create((sbyte)_min), Vector64.Create((sbyte)_max)).ToVector128Unsafe();
+            var r0 = Requantization.Rescale(a0 + bias, m0, shiftVector, shift) + zero;
+            var r1 = Requantization.Rescale(a1 + bias, m0, shiftVector, shift) + zero;
+            bytes = Requantization.NarrowClamp(r0, r1, Vector64.Create((sbyte)_min), Vector64.Create((sbyte)_max)).ToVector128Unsafe();
         }
         else
         {
             var min = Vector128.Create(_min);
             var max = Vector128.Create(_max);
-            var r0 = Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a0 + bias, multiplier, shift) + zero, min), max);
-            var r1 = Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a1 + bias, multiplier, shift) + zero, min), max);
-            var s = Vector128.Narrow(r0, r1);
+            var s = Vector128.Narrow(Requantization.Requantize(a0 + bias, multiplier, shift, zero, min, max), Requantization.Requantize(a1 + bias, multiplier, shift, zero, min, max));
             bytes = Vector128.Narrow(s, s);
         }
         var row = output.Slice(m * pixels + p0);

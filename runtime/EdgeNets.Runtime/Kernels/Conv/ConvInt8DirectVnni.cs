@@ -425,8 +425,11 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         if (Avx512BW.IsSupported)
         {
             ref readonly var rescale = ref _rescale512[m];
-            var low = ToOutputRange(rescale.Apply(Vector512.Create(s0, s1)));
-            var high = ToOutputRange(rescale.Apply(Vector512.Create(s2, s3)));
+            var zero = Vector512.Create(_outputZeroPoint);
+            var min = Vector512.Create(_min);
+            var max = Vector512.Create(_max);
+            var low = Requantization.ToOutputRange(rescale.Apply(Vector512.Create(s0, s1)), zero, min, max);
+            var high = Requantization.ToOutputRange(rescale.Apply(Vector512.Create(s2, s3)), zero, min, max);
             // vpmovdb keeps the lane order: groups of 4 pixels 0-3 16-19 4-7 20-23 and 8-11 24-27 12-15 28-31.
             var a = Avx512F.ConvertToVector128SByte(low).AsSingle();
             var b = Avx512F.ConvertToVector128SByte(high).AsSingle();
@@ -435,10 +438,13 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         else
         {
             int multiplier = _multipliers[m], shift = _shifts[m];
-            s0 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s0, multiplier, shift));
-            s1 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s1, multiplier, shift));
-            s2 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s2, multiplier, shift));
-            s3 = ToOutputRange(FixedPointVector.MultiplyByQuantizedMultiplier(s3, multiplier, shift));
+            var zero = Vector256.Create(_outputZeroPoint);
+            var min = Vector256.Create(_min);
+            var max = Vector256.Create(_max);
+            s0 = Requantization.Requantize(s0, multiplier, shift, zero, min, max);
+            s1 = Requantization.Requantize(s1, multiplier, shift, zero, min, max);
+            s2 = Requantization.Requantize(s2, multiplier, shift, zero, min, max);
+            s3 = Requantization.Requantize(s3, multiplier, shift, zero, min, max);
             // In-lane packs: words 0-7 | 16-23 and 8-15 | 24-31, then bytes 0-15 | 16-31: in order.
             bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(s0, s1), Avx2.PackSignedSaturate(s2, s3));
         }
@@ -497,15 +503,6 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         second = Finish(low1, high1, m1);
     }
 
-    /// <summary>Requantized values plus the output zero point, clamped to the output range (fused clamps included).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<int> ToOutputRange(Vector512<int> v) =>
-        Vector512.Min(Vector512.Max(v + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector256<int> ToOutputRange(Vector256<int> v) =>
-        Vector256.Min(Vector256.Max(v + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
-
     /// <summary>
     /// The 16 pooled pixels in order from the pooled values of the two halves (lanes 0-3 | 8-11 and 4-7 | 12-15):
     /// requantized (unless <see cref="Pool"/> did), offset, clamped and narrowed.
@@ -518,17 +515,20 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
             // One 512-bit requantization (a single rounding step on int64 lanes) for both halves.
             var both = Vector512.Create(low, high);
             if (_monotone[m]) both = _rescale512[m].Apply(both);
-            both = ToOutputRange(both);
+            both = Requantization.ToOutputRange(both, Vector512.Create(_outputZeroPoint), Vector512.Create(_min), Vector512.Create(_max));
             // vpmovdb keeps the lane order: groups of 4 pixels 0-3, 8-11, 4-7, 12-15.
             return Sse2.Shuffle(Avx512F.ConvertToVector128SByte(both).AsInt32(), 0b11_01_10_00).AsByte();
         }
         if (_monotone[m])
         {
-            low = FixedPointVector.MultiplyByQuantizedMultiplier(low, _multipliers[m], _shifts[m]);
-            high = FixedPointVector.MultiplyByQuantizedMultiplier(high, _multipliers[m], _shifts[m]);
+            low = Requantization.MultiplyByQuantizedMultiplier(low, _multipliers[m], _shifts[m]);
+            high = Requantization.MultiplyByQuantizedMultiplier(high, _multipliers[m], _shifts[m]);
         }
-        low = ToOutputRange(low);
-        high = ToOutputRange(high);
+        var zero = Vector256.Create(_outputZeroPoint);
+        var min = Vector256.Create(_min);
+        var max = Vector256.Create(_max);
+        low = Requantization.ToOutputRange(low, zero, min, max);
+        high = Requantization.ToOutputRange(high, zero, min, max);
         // In-lane packs: words 0-3, 4-7 | 8-11, 12-15, then bytes 0-7 (twice) | 8-15 (twice).
         var words = Avx2.PackSignedSaturate(low, high);
         var bytes = Avx2.PackSignedSaturate(words, words);
@@ -627,10 +627,10 @@ internal sealed class ConvInt8DirectVnni : OpKernel, IParallelWork
         if (!_monotone[m])
         {
             int multiplier = _multipliers[m], shift = _shifts[m];
-            top0 = FixedPointVector.MultiplyByQuantizedMultiplier(top0, multiplier, shift);
-            top1 = FixedPointVector.MultiplyByQuantizedMultiplier(top1, multiplier, shift);
-            bottom0 = FixedPointVector.MultiplyByQuantizedMultiplier(bottom0, multiplier, shift);
-            bottom1 = FixedPointVector.MultiplyByQuantizedMultiplier(bottom1, multiplier, shift);
+            top0 = Requantization.MultiplyByQuantizedMultiplier(top0, multiplier, shift);
+            top1 = Requantization.MultiplyByQuantizedMultiplier(top1, multiplier, shift);
+            bottom0 = Requantization.MultiplyByQuantizedMultiplier(bottom0, multiplier, shift);
+            bottom1 = Requantization.MultiplyByQuantizedMultiplier(bottom1, multiplier, shift);
         }
         var v0 = Vector256.Max(top0, bottom0).AsSingle();
         var v1 = Vector256.Max(top1, bottom1).AsSingle();

@@ -93,8 +93,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     /// before the shift and the bias too (<see cref="MaxOfSums"/>). Otherwise each pixel is requantized first.
     /// </summary>
     private readonly byte[] _poolOrder = [];
-    /// <summary>AVX2 pooled: per output channel, the bias and requantization constants of <see cref="MaxOfSums"/> channels.</summary>
-    private readonly PoolRescale256[] _poolRescale256 = [];
+    /// <summary>AVX2 pooled: per output channel, the requantization constants broadcast once (read for <see cref="MaxOfSums"/> channels).</summary>
+    private readonly QuantizedMultiplier256[] _rescale256 = [];
     private const byte RequantizeEach = 0, MaxOfAccumulators = 1, MaxOfSums = 2;
 
     /// <summary>
@@ -212,9 +212,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         _products = new int[ProductsLength];
         if (isa == Isa.Avx2 && _pooled)
         {
-            _poolRescale256 = new PoolRescale256[_outChannels];
-            for (int m = 0; m < _outChannels; m++)
-                if (_poolOrder[m] == MaxOfSums) _poolRescale256[m] = new PoolRescale256(_bias[m], _multipliers[m], _shifts[m]);
+            _rescale256 = new QuantizedMultiplier256[_outChannels];
+            for (int m = 0; m < _outChannels; m++) _rescale256[m] = new QuantizedMultiplier256(_multipliers[m], _shifts[m]);
         }
         if (isa == Isa.Avx512)
         {
@@ -931,10 +930,10 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var zero = Vector512.Create(_outputZeroPoint);
         var min = Vector512.Create(_min);
         var max = Vector512.Create(_max);
-        var q00 = Vector512.Min(Vector512.Max(rescale.Apply(a00) + zero, min), max);
-        var q01 = Vector512.Min(Vector512.Max(rescale.Apply(a01) + zero, min), max);
-        var q10 = Vector512.Min(Vector512.Max(rescale.Apply(a10) + zero, min), max);
-        var q11 = Vector512.Min(Vector512.Max(rescale.Apply(a11) + zero, min), max);
+        var q00 = Requantization.ToOutputRange(rescale.Apply(a00), zero, min, max);
+        var q01 = Requantization.ToOutputRange(rescale.Apply(a01), zero, min, max);
+        var q10 = Requantization.ToOutputRange(rescale.Apply(a10), zero, min, max);
+        var q11 = Requantization.ToOutputRange(rescale.Apply(a11), zero, min, max);
         // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; vpmovdw keeps them.
         var mask = Vector512.Create(0xFF);
         var top = Avx512F.ConvertToVector256Int16((q00 & mask) | (q01 << 8)).AsByte();
@@ -969,7 +968,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             if (order == MaxOfAccumulators) y = rescale.Apply(Vector512.Max(Vector512.Max(a00, a01), Vector512.Max(a10, a11)));
             else y = Vector512.Max(Vector512.Max(rescale.Apply(a00), rescale.Apply(a01)), Vector512.Max(rescale.Apply(a10), rescale.Apply(a11)));
         }
-        y = Vector512.Min(Vector512.Max(y + Vector512.Create(_outputZeroPoint), Vector512.Create(_min)), Vector512.Create(_max));
+        y = Requantization.ToOutputRange(y, Vector512.Create(_outputZeroPoint), Vector512.Create(_min), Vector512.Create(_max));
         // vpmovdb truncates; the values are int8 already.
         StorePooled(Avx512F.ConvertToVector128SByte(y).AsByte(), 16, t0, plane);
     }
@@ -1151,10 +1150,10 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var zero = Vector256.Create(_outputZeroPoint);
         var min = Vector256.Create(_min);
         var max = Vector256.Create(_max);
-        var q00 = Requantize(a00, multiplier, shift, zero, min, max);
-        var q01 = Requantize(a01, multiplier, shift, zero, min, max);
-        var q10 = Requantize(a10, multiplier, shift, zero, min, max);
-        var q11 = Requantize(a11, multiplier, shift, zero, min, max);
+        var q00 = Requantization.Requantize(a00, multiplier, shift, zero, min, max);
+        var q01 = Requantization.Requantize(a01, multiplier, shift, zero, min, max);
+        var q10 = Requantization.Requantize(a10, multiplier, shift, zero, min, max);
+        var q11 = Requantization.Requantize(a11, multiplier, shift, zero, min, max);
         // Per tile, its two pixels of a row as the low 16 bits of an int32 lane; the truncating narrow keeps them.
         var mask = Vector256.Create(0xFF);
         var rows = Vector256.Narrow((q00 & mask) | (q01 << 8), (q10 & mask) | (q11 << 8)).AsByte();
@@ -1162,14 +1161,6 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         StoreQuad(rows.GetLower(), 0, rows.GetUpper(), 0, t0, plane);
         StoreQuad(rows.GetLower(), 8, rows.GetUpper(), 8, t0 + 4, plane);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Requantize(Vector256<int> a, int multiplier, int shift, Vector256<int> zero, Vector256<int> min, Vector256<int> max) =>
-        Vector256.Min(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a, multiplier, shift) + zero, min), max);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Requantize(Vector128<int> a, int multiplier, int shift, Vector128<int> zero, Vector128<int> min, Vector128<int> max) =>
-        Vector128.Min(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a, multiplier, shift) + zero, min), max);
 
     /// <summary>Y = Aᵀ·M·A, four times the sums of the four pixels of 4 tiles (one per lane) from <paramref name="t0"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1209,10 +1200,10 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var zero = Vector128.Create(_outputZeroPoint);
         var min = Vector128.Create(_min);
         var max = Vector128.Create(_max);
-        var q00 = Requantize(a00, multiplier, shift, zero, min, max);
-        var q01 = Requantize(a01, multiplier, shift, zero, min, max);
-        var q10 = Requantize(a10, multiplier, shift, zero, min, max);
-        var q11 = Requantize(a11, multiplier, shift, zero, min, max);
+        var q00 = Requantization.Requantize(a00, multiplier, shift, zero, min, max);
+        var q01 = Requantization.Requantize(a01, multiplier, shift, zero, min, max);
+        var q10 = Requantization.Requantize(a10, multiplier, shift, zero, min, max);
+        var q11 = Requantization.Requantize(a11, multiplier, shift, zero, min, max);
         var mask = Vector128.Create(0xFF);
         var rows = Vector128.Narrow((q00 & mask) | (q01 << 8), (q10 & mask) | (q11 << 8)).AsByte();
         // Bytes 0-7: the top rows of the 4 tiles, 8-15: their bottom rows.
@@ -1225,19 +1216,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     {
         if (t0 >= _tiles) return;
         SumsAvx2(products, r, m, t0, out var y00, out var y01, out var y10, out var y11);
-        var bias = Vector256.Create(_bias[m]);
-        int multiplier = _multipliers[m], shift = _shifts[m];
-        Vector256<int> y;
-        int order = _poolOrder[m];
-        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11)), bias), multiplier, shift);
-        else
-        {
-            var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
-            var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
-            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
-            else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
-        }
-        y = Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+        var y = PooledValues256(y00, y01, y10, y11, m);
         var words = Vector128.Narrow(y.GetLower(), y.GetUpper());
         StorePooled(Vector128.Narrow(words, words).AsByte(), 8, t0, plane);
     }
@@ -1259,14 +1238,13 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         var low = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
         SumsAvx2(products, r, m, t0 + 8, out y00, out y01, out y10, out y11);
         var high = Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11));
-        ref readonly var c = ref _poolRescale256[m];
-        low = c.Apply(Accumulator(low, c.Bias));
-        high = c.Apply(Accumulator(high, c.Bias));
+        ref readonly var rescale = ref _rescale256[m];
+        var bias = Vector256.Create(_bias[m]);
         var zero = Vector256.Create(_outputZeroPoint);
         var min = Vector256.Create(_min);
         var max = Vector256.Create(_max);
-        low = Vector256.Min(Vector256.Max(low + zero, min), max);
-        high = Vector256.Min(Vector256.Max(high + zero, min), max);
+        low = Requantization.ToOutputRange(rescale.Apply(Accumulator(low, bias)), zero, min, max);
+        high = Requantization.ToOutputRange(rescale.Apply(Accumulator(high, bias)), zero, min, max);
         StorePooled(PackPixels(low, high), 16, t0, plane);
     }
 
@@ -1288,15 +1266,15 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         int multiplier = _multipliers[m], shift = _shifts[m];
         Vector256<int> y;
         int order = _poolOrder[m];
-        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11)), bias), multiplier, shift);
+        if (order == MaxOfSums) y = Requantization.MultiplyByQuantizedMultiplier(Accumulator(Vector256.Max(Vector256.Max(y00, y01), Vector256.Max(y10, y11)), bias), multiplier, shift);
         else
         {
             var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
             var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
-            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
-            else y = Vector256.Max(Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+            if (order == MaxOfAccumulators) y = Requantization.MultiplyByQuantizedMultiplier(Vector256.Max(Vector256.Max(a00, a01), Vector256.Max(a10, a11)), multiplier, shift);
+            else y = Vector256.Max(Vector256.Max(Requantization.MultiplyByQuantizedMultiplier(a00, multiplier, shift), Requantization.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector256.Max(Requantization.MultiplyByQuantizedMultiplier(a10, multiplier, shift), Requantization.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
         }
-        return Vector256.Min(Vector256.Max(y + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+        return Requantization.ToOutputRange(y, Vector256.Create(_outputZeroPoint), Vector256.Create(_min), Vector256.Create(_max));
     }
 
     /// <summary>The pooled pixels of 4 tiles from <paramref name="t0"/> (Vector128): the largest of each tile's four, requantized.</summary>
@@ -1309,15 +1287,15 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         int multiplier = _multipliers[m], shift = _shifts[m];
         Vector128<int> y;
         int order = _poolOrder[m];
-        if (order == MaxOfSums) y = FixedPointVector.MultiplyByQuantizedMultiplier(Accumulator(Vector128.Max(Vector128.Max(y00, y01), Vector128.Max(y10, y11)), bias), multiplier, shift);
+        if (order == MaxOfSums) y = Requantization.MultiplyByQuantizedMultiplier(Accumulator(Vector128.Max(Vector128.Max(y00, y01), Vector128.Max(y10, y11)), bias), multiplier, shift);
         else
         {
             var a00 = Accumulator(y00, bias); var a01 = Accumulator(y01, bias);
             var a10 = Accumulator(y10, bias); var a11 = Accumulator(y11, bias);
-            if (order == MaxOfAccumulators) y = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.Max(Vector128.Max(a00, a01), Vector128.Max(a10, a11)), multiplier, shift);
-            else y = Vector128.Max(Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a00, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector128.Max(FixedPointVector.MultiplyByQuantizedMultiplier(a10, multiplier, shift), FixedPointVector.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
+            if (order == MaxOfAccumulators) y = Requantization.MultiplyByQuantizedMultiplier(Vector128.Max(Vector128.Max(a00, a01), Vector128.Max(a10, a11)), multiplier, shift);
+            else y = Vector128.Max(Vector128.Max(Requantization.MultiplyByQuantizedMultiplier(a00, multiplier, shift), Requantization.MultiplyByQuantizedMultiplier(a01, multiplier, shift)), Vector128.Max(Requantization.MultiplyByQuantizedMultiplier(a10, multiplier, shift), Requantization.MultiplyByQuantizedMultiplier(a11, multiplier, shift)));
         }
-        y = Vector128.Min(Vector128.Max(y + Vector128.Create(_outputZeroPoint), Vector128.Create(_min)), Vector128.Create(_max));
+        y = Requantization.ToOutputRange(y, Vector128.Create(_outputZeroPoint), Vector128.Create(_min), Vector128.Create(_max));
         var words = Vector128.Narrow(y, y);
         StorePooled(Vector128.Narrow(words, words).AsByte(), 4, t0, plane);
     }
@@ -1393,39 +1371,4 @@ internal readonly struct PairProductsVnni : IPairProducts256
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Add(Vector256<int> acc, Vector256<short> a, Vector256<short> b) => AvxVnni.MultiplyWideningAndAdd(acc, a, b);
-}
-
-/// <summary>
-/// The bias and <see cref="FixedPointVector.MultiplyByQuantizedMultiplier(Vector256{int}, int, int)"/> constants of one
-/// output channel whose multiplier is ≥ 0 with no left shift, broadcast once (the AVX2 pooled Winograd path).
-/// </summary>
-internal readonly struct PoolRescale256
-{
-    public readonly Vector256<int> Bias;
-    private readonly Vector256<int> _multiplier, _mask, _half;
-    private readonly Vector128<int> _shift;
-
-    public PoolRescale256(int bias, int multiplier, int shift)
-    {
-        if (multiplier < 0 || shift > 0) throw new ArgumentOutOfRangeException(nameof(shift), "a non-negative multiplier without left shift");
-        int mask = (int)((1L << -shift) - 1);
-        Bias = Vector256.Create(bias);
-        _multiplier = Vector256.Create(multiplier);
-        _mask = Vector256.Create(mask);
-        _half = Vector256.Create(mask >> 1);
-        _shift = Vector128.CreateScalar(-shift);
-    }
-
-    /// <summary>The same steps as FixedPointVector's HighMul and RoundingDivideByPowerOfTwo. Requires AVX2.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<int> Apply(Vector256<int> x)
-    {
-        // vpmuldq reads the low int32 of each int64 lane: the broadcast multiplier serves the odd lanes unshifted.
-        var even = Avx2.Multiply(x, _multiplier) + Vector256.Create(FixedPointVector.Nudge);
-        var odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _multiplier) + Vector256.Create(FixedPointVector.Nudge);
-        var product = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b1010_1010);
-        var remainder = product & _mask;
-        var threshold = _half - Vector256.ShiftRightArithmetic(product, 31);
-        return Avx2.ShiftRightArithmetic(product, _shift) - Vector256.GreaterThan(remainder, threshold);
-    }
 }

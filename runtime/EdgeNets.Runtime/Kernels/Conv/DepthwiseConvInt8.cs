@@ -345,7 +345,7 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
         // AVX-512: 32 outputs per block with 512-bit multiply-adds (half the instructions of two 16-output blocks); the
         // 16-output blocks finish what is left.
         Vector512<short> wide00 = default, wide01 = default, wide10 = default, wide11 = default, wide20 = default, wide21 = default;
-        ChannelRescale512 rescale = default;
+        ChannelRequantization512 rescale = default;
         if (_avx512)
         {
             wide00 = Vector512.Create(pairs).AsInt16();
@@ -355,7 +355,7 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
             wide20 = Vector512.Create(Unsafe.Add(ref pairs, 4)).AsInt16();
             wide21 = Vector512.Create(Unsafe.Add(ref pairs, 5)).AsInt16();
             // The channel's requantization constants broadcast once, not per block (they measured most of the time here).
-            rescale = new ChannelRescale512(_bias[c], _multipliers[c], _shifts[c], _outputZeroPoint, _min, _max);
+            rescale = new ChannelRequantization512(_bias[c], _multipliers[c], _shifts[c], _outputZeroPoint, _min, _max);
         }
         if (_plane)
         {
@@ -402,27 +402,6 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
                 else requant.Store16(lo, hi, 0, output, oh * g.OutW + ow0, count, 0, 1, tail);
             }
         }
-    }
-
-    /// <summary>One channel's requantization (bias, multiplier, zero point, clamp) with its constants broadcast for AVX-512.</summary>
-    private readonly struct ChannelRescale512
-    {
-        private readonly QuantizedMultiplier512 _multiplier;
-        private readonly Vector512<int> _bias, _zero, _min, _max;
-
-        public ChannelRescale512(int bias, int multiplier, int shift, int zero, int min, int max)
-        {
-            _multiplier = new QuantizedMultiplier512(multiplier, shift);
-            _bias = Vector512.Create(bias);
-            _zero = Vector512.Create(zero);
-            _min = Vector512.Create(min);
-            _max = Vector512.Create(max);
-        }
-
-        /// <summary>The reference's clamp(MBQM(sum + bias) + zero point) of 16 sums, as int8 (clamped, so the narrow is exact).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector128<sbyte> Apply(Vector512<int> sums) =>
-            Avx512F.ConvertToVector128SByteWithSaturation(Vector512.Min(Vector512.Max(_multiplier.Apply(sums + _bias) + _zero, _min), _max));
     }
 
     /// <summary>

@@ -500,38 +500,11 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel, IParallelWork
         if (!rowMode) CopyOut(ref MemoryMarshal.GetArrayDataReference(planeOut), _phaseW, output, g.OutW, g.OutH);
     }
 
-    /// <summary>
-    /// The reference's clamp(MBQM(sum) + zero point) of 16 sums (bias included) as int8
-    /// (<see cref="FixedPointVector.Rescale(Vector128{int}, Vector128{int}, Vector128{int}, int)"/>, one branch for all four vectors).
-    /// </summary>
+    /// <summary>The reference's clamp(MBQM(sum) + zero point) of 16 sums (bias included) as int8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<sbyte> Requantize(Sums16 s, Vector128<int> multiplier, Vector128<int> shiftVector, int shift, Vector128<int> zero,
-        Vector128<sbyte> min, Vector128<sbyte> max)
-    {
-        Vector128<int> r0, r1, r2, r3;
-        if (shift > 0)
-        {
-            r0 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(AdvSimd.ShiftArithmetic(s.A0, shiftVector), multiplier);
-            r1 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(AdvSimd.ShiftArithmetic(s.A1, shiftVector), multiplier);
-            r2 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(AdvSimd.ShiftArithmetic(s.A2, shiftVector), multiplier);
-            r3 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(AdvSimd.ShiftArithmetic(s.A3, shiftVector), multiplier);
-        }
-        else
-        {
-            r0 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(s.A0, multiplier);
-            r1 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(s.A1, multiplier);
-            r2 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(s.A2, multiplier);
-            r3 = AdvSimd.MultiplyRoundedDoublingSaturateHigh(s.A3, multiplier);
-            if (shift < 0)
-            {
-                r0 = AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(r0, r0, 31), shiftVector);
-                r1 = AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(r1, r1, 31), shiftVector);
-                r2 = AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(r2, r2, 31), shiftVector);
-                r3 = AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(r3, r3, 31), shiftVector);
-            }
-        }
-        return FixedPointVector.NarrowClamp(r0 + zero, r1 + zero, r2 + zero, r3 + zero, min, max);
-    }
+        Vector128<sbyte> min, Vector128<sbyte> max) =>
+        Requantization.RequantizeToInt8(s.A0, s.A1, s.A2, s.A3, multiplier, shiftVector, shift, zero, min, max);
 
     /// <summary>16 int32 sums (output pixels 0-3, 4-7, 8-11, 12-15).</summary>
     internal readonly struct Sums16

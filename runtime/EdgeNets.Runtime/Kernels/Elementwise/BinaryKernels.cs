@@ -10,7 +10,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>
 /// int8 Add: a' = MBQM((a - za) &lt;&lt; LeftShift, ma, sa), b' likewise, y = clamp(MBQM(a' + b', my, sy) + zy).
-/// The scalar Invoke is the reference formula; the vector ones use <see cref="FixedPointVector"/>, proven identical.
+/// The scalar Invoke is the reference formula; the vector ones use <see cref="Requantization"/>, proven identical.
 /// </summary>
 internal readonly struct AddInt8Operator : IBinaryInt8Operator
 {
@@ -44,19 +44,17 @@ internal readonly struct AddInt8Operator : IBinaryInt8Operator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<int> Invoke(Vector128<int> a, Vector128<int> b)
     {
-        var va = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a - Vector128.Create(_za), _leftShift), _ma, _sa);
-        var vb = FixedPointVector.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(b - Vector128.Create(_zb), _leftShift), _mb, _sb);
-        var y = FixedPointVector.MultiplyByQuantizedMultiplier(va + vb, _my, _sy) + Vector128.Create(_zy);
-        return Vector128.Min(Vector128.Max(y, Vector128.Create(_qmin)), Vector128.Create(_qmax));
+        var va = Requantization.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a - Vector128.Create(_za), _leftShift), _ma, _sa);
+        var vb = Requantization.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(b - Vector128.Create(_zb), _leftShift), _mb, _sb);
+        return Requantization.Requantize(va + vb, _my, _sy, Vector128.Create(_zy), Vector128.Create(_qmin), Vector128.Create(_qmax));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<int> Invoke(Vector256<int> a, Vector256<int> b)
     {
-        var va = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.ShiftLeft(a - Vector256.Create(_za), _leftShift), _ma, _sa);
-        var vb = FixedPointVector.MultiplyByQuantizedMultiplier(Vector256.ShiftLeft(b - Vector256.Create(_zb), _leftShift), _mb, _sb);
-        var y = FixedPointVector.MultiplyByQuantizedMultiplier(va + vb, _my, _sy) + Vector256.Create(_zy);
-        return Vector256.Min(Vector256.Max(y, Vector256.Create(_qmin)), Vector256.Create(_qmax));
+        var va = Requantization.MultiplyByQuantizedMultiplier(Vector256.ShiftLeft(a - Vector256.Create(_za), _leftShift), _ma, _sa);
+        var vb = Requantization.MultiplyByQuantizedMultiplier(Vector256.ShiftLeft(b - Vector256.Create(_zb), _leftShift), _mb, _sb);
+        return Requantization.Requantize(va + vb, _my, _sy, Vector256.Create(_zy), Vector256.Create(_qmin), Vector256.Create(_qmax));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -64,14 +62,13 @@ internal readonly struct AddInt8Operator : IBinaryInt8Operator
     {
         var va = _rescaleA.Apply(Vector512.ShiftLeft(a - Vector512.Create(_za), _leftShift));
         var vb = _rescaleB.Apply(Vector512.ShiftLeft(b - Vector512.Create(_zb), _leftShift));
-        var y = _rescaleY.Apply(va + vb) + Vector512.Create(_zy);
-        return Vector512.Min(Vector512.Max(y, Vector512.Create(_qmin)), Vector512.Create(_qmax));
+        return Requantization.ToOutputRange(_rescaleY.Apply(va + vb), Vector512.Create(_zy), Vector512.Create(_qmin), Vector512.Create(_qmax));
     }
 
     /// <summary>
     /// x − z widened by SSUBL, the input left shift and a positive input shift in one SSHL (the product of the two
     /// powers of two wraps like the scalar's two shifts; 2^32 and beyond give 0 either way), then the branch-free
-    /// <see cref="FixedPointVector.Rescale(Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int})"/>.
+    /// <see cref="Requantization.Rescale(Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int})"/>.
     /// A splatted operand is rescaled once, by the scalar routine.
     /// </summary>
     public int RowAdvSimd(ReadOnlySpan<sbyte> a, bool splatA, ReadOnlySpan<sbyte> b, bool splatB, Span<sbyte> y)
@@ -106,23 +103,23 @@ internal readonly struct AddInt8Operator : IBinaryInt8Operator
             {
                 var lo = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref ra, (nuint)i), za);
                 var hi = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref ra, (nuint)(i + 8)), za);
-                a1 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(lo), ma, leftA, rightA, maskA);
-                a0 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(lo.GetLower()), ma, leftA, rightA, maskA);
-                a3 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(hi), ma, leftA, rightA, maskA);
-                a2 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(hi.GetLower()), ma, leftA, rightA, maskA);
+                a1 = Requantization.Rescale(AdvSimd.SignExtendWideningUpper(lo), ma, leftA, rightA, maskA);
+                a0 = Requantization.Rescale(AdvSimd.SignExtendWideningLower(lo.GetLower()), ma, leftA, rightA, maskA);
+                a3 = Requantization.Rescale(AdvSimd.SignExtendWideningUpper(hi), ma, leftA, rightA, maskA);
+                a2 = Requantization.Rescale(AdvSimd.SignExtendWideningLower(hi.GetLower()), ma, leftA, rightA, maskA);
             }
             if (!splatB)
             {
                 var lo = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref rb, (nuint)i), zb);
                 var hi = AdvSimd.SubtractWideningLower(Vector64.LoadUnsafe(ref rb, (nuint)(i + 8)), zb);
-                b1 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(lo), mb, leftB, rightB, maskB);
-                b0 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(lo.GetLower()), mb, leftB, rightB, maskB);
-                b3 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningUpper(hi), mb, leftB, rightB, maskB);
-                b2 = FixedPointVector.Rescale(AdvSimd.SignExtendWideningLower(hi.GetLower()), mb, leftB, rightB, maskB);
+                b1 = Requantization.Rescale(AdvSimd.SignExtendWideningUpper(lo), mb, leftB, rightB, maskB);
+                b0 = Requantization.Rescale(AdvSimd.SignExtendWideningLower(lo.GetLower()), mb, leftB, rightB, maskB);
+                b3 = Requantization.Rescale(AdvSimd.SignExtendWideningUpper(hi), mb, leftB, rightB, maskB);
+                b2 = Requantization.Rescale(AdvSimd.SignExtendWideningLower(hi.GetLower()), mb, leftB, rightB, maskB);
             }
-            FixedPointVector.NarrowClamp(
-                FixedPointVector.Rescale(a0 + b0, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(a1 + b1, my, leftY, rightY, maskY) + zy,
-                FixedPointVector.Rescale(a2 + b2, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(a3 + b3, my, leftY, rightY, maskY) + zy,
+            Requantization.NarrowClamp(
+                Requantization.Rescale(a0 + b0, my, leftY, rightY, maskY) + zy, Requantization.Rescale(a1 + b1, my, leftY, rightY, maskY) + zy,
+                Requantization.Rescale(a2 + b2, my, leftY, rightY, maskY) + zy, Requantization.Rescale(a3 + b3, my, leftY, rightY, maskY) + zy,
                 min, max).StoreUnsafe(ref ry, (nuint)i);
         }
         return i;
@@ -152,24 +149,21 @@ internal readonly struct MulInt8Operator : IBinaryInt8Operator
     public Vector128<int> Invoke(Vector128<int> a, Vector128<int> b)
     {
         var product = (a - Vector128.Create(_za)) * (b - Vector128.Create(_zb));
-        var y = FixedPointVector.MultiplyByQuantizedMultiplier(product, _my, _sy) + Vector128.Create(_zy);
-        return Vector128.Min(Vector128.Max(y, Vector128.Create(_qmin)), Vector128.Create(_qmax));
+        return Requantization.Requantize(product, _my, _sy, Vector128.Create(_zy), Vector128.Create(_qmin), Vector128.Create(_qmax));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<int> Invoke(Vector256<int> a, Vector256<int> b)
     {
         var product = (a - Vector256.Create(_za)) * (b - Vector256.Create(_zb));
-        var y = FixedPointVector.MultiplyByQuantizedMultiplier(product, _my, _sy) + Vector256.Create(_zy);
-        return Vector256.Min(Vector256.Max(y, Vector256.Create(_qmin)), Vector256.Create(_qmax));
+        return Requantization.Requantize(product, _my, _sy, Vector256.Create(_zy), Vector256.Create(_qmin), Vector256.Create(_qmax));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<int> Invoke(Vector512<int> a, Vector512<int> b)
     {
         var product = (a - Vector512.Create(_za)) * (b - Vector512.Create(_zb));
-        var y = _rescaleY.Apply(product) + Vector512.Create(_zy);
-        return Vector512.Min(Vector512.Max(y, Vector512.Create(_qmin)), Vector512.Create(_qmax));
+        return Requantization.ToOutputRange(_rescaleY.Apply(product), Vector512.Create(_zy), Vector512.Create(_qmin), Vector512.Create(_qmax));
     }
 
     /// <summary>x − z widened to int16 by SSUBL, the exact products by SMULL, then the branch-free rescale.</summary>
@@ -207,9 +201,9 @@ internal readonly struct MulInt8Operator : IBinaryInt8Operator
             var p0 = AdvSimd.MultiplyWideningLower(aLo.GetLower(), bLo.GetLower());
             var p3 = AdvSimd.MultiplyWideningUpper(aHi, bHi);
             var p2 = AdvSimd.MultiplyWideningLower(aHi.GetLower(), bHi.GetLower());
-            FixedPointVector.NarrowClamp(
-                FixedPointVector.Rescale(p0, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(p1, my, leftY, rightY, maskY) + zy,
-                FixedPointVector.Rescale(p2, my, leftY, rightY, maskY) + zy, FixedPointVector.Rescale(p3, my, leftY, rightY, maskY) + zy,
+            Requantization.NarrowClamp(
+                Requantization.Rescale(p0, my, leftY, rightY, maskY) + zy, Requantization.Rescale(p1, my, leftY, rightY, maskY) + zy,
+                Requantization.Rescale(p2, my, leftY, rightY, maskY) + zy, Requantization.Rescale(p3, my, leftY, rightY, maskY) + zy,
                 min, max).StoreUnsafe(ref ry, (nuint)i);
         }
         return i;

@@ -202,19 +202,13 @@ internal sealed class GemmInt8Vector : OpKernel
     }
 
     /// <summary>
-    /// <see cref="FixedPoint.Requantize"/> of outputs j0..j0+7 with per-lane multipliers and shifts: the steps of
-    /// <see cref="FixedPointVector"/>'s rescale (its remarks give why they are exact) with variable shifts.
+    /// <see cref="FixedPoint.Requantize"/> of outputs j0..j0+7 with per-lane multipliers and shifts.
     /// </summary>
     private void RequantizeAvx2(Vector256<int> sums, int j0, Span<sbyte> output)
     {
-        var x = Avx2.ShiftLeftLogicalVariable(sums + Vector256.LoadUnsafe(ref _paddedBias[j0]), Vector256.LoadUnsafe(ref _leftShifts[j0]).AsUInt32());
-        var product = FixedPointVector.HighMul(x, Vector256.LoadUnsafe(ref _paddedMultipliers[j0]));
-        var exponent = Vector256.LoadUnsafe(ref _rightShifts[j0]);
-        var mask = Vector256.LoadUnsafe(ref _masks[j0]);
-        var remainder = product & mask;
-        var threshold = Vector256.ShiftRightArithmetic(mask, 1) - Vector256.ShiftRightArithmetic(product, 31);
-        var rounded = Avx2.ShiftRightArithmeticVariable(product, exponent.AsUInt32()) - Vector256.GreaterThan(remainder, threshold);
-        var r = Vector256.Min(Vector256.Max(rounded + Vector256.Create(_outputZeroPoint), Vector256.Create(_min)), Vector256.Create(_max));
+        var rounded = Requantization.MultiplyByQuantizedMultiplier(sums + Vector256.LoadUnsafe(ref _paddedBias[j0]), Vector256.LoadUnsafe(ref _paddedMultipliers[j0]),
+            Vector256.LoadUnsafe(ref _leftShifts[j0]), Vector256.LoadUnsafe(ref _rightShifts[j0]), Vector256.LoadUnsafe(ref _masks[j0]));
+        var r = Requantization.ToOutputRange(rounded, Vector256.Create(_outputZeroPoint), Vector256.Create(_min), Vector256.Create(_max));
         // Clamped to int8, so the truncating narrows are exact.
         var s = Vector128.Narrow(r.GetLower(), r.GetUpper());
         long bytes = Vector128.Narrow(s, s).AsInt64().ToScalar();

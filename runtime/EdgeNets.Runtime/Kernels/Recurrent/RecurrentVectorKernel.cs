@@ -2061,7 +2061,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         var scale = Vector128.Create(layer.HScale);
         for (; i + 4 <= count; i += 4)
         {
-            var lanes = FixedPointVector.QuantizeLanes(Vector128.LoadUnsafe(ref values, (nuint)i), inverseScale, zeroPoint, nanResult);
+            var lanes = QuantizeVector.QuantizeLanes(Vector128.LoadUnsafe(ref values, (nuint)i), inverseScale, zeroPoint, nanResult);
             var shifted = lanes - zeroLanes;
             var narrow = Vector128.Narrow(shifted, shifted);
             Unsafe.WriteUnaligned(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref shorts, i)), narrow.AsInt64().ToScalar());
