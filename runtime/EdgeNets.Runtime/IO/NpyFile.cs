@@ -179,8 +179,8 @@ public static class NpyFile
         if (k < 0) k = header.IndexOf($"\"{key}\"", StringComparison.Ordinal);
         if (k < 0) throw new InvalidDataException($"malformed .npy header: no '{key}'");
         int colon = header.IndexOf(':', k);
-        int end = key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
-        if (colon < 0 || end <= colon) throw new InvalidDataException($"malformed .npy header near '{key}'");
+        int end = colon < 0 ? -1 : key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
+        if (end <= colon) throw new InvalidDataException($"malformed .npy header near '{key}'");
         return header[(colon + 1)..end];
     }
 
