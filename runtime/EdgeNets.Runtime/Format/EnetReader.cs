@@ -103,6 +103,8 @@ public static class EnetReader
             if (tensor.Offset < 0 || tensor.Offset > dataLength - bytes)
                 throw new ModelFormatException($"constant '{name}' ({bytes} bytes at {tensor.Offset}) lies outside the {dataLength}-byte data section");
             tensor.Data = new ReadOnlyMemory<byte>(file, (int)(dataOffset + tensor.Offset), (int)bytes);
+            if (type == DataType.Float32 && ParameterRanges.CheckFloatConstant(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.Data.Span)) is { } why)
+                throw new ModelFormatException($"constant '{name}': {why}");
         }
         else if (tensor.Offset < 0 || tensor.Offset > arenaBytes - bytes)
         {

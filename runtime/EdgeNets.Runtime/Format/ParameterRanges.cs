@@ -4,8 +4,8 @@ namespace EdgeNets.Runtime.Format;
 
 /// <summary>
 /// The ranges every quantization parameter of a model must lie in, checked once while the file is read: a tensor's
-/// scales and zero point by its element type, and each integer attribute of the fixed-point arithmetic by its key,
-/// whatever operator carries it. Kernels may assume these ranges, so the scalar reference and every SIMD variant
+/// scales and zero point by its element type, each integer attribute of the fixed-point arithmetic by its key,
+/// whatever operator carries it, and float constants (finite). Kernels may assume these ranges, so the scalar reference and every SIMD variant
 /// compute the same bytes for any file the loader accepts (the converter never writes values outside them).
 /// </summary>
 public static class ParameterRanges
@@ -40,6 +40,17 @@ public static class ParameterRanges
 
     /// <summary>Null when <paramref name="value"/> is allowed for float attribute <paramref name="key"/>: any number but NaN (bounds may be infinite).</summary>
     public static string? CheckFloat(AttributeKey key, float value) => float.IsNaN(value) ? "NaN is not a value" : null;
+
+    /// <summary>
+    /// Null when every value of a float32 constant (weights, biases, tables) is finite; else where the first other one
+    /// is. NaN and infinities never come out of a trained model's conversion, and kernels propagate them differently.
+    /// </summary>
+    public static string? CheckFloatConstant(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return $"element {i} is {values[i]}; float constants must be finite";
+        return null;
+    }
 
     /// <summary>Checks every attribute of an operator; throws naming the operator, the attribute and the value.</summary>
     public static void CheckAttributes(OpInfo op)
