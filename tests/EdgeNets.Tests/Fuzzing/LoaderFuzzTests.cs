@@ -11,7 +11,7 @@ namespace EdgeNets.Tests.Fuzzing;
 /// </summary>
 public class LoaderFuzzTests
 {
-    private const int CiIterations = 5000;
+    private const int CiIterations = 15_000;
 
     public static string RegressionFolder => Path.Combine(RepoPaths.Root, "tests", "EdgeNets.Tests", "Fuzzing", "Regressions", "loader");
 
