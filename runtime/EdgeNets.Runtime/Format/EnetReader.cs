@@ -55,21 +55,12 @@ public static class EnetReader
         graph.Inputs.AddRange(r.ReadIndexList(tensorCount, "graph inputs", allowAbsent: false));
         graph.Outputs.AddRange(r.ReadIndexList(tensorCount, "graph outputs", allowAbsent: false));
         if (r.Remaining != 0) throw new ModelFormatException($"graph section has {r.Remaining} unexpected trailing bytes");
-        long planned = PlannedArenaBytes(graph);
+        long planned = GraphValidator.PlannedArenaBytes(graph);
         if (planned != arenaBytes)
             throw new ModelFormatException($"header says the arena is {arenaBytes} bytes but the tensors' offsets and sizes need {planned}");
 
         GraphValidator.Validate(graph);
         return graph;
-    }
-
-    /// <summary>The arena the activations' offsets and sizes need, as the converter's planner computes it (each end 64-aligned).</summary>
-    private static long PlannedArenaBytes(ModelGraph graph)
-    {
-        long arena = 0;
-        foreach (var t in graph.Tensors)
-            if (!t.IsConstant) arena = Math.Max(arena, EnetFormat.AlignUp(t.Offset + t.ByteLength));
-        return arena;
     }
 
     private static void CheckSection(string name, long offset, long length, long fileLength)

@@ -10,9 +10,6 @@ namespace EdgeNets.Runtime.Format;
 /// </summary>
 public static class ParameterRanges
 {
-    /// <summary>Smallest multiplier <see cref="Quantization.FixedPoint.QuantizeMultiplier"/> gives other than 0 (Q31 in [2^30, 2^31)).</summary>
-    public const int MinNonZeroMultiplier = 1 << 30;
-
     /// <summary>Null when the scale is usable: a positive normal float whose reciprocal is a normal float too.</summary>
     public static string? CheckScale(float scale) =>
         float.IsNormal(scale) && scale > 0 && float.IsNormal(1f / scale) ? null : $"scale {scale} is not a positive normal number with a normal reciprocal";
@@ -29,8 +26,8 @@ public static class ParameterRanges
     /// <summary>Null when <paramref name="value"/> is allowed for integer attribute <paramref name="key"/>, else why not.</summary>
     public static string? CheckInt(AttributeKey key, int value) => key switch
     {
-        AttributeKey.OutputMultiplier or AttributeKey.InputMultiplier when value != 0 && value < MinNonZeroMultiplier =>
-            $"{value} is neither 0 nor a Q31 multiplier in [2^30, 2^31)",
+        // The converter writes 0 or [2^30, 2^31); the kernels compute any non-negative multiplier identically.
+        AttributeKey.OutputMultiplier or AttributeKey.InputMultiplier when value < 0 => $"{value} is negative",
         AttributeKey.OutputShift or AttributeKey.InputShift when value is < -31 or > 30 => $"{value} is outside [-31, 30]",
         AttributeKey.LeftShift when value is < 0 or > 22 => $"{value} is outside [0, 22]",
         AttributeKey.QuantizedMin or AttributeKey.QuantizedMax or AttributeKey.QuantizedPadValue when value is < sbyte.MinValue or > sbyte.MaxValue =>
