@@ -153,7 +153,7 @@ public sealed class Session : IDisposable
     private void ThrowBusy()
     {
         if (_disposed) ThrowDisposed();
-        throw new InvalidOperationException("Session.Run called while another run of the same session is in progress: use one session per thread");
+        throw new InvalidOperationException("a run of this session was started while another run of it is in progress: use one session per thread");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
