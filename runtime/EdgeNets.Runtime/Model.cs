@@ -13,7 +13,7 @@ public sealed class Model
     }
 
     public ModelGraph Graph { get; }
-    /// <summary>The file as loaded; constants are read from it in place.</summary>
+    /// <summary>The model's own copy of the file; constants are read from it in place, so it must not be written.</summary>
     public byte[] FileBytes { get; }
 
     public IReadOnlyList<TensorInfo> Inputs => Graph.Inputs.Select(i => Graph.Tensors[i]).ToArray();
@@ -21,27 +21,44 @@ public sealed class Model
     public long ArenaBytes => Graph.ArenaBytes;
     public long WeightBytes => Graph.Tensors.Where(t => t.IsConstant).Sum(t => (long)t.ByteLength);
 
-    /// <summary>Parses and validates a model; throws <see cref="ModelFormatException"/> on any inconsistency.</summary>
+    /// <summary>
+    /// Parses and validates a model; throws <see cref="ModelFormatException"/> on any inconsistency. The model keeps a
+    /// copy of <paramref name="fileBytes"/> (its constants are read from it in place), so writing into the caller's
+    /// array afterwards cannot change weights that were already validated.
+    /// </summary>
     public static Model Load(byte[] fileBytes)
     {
         ArgumentNullException.ThrowIfNull(fileBytes);
+        return LoadOwned((byte[])fileBytes.Clone());
+    }
+
+    /// <summary>
+    /// Reads and validates a model file: a regular file of at most <see cref="EnetFormat.MaxFileBytes"/> bytes (a
+    /// directory, device or pipe is refused before reading). Every error is a <see cref="ModelFormatException"/> whose
+    /// message starts with the path.
+    /// </summary>
+    public static Model Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes;
+        try { bytes = IO.RegularFile.ReadAllBytes(path, EnetFormat.MaxFileBytes); }
+        catch (InvalidDataException e) { throw new ModelFormatException($"{path}: not a model file: it {e.Message}", e); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelFormatException($"{path}: cannot read model file: {e.Message}", e);
+        }
+        try { return LoadOwned(bytes); }
+        catch (ModelFormatException e) { throw new ModelFormatException($"{path}: {e.Message}", e); }
+    }
+
+    /// <summary>Loads from an array nobody else writes to (a fresh copy or a file just read).</summary>
+    private static Model LoadOwned(byte[] fileBytes)
+    {
         var graph = EnetReader.Read(fileBytes);
         var model = new Model(graph, fileBytes);
         // Preparing every kernel once checks operator-specific shapes and attributes now, not at the first Run.
         using (model.CreateSession(new SessionOptions { LogKernelChoice = false })) { }
         return model;
-    }
-
-    public static Model Load(string path)
-    {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelFormatException($"{path}: cannot read model file: {e.Message}", e);
-        }
-        try { return Load(bytes); }
-        catch (ModelFormatException e) { throw new ModelFormatException($"{path}: {e.Message}", e); }
     }
 
     public Session CreateSession(SessionOptions? options = null) => new(this, options ?? new SessionOptions());

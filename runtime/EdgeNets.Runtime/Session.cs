@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.Graph;
@@ -10,8 +11,9 @@ namespace EdgeNets.Runtime;
 
 /// <summary>
 /// Runs a model from one pre-allocated arena. Kernels are chosen and prepared once here; <see cref="Run"/> and
-/// <see cref="Invoke"/> allocate nothing. Not thread-safe: use one session per thread
-/// (<see cref="SessionOptions.Threads"/> lets one session's runs use several).
+/// <see cref="Invoke"/> allocate nothing. One run at a time: use one session per thread
+/// (<see cref="SessionOptions.Threads"/> lets one session's runs use several); a run started while another is in
+/// progress throws <see cref="InvalidOperationException"/>, and a disposed session <see cref="ObjectDisposedException"/>.
 /// </summary>
 public sealed class Session : IDisposable
 {
@@ -23,6 +25,9 @@ public sealed class Session : IDisposable
     private readonly string[] _choices;
     private readonly long[]? _ticks;
     private readonly WorkerPool? _workers;
+    /// <summary>1 while a run is in progress (taken with one interlocked exchange, so a concurrent run is refused, not interleaved).</summary>
+    private int _running;
+    private volatile bool _disposed;
 
     internal Session(Model model, SessionOptions options)
     {
@@ -99,24 +104,62 @@ public sealed class Session : IDisposable
     /// <summary>Runs a single-input, single-output model on float data (quantizing and dequantizing as the model needs).</summary>
     public void Run(ReadOnlySpan<float> input, Span<float> output)
     {
-        if (_ticks == null)
+        Enter();
+        try
         {
+            if (_ticks == null)
+            {
+                SetInput(0, input);
+                InvokeKernels();
+                GetOutput(0, output);
+                return;
+            }
+            long start = Stopwatch.GetTimestamp();
             SetInput(0, input);
-            Invoke();
+            _ticks[_kernels.Length] += Stopwatch.GetTimestamp() - start;
+            InvokeKernels();
+            start = Stopwatch.GetTimestamp();
             GetOutput(0, output);
-            return;
+            _ticks[_kernels.Length + 1] += Stopwatch.GetTimestamp() - start;
         }
-        long start = Stopwatch.GetTimestamp();
-        SetInput(0, input);
-        _ticks[_kernels.Length] += Stopwatch.GetTimestamp() - start;
-        Invoke();
-        start = Stopwatch.GetTimestamp();
-        GetOutput(0, output);
-        _ticks[_kernels.Length + 1] += Stopwatch.GetTimestamp() - start;
+        finally { Exit(); }
     }
 
     /// <summary>Runs every operator on the inputs already set.</summary>
     public void Invoke()
+    {
+        Enter();
+        try { InvokeKernels(); }
+        finally { Exit(); }
+    }
+
+    /// <summary>Marks a run in progress; throws when the session is disposed or already running (allocates nothing otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _running, 1) != 0) ThrowBusy();
+        if (_disposed)
+        {
+            Exit();
+            ThrowDisposed();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Exit() => Volatile.Write(ref _running, 0);
+
+    /// <summary>The flag is taken: by another run, or for good by <see cref="Dispose"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBusy()
+    {
+        if (_disposed) ThrowDisposed();
+        throw new InvalidOperationException("a run of this session was started while another run of it is in progress: use one session per thread");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(Session));
+
+    private void InvokeKernels()
     {
         var kernels = _kernels;
         var ticks = _ticks;
@@ -139,14 +182,19 @@ public sealed class Session : IDisposable
     /// </summary>
     internal bool InvokeUntilGateCloses()
     {
-        var kernels = _kernels;
-        var gates = _gates;
-        for (int i = 0; i < kernels.Length; i++)
+        Enter();
+        try
         {
-            kernels[i].Run(_memory);
-            if (gates[i] is { Ready: false }) return false;
+            var kernels = _kernels;
+            var gates = _gates;
+            for (int i = 0; i < kernels.Length; i++)
+            {
+                kernels[i].Run(_memory);
+                if (gates[i] is { Ready: false }) return false;
+            }
+            return true;
         }
-        return true;
+        finally { Exit(); }
     }
 
     /// <summary>
@@ -164,12 +212,17 @@ public sealed class Session : IDisposable
     /// <summary>Copies float input data into graph input <paramref name="index"/>, quantizing when that input is int8.</summary>
     public void SetInput(int index, ReadOnlySpan<float> values)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         int id = _graph.Inputs[index];
         WriteFloat(id, values);
     }
 
     /// <summary>Reads graph output <paramref name="index"/> as float, dequantizing when it is int8.</summary>
-    public void GetOutput(int index, Span<float> destination) => ReadTensorAsFloat(_graph.Outputs[index], destination);
+    public void GetOutput(int index, Span<float> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ReadTensorAsFloat(_graph.Outputs[index], destination);
+    }
 
     /// <summary>The raw bytes of graph input <paramref name="index"/>, for preprocessing straight into the (quantized) input.</summary>
     public Span<byte> GetInputBytes(int index) => _memory.Bytes(_graph.Inputs[index]);
@@ -256,6 +309,13 @@ public sealed class Session : IDisposable
         return graph.Tensors.Select(t => t.IsConstant ? -1 : t.Offset).ToArray();
     }
 
-    /// <summary>Stops the worker threads of a multi-threaded session.</summary>
-    public void Dispose() => _workers?.Dispose();
+    /// <summary>Stops the worker threads of a multi-threaded session (after a run in progress ends); later runs throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        var wait = new SpinWait();
+        while (Interlocked.CompareExchange(ref _running, 1, 0) != 0) wait.SpinOnce();
+        _workers?.Dispose();
+    }
 }

@@ -28,7 +28,10 @@ public static class EnetFormat
     public const int MaxOps = 1 << 20;
     public const int MaxOpTensors = 1024;
     public const int MaxAttributeValues = 1 << 20;
-    public const long MaxArenaBytes = 1L << 31;
+    /// <summary>Largest activation arena a model may plan (1 GiB): far above any device model, and an int32 byte count with room to spare.</summary>
+    public const long MaxArenaBytes = 1L << 30;
+    /// <summary>Largest model file <see cref="Model.Load(string)"/> reads (1 GiB).</summary>
+    public const long MaxFileBytes = 1L << 30;
 
     public static long AlignUp(long value) => (value + Alignment - 1) & ~(long)(Alignment - 1);
 

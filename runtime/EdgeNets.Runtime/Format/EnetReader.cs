@@ -37,7 +37,8 @@ public static class EnetReader
         CheckSection("graph", graphOffset, graphLength, file.Length);
         CheckSection("data", dataOffset, dataLength, file.Length);
         if (dataOffset % EnetFormat.Alignment != 0) throw new ModelFormatException($"data section offset {dataOffset} is not {EnetFormat.Alignment}-byte aligned");
-        if (arenaBytes < 0 || arenaBytes > EnetFormat.MaxArenaBytes) throw new ModelFormatException($"arena size {arenaBytes} is out of range");
+        if (arenaBytes < 0 || arenaBytes > EnetFormat.MaxArenaBytes)
+            throw new ModelFormatException($"arena size {arenaBytes} is outside [0, {EnetFormat.MaxArenaBytes}] bytes");
 
         var graph = new ModelGraph { ArenaBytes = arenaBytes };
         var r = new BoundedReader(file, (int)graphOffset, (int)graphLength);
@@ -54,6 +55,9 @@ public static class EnetReader
         graph.Inputs.AddRange(r.ReadIndexList(tensorCount, "graph inputs", allowAbsent: false));
         graph.Outputs.AddRange(r.ReadIndexList(tensorCount, "graph outputs", allowAbsent: false));
         if (r.Remaining != 0) throw new ModelFormatException($"graph section has {r.Remaining} unexpected trailing bytes");
+        long planned = GraphValidator.PlannedArenaBytes(graph);
+        if (planned != arenaBytes)
+            throw new ModelFormatException($"header says the arena is {arenaBytes} bytes but the tensors' offsets and sizes need {planned}");
 
         GraphValidator.Validate(graph);
         return graph;
@@ -90,6 +94,8 @@ public static class EnetReader
             if (tensor.Offset < 0 || tensor.Offset > dataLength - bytes)
                 throw new ModelFormatException($"constant '{name}' ({bytes} bytes at {tensor.Offset}) lies outside the {dataLength}-byte data section");
             tensor.Data = new ReadOnlyMemory<byte>(file, (int)(dataOffset + tensor.Offset), (int)bytes);
+            if (type == DataType.Float32 && ParameterRanges.CheckFloatConstant(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.Data.Span)) is { } why)
+                throw new ModelFormatException($"constant '{name}': {why}");
         }
         else if (tensor.Offset < 0 || tensor.Offset > arenaBytes - bytes)
         {
@@ -103,14 +109,16 @@ public static class EnetReader
             for (int s = 0; s < scaleCount; s++)
             {
                 scales[s] = r.ReadSingle();
-                if (!float.IsFinite(scales[s]) || scales[s] <= 0) throw new ModelFormatException($"tensor '{name}': scale {scales[s]} is not a positive finite number");
+                if (ParameterRanges.CheckScale(scales[s]) is { } why) throw new ModelFormatException($"tensor '{name}': {why}");
             }
             int zeroPoint = r.ReadInt32();
             int axis = r.ReadInt32();
             if (axis < -1 || axis >= Math.Max(rank, 1)) throw new ModelFormatException($"tensor '{name}': quantization axis {axis} is out of range for rank {rank}");
             if (axis == -1 && scaleCount != 1) throw new ModelFormatException($"tensor '{name}': {scaleCount} scales but no channel axis");
             if (axis >= 0 && scaleCount != shape[axis]) throw new ModelFormatException($"tensor '{name}': {scaleCount} scales for {shape[axis]} channels");
-            if (zeroPoint < int.MinValue / 2 || zeroPoint > int.MaxValue / 2) throw new ModelFormatException($"tensor '{name}': zero point {zeroPoint} is out of range");
+            var (minZero, maxZero) = ParameterRanges.ZeroPoint(type);
+            if (zeroPoint < minZero || zeroPoint > maxZero)
+                throw new ModelFormatException($"{type.ToShortName()} tensor '{name}': zero point {zeroPoint} is outside [{minZero}, {maxZero}]");
             tensor.Quantization = new QuantizationInfo(scales, zeroPoint, axis);
         }
         return tensor;
@@ -144,7 +152,9 @@ public static class EnetReader
             }
             else throw new ModelFormatException($"attribute {key} of '{name}': unknown value kind {kind}");
         }
-        return new OpInfo(type, name, inputs, outputs, attributes);
+        var op = new OpInfo(type, name, inputs, outputs, attributes);
+        ParameterRanges.CheckAttributes(op);
+        return op;
     }
 
     /// <summary>Little-endian reader over one section that throws instead of reading past its end.</summary>

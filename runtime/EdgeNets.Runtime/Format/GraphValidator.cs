@@ -9,6 +9,15 @@ namespace EdgeNets.Runtime.Format;
 /// </summary>
 public static class GraphValidator
 {
+    /// <summary>The arena the activations' offsets and sizes need, as the converter's planner computes it (each end 64-aligned).</summary>
+    public static long PlannedArenaBytes(ModelGraph graph)
+    {
+        long arena = 0;
+        foreach (var t in graph.Tensors)
+            if (!t.IsConstant) arena = Math.Max(arena, EnetFormat.AlignUp(t.Offset + t.ByteLength));
+        return arena;
+    }
+
     public static void Validate(ModelGraph graph)
     {
         if (graph.Inputs.Count == 0) throw new ModelFormatException("model has no inputs");

@@ -73,10 +73,16 @@ public static class NpyFile
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
+    /// <summary>Largest .npy file <see cref="Read"/> takes: the largest array .NET allocates.</summary>
+    public static long MaxFileBytes => Array.MaxLength;
+
     public static NpyArray Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found");
-        try { return Parse(File.ReadAllBytes(path)); }
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"{path}: file not found");
+        byte[] bytes;
+        try { bytes = RegularFile.ReadAllBytes(path, MaxFileBytes); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: not a .npy file: it {e.Message}", e); }
+        try { return Parse(bytes); }
         catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }
 
@@ -84,17 +90,19 @@ public static class NpyFile
     {
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic)) throw new InvalidDataException("not a NumPy .npy file (bad magic)");
         int major = bytes[6];
-        int headerLength, headerStart;
+        long headerLength;
+        int headerStart;
         if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); headerStart = 10; }
         else if (major is 2 or 3)
         {
             if (bytes.Length < 12) throw new InvalidDataException("truncated .npy header");
-            headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
+            headerLength = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
             headerStart = 12;
         }
         else throw new InvalidDataException($"unsupported .npy version {major}");
-        if (headerStart + headerLength > bytes.Length) throw new InvalidDataException("truncated .npy header");
-        string header = Encoding.Latin1.GetString(bytes, headerStart, headerLength);
+        if (headerLength > bytes.Length - headerStart)
+            throw new InvalidDataException($"header length {headerLength} runs past the end of the {bytes.Length}-byte file");
+        string header = Encoding.Latin1.GetString(bytes, headerStart, (int)headerLength);
 
         string descr = DictValue(header, "descr").Trim().Trim('\'', '"');
         string order = DictValue(header, "fortran_order").Trim();
@@ -111,10 +119,18 @@ public static class NpyFile
             _ => throw new InvalidDataException($"unsupported dtype '{descr}' (expected float32, float64, int64, int32, int8 or uint8, little-endian)"),
         };
         var shape = ParseShape(shapeText);
-        long count = 1;
-        foreach (int d in shape) count *= d;
-        long expected = count * ElementSize(type);
-        int dataStart = headerStart + headerLength;
+        // Bounded at every step, so no product of dimensions can wrap (a wrapped count of 0 would pass as empty); zero
+        // dimensions count as 1 here, so the partial products NpyArray.Count forms stay in range too.
+        long limit = Array.MaxLength;
+        long bound = ElementSize(type);
+        foreach (int d in shape)
+        {
+            if (bound > limit / Math.Max(d, 1))
+                throw new InvalidDataException($"shape ({string.Join(", ", shape)}) of {descr} holds more than {limit} bytes");
+            bound *= Math.Max(d, 1);
+        }
+        long expected = shape.Contains(0) ? 0 : bound;
+        int dataStart = headerStart + (int)headerLength;
         if (bytes.Length - dataStart < expected)
             throw new InvalidDataException($"truncated data: shape ({string.Join(", ", shape)}) needs {expected} bytes, file has {bytes.Length - dataStart}");
         return new NpyArray(type, shape, bytes.AsSpan(dataStart, (int)expected).ToArray());
@@ -163,8 +179,8 @@ public static class NpyFile
         if (k < 0) k = header.IndexOf($"\"{key}\"", StringComparison.Ordinal);
         if (k < 0) throw new InvalidDataException($"malformed .npy header: no '{key}'");
         int colon = header.IndexOf(':', k);
-        int end = key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
-        if (colon < 0 || end <= colon) throw new InvalidDataException($"malformed .npy header near '{key}'");
+        int end = colon < 0 ? -1 : key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
+        if (end <= colon) throw new InvalidDataException($"malformed .npy header near '{key}'");
         return header[(colon + 1)..end];
     }
 

@@ -18,6 +18,9 @@ public sealed class TensorMemory
 
     internal TensorMemory(ModelGraph graph, long[] offsets, long arenaLength)
     {
+        // The file's arena is checked at load; this bounds the others (every activation kept, streaming graphs).
+        if (arenaLength < 0 || arenaLength > Format.EnetFormat.MaxArenaBytes)
+            throw new Format.ModelFormatException($"an arena of {arenaLength} bytes is outside [0, {Format.EnetFormat.MaxArenaBytes}] bytes");
         ArenaLength = arenaLength;
         // Pinned so the aligned base stays aligned; 64 spare bytes to reach a 64-byte boundary.
         _arena = GC.AllocateArray<byte>(checked((int)arenaLength + 64), pinned: true);
