@@ -163,6 +163,10 @@ public sealed class HostPipeline : IDisposable
     /// <summary>The streaming session in <see cref="HostMode.Stream"/>, else null.</summary>
     public StreamingSession? Streaming => _streaming;
     public FramePreprocessor Preprocessor => _preprocessor;
+    /// <summary>Also gets every line printed (e.g. an MQTT publisher); metrics and the summary then count its drops.</summary>
+    public ILineSink? LineSink { get => _json.Sink; set => _json.Sink = value; }
+    /// <summary>The longest line in bytes.</summary>
+    public int LineCapacity => _json.Capacity;
     public long Frames { get; private set; }
     public long Predictions { get; private set; }
     public long Labelled { get; private set; }
@@ -402,6 +406,7 @@ public sealed class HostPipeline : IDisposable
         _json.Field("non_finite_outputs"u8, NonFiniteOutputs);
         _json.Field("saturated_inputs"u8, SaturatedInputs);
         _json.Field("saturated_values"u8, SaturatedValues);
+        if (LineSink != null) _json.Field("mqtt_dropped"u8, LineSink.Dropped);
         _json.End();
         _lastMetricsTicks = now;
         _framesAtLastMetrics = Frames;
@@ -431,6 +436,7 @@ public sealed class HostPipeline : IDisposable
             _json.Field("targets"u8, Targeted);
             _json.Field("mae"u8, MeanAbsoluteError, "R");
         }
+        if (LineSink != null) _json.Field("mqtt_dropped"u8, LineSink.Dropped);
         _json.End();
     }
 

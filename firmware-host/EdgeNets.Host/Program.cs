@@ -41,6 +41,13 @@ public static class Program
           --metrics SECONDS     print a metrics line every SECONDS (default 10; 0 = off)
           --max N               stop after N predictions
           --events-only         print events, metrics and the summary, not every prediction
+          --mqtt URL            also publish every line at QoS 1 to mqtt://HOST[:PORT]/PREFIX (or mqtts://) under
+                                PREFIX/prediction|event|metrics|error|summary, and a retained PREFIX/status
+                                online/offline (also the last will); ?client=ID sets the client id
+          --mqtt-ca FILE        mqtts: PEM certificate of the authority that signed the broker's certificate
+          --mqtt-credentials FILE  username on the first line, password on the second (else the environment's
+                                EDGENETS_MQTT_USERNAME and EDGENETS_MQTT_PASSWORD); never on the command line
+          --mqtt-queue N        lines held while the broker is away (default 10000; more are dropped and counted)
           -h, --help            print this help
         examples:
           edgenets-host --model model.enet --source camera:/dev/video0 --hold 3 --gpio 17,27,-1,22 --events-only
@@ -65,7 +72,9 @@ public static class Program
 
     public static int Run(string[] args, Stream stdout, TextWriter stderr, CancellationToken stop)
     {
-        string? modelPath = null, sourceText = null, gpio = null;
+        string? modelPath = null, sourceText = null, gpio = null, mqttUrl = null, mqttCa = null, mqttCredentials = null;
+        int mqttQueue = 10_000;
+        Mqtt.MqttTarget? mqtt = null;
         var options = new HostOptions { MetricsIntervalSeconds = 10 };
         try
         {
@@ -125,6 +134,10 @@ public static class Program
                         break;
                     case "--max": options.MaxPredictions = ParsePositive(Value(), "--max"); break;
                     case "--events-only": options.PrintPredictions = false; break;
+                    case "--mqtt": mqttUrl = Value(); break;
+                    case "--mqtt-ca": mqttCa = Value(); break;
+                    case "--mqtt-credentials": mqttCredentials = Value(); break;
+                    case "--mqtt-queue": mqttQueue = ParsePositive(Value(), "--mqtt-queue"); break;
                     case "-h" or "--help":
                         // Asked-for help is the program's output (stdout, exit 0), so it can be paged or piped.
                         stdout.Write(System.Text.Encoding.UTF8.GetBytes(Usage + "\n"));
@@ -134,6 +147,8 @@ public static class Program
                 }
             }
             if (modelPath == null || sourceText == null) throw new ArgumentException("--model and --source are required");
+            if (mqttUrl != null) mqtt = Mqtt.MqttTarget.Parse(mqttUrl, mqttCa, mqttCredentials);
+            else if (mqttCa != null || mqttCredentials != null) throw new ArgumentException("--mqtt-ca and --mqtt-credentials need --mqtt");
         }
         catch (ArgumentException e)
         {
@@ -151,6 +166,9 @@ public static class Program
             using var source = SourceFactory.Create(uri, stderr, stop);
             ClassPins? pins = gpio == null ? null : new ClassPins(new GpioPinOutput(), ParseInts(gpio, "--gpio"));
             using var pipeline = new HostPipeline(model, source, stdout, options, pins);
+            // Disposed before the pipeline: delivers what is queued, then publishes "offline".
+            using var publisher = mqtt == null ? null : new Mqtt.MqttPublisher(mqtt, mqttQueue, pipeline.LineCapacity, stderr);
+            pipeline.LineSink = publisher;
             pipeline.Run(stop);
             return 0;
         }

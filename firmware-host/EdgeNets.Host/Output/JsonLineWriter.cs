@@ -9,15 +9,22 @@ namespace EdgeNets.Host.Output;
 public sealed class JsonLineWriter(Stream stream, int capacity = 1024)
 {
     private readonly byte[] _buffer = new byte[capacity];
-    private int _length;
+    private int _length, _typeStart, _typeLength;
     private bool _firstField;
 
     public Stream Stream => stream;
+
+    /// <summary>The longest line in bytes.</summary>
+    public int Capacity => _buffer.Length;
+
+    /// <summary>Also gets every line (after it is written to the stream), with the value of its "type" field.</summary>
+    public ILineSink? Sink { get; set; }
 
     public void Begin()
     {
         _length = 0;
         _firstField = true;
+        _typeLength = 0;
         Append("{"u8);
     }
 
@@ -69,6 +76,7 @@ public sealed class JsonLineWriter(Stream stream, int capacity = 1024)
     {
         Name(name);
         Append("\""u8);
+        if (name.SequenceEqual("type"u8)) (_typeStart, _typeLength) = (_length, asciiValue.Length);
         Append(asciiValue);
         Append("\""u8);
     }
@@ -78,6 +86,7 @@ public sealed class JsonLineWriter(Stream stream, int capacity = 1024)
         Append("}\n"u8);
         stream.Write(_buffer, 0, _length);
         stream.Flush();
+        Sink?.Write(_buffer.AsSpan(_typeStart, _typeLength), _buffer.AsSpan(0, _length));
     }
 
     private void Name(ReadOnlySpan<byte> name)

@@ -222,7 +222,7 @@ public class PipelineTests
     /// tiered JIT's one-off recompilations can land in any round (more so on a loaded machine); an allocation per frame,
     /// or per source loop, shows in all three.
     /// </summary>
-    private static long AllocatedOverSteps(HostPipeline pipeline, int steps) => AllocatedOverSteps(pipeline, steps, out _);
+    internal static long AllocatedOverSteps(HostPipeline pipeline, int steps) => AllocatedOverSteps(pipeline, steps, out _);
 
     private static long AllocatedOverSteps(HostPipeline pipeline, int steps, out int stepsTaken)
     {
