@@ -38,6 +38,23 @@ public class CliTests
         return enet;
     }
 
+    /// <summary>
+    /// The committed example models are what `edgenets convert` makes of their ONNX files and calibration sets today,
+    /// byte for byte (the model cards' figures, the host tests and the ARM counts rely on them).
+    /// </summary>
+    [TestCase("gesture-digits")]
+    [TestCase("activity-hapt")]
+    [TestCase("airquality-forecast")]
+    public void CommittedExampleModelIsAFreshConversion(string name)
+    {
+        string dir = Path.Combine(RepoPaths.Models, name);
+        string enet = Path.Combine(_dir, name + ".enet");
+        var (code, _, err) = Edgenets("convert", Path.Combine(dir, "model.onnx"), "-o", enet, "--calibration", Path.Combine(dir, "calibration.npy"));
+        Assert.That(code, Is.Zero, err);
+        Assert.That(File.ReadAllBytes(enet), Is.EqualTo(File.ReadAllBytes(Path.Combine(dir, "model.enet"))),
+            $"models/{name}/model.enet differs from a fresh conversion: convert it again and commit it with the change that altered it");
+    }
+
     [Test]
     public void ConvertRunInspectEvalOnTheGestureModel()
     {
