@@ -54,7 +54,11 @@ public static partial class Quantizer
                 if (t.Type != DataType.Float32) throw new ConversionException($"quantizer: graph input '{t.Name}' is {t.Type}, expected Float32");
                 _q.Inputs.Add(NewActivation(id, Calibrated(t)));
             }
-            foreach (var op in _f.Ops) Lower(op);
+            foreach (var op in _f.Ops)
+            {
+                try { Lower(op); }
+                catch (ConversionDetailException e) { throw new ConversionException($"quantizer: {op}: {e.Message}", e); }
+            }
             foreach (int id in _f.Outputs) _q.Outputs.Add(Mapped(id, "graph output"));
             foreach (var (k, v) in _f.Metadata) _q.Metadata[k] = v;
             _q.Metadata["precision"] = "int8";
