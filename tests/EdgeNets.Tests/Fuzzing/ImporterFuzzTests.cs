@@ -16,7 +16,7 @@ namespace EdgeNets.Tests.Fuzzing;
 [TestFixture]
 public class ImporterFuzzTests
 {
-    private const int DefaultIterations = 700;
+    private const int DefaultIterations = 3000;
 
     private static string RegressionFolder => Path.Combine(RepoPaths.Root, "tests", "EdgeNets.Tests", "Fuzzing", "Regressions", "importer");
 

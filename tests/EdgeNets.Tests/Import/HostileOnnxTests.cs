@@ -105,16 +105,17 @@ public class HostileOnnxTests
         Assert.That(Refused(onnx).Message, Does.Contain("tensor 'huge'").And.Contain("over the limit"));
     }
 
+    /// <summary>The expected raw byte count (elements x 8) must not wrap around to a negative number.</summary>
     [Test]
-    public void RawDataShorterThanTheShape_IsRefusedNamingTheTensor()
+    public void RawDataOfAShapeWhoseByteCountOverflows_IsRefusedBySize()
     {
         var b = new OnnxModelBuilder(13).Input("x", 1, 4);
-        var w = new TensorProto { Name = "w", DataType = 1 };
-        w.Dims.AddRange([4, 4]);
-        w.RawData = ByteString.CopyFrom(new byte[60]);
+        var w = new TensorProto { Name = "w", DataType = 7 };
+        w.Dims.Add(1L << 28);
+        w.RawData = ByteString.CopyFrom(new byte[16]);
         b.Graph.Initializer.Add(w);
-        var onnx = b.Node("MatMul", "mm", ["x", "w"], ["y"]).Output("y").Build();
-        Assert.That(Refused(onnx).Message, Does.Contain("tensor 'w' has 60 bytes of raw data, expected 64"));
+        var onnx = b.Node("Relu", "relu", ["x"], ["y"]).Output("y").Build();
+        Assert.That(Refused(onnx).Message, Does.Contain("tensor 'w'").And.Contain("over the limit").And.Not.Contain("-2147483648"));
     }
 
     /// <summary>The 130-byte models that took gigabytes and a minute: each folding result is counted before it is allocated.</summary>
