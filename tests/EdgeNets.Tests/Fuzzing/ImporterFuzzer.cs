@@ -10,7 +10,7 @@ namespace EdgeNets.Tests.Fuzzing;
 
 internal enum FuzzVerdict
 {
-    /// <summary>Imported, calibrated, quantized, written, and the file loads.</summary>
+    /// <summary>Imported, calibrated, quantized, written; the file loads and runs to the same bytes on the chosen and the reference kernels.</summary>
     Converted,
     /// <summary>Refused with one line naming the file (a <see cref="ConversionException"/>).</summary>
     Refused,
@@ -23,7 +23,8 @@ internal sealed record FuzzOutcome(FuzzVerdict Verdict, string Class, string Mes
 
 /// <summary>
 /// Runs one ONNX input through what <c>edgenets convert</c> does (import, calibration on two seeded random samples,
-/// int8 quantization, arena plan, file) and loads the result, then classifies what happened. In-process: memory is held
+/// int8 quantization, arena plan, file), loads the result and runs it on the chosen and on the reference kernels, then
+/// classifies what happened. In-process: memory is held
 /// by the converter's own limits (<see cref="ConversionLimits"/>), and a case that allocates more than
 /// <see cref="MaxAllocatedBytes"/> is a bug even if it ends well.
 /// </summary>
@@ -60,7 +61,9 @@ internal static class ImporterFuzzer
                 .Select(s => graph.Inputs.Select((id, i) => TestData.Floats(s * 31 + i, graph.Tensors[id].ElementCount)).ToArray())
                 .ToArray();
             var file = ModelConverter.Convert(graph, new ConvertOptions { CalibrationSamplesPerInput = samples });
-            Model.Load(file);
+            var model = Model.Load(file);
+            if (!SameOnEveryKernelSet(model, samples[0]))
+                return new FuzzOutcome(FuzzVerdict.Bug, "chosen kernels differ from the reference", "");
             return new FuzzOutcome(FuzzVerdict.Converted, "converted", "");
         }
         catch (ConversionException e)
@@ -78,6 +81,27 @@ internal static class ImporterFuzzer
             string where = frame == null ? "?" : $"{frame.DeclaringType!.Name}.{frame.Name}";
             return new FuzzOutcome(FuzzVerdict.Bug, $"{e.GetType().Name} in {where}", e.Message.Split('\n')[0]);
         }
+    }
+
+    /// <summary>An accepted model gives the same output bytes on the kernels this CPU chooses and on the scalar references.</summary>
+    private static bool SameOnEveryKernelSet(Model model, float[][] input)
+    {
+        float[][] Outputs(bool referenceOnly)
+        {
+            using var session = model.CreateSession(new SessionOptions { LogKernelChoice = false, ReferenceKernelsOnly = referenceOnly });
+            for (int i = 0; i < input.Length; i++) session.SetInput(i, input[i]);
+            session.Invoke();
+            var outputs = new float[model.Graph.Outputs.Count][];
+            for (int o = 0; o < outputs.Length; o++)
+            {
+                outputs[o] = new float[model.Graph.Tensors[model.Graph.Outputs[o]].ElementCount];
+                session.GetOutput(o, outputs[o]);
+            }
+            return outputs;
+        }
+        var chosen = Outputs(false);
+        var reference = Outputs(true);
+        return chosen.Zip(reference).All(p => p.First.AsSpan().SequenceEqual(p.Second));
     }
 
     /// <summary>The kind of a refusal, from its message: a coarse grouping for the report.</summary>
