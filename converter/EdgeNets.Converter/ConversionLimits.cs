@@ -16,6 +16,9 @@ public static class ConversionLimits
     /// <summary>Largest planned arena; calibration keeps every activation at once, and their sum is held to it too.</summary>
     public const long MaxArenaBytes = 256L << 20;
 
+    /// <summary>Highest rank of any tensor, constants of shape computations included (the runtime's own limit is lower).</summary>
+    public const int MaxRank = 32;
+
     /// <summary>Product of the dimensions, without overflow: it saturates at <see cref="long.MaxValue"/>; any negative dimension gives -1.</summary>
     public static long ElementCount(ReadOnlySpan<int> shape)
     {
@@ -34,6 +37,7 @@ public static class ConversionLimits
     /// </summary>
     internal static int CheckedElementCount(ReadOnlySpan<int> shape)
     {
+        if (shape.Length > MaxRank) throw new ConversionDetailException($"a tensor of rank {shape.Length} is over the limit of rank {MaxRank}");
         long count = ElementCount(shape);
         if (count < 0) throw new ConversionDetailException($"shape [{Format(shape)}] has a negative dimension");
         if (count > MaxTensorElements) throw new ConversionDetailException(TooLarge(shape, count));
@@ -43,5 +47,5 @@ public static class ConversionLimits
     internal static string TooLarge(ReadOnlySpan<int> shape, long count) =>
         $"a tensor of shape [{Format(shape)}] ({(count == long.MaxValue ? "more than 2^63" : count.ToString(System.Globalization.CultureInfo.InvariantCulture))} elements) is over the limit of {MaxTensorElements} elements ({MaxTensorBytes >> 20} MB of float32)";
 
-    private static string Format(ReadOnlySpan<int> shape) => EdgeNets.Runtime.Graph.ShapeUtil.Format(shape);
+    private static string Format(ReadOnlySpan<int> shape) => MessageText.List(shape.ToArray());
 }

@@ -109,7 +109,7 @@ internal static class ConstantFolder
         var shape = new int[dims.Length];
         for (int i = 0; i < dims.Length; i++)
         {
-            if (dims[i] < 0 || dims[i] > int.MaxValue) throw fail($"invalid dimension {dims[i]} in shape [{string.Join(',', dims)}]");
+            if (dims[i] < 0 || dims[i] > int.MaxValue) throw fail($"invalid dimension {dims[i]} in shape [{MessageText.List(dims)}]");
             shape[i] = (int)dims[i];
         }
         return shape;
@@ -144,7 +144,7 @@ internal static class ConstantFolder
     }
 
     private static int[] BroadcastShape(int[] a, int[] b, Func<string, ConversionException> fail) =>
-        EdgeNets.Runtime.Graph.ShapeUtil.Broadcast(a, b) ?? throw fail($"shapes [{string.Join(',', a)}] and [{string.Join(',', b)}] do not broadcast");
+        EdgeNets.Runtime.Graph.ShapeUtil.Broadcast(a, b) ?? throw fail($"shapes [{MessageText.List(a)}] and [{MessageText.List(b)}] do not broadcast");
 
     private static ConstTensor Binary(ConstTensor a, ConstTensor b, Func<double, double, double> f, Func<long, long, long> l, Func<string, ConversionException> fail)
     {
@@ -239,7 +239,7 @@ internal static class ConstantFolder
         foreach (long axis in axes)
         {
             long a = axis < 0 ? axis + rank : axis;
-            if (a < 0 || a >= rank || isNew[a]) throw fail($"axes [{string.Join(',', axes)}] are invalid for output rank {rank}");
+            if (a < 0 || a >= rank || isNew[a]) throw fail($"axes [{MessageText.List(axes)}] are invalid for output rank {rank}");
             isNew[a] = true;
         }
         var result = new int[rank];
@@ -256,7 +256,7 @@ internal static class ConstantFolder
             foreach (long axis in axes)
             {
                 long a = axis < 0 ? axis + shape.Length : axis;
-                if (a < 0 || a >= shape.Length || shape[a] != 1) throw fail($"axes [{string.Join(',', axes)}] do not name dimensions of size 1 in shape [{string.Join(',', shape)}]");
+                if (a < 0 || a >= shape.Length || shape[a] != 1) throw fail($"axes [{MessageText.List(axes)}] do not name dimensions of size 1 in shape [{MessageText.List(shape)}]");
                 remove[a] = true;
             }
         return shape.Where((_, d) => !remove[d]).ToArray();
@@ -272,26 +272,26 @@ internal static class ConstantFolder
             long t = target[i];
             if (t == 0 && !allowZero)
             {
-                if (i >= input.Length) throw fail($"shape [{string.Join(',', target)}] copies dimension {i} (0), which input shape [{string.Join(',', input)}] lacks");
+                if (i >= input.Length) throw fail($"shape [{MessageText.List(target)}] copies dimension {i} (0), which input shape [{MessageText.List(input)}] lacks");
                 t = input[i];
             }
             if (t == -1)
             {
-                if (inferred >= 0) throw fail($"shape [{string.Join(',', target)}] has more than one -1");
+                if (inferred >= 0) throw fail($"shape [{MessageText.List(target)}] has more than one -1");
                 inferred = i;
                 continue;
             }
-            if (t < 0 || t > int.MaxValue) throw fail($"shape [{string.Join(',', target)}] has invalid dimension {target[i]}");
+            if (t < 0 || t > int.MaxValue) throw fail($"shape [{MessageText.List(target)}] has invalid dimension {target[i]}");
             shape[i] = (int)t;
             known *= t;
         }
         long total = Count(input);
         if (inferred >= 0)
         {
-            if (known == 0 || total % known != 0) throw fail($"cannot reshape [{string.Join(',', input)}] to [{string.Join(',', target)}]");
+            if (known == 0 || total % known != 0) throw fail($"cannot reshape [{MessageText.List(input)}] to [{MessageText.List(target)}]");
             shape[inferred] = (int)(total / known);
         }
-        else if (known != total) throw fail($"cannot reshape [{string.Join(',', input)}] ({total} elements) to [{string.Join(',', target)}]");
+        else if (known != total) throw fail($"cannot reshape [{MessageText.List(input)}] ({total} elements) to [{MessageText.List(target)}]");
         return shape;
     }
 
@@ -383,7 +383,7 @@ internal static class ConstantFolder
     {
         if (perm == null) return Enumerable.Range(0, rank).Reverse().ToArray();
         if (perm.Length != rank || perm.Any(p => p < 0 || p >= rank) || perm.Distinct().Count() != rank)
-            throw fail($"attribute 'perm' = [{string.Join(',', perm)}] is not a permutation of rank {rank}");
+            throw fail($"attribute 'perm' = [{MessageText.List(perm)}] is not a permutation of rank {rank}");
         return perm.Select(p => (int)p).ToArray();
     }
 

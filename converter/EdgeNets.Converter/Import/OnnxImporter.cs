@@ -411,8 +411,8 @@ internal sealed partial class GraphImporter
     {
         var values = OnnxNodeAttributes.Ints(n, attribute);
         if (values == null) return Enumerable.Repeat(defaultValue, spatial).ToArray();
-        if (values.Length != spatial) throw Fail(n, $"attribute '{attribute}' = [{string.Join(',', values)}] must have {spatial} values");
-        if (values.Any(v => v < 1 || v > int.MaxValue)) throw Fail(n, $"attribute '{attribute}' = [{string.Join(',', values)}] must be positive");
+        if (values.Length != spatial) throw Fail(n, $"attribute '{attribute}' = [{MessageText.List(values)}] must have {spatial} values");
+        if (values.Any(v => v < 1 || v > int.MaxValue)) throw Fail(n, $"attribute '{attribute}' = [{MessageText.List(values)}] must be positive");
         return values.Select(v => (int)v).ToArray();
     }
 
@@ -430,8 +430,8 @@ internal sealed partial class GraphImporter
                 var p = OnnxNodeAttributes.Ints(n, "pads");
                 if (p != null)
                 {
-                    if (p.Length != 2 * spatial) throw Fail(n, $"attribute 'pads' = [{string.Join(',', p)}] must have {2 * spatial} values");
-                    if (p.Any(v => v < 0 || v > int.MaxValue)) throw Fail(n, $"attribute 'pads' = [{string.Join(',', p)}] has a negative value");
+                    if (p.Length != 2 * spatial) throw Fail(n, $"attribute 'pads' = [{MessageText.List(p)}] must have {2 * spatial} values");
+                    if (p.Any(v => v < 0 || v > int.MaxValue)) throw Fail(n, $"attribute 'pads' = [{MessageText.List(p)}] has a negative value");
                     for (int i = 0; i < p.Length; i++) pads[i] = (int)p[i];
                 }
                 break;
@@ -484,7 +484,7 @@ internal sealed partial class GraphImporter
         var kernel = w.Shape[2..];
         var kernelAttr = OnnxNodeAttributes.Ints(n, "kernel_shape");
         if (kernelAttr != null && !kernelAttr.Select(k => (int)k).SequenceEqual(kernel))
-            throw Fail(n, $"attribute 'kernel_shape' = [{string.Join(',', kernelAttr)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
+            throw Fail(n, $"attribute 'kernel_shape' = [{MessageText.List(kernelAttr)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
         var strides = SpatialInts(n, "strides", spatial, 1);
         var dilations = SpatialInts(n, "dilations", spatial, 1);
         var (pads, output) = Window(n, x.Shape[2..], kernel, strides, dilations, false);
@@ -509,7 +509,7 @@ internal sealed partial class GraphImporter
         if (OnnxNodeAttributes.Ints(n, "kernel_shape") == null) throw Fail(n, "attribute 'kernel_shape' is required");
         var strides = SpatialInts(n, "strides", spatial, 1);
         var dilations = SpatialInts(n, "dilations", spatial, 1);
-        if (op == OpType.AveragePool && dilations.Any(d => d != 1)) throw Fail(n, $"attribute 'dilations' = [{string.Join(',', dilations)}] is not supported for AveragePool");
+        if (op == OpType.AveragePool && dilations.Any(d => d != 1)) throw Fail(n, $"attribute 'dilations' = [{MessageText.List(dilations)}] is not supported for AveragePool");
         long ceil = OnnxNodeAttributes.Int(n, "ceil_mode", 0);
         var (pads, output) = Window(n, x.Shape[2..], kernel, strides, dilations, ceil != 0);
         var attributes = new OpAttributes().Set(AttributeKey.KernelShape, kernel).Set(AttributeKey.Strides, strides).Set(AttributeKey.Pads, pads);
@@ -816,8 +816,8 @@ internal sealed partial class GraphImporter
             value = HasInput(n, 2) ? (float)ConstInput(n, 2, "constant_value").Get(0) : 0f;
         }
         int rank = x.Shape.Length;
-        if (pads.Length != 2 * rank) throw Fail(n, $"pads [{string.Join(',', pads)}] must have {2 * rank} values for input rank {rank}");
-        if (pads.Any(p => p < 0 || p > int.MaxValue)) throw Fail(n, $"pads [{string.Join(',', pads)}] has a negative value; cropping is not supported");
+        if (pads.Length != 2 * rank) throw Fail(n, $"pads [{MessageText.List(pads)}] must have {2 * rank} values for input rank {rank}");
+        if (pads.Any(p => p < 0 || p > int.MaxValue)) throw Fail(n, $"pads [{MessageText.List(pads)}] has a negative value; cropping is not supported");
         var shape = x.Shape.Select((d, i) => d + (int)pads[i] + (int)pads[i + rank]).ToArray();
         Emit(n, OpType.Pad, [x.Name], shape, new OpAttributes().Set(AttributeKey.Pads, pads.Select(p => (int)p).ToArray()).Set(AttributeKey.PadValue, value));
     }

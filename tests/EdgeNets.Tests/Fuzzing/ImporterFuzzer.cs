@@ -39,6 +39,9 @@ internal static class ImporterFuzzer
     /// <summary>Graphs whose activations (all kept during calibration) exceed this are imported but not calibrated: the fuzzer's time budget.</summary>
     private const long CalibrationBudgetBytes = 16L << 20;
 
+    /// <summary>Longer is not a line a user reads (a hostile list of 16 M values once made a 180 MB message).</summary>
+    private const int MaxMessageLength = 1000;
+
     public static FuzzOutcome Run(byte[] onnx, string name)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -68,8 +71,8 @@ internal static class ImporterFuzzer
         }
         catch (ConversionException e)
         {
-            if (e.Message.Contains('\n') || e.Message.Length == 0)
-                return new FuzzOutcome(FuzzVerdict.Bug, "message not one line", e.Message);
+            if (e.Message.Contains('\n') || e.Message.Length == 0 || e.Message.Length > MaxMessageLength)
+                return new FuzzOutcome(FuzzVerdict.Bug, "message not one clear line", $"{e.Message.Length} characters: {e.Message[..Math.Min(e.Message.Length, MaxMessageLength)]}");
             if (!e.Message.StartsWith(name, StringComparison.Ordinal))
                 return new FuzzOutcome(FuzzVerdict.Bug, "message does not name the file", e.Message);
             return new FuzzOutcome(FuzzVerdict.Refused, RefusalClass(e.Message), e.Message);
