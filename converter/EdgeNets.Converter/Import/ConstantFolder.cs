@@ -348,6 +348,8 @@ internal static class ConstantFolder
         var step = new long[rank];
         var size = (int[])x.Shape.Clone();
         Array.Fill(step, 1);
+        if (ends.Length != starts.Length || axes != null && axes.Length != starts.Length || steps != null && steps.Length != starts.Length)
+            throw fail($"starts, ends, axes and steps have {starts.Length}, {ends.Length}, {axes?.Length.ToString() ?? "no"} and {steps?.Length.ToString() ?? "no"} values; they must have as many");
         for (int i = 0; i < starts.Length; i++)
         {
             int a = NormalizeAxis(axes != null ? axes[i] : i, rank, "axes", fail);

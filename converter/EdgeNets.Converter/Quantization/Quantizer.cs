@@ -60,6 +60,10 @@ public static partial class Quantizer
                 catch (ConversionDetailException e) { throw new ConversionException($"quantizer: {op}: {e.Message}", e); }
             }
             foreach (int id in _f.Outputs) _q.Outputs.Add(Mapped(id, "graph output"));
+            // Scales are products and ratios of other scales: extreme weights or ranges can overflow them.
+            foreach (var t in _q.Tensors)
+                if (t.Quantization?.Scales.FirstOrDefault(s => !(float.IsFinite(s) && s > 0), 1f) is float bad and not 1f)
+                    throw new ConversionException($"quantizer: tensor '{t.Name}' gets scale {bad}, not a positive finite number; its weights or calibrated range are out of range");
             foreach (var (k, v) in _f.Metadata) _q.Metadata[k] = v;
             _q.Metadata["precision"] = "int8";
             _q.Metadata["calibration"] = _stats.Describe();
