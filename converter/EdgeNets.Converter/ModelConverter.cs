@@ -39,6 +39,17 @@ public static class ModelConverter
     {
         ArgumentNullException.ThrowIfNull(floatGraph);
         ArgumentNullException.ThrowIfNull(options);
+        // Every failure names the model it comes from, as the importer's do.
+        string source = floatGraph.Metadata.TryGetValue("source", out var s) ? s : "model";
+        try { return ConvertToGraphUnnamed(floatGraph, options); }
+        catch (ConversionException e) when (!e.Message.StartsWith(source + ":", StringComparison.Ordinal))
+        {
+            throw new ConversionException($"{source}: {e.Message}", e);
+        }
+    }
+
+    private static ModelGraph ConvertToGraphUnnamed(ModelGraph floatGraph, ConvertOptions options)
+    {
         ModelGraph result;
         if (options.Precision == Precision.Float32)
         {

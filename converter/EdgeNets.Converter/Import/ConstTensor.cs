@@ -32,8 +32,11 @@ internal sealed class ConstTensor
 
     public static bool IsFloatType(int onnxType) => onnxType is Float or Float16 or Double;
 
-    public double Get(int i) => Floats != null ? Floats[i] : Longs![i];
-    public long GetLong(int i) => Longs != null ? Longs[i] : (long)Floats![i];
+    public double Get(int i) => Floats != null ? Floats[Index(i)] : Longs![Index(i)];
+    public long GetLong(int i) => Longs != null ? Longs[Index(i)] : (long)Floats![Index(i)];
+
+    /// <summary>An index into the values; an empty tensor where a value is expected is refused (the caller names the node).</summary>
+    private int Index(int i) => (uint)i < (uint)Count ? i : throw new ConversionDetailException($"a constant of shape [{EdgeNets.Runtime.Graph.ShapeUtil.Format(Shape)}] has {Count} values, value {i} is read");
 
     public long[] AsLongs() => Longs ?? Array.ConvertAll(Floats!, f => (long)f);
     public float[] AsFloats() => Floats ?? Array.ConvertAll(Longs!, l => (float)l);
@@ -58,9 +61,8 @@ internal sealed class ConstTensor
             if (t.Dims[i] < 0 || t.Dims[i] > int.MaxValue) throw new ConversionException($"{what}: tensor '{t.Name}' has invalid dimension {t.Dims[i]}");
             shape[i] = (int)t.Dims[i];
         }
-        long count = 1;
-        foreach (int d in shape) count *= d;
-        if (count > int.MaxValue) throw new ConversionException($"{what}: tensor '{t.Name}' is too large");
+        long count = ConversionLimits.ElementCount(shape);
+        if (count > ConversionLimits.MaxTensorElements) throw new ConversionException($"{what}: tensor '{t.Name}': {ConversionLimits.TooLarge(shape, count)}");
         int n = (int)count;
         var raw = t.RawData.Span;
         bool hasRaw = !t.RawData.IsEmpty || n == 0;
@@ -70,8 +72,14 @@ internal sealed class ConstTensor
             Float or Int32 or UInt32 => 4, Double or Int64 or UInt64 => 8, Float16 or Int16 or UInt16 => 2, UInt8 or Int8 or Bool => 1,
             _ => throw new ConversionException($"{what}: tensor '{t.Name}' has unsupported data type {TypeName(type)}"),
         };
-        if (hasRaw && raw.Length != n * elementSize && !(n == 0 && raw.Length == 0))
-            throw new ConversionException($"{what}: tensor '{t.Name}' has {raw.Length} bytes of raw data, expected {n * elementSize}");
+        if (hasRaw && raw.Length != (long)n * elementSize)
+            throw new ConversionException($"{what}: tensor '{t.Name}' has {raw.Length} bytes of raw data, expected {(long)n * elementSize}");
+        int typedCount = type switch
+        {
+            Float => t.FloatData.Count, Double => t.DoubleData.Count, Int64 => t.Int64Data.Count, UInt64 or UInt32 => t.Uint64Data.Count, _ => t.Int32Data.Count,
+        };
+        if (!hasRaw && typedCount < n)
+            throw new ConversionException($"{what}: tensor '{t.Name}' has {typedCount} values, its shape needs {n}");
 
         if (IsFloatType(type))
         {

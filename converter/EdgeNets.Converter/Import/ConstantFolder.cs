@@ -19,12 +19,12 @@ internal static class ConstantFolder
             case "Sub": return [Binary(In(0), In(1), (a, b) => a - b, (a, b) => a - b, fail)];
             case "Mul": return [Binary(In(0), In(1), (a, b) => a * b, (a, b) => a * b, fail)];
             case "Div":
-                return [Binary(In(0), In(1), (a, b) => a / b, (a, b) => b == 0 ? throw fail("integer division by zero") : a / b, fail)];
+                return [Binary(In(0), In(1), (a, b) => a / b, (a, b) => b == 0 ? throw fail("integer division by zero") : b == -1 ? unchecked(-a) : a / b, fail)];
             case "Equal": return [Compare(In(0), In(1), (a, b) => a == b, fail)];
             case "Less": return [Compare(In(0), In(1), (a, b) => a < b, fail)];
             case "Greater": return [Compare(In(0), In(1), (a, b) => a > b, fail)];
             case "Neg": return [Unary(In(0), x => -x, x => -x)];
-            case "Abs": return [Unary(In(0), Math.Abs, Math.Abs)];
+            case "Abs": return [Unary(In(0), Math.Abs, x => x == long.MinValue ? x : Math.Abs(x))];
             case "Sqrt": return [Unary(In(0), Math.Sqrt, null)];
             case "Reciprocal": return [Unary(In(0), x => 1.0 / x, null)];
             case "Floor": return [Unary(In(0), Math.Floor, x => x)];
@@ -53,8 +53,9 @@ internal static class ConstantFolder
             {
                 var shape = ToShape(In(0).AsLongs(), fail);
                 int count = Count(shape);
-                var valueAttr = Find(n, "value");
-                var value = valueAttr?.T != null ? ConstTensor.FromProto(valueAttr.T, $"node '{n.Name}'") : ConstTensor.FromFloats([1], [0f]);
+                var valueAttr = Tensor(n, "value");
+                var value = valueAttr != null ? FromProto(valueAttr, "attribute 'value'", fail) : ConstTensor.FromFloats([1], [0f]);
+                if (value.Count != 1) throw fail($"attribute 'value' has {value.Count} values; it must have one");
                 return [value.IsFloat
                     ? ConstTensor.FromFloats(shape, Enumerable.Repeat(value.Floats![0], count).ToArray(), value.OnnxType)
                     : ConstTensor.FromLongs(shape, Enumerable.Repeat(value.Longs![0], count).ToArray(), value.OnnxType)];
@@ -66,12 +67,12 @@ internal static class ConstantFolder
                 if (start.IsFloat)
                 {
                     double s = start.Get(0), d = delta.Get(0);
-                    int count = Math.Max((int)Math.Ceiling((limit.Get(0) - s) / d), 0);
+                    int count = RangeCount(s, limit.Get(0), d, fail);
                     return [ConstTensor.FromFloats([count], Enumerable.Range(0, count).Select(i => (float)(s + i * d)).ToArray(), start.OnnxType)];
                 }
                 long ls = start.GetLong(0), ld = delta.GetLong(0);
                 if (ld == 0) throw fail("Range delta is 0");
-                int lc = Math.Max((int)Math.Ceiling((limit.GetLong(0) - ls) / (double)ld), 0);
+                int lc = RangeCount(ls, limit.GetLong(0), ld, fail);
                 return [ConstTensor.FromLongs([lc], Enumerable.Range(0, lc).Select(i => ls + i * ld).ToArray(), start.OnnxType)];
             }
             case "Transpose": return [Transpose(In(0), Ints(n, "perm"), fail)];
@@ -79,13 +80,28 @@ internal static class ConstantFolder
         }
     }
 
+    private static ConstTensor FromProto(TensorProto t, string what, Func<string, ConversionException> fail)
+    {
+        try { return ConstTensor.FromProto(t, what); }
+        catch (ConversionException e) { throw fail(e.Message); }
+    }
+
     private static long[]? Opt(ConstTensor?[] inputs, int i) => i < inputs.Length && inputs[i] != null ? inputs[i]!.AsLongs() : null;
 
-    public static int Count(int[] shape)
+    /// <summary>
+    /// Elements of a shape, refused over <see cref="ConversionLimits.MaxTensorElements"/>: every folding result is
+    /// counted by this before it is allocated.
+    /// </summary>
+    public static int Count(int[] shape) => ConversionLimits.CheckedElementCount(shape);
+
+    /// <summary>Elements of Range(start, limit, delta): ceil((limit - start) / delta), at least 0, counted before allocation.</summary>
+    private static int RangeCount(double start, double limit, double delta, Func<string, ConversionException> fail)
     {
-        long c = 1;
-        foreach (int d in shape) c *= d;
-        return checked((int)c);
+        double count = Math.Ceiling((limit - start) / delta);
+        if (double.IsNaN(count)) throw fail($"Range({start}, {limit}, {delta}) has no defined length");
+        if (count > ConversionLimits.MaxTensorElements)
+            throw fail($"Range({start}, {limit}, {delta}) has {count:G4} elements, over the limit of {ConversionLimits.MaxTensorElements} ({ConversionLimits.MaxTensorBytes >> 20} MB of float32)");
+        return Math.Max((int)count, 0);
     }
 
     public static int[] ToShape(long[] dims, Func<string, ConversionException> fail)
@@ -93,7 +109,7 @@ internal static class ConstantFolder
         var shape = new int[dims.Length];
         for (int i = 0; i < dims.Length; i++)
         {
-            if (dims[i] < 0 || dims[i] > int.MaxValue) throw fail($"invalid dimension {dims[i]} in shape [{string.Join(',', dims)}]");
+            if (dims[i] < 0 || dims[i] > int.MaxValue) throw fail($"invalid dimension {dims[i]} in shape [{MessageText.List(dims)}]");
             shape[i] = (int)dims[i];
         }
         return shape;
@@ -128,7 +144,7 @@ internal static class ConstantFolder
     }
 
     private static int[] BroadcastShape(int[] a, int[] b, Func<string, ConversionException> fail) =>
-        EdgeNets.Runtime.Graph.ShapeUtil.Broadcast(a, b) ?? throw fail($"shapes [{string.Join(',', a)}] and [{string.Join(',', b)}] do not broadcast");
+        EdgeNets.Runtime.Graph.ShapeUtil.Broadcast(a, b) ?? throw fail($"shapes [{MessageText.List(a)}] and [{MessageText.List(b)}] do not broadcast");
 
     private static ConstTensor Binary(ConstTensor a, ConstTensor b, Func<double, double, double> f, Func<long, long, long> l, Func<string, ConversionException> fail)
     {
@@ -200,7 +216,7 @@ internal static class ConstantFolder
         int outer = Count(data.Shape[..a]), dim = data.Shape[a], inner = Count(data.Shape[(a + 1)..]);
         var idx = indices.AsLongs();
         var shape = data.Shape[..a].Concat(indices.Shape).Concat(data.Shape[(a + 1)..]).ToArray();
-        var map = new int[outer * idx.Length * inner];
+        var map = new int[Count(shape)];
         int k = 0;
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < idx.Length; j++)
@@ -223,7 +239,7 @@ internal static class ConstantFolder
         foreach (long axis in axes)
         {
             long a = axis < 0 ? axis + rank : axis;
-            if (a < 0 || a >= rank || isNew[a]) throw fail($"axes [{string.Join(',', axes)}] are invalid for output rank {rank}");
+            if (a < 0 || a >= rank || isNew[a]) throw fail($"axes [{MessageText.List(axes)}] are invalid for output rank {rank}");
             isNew[a] = true;
         }
         var result = new int[rank];
@@ -240,7 +256,7 @@ internal static class ConstantFolder
             foreach (long axis in axes)
             {
                 long a = axis < 0 ? axis + shape.Length : axis;
-                if (a < 0 || a >= shape.Length || shape[a] != 1) throw fail($"axes [{string.Join(',', axes)}] do not name dimensions of size 1 in shape [{string.Join(',', shape)}]");
+                if (a < 0 || a >= shape.Length || shape[a] != 1) throw fail($"axes [{MessageText.List(axes)}] do not name dimensions of size 1 in shape [{MessageText.List(shape)}]");
                 remove[a] = true;
             }
         return shape.Where((_, d) => !remove[d]).ToArray();
@@ -256,26 +272,26 @@ internal static class ConstantFolder
             long t = target[i];
             if (t == 0 && !allowZero)
             {
-                if (i >= input.Length) throw fail($"shape [{string.Join(',', target)}] copies dimension {i} (0), which input shape [{string.Join(',', input)}] lacks");
+                if (i >= input.Length) throw fail($"shape [{MessageText.List(target)}] copies dimension {i} (0), which input shape [{MessageText.List(input)}] lacks");
                 t = input[i];
             }
             if (t == -1)
             {
-                if (inferred >= 0) throw fail($"shape [{string.Join(',', target)}] has more than one -1");
+                if (inferred >= 0) throw fail($"shape [{MessageText.List(target)}] has more than one -1");
                 inferred = i;
                 continue;
             }
-            if (t < 0 || t > int.MaxValue) throw fail($"shape [{string.Join(',', target)}] has invalid dimension {target[i]}");
+            if (t < 0 || t > int.MaxValue) throw fail($"shape [{MessageText.List(target)}] has invalid dimension {target[i]}");
             shape[i] = (int)t;
             known *= t;
         }
         long total = Count(input);
         if (inferred >= 0)
         {
-            if (known == 0 || total % known != 0) throw fail($"cannot reshape [{string.Join(',', input)}] to [{string.Join(',', target)}]");
+            if (known == 0 || total % known != 0) throw fail($"cannot reshape [{MessageText.List(input)}] to [{MessageText.List(target)}]");
             shape[inferred] = (int)(total / known);
         }
-        else if (known != total) throw fail($"cannot reshape [{string.Join(',', input)}] ({total} elements) to [{string.Join(',', target)}]");
+        else if (known != total) throw fail($"cannot reshape [{MessageText.List(input)}] ({total} elements) to [{MessageText.List(target)}]");
         return shape;
     }
 
@@ -296,10 +312,14 @@ internal static class ConstantFolder
     private static ConstTensor Concat(ConstTensor[] parts, long axis, Func<string, ConversionException> fail)
     {
         if (axis == long.MinValue) throw fail("attribute 'axis' is required");
+        if (parts.Length == 0) throw fail("has no inputs");
         int rank = parts[0].Shape.Length;
         int a = NormalizeAxis(axis, rank, "axis", fail);
+        if (parts.Any(p => p.Shape.Length != rank || p.IsFloat != parts[0].IsFloat)) throw fail("inputs differ in rank or type");
         var shape = (int[])parts[0].Shape.Clone();
-        shape[a] = parts.Sum(p => p.Shape[a]);
+        long length = parts.Sum(p => (long)p.Shape[a]);
+        shape[a] = (int)Math.Min(length, int.MaxValue);
+        Count(shape);
         int outer = Count(shape[..a]);
         var floats = new List<float>();
         var longs = new List<long>();
@@ -328,6 +348,8 @@ internal static class ConstantFolder
         var step = new long[rank];
         var size = (int[])x.Shape.Clone();
         Array.Fill(step, 1);
+        if (ends.Length != starts.Length || axes != null && axes.Length != starts.Length || steps != null && steps.Length != starts.Length)
+            throw fail($"starts, ends, axes and steps have {starts.Length}, {ends.Length}, {axes?.Length.ToString() ?? "no"} and {steps?.Length.ToString() ?? "no"} values; they must have as many");
         for (int i = 0; i < starts.Length; i++)
         {
             int a = NormalizeAxis(axes != null ? axes[i] : i, rank, "axes", fail);
@@ -336,10 +358,10 @@ internal static class ConstantFolder
             long s = starts[i] < 0 ? starts[i] + dim : starts[i];
             long e = ends[i] < 0 ? ends[i] + dim : ends[i];
             if (st > 0) { s = Math.Clamp(s, 0, dim); e = Math.Clamp(e, 0, dim); }
-            else { s = Math.Clamp(s, 0, dim - 1); e = Math.Clamp(e, -1, dim - 1); }
+            else { s = Math.Clamp(s, 0, Math.Max(dim - 1, 0)); e = Math.Clamp(e, -1, dim - 1); }
             begin[a] = s;
             step[a] = st;
-            size[a] = (int)Math.Max(0, st > 0 ? (e - s + st - 1) / st : (s - e - st - 1) / -st);
+            size[a] = dim == 0 ? 0 : (int)Math.Max(0, st > 0 ? (e - s + st - 1) / st : (s - e - st - 1) / -st);
         }
         var strides = EdgeNets.Runtime.Graph.ShapeUtil.Strides(x.Shape);
         int count = Count(size);
@@ -363,7 +385,7 @@ internal static class ConstantFolder
     {
         if (perm == null) return Enumerable.Range(0, rank).Reverse().ToArray();
         if (perm.Length != rank || perm.Any(p => p < 0 || p >= rank) || perm.Distinct().Count() != rank)
-            throw fail($"attribute 'perm' = [{string.Join(',', perm)}] is not a permutation of rank {rank}");
+            throw fail($"attribute 'perm' = [{MessageText.List(perm)}] is not a permutation of rank {rank}");
         return perm.Select(p => (int)p).ToArray();
     }
 

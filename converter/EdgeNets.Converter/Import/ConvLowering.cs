@@ -22,8 +22,8 @@ internal sealed partial class GraphImporter
     {
         var values = OnnxNodeAttributes.Ints(n, attribute);
         if (values == null) return Enumerable.Repeat(defaultValue, spatial).ToArray();
-        if (values.Length != spatial) throw Fail(n, $"attribute '{attribute}' = [{string.Join(',', values)}] must have {spatial} values");
-        if (values.Any(v => v < 1 || v > int.MaxValue)) throw Fail(n, $"attribute '{attribute}' = [{string.Join(',', values)}] must be positive");
+        if (values.Length != spatial) throw Fail(n, $"attribute '{attribute}' = [{MessageText.List(values)}] must have {spatial} values");
+        if (values.Any(v => v < 1 || v > int.MaxValue)) throw Fail(n, $"attribute '{attribute}' = [{MessageText.List(values)}] must be positive");
         return values.Select(v => (int)v).ToArray();
     }
 
@@ -41,8 +41,8 @@ internal sealed partial class GraphImporter
                 var p = OnnxNodeAttributes.Ints(n, "pads");
                 if (p != null)
                 {
-                    if (p.Length != 2 * spatial) throw Fail(n, $"attribute 'pads' = [{string.Join(',', p)}] must have {2 * spatial} values");
-                    if (p.Any(v => v < 0 || v > int.MaxValue)) throw Fail(n, $"attribute 'pads' = [{string.Join(',', p)}] has a negative value");
+                    if (p.Length != 2 * spatial) throw Fail(n, $"attribute 'pads' = [{MessageText.List(p)}] must have {2 * spatial} values");
+                    if (p.Any(v => v < 0 || v > int.MaxValue)) throw Fail(n, $"attribute 'pads' = [{MessageText.List(p)}] has a negative value");
                     for (int i = 0; i < p.Length; i++) pads[i] = (int)p[i];
                 }
                 break;
@@ -95,7 +95,7 @@ internal sealed partial class GraphImporter
         var kernel = w.Shape[2..];
         var kernelAttr = OnnxNodeAttributes.Ints(n, "kernel_shape");
         if (kernelAttr != null && !kernelAttr.Select(k => (int)k).SequenceEqual(kernel))
-            throw Fail(n, $"attribute 'kernel_shape' = [{string.Join(',', kernelAttr)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
+            throw Fail(n, $"attribute 'kernel_shape' = [{MessageText.List(kernelAttr)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
         var strides = SpatialInts(n, "strides", spatial, 1);
         var dilations = SpatialInts(n, "dilations", spatial, 1);
         var (pads, output) = Window(n, x.Shape[2..], kernel, strides, dilations, false);
@@ -120,7 +120,7 @@ internal sealed partial class GraphImporter
         if (OnnxNodeAttributes.Ints(n, "kernel_shape") == null) throw Fail(n, "attribute 'kernel_shape' is required");
         var strides = SpatialInts(n, "strides", spatial, 1);
         var dilations = SpatialInts(n, "dilations", spatial, 1);
-        if (op == OpType.AveragePool && dilations.Any(d => d != 1)) throw Fail(n, $"attribute 'dilations' = [{string.Join(',', dilations)}] is not supported for AveragePool");
+        if (op == OpType.AveragePool && dilations.Any(d => d != 1)) throw Fail(n, $"attribute 'dilations' = [{MessageText.List(dilations)}] is not supported for AveragePool");
         long ceil = OnnxNodeAttributes.Int(n, "ceil_mode", 0);
         var (pads, output) = Window(n, x.Shape[2..], kernel, strides, dilations, ceil != 0);
         var attributes = new OpAttributes().Set(AttributeKey.KernelShape, kernel).Set(AttributeKey.Strides, strides).Set(AttributeKey.Pads, pads);

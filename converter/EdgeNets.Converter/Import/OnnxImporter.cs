@@ -79,21 +79,35 @@ internal sealed partial class GraphImporter
         foreach (var input in graph.Input)
         {
             if (_g.Values.ContainsKey(input.Name)) continue; // older exporters list initializers as inputs too
-            _g.AddActivation(input.Name, InputShape(input));
+            var shape = InputShape(input);
+            try { _g.AddActivation(input.Name, shape); }
+            catch (ConversionDetailException e) { throw new ConversionException($"{_source}: graph input '{input.Name}': {e.Message}", e); }
             _g.Inputs.Add(input.Name);
         }
         if (_g.Inputs.Count == 0) throw new ConversionException($"{_source}: the model has no non-constant inputs");
 
-        foreach (var n in graph.Node) ImportNode(n);
+        foreach (var n in graph.Node)
+        {
+            foreach (var o in n.Output)
+                if (o != "" && (_g.Values.ContainsKey(o) || _alias.ContainsKey(o)))
+                    throw Fail(n, $"output '{o}' is already produced by an earlier node, initializer or graph input");
+            // Helpers below the node (shape arithmetic, attributes, constants) do not know it: it is named here.
+            try { ImportNode(n); }
+            catch (ConversionDetailException e) { throw Fail(n, e.Message); }
+        }
 
-        ResolveOutputs(graph);
-        BatchNormFolding.Run(_g);
-        ConstantEvaluation.Run(_g, _source);
-        GeluFusion.Run(_g);
-        PadFusion.Run(_g);
-        ActivationFusion.Run(_g);
-        DeadCodeElimination.Run(_g);
-        return Emit();
+        try
+        {
+            ResolveOutputs(graph);
+            BatchNormFolding.Run(_g);
+            ConstantEvaluation.Run(_g, _source);
+            GeluFusion.Run(_g);
+            PadFusion.Run(_g);
+            ActivationFusion.Run(_g);
+            DeadCodeElimination.Run(_g);
+            return Emit();
+        }
+        catch (ConversionDetailException e) { throw new ConversionException($"{_source}: {e.Message}", e); }
     }
 
     private int ReadOpset()
@@ -227,11 +241,11 @@ internal sealed partial class GraphImporter
         var a = n.Attribute.Count == 1 ? n.Attribute[0] : throw Fail(n, "expects exactly one attribute");
         ConstTensor value = a.Name switch
         {
-            "value" => ConstTensor.FromProto(a.T, $"{_source}: node '{NodeLabel(n)}' (Constant)"),
-            "value_float" => ConstTensor.FromFloats([], [a.F]),
-            "value_floats" => ConstTensor.FromFloats([a.Floats.Count], a.Floats.ToArray()),
-            "value_int" => ConstTensor.FromLongs([], [a.I]),
-            "value_ints" => ConstTensor.FromLongs([a.Ints.Count], a.Ints.ToArray()),
+            "value" => ConstTensor.FromProto(OnnxNodeAttributes.Tensor(n, a.Name)!, $"{_source}: node '{NodeLabel(n)}' (Constant)"),
+            "value_float" => ConstTensor.FromFloats([], [OnnxNodeAttributes.Float(n, a.Name, 0)]),
+            "value_floats" => ConstTensor.FromFloats([a.Floats.Count], OnnxNodeAttributes.Floats(n, a.Name)!),
+            "value_int" => ConstTensor.FromLongs([], [OnnxNodeAttributes.Int(n, a.Name, 0)]),
+            "value_ints" => ConstTensor.FromLongs([a.Ints.Count], OnnxNodeAttributes.Ints(n, a.Name)!),
             _ => throw Fail(n, $"attribute '{a.Name}' is not supported"),
         };
         _g.AddConstant(n.Output[0], value);
@@ -344,6 +358,9 @@ internal sealed partial class GraphImporter
             {
                 if (!v.Constant.IsFloat)
                     throw new ConversionException($"{_source}: {ConstTensor.TypeName(v.Constant.OnnxType)} tensor '{name}' would reach the model; only float tensors are supported there");
+                int bad = Array.FindIndex(v.Constant.Floats!, f => !float.IsFinite(f));
+                if (bad >= 0)
+                    throw new ConversionException($"{_source}: constant '{name}' [{ShapeUtil.Format(v.Shape)}] has value {v.Constant.Floats![bad]} at index {bad}; weights must be finite");
                 t = new TensorInfo(name, DataType.Float32, v.Shape, TensorKind.Constant) { Data = MemoryMarshal.AsBytes(v.Constant.Floats.AsSpan()).ToArray() };
             }
             else t = new TensorInfo(name, DataType.Float32, v.Shape, TensorKind.Activation);
@@ -355,6 +372,9 @@ internal sealed partial class GraphImporter
         foreach (var node in _g.Nodes)
         {
             if (node.Op.IsNeverInFile()) throw new ConversionException($"{_source}: node '{node.Name}' ({node.Op}) was not lowered");
+            foreach (var (key, values) in node.Attributes.Floats)
+                if (Array.FindIndex(values, f => !float.IsFinite(f)) is int i and >= 0)
+                    throw new ConversionException($"{_source}: node '{node.Name}' ({node.Op}): attribute {key} = {values[i]} is not finite");
             mg.Ops.Add(new OpInfo(node.Op, node.Name, node.Inputs.Select(Id).ToArray(), node.Outputs.Select(Id).ToArray(), node.Attributes));
         }
         foreach (var name in _g.Outputs) mg.Outputs.Add(Id(name));

@@ -101,8 +101,8 @@ internal sealed partial class GraphImporter
             value = HasInput(n, 2) ? (float)ConstInput(n, 2, "constant_value").Get(0) : 0f;
         }
         int rank = x.Shape.Length;
-        if (pads.Length != 2 * rank) throw Fail(n, $"pads [{string.Join(',', pads)}] must have {2 * rank} values for input rank {rank}");
-        if (pads.Any(p => p < 0 || p > int.MaxValue)) throw Fail(n, $"pads [{string.Join(',', pads)}] has a negative value; cropping is not supported");
+        if (pads.Length != 2 * rank) throw Fail(n, $"pads [{MessageText.List(pads)}] must have {2 * rank} values for input rank {rank}");
+        if (pads.Any(p => p < 0 || p > int.MaxValue)) throw Fail(n, $"pads [{MessageText.List(pads)}] has a negative value; cropping is not supported");
         var shape = x.Shape.Select((d, i) => d + (int)pads[i] + (int)pads[i + rank]).ToArray();
         Emit(n, OpType.Pad, [x.Name], shape, new OpAttributes().Set(AttributeKey.Pads, pads.Select(p => (int)p).ToArray()).Set(AttributeKey.PadValue, value));
     }

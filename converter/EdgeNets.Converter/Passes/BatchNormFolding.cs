@@ -24,7 +24,13 @@ internal static class BatchNormFolding
             var variance = Params(g, bn, 4, channels);
             // y = x * s + (beta - mean * s), s = scale / sqrt(var + eps); computed in double once.
             var s = new double[channels];
-            for (int c = 0; c < channels; c++) s[c] = scale[c] / Math.Sqrt((double)variance[c] + epsilon);
+            for (int c = 0; c < channels; c++)
+            {
+                double denominator = (double)variance[c] + epsilon;
+                if (!(denominator > 0))
+                    throw new ConversionDetailException($"node '{bn.Name}' (BatchNormalization): variance + epsilon of channel {c} is {variance[c]} + {epsilon}; it must be positive");
+                s[c] = scale[c] / Math.Sqrt(denominator);
+            }
 
             // Conv weights [M, ...] and Gemm weights [N, K] both have the output channel on axis 0; a Gemm's
             // output channel is BatchNormalization's axis 1 only when that output is 2-D.
@@ -48,6 +54,8 @@ internal static class BatchNormFolding
                 mulValues[c] = (float)s[c];
                 addValues[c] = (float)(beta[c] - mean[c] * s[c]);
             }
+            RequireFinite(bn, mulValues, "scale");
+            RequireFinite(bn, addValues, "shift");
             string scaleName = g.NewConstant(bn.Name + "_scale", ConstTensor.FromFloats(mulShape, mulValues));
             string shiftName = g.NewConstant(bn.Name + "_shift", ConstTensor.FromFloats(mulShape, addValues));
             string scaled = g.AddActivation(g.UniqueName(bn.Outputs[0] + "_scaled"), x.Shape).Name;
@@ -71,6 +79,8 @@ internal static class BatchNormFolding
         var oldBias = conv.Inputs.Count > 2 && conv.Inputs[2] != "" ? g.Value(conv.Inputs[2]).Constant!.AsFloats() : new float[m];
         var newBias = new float[m];
         for (int o = 0; o < m; o++) newBias[o] = (float)((oldBias[o] - mean[o]) * s[o] + beta[o]);
+        RequireFinite(bn, newWeights, $"weights of '{conv.Name}'");
+        RequireFinite(bn, newBias, $"bias of '{conv.Name}'");
 
         // New constants: the original weights may be shared with other convolutions.
         string wName = g.NewConstant(conv.Inputs[1] + "_bn", ConstTensor.FromFloats(w.Shape, newWeights));
@@ -84,11 +94,19 @@ internal static class BatchNormFolding
         g.Rename(convOut, bn.Outputs[0]);
     }
 
+    /// <summary>Statistics far out of float range (a mean of 1e38, a variance of 1e-45) fold into infinities: refused here, by the node.</summary>
+    private static void RequireFinite(IrNode bn, float[] folded, string what)
+    {
+        int bad = Array.FindIndex(folded, v => !float.IsFinite(v));
+        if (bad >= 0)
+            throw new ConversionDetailException($"node '{bn.Name}' (BatchNormalization): folding gives {what} value {folded[bad]} at index {bad}; its scale, bias, mean or variance is out of range");
+    }
+
     private static float[] Params(IrGraph g, IrNode bn, int index, int channels)
     {
         var v = g.Value(bn.Inputs[index]);
         if (v.Constant == null || !v.Constant.IsFloat || v.Constant.Count != channels)
-            throw new ConversionException($"node '{bn.Name}' (BatchNormalization): input {index} '{v.Name}' must be a constant float tensor of {channels} values (shape [{ShapeUtil.Format(v.Shape)}])");
+            throw new ConversionDetailException($"node '{bn.Name}' (BatchNormalization): input {index} '{v.Name}' must be a constant float tensor of {channels} values (shape [{ShapeUtil.Format(v.Shape)}])");
         return v.Constant.Floats!;
     }
 }

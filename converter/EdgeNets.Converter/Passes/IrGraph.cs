@@ -65,8 +65,10 @@ internal sealed class IrGraph
         return name;
     }
 
+    /// <summary>A run-time value; its shape is refused when a dimension is negative or it is over <see cref="ConversionLimits.MaxTensorElements"/>.</summary>
     public IrValue AddActivation(string name, int[] shape)
     {
+        ConversionLimits.CheckedElementCount(shape);
         _usedNames.Add(name);
         var v = new IrValue(name, shape, null);
         Values[name] = v;
@@ -75,6 +77,7 @@ internal sealed class IrGraph
 
     public IrValue AddConstant(string name, ConstTensor constant)
     {
+        ConversionLimits.CheckedElementCount(constant.Shape);
         _usedNames.Add(name);
         var v = new IrValue(name, constant.Shape, constant);
         Values[name] = v;

@@ -37,6 +37,8 @@ public static class ArenaPlanner
             placed.Add((offset, offset + size, first[t], last[t]));
             arena = Math.Max(arena, EnetFormat.AlignUp(offset + size));
         }
+        if (arena > ConversionLimits.MaxArenaBytes)
+            throw new ConversionException($"the planned arena of {arena} bytes is over the limit of {ConversionLimits.MaxArenaBytes >> 20} MB");
         graph.ArenaBytes = arena;
     }
 

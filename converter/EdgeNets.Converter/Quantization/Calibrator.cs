@@ -40,7 +40,12 @@ public static class Calibrator
 
         // Offsets only matter to the loader's checks: the session keeps every activation in its own slot.
         ArenaPlanner.Plan(floatGraph);
-        var model = Model.Load(EnetWriter.Write(floatGraph));
+        long kept = ArenaPlanner.UnsharedBytes(floatGraph);
+        if (kept > ConversionLimits.MaxArenaBytes)
+            throw new ConversionException($"calibration keeps every activation, {kept} bytes in all, over the limit of {ConversionLimits.MaxArenaBytes >> 20} MB");
+        Model model;
+        try { model = Model.Load(EnetWriter.Write(floatGraph)); }
+        catch (ModelFormatException e) { throw new ConversionException($"the float graph fails the model checks: {e.Message}", e); }
         using var session = model.CreateSession(new SessionOptions { KeepAllActivations = true });
         var graph = model.Graph;
 
@@ -61,6 +66,7 @@ public static class Calibrator
                 var input = graph.Tensors[graph.Inputs[i]];
                 if (sample[i].Length != input.ElementCount)
                     throw new ConversionException($"calibration sample {s}: input '{input.Name}' expects {input.ElementCount} values (shape [{ShapeUtil.Format(input.Shape)}]), got {sample[i].Length}");
+                RequireFinite(sample[i], s, $"input '{input.Name}'", "the calibration data must be finite");
                 session.SetInput(i, sample[i]);
             }
             session.Invoke();
@@ -68,10 +74,19 @@ public static class Calibrator
             {
                 var values = buffer.AsSpan(0, graph.Tensors[t].ElementCount);
                 session.ReadTensorAsFloat(t, values);
+                RequireFinite(values, s, $"tensor '{graph.Tensors[t].Name}'", "the float model is not finite on this sample");
                 stats[graph.Tensors[t].Name].Add(values);
             }
             progress?.Report(s + 1);
         }
         return new CalibrationStats(options, samples.Count, stats);
+    }
+
+    /// <summary>A NaN or infinity would give a tensor no usable range (or a default one, silently): refused by where it is.</summary>
+    private static void RequireFinite(ReadOnlySpan<float> values, int sample, string where, string why)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                throw new ConversionException($"calibration sample {sample}: {where} has value {values[i]} at index {i}; {why}");
     }
 }

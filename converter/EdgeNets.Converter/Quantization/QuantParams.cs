@@ -38,5 +38,16 @@ internal static class QuantParams
     }
 
 
-    public static (int Multiplier, int Shift) Multiplier(double real) => FixedPoint.QuantizeMultiplier(real);
+    /// <summary>
+    /// The fixed-point form of a real rescaling factor (a ratio of scales). Scales from extreme weights or ranges can
+    /// put it out of what an int32 multiplier and shift hold: refused (the quantizer names the operator).
+    /// </summary>
+    public static (int Multiplier, int Shift) Multiplier(double real)
+    {
+        try { return FixedPoint.QuantizeMultiplier(real); }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw new ConversionDetailException($"the requantization factor {real:G6} (a ratio of scales) is outside the fixed-point range [0, 2^30)");
+        }
+    }
 }

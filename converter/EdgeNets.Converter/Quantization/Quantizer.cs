@@ -55,8 +55,16 @@ public static partial class Quantizer
                 if (t.Type != DataType.Float32) throw new ConversionException($"quantizer: graph input '{t.Name}' is {t.Type}, expected Float32");
                 _q.Inputs.Add(NewActivation(id, Calibrated(t)));
             }
-            foreach (var op in _f.Ops) Lower(op);
+            foreach (var op in _f.Ops)
+            {
+                try { Lower(op); }
+                catch (ConversionDetailException e) { throw new ConversionException($"quantizer: {op}: {e.Message}", e); }
+            }
             foreach (int id in _f.Outputs) _q.Outputs.Add(Mapped(id, "graph output"));
+            // Scales are products and ratios of other scales: extreme weights or ranges can overflow them.
+            foreach (var t in _q.Tensors)
+                if (t.Quantization?.Scales.FirstOrDefault(s => !(float.IsFinite(s) && s > 0), 1f) is float bad and not 1f)
+                    throw new ConversionException($"quantizer: tensor '{t.Name}' gets scale {bad}, not a positive finite number; its weights or calibrated range are out of range");
             foreach (var (k, v) in _f.Metadata) _q.Metadata[k] = v;
             _q.Metadata["precision"] = "int8";
             _q.Metadata["calibration"] = _stats.Describe();

@@ -123,6 +123,7 @@ public static class EvalCommand
         double? floatMae = targets != null ? floatTargetError / (n * classes) : null;
         double? quantMae = targets != null ? quantTargetError / (n * classes) : null;
         string precision = g.Metadata.TryGetValue("precision", out var p) ? p : "?";
+        long nonFinite = outputs.Sum(o => o.NonFinite);
 
         if (json)
         {
@@ -130,7 +131,7 @@ public static class EvalCommand
             sb.Append(inv, $"\"samples\": {n}, \"precision\": \"{precision}\", \"top1_agreement\": {(agreement is { } ag ? JsonNumber(ag) : "null")}, ");
             if (floatAcc != null) sb.Append(inv, $"\"float_accuracy\": {floatAcc:R}, \"quantized_accuracy\": {quantAcc:R}, ");
             if (floatMae != null) sb.Append(inv, $"\"float_mae\": {floatMae:R}, \"quantized_mae\": {quantMae:R}, ");
-            sb.Append(inv, $"\"max_abs_error\": {maxAbs:R}, \"mean_abs_error\": {meanAbs:R}, \"outputs\": [");
+            sb.Append(inv, $"\"max_abs_error\": {maxAbs:R}, \"mean_abs_error\": {meanAbs:R}, \"non_finite_values\": {nonFinite}, \"outputs\": [");
             for (int i = 0; i < outputs.Count; i++)
             {
                 var o = outputs[i];
@@ -146,10 +147,12 @@ public static class EvalCommand
             }
             sb.Append("]}");
             stdout.WriteLine(sb.ToString());
-            return 0;
+            return nonFinite > 0 ? 1 : 0;
         }
 
         stdout.WriteLine($"samples: {n} ({precision} model {enetPath} vs ONNX Runtime float32 {onnxPath})");
+        foreach (var o in outputs.Where(o => o.NonFinite + o.ReferenceNonFinite > 0))
+            stdout.WriteLine($"NOT FINITE: output '{o.Name}' has {o.NonFinite} NaN or infinite values of {n * (long)o.Ours.Length} from {enetPath}, {o.ReferenceNonFinite} from ONNX Runtime; they are left out of the errors and top-1 agreement below");
         if (agreement != null) stdout.WriteLine($"top-1 agreement: {agreement * 100:F2}%");
         if (floatAcc != null)
         {
@@ -175,7 +178,7 @@ public static class EvalCommand
             stdout.WriteLine($"  {Trim(g.Tensors[t].Name, 40),-40} {producer?.Type.ToString() ?? "",-18} {string.Join('x', g.Tensors[t].Shape),-16} {FormatDb(Sqnr(signal[t], noise[t])),8}");
         }
         if (layers.Count == 0) stdout.WriteLine("  (no intermediate tensor names match the ONNX graph)");
-        return 0;
+        return nonFinite > 0 ? 1 : 0;
     }
 
     /// <summary>One output's running comparison with ONNX Runtime.</summary>
@@ -190,11 +193,21 @@ public static class EvalCommand
         public double MaxAbs, SumAbs, Signal, Noise;
         public long Count;
         public int Agree;
+        /// <summary>NaN or infinite values, ours and ONNX Runtime's: left out of the errors, and their samples out of the agreement.</summary>
+        public long NonFinite, ReferenceNonFinite;
 
         public void Add(float[] expected)
         {
+            bool finite = true;
             for (int i = 0; i < expected.Length; i++)
             {
+                if (!float.IsFinite(Ours[i]) || !float.IsFinite(expected[i]))
+                {
+                    if (!float.IsFinite(Ours[i])) NonFinite++;
+                    if (!float.IsFinite(expected[i])) ReferenceNonFinite++;
+                    finite = false;
+                    continue;
+                }
                 double e = Math.Abs(expected[i] - Ours[i]);
                 MaxAbs = Math.Max(MaxAbs, e);
                 SumAbs += e;
@@ -202,7 +215,7 @@ public static class EvalCommand
                 Noise += e * e;
             }
             Count += expected.Length;
-            if (IsScores && ArgMax(expected) == ArgMax(Ours)) Agree++;
+            if (IsScores && finite && ArgMax(expected) == ArgMax(Ours)) Agree++;
         }
     }
 
