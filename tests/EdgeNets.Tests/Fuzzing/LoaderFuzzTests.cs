@@ -35,8 +35,8 @@ public class LoaderFuzzTests
 
         Assert.That(report.Defects.Select(d => $"{d.Name}: {d.Detail}"), Is.Empty, $"defective inputs written to {folder}");
         // The mutations reach past the checksum into every check, and enough mutants load to compare kernels on.
-        Assert.That(report.Outcomes[FuzzOutcome.Refused], Is.GreaterThan(iterations / 4));
-        Assert.That(report.Outcomes[FuzzOutcome.Identical], Is.GreaterThan(iterations / 20));
+        Assert.That(report.Outcomes[LoaderFuzzOutcome.Refused], Is.GreaterThan(iterations / 4));
+        Assert.That(report.Outcomes[LoaderFuzzOutcome.Identical], Is.GreaterThan(iterations / 20));
     }
 
     public static IEnumerable<string> RegressionFiles() =>
@@ -49,7 +49,7 @@ public class LoaderFuzzTests
     public void RegressionInputIsRefusedOrRunsIdentically(string name)
     {
         var (outcome, detail) = LoaderFuzzer.Check(File.ReadAllBytes(Path.Combine(RegressionFolder, name)));
-        Assert.That(outcome, Is.AnyOf(FuzzOutcome.Refused, FuzzOutcome.Identical), detail);
-        if (outcome == FuzzOutcome.Refused) Assert.That(detail, Does.Not.Contain(Environment.NewLine), "one line");
+        Assert.That(outcome, Is.AnyOf(LoaderFuzzOutcome.Refused, LoaderFuzzOutcome.Identical), detail);
+        if (outcome == LoaderFuzzOutcome.Refused) Assert.That(detail, Does.Not.Contain(Environment.NewLine), "one line");
     }
 }

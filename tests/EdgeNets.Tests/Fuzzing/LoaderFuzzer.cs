@@ -9,7 +9,7 @@ using EdgeNets.Tests.Support;
 namespace EdgeNets.Tests.Fuzzing;
 
 /// <summary>What became of one input.</summary>
-public enum FuzzOutcome
+public enum LoaderFuzzOutcome
 {
     /// <summary>Model.Load refused it with a <see cref="ModelFormatException"/>: the expected end of a hostile file.</summary>
     Refused,
@@ -29,22 +29,22 @@ public enum FuzzOutcome
 public sealed class FuzzReport
 {
     public int Tried { get; set; }
-    public Dictionary<FuzzOutcome, int> Outcomes { get; } = Enum.GetValues<FuzzOutcome>().ToDictionary(o => o, _ => 0);
+    public Dictionary<LoaderFuzzOutcome, int> Outcomes { get; } = Enum.GetValues<LoaderFuzzOutcome>().ToDictionary(o => o, _ => 0);
     /// <summary>Refusals by the class of their message (names and numbers blanked).</summary>
     public Dictionary<string, int> RefusalClasses { get; } = new(StringComparer.Ordinal);
     public List<(string Name, byte[] File, string Detail)> Defects { get; } = new();
 
     private const int MaxClassesShown = 40;
 
-    public int DefectCount => Outcomes[FuzzOutcome.LoadCrash] + Outcomes[FuzzOutcome.RunCrash] + Outcomes[FuzzOutcome.Mismatch];
+    public int DefectCount => Outcomes[LoaderFuzzOutcome.LoadCrash] + Outcomes[LoaderFuzzOutcome.RunCrash] + Outcomes[LoaderFuzzOutcome.Mismatch];
 
     public override string ToString()
     {
         var lines = new List<string>
         {
-            $"{Tried} inputs: {Outcomes[FuzzOutcome.Refused]} refused, {Outcomes[FuzzOutcome.Identical]} accepted and identical on optimized and reference kernels, " +
-            $"{Outcomes[FuzzOutcome.LoadedNotRun]} accepted (arena too large to run here), {Outcomes[FuzzOutcome.LoadCrash]} load crashes, " +
-            $"{Outcomes[FuzzOutcome.RunCrash]} run crashes, {Outcomes[FuzzOutcome.Mismatch]} mismatches",
+            $"{Tried} inputs: {Outcomes[LoaderFuzzOutcome.Refused]} refused, {Outcomes[LoaderFuzzOutcome.Identical]} accepted and identical on optimized and reference kernels, " +
+            $"{Outcomes[LoaderFuzzOutcome.LoadedNotRun]} accepted (arena too large to run here), {Outcomes[LoaderFuzzOutcome.LoadCrash]} load crashes, " +
+            $"{Outcomes[LoaderFuzzOutcome.RunCrash]} run crashes, {Outcomes[LoaderFuzzOutcome.Mismatch]} mismatches",
             "refusals by message class:",
         };
         var classes = RefusalClasses.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
@@ -109,29 +109,29 @@ public sealed class LoaderFuzzer
         return report;
     }
 
-    public static void Record(FuzzReport report, FuzzOutcome outcome, string detail, string name, byte[] file)
+    public static void Record(FuzzReport report, LoaderFuzzOutcome outcome, string detail, string name, byte[] file)
     {
         report.Tried++;
         report.Outcomes[outcome]++;
-        if (outcome == FuzzOutcome.Refused)
+        if (outcome == LoaderFuzzOutcome.Refused)
         {
             string cls = MessageClass(detail);
             report.RefusalClasses[cls] = report.RefusalClasses.GetValueOrDefault(cls) + 1;
         }
-        else if (outcome is FuzzOutcome.LoadCrash or FuzzOutcome.RunCrash or FuzzOutcome.Mismatch)
+        else if (outcome is LoaderFuzzOutcome.LoadCrash or LoaderFuzzOutcome.RunCrash or LoaderFuzzOutcome.Mismatch)
         {
             report.Defects.Add((name, file, $"{outcome}: {detail}"));
         }
     }
 
     /// <summary>Loads one input and, when accepted, runs it on every kernel set; the outcome and its message.</summary>
-    public static (FuzzOutcome Outcome, string Detail) Check(byte[] file, int inputSeed = 0)
+    public static (LoaderFuzzOutcome Outcome, string Detail) Check(byte[] file, int inputSeed = 0)
     {
         Model model;
         try { model = Model.Load(file); }
-        catch (ModelFormatException e) { return (FuzzOutcome.Refused, e.Message); }
-        catch (Exception e) { return (FuzzOutcome.LoadCrash, OneLine(e)); }
-        if (model.ArenaBytes > MaxRunArenaBytes) return (FuzzOutcome.LoadedNotRun, $"arena {model.ArenaBytes} bytes");
+        catch (ModelFormatException e) { return (LoaderFuzzOutcome.Refused, e.Message); }
+        catch (Exception e) { return (LoaderFuzzOutcome.LoadCrash, OneLine(e)); }
+        if (model.ArenaBytes > MaxRunArenaBytes) return (LoaderFuzzOutcome.LoadedNotRun, $"arena {model.ArenaBytes} bytes");
         try
         {
             var reference = RunOnce(model, new SessionOptions { ReferenceKernelsOnly = true }, inputSeed);
@@ -143,13 +143,13 @@ public sealed class LoaderFuzzer
                     if (optimized[o].AsSpan().SequenceEqual(reference[o])) continue;
                     int at = optimized[o].AsSpan().CommonPrefixLength(reference[o]);
                     var tensor = model.Graph.Tensors[model.Graph.Outputs[o]];
-                    return (FuzzOutcome.Mismatch, $"output '{tensor.Name}' differs at byte {at} with {threads} thread(s) " +
+                    return (LoaderFuzzOutcome.Mismatch, $"output '{tensor.Name}' differs at byte {at} with {threads} thread(s) " +
                         $"(optimized {string.Join(", ", OpKernels(model, threads))})");
                 }
             }
         }
-        catch (Exception e) { return (FuzzOutcome.RunCrash, OneLine(e)); }
-        return (FuzzOutcome.Identical, "");
+        catch (Exception e) { return (LoaderFuzzOutcome.RunCrash, OneLine(e)); }
+        return (LoaderFuzzOutcome.Identical, "");
     }
 
     /// <summary>Every graph output's bytes after one run on inputs drawn from <paramref name="inputSeed"/> (finite floats, any int8).</summary>
