@@ -21,6 +21,9 @@ public sealed class SourceUri
         _query = query;
     }
 
+    /// <summary>Schemes whose path may be empty, e.g. <c>rpicam:?width=320</c> for the first camera module.</summary>
+    private static readonly string[] PathOptionalSchemes = ["rpicam"];
+
     public string Text { get; }
     public string Scheme { get; }
     public string Path { get; }
@@ -39,7 +42,7 @@ public sealed class SourceUri
         string rest = text[(colon + 1)..];
         int question = rest.IndexOf('?');
         string path = question < 0 ? rest : rest[..question];
-        if (path.Length == 0)
+        if (path.Length == 0 && Array.IndexOf(PathOptionalSchemes, scheme) < 0)
             throw new SourceUriException($"source '{text}': missing path after '{scheme}:'");
         var query = new Dictionary<string, string>(StringComparer.Ordinal);
         if (question >= 0)

@@ -3,10 +3,10 @@ namespace EdgeNets.Host.Sources;
 /// <summary>Creates the source named by a <c>--source</c> argument.</summary>
 public static class SourceFactory
 {
-    public const string Schemes = "npy, images, csv, video, camera, imu, serial";
+    public const string Schemes = "npy, images, csv, video, camera, rpicam, imu, env, serial";
 
     /// <summary>
-    /// Opens the source. Live devices (camera, imu, serial) are wrapped in a <see cref="ResilientSource"/> so a device
+    /// Opens the source. Live devices (camera, rpicam, imu, env, serial) are wrapped in a <see cref="ResilientSource"/> so a device
     /// that fails is reopened with backoff; the first open happens here so a wrong path fails at start-up.
     /// </summary>
     public static ISource Create(SourceUri uri, TextWriter log, CancellationToken cancel = default)
@@ -18,7 +18,9 @@ public static class SourceFactory
             case "csv": return new CsvSource(uri, log, cancel);
             case "video": return new Y4mSource(uri, cancel);
             case "camera": return Live(uri, () => new CameraSource(uri, cancel), log, cancel);
+            case "rpicam": return Live(uri, () => new RpiCamSource(uri, cancel), log, cancel);
             case "imu": return Live(uri, () => ImuSource.Open(uri), log, cancel);
+            case "env": return Live(uri, () => EnvironmentSource.Open(uri), log, cancel);
             case "serial": return Live(uri, () => new SerialSource(uri, cancel), log, cancel);
             default: throw new SourceUriException($"source '{uri.Text}': unknown scheme '{uri.Scheme}' (supported: {Schemes})");
         }

@@ -44,6 +44,14 @@ public class SourceUriTests
     }
 
     [Test]
+    public void RpicamNeedsNoPathForTheFirstCamera()
+    {
+        var uri = SourceUri.Parse("rpicam:?width=320&height=240");
+        Assert.That((uri.Scheme, uri.Path, uri.GetInt("width", 0)), Is.EqualTo(("rpicam", "", 320)));
+        Assert.That(SourceUri.Parse("rpicam:1").Path, Is.EqualTo("1"));
+    }
+
+    [Test]
     public void BadOptionValuesAndUnknownKeysFail()
     {
         var uri = SourceUri.Parse("camera:/dev/video0?width=wide&fps=0&colour=rgb&loop=maybe");
