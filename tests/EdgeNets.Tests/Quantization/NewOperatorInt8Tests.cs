@@ -35,6 +35,14 @@ public class NewOperatorInt8Tests
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 3, 4).Initializer("scales", [4], [1f, 1f, 2f, 2f])
             .Node("Resize", "up", ["x", "", "scales"], ["y"], String("mode", "nearest"), String("coordinate_transformation_mode", "asymmetric"),
                 String("nearest_mode", "floor")).Output("y").Build(), new[] { 1, 2, 3, 4 }).SetName("ResizeNearest");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)
+            .Initializer("w", [4, 3, 3, 3], TestData.Floats(61, 108, -0.3f, 0.3f)).Initializer("b", [3], TestData.Floats(62, 3))
+            .Node("ConvTranspose", "up", ["x", "w", "b"], ["y"], Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Ints("output_padding", 1, 1))
+            .Output("y").Build(), new[] { 1, 4, 5, 6 }).SetName("ConvTranspose2d");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 9)
+            .Initializer("w", [4, 1, 4], TestData.Floats(63, 16, -0.5f, 0.5f))
+            .Node("ConvTranspose", "up", ["x", "w"], ["t"], Ints("strides", 2), Int("group", 2))
+            .Node("Relu", "relu", ["t"], ["y"]).Output("y").Build(), new[] { 1, 4, 9 }).SetName("ConvTranspose1dGroupedRelu");
     }
 
     private static byte[] LoweringGelu() => EdgeNets.Tests.Import.LoweringNumericTests.GeluModel();
