@@ -74,6 +74,16 @@ internal sealed partial class GraphImporter
         return (pads, output);
     }
 
+    /// <summary>The kernel's spatial sizes (the weights' axes from 2 on), checked against kernel_shape when it is given.</summary>
+    private int[] KernelOfWeights(NodeProto n, IrValue w)
+    {
+        var kernel = w.Shape[2..];
+        var declared = OnnxNodeAttributes.Ints(n, "kernel_shape");
+        if (declared != null && !declared.Select(k => (int)k).SequenceEqual(kernel))
+            throw Fail(n, $"attribute 'kernel_shape' = [{string.Join(',', declared)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
+        return kernel;
+    }
+
     private IrValue SpatialInput(NodeProto n)
     {
         var x = Input(n, 0);
@@ -93,10 +103,7 @@ internal sealed partial class GraphImporter
         int channels = x.Shape[1], m = w.Shape[0];
         if (group < 1 || channels % group != 0 || w.Shape[1] * group != channels || m % group != 0)
             throw Fail(n, $"attribute 'group' = {group} does not fit input channels {channels} and weights [{ShapeUtil.Format(w.Shape)}]");
-        var kernel = w.Shape[2..];
-        var kernelAttr = OnnxNodeAttributes.Ints(n, "kernel_shape");
-        if (kernelAttr != null && !kernelAttr.Select(k => (int)k).SequenceEqual(kernel))
-            throw Fail(n, $"attribute 'kernel_shape' = [{string.Join(',', kernelAttr)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
+        var kernel = KernelOfWeights(n, w);
         var strides = SpatialInts(n, "strides", spatial, 1);
         var dilations = SpatialInts(n, "dilations", spatial, 1);
         var (pads, output) = Window(n, x.Shape[2..], kernel, strides, dilations, false);
@@ -129,10 +136,7 @@ internal sealed partial class GraphImporter
         if (group < 1 || group > channels || channels % group != 0 || w.Shape[0] != channels)
             throw Fail(n, $"attribute 'group' = {group} does not fit input channels {channels} and weights [{ShapeUtil.Format(w.Shape)}]");
         int g = (int)group, cpg = channels / g, mpg = w.Shape[1], m = mpg * g;
-        var kernel = w.Shape[2..];
-        var kernelAttr = OnnxNodeAttributes.Ints(n, "kernel_shape");
-        if (kernelAttr != null && !kernelAttr.Select(k => (int)k).SequenceEqual(kernel))
-            throw Fail(n, $"attribute 'kernel_shape' = [{string.Join(',', kernelAttr)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
+        var kernel = KernelOfWeights(n, w);
         var strides = SpatialInts(n, "strides", spatial, 1);
         var dilations = SpatialInts(n, "dilations", spatial, 1);
         var outputPadding = OnnxNodeAttributes.Ints(n, "output_padding") ?? new long[spatial];
