@@ -52,6 +52,8 @@ public enum OpType : ushort
     /// ONNX's [C, M/group, kernel...]), optional bias [M]; Strides, Pads, Dilations, Group; the output size is the output's.
     /// </summary>
     ConvTranspose = 32,
+    /// <summary>Softplus, ln(1 + eˣ) (Mish is x·tanh(softplus(x))); a LookupTable in int8 models.</summary>
+    Softplus = 33,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

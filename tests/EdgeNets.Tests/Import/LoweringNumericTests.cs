@@ -89,6 +89,17 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "erf.onnx", ("x", [4, 64], 13));
     }
 
+    /// <summary>Softplus and Mish as exporters write it (x·tanh(softplus(x))), over a range where eˣ overflows float.</summary>
+    [Test]
+    public void SoftplusAndMish_MatchOnnxRuntime()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 4, 64).Initializer("k", [1], [60f])
+            .Node("Mul", "widen", ["x", "k"], ["w"])
+            .Node("Softplus", "softplus", ["w"], ["s"]).Node("Tanh", "tanh", ["s"], ["t"]).Node("Mul", "mish", ["w", "t"], ["y"])
+            .Output("s").Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "mish.onnx", ("x", [4, 64], 17));
+    }
+
     [TestCase(-1, true)]
     [TestCase(1, true)]
     [TestCase(2, false)]
