@@ -167,8 +167,9 @@ public static class QdqExporter
         private void ReplaceWeighted(OpInfo op)
         {
             string what = $"{op.Type} '{op.Name}'";
-            if (!_byName.TryGetValue(op.Name, out var start) || start.OpType is not ("Conv" or "Gemm" or "MatMul") ||
-                (op.Type == OpType.Conv) != (start.OpType == "Conv"))
+            bool convTranspose = op.Type == OpType.ConvTranspose;
+            if (!_byName.TryGetValue(op.Name, out var start) || start.OpType is not ("Conv" or "ConvTranspose" or "Gemm" or "MatMul") ||
+                (op.Type == OpType.Conv) != (start.OpType == "Conv") || convTranspose != (start.OpType == "ConvTranspose"))
                 throw new ConversionException($"QDQ export: {what} of the int8 model has no matching node in the ONNX model; was the int8 model converted from this ONNX file?");
             var x = _q.Tensors[op.Inputs[0]];
             var w = _q.Tensors[op.Inputs[1]];
@@ -189,18 +190,21 @@ public static class QdqExporter
             if (w.Type != DataType.Int8 || w.Quantization is not { Axis: 0 } wq)
                 throw new ConversionException($"QDQ export: {what}: weights '{w.Name}' are not int8 per output channel");
 
+            // ONNX's ConvTranspose weights have M/group values on their output axis: per-axis scales fit only group 1.
+            if (convTranspose && op.Attributes.GetInt(AttributeKey.Group, 1) != 1)
+                throw new ConversionException($"QDQ export: {what} has group {op.Attributes.GetInt(AttributeKey.Group, 1)}: its per-output-channel weight scales do not fit ONNX's per-axis DequantizeLinear (only group 1 does)");
             // A MatMul on a rank-3+ input (ONNX Gemm is 2-D only) takes the weights back as [K, N], per channel on axis 1.
             bool matMul = op.Type == OpType.Gemm && x.Rank != 2;
             if (matMul && b != null) throw new ConversionException($"QDQ export: {what}: a bias on a rank-{x.Rank} input is not supported");
             var replacement = new List<NodeProto>();
-            string wDq = WeightInput(w, wq, replacement, transposed: matMul);
+            string wDq = WeightInput(w, wq, replacement, transposed: matMul, convTranspose: convTranspose);
             string? bDq = b == null ? null : BiasInput(b, replacement);
             string output = ClampOutput(op, y, chain, out var clip);
 
             var node = new NodeProto { Name = start.Name, Domain = "" };
-            if (op.Type == OpType.Conv)
+            if (op.Type is OpType.Conv or OpType.ConvTranspose)
             {
-                node.OpType = "Conv";
+                node.OpType = start.OpType;
                 node.Attribute.AddRange(start.Attribute.Select(a => a.Clone()));
             }
             else if (!matMul)
@@ -286,11 +290,23 @@ public static class QdqExporter
         }
 
         /// <summary>int8 weights with per-output-channel scales (zero point 0) behind a DequantizeLinear on the channel axis.</summary>
-        private string WeightInput(TensorInfo w, QuantizationInfo wq, List<NodeProto> nodes, bool transposed)
+        private string WeightInput(TensorInfo w, QuantizationInfo wq, List<NodeProto> nodes, bool transposed, bool convTranspose = false)
         {
             var data = w.Data.ToArray();
             var shape = (int[])w.Shape.Clone();
             int axis = 0;
+            if (convTranspose)
+            {
+                // ConvTranspose's [M, C, k...] (group 1) back to ONNX's [C, M, k...]: the output channel is axis 1.
+                int m = w.Shape[0], c = w.Shape[1], kernelSize = data.Length / (m * c);
+                var t = new byte[data.Length];
+                for (int o = 0; o < m; o++)
+                    for (int i = 0; i < c; i++)
+                        Array.Copy(data, (o * c + i) * kernelSize, t, (i * m + o) * kernelSize, kernelSize);
+                data = t;
+                shape = [c, m, .. w.Shape[2..]];
+                axis = 1;
+            }
             if (transposed)
             {
                 // [N, K] -> [K, N]

@@ -10,6 +10,7 @@ internal sealed partial class GraphImporter
     private static Lowering[] ConvLowerings =>
     [
         new("Conv", (g, n) => g.LowerConv(n)),
+        new("ConvTranspose", (g, n) => g.LowerConvTranspose(n)),
         new("MaxPool", (g, n) => g.LowerPool(n, OpType.MaxPool)),
         new("AveragePool", (g, n) => g.LowerPool(n, OpType.AveragePool)),
         new("GlobalAveragePool", (g, n) => g.LowerGlobalPool(n, OpType.GlobalAveragePool)),
@@ -73,6 +74,16 @@ internal sealed partial class GraphImporter
         return (pads, output);
     }
 
+    /// <summary>The kernel's spatial sizes (the weights' axes from 2 on), checked against kernel_shape when it is given.</summary>
+    private int[] KernelOfWeights(NodeProto n, IrValue w)
+    {
+        var kernel = w.Shape[2..];
+        var declared = OnnxNodeAttributes.Ints(n, "kernel_shape");
+        if (declared != null && !declared.Select(k => (int)k).SequenceEqual(kernel))
+            throw Fail(n, $"attribute 'kernel_shape' = [{MessageText.List(declared)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
+        return kernel;
+    }
+
     private IrValue SpatialInput(NodeProto n)
     {
         var x = Input(n, 0);
@@ -92,10 +103,7 @@ internal sealed partial class GraphImporter
         int channels = x.Shape[1], m = w.Shape[0];
         if (group < 1 || channels % group != 0 || w.Shape[1] * group != channels || m % group != 0)
             throw Fail(n, $"attribute 'group' = {group} does not fit input channels {channels} and weights [{ShapeUtil.Format(w.Shape)}]");
-        var kernel = w.Shape[2..];
-        var kernelAttr = OnnxNodeAttributes.Ints(n, "kernel_shape");
-        if (kernelAttr != null && !kernelAttr.Select(k => (int)k).SequenceEqual(kernel))
-            throw Fail(n, $"attribute 'kernel_shape' = [{MessageText.List(kernelAttr)}] does not match weights [{ShapeUtil.Format(w.Shape)}]");
+        var kernel = KernelOfWeights(n, w);
         var strides = SpatialInts(n, "strides", spatial, 1);
         var dilations = SpatialInts(n, "dilations", spatial, 1);
         var (pads, output) = Window(n, x.Shape[2..], kernel, strides, dilations, false);
@@ -109,6 +117,88 @@ internal sealed partial class GraphImporter
         var attributes = new OpAttributes().Set(AttributeKey.Strides, strides).Set(AttributeKey.Pads, pads)
             .Set(AttributeKey.Dilations, dilations).Set(AttributeKey.Group, (int)group);
         Emit(n, OpType.Conv, inputs, [x.Shape[0], m, .. output], attributes);
+    }
+
+    /// <summary>
+    /// ConvTranspose: the weights reordered from ONNX's [C, M/group, kernel...] to Conv's [M, C/group, kernel...] (so
+    /// the int8 weights are per output channel on axis 0 as Conv's), pads resolved from auto_pad or output_shape, and
+    /// output_padding folded into the output size.
+    /// </summary>
+    private void LowerConvTranspose(NodeProto n)
+    {
+        var x = SpatialInput(n);
+        int spatial = x.Shape.Length - 2;
+        var w = Input(n, 1);
+        if (w.Constant?.Floats == null) throw Fail(n, $"weights input '{n.Input[1]}' must be a constant float initializer; run-time weights are not supported");
+        if (w.Shape.Length != x.Shape.Length) throw Fail(n, $"weights shape [{ShapeUtil.Format(w.Shape)}] does not match input rank {x.Shape.Length}");
+        long group = OnnxNodeAttributes.Int(n, "group", 1);
+        int channels = x.Shape[1];
+        if (group < 1 || group > channels || channels % group != 0 || w.Shape[0] != channels)
+            throw Fail(n, $"attribute 'group' = {group} does not fit input channels {channels} and weights [{ShapeUtil.Format(w.Shape)}]");
+        int g = (int)group, cpg = channels / g, mpg = w.Shape[1], m = mpg * g;
+        var kernel = KernelOfWeights(n, w);
+        var strides = SpatialInts(n, "strides", spatial, 1);
+        var dilations = SpatialInts(n, "dilations", spatial, 1);
+        var outputPadding = OnnxNodeAttributes.Ints(n, "output_padding") ?? new long[spatial];
+        if (outputPadding.Length != spatial || outputPadding.Select((p, d) => p < 0 || p >= strides[d]).Any(bad => bad))
+            throw Fail(n, $"attribute 'output_padding' = [{MessageText.List(outputPadding)}] must have {spatial} values each below its stride");
+        var input = x.Shape[2..];
+        var full = new int[spatial]; // the output size before padding is taken off
+        for (int d = 0; d < spatial; d++) full[d] = (input[d] - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 + (int)outputPadding[d];
+        var pads = new int[2 * spatial];
+        var output = new int[spatial];
+        var outputShape = OnnxNodeAttributes.Ints(n, "output_shape");
+        string autoPad = OnnxNodeAttributes.String(n, "auto_pad", "NOTSET");
+        if (outputShape != null || autoPad is "SAME_UPPER" or "SAME_LOWER")
+        {
+            if (outputShape != null && outputShape.Length != spatial)
+                throw Fail(n, $"attribute 'output_shape' = [{MessageText.List(outputShape)}] must have {spatial} values (the spatial sizes)");
+            for (int d = 0; d < spatial; d++)
+            {
+                // As ONNX Runtime: an output_shape larger than the taps reach is filled with the bias; auto_pad's
+                // target input·stride only ever takes pads off.
+                int target = outputShape != null ? (int)outputShape[d] : input[d] * strides[d];
+                if (outputShape != null) output[d] = target;
+                int total = Math.Max(0, full[d] - target);
+                // As the ONNX spec and its conformance data: SAME_UPPER puts the odd pad at the end, the others at the start.
+                pads[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                pads[d + spatial] = total - pads[d];
+            }
+        }
+        else if (autoPad is "NOTSET" or "" or "VALID")
+        {
+            var p = autoPad == "VALID" ? null : OnnxNodeAttributes.Ints(n, "pads");
+            if (p != null)
+            {
+                if (p.Length != 2 * spatial || p.Any(v => v < 0 || v > int.MaxValue))
+                    throw Fail(n, $"attribute 'pads' = [{MessageText.List(p)}] must have {2 * spatial} values, none negative");
+                for (int i = 0; i < p.Length; i++) pads[i] = (int)p[i];
+            }
+        }
+        else throw Fail(n, $"attribute 'auto_pad' = '{autoPad}' is not supported");
+        for (int d = 0; d < spatial; d++)
+        {
+            if (output[d] == 0) output[d] = full[d] - pads[d] - pads[d + spatial];
+            if (output[d] < 1) throw Fail(n, $"pads [{MessageText.List(pads)}] leave no output on spatial axis {d}");
+        }
+
+        // ONNX w[c, j, k...] (input channel c of group c / cpg, its output channel j) is w'[group·mpg + j, c mod cpg, k...].
+        var source = w.Constant.Floats;
+        int kernelSize = kernel.Aggregate(1, (a, b) => a * b);
+        var reordered = new float[source.Length];
+        for (int c = 0; c < channels; c++)
+            for (int j = 0; j < mpg; j++)
+                Array.Copy(source, (c * mpg + j) * kernelSize, reordered, (((c / cpg) * mpg + j) * cpg + c % cpg) * kernelSize, kernelSize);
+        var inputs = new List<string> { x.Name, Constant(n, "weights", [m, cpg, .. kernel], reordered) };
+        if (HasInput(n, 2))
+        {
+            var b = FloatConstInput(n, 2, "bias");
+            if (b.Count != m) throw Fail(n, $"bias '{n.Input[2]}' has {b.Count} values, expected {m}");
+            inputs.Add(Input(n, 2).Name);
+        }
+        var attributes = new OpAttributes().Set(AttributeKey.Strides, strides).Set(AttributeKey.Pads, pads)
+            .Set(AttributeKey.Dilations, dilations).Set(AttributeKey.Group, g);
+        Emit(n, OpType.ConvTranspose, inputs, [x.Shape[0], m, .. output], attributes);
     }
 
     private void LowerPool(NodeProto n, OpType op)

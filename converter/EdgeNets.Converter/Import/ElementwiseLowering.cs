@@ -17,6 +17,7 @@ internal sealed partial class GraphImporter
         new("Tanh", (g, n) => g.LowerUnary(n, OpType.Tanh)),
         new("HardSwish", (g, n) => g.LowerUnary(n, OpType.HardSwish)),
         new("Erf", (g, n) => g.LowerUnary(n, OpType.Erf)),
+        new("Softplus", (g, n) => g.LowerUnary(n, OpType.Softplus)),
         new("LeakyRelu", (g, n) => g.LowerUnary(n, OpType.LeakyRelu, new OpAttributes().Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "alpha", 0.01f)))),
         new("HardSigmoid", (g, n) => g.LowerUnary(n, OpType.HardSigmoid, new OpAttributes()
             .Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "alpha", 0.2f))

@@ -47,6 +47,13 @@ public enum OpType : ushort
     Upsample = 30,
     /// <summary>GELU, x·½·(1 + erf(x/√2)), fused by the converter from the exporters' Erf chain; a LookupTable in int8.</summary>
     Gelu = 31,
+    /// <summary>
+    /// Transposed convolution (1-D and 2-D, grouped): weights [M, C/group, kernel...] like Conv's (the converter reorders
+    /// ONNX's [C, M/group, kernel...]), optional bias [M]; Strides, Pads, Dilations, Group; the output size is the output's.
+    /// </summary>
+    ConvTranspose = 32,
+    /// <summary>Softplus, ln(1 + eˣ) (Mish is x·tanh(softplus(x))); a LookupTable in int8 models.</summary>
+    Softplus = 33,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

@@ -6,6 +6,7 @@ public static class ReferenceKernels
     public static void Register(List<KernelEntry> list)
     {
         ConvKernels.Register(list);
+        ConvTransposeKernels.Register(list);
         PoolKernels.Register(list);
         GemmKernels.Register(list);
         ElementwiseKernels.Register(list);

@@ -10,6 +10,13 @@ internal sealed class ConvSchema() : OperatorSchema(OpType.Conv)
     public override int OutputTimeAxis(TimeAxes t) => TimeWindows.OverTime(t, kernelFromWeights: true, leadingPadding: true);
 }
 
+/// <summary>ConvTranspose (1-D and 2-D, grouped): weights [M, C/group, kernel...] as Conv's, so it is quantized the same way.</summary>
+internal sealed class ConvTransposeSchema() : OperatorSchema(OpType.ConvTranspose)
+{
+    public override QuantizationRule Quantization => QuantizationRule.Weighted;
+    public override bool FusesActivation => true;
+}
+
 /// <summary>
 /// The streaming rule of operators with a window over a spatial axis (Conv, MaxPool, AveragePool): time on the batch
 /// axis keeps each step its own sample; time on a spatial axis keeps the window of the last steps (StreamWindow).

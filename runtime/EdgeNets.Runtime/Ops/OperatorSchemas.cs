@@ -11,7 +11,7 @@ internal static class OperatorSchemas
     {
         OperatorSchema[] all =
         [
-            new ConvSchema(),
+            new ConvSchema(), new ConvTransposeSchema(),
             new WindowPoolSchema(OpType.MaxPool), new WindowPoolSchema(OpType.AveragePool),
             new GlobalPoolSchema(OpType.GlobalAveragePool), new GlobalPoolSchema(OpType.GlobalMaxPool),
             new GemmSchema(), new MatMulSchema(),

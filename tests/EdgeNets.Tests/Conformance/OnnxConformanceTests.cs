@@ -20,10 +20,10 @@ public class OnnxConformanceTests
     private static readonly Regex NodeCases = new(
         "^test_(conv_|basic_conv_with|maxpool_|averagepool_|globalaveragepool|globalmaxpool|gemm_|matmul_[234]d$|add|mul|concat_|" +
         "flatten_|reshape_|transpose_|squeeze|unsqueeze|constant_pad$|relu$|leakyrelu|clip|sigmoid|tanh|hardsigmoid|hardswish|prelu_|softmax_|batchnorm_|" +
-        "erf$|reduce_mean_|reduce_max_|resize_upsample_scales_nearest$|resize_upsample_sizes_nearest$)");
+        "erf$|reduce_mean_|reduce_max_|resize_upsample_scales_nearest$|resize_upsample_sizes_nearest$|convtranspose|softplus$|softplus_example$)");
 
     private static readonly Regex PytorchCases = new(
-        "^test_(AvgPool|BatchNorm|ConstantPad2d|Conv1d|Conv2d|Conv3d|LeakyReLU|Linear|MaxPool|PReLU|ReLU$|Sigmoid$|Softmax$|Tanh$|ZeroPad2d|" +
+        "^test_(AvgPool|BatchNorm|ConstantPad2d|Conv1d|Conv2d|Conv3d|ConvTranspose2d|LeakyReLU|Linear|MaxPool|PReLU|ReLU$|Sigmoid$|Softmax$|Tanh$|ZeroPad2d|" +
         "ReflectionPad2d|ReplicationPad2d|softmax_)");
 
     /// <summary>Cases of those operators that are out of scope, with the reason; they are reported as ignored.</summary>
@@ -44,6 +44,7 @@ public class OnnxConformanceTests
         ["pytorch-converted/test_Conv3d_no_bias"] = "3-D convolution is not supported",
         ["pytorch-converted/test_Conv3d_stride"] = "3-D convolution is not supported",
         ["pytorch-converted/test_Conv3d_stride_padding"] = "3-D convolution is not supported",
+        ["node/test_convtranspose_3d"] = "3-D transposed convolution is not supported",
         ["node/test_maxpool_2d_uint8"] = "uint8 tensors are not supported",
         ["node/test_add_uint8"] = "uint8 tensors are not supported",
         ["node/test_mul_uint8"] = "uint8 tensors are not supported",

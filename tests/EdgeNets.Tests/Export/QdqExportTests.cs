@@ -198,6 +198,47 @@ public class QdqExportTests
 
     // ---- helpers ----
 
+    /// <summary>
+    /// ConvTranspose (with a fused Relu): the int8 weights go back to ONNX's [C, M, k...] layout, per channel on axis 1,
+    /// and ONNX Runtime's result on the QDQ model stays within a few output steps of ours. Grouped ones are rejected by
+    /// name: ONNX's axis 1 holds M/group channels, fewer than the int8 model's scales.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    public void ConvTranspose_WeightsGoBackToOnnxLayoutAndMatchInt8(int group)
+    {
+        int[] shape = [1, 4, 5, 6];
+        var onnx = new Import.OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)
+            .Initializer("w", [4, 3, 3, 3], TestData.Floats(71, 108, -0.3f, 0.3f)).Initializer("b", [3 * group], TestData.Floats(72, 3 * group))
+            .Node("ConvTranspose", "up", ["x", "w", "b"], ["t"], Import.OnnxModelBuilder.Ints("strides", 2, 2), Import.OnnxModelBuilder.Ints("pads", 1, 1, 1, 1),
+                Import.OnnxModelBuilder.Ints("output_padding", 1, 1), Import.OnnxModelBuilder.Int("group", group))
+            .Node("Relu", "relu", ["t"], ["y"]).Output("y").Build();
+        int count = shape.Aggregate(1, (p, d) => p * d);
+        var calibration = Enumerable.Range(0, 16).Select(i => TestData.Floats(200 + i, count, -2f, 2f)).ToList();
+        var graph = ModelConverter.Convert(OnnxImporter.Import(onnx, "deconv.onnx"), new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = calibration });
+        var model = Model.Load(graph);
+        if (group != 1)
+        {
+            var e = Assert.Throws<ConversionException>(() => QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(onnx), model.Graph));
+            Assert.That(e!.Message, Does.Contain("ConvTranspose 'up' has group 2"));
+            return;
+        }
+        var export = QdqExporter.Export(Onnx.ModelProto.Parser.ParseFrom(onnx), model.Graph);
+        Assert.That(export.QuantizedWeights, Is.EqualTo(1));
+
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        float step = output.Quantization!.Scale;
+        using var session = model.CreateSession();
+        using var ort = Session(export.ToBytes());
+        for (int sample = 0; sample < 4; sample++)
+        {
+            var x = TestData.Floats(300 + sample, count, -2f, 2f);
+            var ours = new float[output.ElementCount];
+            session.Run(x, ours);
+            Assert.That(WorstSteps(ours, Run(ort, x, shape), step), Is.LessThanOrEqualTo(3), $"sample {sample}");
+        }
+    }
+
     private static List<float[]> Samples(NpyArray array)
     {
         var all = array.ToFloat32();

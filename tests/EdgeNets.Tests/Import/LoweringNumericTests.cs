@@ -89,6 +89,17 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "erf.onnx", ("x", [4, 64], 13));
     }
 
+    /// <summary>Softplus and Mish as exporters write it (x·tanh(softplus(x))), over a range where eˣ overflows float.</summary>
+    [Test]
+    public void SoftplusAndMish_MatchOnnxRuntime()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 4, 64).Initializer("k", [1], [60f])
+            .Node("Mul", "widen", ["x", "k"], ["w"])
+            .Node("Softplus", "softplus", ["w"], ["s"]).Node("Tanh", "tanh", ["s"], ["t"]).Node("Mul", "mish", ["w", "t"], ["y"])
+            .Output("s").Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "mish.onnx", ("x", [4, 64], 17));
+    }
+
     [TestCase(-1, true)]
     [TestCase(1, true)]
     [TestCase(2, false)]
@@ -114,6 +125,27 @@ public class LoweringNumericTests
                 String("nearest_mode", rounding))
             .Output("y").Build();
         AssertMatchesOnnxRuntime(onnx, "resize.onnx", ("x", [1, 3, 4, 5], 41));
+    }
+
+    /// <summary>ConvTranspose (the weights reordered to Conv's layout, pads from auto_pad or output_shape) against ONNX Runtime.</summary>
+    [TestCase(new[] { 1, 4, 5, 6 }, 3, 1, new long[] { 3, 3 }, "strides=2,2 pads=1,1,1,1 output_padding=1,1")]
+    [TestCase(new[] { 2, 4, 4, 5 }, 6, 2, new long[] { 2, 3 }, "strides=2,1 dilations=1,2 pads=0,1,1,0")]
+    [TestCase(new[] { 1, 6, 3, 3 }, 6, 6, new long[] { 3, 3 }, "strides=3,2 output_shape=9,7")]
+    [TestCase(new[] { 1, 3, 4, 4 }, 2, 1, new long[] { 3, 3 }, "strides=2,2 auto_pad=SAME_UPPER")]
+    [TestCase(new[] { 1, 3, 5, 3 }, 2, 1, new long[] { 3, 2 }, "strides=2,3 auto_pad=SAME_LOWER")]
+    [TestCase(new[] { 1, 3, 4, 4 }, 2, 1, new long[] { 3, 3 }, "strides=2,2 auto_pad=SAME_LOWER")]
+    [TestCase(new[] { 1, 4, 10 }, 4, 2, new long[] { 5 }, "strides=3 pads=2,1 output_padding=2")]
+    [TestCase(new[] { 1, 2, 7 }, 3, 1, new long[] { 2 }, "")]
+    public void ConvTranspose_MatchesOnnxRuntime(int[] shape, int outChannels, int group, long[] kernel, string attributes)
+    {
+        var onnxAttributes = attributes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a.Split('=')).Select(a =>
+            a[0] == "auto_pad" ? String(a[0], a[1]) : Ints(a[0], a[1].Split(',').Select(long.Parse).ToArray())).Append(Int("group", group)).ToArray();
+        int[] w = [shape[1], outChannels / group, .. kernel.Select(k => (int)k)];
+        var onnx = new OnnxModelBuilder(13).Input("x", shape.Select(d => (long?)d).ToArray())
+            .Initializer("w", w, TestData.Floats(7, ShapeUtil.ElementCount(w)))
+            .Initializer("b", [outChannels], TestData.Floats(8, outChannels))
+            .Node("ConvTranspose", "deconv", ["x", "w", "b"], ["y"], onnxAttributes).Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "convtranspose.onnx", ("x", shape, 9));
     }
 
     [Test]

@@ -11,7 +11,7 @@ using static EdgeNets.Tests.Import.OnnxModelBuilder;
 namespace EdgeNets.Tests.Quantization;
 
 /// <summary>
-/// The int8 forms of LayerNorm, Erf, GELU, the reductions, nearest upsampling and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
+/// The int8 forms of LayerNorm, Erf, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest upsampling and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
 /// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
 /// </summary>
 [TestFixture]
@@ -24,6 +24,8 @@ public class NewOperatorInt8Tests
             .Node("LayerNormalization", "ln", ["x", "scale", "bias"], ["y"], Int("axis", -1)).Output("y").Build(), new[] { 1, 6, 16 }).SetName("LayerNorm");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Erf", "erf", ["x"], ["y"]).Output("y").Build(), new[] { 1, 64 })
             .SetName("Erf");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Softplus", "softplus", ["x"], ["s"]).Node("Tanh", "tanh", ["s"], ["t"])
+            .Node("Mul", "mish", ["x", "t"], ["y"]).Output("y").Build(), new[] { 1, 64 }).SetName("Mish");
         yield return new TestCaseData(LoweringGelu(), new[] { 2, 48 }).SetName("GeluFused");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 7, 6).Int64Initializer("pads", [0, 0, 1, 2, 0, 0, 2, 1])
             .Initializer("w", [3, 2, 3, 3], TestData.Floats(63, 54)).Node("Pad", "pad", ["x", "pads"], ["p"])
@@ -35,6 +37,14 @@ public class NewOperatorInt8Tests
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 3, 4).Initializer("scales", [4], [1f, 1f, 2f, 2f])
             .Node("Resize", "up", ["x", "", "scales"], ["y"], String("mode", "nearest"), String("coordinate_transformation_mode", "asymmetric"),
                 String("nearest_mode", "floor")).Output("y").Build(), new[] { 1, 2, 3, 4 }).SetName("ResizeNearest");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)
+            .Initializer("w", [4, 3, 3, 3], TestData.Floats(61, 108, -0.3f, 0.3f)).Initializer("b", [3], TestData.Floats(62, 3))
+            .Node("ConvTranspose", "up", ["x", "w", "b"], ["y"], Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Ints("output_padding", 1, 1))
+            .Output("y").Build(), new[] { 1, 4, 5, 6 }).SetName("ConvTranspose2d");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 9)
+            .Initializer("w", [4, 1, 4], TestData.Floats(63, 16, -0.5f, 0.5f))
+            .Node("ConvTranspose", "up", ["x", "w"], ["t"], Ints("strides", 2), Int("group", 2))
+            .Node("Relu", "relu", ["t"], ["y"]).Output("y").Build(), new[] { 1, 4, 9 }).SetName("ConvTranspose1dGroupedRelu");
     }
 
     private static byte[] LoweringGelu() => EdgeNets.Tests.Import.LoweringNumericTests.GeluModel();
