@@ -77,11 +77,12 @@ internal sealed class LinearResizeKernel : OpKernel
 
     public override void Run(TensorMemory memory)
     {
-        if (_int8) RunInt8(memory.Read<sbyte>(_x), memory.Write<sbyte>(_y));
-        else RunFloat(memory.Read<float>(_x), memory.Write<float>(_y));
+        if (_int8) Resize(memory.Read<sbyte>(_x), memory.Write<sbyte>(_y), new Int8Blend(_rowWeightQ, _colWeightQ));
+        else Resize(memory.Read<float>(_x), memory.Write<float>(_y), new FloatBlend(_rowWeight, _colWeight));
     }
 
-    private void RunFloat(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>Walks the output in order, handing each element's four input neighbours to the blend of its element type.</summary>
+    private void Resize<T, TBlend>(ReadOnlySpan<T> x, Span<T> y, TBlend blend) where T : unmanaged where TBlend : struct, IBlend<T>
     {
         int o = 0;
         for (int p = 0; p < _planes; p++)
@@ -91,38 +92,38 @@ internal sealed class LinearResizeKernel : OpKernel
             {
                 var top = plane.Slice(_row0[r] * _inW, _inW);
                 var bottom = plane.Slice(_row1[r] * _inW, _inW);
-                float wy = _rowWeight[r];
                 for (int c = 0; c < _outW; c++)
-                {
-                    float wx = _colWeight[c];
-                    float t = top[_col0[c]] + (top[_col1[c]] - top[_col0[c]]) * wx;
-                    float b = bottom[_col0[c]] + (bottom[_col1[c]] - bottom[_col0[c]]) * wx;
-                    y[o++] = t + (b - t) * wy;
-                }
+                    y[o++] = blend.Blend(top[_col0[c]], top[_col1[c]], bottom[_col0[c]], bottom[_col1[c]], r, c);
             }
         }
     }
 
-    private void RunInt8(ReadOnlySpan<sbyte> x, Span<sbyte> y)
+    private interface IBlend<T>
     {
-        int o = 0;
-        for (int p = 0; p < _planes; p++)
+        /// <summary>The value at output row r, column c from its neighbours (top-left, top-right, bottom-left, bottom-right).</summary>
+        T Blend(T x00, T x01, T x10, T x11, int r, int c);
+    }
+
+    private readonly struct FloatBlend(float[] rowWeight, float[] colWeight) : IBlend<float>
+    {
+        public float Blend(float x00, float x01, float x10, float x11, int r, int c)
         {
-            var plane = x.Slice(p * _inH * _inW, _inH * _inW);
-            for (int r = 0; r < _outH; r++)
-            {
-                var top = plane.Slice(_row0[r] * _inW, _inW);
-                var bottom = plane.Slice(_row1[r] * _inW, _inW);
-                int wy = _rowWeightQ[r];
-                for (int c = 0; c < _outW; c++)
-                {
-                    int wx = _colWeightQ[c];
-                    int t = top[_col0[c]] * (One - wx) + top[_col1[c]] * wx;
-                    int b = bottom[_col0[c]] * (One - wx) + bottom[_col1[c]] * wx;
-                    int sum = t * (One - wy) + b * wy;
-                    y[o++] = (sbyte)((sum + (1 << (2 * WeightBits - 1))) >> (2 * WeightBits));
-                }
-            }
+            float wx = colWeight[c];
+            float t = x00 + (x01 - x00) * wx;
+            float b = x10 + (x11 - x10) * wx;
+            return t + (b - t) * rowWeight[r];
+        }
+    }
+
+    /// <summary>Stored int8 values with weights in units of 2^-10; the sum is rounded half up at 2^-20.</summary>
+    private readonly struct Int8Blend(int[] rowWeight, int[] colWeight) : IBlend<sbyte>
+    {
+        public sbyte Blend(sbyte x00, sbyte x01, sbyte x10, sbyte x11, int r, int c)
+        {
+            int wx = colWeight[c], wy = rowWeight[r];
+            int t = x00 * (One - wx) + x01 * wx;
+            int b = x10 * (One - wx) + x11 * wx;
+            return (sbyte)((t * (One - wy) + b * wy + (1 << (2 * WeightBits - 1))) >> (2 * WeightBits));
         }
     }
 }
