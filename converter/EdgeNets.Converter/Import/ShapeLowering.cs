@@ -107,43 +107,76 @@ internal sealed partial class GraphImporter
         Emit(n, OpType.Pad, [x.Name], shape, new OpAttributes().Set(AttributeKey.Pads, pads.Select(p => (int)p).ToArray()).Set(AttributeKey.PadValue, value));
     }
 
-    /// Resize (and the older Upsample) in nearest mode by whole factors: the Upsample operator. Other modes and
-    /// fractional scales are rejected by name; for whole factors every nearest rounding and coordinate mode but
-    /// align_corners picks input ⌊i / factor⌋.
+    /// <summary>
+    /// Resize (and the older Upsample): the Upsample operator. Nearest mode upsamples by whole factors; for those every
+    /// nearest rounding and coordinate mode but align_corners picks input ⌊i / factor⌋. Linear mode resizes the last
+    /// two axes of a rank-4 tensor to any size (bilinear). Other modes and shapes are rejected by name.
     /// </summary>
     private void LowerResize(NodeProto n)
     {
         var x = Input(n, 0);
         int rank = x.Shape.Length;
         string mode = OnnxNodeAttributes.String(n, "mode", "nearest");
-        if (mode != "nearest") throw Fail(n, $"mode '{mode}' is not supported; only nearest-neighbour upsampling by whole factors is");
+        if (mode is not ("nearest" or "linear"))
+            throw Fail(n, $"mode '{mode}' is not supported; only nearest (by whole factors) and linear (bilinear) are");
         string coordinates = OnnxNodeAttributes.String(n, "coordinate_transformation_mode", n.OpType == "Upsample" ? "asymmetric" : "half_pixel");
+        if (OnnxNodeAttributes.Int(n, "antialias", 0) != 0) throw Fail(n, "antialias is not supported");
+        if (n.Attribute.Any(a => a.Name == "axes")) throw Fail(n, "the axes attribute is not supported; give a scale or size for every axis");
+        var (output, scales) = ResizeTarget(n, x.Shape);
+        if (mode == "linear")
+        {
+            var transform = coordinates switch
+            {
+                "half_pixel" => ResizeCoordinates.HalfPixel,
+                "pytorch_half_pixel" => ResizeCoordinates.PytorchHalfPixel,
+                "align_corners" => ResizeCoordinates.AlignCorners,
+                "asymmetric" => ResizeCoordinates.Asymmetric,
+                _ => throw Fail(n, $"coordinate_transformation_mode '{coordinates}' is not supported in linear mode"),
+            };
+            if (rank != 4 || output[0] != x.Shape[0] || output[1] != x.Shape[1])
+                throw Fail(n, $"linear mode resizes [{ShapeUtil.Format(x.Shape)}] to [{ShapeUtil.Format(output)}]; only the last two axes of a rank-4 tensor can be resized");
+            Emit(n, OpType.Upsample, [x.Name], output, new OpAttributes()
+                .Set(AttributeKey.ResizeMode, 1).Set(AttributeKey.CoordinateTransform, (int)transform).Set(AttributeKey.Scales, scales));
+            return;
+        }
         if (coordinates is "align_corners" or "tf_crop_and_resize")
             throw Fail(n, $"coordinate_transformation_mode '{coordinates}' is not supported");
-        int[] output;
+        for (int d = 0; d < rank; d++)
+            if (output[d] < x.Shape[d] || output[d] % x.Shape[d] != 0)
+                throw Fail(n, $"axis {d} resizes {x.Shape[d]} to {output[d]}; only upsampling by whole factors is supported");
+        Emit(n, OpType.Upsample, [x.Name], output);
+    }
+
+    /// <summary>The output shape of a Resize/Upsample and ONNX's scale per axis: the given scales, or output / input for sizes.</summary>
+    private (int[] Output, float[] Scales) ResizeTarget(NodeProto n, int[] shape)
+    {
+        int rank = shape.Length;
+        var output = new int[rank];
+        var scales = new float[rank];
         int scalesInput = n.OpType == "Upsample" ? 1 : _opset >= 11 ? 2 : 1;
         if (n.OpType == "Resize" && _opset >= 11 && HasInput(n, 3))
         {
             var sizes = ConstInput(n, 3, "sizes").AsLongs();
             if (sizes.Length != rank) throw Fail(n, $"sizes has {sizes.Length} values for rank {rank}");
-            output = sizes.Select(v => v is > 0 and <= int.MaxValue ? (int)v : throw Fail(n, $"size {v} is out of range")).ToArray();
-        }
-        else
-        {
-            var scales = FloatConstInput(n, scalesInput, "scales").Floats!;
-            if (scales.Length != rank) throw Fail(n, $"scales has {scales.Length} values for rank {rank}");
-            output = new int[rank];
+            if (OnnxNodeAttributes.String(n, "keep_aspect_ratio_policy", "stretch") != "stretch")
+                throw Fail(n, "keep_aspect_ratio_policy other than 'stretch' is not supported");
             for (int d = 0; d < rank; d++)
             {
-                double size = Math.Floor(x.Shape[d] * (double)scales[d]);
-                if (!(size >= 1) || size > int.MaxValue) throw Fail(n, $"scale {scales[d]} of axis {d} gives no valid size");
-                output[d] = (int)size;
+                output[d] = sizes[d] is > 0 and <= int.MaxValue ? (int)sizes[d] : throw Fail(n, $"size {sizes[d]} is out of range");
+                scales[d] = (float)output[d] / shape[d];
             }
+            return (output, scales);
         }
+        var given = FloatConstInput(n, scalesInput, "scales").Floats!;
+        if (given.Length != rank) throw Fail(n, $"scales has {given.Length} values for rank {rank}");
         for (int d = 0; d < rank; d++)
-            if (output[d] < x.Shape[d] || output[d] % x.Shape[d] != 0)
-                throw Fail(n, $"axis {d} resizes {x.Shape[d]} to {output[d]}; only upsampling by whole factors is supported");
-        Emit(n, OpType.Upsample, [x.Name], output);
+        {
+            double size = Math.Floor(shape[d] * (double)given[d]);
+            if (!(size >= 1) || size > int.MaxValue) throw Fail(n, $"scale {given[d]} of axis {d} gives no valid size");
+            output[d] = (int)size;
+            scales[d] = given[d];
+        }
+        return (output, scales);
     }
 
     /// <summary>Gather with one constant index on a run-time tensor: a one-element Slice (axis dropped for a scalar index).</summary>

@@ -29,6 +29,10 @@ public enum AttributeKey : ushort
     /// <summary>Slice: first index and end (exclusive) along Axis (one value each).</summary>
     Starts = 15,
     Ends = 16,
+    /// <summary>Upsample: 0 nearest (by whole factors), 1 linear on the last two axes (<see cref="ResizeCoordinates"/> then applies).</summary>
+    ResizeMode = 17,
+    /// <summary>Upsample in linear mode: how an output index maps to an input coordinate (<see cref="ResizeCoordinates"/>).</summary>
+    CoordinateTransform = 18,
 
     // Float parameters.
     Alpha = 20,
@@ -43,6 +47,8 @@ public enum AttributeKey : ushort
     /// <summary>Recurrent ops: alpha and beta of each entry of Activations (resolved defaults).</summary>
     ActivationAlpha = 26,
     ActivationBeta = 27,
+    /// <summary>Upsample in linear mode: the ONNX scale of each axis (output / input unless the model gave its own).</summary>
+    Scales = 28,
 
     // Integer (int8) parameters computed by the converter.
     /// <summary>Clamp of a quantized output, fused activation included (int).</summary>
@@ -58,6 +64,15 @@ public enum AttributeKey : ushort
     LeftShift = 46,
     /// <summary>Quantized value written by Pad into the border (int).</summary>
     QuantizedPadValue = 47,
+}
+
+/// <summary>ONNX Resize's coordinate_transformation_mode values supported in linear mode. Stored in the model file.</summary>
+public enum ResizeCoordinates
+{
+    HalfPixel = 0,
+    PytorchHalfPixel = 1,
+    AlignCorners = 2,
+    Asymmetric = 3,
 }
 
 /// <summary>Activation functions of recurrent operators (the list of the ONNX RNN/GRU/LSTM specification). Stored in the model file.</summary>

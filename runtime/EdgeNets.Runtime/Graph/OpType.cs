@@ -43,7 +43,10 @@ public enum OpType : ushort
     Erf = 28,
     /// <summary>LayerNormalization over the axes from Axis on: inputs X, Scale, B (optional); epsilon in Alpha.</summary>
     LayerNorm = 29,
-    /// <summary>Nearest-neighbour upsampling by a whole factor per axis (ONNX Resize, nearest, integer scales).</summary>
+    /// <summary>
+    /// Nearest-neighbour upsampling by a whole factor per axis (ONNX Resize, nearest, integer scales), or with
+    /// ResizeMode 1 bilinear resizing of the last two axes (ONNX Resize, linear).
+    /// </summary>
     Upsample = 30,
     /// <summary>GELU, x·½·(1 + erf(x/√2)), fused by the converter from the exporters' Erf chain; a LookupTable in int8.</summary>
     Gelu = 31,

@@ -79,7 +79,7 @@ internal sealed class SliceSchema() : OperatorSchema(OpType.Slice)
     }
 }
 
-/// <summary>Nearest-neighbour upsampling by a whole factor per axis.</summary>
+/// <summary>Nearest-neighbour upsampling by a whole factor per axis, or bilinear resizing of the last two axes (ResizeMode 1); int8 keeps the input's scale.</summary>
 internal sealed class UpsampleSchema() : OperatorSchema(OpType.Upsample)
 {
     public override QuantizationRule Quantization => QuantizationRule.SameScale;

@@ -148,13 +148,49 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "convtranspose.onnx", ("x", shape, 9));
     }
 
-    [Test]
-    public void ResizeOtherThanNearestUpsamplingIsRejectedByName()
+    /// <summary>
+    /// Bilinear Resize in every supported coordinate mode, up and down, by scales (their own value enters the
+    /// coordinates) and by sizes. align_corners by scales keeps input · scale whole: there ONNX's reference (which the
+    /// conformance data follows, and so do we) and ONNX Runtime (which uses the rounded output size) differ.
+    /// </summary>
+    [TestCase("half_pixel", new[] { 1, 3, 4, 5 }, new[] { 2f, 1.5f }, null)]
+    [TestCase("pytorch_half_pixel", new[] { 2, 2, 6, 4 }, new[] { 0.5f, 0.75f }, null)]
+    [TestCase("align_corners", new[] { 1, 3, 4, 5 }, new[] { 2.5f, 1.6f }, null)]
+    [TestCase("asymmetric", new[] { 1, 2, 5, 4 }, new[] { 3f, 0.6f }, null)]
+    [TestCase("half_pixel", new[] { 1, 3, 4, 5 }, null, new[] { 7, 3 })]
+    [TestCase("pytorch_half_pixel", new[] { 1, 2, 7, 4 }, null, new[] { 1, 9 })]
+    [TestCase("align_corners", new[] { 1, 2, 3, 3 }, null, new[] { 8, 1 })]
+    public void ResizeLinear_MatchesOnnxRuntime(string coordinates, int[] shape, float[]? scales, int[]? sizes)
     {
-        var onnx = new OnnxModelBuilder(13).Input("x", 1, 3, 4, 4).Initializer("scales", [4], [1f, 1f, 2f, 2f])
-            .Node("Resize", "bilinear", ["x", "", "scales"], ["y"], String("mode", "linear")).Output("y").Build();
-        var e = Assert.Throws<EdgeNets.Converter.ConversionException>(() => OnnxImporter.Import(onnx, "linear.onnx"));
-        Assert.That(e!.Message, Does.Contain("'bilinear'").And.Contain("linear"));
+        var b = new OnnxModelBuilder(13).Input("x", shape.Select(d => (long?)d).ToArray());
+        string[] inputs;
+        if (scales != null)
+        {
+            b.Initializer("scales", [4], [1f, 1f, scales[0], scales[1]]);
+            inputs = ["x", "", "scales"];
+        }
+        else
+        {
+            b.Int64Initializer("sizes", [shape[0], shape[1], sizes![0], sizes[1]]);
+            inputs = ["x", "", "", "sizes"];
+        }
+        var onnx = b.Node("Resize", "bilinear", inputs, ["y"], String("mode", "linear"), String("coordinate_transformation_mode", coordinates))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "resize_linear.onnx", ("x", shape, 43));
+    }
+
+    [TestCase("cubic", "half_pixel", new[] { 1, 3, 4, 4 }, new[] { 1f, 1f, 2f, 2f }, "mode 'cubic'")]
+    [TestCase("linear", "tf_crop_and_resize", new[] { 1, 3, 4, 4 }, new[] { 1f, 1f, 2f, 2f }, "'tf_crop_and_resize'")]
+    [TestCase("linear", "half_pixel", new[] { 1, 3, 4, 4 }, new[] { 1f, 2f, 2f, 2f }, "last two axes")]
+    [TestCase("linear", "half_pixel", new[] { 1, 4, 4 }, new[] { 1f, 2f, 2f }, "rank-4")]
+    [TestCase("nearest", "half_pixel", new[] { 1, 3, 4, 4 }, new[] { 1f, 1f, 1.5f, 2f }, "whole factors")]
+    public void ResizeBeyondNearestAndBilinearIsRejectedByName(string mode, string coordinates, int[] shape, float[] scales, string reason)
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", shape.Select(d => (long?)d).ToArray()).Initializer("scales", [scales.Length], scales)
+            .Node("Resize", "resize_node", ["x", "", "scales"], ["y"], String("mode", mode), String("coordinate_transformation_mode", coordinates))
+            .Output("y").Build();
+        var e = Assert.Throws<EdgeNets.Converter.ConversionException>(() => OnnxImporter.Import(onnx, "resize.onnx"));
+        Assert.That(e!.Message, Does.Contain("'resize_node'").And.Contain(reason));
     }
 
     /// <summary>GELU as PyTorch exports it: fused into one Gelu operator, and still ONNX Runtime's numbers.</summary>

@@ -11,7 +11,7 @@ using static EdgeNets.Tests.Import.OnnxModelBuilder;
 namespace EdgeNets.Tests.Quantization;
 
 /// <summary>
-/// The int8 forms of LayerNorm, Erf, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest upsampling and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
+/// The int8 forms of LayerNorm, Erf, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest and bilinear resizing and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
 /// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
 /// </summary>
 [TestFixture]
@@ -37,6 +37,11 @@ public class NewOperatorInt8Tests
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 3, 4).Initializer("scales", [4], [1f, 1f, 2f, 2f])
             .Node("Resize", "up", ["x", "", "scales"], ["y"], String("mode", "nearest"), String("coordinate_transformation_mode", "asymmetric"),
                 String("nearest_mode", "floor")).Output("y").Build(), new[] { 1, 2, 3, 4 }).SetName("ResizeNearest");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 3, 5, 4).Initializer("scales", [4], [1f, 1f, 2.5f, 1.5f])
+            .Node("Resize", "up", ["x", "", "scales"], ["y"], String("mode", "linear")).Output("y").Build(), new[] { 1, 3, 5, 4 }).SetName("ResizeLinear");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 6, 7).Int64Initializer("sizes", [1, 2, 3, 11])
+            .Node("Resize", "resize", ["x", "", "", "sizes"], ["y"], String("mode", "linear"), String("coordinate_transformation_mode", "align_corners"))
+            .Output("y").Build(), new[] { 1, 2, 6, 7 }).SetName("ResizeLinearAlignCornersBySizes");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)
             .Initializer("w", [4, 3, 3, 3], TestData.Floats(61, 108, -0.3f, 0.3f)).Initializer("b", [3], TestData.Floats(62, 3))
             .Node("ConvTranspose", "up", ["x", "w", "b"], ["y"], Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Ints("output_padding", 1, 1))

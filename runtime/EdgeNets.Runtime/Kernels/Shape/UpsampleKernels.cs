@@ -5,13 +5,15 @@ namespace EdgeNets.Runtime.Kernels.Reference;
 /// <summary>
 /// Nearest-neighbour upsampling by a whole factor per axis (output dimension = factor · input dimension): output
 /// element i along an axis copies input element ⌊i / factor⌋. A byte move, so int8 keeps its quantization.
+/// In linear mode (<see cref="AttributeKey.ResizeMode"/> 1) the node is bilinear resizing instead: <see cref="LinearResizeKernel"/>.
 /// </summary>
 public static class UpsampleKernels
 {
     public static void Register(List<KernelEntry> list)
     {
         foreach (var type in new[] { DataType.Float32, DataType.Int8 })
-            list.Add(new KernelEntry($"Upsample{ShapeKernels.Suffix(type)}_Reference", OpType.Upsample, type, s => new UpsampleKernel(s, type)));
+            list.Add(new KernelEntry($"Upsample{ShapeKernels.Suffix(type)}_Reference", OpType.Upsample, type, 
+                s => s.Attributes.GetInt(AttributeKey.ResizeMode, 0) == 1 ? new LinearResizeKernel(s, type) : new UpsampleKernel(s, type)));
     }
 
     private sealed class UpsampleKernel : OpKernel
