@@ -114,6 +114,21 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "layernorm.onnx", ("x", [3, 6, 8], 23));
     }
 
+    /// <summary>InstanceNormalization (LayerNorm over the flattened spatial axes, then per-channel scale and bias) against ONNX Runtime.</summary>
+    [TestCase(new[] { 2, 3, 4, 5 })]
+    [TestCase(new[] { 1, 4, 10 })]
+    [TestCase(new[] { 1, 2, 3, 2, 4 })]
+    public void InstanceNormalization_MatchesOnnxRuntime(int[] shape)
+    {
+        int channels = shape[1];
+        var onnx = new OnnxModelBuilder(13).Input("x", shape.Select(d => (long?)d).ToArray())
+            .Initializer("scale", [channels], TestData.Floats(24, channels, 0.5f, 1.5f))
+            .Initializer("bias", [channels], TestData.Floats(25, channels))
+            .Node("InstanceNormalization", "in", ["x", "scale", "bias"], ["y"], Float("epsilon", 1e-3f))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "instancenorm.onnx", ("x", shape, 26));
+    }
+
     [TestCase("asymmetric", "floor")]
     [TestCase("half_pixel", "round_prefer_floor")]
     [TestCase("pytorch_half_pixel", "round_prefer_ceil")]
