@@ -18,6 +18,8 @@ internal sealed partial class GraphImporter
         new("HardSwish", (g, n) => g.LowerUnary(n, OpType.HardSwish)),
         new("Erf", (g, n) => g.LowerUnary(n, OpType.Erf)),
         new("Softplus", (g, n) => g.LowerUnary(n, OpType.Softplus)),
+        new("Sqrt", (g, n) => g.LowerUnary(n, OpType.Sqrt)),
+        new("Exp", (g, n) => g.LowerUnary(n, OpType.Exp)),
         new("LeakyRelu", (g, n) => g.LowerUnary(n, OpType.LeakyRelu, new OpAttributes().Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "alpha", 0.01f)))),
         new("HardSigmoid", (g, n) => g.LowerUnary(n, OpType.HardSigmoid, new OpAttributes()
             .Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "alpha", 0.2f))

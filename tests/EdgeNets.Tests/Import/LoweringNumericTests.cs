@@ -100,6 +100,17 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "mish.onnx", ("x", [4, 64], 17));
     }
 
+    /// <summary>Sqrt and Exp on run-time tensors (Sqrt of a Relu so its input is never negative) against ONNX Runtime.</summary>
+    [Test]
+    public void SqrtAndExp_MatchOnnxRuntime()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 3, 40).Initializer("k", [1], [4f])
+            .Node("Mul", "widen", ["x", "k"], ["w"]).Node("Relu", "relu", ["w"], ["r"])
+            .Node("Sqrt", "sqrt", ["r"], ["s"]).Node("Exp", "exp", ["w"], ["e"])
+            .Output("s").Output("e").Build();
+        AssertMatchesOnnxRuntime(onnx, "sqrt_exp.onnx", ("x", [3, 40], 27));
+    }
+
     [TestCase(-1, true)]
     [TestCase(1, true)]
     [TestCase(2, false)]
