@@ -111,6 +111,22 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "sqrt_exp.onnx", ("x", [3, 40], 27));
     }
 
+    /// <summary>
+    /// Pow with a constant exponent (an integer one, as exporters write x², and a fractional one on a non-negative base) and
+    /// Div by a run-time tensor (the divisor kept away from zero) against ONNX Runtime.
+    /// </summary>
+    [Test]
+    public void PowAndDivByRunTimeTensor_MatchOnnxRuntime()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 3, 40).Input("d", 3, 40).Initializer("one", [1], [1f]).Initializer("three", [1], [3f]).Initializer("half", [1], [0.5f])
+            .Int64Initializer("two", [2])
+            .Node("Pow", "square", ["x", "two"], ["sq"])
+            .Node("Add", "positive", ["sq", "one"], ["p"]).Node("Pow", "root", ["p", "half"], ["r"])
+            .Node("Add", "shift", ["d", "three"], ["den"]).Node("Div", "div", ["x", "den"], ["q"])
+            .Output("sq").Output("r").Output("q").Build();
+        AssertMatchesOnnxRuntime(onnx, "pow_div.onnx", ("x", [3, 40], 28), ("d", [3, 40], 29));
+    }
+
     [TestCase(-1, true)]
     [TestCase(1, true)]
     [TestCase(2, false)]

@@ -11,7 +11,7 @@ using static EdgeNets.Tests.Import.OnnxModelBuilder;
 namespace EdgeNets.Tests.Quantization;
 
 /// <summary>
-/// The int8 forms of LayerNorm, InstanceNormalization (as LayerNorm), Erf, Exp, Sqrt, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest upsampling and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
+/// The int8 forms of LayerNorm, InstanceNormalization (as LayerNorm), Erf, Exp, Sqrt, Pow, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest upsampling and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
 /// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
 /// </summary>
 [TestFixture]
@@ -31,6 +31,8 @@ public class NewOperatorInt8Tests
             .SetName("Exp");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Relu", "relu", ["x"], ["r"]).Node("Sqrt", "sqrt", ["r"], ["y"])
             .Output("y").Build(), new[] { 1, 64 }).SetName("SqrtOfRelu");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Initializer("two", [1], [2f]).Node("Pow", "square", ["x", "two"], ["y"])
+            .Output("y").Build(), new[] { 1, 64 }).SetName("PowSquare");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Softplus", "softplus", ["x"], ["s"]).Node("Tanh", "tanh", ["s"], ["t"])
             .Node("Mul", "mish", ["x", "t"], ["y"]).Output("y").Build(), new[] { 1, 64 }).SetName("Mish");
         yield return new TestCaseData(LoweringGelu(), new[] { 2, 48 }).SetName("GeluFused");
