@@ -18,6 +18,9 @@ internal sealed partial class GraphImporter
         new("HardSwish", (g, n) => g.LowerUnary(n, OpType.HardSwish)),
         new("Erf", (g, n) => g.LowerUnary(n, OpType.Erf)),
         new("Softplus", (g, n) => g.LowerUnary(n, OpType.Softplus)),
+        new("Sqrt", (g, n) => g.LowerUnary(n, OpType.Sqrt)),
+        new("Exp", (g, n) => g.LowerUnary(n, OpType.Exp)),
+        new("Pow", (g, n) => g.LowerPow(n), IntegerConstants: true),
         new("LeakyRelu", (g, n) => g.LowerUnary(n, OpType.LeakyRelu, new OpAttributes().Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "alpha", 0.01f)))),
         new("HardSigmoid", (g, n) => g.LowerUnary(n, OpType.HardSigmoid, new OpAttributes()
             .Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "alpha", 0.2f))
@@ -59,9 +62,21 @@ internal sealed partial class GraphImporter
     {
         var a = Input(n, 0);
         var b = Input(n, 1);
-        if (b.Constant == null) throw Fail(n, $"divisor '{n.Input[1]}' must be a constant; division by a run-time tensor is not supported");
-        string reciprocal = Constant(n, "reciprocal", b.Shape, b.Constant.Floats!.Select(v => 1f / v).ToArray());
+        string reciprocal;
+        if (b.Constant != null) reciprocal = Constant(n, "reciprocal", b.Shape, b.Constant.Floats!.Select(v => 1f / v).ToArray());
+        else EmitTo(n, OpType.Pow, [b.Name], reciprocal = Temp(n, "reciprocal"), b.Shape, new OpAttributes().Set(AttributeKey.Alpha, -1f));
         LowerBinary(n, OpType.Mul, a.Name, reciprocal);
+    }
+
+    /// <summary>Pow with a one-value constant exponent (x², √x, x⁻¹ as exporters write them); a run-time exponent is not supported.</summary>
+    private void LowerPow(NodeProto n)
+    {
+        var x = Input(n, 0);
+        if (x.Constant != null && !x.Constant.IsFloat) throw Fail(n, $"base '{n.Input[0]}' is a {ConstTensor.TypeName(x.Constant.OnnxType)} tensor; only float tensors are supported");
+        if (Input(n, 1).Constant == null) throw Fail(n, $"exponent '{n.Input[1]}' must be a constant; a run-time exponent is not supported");
+        var exponent = ConstInput(n, 1, "exponent");
+        if (exponent.Count != 1) throw Fail(n, $"exponent '{n.Input[1]}' has {exponent.Count} values; only a single exponent is supported");
+        Emit(n, OpType.Pow, [x.Name], x.Shape, new OpAttributes().Set(AttributeKey.Alpha, (float)exponent.Get(0)));
     }
 
     private void LowerClip(NodeProto n)

@@ -4,13 +4,17 @@ using Onnx;
 
 namespace EdgeNets.Converter.Import;
 
-/// <summary>Softmax, LayerNormalization and BatchNormalization (folded or lowered by the passes).</summary>
+/// <summary>
+/// Softmax, LayerNormalization, InstanceNormalization (as LayerNorm) and BatchNormalization (folded or lowered by the
+/// passes).
+/// </summary>
 internal sealed partial class GraphImporter
 {
     private static Lowering[] NormalizationLowerings =>
     [
         new("Softmax", (g, n) => g.LowerSoftmax(n)),
         new("LayerNormalization", (g, n) => g.LowerLayerNorm(n)),
+        new("InstanceNormalization", (g, n) => g.LowerInstanceNorm(n)),
         new("BatchNormalization", (g, n) => g.LowerBatchNorm(n)),
     ];
 
@@ -52,6 +56,40 @@ internal sealed partial class GraphImporter
         if (HasInput(n, 2)) inputs.Add(Parameter(2, "B"));
         var attributes = new OpAttributes().Set(AttributeKey.Axis, (int)axis).Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "epsilon", 1e-5f));
         Emit(n, OpType.LayerNorm, inputs, x.Shape, attributes);
+    }
+
+    /// <summary>
+    /// InstanceNormalization normalizes each (sample, channel) over its spatial positions: a LayerNorm over the last axis of
+    /// [N, C, spatial...] flattened to [N, C, S] (unit scale), then the per-channel scale and bias as Mul and Add, so it
+    /// takes LayerNorm's int8 form.
+    /// </summary>
+    private void LowerInstanceNorm(NodeProto n)
+    {
+        var x = Input(n, 0);
+        if (x.Shape.Length < 3) throw Fail(n, $"input shape [{ShapeUtil.Format(x.Shape)}] must be [N, C, spatial...] (rank 3 or more)");
+        int channels = x.Shape[1];
+        float[] Parameter(int index, string role)
+        {
+            var c = FloatConstInput(n, index, role);
+            if (c.Count != channels) throw Fail(n, $"{role} input '{n.Input[index]}' has {c.Count} values, expected {channels} (channels)");
+            return c.Floats!;
+        }
+        float[] scale = Parameter(1, "scale"), bias = Parameter(2, "B");
+        int[] flat = [x.Shape[0], channels, ConstantFolder.Count(x.Shape[2..])];
+        bool reshape = x.Shape.Length > 3;
+        string normalizeIn = x.Name;
+        if (reshape) EmitTo(n, OpType.Reshape, [x.Name], normalizeIn = Temp(n, "flat"), flat);
+        string unitScale = Constant(n, "unit_scale", [flat[2]], Enumerable.Repeat(1f, flat[2]).ToArray());
+        string normalized = Temp(n, "normalized");
+        EmitTo(n, OpType.LayerNorm, [normalizeIn, unitScale], normalized, flat,
+            new OpAttributes().Set(AttributeKey.Axis, 2).Set(AttributeKey.Alpha, OnnxNodeAttributes.Float(n, "epsilon", 1e-5f)));
+        if (reshape) EmitTo(n, OpType.Reshape, [normalized], normalized = Temp(n, "unflat"), x.Shape);
+        var channelShape = new int[x.Shape.Length - 1];
+        Array.Fill(channelShape, 1);
+        channelShape[0] = channels;
+        string scaled = Temp(n, "scaled");
+        EmitTo(n, OpType.Mul, [normalized, Constant(n, "scale", channelShape, scale)], scaled, x.Shape);
+        Emit(n, OpType.Add, [scaled, Constant(n, "bias", channelShape, bias)], x.Shape);
     }
 
     private void LowerBatchNorm(NodeProto n)

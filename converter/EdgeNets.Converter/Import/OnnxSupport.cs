@@ -30,12 +30,6 @@ public static class OnnxSupport
     private static readonly Dictionary<string, string> Patterns = new(StringComparer.Ordinal)
     {
         ["ReduceSum"] = "a sum over an axis (attention, pooling)",
-        ["Pow"] = "LayerNorm's variance at opset 13 (x²)",
-        ["Softplus"] = "Mish (x·tanh(softplus(x)))",
-        ["Resize"] = "upsampling (nearest or bilinear)",
-        ["ConvTranspose"] = "transposed convolution (decoders, upsampling)",
-        ["InstanceNormalization"] = "instance norm",
-        ["Exp"] = "an exponential (attention, softmax written by hand)",
     };
 
     /// <summary>

@@ -57,6 +57,12 @@ public enum OpType : ushort
     ConvTranspose = 32,
     /// <summary>Softplus, ln(1 + eˣ) (Mish is x·tanh(softplus(x))); a LookupTable in int8 models.</summary>
     Softplus = 33,
+    /// <summary>Square root (NaN below zero, as ONNX's Sqrt); a LookupTable in int8 models.</summary>
+    Sqrt = 34,
+    /// <summary>eˣ; a LookupTable in int8 models.</summary>
+    Exp = 35,
+    /// <summary>x to the constant power Alpha (ONNX Pow with a one-value exponent, and division by a run-time tensor as x⁻¹); a LookupTable in int8 models.</summary>
+    Pow = 36,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

@@ -20,7 +20,7 @@ public class OnnxConformanceTests
     private static readonly Regex NodeCases = new(
         "^test_(conv_|basic_conv_with|maxpool_|averagepool_|globalaveragepool|globalmaxpool|gemm_|matmul_[234]d$|add|mul|concat_|" +
         "flatten_|reshape_|transpose_|squeeze|unsqueeze|constant_pad$|relu$|leakyrelu|clip|sigmoid|tanh|hardsigmoid|hardswish|prelu_|softmax_|batchnorm_|" +
-        "erf$|reduce_mean_|reduce_max_|resize_upsample_scales_nearest$|resize_upsample_sizes_nearest$|resize_(up|down)sample_(scales|sizes)_linear|convtranspose|softplus$|softplus_example$)");
+        "erf$|reduce_mean_|reduce_max_|resize_upsample_scales_nearest$|resize_upsample_sizes_nearest$|resize_(up|down)sample_(scales|sizes)_linear|convtranspose|softplus$|softplus_example$|instancenorm_|sqrt|exp$|exp_example$|div$|div_bcast$|div_example$)");
 
     private static readonly Regex PytorchCases = new(
         "^test_(AvgPool|BatchNorm|ConstantPad2d|Conv1d|Conv2d|Conv3d|ConvTranspose2d|LeakyReLU|Linear|MaxPool|PReLU|ReLU$|Sigmoid$|Softmax$|Tanh$|ZeroPad2d|" +

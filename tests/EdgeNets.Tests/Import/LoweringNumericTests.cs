@@ -100,6 +100,33 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "mish.onnx", ("x", [4, 64], 17));
     }
 
+    /// <summary>Sqrt and Exp on run-time tensors (Sqrt of a Relu so its input is never negative) against ONNX Runtime.</summary>
+    [Test]
+    public void SqrtAndExp_MatchOnnxRuntime()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 3, 40).Initializer("k", [1], [4f])
+            .Node("Mul", "widen", ["x", "k"], ["w"]).Node("Relu", "relu", ["w"], ["r"])
+            .Node("Sqrt", "sqrt", ["r"], ["s"]).Node("Exp", "exp", ["w"], ["e"])
+            .Output("s").Output("e").Build();
+        AssertMatchesOnnxRuntime(onnx, "sqrt_exp.onnx", ("x", [3, 40], 27));
+    }
+
+    /// <summary>
+    /// Pow with a constant exponent (an integer one, as exporters write x², and a fractional one on a non-negative base) and
+    /// Div by a run-time tensor (the divisor kept away from zero) against ONNX Runtime.
+    /// </summary>
+    [Test]
+    public void PowAndDivByRunTimeTensor_MatchOnnxRuntime()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 3, 40).Input("d", 3, 40).Initializer("one", [1], [1f]).Initializer("three", [1], [3f]).Initializer("half", [1], [0.5f])
+            .Int64Initializer("two", [2])
+            .Node("Pow", "square", ["x", "two"], ["sq"])
+            .Node("Add", "positive", ["sq", "one"], ["p"]).Node("Pow", "root", ["p", "half"], ["r"])
+            .Node("Add", "shift", ["d", "three"], ["den"]).Node("Div", "div", ["x", "den"], ["q"])
+            .Output("sq").Output("r").Output("q").Build();
+        AssertMatchesOnnxRuntime(onnx, "pow_div.onnx", ("x", [3, 40], 28), ("d", [3, 40], 29));
+    }
+
     [TestCase(-1, true)]
     [TestCase(1, true)]
     [TestCase(2, false)]
@@ -112,6 +139,21 @@ public class LoweringNumericTests
         var onnx = b.Node("LayerNormalization", "ln", bias ? ["x", "scale", "bias"] : ["x", "scale"], ["y"], Int("axis", axis), Float("epsilon", 1e-3f))
             .Output("y").Build();
         AssertMatchesOnnxRuntime(onnx, "layernorm.onnx", ("x", [3, 6, 8], 23));
+    }
+
+    /// <summary>InstanceNormalization (LayerNorm over the flattened spatial axes, then per-channel scale and bias) against ONNX Runtime.</summary>
+    [TestCase(new[] { 2, 3, 4, 5 })]
+    [TestCase(new[] { 1, 4, 10 })]
+    [TestCase(new[] { 1, 2, 3, 2, 4 })]
+    public void InstanceNormalization_MatchesOnnxRuntime(int[] shape)
+    {
+        int channels = shape[1];
+        var onnx = new OnnxModelBuilder(13).Input("x", shape.Select(d => (long?)d).ToArray())
+            .Initializer("scale", [channels], TestData.Floats(24, channels, 0.5f, 1.5f))
+            .Initializer("bias", [channels], TestData.Floats(25, channels))
+            .Node("InstanceNormalization", "in", ["x", "scale", "bias"], ["y"], Float("epsilon", 1e-3f))
+            .Output("y").Build();
+        AssertMatchesOnnxRuntime(onnx, "instancenorm.onnx", ("x", shape, 26));
     }
 
     [TestCase("asymmetric", "floor")]

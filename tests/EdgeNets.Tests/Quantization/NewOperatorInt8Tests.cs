@@ -11,7 +11,7 @@ using static EdgeNets.Tests.Import.OnnxModelBuilder;
 namespace EdgeNets.Tests.Quantization;
 
 /// <summary>
-/// The int8 forms of LayerNorm, Erf, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest and bilinear resizing and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
+/// The int8 forms of LayerNorm, InstanceNormalization (as LayerNorm), Erf, Exp, Sqrt, Pow, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest and bilinear resizing and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
 /// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
 /// </summary>
 [TestFixture]
@@ -22,8 +22,17 @@ public class NewOperatorInt8Tests
         yield return new TestCaseData(new OnnxModelBuilder(17).Input("x", 1, 6, 16)
             .Initializer("scale", [16], TestData.Floats(31, 16, 0.5f, 1.5f)).Initializer("bias", [16], TestData.Floats(32, 16))
             .Node("LayerNormalization", "ln", ["x", "scale", "bias"], ["y"], Int("axis", -1)).Output("y").Build(), new[] { 1, 6, 16 }).SetName("LayerNorm");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 3, 4, 5)
+            .Initializer("scale", [3], TestData.Floats(33, 3, 0.5f, 1.5f)).Initializer("bias", [3], TestData.Floats(34, 3))
+            .Node("InstanceNormalization", "in", ["x", "scale", "bias"], ["y"]).Output("y").Build(), new[] { 1, 3, 4, 5 }).SetName("InstanceNorm");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Erf", "erf", ["x"], ["y"]).Output("y").Build(), new[] { 1, 64 })
             .SetName("Erf");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Exp", "exp", ["x"], ["y"]).Output("y").Build(), new[] { 1, 64 })
+            .SetName("Exp");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Relu", "relu", ["x"], ["r"]).Node("Sqrt", "sqrt", ["r"], ["y"])
+            .Output("y").Build(), new[] { 1, 64 }).SetName("SqrtOfRelu");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Initializer("two", [1], [2f]).Node("Pow", "square", ["x", "two"], ["y"])
+            .Output("y").Build(), new[] { 1, 64 }).SetName("PowSquare");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Softplus", "softplus", ["x"], ["s"]).Node("Tanh", "tanh", ["s"], ["t"])
             .Node("Mul", "mish", ["x", "t"], ["y"]).Output("y").Build(), new[] { 1, 64 }).SetName("Mish");
         yield return new TestCaseData(LoweringGelu(), new[] { 2, 48 }).SetName("GeluFused");

@@ -22,7 +22,8 @@ public readonly struct ActivationFunction
     /// <summary>The activation of an operator, its parameters read from the attributes; null when the operator is not one.</summary>
     public static ActivationFunction? For(OpType op, OpAttributes a) => op switch
     {
-        OpType.Relu or OpType.Sigmoid or OpType.Tanh or OpType.HardSwish or OpType.Erf or OpType.Gelu or OpType.Softplus => new ActivationFunction(op),
+        OpType.Relu or OpType.Sigmoid or OpType.Tanh or OpType.HardSwish or OpType.Erf or OpType.Gelu or OpType.Softplus or OpType.Sqrt or OpType.Exp => new ActivationFunction(op),
+        OpType.Pow => new ActivationFunction(op, a.GetFloat(AttributeKey.Alpha, 1f)),
         OpType.LeakyRelu => LeakyRelu(a.GetFloat(AttributeKey.Alpha, 0.01f)),
         OpType.HardSigmoid => new ActivationFunction(op, a.GetFloat(AttributeKey.Alpha, 0.2f), a.GetFloat(AttributeKey.Beta, 0.5f)),
         OpType.Clip => new ActivationFunction(op, a.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity), a.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity)),
@@ -45,6 +46,9 @@ public readonly struct ActivationFunction
         OpType.Gelu => (float)(0.5 * v * (1 + Erf(v / Math.Sqrt(2)))),
         // ln(1 + eˣ) = max(x, 0) + ln(1 + e^-|x|): no overflow for large x, full precision for very negative x.
         OpType.Softplus => (float)(Math.Max(v, 0.0) + Math.Log(1 + Math.Exp(-Math.Abs((double)v)))),
+        OpType.Sqrt => MathF.Sqrt(v),
+        OpType.Exp => MathF.Exp(v),
+        OpType.Pow => MathF.Pow(v, _alpha),
         _ => float.NaN,
     };
 
