@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using EdgeNets.Host.Rollout;
 using EdgeNets.Runtime.Graph;
@@ -50,7 +51,7 @@ public sealed partial class HostPipeline
         _json.Begin();
         _json.Field("type"u8, "model"u8);
         _json.Field("timestamp"u8, UnixSeconds(), "F3");
-        _json.Field("file"u8, JsonEncodedText.Encode(result.Path).EncodedUtf8Bytes);
+        _json.Field("file"u8, Text(result.Path));
         _json.Field("sha256"u8, System.Text.Encoding.ASCII.GetBytes(result.Sha256!));
         _json.Field("frame"u8, Frames);
         _json.Field("reloads"u8, ModelReloads);
@@ -64,11 +65,15 @@ public sealed partial class HostPipeline
         _json.Begin();
         _json.Field("type"u8, "error"u8);
         _json.Field("timestamp"u8, UnixSeconds(), "F3");
-        _json.Field("file"u8, JsonEncodedText.Encode(result.Path).EncodedUtf8Bytes);
-        _json.Field("error"u8, JsonEncodedText.Encode("model refused, the running model continues: " + error).EncodedUtf8Bytes);
+        _json.Field("file"u8, Text(result.Path));
+        _json.Field("error"u8, Text("model refused, the running model continues: " + error));
         _json.Field("frame"u8, Frames);
         _json.End();
     }
+
+    // Escapes only what JSON requires, so quotes in messages stay readable in the journal.
+    private static ReadOnlySpan<byte> Text(string value) =>
+        JsonEncodedText.Encode(value, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes;
 
     private void WriteRolloutCounts()
     {
