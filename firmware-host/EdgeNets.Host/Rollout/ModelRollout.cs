@@ -70,10 +70,12 @@ public sealed class ModelRollout : IDisposable
             if (_disposed) return false;
             Model model;
             try { model = Model.Load(Path); }
-            catch (Exception e) when (e is EdgeNets.Runtime.Format.ModelFormatException or IOException or UnauthorizedAccessException)
+            // Whatever a bad file makes the loader throw is a refusal: a replacement must never end the host.
+            catch (Exception e)
             {
-                // Model.Load's messages start with the path.
-                _results.Enqueue(RolloutResult.Refused(Path, e.Message));
+                // Model.Load's format errors start with the path; others get it here.
+                string message = e.Message.StartsWith(Path, StringComparison.Ordinal) ? e.Message : $"{Path}: {e.Message}";
+                _results.Enqueue(RolloutResult.Refused(Path, message));
                 return true;
             }
             string hash = Sha256(model);
@@ -97,7 +99,7 @@ public sealed class ModelRollout : IDisposable
                 var preprocessor = new FramePreprocessor(new ModelInput(session), _options.Preprocess);
                 _results.Enqueue(new RolloutResult(Path, hash, null, model, session, streaming, preprocessor));
             }
-            catch (Exception e) when (e is InvalidDataException or ArgumentException or NotSupportedException)
+            catch (Exception e)
             {
                 if (streaming != null) streaming.Dispose(); else session?.Dispose();
                 _results.Enqueue(RolloutResult.Refused(Path, $"{Path}: {e.Message}"));
