@@ -75,12 +75,13 @@ public sealed class HostOptions
 /// An output with NaN or infinite values is reported as an error line instead of a prediction (no event, no GPIO
 /// change). Times (latency, metrics periods, timestamps) come from the given <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class HostPipeline : IDisposable
+public sealed partial class HostPipeline : IDisposable
 {
     private readonly ISource _source;
-    private readonly Session _session;
-    private readonly StreamingSession? _streaming;
-    private readonly FramePreprocessor _preprocessor;
+    // Replaced between frames by a model rollout (HostPipeline.Rollout.cs).
+    private Session _session;
+    private StreamingSession? _streaming;
+    private FramePreprocessor _preprocessor;
     private readonly HostOptions _options;
     private readonly JsonLineWriter _json;
     private readonly EventSmoother _smoother;
@@ -88,8 +89,9 @@ public sealed class HostPipeline : IDisposable
     private readonly LatencyStats _latency = new();
     private readonly TimeProvider _time;
     private readonly float[] _output, _values;
-    private readonly bool _outputIsProbability, _isClassifier;
-    private readonly int _contextLength;
+    private readonly bool _isClassifier;
+    private bool _outputIsProbability;
+    private int _contextLength;
     private readonly long _metricsIntervalTicks;
     private long _lastMetricsTicks, _framesAtLastMetrics, _streamed;
     private float _lastTarget = float.NaN;
@@ -194,6 +196,7 @@ public sealed class HostPipeline : IDisposable
     /// <summary>Reads one frame and, when the model input is complete, runs the model and reports. False at end of stream.</summary>
     public bool Step()
     {
+        if (Rollout != null && Rollout.HasResult) ApplyRollout(Rollout);
         if (_source.Read(out var frame) == ReadStatus.EndOfStream) return false;
         Frames++;
         TrackLabel(frame.Label);
@@ -407,6 +410,7 @@ public sealed class HostPipeline : IDisposable
         _json.Field("saturated_inputs"u8, SaturatedInputs);
         _json.Field("saturated_values"u8, SaturatedValues);
         if (LineSink != null) _json.Field("mqtt_dropped"u8, LineSink.Dropped);
+        WriteRolloutCounts();
         _json.End();
         _lastMetricsTicks = now;
         _framesAtLastMetrics = Frames;
@@ -437,6 +441,7 @@ public sealed class HostPipeline : IDisposable
             _json.Field("mae"u8, MeanAbsoluteError, "R");
         }
         if (LineSink != null) _json.Field("mqtt_dropped"u8, LineSink.Dropped);
+        WriteRolloutCounts();
         _json.End();
     }
 

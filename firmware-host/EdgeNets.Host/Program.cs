@@ -51,6 +51,9 @@ public static class Program
                                 EDGENETS_MQTT_USERNAME and EDGENETS_MQTT_PASSWORD); never on the command line
           --mqtt-queue N        lines held while the broker is away (default 10000; more are dropped and counted)
           -h, --help            print this help
+        model rollout: the --model file is watched (and reloaded on SIGHUP); a replacement is loaded and checked off the
+          frame loop (same input and output shapes and types, same input normalization) and swapped in between frames
+          with a "model" line, or refused with an "error" line while the running model keeps going
         examples:
           edgenets-host --model model.enet --source camera:/dev/video0 --hold 3 --gpio 17,27,-1,22 --events-only
           edgenets-host --model model.enet --source "serial:/dev/ttyUSB0?baud=115200&columns=0,1,2,3,4,5" --hop 64
@@ -168,6 +171,15 @@ public static class Program
             using var source = SourceFactory.Create(uri, stderr, stop);
             ClassPins? pins = gpio == null ? null : new ClassPins(new GpioPinOutput(), ParseInts(gpio, "--gpio"));
             using var pipeline = new HostPipeline(model, source, stdout, options, pins);
+            // A replaced --model file (or SIGHUP) is checked off the frame loop and swapped in between frames.
+            using var rollout = new Rollout.ModelRollout(modelPath, model, options);
+            rollout.Watch(settle: TimeSpan.FromMilliseconds(500), poll: TimeSpan.FromSeconds(2));
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                rollout.RequestReload();
+            });
+            pipeline.Rollout = rollout;
             // Disposed before the pipeline: delivers what is queued, then publishes "offline".
             using var publisher = mqtt == null ? null : new Mqtt.MqttPublisher(mqtt, mqttQueue, pipeline.LineCapacity, stderr);
             pipeline.LineSink = publisher;
