@@ -52,7 +52,7 @@ public sealed partial class HostPipeline
         _json.Field("type"u8, "model"u8);
         _json.Field("timestamp"u8, UnixSeconds(), "F3");
         _json.Field("file"u8, Text(result.Path));
-        _json.Field("sha256"u8, System.Text.Encoding.ASCII.GetBytes(result.Sha256!));
+        _json.Field("xxhash64"u8, System.Text.Encoding.ASCII.GetBytes(result.FileHash!));
         _json.Field("frame"u8, Frames);
         _json.Field("reloads"u8, ModelReloads);
         _json.End();

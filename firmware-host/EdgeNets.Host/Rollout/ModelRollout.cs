@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using EdgeNets.Host.Preprocessing;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
@@ -30,7 +29,7 @@ public sealed class ModelRollout : IDisposable
         Path = path;
         _current = running;
         _options = options;
-        _currentHash = Sha256(running);
+        _currentHash = FileHash(running);
     }
 
     /// <summary>The model file that is watched and reloaded.</summary>
@@ -48,7 +47,11 @@ public sealed class ModelRollout : IDisposable
     }
 
     /// <summary>Lowercase hex SHA-256 of a model's file bytes.</summary>
-    public static string Sha256(Model model) => Convert.ToHexStringLower(SHA256.HashData(model.FileBytes));
+    /// <summary>
+    /// XxHash64 of the file: managed, because .NET's SHA-256 calls OpenSSL, which a minimal device image (and the arm64
+    /// sysroot under qemu) may not have.
+    /// </summary>
+    public static string FileHash(Model model) => Convert.ToHexStringLower(System.IO.Hashing.XxHash64.Hash(model.FileBytes));
 
     /// <summary>Watches the file for replacement (<see cref="ModelFileWatcher"/>) and reloads when it changes.</summary>
     public void Watch(TimeSpan settle, TimeSpan poll)
@@ -78,7 +81,7 @@ public sealed class ModelRollout : IDisposable
                 _results.Enqueue(RolloutResult.Refused(Path, message));
                 return true;
             }
-            string hash = Sha256(model);
+            string hash = FileHash(model);
             if (hash == _currentHash) return false;
             string? mismatch = Mismatch(_current, model);
             if (mismatch != null)
@@ -156,13 +159,13 @@ public sealed class ModelRollout : IDisposable
 }
 
 /// <summary>One reload's outcome: a validated model with its sessions and preprocessing, or why the file was refused.</summary>
-public sealed class RolloutResult(string path, string? sha256, string? error, Model? model, Session? session,
+public sealed class RolloutResult(string path, string? fileHash, string? error, Model? model, Session? session,
     StreamingSession? streaming, FramePreprocessor? preprocessor)
 {
     public static RolloutResult Refused(string path, string error) => new(path, null, error, null, null, null, null);
 
     public string Path => path;
-    public string? Sha256 => sha256;
+    public string? FileHash => fileHash;
     /// <summary>Why the file was refused (starts with its path); null when accepted.</summary>
     public string? Error => error;
     public Model? Model => model;

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using EdgeNets.Host;
 using EdgeNets.Host.Rollout;
@@ -23,7 +22,7 @@ public class ModelRolloutTests
     private static string GestureReplay =>
         $"npy:{Path.Combine(RepoPaths.GestureModel, "test_inputs.npy")}?labels={Path.Combine(RepoPaths.GestureModel, "test_labels.npy")}";
 
-    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+    private static string FileHash(byte[] bytes) => Convert.ToHexStringLower(System.IO.Hashing.XxHash64.Hash(bytes));
 
     /// <summary>Replaces <paramref name="path"/> the way deployments do: write beside it, then rename over it.</summary>
     private static void Replace(string path, byte[] bytes)
@@ -103,7 +102,7 @@ public class ModelRolloutTests
         Assert.That(errors.Select(e => e.GetProperty("frame").GetInt64()), Is.EqualTo(new long[] { 3, 6, 9 }), "refused before the next frame");
 
         var model = OfType(lines, "model").Single();
-        Assert.That(model.GetProperty("sha256").GetString(), Is.EqualTo(Sha256(good)));
+        Assert.That(model.GetProperty("xxhash64").GetString(), Is.EqualTo(FileHash(good)));
         Assert.That(model.GetProperty("file").GetString(), Is.EqualTo(path));
         Assert.That(model.GetProperty("frame").GetInt64(), Is.EqualTo(12), "swapped between frames 11 and 12");
 
@@ -183,7 +182,7 @@ public class ModelRolloutTests
         while (!rollout.HasResult && waited.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(20);
         Assert.That(rollout.TryTakeResult(out var result), Is.True, "no reload within 20 s of the rename");
         Assert.That(result.Error, Is.Null);
-        Assert.That(result.Sha256, Is.EqualTo(Sha256(softmax.FileBytes)));
+        Assert.That(result.FileHash, Is.EqualTo(FileHash(softmax.FileBytes)));
         result.Session!.Dispose();
     }
 
