@@ -22,7 +22,7 @@ public static class BenchCommand
     /// </summary>
     private static readonly TimeSpan MinimumWarmUp = TimeSpan.FromSeconds(1);
 
-    private static void WarmUp(Action run, int minimumRuns)
+    internal static void WarmUp(Action run, int minimumRuns)
     {
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < minimumRuns || clock.Elapsed < MinimumWarmUp; i++) run();
@@ -126,43 +126,20 @@ public static class BenchCommand
             model.ArenaBytes, workingSetGrowth,
             ort is { } o ? string.Format(inv, ", onnxruntime {0:N0} B (library load included)", o.WorkingSetGrowth) : "",
             ortInt8 is { } o8 ? string.Format(inv, ", onnxruntime int8 {0:N0} B", o8.WorkingSetGrowth) : ""));
-        if (profile) PrintProfile(model, sample, result, runs, warmup, threads, stdout);
+        if (profile) PrintProfile(model, sample, runs, warmup, threads, stdout);
         return 0;
     }
 
-    /// <summary>
-    /// Per-operator median time over <paramref name="runs"/> profiled runs (a separate session, so the timing above
-    /// is not slowed by the timestamps), with each operator's share of the summed medians.
-    /// </summary>
-    private static void PrintProfile(Model model, float[] sample, float[] result, int runs, int warmup, int threads, TextWriter stdout)
+    /// <summary>Per-operator median time over <paramref name="runs"/> profiled runs, with each operator's share of the summed medians.</summary>
+    private static void PrintProfile(Model model, float[] sample, int runs, int warmup, int threads, TextWriter stdout)
     {
-        using var session = model.CreateSession(new SessionOptions { Profile = true, Threads = threads });
-        WarmUp(() => session.Run(sample, result), warmup);
-        int slots = session.ProfileTicks.Length;
-        var perSlot = new double[slots][];
-        for (int k = 0; k < slots; k++) perSlot[k] = new double[runs];
-        for (int r = 0; r < runs; r++)
-        {
-            session.ResetProfile();
-            session.Run(sample, result);
-            var ticks = session.ProfileTicks;
-            for (int k = 0; k < slots; k++) perSlot[k][r] = ticks[k] * 1e6 / Stopwatch.Frequency;
-        }
-        var medians = new double[slots];
-        for (int k = 0; k < slots; k++) medians[k] = Summarize(perSlot[k]).Median;
-        double total = medians.Sum();
+        var timings = OperatorProfile.Measure(model, sample, runs, warmup, threads);
+        double total = timings.Sum(t => t.MedianMicroseconds);
         var inv = CultureInfo.InvariantCulture;
-        var ops = model.Graph.Ops;
-        var names = session.KernelNames;
-        var reasons = session.KernelChoiceReasons;
         stdout.WriteLine($"per-operator profile (median of {runs} runs):");
         stdout.WriteLine("    #  op                 kernel                                   median us   share  why this kernel");
-        for (int k = 0; k < slots; k++)
-        {
-            string op = k < ops.Count ? ops[k].Type.ToString() : k == ops.Count ? "(input quantize)" : "(output dequantize)";
-            string kernel = k < ops.Count ? names[k] : "", why = k < ops.Count ? reasons[k] : "";
-            stdout.WriteLine(string.Format(inv, "  {0,3}  {1,-18} {2,-40} {3,9:F2}  {4,5:F1}%  {5}", k, op, kernel, medians[k], 100 * medians[k] / total, why));
-        }
+        foreach (var t in timings)
+            stdout.WriteLine(string.Format(inv, "  {0,3}  {1,-18} {2,-40} {3,9:F2}  {4,5:F1}%  {5}", t.Slot, t.Op, t.Kernel, t.MedianMicroseconds, 100 * t.MedianMicroseconds / total, t.Reason));
         stdout.WriteLine(string.Format(inv, "  sum of medians: {0:F1} us", total));
     }
 
@@ -192,7 +169,7 @@ public static class BenchCommand
         return (median, p99, peak - before);
     }
 
-    private static (double Median, double P99) Summarize(double[] times)
+    internal static (double Median, double P99) Summarize(double[] times)
     {
         var sorted = (double[])times.Clone();
         Array.Sort(sorted);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using EdgeNets.Cli.Report;
 using EdgeNets.Cli.Terminal;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
@@ -11,12 +12,16 @@ namespace EdgeNets.Cli.Commands;
 /// and the converted model side by side: top-1 agreement, accuracy (class labels) or mean absolute error (regression
 /// targets), output error and a per-layer SQNR table. Every output is compared under its name; top-1 agreement only for
 /// outputs that hold one score vector per sample (a classifier's), and labels or targets apply to the first output.
+/// With --report, also one self-contained HTML page of charts (<see cref="HtmlReportWriter"/>).
 /// </summary>
 public static class EvalCommand
 {
+    /// <summary>Profiled runs behind the report's latency chart: a short run (the report is about accuracy; `bench --profile` times at length).</summary>
+    private const int ReportProfileRuns = 50;
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Arguments("eval", args, new HashSet<string> { "input", "labels", "targets", "limit" }, new HashSet<string> { "json" });
+        var a = new Arguments("eval", args, new HashSet<string> { "input", "labels", "targets", "limit", "report" }, new HashSet<string> { "json" });
         string onnxPath = a.Positional(0, "float model (MODEL.onnx)");
         string enetPath = a.Positional(1, "converted model (MODEL.enet)");
         a.ExpectPositionals(2);
@@ -26,6 +31,7 @@ public static class EvalCommand
         if (labelsPath != null && targetsPath != null) throw new CliException("give --labels (classification) or --targets (regression), not both", 2);
         int limit = a.IntOption("limit", int.MaxValue, 1);
         bool json = a.Flag("json");
+        string? reportPath = a.Option("report");
         if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
 
         var model = Model.Load(enetPath);
@@ -61,8 +67,8 @@ public static class EvalCommand
             if (!reference.OutputNames.Contains(o.Name)) throw new CliException($"{onnxPath}: has no output named '{o.Name}' (outputs of {enetPath}: {string.Join(", ", outputs.Select(x => x.Name))})");
         string floatOutputName = outputs[0].Name;
         var layers = activations.Where(t => reference.OutputNames.Contains(g.Tensors[t].Name)).ToList();
-        var signal = new double[g.Tensors.Count];
-        var noise = new double[g.Tensors.Count];
+        var comparisons = layers.ToDictionary(t => t, _ => new LayerComparison());
+        var collector = reportPath != null ? new EvalReportCollector(g, labels != null) : null;
 
         int classes = outputTensor.ElementCount;
         int floatCorrect = 0, quantCorrect = 0;
@@ -79,6 +85,7 @@ public static class EvalCommand
                     var f = expected[o.Name];
                     if (f.Length != o.Ours.Length) throw new CliException($"output '{o.Name}' has {f.Length} values in ONNX Runtime, {o.Ours.Length} in {enetPath}");
                     o.Add(f);
+                    collector?.AddOutput(o.Index, f, o.Ours);
                 }
                 var floatOut = expected[floatOutputName];
                 var ours = outputs[0].Ours;
@@ -96,6 +103,7 @@ public static class EvalCommand
                 {
                     if (fTop == labels[s]) floatCorrect++;
                     if (qTop == labels[s]) quantCorrect++;
+                    collector?.AddPrediction(labels[s], qTop);
                 }
                 foreach (int t in layers)
                 {
@@ -103,11 +111,8 @@ public static class EvalCommand
                     if (f.Length != g.Tensors[t].ElementCount) continue;
                     var q = new float[f.Length];
                     session.ReadTensorAsFloat(t, q);
-                    for (int i = 0; i < f.Length; i++)
-                    {
-                        signal[t] += (double)f[i] * f[i];
-                        noise[t] += (double)(f[i] - q[i]) * (f[i] - q[i]);
-                    }
+                    comparisons[t].Add(f, q);
+                    collector?.AddActivation(t, f);
                 }
                 progress.Report(s + 1);
             }
@@ -124,6 +129,28 @@ public static class EvalCommand
         double? quantMae = targets != null ? quantTargetError / (n * classes) : null;
         string precision = g.Metadata.TryGetValue("precision", out var p) ? p : "?";
         long nonFinite = outputs.Sum(o => o.NonFinite);
+
+        if (collector != null)
+        {
+            var report = new EvalReport
+            {
+                OnnxPath = onnxPath, EnetPath = enetPath, InputPath = inputPath, Version = Program.Version, Precision = precision, Samples = n,
+                Top1Agreement = agreement, FloatAccuracy = floatAcc, QuantizedAccuracy = quantAcc,
+                Layers = layers.Select(t => new ReportLayer(g.Tensors[t].Name, g.Ops.FirstOrDefault(o => o.Outputs.Contains(t))?.Type.ToString() ?? "",
+                    g.Tensors[t].Shape, Precisions.Of(g.Tensors[t]), comparisons[t].SqnrDb, comparisons[t].Cosine, collector.Activation(t))).ToList(),
+                Weights = g.Ops.SelectMany(op => ChannelRanges.Of(session, op)).ToList(),
+                Outputs = outputs.Select(o =>
+                {
+                    var (errors, kept, total) = collector.OutputErrors(o.Index);
+                    return new ReportOutput(o.Name, o.Shape, Precisions.Of(g.Tensors[g.Outputs[o.Index]]), Sqnr(o.Signal, o.Noise), o.MaxAbs,
+                        o.SumAbs / Math.Max(o.Count, 1), o.IsScores ? (double)o.Agree / n : null, errors, kept, total);
+                }).ToList(),
+                Confusion = collector.Confusion,
+                Timings = OperatorProfile.Measure(model, samples[0], ReportProfileRuns, warmup: 5, threads: 1),
+                ProfileRuns = ReportProfileRuns,
+            };
+            HtmlReportWriter.Write(reportPath!, report);
+        }
 
         if (json)
         {
@@ -143,7 +170,7 @@ public static class EvalCommand
             for (int i = 0; i < layers.Count; i++)
             {
                 int t = layers[i];
-                sb.Append(inv, $"{(i > 0 ? ", " : "")}{{\"tensor\": \"{Escape(g.Tensors[t].Name)}\", \"sqnr_db\": {JsonNumber(Sqnr(signal[t], noise[t]))}}}");
+                sb.Append(inv, $"{(i > 0 ? ", " : "")}{{\"tensor\": \"{Escape(g.Tensors[t].Name)}\", \"sqnr_db\": {JsonNumber(comparisons[t].SqnrDb)}, \"cosine\": {JsonNumber(comparisons[t].Cosine)}}}");
             }
             sb.Append("]}");
             stdout.WriteLine(sb.ToString());
@@ -171,13 +198,14 @@ public static class EvalCommand
         }
         stdout.WriteLine();
         stdout.WriteLine("per-layer SQNR against ONNX Runtime (higher is better; 20 dB ~ 10% noise, 40 dB ~ 1%):");
-        stdout.WriteLine($"  {"tensor",-40} {"op",-18} {"shape",-16} {"SQNR dB",8}");
+        stdout.WriteLine($"  {"tensor",-40} {"op",-18} {"shape",-16} {"SQNR dB",8} {"cosine",9}");
         foreach (int t in layers)
         {
             var producer = g.Ops.FirstOrDefault(o => o.Outputs.Contains(t));
-            stdout.WriteLine($"  {Trim(g.Tensors[t].Name, 40),-40} {producer?.Type.ToString() ?? "",-18} {string.Join('x', g.Tensors[t].Shape),-16} {FormatDb(Sqnr(signal[t], noise[t])),8}");
+            stdout.WriteLine($"  {Trim(g.Tensors[t].Name, 40),-40} {producer?.Type.ToString() ?? "",-18} {string.Join('x', g.Tensors[t].Shape),-16} {FormatDb(comparisons[t].SqnrDb),8} {comparisons[t].Cosine.ToString("F6", inv),9}");
         }
         if (layers.Count == 0) stdout.WriteLine("  (no intermediate tensor names match the ONNX graph)");
+        if (reportPath != null) stdout.WriteLine($"report: {reportPath}");
         return nonFinite > 0 ? 1 : 0;
     }
 

@@ -1,0 +1,16 @@
+using EdgeNets.Runtime.Graph;
+
+namespace EdgeNets.Cli.Report;
+
+/// <summary>The precision a tensor is computed and stored in, as the report shows it (per layer: mixed-precision models differ).</summary>
+internal static class Precisions
+{
+    public static string Of(TensorInfo tensor) => tensor.Type switch
+    {
+        DataType.Int8 => "int8",
+        DataType.UInt8 => "uint8",
+        DataType.Int32 => "int32",
+        DataType.Float32 => "float32",
+        _ => tensor.Type.ToString().ToLowerInvariant(),
+    };
+}
