@@ -128,7 +128,8 @@ internal static class ReportCharts
                 string kind = t == p ? "diag" : "off";
                 sb.Append("<rect class=\"cm-cell ").Append(kind).Append(n == 0 ? " empty" : "").Append("\" x=\"").Append(Coord(offset + p * cell)).Append("\" y=\"")
                   .Append(Coord(offset + t * cell)).Append("\" width=\"").Append(Coord(cell - 1)).Append("\" height=\"").Append(Coord(cell - 1))
-                  .Append("\" fill-opacity=\"").Append(Coord(n == 0 ? 1 : 0.12 + 0.88 * share)).Append("\"><title>")
+                  .Append("\" fill-opacity=\"").Append(Coord(n == 0 ? 1 : 0.12 + 0.88 * share)).Append("\" data-true=\"").Append(t).Append("\" data-predicted=\"").Append(p)
+                  .Append("\" data-count=\"").Append(n).Append("\"><title>")
                   .Append(Escape($"true {t}, predicted {p}: {Count(n)} of {Count(row)} samples ({Percent(share, 1)})")).Append("</title></rect>");
                 if (writeCounts && n > 0)
                     sb.Append("<text class=\"cm-count").Append(share > 0.55 ? " light" : "").Append("\" x=\"").Append(Coord(offset + (p + 0.5) * cell - 0.5)).Append("\" y=\"")
