@@ -98,8 +98,11 @@ internal static class HelpText
 
         Runs the float ONNX model in ONNX Runtime and the .enet model side by side on every sample of X: top-1
         agreement, accuracy (with labels) or mean absolute error (with targets), each output's errors and a per-layer
-        SQNR table. The two models must have the same inputs and outputs; a warning says when the .enet was converted
-        from another ONNX file.
+        SQNR and cosine table. The two models must have the same inputs and outputs; a warning says when the .enet was
+        converted from another ONNX file. --report also writes one self-contained HTML page (no network needed to
+        view it): per-layer SQNR and cosine with each layer's precision, activation histograms against the quantization
+        range with the saturated share, weight ranges per output channel, the confusion matrix (with labels) and output
+        error histograms, and the time of every operator (a short profiled run).
 
         options:
           --input X.npy          the samples, stacked on axis 0
@@ -107,9 +110,11 @@ internal static class HelpText
           --targets T.npy        regression targets for the first output: float and int8 mean absolute error
           --limit N              the first N samples only
           --json                 one JSON object on stdout
+          --report FILE.html     also the HTML report (its folder is created)
 
         examples:
           edgenets eval model.onnx model.enet --input test_inputs.npy --labels test_labels.npy
+          edgenets eval model.onnx model.enet --input test_inputs.npy --labels test_labels.npy --report report.html
           edgenets eval model.onnx model.enet --input test_inputs.npy --limit 100 --json
         """;
 

@@ -40,8 +40,13 @@ public class EvalReportBrowserTests
             Assert.That(layers, Is.GreaterThan(2));
             var model = Model.Load(enet);
             var g = model.Graph;
-            int weightTensors = g.Ops.Sum(op => op.Inputs.Count(i => i >= 0 && g.Tensors[i].IsConstant && g.Tensors[i].Rank >= 2
-                                                                    && g.Tensors[i].Type is DataType.Int8 or DataType.Float32));
+            // Weighted layers: a convolution's, Gemm's or MatMul's constant weights, a recurrent layer's W and R.
+            int weightTensors = g.Ops.Sum(op => op.Type switch
+            {
+                OpType.Conv or OpType.ConvTranspose or OpType.Gemm or OpType.MatMul => g.Tensors[op.Inputs[1]].IsConstant ? 1 : 0,
+                OpType.Lstm or OpType.Gru or OpType.Rnn => 2,
+                _ => 0,
+            });
 
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

@@ -151,6 +151,14 @@ public class EvalReportDataTests
         Assert.That((m[2, 2], m.RowTotal(0), m.OutOfRangeLabels), Is.EqualTo((2L, 2L, 2L)));
     }
 
+    [Test]
+    public void EvalHelpNamesTheReport()
+    {
+        var stdout = new StringWriter();
+        Assert.That(Program.Run(["eval", "--help"], stdout, TextWriter.Null), Is.Zero);
+        Assert.That(stdout.ToString(), Does.Contain("--report FILE.html"));
+    }
+
     /// <summary>Tensor names come from the ONNX file: the page shows them as text, never as markup.</summary>
     [Test]
     public void NamesFromTheModelAreEscaped()

@@ -7,16 +7,15 @@ namespace EdgeNets.Cli.Report;
 internal sealed record ChannelRanges(string OpName, OpType OpType, string TensorName, int[] Shape, string Precision, int Axis, float[] Min, float[] Max)
 {
     /// <summary>
-    /// Weight tensors are an operator's constant int8 or float32 inputs of rank 2 or more (biases, tables and shapes are
-    /// not). Channels lie along the tensor's per-channel quantization axis; otherwise along axis 0 ([M, C, kH, kW]
-    /// convolution and recurrent weights), or the last axis for MatMul's [K, N].
+    /// The weights of a convolution, Gemm or MatMul (input 1) and of a recurrent layer (inputs 1 and 2: W and R), when
+    /// they are constant int8 or float32 tensors. Channels lie along the tensor's per-channel quantization axis;
+    /// otherwise along axis 0 ([M, C, kH, kW] convolution and recurrent weights), or the last axis for MatMul's [K, N].
     /// </summary>
     public static IEnumerable<ChannelRanges> Of(Session session, OpInfo op)
     {
         var g = session.Model.Graph;
-        foreach (int id in op.Inputs)
+        foreach (int id in WeightInputs(op))
         {
-            if (id < 0) continue;
             var t = g.Tensors[id];
             if (!t.IsConstant || t.Rank < 2 || t.Type is not (DataType.Int8 or DataType.Float32)) continue;
             int axis = t.Quantization is { IsPerChannel: true } q ? q.Axis : op.Type == OpType.MatMul ? t.Rank - 1 : 0;
@@ -25,6 +24,17 @@ internal sealed record ChannelRanges(string OpName, OpType OpType, string Tensor
             var (min, max) = Compute(values, t.Shape, axis);
             yield return new ChannelRanges(op.Name, op.Type, t.Name, t.Shape, Precisions.Of(t), axis, min, max);
         }
+    }
+
+    private static IEnumerable<int> WeightInputs(OpInfo op)
+    {
+        int[] positions = op.Type switch
+        {
+            OpType.Conv or OpType.ConvTranspose or OpType.Gemm or OpType.MatMul => [1],
+            OpType.Lstm or OpType.Gru or OpType.Rnn => [1, 2],
+            _ => [],
+        };
+        return positions.Where(p => p < op.Inputs.Length && op.Inputs[p] >= 0).Select(p => op.Inputs[p]);
     }
 
     /// <summary>Per index along <paramref name="axis"/> of a row-major tensor of <paramref name="shape"/>: its min and max.</summary>
