@@ -105,6 +105,7 @@ public class EvalReportBrowserTests
             else Assert.That(await cells.CountAsync(), Is.Zero, "no labels, no confusion matrix");
 
             Assert.That(problems, Is.Empty);
+            Assert.That(requests, Does.Contain(url), "requests are seen (the page's own)");
             Assert.That(requests.Where(r => r != url), Is.Empty, "the report fetches nothing");
 
             string shots = Path.Combine(RepoPaths.Root, "artifacts", "test-screenshots");
