@@ -136,8 +136,15 @@ public static class EvalCommand
             {
                 OnnxPath = onnxPath, EnetPath = enetPath, InputPath = inputPath, Version = Program.Version, Precision = precision, Samples = n,
                 Top1Agreement = agreement, FloatAccuracy = floatAcc, QuantizedAccuracy = quantAcc,
-                Layers = layers.Select(t => new ReportLayer(g.Tensors[t].Name, g.Ops.FirstOrDefault(o => o.Outputs.Contains(t))?.Type.ToString() ?? "",
-                    g.Tensors[t].Shape, Precisions.Of(g.Tensors[t]), comparisons[t].SqnrDb, comparisons[t].Cosine, collector.Activation(t))).ToList(),
+                Layers = layers.Select(t =>
+                {
+                    var producer = g.Ops.FirstOrDefault(o => o.Outputs.Contains(t));
+                    // The SQNR its operator loses: from its noisiest compared input's (the error it was given) to its own.
+                    var given = producer?.Inputs.Where(comparisons.ContainsKey).Select(i => comparisons[i].SqnrDb).ToList();
+                    double? drop = given is { Count: > 0 } ? given.Min() - comparisons[t].SqnrDb : null;
+                    return new ReportLayer(g.Tensors[t].Name, producer?.Type.ToString() ?? "", g.Tensors[t].Shape, Precisions.Of(g.Tensors[t]),
+                        comparisons[t].SqnrDb, comparisons[t].Cosine, drop, collector.Activation(t));
+                }).ToList(),
                 Weights = g.Ops.SelectMany(op => ChannelRanges.Of(session, op)).ToList(),
                 Outputs = outputs.Select(o =>
                 {

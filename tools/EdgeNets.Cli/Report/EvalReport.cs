@@ -24,8 +24,11 @@ internal sealed class EvalReport
     public required int ProfileRuns { get; init; }
 }
 
-/// <summary>One activation compared with ONNX Runtime's: its error and the histogram of the float values against its range.</summary>
-internal sealed record ReportLayer(string Name, string Op, int[] Shape, string Precision, double SqnrDb, double Cosine, ValueHistogram Histogram);
+/// <summary>
+/// One activation compared with ONNX Runtime's: its error, the SQNR lost from its operator's noisiest input to it (null
+/// when no input is compared: the graph input's readers), and the histogram of the float values against its range.
+/// </summary>
+internal sealed record ReportLayer(string Name, string Op, int[] Shape, string Precision, double SqnrDb, double Cosine, double? DropDb, ValueHistogram Histogram);
 
 /// <summary>One output: its errors against ONNX Runtime, and their histogram (ours minus float).</summary>
 internal sealed record ReportOutput(string Name, int[] Shape, string Precision, double SqnrDb, double MaxAbsError, double MeanAbsError,

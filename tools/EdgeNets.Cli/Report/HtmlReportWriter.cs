@@ -71,18 +71,31 @@ internal static class HtmlReportWriter
         Card(sb, "Latency", $"{Fixed(total, total < 100 ? 1 : 0)} µs", "sum of operator medians, 1 thread", "");
         sb.Append("</section>\n");
 
-        var worst = r.Layers.Select((l, i) => (Layer: l, Index: i)).Where(x => !double.IsPositiveInfinity(x.Layer.SqnrDb))
+        var ranked = r.Layers.Select((l, i) => (Layer: l, Index: i)).ToList();
+        var worst = ranked.Where(x => !double.IsPositiveInfinity(x.Layer.SqnrDb))
             .OrderBy(x => double.IsNaN(x.Layer.SqnrDb) ? double.NegativeInfinity : x.Layer.SqnrDb).Take(WorstLayers).ToList();
+        var drops = ranked.Where(x => x.Layer.DropDb is { } d && double.IsFinite(d) && d > 0).OrderByDescending(x => x.Layer.DropDb).Take(WorstLayers).ToList();
+        if (worst.Count + drops.Count == 0) return;
+        sb.Append("<section class=\"worst\">");
         if (worst.Count > 0)
         {
-            sb.Append("<section class=\"worst\"><h2>Worst layers</h2><ol>");
-            foreach (var (l, i) in worst)
-                sb.Append("<li><a href=\"#layer-").Append(i).Append("\"><code>").Append(Escape(l.Name)).Append("</code></a> <span class=\"muted\">").Append(Escape(l.Op))
-                  .Append("</span> <span class=\"pill ").Append(SqnrClass(l.SqnrDb)).Append("\">").Append(Db(l.SqnrDb)).Append("</span> cosine ")
-                  .Append(Fixed(l.Cosine, 5)).Append("</li>");
-            sb.Append("</ol></section>\n");
+            sb.Append("<div><h2>Worst layers</h2><ol>");
+            foreach (var (l, i) in worst) LayerItem(sb, l, i, $"cosine {Fixed(l.Cosine, 5)}");
+            sb.Append("</ol></div>");
         }
+        if (drops.Count > 0)
+        {
+            sb.Append("<div><h2>Where the error enters</h2><ol>");
+            foreach (var (l, i) in drops) LayerItem(sb, l, i, $"loses {Fixed(l.DropDb!.Value, 1)} dB from its input");
+            sb.Append("</ol></div>");
+        }
+        sb.Append("</section>\n");
     }
+
+    private static void LayerItem(StringBuilder sb, ReportLayer l, int index, string detail) =>
+        sb.Append("<li><a href=\"#layer-").Append(index).Append("\"><code>").Append(Escape(l.Name)).Append("</code></a> <span class=\"muted\">").Append(Escape(l.Op))
+          .Append("</span> <span class=\"pill ").Append(SqnrClass(l.SqnrDb)).Append("\">").Append(Db(l.SqnrDb)).Append("</span> <span class=\"muted small\">")
+          .Append(Escape(detail)).Append("</span></li>");
 
     private static void Card(StringBuilder sb, string label, string value, string detail, string status) =>
         sb.Append("<div class=\"card ").Append(status).Append("\"><div class=\"label\">").Append(Escape(label)).Append("</div><div class=\"value\">")
@@ -222,7 +235,8 @@ internal static class HtmlReportWriter
     private static void Guide(StringBuilder sb, EvalReport r) =>
         sb.Append("<footer id=\"guide\"><h2>Reading guide</h2><dl>")
           .Append("<dt>SQNR</dt><dd>10·log10(Σ f² / Σ (f − q)²) over all values, f the float model's and q the converted model's: 20 dB is noise about 10 % of the signal, ")
-          .Append("40 dB about 1 %. Green from 30 dB, amber from 20 dB, red below. A layer far below the one before it is where the error enters.</dd>")
+          .Append("40 dB about 1 %. Green from 30 dB, amber from 20 dB, red below. Error adds up along the network, so the last layers tend to be the worst; ")
+          .Append("a layer that loses many dB from its operator's input to its output is where the error enters.</dd>")
           .Append("<dt>Cosine</dt><dd>Σ f·q / (‖f‖ ‖q‖): 1 when the two point the same way, whatever their scale.</dd>")
           .Append("<dt>Precision</dt><dd>The type each layer's output is computed in.</dd>")
           .Append("<dt>Saturated</dt><dd>The share of float values outside the range the layer's integers represent (scale × (q − zero point)): those are clamped. ")
@@ -243,13 +257,13 @@ internal static class HtmlReportWriter
         .card{background:#fff;border:1px solid var(--line);border-left:4px solid var(--line);border-radius:6px;padding:10px 14px}
         .card.good{border-left-color:var(--good)}.card.fair{border-left-color:var(--fair)}.card.poor{border-left-color:var(--poor)}
         .card .label{font-size:13px;color:var(--muted)}.card .value{font-size:24px;font-weight:600}.card .detail{font-size:12.5px;color:var(--muted)}
-        .worst h2{border:0;margin-top:20px;font-size:16px}.worst ol{margin:0;padding-left:22px}.worst li{margin:2px 0}
+        .worst{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:0 24px}.worst h2{border:0;margin-top:20px;font-size:16px}.worst ol{margin:0;padding-left:22px}.worst li{margin:2px 0;overflow-wrap:anywhere}
         .pill{display:inline-block;padding:0 7px;border-radius:9px;font-size:12.5px;color:#fff}.pill.good{background:var(--good)}.pill.fair{background:var(--fair)}.pill.poor{background:var(--poor)}
         .badge{display:inline-block;padding:0 6px;border:1px solid var(--line);border-radius:4px;background:#fff;font-size:12px;color:var(--muted)}
         .scroll{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:6px}
         table{border-collapse:collapse;width:100%;font-size:14px}th,td{padding:5px 10px;text-align:left;vertical-align:middle;border-bottom:1px solid var(--line)}
         th{font-weight:600;font-size:13px;color:var(--muted);background:#fbfbfc}tr:last-child td{border-bottom:0}td.num,th.num{text-align:right;white-space:nowrap}
-        td.name{max-width:320px}td.metric{white-space:nowrap}td.metric span{display:inline-block;min-width:58px;margin-left:8px;font-variant-numeric:tabular-nums}
+        td.name{min-width:230px;max-width:380px}td.metric{white-space:nowrap}td.metric span{display:inline-block;min-width:58px;margin-left:8px;font-variant-numeric:tabular-nums}
         table.compact{width:auto;background:#fff;border:1px solid var(--line)}
         tr:target{background:#fff6d6}figure:target{outline:2px solid var(--fair)}
         svg.bar{vertical-align:middle}svg.bar .track{fill:#eef0f3}
