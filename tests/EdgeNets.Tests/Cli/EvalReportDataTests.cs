@@ -151,6 +151,33 @@ public class EvalReportDataTests
         Assert.That((m[2, 2], m.RowTotal(0), m.OutOfRangeLabels), Is.EqualTo((2L, 2L, 2L)));
     }
 
+    /// <summary>
+    /// The gesture model is a chain (each compared layer reads the one before), so what each operator loses is the
+    /// difference of two consecutive SQNRs in eval's JSON; the summary names the three largest.
+    /// </summary>
+    [Test]
+    public void WhereTheErrorEntersIsTheLargestLossOfSqnrAlongTheChain()
+    {
+        string dir = RepoPaths.TempDirectory();
+        try
+        {
+            string report = Path.Combine(dir, "r.html"), m = RepoPaths.GestureModel;
+            var stdout = new StringWriter();
+            Assert.That(Program.Run(["eval", Path.Combine(m, "model.onnx"), Path.Combine(m, "model.enet"), "--input", Path.Combine(m, "test_inputs.npy"),
+                "--limit", "32", "--json", "--report", report], stdout, TextWriter.Null), Is.Zero);
+            using var json = System.Text.Json.JsonDocument.Parse(stdout.ToString());
+            var sqnr = json.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("sqnr_db").GetDouble()).ToArray();
+            var expected = Enumerable.Range(1, sqnr.Length - 1).Select(i => sqnr[i - 1] - sqnr[i]).Where(d => d > 0).OrderDescending().Take(3).ToArray();
+            string html = File.ReadAllText(report);
+            string section = html[html.IndexOf("Where the error enters", StringComparison.Ordinal)..html.IndexOf("</section>", html.IndexOf("Where the error enters", StringComparison.Ordinal), StringComparison.Ordinal)];
+            var shown = System.Text.RegularExpressions.Regex.Matches(section, @"loses ([0-9.]+) dB")
+                .Select(x => double.Parse(x.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.That(shown, Has.Length.EqualTo(expected.Length));
+            for (int i = 0; i < shown.Length; i++) Assert.That(shown[i], Is.EqualTo(expected[i]).Within(0.051));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Test]
     public void EvalHelpNamesTheReport()
     {
