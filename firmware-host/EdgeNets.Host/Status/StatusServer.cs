@@ -86,7 +86,16 @@ public sealed class StatusServer : IDisposable
                 var (method, path) = ReadRequestLine(client);
                 if (method == null) return;
                 Respond(client, method, path!);
-                client.Shutdown(SocketShutdown.Both);
+                // Closing with unread request bytes (a body) would reset the connection before the client has read the
+                // response: end the sending side, then let the client close first.
+                client.Shutdown(SocketShutdown.Send);
+                var drain = new byte[1024];
+                for (int total = 0; total < 65536;)
+                {
+                    int n = client.Receive(drain);
+                    if (n == 0) break;
+                    total += n;
+                }
             }
             catch (SocketException) { }   // the client went away or was too slow: nothing to tell it
             catch (ObjectDisposedException) { }
