@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using EdgeNets.Host.Output;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
 
@@ -41,10 +42,8 @@ public sealed class StatusContent
         Array.Sort(latencies);
         double seconds = (last - recent[0].Timestamp) / (double)_board.TimestampFrequency;
         double fps = recent.Length > 1 && seconds > 0 ? (recent[^1].Frames - recent[0].Frames) / seconds : double.NaN;
-        return (fps, latencies[Rank(50, latencies.Length)], latencies[Rank(99, latencies.Length)]);
+        return (fps, latencies[LatencyStats.NearestRank(50, latencies.Length)], latencies[LatencyStats.NearestRank(99, latencies.Length)]);
     }
-
-    private static int Rank(int percent, int n) => Math.Max(0, (int)Math.Ceiling(percent / 100.0 * n) - 1);
 
     /// <summary>The newest model input as a BMP; null before the first prediction.</summary>
     public byte[]? InputBmp()
