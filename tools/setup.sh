@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(libonnx-testdata)   # ONNX's operator conformance data, an oracle of the tests
 packages+=(mosquitto)          # an MQTT broker for the host's publishing tests
-packages+=(chromium)           # a headless browser: the tests open eval's HTML report in it
+packages+=(chromium)           # a headless browser: the tests open eval's HTML report and the host's status page in it
 if [ "${EDGENETS_ARM64:-0}" = 1 ]; then
   packages+=(clang lld qemu-user libc6-dev-arm64-cross libgcc-12-dev-arm64-cross)
 fi

@@ -209,12 +209,13 @@ public sealed partial class HostPipeline : IDisposable
             if (_options.ResetEvery > 0 && _streamed > 0 && _streamed % _options.ResetEvery == 0) _streaming.Reset();
             _streamed++;
         }
-        if (!_preprocessor.Process(frame)) return true;
+        if (!_preprocessor.Process(frame)) { StatusCounters(); return true; }
         CountSaturation(_preprocessor.LastSaturated);
+        Status?.CaptureInput(_session.GetInputBytes(0), start);
         if (_streaming != null)
         {
             // A window over time (Conv1d front end) still filling: nothing new to report for this sample.
-            if (!_streaming.AdvanceWithInputSet()) return true;
+            if (!_streaming.AdvanceWithInputSet()) { StatusCounters(); return true; }
         }
         else _session.Invoke();
         _session.GetOutput(0, _output);
@@ -225,6 +226,7 @@ public sealed partial class HostPipeline : IDisposable
         {
             // A NaN would read as class 0 (ArgMax) and drive its pin: report what happened and act on nothing.
             NonFiniteOutputs++;
+            StatusCounters();
             WriteOutputError();
             MaybeWriteMetrics(end);
             return true;
@@ -246,6 +248,8 @@ public sealed partial class HostPipeline : IDisposable
             _pins?.Show(LastClass);
             WriteEvent();
         }
+        StatusCounters();
+        StatusPrediction(latencyUs, end);
         Predictions++;
         MaybeWriteMetrics(end);
         return true;

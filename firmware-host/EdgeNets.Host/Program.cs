@@ -50,6 +50,9 @@ public static class Program
           --mqtt-credentials FILE  username on the first line, password on the second (else the environment's
                                 EDGENETS_MQTT_USERNAME and EDGENETS_MQTT_PASSWORD); never on the command line
           --mqtt-queue N        lines held while the broker is away (default 10000; more are dropped and counted)
+          --http [ADDRESS:]PORT serve a read-only status page (the model input, class, score history, fps, latency,
+                                the model card) and /metrics (Prometheus) on 127.0.0.1:PORT, or on ADDRESS:PORT
+                                when an address is given (0.0.0.0:8080: every interface)
           -h, --help            print this help
         model rollout: the --model file is watched (and reloaded on SIGHUP); a replacement is loaded and checked off the
           frame loop (same input and output shapes and types, same input normalization) and swapped in between frames
@@ -78,6 +81,7 @@ public static class Program
     public static int Run(string[] args, Stream stdout, TextWriter stderr, CancellationToken stop)
     {
         string? modelPath = null, sourceText = null, gpio = null, mqttUrl = null, mqttCa = null, mqttCredentials = null;
+        System.Net.IPEndPoint? http = null;
         int mqttQueue = 10_000;
         Mqtt.MqttTarget? mqtt = null;
         var options = new HostOptions { MetricsIntervalSeconds = 10 };
@@ -143,6 +147,7 @@ public static class Program
                     case "--mqtt-ca": mqttCa = Value(); break;
                     case "--mqtt-credentials": mqttCredentials = Value(); break;
                     case "--mqtt-queue": mqttQueue = ParsePositive(Value(), "--mqtt-queue"); break;
+                    case "--http": http = Status.StatusServer.ParseEndpoint(Value()); break;
                     case "-h" or "--help":
                         // Asked-for help is the program's output (stdout, exit 0), so it can be paged or piped.
                         stdout.Write(System.Text.Encoding.UTF8.GetBytes(Usage + "\n"));
@@ -183,6 +188,7 @@ public static class Program
             // Disposed before the pipeline: delivers what is queued, then publishes "offline".
             using var publisher = mqtt == null ? null : new Mqtt.MqttPublisher(mqtt, mqttQueue, pipeline.LineCapacity, stderr);
             pipeline.LineSink = publisher;
+            using var status = http == null ? null : StartStatusPage(http, pipeline, modelPath, options, stderr);
             pipeline.Run(stop);
             return 0;
         }
@@ -197,6 +203,19 @@ public static class Program
             stderr.WriteLine($"edgenets-host: {e.Message}");
             return 1;
         }
+    }
+
+    private static Status.StatusServer StartStatusPage(System.Net.IPEndPoint endpoint, HostPipeline pipeline, string modelPath,
+        HostOptions options, TextWriter stderr)
+    {
+        var input = pipeline.Session.Model.Graph.Tensors[pipeline.Session.Model.Graph.Inputs[0]];
+        var board = new Status.StatusBoard(input.ByteLength, pipeline.LastOutput.Length, TimeProvider.System.TimestampFrequency);
+        var content = new Status.StatusContent(board, () => pipeline.Session.Model, modelPath, options.Preprocess.Mean, options.Preprocess.Std);
+        var server = new Status.StatusServer(endpoint, content);
+        pipeline.Status = board;
+        var served = server.LocalEndPoint;
+        stderr.WriteLine($"edgenets-host: status page on http://{(served.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{served.Address}]" : served.Address)}:{served.Port}/");
+        return server;
     }
 
     private static float[]? MetadataFloats(Model model, string key) =>

@@ -28,5 +28,5 @@ public sealed class LatencyStats(int capacity = 4096)
         _count = _next = 0;
     }
 
-    private static int NearestRank(int percent, int n) => Math.Max(0, (int)Math.Ceiling(percent / 100.0 * n) - 1);
+    internal static int NearestRank(int percent, int n) => Math.Max(0, (int)Math.Ceiling(percent / 100.0 * n) - 1);
 }
