@@ -70,7 +70,9 @@ public static class ModelConverter
             var calibration = new CalibrationOptions { Method = options.CalibrationMethod, Percentile = options.Percentile };
             var stats = Calibrator.Calibrate(floatGraph, samples, calibration, options.Progress);
             result = Quantization.Quantizer.Quantize(floatGraph, stats, options.Quantizer);
-            if (calibration.Method == CalibrationMethod.Auto) result.Metadata[CalibrationStats.ChoicesKey] = stats.DescribeChoices();
+            // Auto's choice per tensor, for inspect; a model too large for one metadata string keeps only the counts.
+            string choices = calibration.Method == CalibrationMethod.Auto ? stats.DescribeChoices(result) : "";
+            if (choices.Length > 0 && choices.Length <= EnetFormat.MaxStringBytes) result.Metadata[CalibrationStats.ChoicesKey] = choices;
         }
         ArenaPlanner.Plan(result);
         return result;

@@ -1,3 +1,5 @@
+using EdgeNets.Runtime.Graph;
+
 namespace EdgeNets.Converter.Quantization;
 
 /// <summary>How the real range of an activation is chosen from the values seen during calibration.</summary>
@@ -194,9 +196,31 @@ public sealed class CalibrationStats
     /// <summary>Model metadata key of <see cref="DescribeChoices"/>.</summary>
     public const string ChoicesKey = "calibration_choices";
 
-    /// <summary>With auto: the method chosen for each tensor, "name=method" joined by ';', in tensor name order.</summary>
-    public string DescribeChoices() => string.Join(';', Tensors.Values.Where(t => t.Chosen != null)
-        .OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => $"{t.Name}={MethodName(t.Chosen!.Value.Method)}"));
+    // One letter per method in ChoicesKey's value, in the order of CalibrationMethod; '-' for a tensor without a choice.
+    private const string ChoiceLetters = "mpes";
+
+    /// <summary>
+    /// With auto: the method chosen for each activation tensor of <paramref name="quantized"/> (the graph quantized with
+    /// these statistics), one letter per non-constant tensor in tensor order (m minmax, p percentile, e entropy,
+    /// s mse, - none), short enough for model metadata; <see cref="ParseChoices"/> reads it back.
+    /// </summary>
+    public string DescribeChoices(ModelGraph quantized) => new(quantized.Tensors.Where(t => !t.IsConstant)
+        .Select(t => Tensors.TryGetValue(t.Name, out var stats) && stats.Chosen is { } c ? ChoiceLetters[(int)c.Method] : '-').ToArray());
+
+    /// <summary>The tensors of a model whose calibration auto chose, with the method: tensor index to method name.</summary>
+    public static Dictionary<int, string> ParseChoices(ModelGraph model)
+    {
+        var result = new Dictionary<int, string>();
+        if (!model.Metadata.TryGetValue(ChoicesKey, out var letters)) return result;
+        int k = 0;
+        for (int t = 0; t < model.Tensors.Count && k < letters.Length; t++)
+        {
+            if (model.Tensors[t].IsConstant) continue;
+            int method = ChoiceLetters.IndexOf(letters[k++]);
+            if (method >= 0) result[t] = MethodName((CalibrationMethod)method);
+        }
+        return result;
+    }
 
     /// <summary>With auto: how many tensors each method was chosen for, in the order of <see cref="CalibrationMethod"/>.</summary>
     public IEnumerable<(CalibrationMethod Method, int Tensors)> ChosenCounts() =>

@@ -23,7 +23,7 @@ public static class InspectCommand
 
         var summary = new List<(string Key, string Value)> { ("model", path) };
         // Auto calibration's per-tensor choices are listed by operator with --verbose.
-        var choices = CalibrationChoices(g);
+        var choices = CalibrationStats.ParseChoices(g);
         foreach (var (k, v) in g.Metadata)
             summary.Add(("  " + k, k == CalibrationStats.ChoicesKey ? $"{choices.Count} tensors{(verbose ? ", by operator below" : " (--verbose: by operator)")}" : v));
         summary.Add(("file bytes", new FileInfo(path).Length.ToString(inv)));
@@ -57,7 +57,7 @@ public static class InspectCommand
             var op = g.Ops[r - 1];
             string indent = new(' ', widths[0] + 2);
             stdout.WriteLine($"{indent}kernel chosen: {reasons[r - 1]}");
-            if (choices.TryGetValue(g.Tensors[op.Outputs[0]].Name, out var method)) stdout.WriteLine($"{indent}calibration: {method}");
+            if (choices.TryGetValue(op.Outputs[0], out var method)) stdout.WriteLine($"{indent}calibration: {method}");
             foreach (var (key, values) in op.Attributes.Ints)
                 stdout.WriteLine($"{indent}{key} = [{Abbreviate(values.Select(v => v.ToString(inv)))}]");
             foreach (var (key, values) in op.Attributes.Floats)
@@ -65,18 +65,6 @@ public static class InspectCommand
         }
         if (!verbose) stdout.WriteLine("(--verbose: why each kernel was chosen, and every operator's attributes and requantization multipliers)");
         return 0;
-    }
-
-    private static Dictionary<string, string> CalibrationChoices(ModelGraph g)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!g.Metadata.TryGetValue(CalibrationStats.ChoicesKey, out var text)) return result;
-        foreach (var entry in text.Split(';', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int eq = entry.LastIndexOf('=');
-            if (eq > 0) result[entry[..eq]] = entry[(eq + 1)..];
-        }
-        return result;
     }
 
     private static string Describe(TensorInfo t)
