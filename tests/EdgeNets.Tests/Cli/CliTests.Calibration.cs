@@ -1,4 +1,3 @@
-using EdgeNets.Cli;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.IO;
 using EdgeNets.Tests.Support;
@@ -7,27 +6,9 @@ using NUnit.Framework;
 namespace EdgeNets.Tests.Cli;
 
 /// <summary>`edgenets convert --calibration-method ...` on the example gesture model, in process.</summary>
-public class CalibrationCliTests
+public partial class CliTests
 {
-    private static readonly string Onnx = Path.Combine(RepoPaths.GestureModel, "model.onnx");
-    private static readonly string Calibration = Path.Combine(RepoPaths.GestureModel, "calibration.npy");
-    private string _dir = "";
-
-    [SetUp]
-    public void CreateDirectory() => _dir = RepoPaths.TempDirectory();
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
-
-    private static (int Code, string Out, string Err) Edgenets(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    private string Convert(string method, string name, string calibration = "")
+    private string ConvertWith(string method, string name, string calibration = "")
     {
         string enet = Path.Combine(_dir, name);
         var (code, _, err) = Edgenets("convert", Onnx, "-o", enet, "--calibration", calibration == "" ? Calibration : calibration, "--calibration-method", method);
@@ -38,10 +19,10 @@ public class CalibrationCliTests
     [TestCase("entropy")]
     [TestCase("mse")]
     [TestCase("auto")]
-    public void EachMethod_IsDeterministic_AndRecordedInTheModel(string method)
+    public void CalibrationMethod_IsDeterministic_AndRecordedInTheModel(string method)
     {
-        byte[] first = File.ReadAllBytes(Convert(method, "a.enet"));
-        byte[] second = File.ReadAllBytes(Convert(method, "b.enet"));
+        byte[] first = File.ReadAllBytes(ConvertWith(method, "a.enet"));
+        byte[] second = File.ReadAllBytes(ConvertWith(method, "b.enet"));
         Assert.That(second, Is.EqualTo(first), "the same data must give the same file");
         var model = Model.Load(first);
         Assert.That(model.Graph.Metadata["calibration"], Does.StartWith(method).And.EndWith(", 256 samples"));
@@ -49,7 +30,7 @@ public class CalibrationCliTests
     }
 
     [Test]
-    public void Auto_SaysWhatItChose_InTheSummaryAndInInspectVerbose()
+    public void AutoCalibration_SaysWhatItChose_InTheSummaryAndInInspectVerbose()
     {
         string enet = Path.Combine(_dir, "auto.enet");
         var convert = Edgenets("convert", Onnx, "-o", enet, "--calibration", Calibration, "--calibration-method", "auto");
@@ -73,7 +54,7 @@ public class CalibrationCliTests
     }
 
     [Test]
-    public void UnknownMethod_IsAUsageError()
+    public void UnknownCalibrationMethod_IsAUsageError()
     {
         var (code, _, err) = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "x.enet"), "--calibration", Calibration, "--calibration-method", "kl");
         Assert.That(code, Is.EqualTo(2));
@@ -97,8 +78,8 @@ public class CalibrationCliTests
         NpyFile.WriteFloat32(path, [set.Shape[0] * Repeat, .. set.Shape[1..]], big);
         long extraBytes = new FileInfo(path).Length - new FileInfo(Calibration).Length;
 
-        long small = Allocated(() => Convert("minmax", "small.enet"));
-        long large = Allocated(() => Convert("minmax", "big.enet", path));
+        long small = Allocated(() => ConvertWith("minmax", "small.enet"));
+        long large = Allocated(() => ConvertWith("minmax", "big.enet", path));
         Assert.That(extraBytes, Is.GreaterThan(12_000_000));
         Assert.That(large - small, Is.LessThan(extraBytes / 10),
             $"allocated {small} bytes with {new FileInfo(Calibration).Length} bytes of samples, {large} with {extraBytes} bytes more");
