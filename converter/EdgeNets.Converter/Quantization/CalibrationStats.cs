@@ -22,8 +22,8 @@ public sealed class CalibrationOptions
     public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
 
     /// <summary>
-    /// With <see cref="CalibrationMethod.Percentile"/>, the range runs from the (100 - Percentile)th to the
-    /// Percentile-th percentile of the values: 100 - Percentile percent is cut from each tail.
+    /// With <see cref="CalibrationMethod.Percentile"/> (and for auto's percentile candidate), the range runs from the
+    /// (100 - Percentile)th to the Percentile-th percentile of the values: 100 - Percentile percent is cut from each tail.
     /// </summary>
     public double Percentile { get; init; } = 99.99;
 }
