@@ -21,7 +21,9 @@ public sealed class ConvertOptions
     public IReadOnlyList<float[]>? CalibrationSamples { get; init; }
     /// <summary>Calibration samples of a model with several inputs: per sample, one float array per input. Wins over <see cref="CalibrationSamples"/>.</summary>
     public IReadOnlyList<float[][]>? CalibrationSamplesPerInput { get; init; }
-    /// <summary>Receives the number of calibration samples done.</summary>
+    /// <summary>Calibration samples read one at a time (e.g. streamed from a .npy file). Wins over the two lists above.</summary>
+    public CalibrationData? Calibration { get; init; }
+    /// <summary>Receives the number of calibration sample runs done (<see cref="Calibrator.Passes"/> per sample).</summary>
     public IProgress<int>? Progress { get; init; }
     public QuantizerOptions Quantizer { get; init; } = new();
 }
@@ -59,15 +61,18 @@ public static class ModelConverter
         }
         else
         {
-            var samples = options.CalibrationSamplesPerInput
-                ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
+            var list = options.CalibrationSamplesPerInput ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
+            var samples = options.Calibration ?? (list == null ? null : CalibrationData.FromSamples(list));
             if (samples == null || samples.Count == 0)
                 throw new ConversionException("int8 conversion needs calibration data: pass sample inputs (--calibration DATA.npy) or choose float32 precision");
-            if (options.CalibrationMethod == CalibrationMethod.Percentile && !(options.Percentile > 0 && options.Percentile <= 100))
+            if (options.CalibrationMethod is CalibrationMethod.Percentile or CalibrationMethod.Auto && !(options.Percentile > 0 && options.Percentile <= 100))
                 throw new ConversionException($"percentile must be in (0, 100], got {options.Percentile}");
             var calibration = new CalibrationOptions { Method = options.CalibrationMethod, Percentile = options.Percentile };
             var stats = Calibrator.Calibrate(floatGraph, samples, calibration, options.Progress);
             result = Quantization.Quantizer.Quantize(floatGraph, stats, options.Quantizer);
+            // Auto's choice per tensor, for inspect; a model too large for one metadata string keeps only the counts.
+            string choices = calibration.Method == CalibrationMethod.Auto ? stats.DescribeChoices(result) : "";
+            if (choices.Length > 0 && choices.Length <= EnetFormat.MaxStringBytes) result.Metadata[CalibrationStats.ChoicesKey] = choices;
         }
         ArenaPlanner.Plan(result);
         return result;

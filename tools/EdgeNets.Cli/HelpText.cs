@@ -42,8 +42,10 @@ internal static class HelpText
         options:
           -o, --output FILE              the .enet file to write
           --calibration DATA.npy         sample inputs, stacked on axis 0 (int8 only), scaled as the model's real inputs
-          --calibration-method M         minmax (default) or percentile
-          --percentile P                 with percentile: the percentile of |values| kept (default 99.99)
+          --calibration-method M         each activation's range: minmax (default), percentile, entropy (least KL
+                                         divergence, as TensorRT), mse (least rounding + clipping error) or auto
+                                         (per tensor, the one of these that reconstructs the samples best)
+          --percentile P                 with percentile or auto: the percentile of |values| kept (default 99.99)
           --precision P                  int8 (default) or float32 (no calibration)
           --batch N                      the batch size to fix when the model's batch dimension is dynamic (default 1)
           --input-shape NAME=1x100x40    fixes an input's dimensions, dynamic ones included (repeat per input)
@@ -56,6 +58,7 @@ internal static class HelpText
         examples:
           edgenets convert model.onnx -o model.enet --calibration calibration.npy
           edgenets convert model.onnx -o model.enet --calibration calibration.npy --calibration-method percentile
+          edgenets convert model.onnx -o model.enet --calibration calibration.npy --calibration-method auto
           edgenets convert kws.onnx -o kws.enet --calibration mfcc.npy --input-shape input=1x49x10
           edgenets convert model.onnx -o model-float.enet --precision float32
         """;

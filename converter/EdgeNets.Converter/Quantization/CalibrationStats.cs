@@ -1,3 +1,5 @@
+using EdgeNets.Runtime.Graph;
+
 namespace EdgeNets.Converter.Quantization;
 
 /// <summary>How the real range of an activation is chosen from the values seen during calibration.</summary>
@@ -7,6 +9,12 @@ public enum CalibrationMethod
     MinMax,
     /// <summary>From the (100 - p)th to the p-th percentile of the values seen (<see cref="CalibrationOptions.Percentile"/>): outliers are clipped.</summary>
     Percentile,
+    /// <summary>The clipping threshold whose int8 histogram is closest to the float one in KL divergence (TensorRT's entropy calibration).</summary>
+    Entropy,
+    /// <summary>The range with the least expected squared error, rounding and clipping together (<see cref="RangeSearch.Mse"/>).</summary>
+    Mse,
+    /// <summary>Per tensor, whichever of the others reconstructs the calibration values with the least squared error, measured in a second pass.</summary>
+    Auto,
 }
 
 public sealed class CalibrationOptions
@@ -14,15 +22,16 @@ public sealed class CalibrationOptions
     public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
 
     /// <summary>
-    /// With <see cref="CalibrationMethod.Percentile"/>, the range runs from the (100 - Percentile)th to the
-    /// Percentile-th percentile of the values: 100 - Percentile percent is cut from each tail.
+    /// With <see cref="CalibrationMethod.Percentile"/> (and for auto's percentile candidate), the range runs from the
+    /// (100 - Percentile)th to the Percentile-th percentile of the values: 100 - Percentile percent is cut from each tail.
     /// </summary>
     public double Percentile { get; init; } = 99.99;
 }
 
 /// <summary>
-/// What calibration saw of one activation tensor: exact minimum and maximum and a histogram of the values
-/// over [-<see cref="HistogramLimit"/>, <see cref="HistogramLimit"/>].
+/// What calibration saw of one activation tensor: exact minimum and maximum, the number of exact zeros and a histogram
+/// of the values over [-<see cref="HistogramLimit"/>, <see cref="HistogramLimit"/>]. Its size is fixed, however many
+/// samples are added.
 /// </summary>
 public sealed class TensorStats
 {
@@ -30,6 +39,8 @@ public sealed class TensorStats
     public const int BinCount = 2048;
 
     private readonly long[] _bins = new long[BinCount];
+    // Searched ranges by method, computed once; cleared when values are added.
+    private readonly Dictionary<CalibrationMethod, (float Min, float Max)> _searched = [];
 
     public TensorStats(string name) => Name = name;
 
@@ -37,6 +48,10 @@ public sealed class TensorStats
     public float Min { get; private set; } = float.PositiveInfinity;
     public float Max { get; private set; } = float.NegativeInfinity;
     public long Count { get; private set; }
+    /// <summary>How many of the values were exactly zero (exact in any int8 range, so they carry no rounding error).</summary>
+    public long ZeroCount { get; private set; }
+    /// <summary>With <see cref="CalibrationMethod.Auto"/>: the method the calibrator chose for this tensor and its range.</summary>
+    public (CalibrationMethod Method, float Min, float Max)? Chosen { get; internal set; }
     /// <summary>The histogram covers [-HistogramLimit, HistogramLimit]; 0 until a non-zero value is seen.</summary>
     public double HistogramLimit { get; private set; }
     public ReadOnlySpan<long> Histogram => _bins;
@@ -45,11 +60,12 @@ public sealed class TensorStats
     public void Add(ReadOnlySpan<float> values)
     {
         float min = Min, max = Max, peak = 0;
-        int seen = 0;
+        int seen = 0, zeros = 0;
         foreach (float v in values)
         {
             if (float.IsNaN(v)) continue;
             seen++;
+            if (v == 0) zeros++;
             if (v < min) min = v;
             if (v > max) max = v;
             float a = MathF.Abs(v);
@@ -58,6 +74,8 @@ public sealed class TensorStats
         Min = min;
         Max = max;
         Count += seen;
+        ZeroCount += zeros;
+        _searched.Clear();
         if (float.IsInfinity(peak)) peak = float.MaxValue;
         GrowHistogram(peak);
 
@@ -97,6 +115,17 @@ public sealed class TensorStats
     {
         if (Count == 0) return (0, 0);
         float lo = Min, hi = Max;
+        if (options.Method is CalibrationMethod.Entropy or CalibrationMethod.Mse && HistogramLimit > 0)
+        {
+            if (!_searched.TryGetValue(options.Method, out var found))
+                _searched[options.Method] = found = options.Method == CalibrationMethod.Entropy ? RangeSearch.Entropy(this) : RangeSearch.Mse(this);
+            (lo, hi) = (Math.Max(lo, found.Min), Math.Min(hi, found.Max));
+        }
+        if (options.Method == CalibrationMethod.Auto)
+        {
+            var chosen = Chosen ?? throw new InvalidOperationException($"tensor '{Name}': auto calibration has not measured its candidates (Calibrator does)");
+            (lo, hi) = (chosen.Min, chosen.Max);
+        }
         if (options.Method == CalibrationMethod.Percentile && HistogramLimit > 0)
         {
             // Whole values per tail; the small epsilon keeps e.g. 0.1% of 1000 values at exactly 1 despite float error.
@@ -148,8 +177,62 @@ public sealed class CalibrationStats
         return stats.Range(Options);
     }
 
-    /// <summary>A short description for model metadata, e.g. "percentile 99.99, 256 samples".</summary>
-    public string Describe() => Options.Method == CalibrationMethod.Percentile
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"percentile {Options.Percentile}, {SampleCount} samples")
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"minmax, {SampleCount} samples");
+    /// <summary>
+    /// A short description for model metadata, e.g. "percentile 99.99, 256 samples", or for auto the count of tensors
+    /// per chosen method: "auto (minmax 3, entropy 12, mse 40), 256 samples".
+    /// </summary>
+    public string Describe()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string method = Options.Method switch
+        {
+            CalibrationMethod.Percentile => string.Create(inv, $"percentile {Options.Percentile}"),
+            CalibrationMethod.Auto => $"auto ({string.Join(", ", ChosenCounts().Select(c => string.Create(inv, $"{MethodName(c.Method)} {c.Tensors}")))})",
+            _ => MethodName(Options.Method),
+        };
+        return string.Create(inv, $"{method}, {SampleCount} samples");
+    }
+
+    /// <summary>Model metadata key of <see cref="DescribeChoices"/>.</summary>
+    public const string ChoicesKey = "calibration_choices";
+
+    // One letter per method in ChoicesKey's value, in the order of CalibrationMethod; '-' for a tensor without a choice.
+    private const string ChoiceLetters = "mpes";
+
+    /// <summary>
+    /// With auto: the method chosen for each activation tensor of <paramref name="quantized"/> (the graph quantized with
+    /// these statistics), one letter per non-constant tensor in tensor order (m minmax, p percentile, e entropy,
+    /// s mse, - none), short enough for model metadata; <see cref="ParseChoices"/> reads it back.
+    /// </summary>
+    public string DescribeChoices(ModelGraph quantized) => new(quantized.Tensors.Where(t => !t.IsConstant)
+        .Select(t => Tensors.TryGetValue(t.Name, out var stats) && stats.Chosen is { } c ? ChoiceLetters[(int)c.Method] : '-').ToArray());
+
+    /// <summary>The tensors of a model whose calibration auto chose, with the method: tensor index to method name.</summary>
+    public static Dictionary<int, string> ParseChoices(ModelGraph model)
+    {
+        var result = new Dictionary<int, string>();
+        if (!model.Metadata.TryGetValue(ChoicesKey, out var letters)) return result;
+        int k = 0;
+        for (int t = 0; t < model.Tensors.Count && k < letters.Length; t++)
+        {
+            if (model.Tensors[t].IsConstant) continue;
+            int method = ChoiceLetters.IndexOf(letters[k++]);
+            if (method >= 0) result[t] = MethodName((CalibrationMethod)method);
+        }
+        return result;
+    }
+
+    /// <summary>With auto: how many tensors each method was chosen for, in the order of <see cref="CalibrationMethod"/>.</summary>
+    public IEnumerable<(CalibrationMethod Method, int Tensors)> ChosenCounts() =>
+        Tensors.Values.Where(t => t.Chosen != null).GroupBy(t => t.Chosen!.Value.Method).OrderBy(g => g.Key).Select(g => (g.Key, g.Count()));
+
+    /// <summary>The method's name on the command line and in model metadata.</summary>
+    public static string MethodName(CalibrationMethod method) => method switch
+    {
+        CalibrationMethod.MinMax => "minmax",
+        CalibrationMethod.Percentile => "percentile",
+        CalibrationMethod.Entropy => "entropy",
+        CalibrationMethod.Mse => "mse",
+        _ => "auto",
+    };
 }

@@ -21,17 +21,28 @@ public static class Calibrator
         return Calibrate(floatGraph, perInput, options, progress);
     }
 
-    /// <summary>
-    /// Calibrates a graph with any number of inputs: per sample, one float array per graph input.
-    /// Reports the number of samples done to <paramref name="progress"/> after each sample.
-    /// </summary>
+    /// <summary>Calibrates a graph with any number of inputs: per sample, one float array per graph input.</summary>
     public static CalibrationStats Calibrate(ModelGraph floatGraph, IReadOnlyList<float[][]> samples,
         CalibrationOptions? options = null, IProgress<int>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(floatGraph);
         ArgumentNullException.ThrowIfNull(samples);
+        return Calibrate(floatGraph, CalibrationData.FromSamples(samples), options, progress);
+    }
+
+    /// <summary>How many times calibration runs the samples through the model: twice for auto (statistics, then each candidate's error).</summary>
+    public static int Passes(CalibrationMethod method) => method == CalibrationMethod.Auto ? 2 : 1;
+
+    /// <summary>
+    /// Calibrates a graph on samples read one at a time. Reports the number of sample runs done to
+    /// <paramref name="progress"/> after each one (<see cref="Passes"/> times the sample count in all).
+    /// </summary>
+    public static CalibrationStats Calibrate(ModelGraph floatGraph, CalibrationData data,
+        CalibrationOptions? options = null, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(floatGraph);
+        ArgumentNullException.ThrowIfNull(data);
         options ??= new CalibrationOptions();
-        if (samples.Count == 0) throw new ConversionException("calibration needs at least one sample");
+        if (data.Count == 0) throw new ConversionException("calibration needs at least one sample");
         foreach (int id in floatGraph.Inputs)
         {
             if (floatGraph.Tensors[id].Type != DataType.Float32)
@@ -56,20 +67,10 @@ public static class Calibrator
         foreach (int t in activations) stats[graph.Tensors[t].Name] = new TensorStats(graph.Tensors[t].Name);
         var buffer = new float[activations.Count == 0 ? 0 : activations.Max(t => graph.Tensors[t].ElementCount)];
 
-        for (int s = 0; s < samples.Count; s++)
+        // Pass 1: every activation's statistics, built up one sample at a time.
+        for (int s = 0; s < data.Count; s++)
         {
-            var sample = samples[s];
-            if (sample.Length != graph.Inputs.Count)
-                throw new ConversionException($"calibration sample {s} has {sample.Length} inputs, the model has {graph.Inputs.Count}");
-            for (int i = 0; i < sample.Length; i++)
-            {
-                var input = graph.Tensors[graph.Inputs[i]];
-                if (sample[i].Length != input.ElementCount)
-                    throw new ConversionException($"calibration sample {s}: input '{input.Name}' expects {input.ElementCount} values (shape [{ShapeUtil.Format(input.Shape)}]), got {sample[i].Length}");
-                RequireFinite(sample[i], s, $"input '{input.Name}'", "the calibration data must be finite");
-                session.SetInput(i, sample[i]);
-            }
-            session.Invoke();
+            Run(session, graph, data, s);
             foreach (int t in activations)
             {
                 var values = buffer.AsSpan(0, graph.Tensors[t].ElementCount);
@@ -79,7 +80,41 @@ public static class Calibrator
             }
             progress?.Report(s + 1);
         }
-        return new CalibrationStats(options, samples.Count, stats);
+
+        // Pass 2 (auto): each candidate range's squared error on the same values, then the best one per tensor.
+        if (options.Method == CalibrationMethod.Auto)
+        {
+            var candidates = activations.Select(t => new RangeCandidates(stats[graph.Tensors[t].Name], options)).ToArray();
+            for (int s = 0; s < data.Count; s++)
+            {
+                Run(session, graph, data, s);
+                for (int i = 0; i < activations.Count; i++)
+                {
+                    var values = buffer.AsSpan(0, graph.Tensors[activations[i]].ElementCount);
+                    session.ReadTensorAsFloat(activations[i], values);
+                    candidates[i].Add(values);
+                }
+                progress?.Report(data.Count + s + 1);
+            }
+            foreach (var c in candidates) c.Choose();
+        }
+        return new CalibrationStats(options, data.Count, stats);
+    }
+
+    private static void Run(Session session, ModelGraph graph, CalibrationData data, int s)
+    {
+        var sample = data.Read(s);
+        if (sample.Count != graph.Inputs.Count)
+            throw new ConversionException($"calibration sample {s} has {sample.Count} inputs, the model has {graph.Inputs.Count}");
+        for (int i = 0; i < sample.Count; i++)
+        {
+            var input = graph.Tensors[graph.Inputs[i]];
+            if (sample[i].Length != input.ElementCount)
+                throw new ConversionException($"calibration sample {s}: input '{input.Name}' expects {input.ElementCount} values (shape [{ShapeUtil.Format(input.Shape)}]), got {sample[i].Length}");
+            RequireFinite(sample[i], s, $"input '{input.Name}'", "the calibration data must be finite");
+            session.SetInput(i, sample[i]);
+        }
+        session.Invoke();
     }
 
     /// <summary>A NaN or infinity would give a tensor no usable range (or a default one, silently): refused by where it is.</summary>

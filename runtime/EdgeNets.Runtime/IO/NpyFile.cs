@@ -31,20 +31,25 @@ public sealed class NpyArray
     public float[] ToFloat32()
     {
         var result = new float[Count];
-        var d = Data.AsSpan();
-        for (int i = 0; i < result.Length; i++)
+        ConvertToFloat32(Type, Data, result);
+        return result;
+    }
+
+    /// <summary>Converts <paramref name="destination"/>.Length little-endian elements of <paramref name="type"/> from <paramref name="source"/>.</summary>
+    public static void ConvertToFloat32(NpyType type, ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (int i = 0; i < destination.Length; i++)
         {
-            result[i] = Type switch
+            destination[i] = type switch
             {
-                NpyType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(d[(i * 4)..]),
-                NpyType.Float64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(d[(i * 8)..]),
-                NpyType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(d[(i * 8)..]),
-                NpyType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(d[(i * 4)..]),
-                NpyType.Int8 => (sbyte)d[i],
-                _ => d[i],
+                NpyType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(source[(i * 4)..]),
+                NpyType.Float64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(source[(i * 8)..]),
+                NpyType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(source[(i * 8)..]),
+                NpyType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(source[(i * 4)..]),
+                NpyType.Int8 => (sbyte)source[i],
+                _ => source[i],
             };
         }
-        return result;
     }
 
     /// <summary>Integer labels (int64/int32/uint8/int8 arrays) as int.</summary>
@@ -88,6 +93,37 @@ public static class NpyFile
 
     public static NpyArray Parse(byte[] bytes)
     {
+        var header = ParseHeader(bytes, bytes.Length);
+        return new NpyArray(header.Type, header.Shape, bytes.AsSpan((int)header.DataOffset, (int)header.DataBytes).ToArray());
+    }
+
+    /// <summary>
+    /// The type, shape and data offset of a .npy file without reading its data (for reading samples one at a time);
+    /// the same checks as <see cref="Read"/>, the file's length against the shape included.
+    /// </summary>
+    public static NpyHeader ReadHeader(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found");
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            if (!stream.CanSeek || stream.Length == 0) throw new InvalidDataException("not a .npy file: it is empty or not a regular file (a device or a pipe)");
+            var prefix = new byte[(int)Math.Min(stream.Length, 12)];
+            stream.ReadExactly(prefix);
+            long headerEnd = prefix.Length < 10 ? prefix.Length
+                : prefix[6] == 1 ? 10L + BinaryPrimitives.ReadUInt16LittleEndian(prefix.AsSpan(8))
+                : prefix.Length == 12 ? 12L + BinaryPrimitives.ReadUInt32LittleEndian(prefix.AsSpan(8)) : prefix.Length;
+            var bytes = new byte[Math.Min(headerEnd, stream.Length)];
+            stream.Position = 0;
+            stream.ReadExactly(bytes);
+            return ParseHeader(bytes, stream.Length);
+        }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+    }
+
+    /// <summary>The header at the start of <paramref name="bytes"/>, checked against a file of <paramref name="fileLength"/> bytes.</summary>
+    private static NpyHeader ParseHeader(byte[] bytes, long fileLength)
+    {
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic)) throw new InvalidDataException("not a NumPy .npy file (bad magic)");
         int major = bytes[6];
         long headerLength;
@@ -101,7 +137,7 @@ public static class NpyFile
         }
         else throw new InvalidDataException($"unsupported .npy version {major}");
         if (headerLength > bytes.Length - headerStart)
-            throw new InvalidDataException($"header length {headerLength} runs past the end of the {bytes.Length}-byte file");
+            throw new InvalidDataException($"header length {headerLength} runs past the end of the {fileLength}-byte file");
         string header = Encoding.Latin1.GetString(bytes, headerStart, (int)headerLength);
 
         string descr = DictValue(header, "descr").Trim().Trim('\'', '"');
@@ -131,9 +167,9 @@ public static class NpyFile
         }
         long expected = shape.Contains(0) ? 0 : bound;
         int dataStart = headerStart + (int)headerLength;
-        if (bytes.Length - dataStart < expected)
-            throw new InvalidDataException($"truncated data: shape ({string.Join(", ", shape)}) needs {expected} bytes, file has {bytes.Length - dataStart}");
-        return new NpyArray(type, shape, bytes.AsSpan(dataStart, (int)expected).ToArray());
+        if (fileLength - dataStart < expected)
+            throw new InvalidDataException($"truncated data: shape ({string.Join(", ", shape)}) needs {expected} bytes, file has {fileLength - dataStart}");
+        return new NpyHeader(type, shape, dataStart, expected);
     }
 
     public static void Write(string path, NpyArray array)
@@ -166,7 +202,7 @@ public static class NpyFile
         _ => "|u1",
     };
 
-    private static int ElementSize(NpyType type) => type switch
+    internal static int ElementSize(NpyType type) => type switch
     {
         NpyType.Float64 or NpyType.Int64 => 8,
         NpyType.Float32 or NpyType.Int32 => 4,
@@ -195,3 +231,6 @@ public static class NpyFile
         return shape;
     }
 }
+
+/// <summary>What a .npy header says: element type, shape, where the data starts and how many bytes it has.</summary>
+public sealed record NpyHeader(NpyType Type, int[] Shape, long DataOffset, long DataBytes);

@@ -8,7 +8,7 @@ using NUnit.Framework;
 namespace EdgeNets.Tests.Cli;
 
 /// <summary>The `edgenets` verbs as a user calls them, in process, on the example gesture model.</summary>
-public class CliTests
+public partial class CliTests
 {
     private static readonly string Onnx = Path.Combine(RepoPaths.GestureModel, "model.onnx");
     private static readonly string Calibration = Path.Combine(RepoPaths.GestureModel, "calibration.npy");

@@ -92,6 +92,35 @@ public class CalibratorTests
     }
 
     [Test]
+    public void Auto_ChoosesForEachTensorTheRangeThatReconstructsItsValuesBest()
+    {
+        // x: uniform values with a few far outliers; y = Relu(x).
+        var samples = Samples(10, 40, 40);
+        for (int s = 0; s < 6; s++) samples[s * 7][s] = 30f + s;
+        var options = new CalibrationOptions { Method = CalibrationMethod.Auto };
+        var progress = new RecordingProgress();
+        var stats = Calibrator.Calibrate(ReluGraph(), samples, options, progress);
+        Assert.That(progress.Reports, Is.EqualTo(Enumerable.Range(1, 80)), "two passes over the 40 samples");
+
+        var methods = new[] { CalibrationMethod.MinMax, CalibrationMethod.Percentile, CalibrationMethod.Entropy, CalibrationMethod.Mse };
+        foreach (var (name, values) in new[] { ("x", samples.SelectMany(v => v).ToArray()), ("y", samples.SelectMany(v => v).Select(v => Math.Max(v, 0f)).ToArray()) })
+        {
+            var t = stats.Tensors[name];
+            // The reconstruction error of each method's range, computed here from the values themselves.
+            var errors = methods.Select(m =>
+            {
+                var (lo, hi) = t.Range(new CalibrationOptions { Method = m });
+                var q = QuantParams.Asymmetric(lo, hi);
+                return values.Sum(v => Math.Pow(v - (double)q.Scale * (FixedPoint.QuantizeValue(v, 1f / q.Scale, q.ZeroPoint) - q.ZeroPoint), 2));
+            }).ToArray();
+            int best = Array.IndexOf(errors, errors.Min());
+            Assert.That(t.Chosen!.Value.Method, Is.EqualTo(methods[best]), $"{name}: errors {string.Join(", ", errors)}");
+            Assert.That(stats.Range(name), Is.EqualTo(t.Range(new CalibrationOptions { Method = methods[best] })));
+        }
+        Assert.That(stats.Describe(), Does.StartWith("auto (").And.EndWith("), 40 samples"));
+    }
+
+    [Test]
     public void WrongSampleSize_IsAClearError()
     {
         var e = Assert.Throws<ConversionException>(() => Calibrator.Calibrate(ReluGraph(), [new float[39]]));

@@ -38,7 +38,10 @@ public static class ConvertCommand
         {
             "minmax" => CalibrationMethod.MinMax,
             "percentile" => CalibrationMethod.Percentile,
-            _ => throw new CliException($"--calibration-method must be minmax or percentile, got '{methodText}'", 2),
+            "entropy" => CalibrationMethod.Entropy,
+            "mse" => CalibrationMethod.Mse,
+            "auto" => CalibrationMethod.Auto,
+            _ => throw new CliException($"--calibration-method must be minmax, percentile, entropy, mse or auto, got '{methodText}'", 2),
         };
         double percentile = a.DoubleOption("percentile", 99.99, 50, 100);
         int batch = a.IntOption("batch", 1, 1, 4096);
@@ -74,23 +77,18 @@ public static class ConvertCommand
         graph.Metadata[ModelMatch.SourceHashKey] = ModelMatch.SourceHash(File.ReadAllBytes(onnxPath));
         stderr.WriteLine($"imported {Path.GetFileName(onnxPath)}: {graph.Ops.Count} operators after simplification");
 
-        var samples = new List<float[]>();
-        if (precision == Precision.Int8)
-        {
-            var input = graph.Tensors[graph.Inputs[0]];
-            if (graph.Inputs.Count != 1) throw new CliException($"{onnxPath}: int8 calibration from one .npy supports single-input models; this one has {graph.Inputs.Count}");
-            samples = DataFiles.SplitSamples(calibrationPath!, input, "calibration");
-        }
-
-        using var progress = precision == Precision.Int8 ? new ProgressBar("calibrating", samples.Count, stderr) : null;
-        byte[] file = ModelConverter.Convert(graph, new ConvertOptions
+        // The samples stream from the file one at a time: a calibration set needs no memory of its size.
+        using var samples = precision == Precision.Int8 ? OpenCalibration(onnxPath, calibrationPath!, graph) : null;
+        using var progress = samples != null ? new ProgressBar("calibrating", samples.SampleCount * Calibrator.Passes(method), stderr) : null;
+        var convertOptions = new ConvertOptions
         {
             Precision = precision,
             CalibrationMethod = method,
             Percentile = percentile,
-            CalibrationSamples = samples,
+            Calibration = samples == null ? null : CalibrationData.FromNpy(samples),
             Progress = progress,
-        });
+        };
+        byte[] file = ModelConverter.Convert(graph, convertOptions);
         progress?.Dispose();
 
         // Load what we wrote before reporting success: a file the runtime rejects must never be left looking valid.
@@ -100,8 +98,16 @@ public static class ConvertCommand
         long onnxBytes = new FileInfo(onnxPath).Length;
         stdout.WriteLine($"wrote {output}: {file.Length} bytes ({100.0 * file.Length / onnxBytes:F1}% of the ONNX file), " +
                          $"{precisionText}, {model.Graph.Ops.Count} ops, arena {model.ArenaBytes} bytes, {clock.Elapsed.TotalSeconds:F1}s");
+        if (method == CalibrationMethod.Auto && model.Graph.Metadata.TryGetValue("calibration", out var chosen))
+            stdout.WriteLine($"calibration: {chosen} (per tensor: edgenets inspect {output} --verbose)");
         if (qdqPath != null) WriteQdq(onnxPath, model, qdqPath, qdqType, stdout);
         return 0;
+    }
+
+    private static NpySampleReader OpenCalibration(string onnxPath, string calibrationPath, EdgeNets.Runtime.Graph.ModelGraph graph)
+    {
+        if (graph.Inputs.Count != 1) throw new CliException($"{onnxPath}: int8 calibration from one .npy supports single-input models; this one has {graph.Inputs.Count}");
+        return DataFiles.OpenSamples(calibrationPath, graph.Tensors[graph.Inputs[0]], "calibration");
     }
 
     /// <summary>ONNX Runtime's own int8 (QDQ) form of the model, with the scales and zero points just computed.</summary>

@@ -14,22 +14,41 @@ internal static class DataFiles
     public static List<float[]> SplitSamples(string path, TensorInfo input, string role)
     {
         var array = Read(path);
-        int[] sample = input.Shape.Length > 0 && input.Shape[0] == 1 ? input.Shape[1..] : input.Shape;
+        int n = CheckSamples(path, array.Type, array.Shape, input, role);
         int sampleSize = input.ElementCount;
-        int n;
-        if (array.Shape.Length == sample.Length + 1 && array.Shape.AsSpan(1).SequenceEqual(sample)) n = array.Shape[0];
-        else if (array.Shape.Length == input.Shape.Length + 1 && array.Shape.AsSpan(1).SequenceEqual(input.Shape)) n = array.Shape[0];
-        else if (array.Shape.AsSpan().SequenceEqual(input.Shape)) n = 1;
-        else
-            throw new CliException($"{path}: {role} data has shape ({string.Join(", ", array.Shape)}), " +
-                                   $"expected (N, {string.Join(", ", sample)}) for input '{input.Name}' [{string.Join('x', input.Shape)}]");
-        if (n == 0) throw new CliException($"{path}: {role} data holds no samples");
-        if (array.Type is not (NpyType.Float32 or NpyType.Float64 or NpyType.UInt8 or NpyType.Int8))
-            throw new CliException($"{path}: {role} data must be float32 (or uint8/int8 pixels), found {array.Type}");
         var all = array.ToFloat32();
         var samples = new List<float[]>(n);
         for (int i = 0; i < n; i++) samples.Add(all.AsSpan(i * sampleSize, sampleSize).ToArray());
         return samples;
+    }
+
+    /// <summary>
+    /// The samples of a .npy for <paramref name="input"/> (stacked as <see cref="SplitSamples"/> takes them), read one at
+    /// a time from the file: for calibration sets too large to hold in memory.
+    /// </summary>
+    public static NpySampleReader OpenSamples(string path, TensorInfo input, string role)
+    {
+        if (!File.Exists(path)) throw new CliException($"{path}: file not found");
+        var header = NpyFile.ReadHeader(path);
+        int n = CheckSamples(path, header.Type, header.Shape, input, role);
+        return new NpySampleReader(path, header, n, input.ElementCount);
+    }
+
+    /// <summary>The number of samples of <paramref name="input"/> an array of this type and shape holds; a clear error when it holds none.</summary>
+    private static int CheckSamples(string path, NpyType type, int[] shape, TensorInfo input, string role)
+    {
+        int[] sample = input.Shape.Length > 0 && input.Shape[0] == 1 ? input.Shape[1..] : input.Shape;
+        int n;
+        if (shape.Length == sample.Length + 1 && shape.AsSpan(1).SequenceEqual(sample)) n = shape[0];
+        else if (shape.Length == input.Shape.Length + 1 && shape.AsSpan(1).SequenceEqual(input.Shape)) n = shape[0];
+        else if (shape.AsSpan().SequenceEqual(input.Shape)) n = 1;
+        else
+            throw new CliException($"{path}: {role} data has shape ({string.Join(", ", shape)}), " +
+                                   $"expected (N, {string.Join(", ", sample)}) for input '{input.Name}' [{string.Join('x', input.Shape)}]");
+        if (n == 0) throw new CliException($"{path}: {role} data holds no samples");
+        if (type is not (NpyType.Float32 or NpyType.Float64 or NpyType.UInt8 or NpyType.Int8))
+            throw new CliException($"{path}: {role} data must be float32 (or uint8/int8 pixels), found {type}");
+        return n;
     }
 
     /// <summary>Creates the folder an output file goes to, as `convert -o` does.</summary>

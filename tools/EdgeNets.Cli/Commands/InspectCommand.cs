@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeNets.Cli.Terminal;
+using EdgeNets.Converter.Quantization;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels;
@@ -21,7 +22,10 @@ public static class InspectCommand
         var inv = CultureInfo.InvariantCulture;
 
         var summary = new List<(string Key, string Value)> { ("model", path) };
-        foreach (var (k, v) in g.Metadata) summary.Add(("  " + k, v));
+        // Auto calibration's per-tensor choices are listed by operator with --verbose.
+        var choices = CalibrationStats.ParseChoices(g);
+        foreach (var (k, v) in g.Metadata)
+            summary.Add(("  " + k, k == CalibrationStats.ChoicesKey ? $"{choices.Count} tensors{(verbose ? ", by operator below" : " (--verbose: by operator)")}" : v));
         summary.Add(("file bytes", new FileInfo(path).Length.ToString(inv)));
         summary.Add(("weight bytes", model.WeightBytes.ToString(inv)));
         summary.Add(("arena bytes", model.ArenaBytes.ToString(inv)));
@@ -53,6 +57,7 @@ public static class InspectCommand
             var op = g.Ops[r - 1];
             string indent = new(' ', widths[0] + 2);
             stdout.WriteLine($"{indent}kernel chosen: {reasons[r - 1]}");
+            if (choices.TryGetValue(op.Outputs[0], out var method)) stdout.WriteLine($"{indent}calibration: {method}");
             foreach (var (key, values) in op.Attributes.Ints)
                 stdout.WriteLine($"{indent}{key} = [{Abbreviate(values.Select(v => v.ToString(inv)))}]");
             foreach (var (key, values) in op.Attributes.Floats)
