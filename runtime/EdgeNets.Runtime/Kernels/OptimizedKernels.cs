@@ -75,6 +75,8 @@ public static class OptimizedKernels
             foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
                 if (op != OpType.Rnn || isa != Isa.Avx512) AddRecurrent(list, op, quantized: false, isa);
         }
+        list.Add(KernelEntry.Variant("MaxPool2dInt8_AdvSimd", OpType.MaxPool, DataType.Int8, Isa.AdvSimd, s => new MaxPoolInt8(s, Isa.AdvSimd, "MaxPool2dInt8_AdvSimd"),
+            MaxPoolInt8.CanHandle));
         foreach (var isa in new[] { Isa.Avx2, Isa.AdvSimd, Isa.Vector128 })
         {
             string concat = $"ConcatInt8_{isa}";
