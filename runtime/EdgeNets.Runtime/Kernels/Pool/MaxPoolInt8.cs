@@ -127,12 +127,23 @@ internal sealed class MaxPoolInt8 : OpKernel
         }
         if (w >= 8)
         {
+            // 8 bytes at a time: Vector64 where it is accelerated (arm64), else the low half of a Vector128 (x64).
             for (int i = 0; ; i += 8)
             {
                 if (i > w - 8) i = w - 8;
-                var m = Vector64.LoadUnsafe(ref src, (nuint)i);
-                for (int k = 1; k < count; k++) m = Vector64.Max(m, Vector64.LoadUnsafe(ref src, (nuint)(i + k * step)));
-                m.StoreUnsafe(ref dst, (nuint)i);
+                if (Vector64.IsHardwareAccelerated)
+                {
+                    var m = Vector64.LoadUnsafe(ref src, (nuint)i);
+                    for (int k = 1; k < count; k++) m = Vector64.Max(m, Vector64.LoadUnsafe(ref src, (nuint)(i + k * step)));
+                    m.StoreUnsafe(ref dst, (nuint)i);
+                }
+                else
+                {
+                    var m = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, i)))).AsSByte();
+                    for (int k = 1; k < count; k++)
+                        m = Vector128.Max(m, Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, i + k * step)))).AsSByte());
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref dst, i)), m.AsInt64().ToScalar());
+                }
                 if (i == w - 8) return;
             }
         }
