@@ -126,6 +126,7 @@ public static class QdqExporter
                 var schema = OperatorSchemas.For(op.Type);
                 if (schema.Quantization == QuantizationRule.Weighted) ReplaceWeighted(op);
                 else if (schema.FusesActivation) FoldActivation(op);
+                else if (op.Type is OpType.AveragePool or OpType.MaxPool) QuantizeFoldedPad(op);
             }
 
             var nodes = new List<NodeProto>();
@@ -158,6 +159,24 @@ public static class QdqExporter
             throw new ConversionException("QDQ export: the model imports no opset of the default ONNX domain");
         }
 
+        /// <summary>
+        /// The output of a Pad the converter folded into the operator <paramref name="start"/> (reading <paramref name="x"/>
+        /// in the int8 model), or null: the ONNX model keeps the Pad, quantized as the operator's input.
+        /// </summary>
+        private string? FoldedPad(NodeProto start, TensorInfo x)
+        {
+            if (start.Input.Count == 0 || start.Input[0] == x.Name || !_producer.TryGetValue(start.Input[0], out var pad)
+                || pad.OpType != "Pad" || pad.Input.Count == 0 || pad.Input[0] != x.Name) return null;
+            _qTensors.TryAdd(start.Input[0], x);
+            return start.Input[0];
+        }
+
+        /// <summary>A pool the converter folded a Pad into: the Pad's output takes the pool input's quantization.</summary>
+        private void QuantizeFoldedPad(OpInfo op)
+        {
+            if (_byName.TryGetValue(op.Name, out var start) && start.OpType is "AveragePool" or "MaxPool") FoldedPad(start, _q.Tensors[op.Inputs[0]]);
+        }
+
         // ---- weighted operators ----
 
         /// <summary>
@@ -176,12 +195,9 @@ public static class QdqExporter
             var b = op.Inputs.Length > 2 && op.Inputs[2] >= 0 ? _q.Tensors[op.Inputs[2]] : null;
             var y = _q.Tensors[op.Outputs[0]];
             string input = x.Name;
-            if (op.Type == OpType.Conv && start.Input.Count > 0 && start.Input[0] != x.Name && _producer.TryGetValue(start.Input[0], out var pad)
-                && pad.OpType == "Pad" && pad.Input.Count > 0 && pad.Input[0] == x.Name)
+            if (op.Type == OpType.Conv && FoldedPad(start, x) is { } padded)
             {
-                // The converter folded this zero Pad into the Conv; the ONNX model keeps it, quantized as the Conv's input.
-                input = start.Input[0];
-                _qTensors.TryAdd(input, x);
+                input = padded;
             }
             else if (start.Input.Count == 0 || start.Input[0] != x.Name)
                 throw new ConversionException($"QDQ export: {what} reads '{x.Name}' in the int8 model, its ONNX node reads '{(start.Input.Count > 0 ? start.Input[0] : "")}' (transposed Gemm inputs are not supported)");

@@ -36,6 +36,8 @@ public static partial class Quantizer
         private readonly int[] _map;
         /// <summary>Names in use: every float activation (kept by its int8 twin) and every constant added so far.</summary>
         private readonly HashSet<string> _taken = new(StringComparer.Ordinal);
+        /// <summary>Tensors quantized with a Concat output's range (<see cref="ConcatScaleSharing"/>).</summary>
+        private readonly Dictionary<string, string> _sharedRange;
 
         public Builder(ModelGraph floatGraph, CalibrationStats stats, QuantizerOptions options)
         {
@@ -45,6 +47,7 @@ public static partial class Quantizer
             _map = new int[floatGraph.Tensors.Count];
             Array.Fill(_map, -1);
             foreach (var t in floatGraph.Tensors) if (!t.IsConstant) _taken.Add(t.Name);
+            _sharedRange = ConcatScaleSharing.Plan(floatGraph);
         }
 
         public ModelGraph Build()
@@ -312,7 +315,7 @@ public static partial class Quantizer
 
         private QuantizationInfo Calibrated(TensorInfo floatTensor)
         {
-            var (min, max) = _stats.Range(floatTensor.Name);
+            var (min, max) = _stats.Range(_sharedRange.GetValueOrDefault(floatTensor.Name, floatTensor.Name));
             return QuantParams.Asymmetric(min, max);
         }
 

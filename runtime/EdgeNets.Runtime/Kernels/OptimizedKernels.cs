@@ -75,6 +75,13 @@ public static class OptimizedKernels
             foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
                 if (op != OpType.Rnn || isa != Isa.Avx512) AddRecurrent(list, op, quantized: false, isa);
         }
+        list.Add(KernelEntry.Variant("MaxPool2dInt8_AdvSimd", OpType.MaxPool, DataType.Int8, Isa.AdvSimd, s => new MaxPoolInt8(s, Isa.AdvSimd, "MaxPool2dInt8_AdvSimd"),
+            MaxPoolInt8.CanHandle));
+        foreach (var isa in new[] { Isa.Avx2, Isa.AdvSimd, Isa.Vector128 })
+        {
+            string concat = $"ConcatInt8_{isa}";
+            list.Add(KernelEntry.Variant(concat, OpType.Concat, DataType.Int8, isa, s => new ConcatInt8(s, isa, concat)));
+        }
         list.Add(KernelEntry.Variant("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, Isa.Vector128, s => new TransposeInt8Tiled(s), TransposeInt8Tiled.CanHandle));
 
         list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s)));

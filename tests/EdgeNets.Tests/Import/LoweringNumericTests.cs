@@ -15,7 +15,10 @@ namespace EdgeNets.Tests.Import;
 [TestFixture]
 public class LoweringNumericTests
 {
-    private static void AssertMatchesOnnxRuntime(byte[] onnx, string name, params (string Name, int[] Shape, int Seed)[] inputs)
+    private static void AssertMatchesOnnxRuntime(byte[] onnx, string name, params (string Name, int[] Shape, int Seed)[] inputs) =>
+        AssertMatchesOnnxRuntime(onnx, name, GraphOptimizationLevel.ORT_ENABLE_ALL, inputs);
+
+    private static void AssertMatchesOnnxRuntime(byte[] onnx, string name, GraphOptimizationLevel level, params (string Name, int[] Shape, int Seed)[] inputs)
     {
         var data = inputs.Select(i => TestData.Floats(i.Seed, ShapeUtil.ElementCount(i.Shape), -2f, 2f)).ToArray();
 
@@ -27,7 +30,8 @@ public class LoweringNumericTests
         }
         session.Invoke();
 
-        using var ort = new InferenceSession(onnx);
+        using var options = new SessionOptions { GraphOptimizationLevel = level };
+        using var ort = new InferenceSession(onnx, options);
         var feeds = inputs.Select((input, i) => NamedOnnxValue.CreateFromTensor(input.Name, new DenseTensor<float>(data[i], input.Shape))).ToList();
         using var results = ort.Run(feeds);
         var outputs = session.Model.Outputs;
@@ -281,6 +285,45 @@ public class LoweringNumericTests
         Assert.That(graph.Ops.Any(o => o.Type == OpType.Pad), Is.EqualTo(!folded));
         if (folded) Assert.That(graph.Ops.Single(o => o.Type == OpType.Conv).Attributes.GetInts(AttributeKey.Pads), Is.EqualTo(new[] { 2, 2, 2, 2 }));
         AssertMatchesOnnxRuntime(onnx, "padconv.onnx", ("x", [1, 2, 7, 6], 62));
+    }
+
+    /// <summary>
+    /// A constant Pad before a pool is folded into the pool only where the result cannot change: AveragePool with a
+    /// zero pad value counting the padding, MaxPool with a value no input can be below (-inf, or at most the producing
+    /// Relu's 0); never under ceil_mode, nor where a window would hold only padding. Every case, folded or not, against
+    /// ONNX Runtime without its graph optimizations (its own Pad fusion folds a zero Pad into MaxPool, which changes
+    /// windows of negative values).
+    /// </summary>
+    [TestCase("AveragePool", 0f, false, 0, 0, false, true)]
+    [TestCase("AveragePool", 0f, false, 1, 1, false, false)]
+    [TestCase("AveragePool", 0f, false, 1, 0, false, false)]
+    [TestCase("AveragePool", 0.5f, false, 0, 0, false, false)]
+    [TestCase("AveragePool", 0f, false, 0, 0, true, false)]
+    [TestCase("MaxPool", 0f, true, 0, 0, false, true)]
+    [TestCase("MaxPool", -1f, true, 0, 0, false, true)]
+    [TestCase("MaxPool", -1f, true, 1, 0, false, false)]
+    [TestCase("MaxPool", float.NegativeInfinity, false, 0, 0, false, true)]
+    [TestCase("MaxPool", 0f, false, 0, 0, false, false)]
+    [TestCase("MaxPool", 0.25f, true, 0, 0, false, false)]
+    [TestCase("MaxPool", 0f, true, 0, 0, true, false)]
+    public void PadBeforePool_IsFoldedOnlyWhereExactAndMatchesOnnxRuntime(string pool, float value, bool afterRelu, int ownPad, int includePad, bool ceil, bool folded)
+    {
+        var attributes = new List<Onnx.AttributeProto> { Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", ownPad, ownPad, ownPad, ownPad) };
+        if (pool == "AveragePool") attributes.Add(Int("count_include_pad", includePad));
+        if (ceil) attributes.Add(Int("ceil_mode", 1));
+        var b = new OnnxModelBuilder(13).Input("x", 1, 3, 10, 9)
+            .Int64Initializer("pads", [0, 0, 1, 0, 0, 0, 2, 1])
+            .Initializer("value", [], [value]);
+        if (afterRelu) b.Node("Relu", "relu", ["x"], ["r"]);
+        var onnx = b.Node("Pad", "pad", [afterRelu ? "r" : "x", "pads", "value"], ["p"])
+            .Node(pool, "pool", ["p"], ["y"], attributes.ToArray())
+            .Output("y").Build();
+        var graph = OnnxImporter.Import(onnx, "padpool.onnx");
+        Assert.That(graph.Ops.Any(o => o.Type == OpType.Pad), Is.EqualTo(!folded));
+        if (folded)
+            Assert.That(graph.Ops.Single(o => o.Type.ToString() == pool).Attributes.GetInts(AttributeKey.Pads),
+                Is.EqualTo(new[] { 1 + ownPad, ownPad, 2 + ownPad, 1 + ownPad }));
+        AssertMatchesOnnxRuntime(onnx, "padpool.onnx", GraphOptimizationLevel.ORT_DISABLE_ALL, ("x", [1, 3, 10, 9], 63));
     }
 
     /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>

@@ -11,7 +11,7 @@ using static EdgeNets.Tests.Import.OnnxModelBuilder;
 namespace EdgeNets.Tests.Quantization;
 
 /// <summary>
-/// The int8 forms of LayerNorm, InstanceNormalization (as LayerNorm), Erf, Exp, Sqrt, Pow, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest and bilinear resizing and a Pad folded into a Conv against ONNX Runtime's float result on held-out inputs: within a
+/// The int8 forms of LayerNorm, InstanceNormalization (as LayerNorm), Erf, Exp, Sqrt, Pow, GELU, Softplus (Mish), ConvTranspose, the reductions, nearest and bilinear resizing and a Pad folded into a Conv, an AveragePool and a MaxPool against ONNX Runtime's float result on held-out inputs: within a
 /// few steps of the output's quantization (the int8 kernels have no SIMD variant yet, so the reference is all there is).
 /// </summary>
 [TestFixture]
@@ -39,6 +39,13 @@ public class NewOperatorInt8Tests
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 7, 6).Int64Initializer("pads", [0, 0, 1, 2, 0, 0, 2, 1])
             .Initializer("w", [3, 2, 3, 3], TestData.Floats(63, 54)).Node("Pad", "pad", ["x", "pads"], ["p"])
             .Node("Conv", "conv", ["p", "w"], ["y"]).Output("y").Build(), new[] { 1, 2, 7, 6 }).SetName("PadFoldedIntoConv");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 3, 9, 8).Int64Initializer("pads", [0, 0, 0, 0, 0, 0, 1, 1])
+            .Node("Pad", "pad", ["x", "pads"], ["p"]).Node("AveragePool", "pool", ["p"], ["y"], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2))
+            .Output("y").Build(), new[] { 1, 3, 9, 8 }).SetName("PadFoldedIntoAveragePool");
+        yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 3, 9, 8).Int64Initializer("pads", [0, 0, 1, 1, 0, 0, 1, 1])
+            .Node("Relu", "relu", ["x"], ["r"]).Node("Pad", "pad", ["r", "pads"], ["p"])
+            .Node("MaxPool", "pool", ["p"], ["y"], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2))
+            .Output("y").Build(), new[] { 1, 3, 9, 8 }).SetName("PadFoldedIntoMaxPoolAfterRelu");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 12, 8)
             .Node("ReduceMean", "mean", ["x"], ["y"], Ints("axes", 1), Int("keepdims", 0)).Output("y").Build(), new[] { 1, 12, 8 }).SetName("ReduceMeanOverTime");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 4, 5, 6)

@@ -180,6 +180,39 @@ public class QuantizerTests
         AssertInt8Close(pair, Samples(11, 16, ImageSize), maxSteps: 2, minSqnrDb: 30);
     }
 
+    /// <summary>
+    /// A SqueezeNet fire module's expand convolutions take the Concat output's calibrated range (TFLite's shared
+    /// Concat quantization), so the Concat copies; a conv output also read elsewhere keeps its own range.
+    /// </summary>
+    [Test]
+    public void Concat_OfConvOutputsReadOnlyThere_SharesTheOutputQuantization()
+    {
+        var g = new TestGraph();
+        int x = g.Input("x", DataType.Float32, ImageShape);
+        int a = AddConv(g, "a", x, ImageShape, 4, 1, seed: 61, activationMin: 0f);
+        int b = AddConv(g, "b", x, ImageShape, 5, 3, seed: 62, weightRange: 2f, activationMin: 0f);
+        int c = AddConv(g, "c", x, ImageShape, 3, 3, seed: 63, weightRange: 0.3f);
+        int joined = g.Activation("joined", DataType.Float32, [1, 12, 9, 7]);
+        g.Op(OpType.Concat, [a, b, c], [joined], new OpAttributes().Set(AttributeKey.Axis, 1), "concat");
+        int y = g.Output("y", DataType.Float32, [1, 12, 9, 7]);
+        int sum = g.Output("sum", DataType.Float32, ImageShape);
+        g.Op(OpType.Add, [c, x], [sum], name: "add");
+        g.Op(OpType.Relu, [joined], [y], name: "relu");
+        var pair = Quantize(g.Graph, Samples(12, 32, ImageSize));
+
+        var q = pair.Int8Graph;
+        var yq = Tensor(q, "joined").Quantization!;
+        foreach (var name in new[] { "a.out", "b.out" })
+            Assert.That((Tensor(q, name).Quantization!.Scale, Tensor(q, name).Quantization!.ZeroPoint), Is.EqualTo((yq.Scale, yq.ZeroPoint)), name);
+        Assert.That(Tensor(q, "c.out").Quantization!.Scale, Is.Not.EqualTo(yq.Scale), "c.out is also read by the Add");
+        var op = OpNamed(q, "concat");
+        var multipliers = op.Attributes.GetInts(AttributeKey.InputMultiplier)!;
+        var shifts = op.Attributes.GetInts(AttributeKey.InputShift)!;
+        Assert.That((multipliers[0], shifts[0]), Is.EqualTo(FixedPoint.QuantizeMultiplier(1.0)));
+        Assert.That((multipliers[1], shifts[1]), Is.EqualTo(FixedPoint.QuantizeMultiplier(1.0)));
+        AssertInt8Close(pair, Samples(13, 16, ImageSize), maxSteps: 3, minSqnrDb: 30);
+    }
+
     [Test]
     public void Concat_OfInputsSharingQuantization_CopiesTheirCodes()
     {

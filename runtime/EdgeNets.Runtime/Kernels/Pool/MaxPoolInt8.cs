@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
 
@@ -9,16 +10,22 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// <summary>
 /// Int8 MaxPool: for each output row, the max over its input rows is taken into a row buffer bordered with -128
 /// (so padded and ceil_mode taps read a value that never wins, which is what the reference's skipping amounts to),
-/// then the max over the row's window columns: contiguous loads for stride 1, even/odd byte lanes of int16 words for
-/// stride 2, a scalar loop otherwise. Integer max is order-free, so the result is the reference's exactly.
+/// then the max over the row's window columns: contiguous loads for stride 1, for stride 2 even/odd byte lanes of
+/// int16 words (AdvSimd: UZP1/UZP2 of two vectors), a scalar loop otherwise. Rows narrower than a vector end with one
+/// more vector that overlaps the previous one (recomputing a max is harmless); output rows narrower than a vector are
+/// computed into a scratch vector and copied. Integer max is order-free, so the result is the reference's exactly.
 /// </summary>
 internal sealed class MaxPoolInt8 : OpKernel
 {
     private readonly string _name;
-    private readonly bool _wide;
+    private readonly bool _wide, _uzp;
     private readonly int _x, _y, _min, _max;
     private readonly Window2d _g;
     private readonly sbyte[] _row;
+    /// <summary>One vector of outputs for rows narrower than a vector.</summary>
+    private readonly sbyte[] _short = new sbyte[32];
+    /// <summary>Stride 1, or stride 2 without dilation: the column maxima are taken a vector at a time.</summary>
+    private readonly bool _vectorColumns;
     /// <summary>2x2 windows at stride 2 tiling the input exactly (no padding, even H and W, output width a multiple of 4).</summary>
     private readonly bool _tiled2x2;
 
@@ -40,11 +47,14 @@ internal sealed class MaxPoolInt8 : OpKernel
     {
         _name = name;
         _wide = isa == Isa.Avx2;
+        _uzp = isa == Isa.AdvSimd;
         var g = _g = PoolKernels.PreparePool(s, DataType.Int8, out _, out _min, out _max);
+        _vectorColumns = g.StrideW == 1 || (g.StrideW == 2 && g.DilationW == 1);
         _x = s.InputId(0);
         _y = s.OutputId(0);
-        int reach = (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1;
-        // Vector reads of a window may run up to 64 bytes past the last window.
+        // Vector reads of a window may run up to 64 bytes past the last window, and a short row's one vector of
+        // 16 outputs up to 16 strides past its first.
+        int reach = (Math.Max(g.OutW, 16) - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1;
         _row = new sbyte[Math.Max(reach, g.PadLeft + g.W) + 64];
         Array.Fill(_row, sbyte.MinValue);
         _tiled2x2 = g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.DilationH == 1 && g.DilationW == 1
@@ -71,12 +81,77 @@ internal sealed class MaxPoolInt8 : OpKernel
             for (int oh = 0; oh < g.OutH; oh++)
             {
                 int ih0 = oh * g.StrideH - g.PadTop;
-                int kh = g.RowTapBegin[oh];
-                xPlane.Slice((ih0 + kh * g.DilationH) * g.W, g.W).CopyTo(row);
-                for (kh++; kh < g.RowTapEnd[oh]; kh++)
-                    MaxInto(row, xPlane.Slice((ih0 + kh * g.DilationH) * g.W, g.W));
-                Columns(y.Slice(plane * outPlane + oh * g.OutW, g.OutW));
+                RowsMax(row, xPlane, ih0, g.RowTapBegin[oh], g.RowTapEnd[oh]);
+                var yRow = y.Slice(plane * outPlane + oh * g.OutW, g.OutW);
+                if (g.OutW >= 16 || !_vectorColumns)
+                {
+                    Columns(yRow);
+                }
+                else
+                {
+                    Columns(_short.AsSpan(0, 16));
+                    _short.AsSpan(0, g.OutW).CopyTo(yRow);
+                }
             }
+        }
+    }
+
+    /// <summary>row = elementwise max of the input rows ih0 + kh * DilationH for kh in [begin, end).</summary>
+    private void RowsMax(Span<sbyte> row, ReadOnlySpan<sbyte> xPlane, int ih0, int begin, int end)
+    {
+        var g = _g;
+        int w = g.W, step = g.DilationH * w, first = (ih0 + begin * g.DilationH) * w, count = end - begin;
+        ref sbyte dst = ref MemoryMarshal.GetReference(row);
+        ref sbyte src = ref Unsafe.Add(ref MemoryMarshal.GetReference(xPlane), first);
+        if (_wide && w >= 32)
+        {
+            for (int i = 0; ; i += 32)
+            {
+                if (i > w - 32) i = w - 32;
+                var m = Vector256.LoadUnsafe(ref src, (nuint)i);
+                for (int k = 1; k < count; k++) m = Vector256.Max(m, Vector256.LoadUnsafe(ref src, (nuint)(i + k * step)));
+                m.StoreUnsafe(ref dst, (nuint)i);
+                if (i == w - 32) return;
+            }
+        }
+        if (w >= 16)
+        {
+            for (int i = 0; ; i += 16)
+            {
+                if (i > w - 16) i = w - 16;
+                var m = Vector128.LoadUnsafe(ref src, (nuint)i);
+                for (int k = 1; k < count; k++) m = Vector128.Max(m, Vector128.LoadUnsafe(ref src, (nuint)(i + k * step)));
+                m.StoreUnsafe(ref dst, (nuint)i);
+                if (i == w - 16) return;
+            }
+        }
+        if (w >= 8)
+        {
+            // 8 bytes at a time: Vector64 where it is accelerated (arm64), else the low half of a Vector128 (x64).
+            for (int i = 0; ; i += 8)
+            {
+                if (i > w - 8) i = w - 8;
+                if (Vector64.IsHardwareAccelerated)
+                {
+                    var m = Vector64.LoadUnsafe(ref src, (nuint)i);
+                    for (int k = 1; k < count; k++) m = Vector64.Max(m, Vector64.LoadUnsafe(ref src, (nuint)(i + k * step)));
+                    m.StoreUnsafe(ref dst, (nuint)i);
+                }
+                else
+                {
+                    var m = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, i)))).AsSByte();
+                    for (int k = 1; k < count; k++)
+                        m = Vector128.Max(m, Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, i + k * step)))).AsSByte());
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref dst, i)), m.AsInt64().ToScalar());
+                }
+                if (i == w - 8) return;
+            }
+        }
+        for (int i = 0; i < w; i++)
+        {
+            int m = Unsafe.Add(ref src, i);
+            for (int k = 1; k < count; k++) m = Math.Max(m, Unsafe.Add(ref src, i + k * step));
+            Unsafe.Add(ref dst, i) = (sbyte)m;
         }
     }
 
@@ -132,71 +207,72 @@ internal sealed class MaxPoolInt8 : OpKernel
         }
     }
 
-    /// <summary>dst = max(dst, src) elementwise.</summary>
-    private void MaxInto(Span<sbyte> dst, ReadOnlySpan<sbyte> src)
-    {
-        ref sbyte d = ref MemoryMarshal.GetReference(dst);
-        ref sbyte s = ref MemoryMarshal.GetReference(src);
-        int i = 0, n = dst.Length;
-        if (_wide)
-            for (; i + 32 <= n; i += 32)
-                Vector256.Max(Vector256.LoadUnsafe(ref d, (nuint)i), Vector256.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-        for (; i + 16 <= n; i += 16)
-            Vector128.Max(Vector128.LoadUnsafe(ref d, (nuint)i), Vector128.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-        for (; i < n; i++)
-            if (src[i] > dst[i]) dst[i] = src[i];
-    }
-
-    /// <summary>Max over each output column's window of the bordered row buffer, clamped.</summary>
+    /// <summary>
+    /// Max over each output column's window of the bordered row buffer, clamped. Stride 1, and stride 2 without
+    /// dilation, take whole vectors, the last one overlapping (<paramref name="y"/> is at least 16 long for them).
+    /// </summary>
     private void Columns(Span<sbyte> y)
     {
         var g = _g;
         ref sbyte row = ref MemoryMarshal.GetArrayDataReference(_row);
         ref sbyte dst = ref MemoryMarshal.GetReference(y);
-        int ow = 0, kw = g.KernelW, dw = g.DilationW;
+        int n = y.Length, kw = g.KernelW, dw = g.DilationW;
         if (g.StrideW == 1)
         {
-            if (_wide)
+            if (_wide && n >= 32)
             {
                 Vector256<sbyte> lo = Vector256.Create((sbyte)_min), hi = Vector256.Create((sbyte)_max);
-                for (; ow + 32 <= y.Length; ow += 32)
+                for (int ow = 0; ; ow += 32)
                 {
+                    if (ow > n - 32) ow = n - 32;
                     var m = Vector256.LoadUnsafe(ref row, (nuint)ow);
                     for (int k = 1; k < kw; k++) m = Vector256.Max(m, Vector256.LoadUnsafe(ref row, (nuint)(ow + k * dw)));
                     Vector256.Min(Vector256.Max(m, lo), hi).StoreUnsafe(ref dst, (nuint)ow);
+                    if (ow == n - 32) return;
                 }
             }
             Vector128<sbyte> lo8 = Vector128.Create((sbyte)_min), hi8 = Vector128.Create((sbyte)_max);
-            for (; ow + 16 <= y.Length; ow += 16)
+            for (int ow = 0; ; ow += 16)
             {
+                if (ow > n - 16) ow = n - 16;
                 var m = Vector128.LoadUnsafe(ref row, (nuint)ow);
                 for (int k = 1; k < kw; k++) m = Vector128.Max(m, Vector128.LoadUnsafe(ref row, (nuint)(ow + k * dw)));
                 Vector128.Min(Vector128.Max(m, lo8), hi8).StoreUnsafe(ref dst, (nuint)ow);
+                if (ow == n - 16) return;
             }
         }
-        else if (g.StrideW == 2 && dw == 1)
+        if (g.StrideW == 2 && dw == 1)
         {
+            if (_uzp)
+            {
+                Stride2AdvSimd(ref row, ref dst, n, kw);
+                return;
+            }
             // Output ow's tap k is byte 2*ow + k: the low (even) or high (odd) byte of int16 word ow + k/2.
             ref short words = ref Unsafe.As<sbyte, short>(ref row);
-            if (_wide)
+            if (_wide && n >= 32)
             {
                 Vector256<short> lo = Vector256.Create((short)_min), hi = Vector256.Create((short)_max);
-                for (; ow + 32 <= y.Length; ow += 32)
+                for (int ow = 0; ; ow += 32)
                 {
+                    if (ow > n - 32) ow = n - 32;
                     var a = Stride2Max256(ref words, ow, kw);
                     var b = Stride2Max256(ref words, ow + 16, kw);
                     Vector256.Narrow(Vector256.Min(Vector256.Max(a, lo), hi), Vector256.Min(Vector256.Max(b, lo), hi)).StoreUnsafe(ref dst, (nuint)ow);
+                    if (ow == n - 32) return;
                 }
             }
             Vector128<short> lo16 = Vector128.Create((short)_min), hi16 = Vector128.Create((short)_max);
-            for (; ow + 16 <= y.Length; ow += 16)
+            for (int ow = 0; ; ow += 16)
             {
+                if (ow > n - 16) ow = n - 16;
                 var a = Stride2Max128(ref words, ow, kw);
                 var b = Stride2Max128(ref words, ow + 8, kw);
                 Vector128.Narrow(Vector128.Min(Vector128.Max(a, lo16), hi16), Vector128.Min(Vector128.Max(b, lo16), hi16)).StoreUnsafe(ref dst, (nuint)ow);
+                if (ow == n - 16) return;
             }
         }
-        for (; ow < y.Length; ow++)
+        for (int ow = 0; ow < n; ow++)
         {
             int start = ow * g.StrideW;
             int m = sbyte.MinValue;
@@ -206,6 +282,28 @@ internal sealed class MaxPoolInt8 : OpKernel
                 if (v > m) m = v;
             }
             y[ow] = (sbyte)Math.Clamp(m, _min, _max);
+        }
+    }
+
+    /// <summary>
+    /// Stride 2 on arm64: UZP1 and UZP2 of the 32 bytes from 2*ow + 2t are taps 2t and 2t + 1 of 16 outputs.
+    /// </summary>
+    private void Stride2AdvSimd(ref sbyte row, ref sbyte dst, int n, int kw)
+    {
+        Vector128<sbyte> lo = Vector128.Create((sbyte)_min), hi = Vector128.Create((sbyte)_max);
+        for (int ow = 0; ; ow += 16)
+        {
+            if (ow > n - 16) ow = n - 16;
+            var m = Vector128.Create(sbyte.MinValue);
+            for (int k = 0; k < kw; k += 2)
+            {
+                var a = Vector128.LoadUnsafe(ref row, (nuint)(2 * ow + k));
+                var b = Vector128.LoadUnsafe(ref row, (nuint)(2 * ow + k + 16));
+                m = AdvSimd.Max(m, AdvSimd.Arm64.UnzipEven(a, b));
+                if (k + 1 < kw) m = AdvSimd.Max(m, AdvSimd.Arm64.UnzipOdd(a, b));
+            }
+            AdvSimd.Min(AdvSimd.Max(m, lo), hi).StoreUnsafe(ref dst, (nuint)ow);
+            if (ow == n - 16) return;
         }
     }
 

@@ -22,6 +22,9 @@ public static class ElementwiseSelection
         new(OpType.Clip, DataType.Float32, new Candidate("ClipFloat32_Avx2", "256 bits"), new Candidate("ClipFloat32_Vector128", "128 bits")),
         new(OpType.LookupTable, DataType.Int8, new Candidate("LookupTableInt8_Unrolled", "unrolled table reads, no vector gather")),
         new(OpType.Transpose, DataType.Int8, new Candidate("TransposeInt8_Vector128", "merged axes, 16 x 16 byte tiles")),
+        new(OpType.Concat, DataType.Int8, new Candidate("ConcatInt8_Avx2", "block copies; other scales requantized 256 bits wide"),
+            new Candidate("ConcatInt8_AdvSimd", "block copies; other scales requantized with SQRDMULH"),
+            new Candidate("ConcatInt8_Vector128", "block copies; other scales requantized 128 bits wide")),
     ];
 
     private static SelectionPolicy Binary(OpType op, DataType type, int minRow, params string[] widestFirst) =>

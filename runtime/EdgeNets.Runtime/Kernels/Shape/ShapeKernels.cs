@@ -128,66 +128,84 @@ public static class ShapeKernels
     }
 
     /// <summary>
+    /// What a Concat kernel needs, checked once: per input its arena id and block length (its axis length times the
+    /// inner size, the elements it contributes per outer index), the outer count, and for int8 each input's zero point
+    /// and (InputMultiplier, InputShift) to the output's scale, and the output's zero point.
+    /// </summary>
+    internal sealed class ConcatLayout
+    {
+        public required int[] Inputs { get; init; }
+        public required int[] BlockLength { get; init; }
+        public required int Output { get; init; }
+        public required int OuterCount { get; init; }
+        public required int OutputBlockLength { get; init; }
+        public int[] ZeroPoints { get; init; } = [];
+        public int[] Multipliers { get; init; } = [];
+        public int[] Shifts { get; init; } = [];
+        public int OutputZeroPoint { get; init; }
+    }
+
+    internal static ConcatLayout PrepareConcat(KernelSetup s, DataType type)
+    {
+        s.ExpectCounts(1, int.MaxValue, 1);
+        var y = s.Output(0);
+        s.ExpectType(y, type);
+        int rank = y.Rank;
+        if (rank == 0) throw s.Fail("cannot concatenate scalars");
+        int rawAxis = s.RequireInts(AttributeKey.Axis, 1)[0];
+        if (rawAxis < -rank || rawAxis >= rank) throw s.Fail($"axis {rawAxis} is out of range for rank {rank}");
+        int axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+
+        int n = s.InputCount;
+        var inputs = new int[n];
+        var blockLength = new int[n];
+        int inner = 1, outer = 1, axisTotal = 0;
+        for (int d = axis + 1; d < rank; d++) inner *= y.Shape[d];
+        for (int d = 0; d < axis; d++) outer *= y.Shape[d];
+        for (int i = 0; i < n; i++)
+        {
+            var x = s.Input(i);
+            s.ExpectType(x, type);
+            bool fits = x.Rank == rank;
+            for (int d = 0; fits && d < rank; d++) fits = d == axis || x.Shape[d] == y.Shape[d];
+            if (!fits) throw s.Fail($"input {i} [{ShapeUtil.Format(x.Shape)}] does not match output [{ShapeUtil.Format(y.Shape)}] off axis {axis}");
+            axisTotal += x.Shape[axis];
+            inputs[i] = s.InputId(i);
+            blockLength[i] = x.Shape[axis] * inner;
+        }
+        if (axisTotal != y.Shape[axis]) throw s.Fail($"inputs sum to {axisTotal} along axis {axis}, output has {y.Shape[axis]}");
+        if (type != DataType.Int8)
+            return new ConcatLayout { Inputs = inputs, BlockLength = blockLength, Output = s.OutputId(0), OuterCount = outer, OutputBlockLength = axisTotal * inner };
+
+        var zeroPoints = new int[n];
+        var multipliers = new int[n];
+        var shifts = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            zeroPoints[i] = ElementwiseKernels.PerTensorQuant(s, s.Input(i)).ZeroPoint;
+            (multipliers[i], shifts[i]) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.InputMultiplier, AttributeKey.InputShift, n, i);
+        }
+        return new ConcatLayout
+        {
+            Inputs = inputs, BlockLength = blockLength, Output = s.OutputId(0), OuterCount = outer, OutputBlockLength = axisTotal * inner,
+            ZeroPoints = zeroPoints, Multipliers = multipliers, Shifts = shifts, OutputZeroPoint = ElementwiseKernels.PerTensorQuant(s, y).ZeroPoint,
+        };
+    }
+
+    /// <summary>
     /// Concatenation along Axis. Float copies blocks; int8 rescales each input to the output's scale and zero point
     /// with that input's (InputMultiplier, InputShift).
     /// </summary>
     private sealed class ConcatKernel : OpKernel
     {
-        private readonly int[] _inputs;
-        private readonly int _output;
-        private readonly int[] _blockLength;  // elements of input i per outer index: its axis length times the inner size
-        private readonly int _outerCount, _outputBlockLength;
+        private readonly ConcatLayout _l;
         private readonly bool _isInt8;
-        private readonly int[] _zeroPoints = [], _multipliers = [], _shifts = [];
-        private readonly int _outputZeroPoint;
         private readonly string _name;
 
         public ConcatKernel(KernelSetup s, DataType type)
         {
-            s.ExpectCounts(1, int.MaxValue, 1);
-            var y = s.Output(0);
-            s.ExpectType(y, type);
-            int rank = y.Rank;
-            if (rank == 0) throw s.Fail("cannot concatenate scalars");
-            int rawAxis = s.RequireInts(AttributeKey.Axis, 1)[0];
-            if (rawAxis < -rank || rawAxis >= rank) throw s.Fail($"axis {rawAxis} is out of range for rank {rank}");
-            int axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
-
-            int n = s.InputCount;
-            _inputs = new int[n];
-            _blockLength = new int[n];
-            int inner = 1, outer = 1, axisTotal = 0;
-            for (int d = axis + 1; d < rank; d++) inner *= y.Shape[d];
-            for (int d = 0; d < axis; d++) outer *= y.Shape[d];
-            for (int i = 0; i < n; i++)
-            {
-                var x = s.Input(i);
-                s.ExpectType(x, type);
-                bool fits = x.Rank == rank;
-                for (int d = 0; fits && d < rank; d++) fits = d == axis || x.Shape[d] == y.Shape[d];
-                if (!fits) throw s.Fail($"input {i} [{ShapeUtil.Format(x.Shape)}] does not match output [{ShapeUtil.Format(y.Shape)}] off axis {axis}");
-                axisTotal += x.Shape[axis];
-                _inputs[i] = s.InputId(i);
-                _blockLength[i] = x.Shape[axis] * inner;
-            }
-            if (axisTotal != y.Shape[axis]) throw s.Fail($"inputs sum to {axisTotal} along axis {axis}, output has {y.Shape[axis]}");
-            _outerCount = outer;
-            _outputBlockLength = axisTotal * inner;
-            _output = s.OutputId(0);
-
+            _l = PrepareConcat(s, type);
             _isInt8 = type == DataType.Int8;
-            if (_isInt8)
-            {
-                _outputZeroPoint = ElementwiseKernels.PerTensorQuant(s, y).ZeroPoint;
-                _zeroPoints = new int[n];
-                _multipliers = new int[n];
-                _shifts = new int[n];
-                for (int i = 0; i < n; i++)
-                {
-                    _zeroPoints[i] = ElementwiseKernels.PerTensorQuant(s, s.Input(i)).ZeroPoint;
-                    (_multipliers[i], _shifts[i]) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.InputMultiplier, AttributeKey.InputShift, n, i);
-                }
-            }
             _name = $"Concat{Suffix(type)}_Reference";
         }
 
@@ -201,31 +219,33 @@ public static class ShapeKernels
 
         private void RunFloat32(TensorMemory memory)
         {
-            var y = memory.Write<float>(_output);
+            var l = _l;
+            var y = memory.Write<float>(l.Output);
             int start = 0;
-            for (int i = 0; i < _inputs.Length; i++)
+            for (int i = 0; i < l.Inputs.Length; i++)
             {
-                var x = memory.Read<float>(_inputs[i]);
-                int block = _blockLength[i];
-                for (int o = 0; o < _outerCount; o++)
-                    x.Slice(o * block, block).CopyTo(y.Slice(o * _outputBlockLength + start, block));
+                var x = memory.Read<float>(l.Inputs[i]);
+                int block = l.BlockLength[i];
+                for (int o = 0; o < l.OuterCount; o++)
+                    x.Slice(o * block, block).CopyTo(y.Slice(o * l.OutputBlockLength + start, block));
                 start += block;
             }
         }
 
         private void RunInt8(TensorMemory memory)
         {
-            var y = memory.Write<sbyte>(_output);
+            var l = _l;
+            var y = memory.Write<sbyte>(l.Output);
             int start = 0;
-            for (int i = 0; i < _inputs.Length; i++)
+            for (int i = 0; i < l.Inputs.Length; i++)
             {
-                var x = memory.Read<sbyte>(_inputs[i]);
-                int block = _blockLength[i], zx = _zeroPoints[i], m = _multipliers[i], sh = _shifts[i];
-                for (int o = 0; o < _outerCount; o++)
+                var x = memory.Read<sbyte>(l.Inputs[i]);
+                int block = l.BlockLength[i], zx = l.ZeroPoints[i], m = l.Multipliers[i], sh = l.Shifts[i];
+                for (int o = 0; o < l.OuterCount; o++)
                 {
-                    int ix = o * block, iy = o * _outputBlockLength + start;
+                    int ix = o * block, iy = o * l.OutputBlockLength + start;
                     for (int j = 0; j < block; j++)
-                        y[iy + j] = FixedPoint.Requantize(x[ix + j] - zx, m, sh, _outputZeroPoint, -128, 127);
+                        y[iy + j] = FixedPoint.Requantize(x[ix + j] - zx, m, sh, l.OutputZeroPoint, -128, 127);
                 }
                 start += block;
             }

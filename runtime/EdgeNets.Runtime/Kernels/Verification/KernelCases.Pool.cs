@@ -25,6 +25,12 @@ public static partial class KernelCases
         yield return new([1, 64, 8, 8], 2, 2, 2, [0, 0, 0, 0]);
         yield return new([2, 5, 9, 9], 2, 2, 2, [0, 0, 0, 0], Ceil: true);
         yield return new([1, 3, 11, 70], 3, 3, 2, [0, 0, 1, 1], Ceil: true);
+        // SqueezeNet's 3x3/2 ceil_mode pools: rows and output rows shorter than, and not a multiple of, a vector.
+        yield return new([1, 3, 63, 63], 3, 3, 2, [0, 0, 0, 0], Ceil: true);
+        yield return new([1, 4, 31, 31], 3, 3, 2, [0, 0, 0, 0], Ceil: true);
+        yield return new([1, 5, 15, 15], 3, 3, 2, [0, 0, 0, 0], Ceil: true);
+        yield return new([1, 3, 10, 12], 3, 3, 2, [1, 1, 1, 1]);
+        yield return new([1, 2, 9, 40], 4, 4, 2, [1, 1, 2, 2], Ceil: true);
         yield return new([1, 4, 7, 40], 3, 2, 3, [1, 0, 1, 1]);
         yield return new([1, 2, 9, 50], 3, 3, 1, [2, 2, 2, 2], Dilation: 2);
         yield return new([1, 2, 9, 50], 3, 3, 2, [2, 2, 2, 2], Dilation: 2);

@@ -39,7 +39,7 @@ public static partial class KernelCases
         (OpType.Conv or OpType.Gemm, DataType.Int8 or DataType.Float32) => true,
         (OpType.MaxPool or OpType.AveragePool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32) => true,
-        (OpType.Transpose, DataType.Int8) => true,
+        (OpType.Transpose or OpType.Concat, DataType.Int8) => true,
         _ => false,
     };
 
@@ -123,6 +123,9 @@ public static partial class KernelCases
                 break;
             case (OpType.Transpose, DataType.Int8):
                 foreach (var (shape, perm) in TransposeShapes(rng)) cases.Add(TransposeInt8(rng, shape, perm));
+                break;
+            case (OpType.Concat, DataType.Int8):
+                foreach (var (inputs, axis) in ConcatShapes()) cases.Add(ConcatInt8(rng, inputs, axis));
                 break;
         }
         return cases;
