@@ -55,12 +55,60 @@ internal static class ElementwiseDriver
         int inner = plan.InnerCount;
         if (inner == 0 || begin >= end) return;
         bool splatA = plan.InnerStrideA == 0, splatB = plan.InnerStrideB == 0;
+        if (ExpandsShortRows(plan, a.Length, b.Length, y.Length))
+        {
+            ShortRows(op, plan, a, b, y, width, begin, end);
+            return;
+        }
         for (int row = begin / inner; row < plan.OuterCount && row * inner < end; row++)
         {
             int from = Math.Max(begin - row * inner, 0), count = Math.Min(end - row * inner, inner) - from;
             plan.RowOffsets(row, out int ia, out int ib);
             BinaryRow(op, splatA ? a.Slice(ia, 1) : a.Slice(ia + from, count), splatA, splatB ? b.Slice(ib, 1) : b.Slice(ib + from, count), splatB,
                 y.Slice(row * inner + from, count), width);
+        }
+    }
+
+    /// <summary>Rows shorter than this, with one operand splatted per row, are expanded into whole blocks of rows.</summary>
+    public const int ShortRow = 64;
+    private const int ExpandedBlock = 1024;
+
+    /// <summary>
+    /// Whether <see cref="Binary{TOp}(in TOp, BroadcastPlan, ReadOnlySpan{sbyte}, ReadOnlySpan{sbyte}, Span{sbyte}, Isa, int, int)"/>
+    /// walks this plan as blocks of rows: many rows shorter than <see cref="ShortRow"/>, one operand splatted per row
+    /// (per-channel broadcast on small maps, squeeze-excite's gate) and the other as long as the output.
+    /// </summary>
+    public static bool ExpandsShortRows(BroadcastPlan plan, int lengthA, int lengthB, int lengthY)
+    {
+        if (plan.OuterCount <= 1 || plan.InnerCount >= ShortRow) return false;
+        return plan.InnerStrideB == 0 && plan.InnerStrideA == 1 && lengthA == lengthY
+            || plan.InnerStrideA == 0 && plan.InnerStrideB == 1 && lengthB == lengthY;
+    }
+
+    /// <summary>
+    /// Short rows in blocks: the splatted operand's values are written out for a block of whole rows, then the block runs
+    /// as one row of two full operands, so the vector loops see about <see cref="ExpandedBlock"/> elements at once
+    /// instead of a tail per row. The operator is the same, so are the bytes.
+    /// </summary>
+    private static void ShortRows<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> y, Isa width, int begin, int end)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        bool splatA = plan.InnerStrideA == 0;
+        int inner = plan.InnerCount, rowsPerBlock = ExpandedBlock / inner;
+        Span<sbyte> expanded = stackalloc sbyte[ExpandedBlock];
+        int lastRow = (end - 1) / inner;
+        for (int row = begin / inner; row <= lastRow; row += rowsPerBlock)
+        {
+            int rows = Math.Min(rowsPerBlock, lastRow + 1 - row);
+            for (int k = 0; k < rows; k++)
+            {
+                plan.RowOffsets(row + k, out int ia, out int ib);
+                expanded.Slice(k * inner, inner).Fill(splatA ? a[ia] : b[ib]);
+            }
+            int from = Math.Max(begin, row * inner), count = Math.Min(end, (row + rows) * inner) - from;
+            var splatted = expanded.Slice(from - row * inner, count);
+            if (splatA) BinaryRow(op, splatted, false, b.Slice(from, count), false, y.Slice(from, count), width);
+            else BinaryRow(op, a.Slice(from, count), false, splatted, false, y.Slice(from, count), width);
         }
     }
 

@@ -1,11 +1,13 @@
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Optimized;
 using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Selection;
 
 /// <summary>
 /// Elementwise, lookup-table and data-movement operators. Binary variants are preferred only where their broadcast walk
-/// has rows long enough for their vector loops: below, the per-row setup costs more than the reference's plain loop.
+/// has rows long enough for their vector loops (below, the per-row setup costs more than the reference's plain loop),
+/// or, in int8, where the driver walks short rows with a per-row operand as blocks of rows.
 /// </summary>
 public static class ElementwiseSelection
 {
@@ -28,10 +30,11 @@ public static class ElementwiseSelection
     private static SelectionPolicy Binary(OpType op, DataType type, int minRow, params string[] widestFirst) =>
         new(op, type, [.. widestFirst.Select(v => new Candidate(v, $"vector loops over broadcast rows of {minRow} or more", s => RowsLongEnough(s, minRow)))]);
 
-    /// <summary>One row, or rows of at least <paramref name="minRow"/> elements.</summary>
+    /// <summary>One row, rows of at least <paramref name="minRow"/> elements, or int8 short rows that the driver walks in blocks.</summary>
     private static bool RowsLongEnough(KernelSetup s, int minRow)
     {
         var plan = BroadcastPlan.Create(s.Input(0).Shape, s.Input(1).Shape, s.Output(0).Shape);
-        return plan != null && (plan.OuterCount <= 1 || plan.InnerCount >= minRow);
+        return plan != null && (plan.OuterCount <= 1 || plan.InnerCount >= minRow
+            || s.Output(0).Type == DataType.Int8 && ElementwiseDriver.ExpandsShortRows(plan, s.Input(0).ElementCount, s.Input(1).ElementCount, s.Output(0).ElementCount));
     }
 }
