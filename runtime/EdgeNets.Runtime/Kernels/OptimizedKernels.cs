@@ -14,7 +14,7 @@ public static class OptimizedKernels
 {
     public static void Register(List<KernelEntry> list)
     {
-        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
+        foreach (var isa in new[] { Isa.Avx512Vbmi, Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
             AddBinaryInt8(list, $"AddInt8_{isa}", OpType.Add, isa, s => new AddInt8Operator(s));
             AddBinaryInt8(list, $"MulInt8_{isa}", OpType.Mul, isa, s => new MulInt8Operator(s));

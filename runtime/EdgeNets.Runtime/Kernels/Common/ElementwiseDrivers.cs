@@ -13,7 +13,7 @@ internal interface IBinaryInt8Operator
     int Invoke(int a, int b);
     Vector128<int> Invoke(Vector128<int> a, Vector128<int> b);
     Vector256<int> Invoke(Vector256<int> a, Vector256<int> b);
-    /// <summary>Only called by <see cref="Isa.Avx512"/> variants, which require AVX-512F.</summary>
+    /// <summary>Only called by <see cref="Isa.Avx512"/> and <see cref="Isa.Avx512Vbmi"/> variants, which require AVX-512F.</summary>
     Vector512<int> Invoke(Vector512<int> a, Vector512<int> b);
     /// <summary>
     /// A row, 16 values at a time from its start with the operator's constants held in registers; returns how many were
@@ -130,12 +130,43 @@ internal static class ElementwiseDriver
         // Row slices have exactly n elements (or 1 when splatted), so every vector load and store in the loops is in bounds.
         // Each width's loop is its own method so the JIT inlines the operator into every one of them.
         int n = y.Length, i = 0;
-        if (width == Isa.Avx512) i = BinaryRow512(op, a, splatA, b, splatB, y);
-        if (width is Isa.Avx2 or Isa.Avx512) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
+        if (width == Isa.Avx512Vbmi && n >= TableRow && splatA != splatB)
+        {
+            BinaryRowByTable(op, splatA ? b : a, splatA ? a[0] : b[0], splatA, y);
+            return;
+        }
+        if (width is Isa.Avx512 or Isa.Avx512Vbmi) i = BinaryRow512(op, a, splatA, b, splatB, y);
+        if (width is Isa.Avx2 or Isa.Avx512 or Isa.Avx512Vbmi) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
         if (AdvSimd.Arm64.IsSupported) i = op.RowAdvSimd(a, splatA, b, splatB, y);
         i = BinaryRow128(op, a, splatA, b, splatB, y, i);
         for (; i < n; i++)
             y[i] = (sbyte)op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);
+    }
+
+    /// <summary>Rows at least this long with one operand splatted are looked up in a table of the row's function (AVX-512 VBMI).</summary>
+    public const int TableRow = 512;
+
+    /// <summary>
+    /// A row where one operand is one value: y is then a function of the other operand's int8 value, tabulated for all
+    /// 256 values by the operator itself (16 lanes at a time) and looked up 64 at a time. Requires AVX-512 VBMI.
+    /// </summary>
+    private static void BinaryRowByTable<TOp>(in TOp op, ReadOnlySpan<sbyte> x, sbyte splat, bool splatIsA, Span<sbyte> y)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        Span<sbyte> table = stackalloc sbyte[256];
+        ref sbyte t = ref MemoryMarshal.GetReference(table);
+        var fixedValue = Vector512.Create((int)splat);
+        for (int k = 0; k < 256; k += 16)
+        {
+            var values = Vector512<int>.Indices + Vector512.Create(k - 128);
+            Avx512F.ConvertToVector128SByte(splatIsA ? op.Invoke(fixedValue, values) : op.Invoke(values, fixedValue)).StoreUnsafe(ref t, (nuint)k);
+        }
+        var lookup = new ByteTable512(ref Unsafe.As<sbyte, byte>(ref t));
+        ref byte xs = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(x));
+        ref byte ys = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(y));
+        int n = y.Length, i = 0;
+        for (; i <= n - 64; i += 64) lookup.Lookup(Vector512.LoadUnsafe(ref xs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+        for (; i < n; i++) y[i] = table[x[i] + 128];
     }
 
     /// <summary>64 values at a time from the start of the row; returns how many were done. Requires AVX-512F.</summary>

@@ -16,8 +16,8 @@ public static class ElementwiseSelection
 
     public static SelectionPolicy[] Policies { get; } =
     [
-        Binary(OpType.Add, DataType.Int8, MinInt8Row, "AddInt8_Avx512", "AddInt8_Avx2", "AddInt8_Vector128"),
-        Binary(OpType.Mul, DataType.Int8, MinInt8Row, "MulInt8_Avx512", "MulInt8_Avx2", "MulInt8_Vector128"),
+        Binary(OpType.Add, DataType.Int8, MinInt8Row, "AddInt8_Avx512Vbmi", "AddInt8_Avx512", "AddInt8_Avx2", "AddInt8_Vector128"),
+        Binary(OpType.Mul, DataType.Int8, MinInt8Row, "MulInt8_Avx512Vbmi", "MulInt8_Avx512", "MulInt8_Avx2", "MulInt8_Vector128"),
         Binary(OpType.Add, DataType.Float32, MinFloatRow, "AddFloat32_Avx2", "AddFloat32_Vector128"),
         Binary(OpType.Mul, DataType.Float32, MinFloatRow, "MulFloat32_Avx2", "MulFloat32_Vector128"),
         new(OpType.Relu, DataType.Float32, new Candidate("ReluFloat32_Avx2", "256 bits"), new Candidate("ReluFloat32_Vector128", "128 bits")),
