@@ -77,8 +77,8 @@ public static class OptimizedKernels
         }
         list.Add(KernelEntry.Variant("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, Isa.Vector128, s => new TransposeInt8Tiled(s), TransposeInt8Tiled.CanHandle));
 
-        list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s)));
-        list.Add(KernelEntry.Variant("LookupTableInt8_Avx512Vbmi", OpType.LookupTable, DataType.Int8, Isa.Avx512Vbmi, s => new LookupTableInt8Avx512Vbmi(s)));
+        list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s, Isa.Scalar, "LookupTableInt8_Unrolled")));
+        list.Add(KernelEntry.Variant("LookupTableInt8_Avx512Vbmi", OpType.LookupTable, DataType.Int8, Isa.Avx512Vbmi, s => new LookupTableInt8UnrolledKernel(s, Isa.Avx512Vbmi, "LookupTableInt8_Avx512Vbmi")));
     }
 
     /// <summary>Conv + MaxPool 2x2/2 variants (<see cref="ConvPoolFusion"/>); <see cref="Selection.ConvSelection"/> ranks them with the plain ones.</summary>
