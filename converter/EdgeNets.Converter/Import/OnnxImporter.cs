@@ -102,6 +102,7 @@ internal sealed partial class GraphImporter
             BatchNormFolding.Run(_g);
             ConstantEvaluation.Run(_g, _source);
             GeluFusion.Run(_g);
+            SelfGateFusion.Run(_g);
             PadFusion.Run(_g);
             ActivationFusion.Run(_g);
             DeadCodeElimination.Run(_g);

@@ -33,6 +33,8 @@ public enum AttributeKey : ushort
     ResizeMode = 17,
     /// <summary>Upsample in linear mode: how an output index maps to an input coordinate (<see cref="ResizeCoordinates"/>).</summary>
     CoordinateTransform = 18,
+    /// <summary>SelfGate: the activations of its gate (OpType values), applied first to last.</summary>
+    Gate = 19,
 
     // Float parameters.
     Alpha = 20,
@@ -49,6 +51,9 @@ public enum AttributeKey : ushort
     ActivationBeta = 27,
     /// <summary>Upsample in linear mode: the ONNX scale of each axis (output / input unless the model gave its own).</summary>
     Scales = 28,
+    /// <summary>SelfGate: Alpha and Beta of each activation of Gate (resolved defaults; a Clip's min and max).</summary>
+    GateAlpha = 29,
+    GateBeta = 30,
 
     // Integer (int8) parameters computed by the converter.
     /// <summary>Clamp of a quantized output, fused activation included (int).</summary>

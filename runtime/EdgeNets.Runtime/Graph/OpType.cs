@@ -63,6 +63,11 @@ public enum OpType : ushort
     Exp = 35,
     /// <summary>x to the constant power Alpha (ONNX Pow with a one-value exponent, and division by a run-time tensor as x⁻¹); a LookupTable in int8 models.</summary>
     Pow = 36,
+    /// <summary>
+    /// x·g(x), g a chain of activations (Gate, with GateAlpha/GateBeta): SiLU, Hardswish, Mish as the converter fuses them
+    /// from the exporters' activation-then-Mul; one LookupTable in int8 models.
+    /// </summary>
+    SelfGate = 37,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

@@ -23,6 +23,8 @@ public enum Isa
     AvxVnni,
     /// <summary>x64 AVX-512 (F and BW): 512-bit vectors.</summary>
     Avx512,
+    /// <summary>x64 AVX-512 VBMI on top of <see cref="Avx512"/>: byte permutes across two 64-byte registers (vpermi2b).</summary>
+    Avx512Vbmi,
 }
 
 public static class IsaSupport
@@ -37,6 +39,7 @@ public static class IsaSupport
         Isa.Avx2 => Avx2.IsSupported,
         Isa.AvxVnni => AvxVnni.IsSupported,
         Isa.Avx512 => Avx512BW.IsSupported && Avx2.IsSupported,
+        Isa.Avx512Vbmi => Avx512Vbmi.IsSupported && Avx512BW.IsSupported && Avx2.IsSupported,
         _ => false,
     };
 }

@@ -14,7 +14,7 @@ public static class OptimizedKernels
 {
     public static void Register(List<KernelEntry> list)
     {
-        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
+        foreach (var isa in new[] { Isa.Avx512Vbmi, Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
             AddBinaryInt8(list, $"AddInt8_{isa}", OpType.Add, isa, s => new AddInt8Operator(s));
             AddBinaryInt8(list, $"MulInt8_{isa}", OpType.Mul, isa, s => new MulInt8Operator(s));
@@ -84,7 +84,8 @@ public static class OptimizedKernels
         }
         list.Add(KernelEntry.Variant("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, Isa.Vector128, s => new TransposeInt8Tiled(s), TransposeInt8Tiled.CanHandle));
 
-        list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s)));
+        list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s, Isa.Scalar, "LookupTableInt8_Unrolled")));
+        list.Add(KernelEntry.Variant("LookupTableInt8_Avx512Vbmi", OpType.LookupTable, DataType.Int8, Isa.Avx512Vbmi, s => new LookupTableInt8UnrolledKernel(s, Isa.Avx512Vbmi, "LookupTableInt8_Avx512Vbmi")));
     }
 
     /// <summary>Conv + MaxPool 2x2/2 variants (<see cref="ConvPoolFusion"/>); <see cref="Selection.ConvSelection"/> ranks them with the plain ones.</summary>

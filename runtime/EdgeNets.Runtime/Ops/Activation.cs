@@ -10,7 +10,7 @@ namespace EdgeNets.Runtime.Ops;
 internal sealed class ActivationSchema(OpType type) : OperatorSchema(type)
 {
     public static IEnumerable<OperatorSchema> All =>
-        new[] { OpType.Relu, OpType.LeakyRelu, OpType.Clip, OpType.Sigmoid, OpType.Tanh, OpType.HardSigmoid, OpType.HardSwish, OpType.Erf, OpType.Gelu, OpType.Softplus, OpType.Sqrt, OpType.Exp, OpType.Pow }
+        new[] { OpType.Relu, OpType.LeakyRelu, OpType.Clip, OpType.Sigmoid, OpType.Tanh, OpType.HardSigmoid, OpType.HardSwish, OpType.Erf, OpType.Gelu, OpType.Softplus, OpType.Sqrt, OpType.Exp, OpType.Pow, OpType.SelfGate }
             .Select(op => new ActivationSchema(op));
 
     public override QuantizationRule Quantization => QuantizationRule.Table;

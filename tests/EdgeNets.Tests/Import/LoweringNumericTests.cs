@@ -261,6 +261,52 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "gelu2.onnx", ("x", [2, 48], 52));
     }
 
+    /// <summary>x times an activation chain of x (SiLU, Hardswish before opset 14, Mish): one SelfGate, still ONNX Runtime's numbers.</summary>
+    [TestCase("silu")]
+    [TestCase("silu_swapped")]
+    [TestCase("hardswish")]
+    [TestCase("mish")]
+    public void ActivationTimesItsInput_IsOneSelfGateAndMatchesOnnxRuntime(string pattern)
+    {
+        var onnx = SelfGateModel(pattern);
+        var graph = OnnxImporter.Import(onnx, pattern + ".onnx");
+        Assert.That(graph.Ops.Select(o => o.Type), Is.EqualTo(new[] { OpType.SelfGate }));
+        AssertMatchesOnnxRuntime(onnx, pattern + ".onnx", ("x", [2, 48], 53));
+    }
+
+    [Test]
+    public void GateThatIsAlsoAnOutput_IsNotFused()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 48).Node("Sigmoid", "sig", ["x"], ["s"]).Node("Mul", "mul", ["x", "s"], ["y"])
+            .Output("y").Output("s").Build();
+        Assert.That(OnnxImporter.Import(onnx, "silu2.onnx").Ops.Select(o => o.Type), Is.EqualTo(new[] { OpType.Sigmoid, OpType.Mul }));
+        AssertMatchesOnnxRuntime(onnx, "silu2.onnx", ("x", [2, 48], 54));
+    }
+
+    /// <summary>Squeeze-excite's gate is a function of another tensor: a Mul, not a SelfGate.</summary>
+    [Test]
+    public void GateOfAnotherTensor_IsNotFused()
+    {
+        var onnx = new OnnxModelBuilder(13).Input("x", 2, 48).Input("z", 2, 48).Node("Sigmoid", "sig", ["z"], ["s"])
+            .Node("Mul", "mul", ["x", "s"], ["y"]).Output("y").Build();
+        Assert.That(OnnxImporter.Import(onnx, "gate.onnx").Ops.Select(o => o.Type), Is.EqualTo(new[] { OpType.Sigmoid, OpType.Mul }));
+        AssertMatchesOnnxRuntime(onnx, "gate.onnx", ("x", [2, 48], 55), ("z", [2, 48], 56));
+    }
+
+    internal static byte[] SelfGateModel(string pattern)
+    {
+        var b = new OnnxModelBuilder(13).Input("x", 2, 48);
+        b = pattern switch
+        {
+            "silu" => b.Node("Sigmoid", "sig", ["x"], ["s"]).Node("Mul", "mul", ["x", "s"], ["y"]),
+            "silu_swapped" => b.Node("Sigmoid", "sig", ["x"], ["s"]).Node("Mul", "mul", ["s", "x"], ["y"]),
+            "hardswish" => b.Node("HardSigmoid", "hsig", ["x"], ["s"], Float("alpha", 1f / 6)).Node("Mul", "mul", ["x", "s"], ["y"]),
+            "mish" => b.Node("Softplus", "softplus", ["x"], ["s"]).Node("Tanh", "tanh", ["s"], ["t"]).Node("Mul", "mul", ["x", "t"], ["y"]),
+            _ => throw new ArgumentException(pattern),
+        };
+        return b.Output("y").Build();
+    }
+
     internal static byte[] GeluModel() => new OnnxModelBuilder(13).Input("x", 2, 48)
         .Initializer("sqrt2", [], [1.4142135f]).Initializer("one", [], [1f]).Initializer("half", [], [0.5f])
         .Node("Div", "div", ["x", "sqrt2"], ["d"]).Node("Erf", "erf", ["d"], ["e"]).Node("Add", "add", ["e", "one"], ["a"])

@@ -36,6 +36,8 @@ public class NewOperatorInt8Tests
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 64).Node("Softplus", "softplus", ["x"], ["s"]).Node("Tanh", "tanh", ["s"], ["t"])
             .Node("Mul", "mish", ["x", "t"], ["y"]).Output("y").Build(), new[] { 1, 64 }).SetName("Mish");
         yield return new TestCaseData(LoweringGelu(), new[] { 2, 48 }).SetName("GeluFused");
+        yield return new TestCaseData(LoweringNumericTests.SelfGateModel("silu"), new[] { 2, 48 }).SetName("SiluFused");
+        yield return new TestCaseData(LoweringNumericTests.SelfGateModel("hardswish"), new[] { 2, 48 }).SetName("HardswishFused");
         yield return new TestCaseData(new OnnxModelBuilder(13).Input("x", 1, 2, 7, 6).Int64Initializer("pads", [0, 0, 1, 2, 0, 0, 2, 1])
             .Initializer("w", [3, 2, 3, 3], TestData.Floats(63, 54)).Node("Pad", "pad", ["x", "pads"], ["p"])
             .Node("Conv", "conv", ["p", "w"], ["y"]).Output("y").Build(), new[] { 1, 2, 7, 6 }).SetName("PadFoldedIntoConv");
@@ -91,6 +93,34 @@ public class NewOperatorInt8Tests
             // Input and output rounding each move a value by half a step; LayerNorm's normalization can scale the input's.
             for (int i = 0; i < ours.Length; i++)
                 Assert.That(ours[i], Is.EqualTo(expected[i]).Within(4 * step), $"sample {sample}, element {i}");
+        }
+    }
+    /// <summary>
+    /// SiLU in int8 is one table of the int8 input: each output is within half an output step of SiLU at the input's
+    /// quantized value, so within that plus the input's rounding (SiLU's slope is below 1.1) of ONNX Runtime's float.
+    /// A table for the sigmoid and a rescaled Mul round twice more.
+    /// </summary>
+    [Test]
+    public void SiluIsOneTableRoundedOnce()
+    {
+        var onnx = LoweringNumericTests.SelfGateModel("silu");
+        int[] shape = [2, 48];
+        var calibration = Enumerable.Range(0, 32).Select(i => TestData.Floats(100 + i, 96, -4.5f, 4.5f)).ToList();
+        var model = Model.Load(ModelConverter.Convert(OnnxImporter.Import(onnx, "silu.onnx"), new ConvertOptions { Precision = Precision.Int8, CalibrationSamples = calibration }));
+        Assert.That(model.Graph.Ops.Select(o => o.Type), Is.EqualTo(new[] { EdgeNets.Runtime.Graph.OpType.LookupTable }));
+        using var session = model.CreateSession();
+        using var ort = new InferenceSession(onnx);
+        float inputStep = model.Inputs[0].Quantization!.Scale, outputStep = model.Outputs[0].Quantization!.Scale;
+        float bound = 0.5f * outputStep + 1.1f * 0.5f * inputStep + 1e-5f;
+        for (int sample = 0; sample < 16; sample++)
+        {
+            var x = TestData.Floats(700 + sample, 96, -4f, 4f);
+            var ours = new float[96];
+            session.Run(x, ours);
+            using var results = ort.Run([NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, shape))]);
+            var expected = results.First().AsTensor<float>().ToArray();
+            for (int i = 0; i < ours.Length; i++)
+                Assert.That(ours[i], Is.EqualTo(expected[i]).Within(bound), $"sample {sample}, element {i}, x = {x[i]}");
         }
     }
 }

@@ -13,7 +13,7 @@ internal interface IBinaryInt8Operator
     int Invoke(int a, int b);
     Vector128<int> Invoke(Vector128<int> a, Vector128<int> b);
     Vector256<int> Invoke(Vector256<int> a, Vector256<int> b);
-    /// <summary>Only called by <see cref="Isa.Avx512"/> variants, which require AVX-512F.</summary>
+    /// <summary>Only called by <see cref="Isa.Avx512"/> and <see cref="Isa.Avx512Vbmi"/> variants, which require AVX-512F.</summary>
     Vector512<int> Invoke(Vector512<int> a, Vector512<int> b);
     /// <summary>
     /// A row, 16 values at a time from its start with the operator's constants held in registers; returns how many were
@@ -55,12 +55,60 @@ internal static class ElementwiseDriver
         int inner = plan.InnerCount;
         if (inner == 0 || begin >= end) return;
         bool splatA = plan.InnerStrideA == 0, splatB = plan.InnerStrideB == 0;
+        if (ExpandsShortRows(plan, a.Length, b.Length, y.Length))
+        {
+            ShortRows(op, plan, a, b, y, width, begin, end);
+            return;
+        }
         for (int row = begin / inner; row < plan.OuterCount && row * inner < end; row++)
         {
             int from = Math.Max(begin - row * inner, 0), count = Math.Min(end - row * inner, inner) - from;
             plan.RowOffsets(row, out int ia, out int ib);
             BinaryRow(op, splatA ? a.Slice(ia, 1) : a.Slice(ia + from, count), splatA, splatB ? b.Slice(ib, 1) : b.Slice(ib + from, count), splatB,
                 y.Slice(row * inner + from, count), width);
+        }
+    }
+
+    /// <summary>Rows shorter than this, with one operand splatted per row, are expanded into whole blocks of rows.</summary>
+    public const int ShortRow = 64;
+    private const int ExpandedBlock = 1024;
+
+    /// <summary>
+    /// Whether <see cref="Binary{TOp}(in TOp, BroadcastPlan, ReadOnlySpan{sbyte}, ReadOnlySpan{sbyte}, Span{sbyte}, Isa, int, int)"/>
+    /// walks this plan as blocks of rows: many rows shorter than <see cref="ShortRow"/>, one operand splatted per row
+    /// (per-channel broadcast on small maps, squeeze-excite's gate) and the other as long as the output.
+    /// </summary>
+    public static bool ExpandsShortRows(BroadcastPlan plan, int lengthA, int lengthB, int lengthY)
+    {
+        if (plan.OuterCount <= 1 || plan.InnerCount >= ShortRow) return false;
+        return plan.InnerStrideB == 0 && plan.InnerStrideA == 1 && lengthA == lengthY
+            || plan.InnerStrideA == 0 && plan.InnerStrideB == 1 && lengthB == lengthY;
+    }
+
+    /// <summary>
+    /// Short rows in blocks: the splatted operand's values are written out for a block of whole rows, then the block runs
+    /// as one row of two full operands, so the vector loops see about <see cref="ExpandedBlock"/> elements at once
+    /// instead of a tail per row. The operator is the same, so are the bytes.
+    /// </summary>
+    private static void ShortRows<TOp>(in TOp op, BroadcastPlan plan, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> y, Isa width, int begin, int end)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        bool splatA = plan.InnerStrideA == 0;
+        int inner = plan.InnerCount, rowsPerBlock = ExpandedBlock / inner;
+        Span<sbyte> expanded = stackalloc sbyte[ExpandedBlock];
+        int lastRow = (end - 1) / inner;
+        for (int row = begin / inner; row <= lastRow; row += rowsPerBlock)
+        {
+            int rows = Math.Min(rowsPerBlock, lastRow + 1 - row);
+            for (int k = 0; k < rows; k++)
+            {
+                plan.RowOffsets(row + k, out int ia, out int ib);
+                expanded.Slice(k * inner, inner).Fill(splatA ? a[ia] : b[ib]);
+            }
+            int from = Math.Max(begin, row * inner), count = Math.Min(end, (row + rows) * inner) - from;
+            var splatted = expanded.Slice(from - row * inner, count);
+            if (splatA) BinaryRow(op, splatted, false, b.Slice(from, count), false, y.Slice(from, count), width);
+            else BinaryRow(op, a.Slice(from, count), false, splatted, false, y.Slice(from, count), width);
         }
     }
 
@@ -82,12 +130,43 @@ internal static class ElementwiseDriver
         // Row slices have exactly n elements (or 1 when splatted), so every vector load and store in the loops is in bounds.
         // Each width's loop is its own method so the JIT inlines the operator into every one of them.
         int n = y.Length, i = 0;
-        if (width == Isa.Avx512) i = BinaryRow512(op, a, splatA, b, splatB, y);
-        if (width is Isa.Avx2 or Isa.Avx512) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
+        if (width == Isa.Avx512Vbmi && n >= TableRow && splatA != splatB)
+        {
+            BinaryRowByTable(op, splatA ? b : a, splatA ? a[0] : b[0], splatA, y);
+            return;
+        }
+        if (width is Isa.Avx512 or Isa.Avx512Vbmi) i = BinaryRow512(op, a, splatA, b, splatB, y);
+        if (width is Isa.Avx2 or Isa.Avx512 or Isa.Avx512Vbmi) i = BinaryRow256(op, a, splatA, b, splatB, y, i);
         if (AdvSimd.Arm64.IsSupported) i = op.RowAdvSimd(a, splatA, b, splatB, y);
         i = BinaryRow128(op, a, splatA, b, splatB, y, i);
         for (; i < n; i++)
             y[i] = (sbyte)op.Invoke(splatA ? a[0] : a[i], splatB ? b[0] : b[i]);
+    }
+
+    /// <summary>Rows at least this long with one operand splatted are looked up in a table of the row's function (AVX-512 VBMI).</summary>
+    public const int TableRow = 512;
+
+    /// <summary>
+    /// A row where one operand is one value: y is then a function of the other operand's int8 value, tabulated for all
+    /// 256 values by the operator itself (16 lanes at a time) and looked up 64 at a time. Requires AVX-512 VBMI.
+    /// </summary>
+    private static void BinaryRowByTable<TOp>(in TOp op, ReadOnlySpan<sbyte> x, sbyte splat, bool splatIsA, Span<sbyte> y)
+        where TOp : struct, IBinaryInt8Operator
+    {
+        Span<sbyte> table = stackalloc sbyte[256];
+        ref sbyte t = ref MemoryMarshal.GetReference(table);
+        var fixedValue = Vector512.Create((int)splat);
+        for (int k = 0; k < 256; k += 16)
+        {
+            var values = Vector512<int>.Indices + Vector512.Create(k - 128);
+            Avx512F.ConvertToVector128SByte(splatIsA ? op.Invoke(fixedValue, values) : op.Invoke(values, fixedValue)).StoreUnsafe(ref t, (nuint)k);
+        }
+        var lookup = new ByteTable512(ref Unsafe.As<sbyte, byte>(ref t));
+        ref byte xs = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(x));
+        ref byte ys = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(y));
+        int n = y.Length, i = 0;
+        for (; i <= n - 64; i += 64) lookup.Lookup(Vector512.LoadUnsafe(ref xs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+        for (; i < n; i++) y[i] = table[x[i] + 128];
     }
 
     /// <summary>64 values at a time from the start of the row; returns how many were done. Requires AVX-512F.</summary>

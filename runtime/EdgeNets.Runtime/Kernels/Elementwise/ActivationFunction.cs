@@ -11,13 +11,20 @@ public readonly struct ActivationFunction
 {
     private readonly OpType _op;
     private readonly float _alpha, _beta;
+    private readonly ActivationFunction[]? _gate;
 
-    private ActivationFunction(OpType op, float alpha = 0, float beta = 0)
+    private ActivationFunction(OpType op, float alpha = 0, float beta = 0, ActivationFunction[]? gate = null)
     {
         _op = op;
         _alpha = alpha;
         _beta = beta;
+        _gate = gate;
     }
+
+    /// <summary>The operator and its two parameters as this function resolved them (defaults filled in; a Clip's min and max).</summary>
+    public OpType Op => _op;
+    public float Alpha => _alpha;
+    public float Beta => _beta;
 
     /// <summary>The activation of an operator, its parameters read from the attributes; null when the operator is not one.</summary>
     public static ActivationFunction? For(OpType op, OpAttributes a) => op switch
@@ -27,8 +34,32 @@ public readonly struct ActivationFunction
         OpType.LeakyRelu => LeakyRelu(a.GetFloat(AttributeKey.Alpha, 0.01f)),
         OpType.HardSigmoid => new ActivationFunction(op, a.GetFloat(AttributeKey.Alpha, 0.2f), a.GetFloat(AttributeKey.Beta, 0.5f)),
         OpType.Clip => new ActivationFunction(op, a.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity), a.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity)),
+        OpType.SelfGate => SelfGate(a),
         _ => null,
     };
+
+    /// <summary>x·g(x) with g the chain in Gate/GateAlpha/GateBeta; null when those do not describe a chain of activations.</summary>
+    private static ActivationFunction? SelfGate(OpAttributes a)
+    {
+        var ops = a.GetInts(AttributeKey.Gate);
+        var alpha = a.GetFloats(AttributeKey.GateAlpha);
+        var beta = a.GetFloats(AttributeKey.GateBeta);
+        if (ops is not { Length: > 0 } || alpha?.Length != ops.Length || beta?.Length != ops.Length) return null;
+        var gate = new ActivationFunction[ops.Length];
+        for (int k = 0; k < ops.Length; k++)
+        {
+            var op = (OpType)ops[k];
+            if (op == OpType.SelfGate || For(op, new OpAttributes()) == null) return null;
+            gate[k] = new ActivationFunction(op, alpha[k], beta[k]);
+        }
+        return new ActivationFunction(OpType.SelfGate, gate: gate);
+    }
+
+    /// <summary>The attributes of a SelfGate whose gate is <paramref name="gate"/>, applied first to last.</summary>
+    public static OpAttributes SelfGateAttributes(IReadOnlyList<ActivationFunction> gate) => new OpAttributes()
+        .Set(AttributeKey.Gate, gate.Select(f => (int)f.Op).ToArray())
+        .Set(AttributeKey.GateAlpha, gate.Select(f => f.Alpha).ToArray())
+        .Set(AttributeKey.GateBeta, gate.Select(f => f.Beta).ToArray());
 
     /// <summary>LeakyRelu with slope <paramref name="alpha"/> (also PRelu's function for one channel).</summary>
     public static ActivationFunction LeakyRelu(float alpha) => new(OpType.LeakyRelu, alpha);
@@ -49,8 +80,15 @@ public readonly struct ActivationFunction
         OpType.Sqrt => MathF.Sqrt(v),
         OpType.Exp => MathF.Exp(v),
         OpType.Pow => MathF.Pow(v, _alpha),
+        OpType.SelfGate => v * Gate(v),
         _ => float.NaN,
     };
+
+    private float Gate(float v)
+    {
+        foreach (var f in _gate!) v = f.Invoke(v);
+        return v;
+    }
 
     /// <summary>
     /// erf(x) from erfc's Chebyshev fit (Numerical Recipes, erfcc: relative error below 1.2e-7 everywhere), evaluated in

@@ -41,6 +41,14 @@ public static partial class KernelCases
         yield return ([1, 16, 33, 33], [1, 16, 33, 33]);
         yield return ([1, 16, 33, 33], [1, 16, 1, 1]);
         yield return ([1, 9, 47, 47], [47]);
+        // Short per-channel rows walked as blocks of rows (squeeze-excite on small maps): several blocks, rows across a block's end.
+        yield return ([1, 150, 3, 3], [1, 150, 1, 1]);
+        yield return ([1, 70, 1, 1], [1, 70, 5, 7]);
+        yield return ([1, 600, 6, 6], [1, 600, 1, 1]);
+        // Rows long enough to be looked up in a table of the row's function: with a tail, the splatted operand either side.
+        yield return ([1, 3, 20, 30], [1, 3, 1, 1]);
+        yield return ([700], [1]);
+        yield return ([1], [700]);
     }
 
     private static KernelCase BinaryInt8(Random rng, OpType op, int[] shapeA, int[] shapeB)

@@ -63,7 +63,7 @@ public static partial class KernelCases
                 break;
             case (OpType.LookupTable, DataType.Int8):
                 foreach (var shape in UnaryShapes()) cases.Add(LookupTable(rng, shape, channelAxis: -1));
-                foreach (var (shape, axis) in new (int[], int)[] { ([1, 3, 5, 7], 1), ([2, 5, 17], -2), ([1, 4, 4, 7], 3), ([9, 33], 0), ([1, 1, 40], 1), ([3, 0, 2], 0) })
+                foreach (var (shape, axis) in new (int[], int)[] { ([1, 3, 5, 7], 1), ([2, 5, 17], -2), ([1, 4, 4, 7], 3), ([9, 33], 0), ([1, 1, 40], 1), ([3, 0, 2], 0), ([2, 3, 130], 1) })
                     cases.Add(LookupTable(rng, shape, axis));
                 break;
             case (OpType.Conv, DataType.Int8):
