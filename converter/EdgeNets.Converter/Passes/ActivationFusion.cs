@@ -36,8 +36,11 @@ internal static class ActivationFusion
 
             g.Nodes.RemoveAt(i);
             i--;
+            // The quantization a QDQ model gives the activation's output is the fused operator's output's.
+            var given = g.Value(act.Outputs[0]).Given;
             g.Values.Remove(act.Outputs[0]);
             g.Rename(input, act.Outputs[0]);
+            if (given != null) g.Value(act.Outputs[0]).Given = given;
         }
     }
 }
