@@ -130,8 +130,8 @@ internal sealed partial class GraphImporter
     }
 
     /// <summary>
-    /// Scale and zero point of a QuantizeLinear/DequantizeLinear node, as int8 quantization: uint8 zero points move by
-    /// -128 (the same real values). Per axis when the scale has more than one value. The integer type is the zero
+    /// Scale and zero point of a QuantizeLinear/DequantizeLinear node, as int8 quantization: uint8 zero points of
+    /// activations move by -128 (the same real values). Per axis when the scale has more than one value. The integer type is the zero
     /// point's (QuantizeLinear's default uint8) or, for DequantizeLinear on a constant, the constant's.
     /// </summary>
     private (QuantizationInfo Quant, int Type) Quantization(NodeProto n, int[] shape, bool constant, int? dataType = null)
@@ -161,7 +161,9 @@ internal sealed partial class GraphImporter
         int zp = zero == null ? 0 : (int)zero.GetLong(0);
         if (zero != null && scales.Length > 1)
             for (int c = 0; c < zero.Count && zp == 0; c++) zp = (int)zero.GetLong(c);
-        if (type == ConstTensor.UInt8) zp -= 128;
+        // Activations become int8 (the same real values); a constant keeps the zero point it is written with, which
+        // tells the quantizer whether its weights were symmetric.
+        if (type == ConstTensor.UInt8 && !constant) zp -= 128;
         return (new QuantizationInfo((float[])scales.Clone(), zp, axis), type);
     }
 

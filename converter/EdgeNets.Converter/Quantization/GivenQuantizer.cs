@@ -43,14 +43,14 @@ public static partial class Quantizer
                 double q = Math.Round(w[i] / (double)scales[i / perChannel], MidpointRounding.AwayFromZero);
                 if (q == -128 && zeroPoint == 0) { q = -127; raised++; }
                 else if (q is < -127 or > 127)
-                    throw new ConversionException($"quantizer: {op}: weights '{weights.Name}' are asymmetric (zero point {zeroPoint} as int8) and value {i} is {q} steps from zero; " +
+                    throw new ConversionException($"quantizer: {op}: weights '{weights.Name}' are asymmetric (zero point {zeroPoint}) and value {i} is {q} steps from zero; " +
                                                   "EdgeNets' int8 weights are symmetric in [-127, 127]: quantize the weights symmetric (zero point 0)");
                 wq[i] = (sbyte)q;
             }
             if (raised > 0)
                 _given.Changes.Add($"{op}: {raised} weight{(raised == 1 ? "" : "s")} of '{weights.Name}' at -128 raised to -127 (EdgeNets' int8 weights are symmetric in [-127, 127])");
             else if (zeroPoint != 0)
-                _given.Changes.Add($"{op}: asymmetric weights '{weights.Name}' (zero point {zeroPoint} as int8) moved to symmetric int8, exactly");
+                _given.Changes.Add($"{op}: asymmetric weights '{weights.Name}' (zero point {zeroPoint}) moved to symmetric int8, exactly");
         }
 
         /// <summary>A bias scale must be input scale x weight scale: the bias was quantized at the product; said when the model gave another.</summary>
