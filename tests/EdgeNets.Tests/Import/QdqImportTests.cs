@@ -88,6 +88,63 @@ public class QdqImportTests
         Assert.That(worst, Is.LessThanOrEqualTo(1.0001));
     }
 
+    /// <summary>
+    /// ONNX Runtime's quantize_static layout (per-tensor int8 weights and int32 bias as initializers named *_quantized,
+    /// a pair on Conv's output and another after Relu, one QuantizeLinear read by a DequantizeLinear per consumer),
+    /// built by hand since ONNX Runtime's Python tooling is not in Debian: within one output step of ONNX Runtime.
+    /// </summary>
+    [Test]
+    public void OnnxRuntimeLayout_SharedQuantizeAndUnfusedRelu_MatchesOnnxRuntimeWithinOneStep()
+    {
+        var rng = new Random(11);
+        int[] weights = Enumerable.Range(0, 3 * 2 * 3 * 3).Select(_ => rng.Next(-127, 128)).ToArray();
+        int[] bias = Enumerable.Range(0, 3).Select(_ => rng.Next(-2000, 2000)).ToArray();
+        const float xScale = 0.01f, wScale = 0.004f;
+        var b = new OnnxModelBuilder(13).Input("x", 1, 2, 6, 6).Output("y");
+        void Pair(string value, float scale, int zero, params string[] dequantized)
+        {
+            b.Initializer(value + "_scale", [], [scale]).IntegerInitializer(value + "_zero_point", 2, [], zero)
+                .Node("QuantizeLinear", value + "_QuantizeLinear", [value, value + "_scale", value + "_zero_point"], [value + "_quantized"]);
+            foreach (var d in dequantized)
+                b.Node("DequantizeLinear", d + "_DequantizeLinear", [value + "_quantized", value + "_scale", value + "_zero_point"], [d]);
+        }
+        Pair("x", xScale, 128, "x_dq");
+        b.IntegerInitializer("w_quantized", 3, [3, 2, 3, 3], weights).Initializer("w_scale", [], [wScale]).IntegerInitializer("w_zero_point", 3, [], 0)
+            .Node("DequantizeLinear", "w_DequantizeLinear", ["w_quantized", "w_scale", "w_zero_point"], ["w"])
+            .IntegerInitializer("b_quantized", 6, [3], bias).Initializer("b_scale", [], [xScale * wScale]).IntegerInitializer("b_zero_point", 6, [], 0)
+            .Node("DequantizeLinear", "b_DequantizeLinear", ["b_quantized", "b_scale", "b_zero_point"], ["bias"])
+            .Node("Conv", "conv", ["x_dq", "w", "bias"], ["c"], OnnxModelBuilder.Ints("pads", 1, 1, 1, 1));
+        // Conv's own pair saturates at 1.38 (ONNX Runtime clamps there before Relu): the fused clamp keeps it.
+        Pair("c", 0.012f, 140, "c_dq");
+        b.Node("Relu", "relu", ["c_dq"], ["r"]);
+        Pair("r", 0.012f, 0, "r_dq_1", "r_dq_2");
+        b.Node("Add", "add", ["r_dq_1", "r_dq_2"], ["s"]);
+        Pair("s", 0.025f, 0, "y");
+        byte[] onnx = b.Build();
+
+        var imported = OnnxImporter.ImportModel(onnx, "ort_layout.onnx");
+        var model = Model.Load(ModelConverter.Convert(imported.Graph, new ConvertOptions { Given = imported.Given }));
+        Assert.That(imported.Given.Changes, Is.Empty);
+        var conv = model.Graph.Ops.Single(o => o.Type == OpType.Conv);
+        Assert.That(model.Graph.Tensors[conv.Inputs[1]].Name, Is.EqualTo("w"), "the weights keep their initializer's name less _quantized");
+        Assert.That(model.Graph.Tensors[conv.Inputs[2]].Data.ToArray(), Is.EqualTo(bias.SelectMany(BitConverter.GetBytes).ToArray()), "the given int32 bias");
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]].Quantization!;
+        Assert.That((output.Scale, output.ZeroPoint), Is.EqualTo((0.025f, -128)));
+
+        using var ort = Session(onnx);
+        using var session = model.CreateSession();
+        var ours = new float[model.Graph.Tensors[model.Graph.Outputs[0]].ElementCount];
+        double worst = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            var x = Enumerable.Range(0, 72).Select(_ => (float)(rng.NextDouble() * 2.4 - 1.2)).ToArray();
+            session.Run(x, ours);
+            worst = Math.Max(worst, WorstSteps(ours, Run(ort, x, [1, 2, 6, 6]), output.Scale));
+        }
+        TestContext.Out.WriteLine($"worst difference from ONNX Runtime: {worst:F2} output steps");
+        Assert.That(worst, Is.LessThanOrEqualTo(1.0001));
+    }
+
     /// <summary>With calibration data as well, the model's own scales win: the same model as without.</summary>
     [Test]
     public void CalibrationData_DoesNotOverrideGivenScales()
