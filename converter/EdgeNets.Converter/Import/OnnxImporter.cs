@@ -341,6 +341,8 @@ internal sealed partial class GraphImporter
         foreach (var name in outputNames)
         {
             string source = Resolve(name);
+            if (_quantized.ContainsKey(source))
+                throw new ConversionException($"{_source}: graph output '{name}' is the integer output of QuantizeLinear; EdgeNets' model outputs are float (end the model with DequantizeLinear)");
             if (!_g.Values.TryGetValue(claimed.GetValueOrDefault(source, source), out var value))
                 throw new ConversionException($"{_source}: graph output '{name}' is not produced by any node");
             if (value.IsConstant)

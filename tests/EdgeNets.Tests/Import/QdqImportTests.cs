@@ -206,6 +206,16 @@ public class QdqImportTests
     }
 
     [Test]
+    public void IntegerGraphOutput_IsRefusedNamingIt()
+    {
+        var b = new OnnxModelBuilder(13).Input("x", 1, 2).Output("xq")
+            .Initializer("s", [], [0.1f]).IntegerInitializer("z", 2, [], 128)
+            .Node("QuantizeLinear", "q", ["x", "s", "z"], ["xq"]);
+        var e = Assert.Throws<ConversionException>(() => OnnxImporter.ImportModel(b.Build(), "int_out.onnx"));
+        Assert.That(e!.Message, Does.StartWith("int_out.onnx: graph output 'xq'").And.Contain("DequantizeLinear"));
+    }
+
+    [Test]
     public void ActivationWithoutScale_NeedsCalibration()
     {
         // y = Relu(x) with a pair on x only: y has no scale in the model.
