@@ -53,6 +53,33 @@ public class QdqImportTests
         Assert.That(EnetWriter.Write(reconverted), Is.EqualTo(EnetWriter.Write(original)));
     }
 
+    /// <summary>The imported gesture model against ONNX Runtime running the QDQ model it came from, on its test images.</summary>
+    [Test]
+    public void ImportedGestureModel_IsWithinOneStepOfOnnxRuntime()
+    {
+        string dir = RepoPaths.GestureModel, onnxPath = Path.Combine(dir, "model.onnx");
+        var original = ModelConverter.ConvertToGraph(OnnxImporter.Import(onnxPath),
+            new ConvertOptions { CalibrationSamples = Samples(NpyFile.Read(Path.Combine(dir, "calibration.npy"))) });
+        var qdq = QdqExporter.Export(File.ReadAllBytes(onnxPath), original);
+        var imported = OnnxImporter.ImportModel(qdq, "model.qdq.onnx");
+        var model = Model.Load(ModelConverter.Convert(imported.Graph, new ConvertOptions { Given = imported.Given }));
+
+        var testArray = NpyFile.Read(Path.Combine(dir, "test_inputs.npy"));
+        int[] shape = [1, .. testArray.Shape[1..]];
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        var ours = new float[output.ElementCount];
+        using var ort = Session(qdq);
+        using var session = model.CreateSession();
+        double worst = 0;
+        foreach (var x in Samples(testArray))
+        {
+            session.Run(x, ours);
+            worst = Math.Max(worst, WorstSteps(ours, Run(ort, x, shape), output.Quantization!.Scale));
+        }
+        TestContext.Out.WriteLine($"worst difference from ONNX Runtime over {testArray.SampleCount} images: {worst:F2} output steps");
+        Assert.That(worst, Is.LessThanOrEqualTo(1.0001));
+    }
+
     /// <summary>PyTorch 1.13's eager-mode post-training quantization, exported by torch.onnx (tools/training/make_qdq_test_models.py).</summary>
     [TestCase("ptq_cnn_per_tensor")]
     [TestCase("ptq_cnn_per_channel")]
