@@ -11,8 +11,8 @@ PyTorch int8 test accuracies. Then, for EdgeNets' import with the model's own sc
     edgenets convert OUT/qat.onnx -o OUT/qat.enet
     edgenets eval OUT/qat.onnx OUT/qat.enet --input OUT/test_inputs.npy --labels OUT/test_labels.npy
 
-Run with Debian's interpreter:
-    /usr/bin/python3 tools/training/train_qat_gesture_digits.py
+Run with Debian's interpreter (tests/data/qdq/qat_gesture_digits.onnx is qat.onnx of --float-epochs 5 --qat-epochs 2):
+    /usr/bin/python3 tools/training/train_qat_gesture_digits.py --float-epochs 5 --qat-epochs 2
 """
 
 import argparse

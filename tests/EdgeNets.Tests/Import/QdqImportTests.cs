@@ -64,20 +64,27 @@ public class QdqImportTests
         var imported = OnnxImporter.ImportModel(qdq, "model.qdq.onnx");
         var model = Model.Load(ModelConverter.Convert(imported.Graph, new ConvertOptions { Given = imported.Given }));
 
-        var testArray = NpyFile.Read(Path.Combine(dir, "test_inputs.npy"));
-        int[] shape = [1, .. testArray.Shape[1..]];
-        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
-        var ours = new float[output.ElementCount];
-        using var ort = Session(qdq);
-        using var session = model.CreateSession();
-        double worst = 0;
-        foreach (var x in Samples(testArray))
-        {
-            session.Run(x, ours);
-            worst = Math.Max(worst, WorstSteps(ours, Run(ort, x, shape), output.Quantization!.Scale));
-        }
-        TestContext.Out.WriteLine($"worst difference from ONNX Runtime over {testArray.SampleCount} images: {worst:F2} output steps");
+        var (worst, _) = CompareWithOnnxRuntime(qdq, model, NpyFile.Read(Path.Combine(dir, "test_inputs.npy")), null);
+        TestContext.Out.WriteLine($"worst difference from ONNX Runtime: {worst:F2} output steps");
         Assert.That(worst, Is.LessThanOrEqualTo(1.0001));
+    }
+
+    /// <summary>
+    /// The gesture-digits network after eager-mode quantization-aware training (tools/training/train_qat_gesture_digits.py),
+    /// exported by torch.onnx: imported with its own scales, it gives ONNX Runtime's outputs on the QDQ model within one step.
+    /// </summary>
+    [Test]
+    public void QatGestureModel_KeepsItsScalesAndMatchesOnnxRuntime()
+    {
+        string path = Path.Combine(RepoPaths.TestData, "qdq", "qat_gesture_digits.onnx");
+        var imported = OnnxImporter.ImportModel(path);
+        var model = Model.Load(ModelConverter.Convert(imported.Graph, new ConvertOptions { Given = imported.Given }));
+        Assert.That(imported.Given.Changes, Is.Empty);
+        var labels = NpyFile.Read(Path.Combine(RepoPaths.GestureModel, "test_labels.npy")).ToInt32();
+        var (worst, accuracy) = CompareWithOnnxRuntime(File.ReadAllBytes(path), model, NpyFile.Read(Path.Combine(RepoPaths.GestureModel, "test_inputs.npy")), labels);
+        TestContext.Out.WriteLine($"worst difference from ONNX Runtime: {worst:F2} output steps; accuracy edgenets {accuracy.Ours:P2}, ONNX Runtime {accuracy.Theirs:P2}");
+        Assert.That(worst, Is.LessThanOrEqualTo(1.0001));
+        Assert.That(Math.Abs(accuracy.Ours - accuracy.Theirs), Is.LessThanOrEqualTo(0.002));
     }
 
     /// <summary>PyTorch 1.13's eager-mode post-training quantization, exported by torch.onnx (tools/training/make_qdq_test_models.py).</summary>
@@ -101,16 +108,7 @@ public class QdqImportTests
         Assert.That((output.Scale, output.ZeroPoint), Is.EqualTo((outScale, outZero - 128)));
         Assert.That(model.Graph.Metadata["calibration"], Does.StartWith("none"));
 
-        int[] shape = [1, .. inputArray.Shape[1..]];
-        using var ort = Session(File.ReadAllBytes(path));
-        using var session = model.CreateSession();
-        var ours = new float[model.Graph.Tensors[model.Graph.Outputs[0]].ElementCount];
-        double worst = 0;
-        foreach (var x in inputs)
-        {
-            session.Run(x, ours);
-            worst = Math.Max(worst, WorstSteps(ours, Run(ort, x, shape), output.Scale));
-        }
+        var (worst, _) = CompareWithOnnxRuntime(File.ReadAllBytes(path), model, inputArray, null);
         TestContext.Out.WriteLine($"{stem}: worst difference from ONNX Runtime {worst:F2} output steps over {inputs.Count} samples; changes: {string.Join("; ", imported.Given.Changes)}");
         Assert.That(worst, Is.LessThanOrEqualTo(1.0001));
     }
@@ -283,6 +281,28 @@ public class QdqImportTests
         var zero = Constant(node.Input[2]);
         Assert.That(zero.DataType, Is.EqualTo(2), "PyTorch writes uint8 activations");
         return (BitConverter.ToSingle(scale.RawData.Span), zero.RawData[0]);
+    }
+
+    /// <summary>The largest output difference from ONNX Runtime on the same (QDQ) model, in output steps, and both top-1 accuracies when labels are given.</summary>
+    private static (double Worst, (double Ours, double Theirs) Accuracy) CompareWithOnnxRuntime(byte[] onnx, Model model, NpyArray inputs, int[]? labels)
+    {
+        int[] shape = [1, .. inputs.Shape[1..]];
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        var ours = new float[output.ElementCount];
+        using var ort = Session(onnx);
+        using var session = model.CreateSession();
+        double worst = 0;
+        int oursCorrect = 0, theirsCorrect = 0, i = 0;
+        foreach (var x in Samples(inputs))
+        {
+            session.Run(x, ours);
+            var theirs = Run(ort, x, shape);
+            worst = Math.Max(worst, WorstSteps(ours, theirs, output.Quantization!.Scale));
+            if (labels != null && Array.IndexOf(ours, ours.Max()) == labels[i]) oursCorrect++;
+            if (labels != null && Array.IndexOf(theirs, theirs.Max()) == labels[i]) theirsCorrect++;
+            i++;
+        }
+        return (worst, (oursCorrect / (double)i, theirsCorrect / (double)i));
     }
 
     private static List<float[]> RandomSamples(int size, int count)
