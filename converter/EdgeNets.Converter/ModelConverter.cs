@@ -26,6 +26,12 @@ public sealed class ConvertOptions
     /// <summary>Receives the number of calibration sample runs done (<see cref="Calibrator.Passes"/> per sample).</summary>
     public IProgress<int>? Progress { get; init; }
     public QuantizerOptions Quantizer { get; init; } = new();
+    /// <summary>
+    /// Scales and zero points a pre-quantized (QDQ) model gives (<see cref="Import.OnnxImporter.ImportModel(string, Import.ImportOptions?)"/>):
+    /// they win over calibration, which is then needed only for tensors the model leaves without one. The quantizer
+    /// lists in its <see cref="GivenQuantization.Changes"/> where a given value did not fit the int8 rules.
+    /// </summary>
+    public GivenQuantization? Given { get; init; }
 }
 
 /// <summary>
@@ -63,13 +69,20 @@ public static class ModelConverter
         {
             var list = options.CalibrationSamplesPerInput ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
             var samples = options.Calibration ?? (list == null ? null : CalibrationData.FromSamples(list));
+            var given = options.Given is { Count: > 0 } g ? g : null;
+            if ((samples == null || samples.Count == 0) && given != null)
+            {
+                result = Quantization.Quantizer.Quantize(floatGraph, null, given, options.Quantizer);
+                ArenaPlanner.Plan(result);
+                return result;
+            }
             if (samples == null || samples.Count == 0)
                 throw new ConversionException("int8 conversion needs calibration data: pass sample inputs (--calibration DATA.npy) or choose float32 precision");
             if (options.CalibrationMethod is CalibrationMethod.Percentile or CalibrationMethod.Auto && !(options.Percentile > 0 && options.Percentile <= 100))
                 throw new ConversionException($"percentile must be in (0, 100], got {options.Percentile}");
             var calibration = new CalibrationOptions { Method = options.CalibrationMethod, Percentile = options.Percentile };
             var stats = Calibrator.Calibrate(floatGraph, samples, calibration, options.Progress);
-            result = Quantization.Quantizer.Quantize(floatGraph, stats, options.Quantizer);
+            result = Quantization.Quantizer.Quantize(floatGraph, stats, given, options.Quantizer);
             // Auto's choice per tensor, for inspect; a model too large for one metadata string keeps only the counts.
             string choices = calibration.Method == CalibrationMethod.Auto ? stats.DescribeChoices(result) : "";
             if (choices.Length > 0 && choices.Length <= EnetFormat.MaxStringBytes) result.Metadata[CalibrationStats.ChoicesKey] = choices;

@@ -37,7 +37,8 @@ internal static class HelpText
                edgenets convert --list-operators
 
         Imports a float ONNX model, simplifies it, quantizes it to int8 on sample inputs (calibration) and writes a
-        checksummed .enet model (its folder is created).
+        checksummed .enet model (its folder is created). A pre-quantized model (QuantizeLinear/DequantizeLinear pairs,
+        e.g. from PyTorch or ONNX Runtime's quantize_static) keeps its own scales and needs no --calibration.
 
         options:
           -o, --output FILE              the .enet file to write
@@ -61,6 +62,7 @@ internal static class HelpText
           edgenets convert model.onnx -o model.enet --calibration calibration.npy --calibration-method auto
           edgenets convert kws.onnx -o kws.enet --calibration mfcc.npy --input-shape input=1x49x10
           edgenets convert model.onnx -o model-float.enet --precision float32
+          edgenets convert model.qdq.onnx -o model.enet
         """;
 
     public const string Run = """

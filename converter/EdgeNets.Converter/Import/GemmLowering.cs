@@ -55,12 +55,14 @@ internal sealed partial class GraphImporter
             var w = transB ? (float[])bv.Clone() : Transpose2D(bv, k, cols);
             if (alpha != 1f) for (int i = 0; i < w.Length; i++) w[i] *= alpha;
             var inputs = new List<string> { aName, Constant(n, "weights", [cols, k], w) };
+            CarryGiven(b, inputs[1], transposed: !transB, alpha);
             if (vectorBias)
             {
                 var bias = new float[cols];
                 var cv = c!.Floats!;
                 for (int i = 0; i < cols; i++) bias[i] = beta * cv[cv.Length == 1 ? 0 : i];
                 inputs.Add(Constant(n, "bias", [cols], bias));
+                CarryGiven(Input(n, 2), inputs[2], transposed: false, beta);
             }
             EmitTo(n, OpType.Gemm, inputs, product, [rows, cols]);
         }
@@ -108,6 +110,7 @@ internal sealed partial class GraphImporter
             int k = b.Shape[0], cols = b.Shape[1];
             if (a.Shape[^1] != k) throw Fail(n, $"inner dimensions differ: [{ShapeUtil.Format(a.Shape)}] x [{ShapeUtil.Format(b.Shape)}]");
             var w = Constant(n, "weights", [cols, k], Transpose2D(b.Constant.Floats!, k, cols));
+            CarryGiven(b, w, transposed: true, 1f);
             Emit(n, OpType.Gemm, [a.Name, w], [.. a.Shape[..^1], cols]);
             return;
         }

@@ -16,7 +16,14 @@ public static class OnnxImporter
     /// <summary>Opsets of the default ONNX domain this importer understands (PyTorch 1.13 exports 11 to 17).</summary>
     public const int MinOpset = 11, MaxOpset = 17;
 
-    public static ModelGraph Import(string onnxPath, ImportOptions? options = null)
+    public static ModelGraph Import(string onnxPath, ImportOptions? options = null) => ImportModel(onnxPath, options).Graph;
+
+    /// <param name="displayName">Names the model in error messages and in the "source" metadata.</param>
+    public static ModelGraph Import(byte[] onnxBytes, string displayName, ImportOptions? options = null) =>
+        ImportModel(onnxBytes, displayName, options).Graph;
+
+    /// <summary>The float graph and the quantization a pre-quantized (QDQ) model gives its tensors (empty for a float model).</summary>
+    public static ImportedModel ImportModel(string onnxPath, ImportOptions? options = null)
     {
         byte[] bytes;
         try { bytes = File.ReadAllBytes(onnxPath); }
@@ -26,20 +33,24 @@ public static class OnnxImporter
         {
             throw new ConversionException($"{onnxPath}: cannot read file: {e.Message}", e);
         }
-        return Import(bytes, Path.GetFileName(onnxPath), options);
+        return ImportModel(bytes, Path.GetFileName(onnxPath), options);
     }
 
-    /// <param name="displayName">Names the model in error messages and in the "source" metadata.</param>
-    public static ModelGraph Import(byte[] onnxBytes, string displayName, ImportOptions? options = null)
+    public static ImportedModel ImportModel(byte[] onnxBytes, string displayName, ImportOptions? options = null)
     {
         ModelProto model;
         try { model = ModelProto.Parser.ParseFrom(onnxBytes); }
         catch (InvalidProtocolBufferException e) { throw new ConversionException($"{displayName} is not an ONNX model ({e.Message})", e); }
         if (model.IrVersion <= 0 || model.Graph == null)
             throw new ConversionException($"{displayName} is not an ONNX model (no IR version or no graph)");
-        return new GraphImporter(model, displayName, options ?? new ImportOptions()).Run();
+        var importer = new GraphImporter(model, displayName, options ?? new ImportOptions());
+        var graph = importer.Run();
+        return new ImportedModel(graph, importer.Given);
     }
 }
+
+/// <summary>An imported ONNX model: the float graph, and the quantization the model itself gives (QDQ), by tensor name.</summary>
+public sealed record ImportedModel(ModelGraph Graph, Quantization.GivenQuantization Given);
 
 /// <summary>One import: ONNX nodes lowered in order into an <see cref="IrGraph"/>, then the passes, then the model graph.</summary>
 internal sealed partial class GraphImporter
@@ -66,6 +77,7 @@ internal sealed partial class GraphImporter
         var graph = _model.Graph;
         _opset = ReadOpset();
         if (OnnxSupport.Unsupported(graph, _source) is { } unsupported) throw new ConversionException(unsupported);
+        NameQuantizedValues();
         foreach (var n in graph.Node)
         {
             foreach (var o in n.Output) _g.ReserveName(o);
@@ -106,6 +118,8 @@ internal sealed partial class GraphImporter
             PadFusion.Run(_g);
             ActivationFusion.Run(_g);
             DeadCodeElimination.Run(_g);
+            NameDequantizedConstants();
+            CollectGiven();
             return Emit();
         }
         catch (ConversionDetailException e) { throw new ConversionException($"{_source}: {e.Message}", e); }
@@ -215,7 +229,13 @@ internal sealed partial class GraphImporter
             case "Size":
                 _g.AddConstant(n.Output[0], ConstTensor.FromLongs([], [ConstantFolder.Count(Input(n, 0).Shape)]));
                 return;
+            case "QuantizeLinear": ImportQuantize(n); return;
+            case "DequantizeLinear": ImportDequantize(n); return;
         }
+        if (TryImportQuantizedCast(n)) return;
+        foreach (var i in n.Input)
+            if (i != "" && _quantized.ContainsKey(Resolve(i)))
+                throw Fail(n, $"reads the quantized (integer) tensor '{i}'; integer tensors are supported only between QuantizeLinear and DequantizeLinear");
 
         var inputs = new ConstTensor?[n.Input.Count];
         bool allConstant = true;
@@ -322,6 +342,8 @@ internal sealed partial class GraphImporter
         foreach (var name in outputNames)
         {
             string source = Resolve(name);
+            if (_quantized.ContainsKey(source))
+                throw new ConversionException($"{_source}: graph output '{name}' is the integer output of QuantizeLinear; EdgeNets' model outputs are float (end the model with DequantizeLinear)");
             if (!_g.Values.TryGetValue(claimed.GetValueOrDefault(source, source), out var value))
                 throw new ConversionException($"{_source}: graph output '{name}' is not produced by any node");
             if (value.IsConstant)

@@ -12,7 +12,7 @@ public static class OnnxSupport
     /// <summary>Handled by the importer itself: constants, aliases and shapes, which never become runtime operators.</summary>
     public static IReadOnlySet<string> ImportOnly { get; } = new SortedSet<string>(StringComparer.Ordinal)
     {
-        "Constant", "Identity", "Dropout", "Shape", "Size",
+        "Constant", "Identity", "Dropout", "Shape", "Size", "QuantizeLinear", "DequantizeLinear",
     };
 
     /// <summary>Lowered to runtime operators when they read run-time tensors: the lowering table's entries (GraphImporter.Lowerings).</summary>

@@ -29,6 +29,12 @@ internal static class ActivationFusion
             if (producer == null || !OperatorSchemas.For(producer.Op).FusesActivation) continue;
             if (g.ConsumerCount(input) != 1 || g.IsGraphOutput(input) || g.Inputs.Contains(input)) continue;
 
+            // A QDQ model quantizes the producer's output before the activation: its int8 range clamps too.
+            if (g.Value(input).Given is { } inner)
+            {
+                min = Math.Max(min, inner.Scale * (-128 - inner.ZeroPoint));
+                max = Math.Min(max, inner.Scale * (127 - inner.ZeroPoint));
+            }
             min = Math.Max(min, producer.Attributes.GetFloat(AttributeKey.ActivationMin, float.NegativeInfinity));
             max = Math.Min(max, producer.Attributes.GetFloat(AttributeKey.ActivationMax, float.PositiveInfinity));
             if (!float.IsNegativeInfinity(min)) producer.Attributes.Set(AttributeKey.ActivationMin, min);
@@ -36,8 +42,11 @@ internal static class ActivationFusion
 
             g.Nodes.RemoveAt(i);
             i--;
+            // The quantization a QDQ model gives the activation's output is the fused operator's output's.
+            var given = g.Value(act.Outputs[0]).Given;
             g.Values.Remove(act.Outputs[0]);
             g.Rename(input, act.Outputs[0]);
+            if (given != null) g.Value(act.Outputs[0]).Given = given;
         }
     }
 }

@@ -17,6 +17,10 @@ internal sealed class IrValue
     public int[] Shape { get; }
     public ConstTensor? Constant { get; set; }
     public bool IsConstant => Constant != null;
+    /// <summary>The int8 quantization the source model gives this value (QuantizeLinear/DequantizeLinear), null when it gives none.</summary>
+    public QuantizationInfo? Given { get; set; }
+    /// <summary>The name a dequantized constant takes at the end of import when it is free: its int8 initializer's name without "_quantized".</summary>
+    public string? PreferredName { get; set; }
 }
 
 /// <summary>
@@ -56,6 +60,8 @@ internal sealed class IrGraph
 
     /// <summary>Marks names taken by the source model so generated names never collide with them.</summary>
     public void ReserveName(string name) => _usedNames.Add(name);
+
+    public bool IsNameFree(string name) => !_usedNames.Contains(name);
 
     /// <summary>A fresh value or node name derived from <paramref name="baseName"/>.</summary>
     public string UniqueName(string baseName)

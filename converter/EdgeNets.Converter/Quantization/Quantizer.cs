@@ -22,16 +22,28 @@ public static partial class Quantizer
 {
     public static ModelGraph Quantize(ModelGraph floatGraph, CalibrationStats stats, QuantizerOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(floatGraph);
         ArgumentNullException.ThrowIfNull(stats);
-        return new Builder(floatGraph, stats, options ?? new QuantizerOptions()).Build();
+        return Quantize(floatGraph, stats, null, options);
+    }
+
+    /// <summary>
+    /// Quantizes with the scales and zero points a pre-quantized model gives (<paramref name="given"/>) where it gives
+    /// them, and calibrated ranges elsewhere; <paramref name="stats"/> may be null when the model gives every one.
+    /// Where a given value does not fit the int8 rules, the line saying what was done goes to <see cref="GivenQuantization.Changes"/>.
+    /// </summary>
+    public static ModelGraph Quantize(ModelGraph floatGraph, CalibrationStats? stats, GivenQuantization? given, QuantizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(floatGraph);
+        if (stats == null && given == null) throw new ArgumentNullException(nameof(stats), "calibration statistics or given quantization are needed");
+        return new Builder(floatGraph, stats, given, options ?? new QuantizerOptions()).Build();
     }
 
     private sealed partial class Builder
     {
         private readonly ModelGraph _f;
         private readonly ModelGraph _q = new();
-        private readonly CalibrationStats _stats;
+        private readonly CalibrationStats? _stats;
+        private readonly GivenQuantization? _given;
         private readonly QuantizerOptions _options;
         private readonly int[] _map;
         /// <summary>Names in use: every float activation (kept by its int8 twin) and every constant added so far.</summary>
@@ -39,10 +51,11 @@ public static partial class Quantizer
         /// <summary>Tensors quantized with a Concat output's range (<see cref="ConcatScaleSharing"/>).</summary>
         private readonly Dictionary<string, string> _sharedRange;
 
-        public Builder(ModelGraph floatGraph, CalibrationStats stats, QuantizerOptions options)
+        public Builder(ModelGraph floatGraph, CalibrationStats? stats, GivenQuantization? given, QuantizerOptions options)
         {
             _f = floatGraph;
             _stats = stats;
+            _given = given;
             _options = options;
             _map = new int[floatGraph.Tensors.Count];
             Array.Fill(_map, -1);
@@ -70,7 +83,7 @@ public static partial class Quantizer
                     throw new ConversionException($"quantizer: tensor '{t.Name}' gets scale {bad}, not a positive finite number; its weights or calibrated range are out of range");
             foreach (var (k, v) in _f.Metadata) _q.Metadata[k] = v;
             _q.Metadata["precision"] = "int8";
-            _q.Metadata["calibration"] = _stats.Describe();
+            _q.Metadata["calibration"] = DescribeCalibration();
             return _q;
         }
 
@@ -108,7 +121,12 @@ public static partial class Quantizer
 
             var scales = new float[channels];
             var wq = new sbyte[w.Length];
-            for (int c = 0; c < channels; c++)
+            if (GivenWeights(op, wf, channels) is { } givenScales)
+            {
+                scales = givenScales;
+                QuantizeGivenWeights(op, wf, w, scales, wq);
+            }
+            else for (int c = 0; c < channels; c++)
             {
                 var row = w.AsSpan(c * perChannel, perChannel);
                 double maxAbs = 0;
@@ -140,6 +158,7 @@ public static partial class Quantizer
                     biasScales[c] = (float)biasScale;
                     bq[c] = (int)Math.Clamp(Math.Round(b[c] / biasScale, MidpointRounding.AwayFromZero), int.MinValue, int.MaxValue);
                 }
+                NoteGivenBias(op, bf, biasScales);
                 bId = AddConstant(bf.Name, DataType.Int32, bf.Shape, bq, new QuantizationInfo(biasScales, 0, axis: 0));
             }
             int y = NewActivation(op.Outputs[0], yq);
@@ -233,6 +252,7 @@ public static partial class Quantizer
             for (int i = 1; i < inputs.Length; i++) inputs[i] = CarryOver(op.Inputs[i], op);
             var xq = _q.Tensors[inputs[0]].Quantization!;
             var yq = QuantizationInfo.PerTensor(xq.Scale, xq.ZeroPoint);
+            NoteGivenOutput(op, yq, "its input's (the operator moves values without rescaling them)");
             int y = NewActivation(op.Outputs[0], yq);
             var attributes = IntAttributes(op);
             if (op.Attributes.Has(AttributeKey.ActivationMin) || op.Attributes.Has(AttributeKey.ActivationMax)) SetClamp(attributes, op, yq);
@@ -250,7 +270,9 @@ public static partial class Quantizer
             int x = Mapped(op.Inputs[0], op);
             var xq = _q.Tensors[x].Quantization!;
             int table = AddConstant(op.Name + ".exp_table", DataType.Float32, [256], LookupTables.BuildSoftmaxExpTable(xq.Scale), null);
-            int y = NewActivation(op.Outputs[0], QuantizationInfo.PerTensor(1f / 256, -128));
+            var yq = QuantizationInfo.PerTensor(1f / 256, -128);
+            NoteGivenOutput(op, yq, "EdgeNets' fixed Softmax output quantization");
+            int y = NewActivation(op.Outputs[0], yq);
             Emit(op, op.Type, [x, table], [y], IntAttributes(op));
         }
 
@@ -315,7 +337,8 @@ public static partial class Quantizer
 
         private QuantizationInfo Calibrated(TensorInfo floatTensor)
         {
-            var (min, max) = _stats.Range(_sharedRange.GetValueOrDefault(floatTensor.Name, floatTensor.Name));
+            if (_given?.For(floatTensor.Name) is { } given) return QuantizationInfo.PerTensor(given.Scale, given.ZeroPoint);
+            var (min, max) = CalibratedRange(_sharedRange.GetValueOrDefault(floatTensor.Name, floatTensor.Name));
             return QuantParams.Asymmetric(min, max);
         }
 

@@ -30,8 +30,15 @@ public static partial class Quantizer
                 if (i != RecurrentKernels.InputW && i != RecurrentKernels.InputR && op.Inputs[i] >= 0) inputs[i] = CarryOver(op.Inputs[i], op);
 
             var yf = _f.Tensors[op.Outputs[0]];
-            var (min, max) = _stats.Range(yf.Name);
-            var (hMin, hMax) = _stats.Range(_f.Tensors[op.Outputs[1]].Name);
+            if (_given?.For(yf.Name) is { } given)
+            {
+                // Y and Y_h share one quantization: a QDQ model's own (EdgeNets' export gives both the same).
+                var yq = QuantizationInfo.PerTensor(given.Scale, given.ZeroPoint);
+                EmitRecurrent(op, inputs, yq, outputs);
+                return;
+            }
+            var (min, max) = CalibratedRange(yf.Name);
+            var (hMin, hMax) = CalibratedRange(_f.Tensors[op.Outputs[1]].Name);
             min = Math.Min(min, hMin);
             max = Math.Max(max, hMax);
             int h0 = RecurrentKernels.InputInitialH;
@@ -39,7 +46,11 @@ public static partial class Quantizer
             {
                 foreach (float v in FloatData(_f.Tensors[op.Inputs[h0]])) { min = Math.Min(min, v); max = Math.Max(max, v); }
             }
-            var hq = QuantParams.Asymmetric(min, max);
+            EmitRecurrent(op, inputs, QuantParams.Asymmetric(min, max), outputs);
+        }
+
+        private void EmitRecurrent(OpInfo op, int[] inputs, QuantizationInfo hq, int outputs)
+        {
             var ids = new int[outputs];
             ids[0] = NewActivation(op.Outputs[0], hq);
             ids[1] = NewActivation(op.Outputs[1], QuantizationInfo.PerTensor(hq.Scale, hq.ZeroPoint));

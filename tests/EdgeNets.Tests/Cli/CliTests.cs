@@ -238,6 +238,28 @@ public partial class CliTests
         Assert.That(r.Err, Does.Contain("--export-qdq"));
     }
 
+    [Test]
+    public void ConvertTakesAPreQuantizedModelWithoutCalibration()
+    {
+        string enet = Path.Combine(_dir, "model.enet"), qdq = Path.Combine(_dir, "model.qdq.onnx"), again = Path.Combine(_dir, "again.enet");
+        var r = Edgenets("convert", Onnx, "-o", enet, "--calibration", Calibration, "--export-qdq", qdq);
+        Assert.That(r.Code, Is.Zero, r.Err);
+        r = Edgenets("convert", qdq, "-o", again);
+        Assert.That(r.Code, Is.Zero, r.Err);
+        Assert.That(r.Err, Does.Contain("pre-quantized").And.Contain("no calibration"));
+        var original = EdgeNets.Runtime.Model.Load(enet).Graph;
+        var imported = EdgeNets.Runtime.Model.Load(again).Graph;
+        Assert.That(imported.Tensors.Select(t => (t.Name, t.Offset, Convert.ToHexString(t.Data.Span), t.Quantization?.Scales.Sum(), t.Quantization?.ZeroPoint)),
+            Is.EqualTo(original.Tensors.Select(t => (t.Name, t.Offset, Convert.ToHexString(t.Data.Span), t.Quantization?.Scales.Sum(), t.Quantization?.ZeroPoint))));
+
+        r = Edgenets("convert", qdq, "-o", again, "--calibration", Calibration);
+        Assert.That(r.Code, Is.Zero, r.Err);
+        Assert.That(r.Err, Does.Contain("win over the calibration"));
+        r = Edgenets("convert", Onnx, "-o", again);
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--calibration"));
+    }
+
     private static float MaxOf(ReadOnlySpan<float> v)
     {
         float best = float.NegativeInfinity;

@@ -6,6 +6,7 @@ using EdgeNets.Runtime.IO;
 using EdgeNets.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 using NUnit.Framework;
+using static EdgeNets.Tests.Support.OnnxRuntimeRunner;
 
 namespace EdgeNets.Tests.Export;
 
@@ -239,44 +240,11 @@ public class QdqExportTests
         }
     }
 
-    private static List<float[]> Samples(NpyArray array)
-    {
-        var all = array.ToFloat32();
-        return Enumerable.Range(0, array.SampleCount).Select(i => all.AsSpan(i * array.SampleSize, array.SampleSize).ToArray()).ToList();
-    }
-
-    private static double WorstSteps(float[] ours, float[] theirs, float step)
-    {
-        Assert.That(theirs, Has.Length.EqualTo(ours.Length));
-        double worst = 0;
-        for (int i = 0; i < ours.Length; i++) worst = Math.Max(worst, Math.Abs(ours[i] - theirs[i]) / step);
-        return worst;
-    }
-
     private static int ArgMax(float[] v)
     {
         int best = 0;
         for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
         return best;
-    }
-
-    private static InferenceSession Session(byte[] onnx, string? optimizedPath = null)
-    {
-        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
-        {
-            IntraOpNumThreads = 1,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        if (optimizedPath != null) options.OptimizedModelFilePath = optimizedPath;
-        return new InferenceSession(onnx, options);
-    }
-
-    private static float[] Run(InferenceSession session, float[] x, int[] shape)
-    {
-        using var value = OrtValue.CreateTensorValueFromMemory(x, shape.Select(d => (long)d).ToArray());
-        using var runOptions = new RunOptions();
-        using var results = session.Run(runOptions, [session.InputNames[0]], [value], [session.OutputNames[0]]);
-        return results[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
     /// <summary>The operator types of the graph ONNX Runtime runs after its optimizations (written by OptimizedModelFilePath).</summary>

@@ -47,6 +47,16 @@ public sealed class OnnxModelBuilder
         return this;
     }
 
+    /// <summary>An int8 (3), uint8 (2) or int32 (6) initializer; rank 0 when <paramref name="shape"/> is empty.</summary>
+    public OnnxModelBuilder IntegerInitializer(string name, int dataType, int[] shape, params int[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = dataType };
+        t.Dims.AddRange(shape.Select(d => (long)d));
+        t.Int32Data.AddRange(values);
+        _model.Graph.Initializer.Add(t);
+        return this;
+    }
+
     public OnnxModelBuilder Int64Initializer(string name, long[] values)
     {
         var t = new TensorProto { Name = name, DataType = 7 };

@@ -46,8 +46,6 @@ public static class ConvertCommand
         double percentile = a.DoubleOption("percentile", 99.99, 50, 100);
         int batch = a.IntOption("batch", 1, 1, 4096);
         string? calibrationPath = a.Option("calibration");
-        if (precision == Precision.Int8 && calibrationPath == null)
-            throw new CliException("int8 conversion needs sample inputs: --calibration DATA.npy (or use --precision float32)", 2);
         if (precision == Precision.Float32 && calibrationPath != null)
             throw new CliException("--calibration is for int8; a float32 conversion uses no sample inputs (drop --calibration or --precision float32)", 2);
         if (!File.Exists(onnxPath)) throw new CliException($"{onnxPath}: file not found");
@@ -69,7 +67,12 @@ public static class ConvertCommand
         var clock = Stopwatch.StartNew();
         var importOptions = new ImportOptions { BatchSize = batch };
         foreach (var (name, shape) in InputShapes(a)) importOptions.InputShapes[name] = shape;
-        var graph = OnnxImporter.Import(onnxPath, importOptions);
+        var imported = OnnxImporter.ImportModel(onnxPath, importOptions);
+        var graph = imported.Graph;
+        var given = precision == Precision.Int8 ? imported.Given : null;
+        // A pre-quantized (QDQ) model brings its own scales; any other int8 conversion needs sample inputs.
+        if (precision == Precision.Int8 && calibrationPath == null && given!.Count == 0)
+            throw new CliException("int8 conversion needs sample inputs: --calibration DATA.npy (or use --precision float32)", 2);
         // The input normalization used in training travels with the model, so the device host applies the same one.
         if (mean != null) graph.Metadata["input_mean"] = RequireChannels(mean, "input-mean", graph);
         if (std != null) graph.Metadata["input_std"] = RequireChannels(std, "input-std", graph);
@@ -77,8 +80,11 @@ public static class ConvertCommand
         graph.Metadata[ModelMatch.SourceHashKey] = ModelMatch.SourceHash(File.ReadAllBytes(onnxPath));
         stderr.WriteLine($"imported {Path.GetFileName(onnxPath)}: {graph.Ops.Count} operators after simplification");
 
+        if (given is { Count: > 0 })
+            stderr.WriteLine($"the model is pre-quantized (QuantizeLinear/DequantizeLinear): its scales and zero points for {given.Count} tensors are kept" +
+                             (calibrationPath == null ? "; no calibration" : "; they win over the calibration, which sets only the tensors the model gives none"));
         // The samples stream from the file one at a time: a calibration set needs no memory of its size.
-        using var samples = precision == Precision.Int8 ? OpenCalibration(onnxPath, calibrationPath!, graph) : null;
+        using var samples = precision == Precision.Int8 && calibrationPath != null ? OpenCalibration(onnxPath, calibrationPath, graph) : null;
         using var progress = samples != null ? new ProgressBar("calibrating", samples.SampleCount * Calibrator.Passes(method), stderr) : null;
         var convertOptions = new ConvertOptions
         {
@@ -87,9 +93,11 @@ public static class ConvertCommand
             Percentile = percentile,
             Calibration = samples == null ? null : CalibrationData.FromNpy(samples),
             Progress = progress,
+            Given = given,
         };
         byte[] file = ModelConverter.Convert(graph, convertOptions);
         progress?.Dispose();
+        foreach (var change in given?.Changes ?? []) stderr.WriteLine($"note: {change}");
 
         // Load what we wrote before reporting success: a file the runtime rejects must never be left looking valid.
         var model = Model.Load(file);
