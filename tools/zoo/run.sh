@@ -47,7 +47,7 @@ kib() { /usr/bin/python3 -c "import os,sys; print(f'{os.path.getsize(sys.argv[1]
 count_arm() {
   if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null; then
     local empty; empty=$(mktemp -d)
-    unshare -m bash -c 'mount --bind "$0" /sys/devices/system/cpu && shift && exec "$@"' "$empty" "$armcost_cmd" model "$@"
+    unshare -m bash -c 'mount --bind "$0" /sys/devices/system/cpu && exec "$@"' "$empty" "$armcost_cmd" model "$@"
     local rc=$?; rmdir "$empty"; return $rc
   fi
   "$armcost_cmd" model "$@"
