@@ -47,12 +47,27 @@ public static class ConvSelection
             new Candidate("WinogradConv3x3Int8_Vector128", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
             new Candidate("DepthwiseConv2dInt8_Avx2", "depthwise: per-channel planes on 256 bits"),
             new Candidate("Conv2dInt8_Vector128", "im2col GEMM, int16 pairs on 128 bits"),
+            new Candidate("DepthwiseConv2dInt8_ChannelLanes_AdvSimd", "arm64 depthwise on small maps: 16 channels along the lanes fill vectors that one channel's plane would not",
+                DepthwiseLanesPreferred),
             new Candidate("DepthwiseConv2dInt8_AdvSimd", "arm64 depthwise, strides 1 and 2: SMULL/SMLAL int8 products on raw inputs (SDOT rows on the A76)"),
             new Candidate("DepthwiseConv2dInt8_Vector128", "depthwise: per-channel planes on 128 bits")),
         new(OpType.Conv, DataType.Float32,
             new Candidate("Conv2dFloat32_Avx2", "im2col GEMM on 256 bits"),
             new Candidate("Conv2dFloat32_Vector128", "im2col GEMM on 128 bits")),
     ];
+
+    /// <summary>
+    /// Channels along the lanes when one channel's plane fills its 16-output blocks poorly: the per-channel kernel's
+    /// lanes (blocks per channel x 16 x channels) exceed the lane kernel's (16-channel groups x 16-pixel blocks x 256) by
+    /// a third for 3x3 kernels (their per-channel loops keep the weights in registers), or at all for other kernels.
+    /// </summary>
+    private static bool DepthwiseLanesPreferred(KernelSetup s)
+    {
+        var g = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32).Window;
+        long perChannel = (long)DepthwiseConvInt8AdvSimd.BlocksPerChannel(g) * 16 * g.C;
+        long lanes = (long)(g.C + 15) / 16 * ((g.OutH * g.OutW + 15) / 16) * 256;
+        return g.KernelH * g.KernelW == 9 ? 3 * perChannel >= 4 * lanes : perChannel >= lanes;
+    }
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool> when) => new(variant, why, when) { Fused = true };
 

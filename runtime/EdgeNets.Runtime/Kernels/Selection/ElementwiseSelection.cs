@@ -20,7 +20,8 @@ public static class ElementwiseSelection
         Binary(OpType.Mul, DataType.Float32, MinFloatRow, "MulFloat32_Avx2", "MulFloat32_Vector128"),
         new(OpType.Relu, DataType.Float32, new Candidate("ReluFloat32_Avx2", "256 bits"), new Candidate("ReluFloat32_Vector128", "128 bits")),
         new(OpType.Clip, DataType.Float32, new Candidate("ClipFloat32_Avx2", "256 bits"), new Candidate("ClipFloat32_Vector128", "128 bits")),
-        new(OpType.LookupTable, DataType.Int8, new Candidate("LookupTableInt8_Unrolled", "unrolled table reads, no vector gather")),
+        new(OpType.LookupTable, DataType.Int8, new Candidate("LookupTableInt8_AdvSimd", "arm64: the table in 16 registers, TBL/TBX on 16 elements"),
+            new Candidate("LookupTableInt8_Unrolled", "unrolled table reads, no vector gather")),
         new(OpType.Transpose, DataType.Int8, new Candidate("TransposeInt8_Vector128", "merged axes, 16 x 16 byte tiles")),
     ];
 
