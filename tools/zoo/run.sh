@@ -4,7 +4,8 @@
 # against ONNX Runtime float32 and int8 (`edgenets bench --onnx`, single thread); with --armcost also counts the AArch64
 # instructions per inference of EdgeNets and of ONNX Runtime int8 (QDQ) under qemu cortex-a72 and cortex-a76
 # (../shared/tools/armcost, after `armcost setup`; models up to --armcost-max-macs multiply-adds, default 50 M).
-# Prints a markdown table and writes it to artifacts/zoo/report.md (armcost's raw lines: artifacts/zoo/armcost.tsv).
+# Prints a markdown table and writes it to artifacts/zoo/report.md (armcost's raw lines: artifacts/zoo/armcost.tsv;
+# ONNX Runtime's counts by QDQ model hash, reused while the QDQ model stays the same: artifacts/zoo/armcost-ort.tsv).
 #   bash tools/zoo/run.sh [--bench] [--armcost] [--armcost-max-macs N] [--only NAME,NAME]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,7 +55,7 @@ count_arm() {
 }
 names=$(/usr/bin/python3 tools/zoo/make_zoo.py --list)
 [ -n "$only" ] && names=${only//,/ }
-report=$zoo/report.md; tsv=$zoo/armcost.tsv
+report=$zoo/report.md; tsv=$zoo/armcost.tsv; ort_cache=$zoo/armcost-ort.tsv
 [ $armcost = 1 ] && : > "$tsv"
 {
   echo "| model | MACs | float32 | max abs error vs ORT | int8 | top-1 agreement | SQNR dB | max abs error | float32 file | int8 file | int8 file / ONNX | arena |$([ $bench = 1 ] && echo ' int8 us | vs ORT f32 | vs ORT int8 |')$([ $armcost = 1 ] && echo ' EN a72 | ORT int8 a72 | EN/ORT a72 | EN a76 | ORT int8 a76 | EN/ORT a76 |')"
@@ -87,18 +88,34 @@ for name in $names; do
     fi
     if [ $armcost = 1 ]; then
       if [ "${macs:-0}" -le "$max_macs" ]; then
-        count_arm "$zoo/$name.enet" "$onnx" "$x" --qdq "$zoo/$name.qdq.onnx" --ort-cpus "cortex-a72 cortex-a76" --n2 6 \
+        # ONNX Runtime's counts depend only on the QDQ model: they are kept by its hash and counted again only when it changes.
+        qdq_hash=$(sha256sum "$zoo/$name.qdq.onnx" | cut -c1-16)
+        ort_cpus="cortex-a72 cortex-a76"
+        [ "$(grep -c "^$qdq_hash	" "$ort_cache" 2> /dev/null)" = 2 ] && ort_cpus=""
+        count_arm "$zoo/$name.enet" "$onnx" "$x" --qdq "$zoo/$name.qdq.onnx" --ort-cpus "$ort_cpus" --n2 6 \
           --label "$name" --tsv "$tsv" >&2 && counted+=" $name"
-        row+=$(/usr/bin/python3 - "$tsv" "$name" <<'PY'
+        row+=$(/usr/bin/python3 - "$tsv" "$name" "$ort_cache" "$qdq_hash" <<'PY'
 import sys
+tsv, name, cache, qdq_hash = sys.argv[1:5]
 # armcost.sh --tsv: label, tag, cpu, repetition, instructions per inference, ...
-t = {}
-for line in open(sys.argv[1]):
+edgenets, ort = {}, {}
+for line in open(tsv):
     f = line.rstrip("\n").split("\t")
-    if f[0] == sys.argv[2]: t[(f[1], f[2])] = float(f[4])
+    if f[0] == name and f[1] == "edgenets": edgenets[f[2]] = float(f[4])
+    if f[0] == name and f[1] == "ort-int8": ort[f[2]] = float(f[4])
+try:
+    for line in open(cache):
+        h, cpu, count = line.split()
+        if h == qdq_hash: ort.setdefault(cpu, float(count))
+except FileNotFoundError:
+    pass
+with open(cache, "a") as f:
+    known = {tuple(l.split()[:2]) for l in open(cache)}
+    for cpu, count in ort.items():
+        if (qdq_hash, cpu) not in known: f.write(f"{qdq_hash}\t{cpu}\t{count:.1f}\n")
 cells = []
 for cpu in ("cortex-a72", "cortex-a76"):
-    e, o = t.get(("edgenets", cpu)), t.get(("ort-int8", cpu))
+    e, o = edgenets.get(cpu), ort.get(cpu)
     cells += [f"{e / 1e3:,.0f} k" if e else "?", f"{o / 1e3:,.0f} k" if o else "?", f"{e / o:.2f}" if e and o else "?"]
 print(" " + " | ".join(cells) + " |")
 PY

@@ -37,7 +37,7 @@ internal sealed class DepthwiseConvInt8ChannelLanes : OpKernel
     /// <summary>Per group: no channel has two consecutive taps (2t, 2t + 1) of weight -128, so pairs may sum in int16.</summary>
     private readonly bool[] _pairs;
     /// <summary>Per output pixel, per tap: the byte offset of its input row in <see cref="_rows"/> (the zero-point row when padded).</summary>
-    private readonly int[] _tapRows;
+    private readonly nint[] _tapRows;
     /// <summary>One 16-byte row per input pixel of the current group, then the zero-point row.</summary>
     private readonly sbyte[] _rows;
     /// <summary>16 pixels' outputs (a row per pixel), and their transpose (a row per channel) when it cannot go straight to the output.</summary>
@@ -97,7 +97,7 @@ internal sealed class DepthwiseConvInt8ChannelLanes : OpKernel
             _negativeOnly[c] = shifts[c] < 0 ? int.MinValue : 0;
         }
 
-        _tapRows = new int[_pixels * _taps];
+        _tapRows = new nint[_pixels * _taps];
         for (int oh = 0; oh < g.OutH; oh++)
             for (int ow = 0; ow < g.OutW; ow++)
                 for (int kh = 0; kh < g.KernelH; kh++)
@@ -163,7 +163,7 @@ internal sealed class DepthwiseConvInt8ChannelLanes : OpKernel
         bool pairs = _pairs[group];
         ref sbyte rows = ref MemoryMarshal.GetArrayDataReference(_rows);
         ref sbyte weights = ref _weights[lanes * taps];
-        ref int tapRows = ref MemoryMarshal.GetArrayDataReference(_tapRows);
+        ref nint tapRows = ref MemoryMarshal.GetArrayDataReference(_tapRows);
         ref sbyte tile = ref MemoryMarshal.GetArrayDataReference(_tile);
         ref int biasRef = ref _bias[lanes];
         var b0 = Vector128.LoadUnsafe(ref biasRef);
@@ -173,16 +173,18 @@ internal sealed class DepthwiseConvInt8ChannelLanes : OpKernel
         for (int j = 0; j < Lanes; j++)
         {
             int pixel = Math.Min(block + j, last);
-            ref int offsets = ref Unsafe.Add(ref tapRows, pixel * taps);
+            // The taps' input rows and weights are walked by reference: no index arithmetic per tap.
+            ref nint offset = ref Unsafe.Add(ref tapRows, pixel * taps);
+            ref sbyte w = ref weights;
             Vector128<int> a0 = b0, a1 = b1, a2 = b2, a3 = b3;
-            int t = 0;
+            int t = taps;
             if (pairs)
-                for (; t + 2 <= taps; t += 2)
+                for (; t >= 2; t -= 2, offset = ref Unsafe.Add(ref offset, 2), w = ref Unsafe.Add(ref w, 2 * Lanes))
                 {
-                    var xa = Vector128.LoadUnsafe(ref rows, (nuint)Unsafe.Add(ref offsets, t));
-                    var xb = Vector128.LoadUnsafe(ref rows, (nuint)Unsafe.Add(ref offsets, t + 1));
-                    var wa = Vector128.LoadUnsafe(ref weights, (nuint)(t * Lanes));
-                    var wb = Vector128.LoadUnsafe(ref weights, (nuint)((t + 1) * Lanes));
+                    var xa = Vector128.LoadUnsafe(ref Unsafe.Add(ref rows, offset));
+                    var xb = Vector128.LoadUnsafe(ref Unsafe.Add(ref rows, Unsafe.Add(ref offset, 1)));
+                    var wa = Vector128.LoadUnsafe(ref w);
+                    var wb = Vector128.LoadUnsafe(ref w, Lanes);
                     var lo = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(xa.GetLower(), wa.GetLower()), xb.GetLower(), wb.GetLower());
                     var hi = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningUpper(xa, wa), xb, wb);
                     a0 = AdvSimd.AddWideningLower(a0, lo.GetLower());
@@ -190,10 +192,10 @@ internal sealed class DepthwiseConvInt8ChannelLanes : OpKernel
                     a2 = AdvSimd.AddWideningLower(a2, hi.GetLower());
                     a3 = AdvSimd.AddWideningUpper(a3, hi);
                 }
-            for (; t < taps; t++)
+            for (; t > 0; t--, offset = ref Unsafe.Add(ref offset, 1), w = ref Unsafe.Add(ref w, Lanes))
             {
-                var xa = Vector128.LoadUnsafe(ref rows, (nuint)Unsafe.Add(ref offsets, t));
-                var wa = Vector128.LoadUnsafe(ref weights, (nuint)(t * Lanes));
+                var xa = Vector128.LoadUnsafe(ref Unsafe.Add(ref rows, offset));
+                var wa = Vector128.LoadUnsafe(ref w);
                 var lo = AdvSimd.MultiplyWideningLower(xa.GetLower(), wa.GetLower());
                 var hi = AdvSimd.MultiplyWideningUpper(xa, wa);
                 a0 = AdvSimd.AddWideningLower(a0, lo.GetLower());
