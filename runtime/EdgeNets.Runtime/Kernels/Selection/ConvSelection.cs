@@ -57,16 +57,20 @@ public static class ConvSelection
     ];
 
     /// <summary>
-    /// Channels along the lanes when one channel's plane fills its 16-output blocks poorly: the per-channel kernel's
-    /// lanes (blocks per channel x 16 x channels) exceed the lane kernel's (16-channel groups x 16-pixel blocks x 256) by
-    /// a third for 3x3 kernels (their per-channel loops keep the weights in registers), or at all for other kernels.
+    /// Channels along the lanes when one channel's plane fills its 16-output blocks poorly. Lanes: the per-channel
+    /// kernel's (blocks per channel x 16 x channels) against the lane kernel's (16-channel groups x 16-pixel blocks x
+    /// 256). The per-channel 3x3 loops keep their weights in registers (and use SDOT rows at stride 1 on the A76), so
+    /// 3x3 needs twice the lanes (three times with SDOT) before the lane kernel wins; other kernels a quarter more
+    /// (tools/benchmarks/README.md, "The zoo on ARM").
     /// </summary>
     private static bool DepthwiseLanesPreferred(KernelSetup s)
     {
         var g = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32).Window;
         long perChannel = (long)DepthwiseConvInt8AdvSimd.BlocksPerChannel(g) * 16 * g.C;
         long lanes = (long)(g.C + 15) / 16 * ((g.OutH * g.OutW + 15) / 16) * 256;
-        return g.KernelH * g.KernelW == 9 ? 3 * perChannel >= 4 * lanes : perChannel >= lanes;
+        if (g.KernelH * g.KernelW != 9) return 4 * perChannel >= 5 * lanes;
+        bool dot = System.Runtime.Intrinsics.Arm.Dp.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1;
+        return perChannel >= (dot ? 3 : 2) * lanes;
     }
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool> when) => new(variant, why, when) { Fused = true };
