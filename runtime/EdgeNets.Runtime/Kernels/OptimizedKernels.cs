@@ -51,6 +51,8 @@ public static class OptimizedKernels
 
         list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_AdvSimd", OpType.Conv, DataType.Int8, Isa.AdvSimd,
             s => new DepthwiseConvInt8AdvSimd(s, "DepthwiseConv2dInt8_AdvSimd"), DepthwiseConvInt8AdvSimd.CanHandle));
+        list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_ChannelLanes_AdvSimd", OpType.Conv, DataType.Int8, Isa.AdvSimd,
+            s => new DepthwiseConvInt8ChannelLanes(s, "DepthwiseConv2dInt8_ChannelLanes_AdvSimd"), DepthwiseConvInt8ChannelLanes.CanHandle));
 
         foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
         {
@@ -84,6 +86,7 @@ public static class OptimizedKernels
         }
         list.Add(KernelEntry.Variant("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, Isa.Vector128, s => new TransposeInt8Tiled(s), TransposeInt8Tiled.CanHandle));
 
+        list.Add(KernelEntry.Variant("LookupTableInt8_AdvSimd", OpType.LookupTable, DataType.Int8, Isa.AdvSimd, s => new LookupTableInt8AdvSimd(s)));
         list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s, Isa.Scalar, "LookupTableInt8_Unrolled")));
         list.Add(KernelEntry.Variant("LookupTableInt8_Avx512Vbmi", OpType.LookupTable, DataType.Int8, Isa.Avx512Vbmi, s => new LookupTableInt8UnrolledKernel(s, Isa.Avx512Vbmi, "LookupTableInt8_Avx512Vbmi")));
     }

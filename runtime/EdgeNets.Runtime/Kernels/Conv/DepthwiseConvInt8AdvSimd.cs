@@ -106,9 +106,8 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel, IParallelWork
             _pairs[c] = pairs;
         }
 
-        int paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
         int paddedH = g.H + g.PadTop + Math.Max(0, (g.OutH - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1 - g.H - g.PadTop);
-        _phaseW = (paddedW + g.StrideW - 1) / g.StrideW;
+        _phaseW = PhaseWidth(g);
         _phaseH = (paddedH + g.StrideH - 1) / g.StrideH;
         // The copy's last store of a row may reach 16 bytes past the row's last cell.
         _phaseSize = _phaseW * _phaseH + 32;
@@ -145,8 +144,7 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel, IParallelWork
                             _dotWeights[(c * 3 + kh) * 16 + 4 * lane + kw] = weights[c * 9 + kh * 3 + kw];
         }
 
-        int positions = (g.OutH - 1) * _phaseW + g.OutW;
-        int planeBlocks = (positions + 15) / 16, rowBlocks = g.OutH * ((g.OutW + 15) / 16);
+        var (planeBlocks, rowBlocks) = Blocks(g);
         _rowMode = g.OutW >= 16 && rowBlocks <= planeBlocks;
         _planeLength = _rowMode ? 0 : planeBlocks * 16 + 16;
         _planeOuts = [new sbyte[_planeLength]];
@@ -157,6 +155,30 @@ internal sealed class DepthwiseConvInt8AdvSimd : OpKernel, IParallelWork
     }
 
     private readonly int _bufferLength, _planeLength;
+
+    /// <summary>
+    /// The 16-output blocks of one channel along the plane (positions q = oh·P + ow, P the phase width) and along whole
+    /// rows; the kernel takes the rows when they have 16 outputs or more and need no more blocks.
+    /// </summary>
+    private static (int Plane, int Rows) Blocks(Window2d g)
+    {
+        int positions = (g.OutH - 1) * PhaseWidth(g) + g.OutW;
+        return ((positions + 15) / 16, g.OutH * ((g.OutW + 15) / 16));
+    }
+
+    /// <summary>Columns of one stride phase of the bordered channel buffer.</summary>
+    private static int PhaseWidth(Window2d g)
+    {
+        int paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
+        return (paddedW + g.StrideW - 1) / g.StrideW;
+    }
+
+    /// <summary>The 16-output blocks one channel takes.</summary>
+    internal static int BlocksPerChannel(Window2d g)
+    {
+        var (plane, rows) = Blocks(g);
+        return g.OutW >= 16 && rows <= plane ? rows : plane;
+    }
 
     private sbyte[] NewBuffer()
     {

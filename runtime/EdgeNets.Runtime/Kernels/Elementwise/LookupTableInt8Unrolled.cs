@@ -1,51 +1,31 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using EdgeNets.Runtime.Graph;
-using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>
-/// LookupTable int8, y = Table[c][x + 128]: the channel walk is hoisted out of the element loop (no division per
-/// element) and the lookup is unrolled by four; with <see cref="Isa.Avx512Vbmi"/> a channel's block is looked up 64
-/// values at a time first (<see cref="ByteTable512"/>). Same checks as the reference.
+/// LookupTable int8, y = Table[c][x + 128], with the lookup unrolled by four; with <see cref="Isa.Avx512Vbmi"/> a
+/// channel's block is looked up 64 values at a time first (<see cref="ByteTable512"/>).
 /// </summary>
-internal sealed class LookupTableInt8UnrolledKernel : OpKernel
+internal sealed class LookupTableInt8UnrolledKernel(KernelSetup s, Isa isa, string name) : LookupTableInt8Kernel(s)
 {
-    private readonly int _input, _table, _output;
-    private readonly int _channels, _inner;
-    private readonly bool _vbmi;
+    private readonly bool _vbmi = isa == Isa.Avx512Vbmi;
 
-    public LookupTableInt8UnrolledKernel(KernelSetup s, Isa isa, string name)
+    public override string Name { get; } = name;
+
+    protected override void Map(ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> table, Span<sbyte> y)
     {
-        (_channels, _inner) = ActivationKernels.LookupTableLayout(s);
-        _input = s.InputId(0);
-        _table = s.InputId(1);
-        _output = s.OutputId(0);
-        _vbmi = isa == Isa.Avx512Vbmi;
-        Name = name;
+        int done = _vbmi && y.Length >= 64 ? Map512(x, ref MemoryMarshal.GetReference(table), y) : 0;
+        Unrolled(x[done..], table, y[done..]);
     }
 
-    public override string Name { get; }
-
-    public override void Run(TensorMemory memory)
-    {
-        var x = memory.Read<sbyte>(_input);
-        var table = memory.Read<sbyte>(_table);
-        var y = memory.Write<sbyte>(_output);
-        int n = y.Length;
-        if (n == 0 || _inner == 0) return;
-        // The input is walked as blocks of _inner elements that share one channel's table, channels repeating.
-        for (int start = 0, c = 0; start < n; start += _inner, c = c + 1 == _channels ? 0 : c + 1)
-            Map(x.Slice(start, _inner), table.Slice(c * 256, 256), y.Slice(start, _inner), _vbmi);
-    }
-
-    private static void Map(ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> table, Span<sbyte> y, bool vbmi)
+    /// <summary>The block's elements four at a time (each group read whole before it is written: an output that is its input stays right).</summary>
+    internal static void Unrolled(ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> table, Span<sbyte> y)
     {
         // x + 128 is in [0, 255] for every sbyte and the table slice has 256 entries, so the unchecked reads stay inside it.
         ref sbyte t = ref MemoryMarshal.GetReference(table);
-        int n = y.Length, i = vbmi && n >= 64 ? Map512(x, ref t, y) : 0;
+        int n = y.Length, i = 0;
         for (; i <= n - 4; i += 4)
         {
             sbyte y0 = Unsafe.Add(ref t, x[i] + 128);

@@ -47,12 +47,31 @@ public static class ConvSelection
             new Candidate("WinogradConv3x3Int8_Vector128", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
             new Candidate("DepthwiseConv2dInt8_Avx2", "depthwise: per-channel planes on 256 bits"),
             new Candidate("Conv2dInt8_Vector128", "im2col GEMM, int16 pairs on 128 bits"),
+            new Candidate("DepthwiseConv2dInt8_ChannelLanes_AdvSimd", "arm64 depthwise on small maps: 16 channels along the lanes fill vectors that one channel's plane would not",
+                DepthwiseLanesPreferred),
             new Candidate("DepthwiseConv2dInt8_AdvSimd", "arm64 depthwise, strides 1 and 2: SMULL/SMLAL int8 products on raw inputs (SDOT rows on the A76)"),
             new Candidate("DepthwiseConv2dInt8_Vector128", "depthwise: per-channel planes on 128 bits")),
         new(OpType.Conv, DataType.Float32,
             new Candidate("Conv2dFloat32_Avx2", "im2col GEMM on 256 bits"),
             new Candidate("Conv2dFloat32_Vector128", "im2col GEMM on 128 bits")),
     ];
+
+    /// <summary>
+    /// Channels along the lanes when one channel's plane fills its 16-output blocks poorly. Lanes: the per-channel
+    /// kernel's (blocks per channel x 16 x channels) against the lane kernel's (16-channel groups x 16-pixel blocks x
+    /// 256). The per-channel 3x3 loops keep their weights in registers (and use SDOT rows at stride 1 on the A76), so
+    /// 3x3 needs twice the lanes (three times with SDOT) before the lane kernel wins; other kernels a quarter more
+    /// (tools/benchmarks/README.md, "The zoo on ARM").
+    /// </summary>
+    private static bool DepthwiseLanesPreferred(KernelSetup s)
+    {
+        var g = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32).Window;
+        long perChannel = (long)DepthwiseConvInt8AdvSimd.BlocksPerChannel(g) * 16 * g.C;
+        long lanes = (long)(g.C + 15) / 16 * ((g.OutH * g.OutW + 15) / 16) * 256;
+        if (g.KernelH * g.KernelW != 9) return 4 * perChannel >= 5 * lanes;
+        bool dot = System.Runtime.Intrinsics.Arm.Dp.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1;
+        return perChannel >= (dot ? 3 : 2) * lanes;
+    }
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool> when) => new(variant, why, when) { Fused = true };
 

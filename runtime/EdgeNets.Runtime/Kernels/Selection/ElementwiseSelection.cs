@@ -23,6 +23,7 @@ public static class ElementwiseSelection
         new(OpType.Relu, DataType.Float32, new Candidate("ReluFloat32_Avx2", "256 bits"), new Candidate("ReluFloat32_Vector128", "128 bits")),
         new(OpType.Clip, DataType.Float32, new Candidate("ClipFloat32_Avx2", "256 bits"), new Candidate("ClipFloat32_Vector128", "128 bits")),
         new(OpType.LookupTable, DataType.Int8, new Candidate("LookupTableInt8_Avx512Vbmi", "64 lookups per two 128-byte permutes (vpermi2b)"),
+            new Candidate("LookupTableInt8_AdvSimd", "arm64: the table in 16 registers, TBL/TBX on 16 elements"),
             new Candidate("LookupTableInt8_Unrolled", "unrolled table reads, no vector gather")),
         new(OpType.Transpose, DataType.Int8, new Candidate("TransposeInt8_Vector128", "merged axes, 16 x 16 byte tiles")),
         new(OpType.Concat, DataType.Int8, new Candidate("ConcatInt8_Avx2", "block copies; other scales requantized 256 bits wide"),

@@ -182,7 +182,7 @@ internal sealed class TransposeInt8Tiled : OpKernel
     /// out[2i + 1] = interleave-high(in[i], in[i + 8]) turn the rows into the columns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransposeTile(ref sbyte x, int inputStride, ref sbyte y, int outputStride)
+    internal static void TransposeTile(ref sbyte x, int inputStride, ref sbyte y, int outputStride)
     {
         ref byte source = ref Unsafe.As<sbyte, byte>(ref x);
         ref byte target = ref Unsafe.As<sbyte, byte>(ref y);

@@ -136,6 +136,13 @@ public static partial class KernelCases
         yield return new([1, 9, 7, 18], 9, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 9, Extreme: true);
         yield return new([1, 9, 9, 9], 9, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 9, Extreme: true);
         yield return new([1, 4, 31], 4, [3], [2], [1, 1], [1], 4);
+        // Depthwise with the channels along the lanes: 16-channel groups with a partial last one, maps under 16 pixels,
+        // exactly 16 and with an overlapping last block, 5x5 stride 1 and 2, a batch, and the largest sums.
+        yield return new([1, 40, 3, 3], 40, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 40);
+        yield return new([2, 24, 7, 7], 24, [5, 5], [2, 2], [2, 2, 2, 2], [1, 1], 24);
+        yield return new([1, 32, 9, 9], 32, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 32);
+        yield return new([1, 48, 6, 6], 48, [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 48);
+        yield return new([1, 20, 5, 5], 20, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 20, Extreme: true);
         // Wide maps on few channels, which the direct AVX-VNNI kernel takes: ResNet-8's first two layer shapes, a
         // 64-pixel row with an odd channel count.
         yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
