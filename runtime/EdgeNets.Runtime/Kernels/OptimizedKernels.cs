@@ -35,6 +35,11 @@ public static class OptimizedKernels
             string gemm = $"GemmInt8_{isa}";
             list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, isa, gemm), GemmInt8Vector.CanHandle));
         }
+        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot, Isa.AdvSimd })
+        {
+            string name = $"MatMulInt8_{isa}";
+            list.Add(KernelEntry.Variant(name, OpType.MatMul, DataType.Int8, isa, s => new MatMulInt8Vector(s, isa, name), MatMulInt8Vector.CanHandle));
+        }
         list.Add(KernelEntry.Variant("DirectConvInt8_AvxVnni", OpType.Conv, DataType.Int8, Isa.AvxVnni, s => new ConvInt8DirectVnni(s, null, "DirectConvInt8_AvxVnni"),
             ConvInt8DirectVnni.IsValid));
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })

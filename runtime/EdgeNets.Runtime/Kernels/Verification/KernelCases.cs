@@ -40,6 +40,7 @@ public static partial class KernelCases
         (OpType.MaxPool or OpType.AveragePool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32) => true,
         (OpType.Transpose, DataType.Int8) => true,
+        (OpType.MatMul, DataType.Int8) => true,
         _ => false,
     };
 
@@ -123,6 +124,10 @@ public static partial class KernelCases
                 break;
             case (OpType.Transpose, DataType.Int8):
                 foreach (var (shape, perm) in TransposeShapes(rng)) cases.Add(TransposeInt8(rng, shape, perm));
+                break;
+            case (OpType.MatMul, DataType.Int8):
+                foreach (var (a, b) in MatMulShapes())
+                    for (int variation = 0; variation < 2; variation++) cases.Add(MatMulInt8(rng, a, b));
                 break;
         }
         return cases;
