@@ -80,6 +80,12 @@ public static class OptimizedKernels
             foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
                 if (op != OpType.Rnn || isa != Isa.Avx512) AddRecurrent(list, op, quantized: false, isa);
         }
+        foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
+        {
+            string layerNorm = $"LayerNormInt8_{isa}", softmax = $"SoftmaxInt8_{isa}";
+            list.Add(KernelEntry.Variant(layerNorm, OpType.LayerNorm, DataType.Int8, isa, s => new LayerNormInt8Vector(s, isa, layerNorm)));
+            list.Add(KernelEntry.Variant(softmax, OpType.Softmax, DataType.Int8, isa, s => new SoftmaxInt8Vector(s, isa, softmax), SoftmaxInt8Vector.CanHandle));
+        }
         list.Add(KernelEntry.Variant("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, Isa.Vector128, s => new TransposeInt8Tiled(s), TransposeInt8Tiled.CanHandle));
 
         list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s)));

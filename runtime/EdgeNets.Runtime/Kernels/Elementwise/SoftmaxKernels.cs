@@ -12,7 +12,7 @@ public static class SoftmaxKernels
     }
 
     /// <summary>Splits X into slices along the axis: outer × (axis length, stride inner) × inner.</summary>
-    private readonly record struct Slices(int Outer, int Length, int Inner)
+    internal readonly record struct Slices(int Outer, int Length, int Inner)
     {
         public static Slices Of(KernelSetup s, TensorInfo x, TensorInfo y)
         {

@@ -21,6 +21,9 @@ public static class ElementwiseSelection
         new(OpType.Relu, DataType.Float32, new Candidate("ReluFloat32_Avx2", "256 bits"), new Candidate("ReluFloat32_Vector128", "128 bits")),
         new(OpType.Clip, DataType.Float32, new Candidate("ClipFloat32_Avx2", "256 bits"), new Candidate("ClipFloat32_Vector128", "128 bits")),
         new(OpType.LookupTable, DataType.Int8, new Candidate("LookupTableInt8_Unrolled", "unrolled table reads, no vector gather")),
+        new(OpType.Softmax, DataType.Int8,
+            new Candidate("SoftmaxInt8_Avx2", "vector maximum and 8-lane normalization; the sum in index order"),
+            new Candidate("SoftmaxInt8_Vector128", "vector maximum and 4-lane normalization; the sum in index order")),
         new(OpType.Transpose, DataType.Int8, new Candidate("TransposeInt8_Vector128", "merged axes, 16 x 16 byte tiles")),
     ];
 
