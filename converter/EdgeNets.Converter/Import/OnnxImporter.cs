@@ -103,6 +103,7 @@ internal sealed partial class GraphImporter
             ConstantEvaluation.Run(_g, _source);
             GeluFusion.Run(_g);
             PadFusion.Run(_g);
+            GemmBiasFusion.Run(_g);
             ActivationFusion.Run(_g);
             DeadCodeElimination.Run(_g);
             return Emit();
