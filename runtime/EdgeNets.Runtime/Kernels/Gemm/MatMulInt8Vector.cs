@@ -220,7 +220,7 @@ internal sealed class MatMulInt8Vector : OpKernel
         StoreBytes(bytes, output, j, 8);
     }
 
-    private static void StoreBytes(long bytes, Span<sbyte> output, int j, int lanes)
+    internal static void StoreBytes(long bytes, Span<sbyte> output, int j, int lanes)
     {
         int count = Math.Min(lanes, output.Length - j);
         if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref output[j]), bytes);
@@ -241,15 +241,39 @@ internal sealed class MatMulInt8Vector : OpKernel
     private void RowAvx2(ReadOnlySpan<sbyte> row, Span<sbyte> output)
     {
         GemmInt8Vector.Widen(row, _row16, _za);
-        ref short x = ref MemoryMarshal.GetArrayDataReference(_row16);
-        ref short w = ref MemoryMarshal.GetArrayDataReference(_packed16);
-        nuint pairStride = (nuint)_paddedN * 2;
+        RowPairsAvx2(_row16, _packed16, _paddedK, _paddedN, output, new TensorRequantization(this));
+    }
+
+    /// <summary>How 8 column sums of a row reach the output (<see cref="RowPairsAvx2"/>).</summary>
+    internal interface IStore8
+    {
+        void Store(Vector256<int> sums, Span<sbyte> output, int j);
+    }
+
+    /// <summary>One (multiplier, shift) pair for the whole tensor.</summary>
+    private readonly struct TensorRequantization(MatMulInt8Vector kernel) : IStore8
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector256<int> sums, Span<sbyte> output, int j) => kernel.Store8(sums, output, j);
+    }
+
+    /// <summary>
+    /// One output row from a row widened to int16 (<paramref name="row"/>, <paramref name="paddedK"/> long) and int16
+    /// pairs [p/2][column][2] (<paramref name="paddedN"/> columns, whole groups of 8): 32 columns per pass while they
+    /// last, then 8. Requires AVX2.
+    /// </summary>
+    internal static void RowPairsAvx2<TStore>(short[] row, short[] packed, int paddedK, int paddedN, Span<sbyte> output, TStore store)
+        where TStore : struct, IStore8
+    {
+        ref short x = ref MemoryMarshal.GetArrayDataReference(row);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(packed);
+        nuint pairStride = (nuint)paddedN * 2;
         int j0 = 0;
-        for (; j0 + 32 <= _paddedN; j0 += 32)
+        for (; j0 + 32 <= paddedN; j0 += 32)
         {
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
             ref short col = ref Unsafe.Add(ref w, 2 * j0);
-            for (nuint p = 0, o = 0; p < (nuint)_paddedK; p += 2, o += pairStride)
+            for (nuint p = 0, o = 0; p < (nuint)paddedK; p += 2, o += pairStride)
             {
                 var xv = Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16();
                 s0 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o));
@@ -257,25 +281,25 @@ internal sealed class MatMulInt8Vector : OpKernel
                 s2 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 32));
                 s3 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 48));
             }
-            Store8(s0, output, j0);
-            Store8(s1, output, j0 + 8);
-            Store8(s2, output, j0 + 16);
-            Store8(s3, output, j0 + 24);
+            store.Store(s0, output, j0);
+            store.Store(s1, output, j0 + 8);
+            store.Store(s2, output, j0 + 16);
+            store.Store(s3, output, j0 + 24);
         }
-        for (; j0 < _paddedN; j0 += 8)
+        for (; j0 < paddedN; j0 += 8)
         {
             // Two chains, even and odd pairs, halve the wait on each multiply-add.
             Vector256<int> even = default, odd = default;
             ref short col = ref Unsafe.Add(ref w, 2 * j0);
             nuint p = 0, o = 0;
-            for (; p + 4 <= (nuint)_paddedK; p += 4, o += 2 * pairStride)
+            for (; p + 4 <= (nuint)paddedK; p += 4, o += 2 * pairStride)
             {
                 even += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector256.LoadUnsafe(ref col, o));
                 odd += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p + 2))).AsInt16(), Vector256.LoadUnsafe(ref col, o + pairStride));
             }
-            if (p < (nuint)_paddedK)
+            if (p < (nuint)paddedK)
                 even += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector256.LoadUnsafe(ref col, o));
-            Store8(even + odd, output, j0);
+            store.Store(even + odd, output, j0);
         }
     }
 

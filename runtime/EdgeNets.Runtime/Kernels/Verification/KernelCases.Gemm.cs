@@ -43,6 +43,10 @@ public static partial class KernelCases
         yield return ([2, 21], 120);
         yield return ([4, 16], 4);
         yield return ([0, 8], 3);
+        // Many rows (a sequence through a projection): the broadcast variant's shapes, columns on and off its blocks of 32 and 8.
+        yield return ([1, 64, 64], 192);
+        yield return ([9, 17], 33);
+        yield return ([16, 3], 7);
     }
 
     private static KernelCase GemmInt8(Random rng, int[] shapeA, int n, bool converterWeights = false, bool extreme = false)
