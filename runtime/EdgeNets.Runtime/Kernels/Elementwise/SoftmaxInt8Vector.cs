@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.Kernels.Reference;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
@@ -25,14 +24,9 @@ internal sealed class SoftmaxInt8Vector : OpKernel
 
     public SoftmaxInt8Vector(KernelSetup s, Isa isa, string name)
     {
-        var slices = SoftmaxKernels.Slices.Of(s, s.Input(0), s.Output(0));
-        (_outer, _length) = (slices.Outer, slices.Length);
-        var table = s.Input(1);
-        if (table.Type != DataType.Float32 || !table.IsConstant || table.ElementCount != 256)
-            throw s.Fail($"ExpTable '{table.Name}' must be a constant of 256 floats");
+        var (slices, outputScale, outputZeroPoint) = SoftmaxKernels.CheckInt8(s);
+        (_outer, _length, _outputScale, _outputZeroPoint) = (slices.Outer, slices.Length, outputScale, outputZeroPoint);
         _table = s.ConstantInput<float>(1).ToArray();
-        var quant = ElementwiseKernels.PerTensorQuant(s, s.Output(0));
-        (_outputScale, _outputZeroPoint) = (quant.Scale, quant.ZeroPoint);
         _weights = new float[_length];
         _x = s.InputId(0);
         _y = s.OutputId(0);
