@@ -211,7 +211,6 @@ public static class QdqExporter
                 throw new ConversionException($"QDQ export: {what} has group {op.Attributes.GetInt(AttributeKey.Group, 1)}: its per-output-channel weight scales do not fit ONNX's per-axis DequantizeLinear (only group 1 does)");
             // A MatMul on a rank-3+ input (ONNX Gemm is 2-D only) takes the weights back as [K, N], per channel on axis 1.
             bool matMul = op.Type == OpType.Gemm && x.Rank != 2;
-            if (matMul && b != null) throw new ConversionException($"QDQ export: {what}: a bias on a rank-{x.Rank} input is not supported");
             var replacement = new List<NodeProto>();
             string wDq = WeightInput(w, wq, replacement, transposed: matMul, convTranspose: convTranspose);
             string? bDq = b == null ? null : BiasInput(b, replacement);
@@ -232,9 +231,13 @@ public static class QdqExporter
             else node.OpType = "MatMul";
             node.Input.Add(input);
             node.Input.Add(wDq);
-            if (bDq != null) node.Input.Add(bDq);
-            node.Output.Add(output);
+            // ONNX MatMul has no bias input: the dequantized int32 bias is added after it.
+            string product = matMul && bDq != null ? Unique(start.Name + "_product") : output;
+            if (bDq != null && !matMul) node.Input.Add(bDq);
+            node.Output.Add(product);
             replacement.Add(node);
+            if (product != output)
+                replacement.Add(new NodeProto { Name = Unique(start.Name + "_bias"), OpType = "Add", Domain = "", Input = { product, bDq! }, Output = { output } });
             if (clip != null) replacement.Add(clip);
             _replacements[chain[0]] = replacement;
             for (int i = 1; i < chain.Count; i++) _replacements[chain[i]] = [];
@@ -271,17 +274,34 @@ public static class QdqExporter
                 if (_g.Output.Any(o => o.Name == value)) return null;
                 if (!_consumers.TryGetValue(value, out var readers) || readers.Count != 1) return null;
                 var next = readers[0];
+                // A weighted operator also took the Add of a constant bias after it (Passes/GemmBiasFusion), either operand order.
+                bool biasAdd = allowBatchNorm && next.OpType == "Add" && next.Input.Count == 2 && next.Input.Contains(value)
+                    && IsConstant(next.Input[next.Input[0] == value ? 1 : 0]);
                 bool fits = next.OpType switch
                 {
                     "BatchNormalization" => allowBatchNorm,
                     "Relu" or "Clip" or "Identity" or "Dropout" => true,
-                    _ => false,
+                    _ => biasAdd,
                 };
-                if (!fits || next.Input[0] != value) return null;
+                if (!fits || (next.Input[0] != value && !biasAdd)) return null;
                 chain.Add(next);
                 current = next;
             }
             return chain;
+        }
+
+        /// <summary>An initializer, a Constant node's output, or either behind Identity nodes.</summary>
+        private bool IsConstant(string name)
+        {
+            for (int depth = 0; depth < 8; depth++)
+            {
+                if (_initializers.Contains(name)) return true;
+                if (!_producer.TryGetValue(name, out var node)) return false;
+                if (node.OpType == "Constant") return true;
+                if (node.OpType != "Identity" || node.Input.Count != 1) return false;
+                name = node.Input[0];
+            }
+            return false;
         }
 
         /// <summary>

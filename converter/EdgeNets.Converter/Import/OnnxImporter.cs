@@ -116,6 +116,7 @@ internal sealed partial class GraphImporter
             GeluFusion.Run(_g);
             SelfGateFusion.Run(_g);
             PadFusion.Run(_g);
+            GemmBiasFusion.Run(_g);
             ActivationFusion.Run(_g);
             DeadCodeElimination.Run(_g);
             NameDequantizedConstants();

@@ -35,6 +35,13 @@ public static class OptimizedKernels
             string gemm = $"GemmInt8_{isa}";
             list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, isa, gemm), GemmInt8Vector.CanHandle));
         }
+        list.Add(KernelEntry.Variant("BroadcastGemmInt8_Avx2", OpType.Gemm, DataType.Int8, Isa.Avx2, s => new GemmInt8BroadcastRows(s, "BroadcastGemmInt8_Avx2"),
+            GemmInt8BroadcastRows.CanHandle));
+        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot, Isa.AdvSimd })
+        {
+            string name = $"MatMulInt8_{isa}";
+            list.Add(KernelEntry.Variant(name, OpType.MatMul, DataType.Int8, isa, s => new MatMulInt8Vector(s, isa, name), MatMulInt8Vector.CanHandle));
+        }
         list.Add(KernelEntry.Variant("DirectConvInt8_AvxVnni", OpType.Conv, DataType.Int8, Isa.AvxVnni, s => new ConvInt8DirectVnni(s, null, "DirectConvInt8_AvxVnni"),
             ConvInt8DirectVnni.IsValid));
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
@@ -83,6 +90,12 @@ public static class OptimizedKernels
         {
             string concat = $"ConcatInt8_{isa}";
             list.Add(KernelEntry.Variant(concat, OpType.Concat, DataType.Int8, isa, s => new ConcatInt8(s, isa, concat)));
+        }
+        foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
+        {
+            string layerNorm = $"LayerNormInt8_{isa}", softmax = $"SoftmaxInt8_{isa}";
+            list.Add(KernelEntry.Variant(layerNorm, OpType.LayerNorm, DataType.Int8, isa, s => new LayerNormInt8Vector(s, isa, layerNorm)));
+            list.Add(KernelEntry.Variant(softmax, OpType.Softmax, DataType.Int8, isa, s => new SoftmaxInt8Vector(s, isa, softmax), SoftmaxInt8Vector.CanHandle));
         }
         list.Add(KernelEntry.Variant("TransposeInt8_Vector128", OpType.Transpose, DataType.Int8, Isa.Vector128, s => new TransposeInt8Tiled(s), TransposeInt8Tiled.CanHandle));
 

@@ -372,6 +372,31 @@ public class LoweringNumericTests
         AssertMatchesOnnxRuntime(onnx, "padpool.onnx", GraphOptimizationLevel.ORT_DISABLE_ALL, ("x", [1, 3, 10, 9], 63));
     }
 
+    /// <summary>
+    /// A Linear on a rank-3 tensor (MatMul + Add of a per-column constant, as PyTorch exports it) becomes one Gemm with
+    /// that bias; not when the product has another reader, or when the Add broadcasts it to a larger shape.
+    /// </summary>
+    [TestCase(new[] { 5 }, false, false, true)]
+    [TestCase(new[] { 1, 1, 5 }, true, false, true)]
+    [TestCase(new[] { 1 }, false, false, true)]
+    [TestCase(new[] { 5 }, false, true, false)]
+    [TestCase(new[] { 2, 4, 5 }, false, false, false)]
+    [TestCase(new[] { 3, 1, 1, 5 }, false, false, false)]
+    public void AddOfPerColumnConstantAfterMatMul_IsTheGemmBias(int[] biasShape, bool constantFirst, bool secondReader, bool folded)
+    {
+        var b = new OnnxModelBuilder(17).Input("x", 2, 4, 3)
+            .Initializer("w", [3, 5], TestData.Floats(71, 15))
+            .Initializer("c", biasShape, TestData.Floats(72, ShapeUtil.ElementCount(biasShape)))
+            .Node("MatMul", "matmul", ["x", "w"], ["p"])
+            .Node("Add", "add", constantFirst ? ["c", "p"] : ["p", "c"], ["y"]);
+        if (secondReader) b.Node("Relu", "relu", ["p"], ["z"]).Output("z");
+        var onnx = b.Output("y").Build();
+        var graph = OnnxImporter.Import(onnx, "linear.onnx");
+        Assert.That(graph.Ops.Any(o => o.Type == OpType.Add), Is.EqualTo(!folded));
+        Assert.That(graph.Ops.Single(o => o.Type == OpType.Gemm).Inputs.Length, Is.EqualTo(folded ? 3 : 2));
+        AssertMatchesOnnxRuntime(onnx, "linear.onnx", ("x", [2, 4, 3], 73));
+    }
+
     /// <summary>ReduceMean/ReduceMax over any axes (kept or dropped), lowered to a global pool: against ONNX Runtime.</summary>
     [TestCase("ReduceMean", new long[] { 2, 3 }, 1)]
     [TestCase("ReduceMean", new long[] { 2, 3 }, 0)]

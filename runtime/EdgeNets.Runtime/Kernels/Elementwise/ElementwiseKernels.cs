@@ -202,7 +202,7 @@ public static class ElementwiseKernels
     /// Shapes of an ONNX (numpy) matmul: rank-1 operands are promoted ([K] → [1,K] for A, [K] → [K,1] for B) and the
     /// promoted axis is dropped from the output; leading batch axes broadcast.
     /// </summary>
-    private sealed class MatMulShape
+    internal sealed class MatMulShape
     {
         public int M, K, N;
         public BroadcastPlan Batches = null!;

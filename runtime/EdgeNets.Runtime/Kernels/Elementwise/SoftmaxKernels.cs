@@ -12,7 +12,7 @@ public static class SoftmaxKernels
     }
 
     /// <summary>Splits X into slices along the axis: outer × (axis length, stride inner) × inner.</summary>
-    private readonly record struct Slices(int Outer, int Length, int Inner)
+    internal readonly record struct Slices(int Outer, int Length, int Inner)
     {
         public static Slices Of(KernelSetup s, TensorInfo x, TensorInfo y)
         {
@@ -22,6 +22,24 @@ public static class SoftmaxKernels
             for (int d = axis + 1; d < x.Rank; d++) inner *= x.Shape[d];
             return new Slices(outer, x.Shape[axis], inner);
         }
+    }
+
+    /// <summary>An int8 Softmax node's checks: int8 X and Y, a constant ExpTable of 256 floats, a positive output scale.</summary>
+    internal static (Slices Slices, float OutputScale, int OutputZeroPoint) CheckInt8(KernelSetup s)
+    {
+        s.ExpectCounts(2, 2, 1);
+        var x = s.Input(0);
+        var table = s.Input(1);
+        var y = s.Output(0);
+        s.ExpectType(x, DataType.Int8);
+        s.ExpectType(table, DataType.Float32);
+        s.ExpectType(y, DataType.Int8);
+        if (!table.IsConstant || table.ElementCount != 256)
+            throw s.Fail($"ExpTable '{table.Name}' must be a constant of 256 floats");
+        var slices = Slices.Of(s, x, y);
+        var quant = ElementwiseKernels.PerTensorQuant(s, y);
+        if (!(quant.Scale > 0)) throw s.Fail($"output scale {quant.Scale} must be positive");
+        return (slices, quant.Scale, quant.ZeroPoint);
     }
 
     private sealed class SoftmaxFloat32Kernel : OpKernel
@@ -81,20 +99,7 @@ public static class SoftmaxKernels
 
         public SoftmaxInt8Kernel(KernelSetup s)
         {
-            s.ExpectCounts(2, 2, 1);
-            var x = s.Input(0);
-            var table = s.Input(1);
-            var y = s.Output(0);
-            s.ExpectType(x, DataType.Int8);
-            s.ExpectType(table, DataType.Float32);
-            s.ExpectType(y, DataType.Int8);
-            if (!table.IsConstant || table.ElementCount != 256)
-                throw s.Fail($"ExpTable '{table.Name}' must be a constant of 256 floats");
-            _slices = Slices.Of(s, x, y);
-            var quant = ElementwiseKernels.PerTensorQuant(s, y);
-            _outputScale = quant.Scale;
-            _outputZeroPoint = quant.ZeroPoint;
-            if (!(_outputScale > 0)) throw s.Fail($"output scale {_outputScale} must be positive");
+            (_slices, _outputScale, _outputZeroPoint) = CheckInt8(s);
             _input = s.InputId(0);
             _table = s.InputId(1);
             _output = s.OutputId(0);

@@ -187,7 +187,8 @@ internal sealed class GemmInt8Vector : OpKernel
         }
     }
 
-    private static void Widen(ReadOnlySpan<sbyte> src, Span<short> dst, int zeroPoint)
+    /// <summary>src − zeroPoint as int16; <paramref name="dst"/> past the row is left as it is.</summary>
+    internal static void Widen(ReadOnlySpan<sbyte> src, Span<short> dst, int zeroPoint)
     {
         var zx = Vector128.Create((short)zeroPoint);
         int i = 0;

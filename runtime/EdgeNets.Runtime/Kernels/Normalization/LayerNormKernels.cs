@@ -15,50 +15,74 @@ public static class LayerNormKernels
         list.Add(new KernelEntry("LayerNormInt8_Reference", OpType.LayerNorm, DataType.Int8, s => new LayerNormKernel(s, DataType.Int8)));
     }
 
-    private sealed class LayerNormKernel : OpKernel
+    /// <summary>A LayerNorm node's checked parameters: rows of <see cref="Length"/> values, the affine step, ε, and the int8 scales.</summary>
+    internal sealed class Parameters
     {
-        private readonly int _x, _y, _rows, _length, _zeroPoint, _outputZeroPoint;
-        private readonly double _epsilon, _inputScale, _outputScale;
-        private readonly float[] _scale, _bias;
-        private readonly bool _int8;
+        public int Rows, Length, ZeroPoint, OutputZeroPoint;
+        public double Epsilon, InputScale, OutputScale;
+        public float[] Scale = [], Bias = [];
 
-        public LayerNormKernel(KernelSetup s, DataType type)
+        public static Parameters Read(KernelSetup s, DataType type)
         {
+            var p = new Parameters();
             s.ExpectCounts(2, 3, 1);
             var x = s.Input(0);
             var y = s.Output(0);
             s.ExpectType(x, type);
             s.ExpectType(y, type);
             int axis = s.SameShapeAlongAxis(x, y);
-            _length = ShapeUtil.ElementCount(x.Shape.AsSpan(axis));
-            if (_length == 0) throw s.Fail("the normalized axes are empty");
-            _rows = ShapeUtil.ElementCount(x.Shape.AsSpan(0, axis));
-            _scale = Parameter(s, 1, "Scale");
-            _bias = s.HasInput(2) ? Parameter(s, 2, "B") : new float[_length];
-            _epsilon = s.Attributes.GetFloat(AttributeKey.Alpha, 1e-5f);
-            if (!(_epsilon >= 0) || double.IsInfinity(_epsilon)) throw s.Fail($"epsilon {_epsilon} must be finite and not negative");
-            _int8 = type == DataType.Int8;
-            if (_int8)
+            p.Length = ShapeUtil.ElementCount(x.Shape.AsSpan(axis));
+            if (p.Length == 0) throw s.Fail("the normalized axes are empty");
+            p.Rows = ShapeUtil.ElementCount(x.Shape.AsSpan(0, axis));
+            p.Scale = p.Parameter(s, 1, "Scale");
+            p.Bias = s.HasInput(2) ? p.Parameter(s, 2, "B") : new float[p.Length];
+            p.Epsilon = s.Attributes.GetFloat(AttributeKey.Alpha, 1e-5f);
+            if (!(p.Epsilon >= 0) || double.IsInfinity(p.Epsilon)) throw s.Fail($"epsilon {p.Epsilon} must be finite and not negative");
+            if (type == DataType.Int8)
             {
                 var xq = s.Quant(x);
                 var yq = s.Quant(y);
                 if (xq.IsPerChannel || yq.IsPerChannel) throw s.Fail("int8 input and output must be quantized per tensor");
-                (_inputScale, _zeroPoint, _outputScale, _outputZeroPoint) = (xq.Scale, xq.ZeroPoint, yq.Scale, yq.ZeroPoint);
-                if (!(_inputScale > 0) || !(_outputScale > 0) || double.IsInfinity(_inputScale) || double.IsInfinity(_outputScale))
+                (p.InputScale, p.ZeroPoint, p.OutputScale, p.OutputZeroPoint) = (xq.Scale, xq.ZeroPoint, yq.Scale, yq.ZeroPoint);
+                if (!(p.InputScale > 0) || !(p.OutputScale > 0) || double.IsInfinity(p.InputScale) || double.IsInfinity(p.OutputScale))
                     throw s.Fail("quantization scales must be positive and finite");
-                if (_zeroPoint is < -128 or > 127 || _outputZeroPoint is < -128 or > 127) throw s.Fail("zero points must be in [-128, 127]");
+                if (p.ZeroPoint is < -128 or > 127 || p.OutputZeroPoint is < -128 or > 127) throw s.Fail("zero points must be in [-128, 127]");
             }
-            _x = s.InputId(0);
-            _y = s.OutputId(0);
-            Name = $"LayerNorm{(_int8 ? "Int8" : "Float32")}_Reference";
+            return p;
         }
 
         private float[] Parameter(KernelSetup s, int index, string role)
         {
             var t = s.Input(index);
             s.ExpectType(t, DataType.Float32);
-            if (t.ElementCount != _length) throw s.Fail($"{role} '{t.Name}' has {t.ElementCount} values, the normalized axes {_length}");
+            if (t.ElementCount != Length) throw s.Fail($"{role} '{t.Name}' has {t.ElementCount} values, the normalized axes {Length}");
             return s.ConstantInput<float>(index).ToArray();
+        }
+
+        /// <summary>The int8 output of one normalized value: rounded half away from zero, plus the zero point, clamped; NaN gives the zero point.</summary>
+        public static sbyte Quantize(double normalized, double outputScale, int outputZeroPoint)
+        {
+            double value = Math.Round(normalized / outputScale, MidpointRounding.AwayFromZero) + outputZeroPoint;
+            return double.IsNaN(value) ? (sbyte)outputZeroPoint : (sbyte)Math.Clamp(value, -128, 127);
+        }
+    }
+
+    private sealed class LayerNormKernel : OpKernel
+    {
+        private readonly int _x, _y, _rows, _length, _outputZeroPoint;
+        private readonly double _epsilon, _inputScale, _outputScale;
+        private readonly float[] _scale, _bias;
+        private readonly bool _int8;
+
+        public LayerNormKernel(KernelSetup s, DataType type)
+        {
+            var p = Parameters.Read(s, type);
+            (_rows, _length, _scale, _bias, _epsilon) = (p.Rows, p.Length, p.Scale, p.Bias, p.Epsilon);
+            (_inputScale, _outputScale, _outputZeroPoint) = (p.InputScale, p.OutputScale, p.OutputZeroPoint);
+            _int8 = type == DataType.Int8;
+            _x = s.InputId(0);
+            _y = s.OutputId(0);
+            Name = $"LayerNorm{(_int8 ? "Int8" : "Float32")}_Reference";
         }
 
         public override string Name { get; }
@@ -96,11 +120,7 @@ public static class LayerNormKernels
                 // x − mean(x) = s·(q − mean(q)): the zero point cancels and the scale moves under the root.
                 double inverse = _inputScale / Math.Sqrt(_inputScale * _inputScale * squares / _length + _epsilon);
                 var output = y.Slice(r * _length, _length);
-                for (int i = 0; i < _length; i++)
-                {
-                    double value = Math.Round(((row[i] - mean) * inverse * _scale[i] + _bias[i]) / _outputScale, MidpointRounding.AwayFromZero) + _outputZeroPoint;
-                    output[i] = double.IsNaN(value) ? (sbyte)_outputZeroPoint : (sbyte)Math.Clamp(value, -128, 127);
-                }
+                for (int i = 0; i < _length; i++) output[i] = Parameters.Quantize((row[i] - mean) * inverse * _scale[i] + _bias[i], _outputScale, _outputZeroPoint);
             }
         }
     }

@@ -35,6 +35,7 @@ public static class SelectionPolicies
         .. PoolSelection.Policies,
         .. ElementwiseSelection.Policies,
         .. RecurrentSelection.Policies,
+        .. NormalizationSelection.Policies,
     ];
 
     public static SelectionPolicy? For(OpType op, DataType type)

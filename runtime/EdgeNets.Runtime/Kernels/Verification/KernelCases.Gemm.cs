@@ -43,6 +43,10 @@ public static partial class KernelCases
         yield return ([2, 21], 120);
         yield return ([4, 16], 4);
         yield return ([0, 8], 3);
+        // Many rows (a sequence through a projection): the broadcast variant's shapes, columns on and off its blocks of 32 and 8.
+        yield return ([1, 64, 64], 192);
+        yield return ([9, 17], 33);
+        yield return ([16, 3], 7);
     }
 
     private static KernelCase GemmInt8(Random rng, int[] shapeA, int n, bool converterWeights = false, bool extreme = false)
@@ -71,5 +75,50 @@ public static partial class KernelCases
         g.Op(OpType.Gemm, [.. inputs], y, attributes);
         return g.Build($"Gemm int8 [{ShapeUtil.Format(shapeA)}] x [{n}, {k}], za={qa.ZeroPoint} zy={qy.ZeroPoint}, {how}" +
             (converterWeights ? ", weights in [-127, 127]" : "") + (extreme ? ", extreme sums" : ""));
+    }
+
+    /// <summary>
+    /// MatMul of two run-time tensors: attention's shapes, rank-1 operands, broadcast batches (the right operand shared
+    /// or not), inner sizes off every packing group (1, 3, 5, 17, 33) and columns off every vector (1, 7, 9, 17, 33, 65).
+    /// </summary>
+    private static IEnumerable<(int[] A, int[] B)> MatMulShapes()
+    {
+        yield return ([4, 64, 16], [4, 16, 64]);
+        yield return ([4, 64, 64], [4, 64, 16]);
+        yield return ([2, 5, 17], [2, 17, 33]);
+        yield return ([3, 7, 33], [33, 9]);
+        yield return ([7, 3], [2, 3, 65]);
+        yield return ([2, 1, 3, 5], [1, 4, 5, 7]);
+        yield return ([9, 1], [1, 100]);
+        yield return ([17], [17, 20]);
+        yield return ([6, 300], [300]);
+        yield return ([1, 40, 48], [1, 48, 1]);
+        yield return ([0, 8], [8, 16]);
+        yield return ([3, 0], [0, 17]);
+        yield return ([2, 2, 64], [2, 64, 128]);
+    }
+
+    private static KernelCase MatMulInt8(Random rng, int[] shapeA, int[] shapeB)
+    {
+        var g = new CaseGraph();
+        var qa = Quant(rng);
+        var qb = Quant(rng);
+        var qy = Quant(rng);
+        int k = shapeA[^1];
+        int a = g.Input("a", DataType.Int8, shapeA, Int8Values(rng, ShapeUtil.ElementCount(shapeA)), qa);
+        int b = g.Input("b", DataType.Int8, shapeB, Int8Values(rng, ShapeUtil.ElementCount(shapeB)), qb);
+        int[] ra = shapeA.Length == 1 ? [1, shapeA[0]] : shapeA, rb = shapeB.Length == 1 ? [shapeB[0], 1] : shapeB;
+        var shapeY = new List<int>(ShapeUtil.Broadcast(ra[..^2], rb[..^2])!);
+        if (shapeA.Length != 1) shapeY.Add(ra[^2]);
+        if (shapeB.Length != 1) shapeY.Add(rb[^1]);
+        int y = g.Output("y", DataType.Int8, [.. shapeY], qy);
+        bool raw = rng.Next(4) == 0;
+        // An accumulator of k products of size ~128·128 mapped onto ~±128.
+        var (m, shift) = Multiplier(rng, raw, Math.Exp(rng.NextDouble() * 3 - 1.5) / (128.0 * Math.Sqrt(Math.Max(1, k))));
+        var attributes = new OpAttributes().Set(AttributeKey.OutputMultiplier, m).Set(AttributeKey.OutputShift, shift);
+        string clamp = PoolClamp(rng, attributes);
+        g.Op(OpType.MatMul, [a, b], y, attributes);
+        return g.Build($"MatMul int8 [{ShapeUtil.Format(shapeA)}] x [{ShapeUtil.Format(shapeB)}], za={qa.ZeroPoint} zb={qb.ZeroPoint} zy={qy.ZeroPoint}, " +
+            $"{(raw ? "raw" : "scale")} multiplier{clamp}");
     }
 }

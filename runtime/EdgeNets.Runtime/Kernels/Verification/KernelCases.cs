@@ -40,6 +40,7 @@ public static partial class KernelCases
         (OpType.MaxPool or OpType.AveragePool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32) => true,
         (OpType.Transpose or OpType.Concat, DataType.Int8) => true,
+        (OpType.MatMul or OpType.LayerNorm or OpType.Softmax, DataType.Int8) => true,
         _ => false,
     };
 
@@ -126,6 +127,18 @@ public static partial class KernelCases
                 break;
             case (OpType.Concat, DataType.Int8):
                 foreach (var (inputs, axis) in ConcatShapes()) cases.Add(ConcatInt8(rng, inputs, axis));
+                break;
+            case (OpType.MatMul, DataType.Int8):
+                foreach (var (a, b) in MatMulShapes())
+                    for (int variation = 0; variation < 2; variation++) cases.Add(MatMulInt8(rng, a, b));
+                break;
+            case (OpType.LayerNorm, DataType.Int8):
+                foreach (var (shape, axis) in LayerNormShapes())
+                    for (int variation = 0; variation < 2; variation++) cases.Add(LayerNormInt8(rng, shape, axis));
+                break;
+            case (OpType.Softmax, DataType.Int8):
+                foreach (var (shape, axis) in SoftmaxShapes())
+                    foreach (bool special in new[] { false, true }) cases.Add(SoftmaxInt8(rng, shape, axis, special));
                 break;
         }
         return cases;

@@ -1,0 +1,435 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Kernels.Reference;
+using EdgeNets.Runtime.Quantization;
+
+namespace EdgeNets.Runtime.Kernels.Optimized;
+
+/// <summary>
+/// Int8 MatMul of two run-time tensors (attention's Q·Kᵀ and weights·V), Y[i, j] = requant(Σ_p (A[i, p] − za)·(B[p, j] − zb)),
+/// batch by batch. The right operand is packed per run into the kernel's own buffers (sized once, at prepare time), and
+/// each output row accumulates whole vectors of columns with one broadcast of the row per step, so no horizontal sums:
+/// <list type="bullet">
+/// <item>AVX2 / AVX-512: B − zb as int16 pairs of consecutive p per column ([p/2][column][2]); vpmaddwd of the row's
+/// (A − za) pair, broadcast, gives 8 (16) columns' two products in int32. Operands lie in [-255, 255], so no pair
+/// saturates.</item>
+/// <item>AdvSimd: B − zb as int16 rows; smlal/smlal2 by the element of A − za, 4 columns per multiply.</item>
+/// <item>SDOT: raw int8 quadruplets of consecutive p per column ([p/4][column][4]); sdot by one quadruplet of the raw
+/// row, then Σ(a − za)(b − zb) = Σab − zb·Σa − za·Σb + K·za·zb with the column sums taken while packing.</item>
+/// </list>
+/// Every sum is the reference's exact int32 value (K ≤ 2^15), so the requantization gives its bytes.
+/// </summary>
+internal sealed class MatMulInt8Vector : OpKernel
+{
+    private readonly string _name;
+    private readonly Isa _isa;
+    private readonly int _a, _b, _y;
+    private readonly int _za, _zb, _zy, _min, _max, _multiplier, _shift;
+    private readonly ElementwiseKernels.MatMulShape _shape;
+    /// <summary>Columns padded to whole column blocks; rows of B (p) padded to the packing's group.</summary>
+    private readonly int _paddedN, _paddedK;
+    private readonly short[] _packed16 = [], _row16 = [];
+    private readonly sbyte[] _packed8 = [], _row8 = [];
+    /// <summary>SDOT: za·Σ_p B[p, j] − K·za·zb per column of the packed B.</summary>
+    private readonly int[] _columnTerms = [];
+
+    public static bool CanHandle(KernelSetup s)
+    {
+        _ = new ElementwiseKernels.MatMulShape(s, DataType.Int8);
+        return true;
+    }
+
+    public MatMulInt8Vector(KernelSetup s, Isa isa, string name)
+    {
+        _name = name;
+        _isa = isa;
+        _shape = new ElementwiseKernels.MatMulShape(s, DataType.Int8);
+        _za = ElementwiseKernels.PerTensorQuant(s, s.Input(0)).ZeroPoint;
+        _zb = ElementwiseKernels.PerTensorQuant(s, s.Input(1)).ZeroPoint;
+        _zy = ElementwiseKernels.PerTensorQuant(s, s.Output(0)).ZeroPoint;
+        if (_shape.K > 1 << 15) throw s.Fail($"inner dimension {_shape.K} is too large for an int32 accumulator");
+        (_multiplier, _shift) = ElementwiseKernels.RequireMultiplier(s, AttributeKey.OutputMultiplier, AttributeKey.OutputShift, 1, 0);
+        (_min, _max) = ElementwiseKernels.QuantizedClamp(s);
+        _a = s.InputId(0);
+        _b = s.InputId(1);
+        _y = s.OutputId(0);
+        int k = _shape.K, n = _shape.N;
+        int columnBlock = isa == Isa.Avx2 ? 8 : 16;
+        _paddedN = (n + columnBlock - 1) / columnBlock * columnBlock;
+        switch (isa)
+        {
+            case Isa.Avx2 or Isa.Avx512:
+                _paddedK = (k + 1) & ~1;
+                _packed16 = new short[_paddedK * _paddedN];
+                _row16 = new short[_paddedK];
+                break;
+            case Isa.AdvSimd:
+                _paddedK = (k + 7) & ~7;
+                _packed16 = new short[_paddedK * _paddedN];
+                _row16 = new short[_paddedK];
+                break;
+            default:
+                _paddedK = (k + 15) & ~15;
+                _packed8 = new sbyte[_paddedK * _paddedN];
+                _row8 = new sbyte[_paddedK];
+                _columnTerms = new int[_paddedN];
+                break;
+        }
+    }
+
+    public override string Name => _name;
+
+    public override void Run(TensorMemory memory)
+    {
+        var a = memory.Read<sbyte>(_a);
+        var b = memory.Read<sbyte>(_b);
+        var y = memory.Write<sbyte>(_y);
+        var sh = _shape;
+        int m = sh.M, k = sh.K, n = sh.N;
+        int packedOffset = -1;
+        for (int batch = 0; batch < sh.BatchCount; batch++)
+        {
+            sh.MatrixOffsets(batch, out int oa, out int ob);
+            // A right operand broadcast over the batch is packed once.
+            if (ob != packedOffset)
+            {
+                Pack(b.Slice(ob, k * n));
+                packedOffset = ob;
+            }
+            for (int i = 0; i < m; i++)
+            {
+                var row = a.Slice(oa + i * k, k);
+                var output = y.Slice((batch * m + i) * n, n);
+                switch (_isa)
+                {
+                    case Isa.Avx512: RowAvx512(row, output); break;
+                    case Isa.Avx2: RowAvx2(row, output); break;
+                    case Isa.AdvSimd: RowAdvSimd(row, output); break;
+                    default: RowSdot(row, output); break;
+                }
+            }
+        }
+    }
+
+    private void Pack(ReadOnlySpan<sbyte> b)
+    {
+        switch (_isa)
+        {
+            case Isa.Avx2 or Isa.Avx512: PackPairs(b); break;
+            case Isa.AdvSimd: PackRows(b); break;
+            default: PackQuads(b); break;
+        }
+    }
+
+    /// <summary>[p/2][j][p%2] = B[p, j] − zb; the odd last row's partner and the padded columns stay 0.</summary>
+    private void PackPairs(ReadOnlySpan<sbyte> b)
+    {
+        int k = _shape.K, n = _shape.N;
+        var zb = Vector128.Create((short)_zb);
+        ref sbyte src = ref MemoryMarshal.GetReference(b);
+        ref short dst = ref MemoryMarshal.GetArrayDataReference(_packed16);
+        int p = 0;
+        for (; p + 2 <= k; p += 2)
+        {
+            ref short pair = ref Unsafe.Add(ref dst, p * _paddedN);
+            int j = 0;
+            for (; j + 16 <= n; j += 16)
+            {
+                var (l0, h0) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)(p * n + j)));
+                var (l1, h1) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)((p + 1) * n + j)));
+                l0 -= zb; h0 -= zb; l1 -= zb; h1 -= zb;
+                ref short d = ref Unsafe.Add(ref pair, 2 * j);
+                Sse2.UnpackLow(l0, l1).StoreUnsafe(ref d);
+                Sse2.UnpackHigh(l0, l1).StoreUnsafe(ref d, 8);
+                Sse2.UnpackLow(h0, h1).StoreUnsafe(ref d, 16);
+                Sse2.UnpackHigh(h0, h1).StoreUnsafe(ref d, 24);
+            }
+            for (; j < n; j++)
+            {
+                Unsafe.Add(ref pair, 2 * j) = (short)(b[p * n + j] - _zb);
+                Unsafe.Add(ref pair, 2 * j + 1) = (short)(b[(p + 1) * n + j] - _zb);
+            }
+        }
+        for (; p < k; p++)
+            for (int j = 0; j < n; j++) _packed16[p * _paddedN + 2 * j] = (short)(b[p * n + j] - _zb);
+    }
+
+    /// <summary>[p][j] = B[p, j] − zb; padded rows and columns stay 0.</summary>
+    private void PackRows(ReadOnlySpan<sbyte> b)
+    {
+        int k = _shape.K, n = _shape.N;
+        for (int p = 0; p < k; p++) GemmInt8Vector.Widen(b.Slice(p * n, n), _packed16.AsSpan(p * _paddedN, n), _zb);
+    }
+
+    /// <summary>[p/4][j][p%4] = B[p, j] (raw); padded rows and columns stay 0. Then the column terms, by sdot with ones.</summary>
+    private void PackQuads(ReadOnlySpan<sbyte> b)
+    {
+        int k = _shape.K, n = _shape.N;
+        ref sbyte src = ref MemoryMarshal.GetReference(b);
+        ref sbyte dst = ref MemoryMarshal.GetArrayDataReference(_packed8);
+        int p = 0;
+        for (; p + 4 <= k; p += 4)
+        {
+            ref sbyte quad = ref Unsafe.Add(ref dst, p * _paddedN);
+            int j = 0;
+            for (; j + 16 <= n; j += 16)
+            {
+                var r0 = Vector128.LoadUnsafe(ref src, (nuint)(p * n + j));
+                var r1 = Vector128.LoadUnsafe(ref src, (nuint)((p + 1) * n + j));
+                var r2 = Vector128.LoadUnsafe(ref src, (nuint)((p + 2) * n + j));
+                var r3 = Vector128.LoadUnsafe(ref src, (nuint)((p + 3) * n + j));
+                var lo01 = AdvSimd.Arm64.ZipLow(r0, r1).AsInt16();
+                var hi01 = AdvSimd.Arm64.ZipHigh(r0, r1).AsInt16();
+                var lo23 = AdvSimd.Arm64.ZipLow(r2, r3).AsInt16();
+                var hi23 = AdvSimd.Arm64.ZipHigh(r2, r3).AsInt16();
+                ref sbyte d = ref Unsafe.Add(ref quad, 4 * j);
+                AdvSimd.Arm64.ZipLow(lo01, lo23).AsSByte().StoreUnsafe(ref d);
+                AdvSimd.Arm64.ZipHigh(lo01, lo23).AsSByte().StoreUnsafe(ref d, 16);
+                AdvSimd.Arm64.ZipLow(hi01, hi23).AsSByte().StoreUnsafe(ref d, 32);
+                AdvSimd.Arm64.ZipHigh(hi01, hi23).AsSByte().StoreUnsafe(ref d, 48);
+            }
+            for (; j < n; j++)
+                for (int t = 0; t < 4; t++) Unsafe.Add(ref quad, 4 * j + t) = b[(p + t) * n + j];
+        }
+        for (; p < k; p++)
+            for (int j = 0; j < n; j++) _packed8[(p & ~3) * _paddedN + 4 * j + (p & 3)] = b[p * n + j];
+
+        var ones = Vector128.Create((sbyte)1);
+        var za = Vector128.Create(_za);
+        var constant = Vector128.Create(k * _za * _zb);
+        for (int j0 = 0; j0 < _paddedN; j0 += 4)
+        {
+            var sum = Vector128<int>.Zero;
+            for (int q = 0; q < _paddedK; q += 4)
+                sum = Dp.DotProduct(sum, Vector128.LoadUnsafe(ref dst, (nuint)(q * _paddedN + 4 * j0)), ones);
+            (za * sum - constant).StoreUnsafe(ref _columnTerms[j0]);
+        }
+    }
+
+    /// <summary>8 requantized lanes to <paramref name="output"/> from <paramref name="j"/> (fewer at the end of the row).</summary>
+    private void Store8(Vector256<int> sums, Span<sbyte> output, int j)
+    {
+        var r = Requantization.Requantize(sums, _multiplier, _shift, Vector256.Create(_zy), Vector256.Create(_min), Vector256.Create(_max));
+        var s = Vector128.Narrow(r.GetLower(), r.GetUpper());
+        long bytes = Vector128.Narrow(s, s).AsInt64().ToScalar();
+        StoreBytes(bytes, output, j, 8);
+    }
+
+    internal static void StoreBytes(long bytes, Span<sbyte> output, int j, int lanes)
+    {
+        int count = Math.Min(lanes, output.Length - j);
+        if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref output[j]), bytes);
+        else
+            for (int t = 0; t < count; t++) output[j + t] = (sbyte)(bytes >> (8 * t));
+    }
+
+    private static void Store16(Vector128<sbyte> bytes, Span<sbyte> output, int j)
+    {
+        if (j + 16 <= output.Length) bytes.StoreUnsafe(ref output[j]);
+        else
+        {
+            StoreBytes(bytes.AsInt64().GetElement(0), output, j, 8);
+            if (j + 8 < output.Length) StoreBytes(bytes.AsInt64().GetElement(1), output, j + 8, 8);
+        }
+    }
+
+    private void RowAvx2(ReadOnlySpan<sbyte> row, Span<sbyte> output)
+    {
+        GemmInt8Vector.Widen(row, _row16, _za);
+        RowPairsAvx2(_row16, _packed16, _paddedK, _paddedN, output, new TensorRequantization(this));
+    }
+
+    /// <summary>How 8 column sums of a row reach the output (<see cref="RowPairsAvx2"/>).</summary>
+    internal interface IStore8
+    {
+        void Store(Vector256<int> sums, Span<sbyte> output, int j);
+    }
+
+    /// <summary>One (multiplier, shift) pair for the whole tensor.</summary>
+    private readonly struct TensorRequantization(MatMulInt8Vector kernel) : IStore8
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector256<int> sums, Span<sbyte> output, int j) => kernel.Store8(sums, output, j);
+    }
+
+    /// <summary>
+    /// One output row from a row widened to int16 (<paramref name="row"/>, <paramref name="paddedK"/> long) and int16
+    /// pairs [p/2][column][2] (<paramref name="paddedN"/> columns, whole groups of 8): 32 columns per pass while they
+    /// last, then 8. Requires AVX2.
+    /// </summary>
+    internal static void RowPairsAvx2<TStore>(short[] row, short[] packed, int paddedK, int paddedN, Span<sbyte> output, TStore store)
+        where TStore : struct, IStore8
+    {
+        ref short x = ref MemoryMarshal.GetArrayDataReference(row);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(packed);
+        nuint pairStride = (nuint)paddedN * 2;
+        int j0 = 0;
+        for (; j0 + 32 <= paddedN; j0 += 32)
+        {
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            ref short col = ref Unsafe.Add(ref w, 2 * j0);
+            for (nuint p = 0, o = 0; p < (nuint)paddedK; p += 2, o += pairStride)
+            {
+                var xv = Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16();
+                s0 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o));
+                s1 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 16));
+                s2 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 32));
+                s3 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 48));
+            }
+            store.Store(s0, output, j0);
+            store.Store(s1, output, j0 + 8);
+            store.Store(s2, output, j0 + 16);
+            store.Store(s3, output, j0 + 24);
+        }
+        for (; j0 < paddedN; j0 += 8)
+        {
+            // Two chains, even and odd pairs, halve the wait on each multiply-add.
+            Vector256<int> even = default, odd = default;
+            ref short col = ref Unsafe.Add(ref w, 2 * j0);
+            nuint p = 0, o = 0;
+            for (; p + 4 <= (nuint)paddedK; p += 4, o += 2 * pairStride)
+            {
+                even += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector256.LoadUnsafe(ref col, o));
+                odd += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p + 2))).AsInt16(), Vector256.LoadUnsafe(ref col, o + pairStride));
+            }
+            if (p < (nuint)paddedK)
+                even += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector256.LoadUnsafe(ref col, o));
+            store.Store(even + odd, output, j0);
+        }
+    }
+
+    private void RowAvx512(ReadOnlySpan<sbyte> row, Span<sbyte> output)
+    {
+        GemmInt8Vector.Widen(row, _row16, _za);
+        ref short x = ref MemoryMarshal.GetArrayDataReference(_row16);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(_packed16);
+        nuint pairStride = (nuint)_paddedN * 2;
+        var zero = Vector512.Create(_zy);
+        var min = Vector512.Create(_min);
+        var max = Vector512.Create(_max);
+        int j0 = 0;
+        for (; j0 + 64 <= _paddedN; j0 += 64)
+        {
+            Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            ref short col = ref Unsafe.Add(ref w, 2 * j0);
+            for (nuint p = 0, o = 0; p < (nuint)_paddedK; p += 2, o += pairStride)
+            {
+                var xv = Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16();
+                s0 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o));
+                s1 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o + 32));
+                s2 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o + 64));
+                s3 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o + 96));
+            }
+            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s0, _multiplier, _shift, zero, min, max)), output, j0);
+            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s1, _multiplier, _shift, zero, min, max)), output, j0 + 16);
+            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s2, _multiplier, _shift, zero, min, max)), output, j0 + 32);
+            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s3, _multiplier, _shift, zero, min, max)), output, j0 + 48);
+        }
+        for (; j0 < _paddedN; j0 += 16)
+        {
+            Vector512<int> even = default, odd = default;
+            ref short col = ref Unsafe.Add(ref w, 2 * j0);
+            nuint p = 0, o = 0;
+            for (; p + 4 <= (nuint)_paddedK; p += 4, o += 2 * pairStride)
+            {
+                even += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector512.LoadUnsafe(ref col, o));
+                odd += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p + 2))).AsInt16(), Vector512.LoadUnsafe(ref col, o + pairStride));
+            }
+            if (p < (nuint)_paddedK)
+                even += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector512.LoadUnsafe(ref col, o));
+            Store16(Requantization.NarrowToInt8(Requantization.Requantize(even + odd, _multiplier, _shift, zero, min, max)), output, j0);
+        }
+    }
+
+    /// <summary>smlal/smlal2 of 16 columns by one element of the row (lane <paramref name="lane"/> of <paramref name="x"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(ref Vector128<int> s0, ref Vector128<int> s1, ref Vector128<int> s2, ref Vector128<int> s3, ref short col, Vector128<short> x,
+        [ConstantExpected(Max = (byte)7)] byte lane)
+    {
+        var b0 = Vector128.LoadUnsafe(ref col);
+        var b1 = Vector128.LoadUnsafe(ref col, 8);
+        s0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(s0, b0.GetLower(), x, lane);
+        s1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(s1, b0, x, lane);
+        s2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(s2, b1.GetLower(), x, lane);
+        s3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(s3, b1, x, lane);
+    }
+
+    private void RowAdvSimd(ReadOnlySpan<sbyte> row, Span<sbyte> output)
+    {
+        GemmInt8Vector.Widen(row, _row16, _za);
+        ref short x = ref MemoryMarshal.GetArrayDataReference(_row16);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(_packed16);
+        int stride = _paddedN;
+        for (int j0 = 0; j0 < _paddedN; j0 += 16)
+        {
+            Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int p = 0; p < _paddedK; p += 8)
+            {
+                var xv = Vector128.LoadUnsafe(ref x, (nuint)p);
+                ref short col = ref Unsafe.Add(ref w, p * stride + j0);
+                Step(ref s0, ref s1, ref s2, ref s3, ref col, xv, 0);
+                Step(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, stride), xv, 1);
+                Step(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, 2 * stride), xv, 2);
+                Step(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, 3 * stride), xv, 3);
+                Step(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, 4 * stride), xv, 4);
+                Step(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, 5 * stride), xv, 5);
+                Step(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, 6 * stride), xv, 6);
+                Step(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, 7 * stride), xv, 7);
+            }
+            StoreAdvSimd(s0, s1, s2, s3, output, j0);
+        }
+    }
+
+    private void StoreAdvSimd(Vector128<int> s0, Vector128<int> s1, Vector128<int> s2, Vector128<int> s3, Span<sbyte> output, int j0)
+    {
+        var bytes = Requantization.RequantizeToInt8(s0, s1, s2, s3, Vector128.Create(_multiplier), Vector128.Create(_shift), _shift, Vector128.Create(_zy),
+            Vector128.Create((sbyte)_min), Vector128.Create((sbyte)_max));
+        Store16(bytes, output, j0);
+    }
+
+    /// <summary>sdot of 16 columns (4 per vector) by quadruplet <paramref name="quad"/> of <paramref name="x"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuadStep(ref Vector128<int> s0, ref Vector128<int> s1, ref Vector128<int> s2, ref Vector128<int> s3, ref sbyte col, Vector128<sbyte> x,
+        [ConstantExpected(Max = (byte)3)] byte quad)
+    {
+        s0 = Dp.DotProductBySelectedQuadruplet(s0, Vector128.LoadUnsafe(ref col), x, quad);
+        s1 = Dp.DotProductBySelectedQuadruplet(s1, Vector128.LoadUnsafe(ref col, 16), x, quad);
+        s2 = Dp.DotProductBySelectedQuadruplet(s2, Vector128.LoadUnsafe(ref col, 32), x, quad);
+        s3 = Dp.DotProductBySelectedQuadruplet(s3, Vector128.LoadUnsafe(ref col, 48), x, quad);
+    }
+
+    private void RowSdot(ReadOnlySpan<sbyte> row, Span<sbyte> output)
+    {
+        row.CopyTo(_row8);
+        int rowSum = 0;
+        foreach (sbyte v in row) rowSum += v;
+        var rowTerm = Vector128.Create(_zb * rowSum);
+        ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_row8);
+        ref sbyte w = ref MemoryMarshal.GetArrayDataReference(_packed8);
+        nuint quadStride = (nuint)_paddedN * 4;
+        for (int j0 = 0; j0 < _paddedN; j0 += 16)
+        {
+            Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            ref sbyte col = ref Unsafe.Add(ref w, 4 * j0);
+            for (nuint p = 0, o = 0; p < (nuint)_paddedK; p += 16, o += 4 * quadStride)
+            {
+                var xv = Vector128.LoadUnsafe(ref x, p);
+                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o), xv, 0);
+                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o + quadStride), xv, 1);
+                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o + 2 * quadStride), xv, 2);
+                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o + 3 * quadStride), xv, 3);
+            }
+            ref int terms = ref _columnTerms[j0];
+            s0 -= rowTerm + Vector128.LoadUnsafe(ref terms);
+            s1 -= rowTerm + Vector128.LoadUnsafe(ref terms, 4);
+            s2 -= rowTerm + Vector128.LoadUnsafe(ref terms, 8);
+            s3 -= rowTerm + Vector128.LoadUnsafe(ref terms, 12);
+            StoreAdvSimd(s0, s1, s2, s3, output, j0);
+        }
+    }
+}
