@@ -17,6 +17,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// smlal of 16 columns into 8 int16 lanes of two products each, sadalp into int32; each smull widened on its own when
 /// a weight is −128, where two products may overflow int16); the AVX-VNNI variant (vpdpbusd: unsigned
 /// bytes times signed) stores the row as A + 128 and folds −(za + 128)·Σ_k W[j, k]. All sums wrap in int32 like the reference's.
+/// Every variant but the 128-bit fallback requantizes a block's outputs together in vectors (per-lane multipliers and shifts).
 /// <para>
 /// AVX-VNNI works the other way round: each vpdpbusd multiplies 4 consecutive row bytes, broadcast, by the weights of
 /// 8 outputs at those 4 columns, so a vector accumulates 8 whole outputs and needs no horizontal sums; 8 such vectors
@@ -35,7 +36,11 @@ internal sealed class GemmInt8Vector : OpKernel
     private readonly int _a, _y, _rows, _n, _k, _paddedK;
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
-    /// <summary>AVX2 and AVX-VNNI: per output, the left and right shift of its rescale and the right shift's remainder mask, padded to whole blocks.</summary>
+    /// <summary>
+    /// Per output, padded to whole blocks. AVX2 and AVX-VNNI: the left and right shift of its rescale and the right
+    /// shift's remainder mask. AdvSimd and SDOT: <see cref="Requantization.Rescale(Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int})"/>'s
+    /// operands, the right shift negated (SRSHL shifts right by a negative count) and the mask int.MinValue where the shift is negative.
+    /// </summary>
     private readonly int[] _leftShifts = [], _rightShifts = [], _masks = [], _paddedMultipliers = [], _paddedBias = [];
     private readonly short[] _weights16 = [], _row16 = [];
     private readonly sbyte[] _weights8 = [], _row8 = [];
@@ -91,8 +96,9 @@ internal sealed class GemmInt8Vector : OpKernel
                 _bias[j] -= storedZeroPoint * sum;
             }
         }
-        if (isa is Isa.Avx2 or Isa.AvxVnni)
+        if (isa is Isa.Avx2 or Isa.AvxVnni or Isa.AdvSimd or Isa.AdvSimdDot)
         {
+            bool arm = isa is Isa.AdvSimd or Isa.AdvSimdDot;
             _leftShifts = new int[paddedN];
             _rightShifts = new int[paddedN];
             _masks = new int[paddedN];
@@ -101,8 +107,8 @@ internal sealed class GemmInt8Vector : OpKernel
             for (int j = 0; j < _n; j++)
             {
                 _leftShifts[j] = Math.Max(0, _shifts[j]);
-                _rightShifts[j] = Math.Max(0, -_shifts[j]);
-                _masks[j] = (int)((1L << _rightShifts[j]) - 1);
+                _rightShifts[j] = arm ? Math.Min(0, _shifts[j]) : Math.Max(0, -_shifts[j]);
+                _masks[j] = arm ? (_shifts[j] < 0 ? int.MinValue : 0) : (int)((1L << _rightShifts[j]) - 1);
                 _paddedMultipliers[j] = _multipliers[j];
                 _paddedBias[j] = _bias[j];
             }
@@ -151,12 +157,16 @@ internal sealed class GemmInt8Vector : OpKernel
             RunVnni(a, y);
             return;
         }
+        if (_isa is Isa.AdvSimd or Isa.AdvSimdDot)
+        {
+            RunAdvSimd(a, y);
+            return;
+        }
         Span<int> sums = stackalloc int[8];
         for (int r = 0; r < _rows; r++)
         {
             var row = a.Slice(r * _k, _k);
-            if (_isa is Isa.AdvSimdDot or Isa.AdvSimd) row.CopyTo(_row8);
-            else Widen(row, _row16, _inputZeroPoint);
+            Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
             for (int j0 = 0; j0 < _n; j0 += _block)
             {
@@ -165,18 +175,8 @@ internal sealed class GemmInt8Vector : OpKernel
                     RequantizeAvx2(DotAvx2(j0), j0, output);
                     continue;
                 }
-                switch (_isa)
-                {
-                    case Isa.Vector128:
-                        if (AdvSimd.IsSupported) DotNeon(j0, sums);
-                        else DotSse(j0, sums);
-                        break;
-                    case Isa.AdvSimd:
-                        if (_separatePairs) DotPairs<SeparateProducts>(j0, sums);
-                        else DotPairs<FusedProducts>(j0, sums);
-                        break;
-                    default: DotSdot(j0, sums); break;
-                }
+                if (AdvSimd.IsSupported) DotNeon(j0, sums);
+                else DotSse(j0, sums);
                 int end = Math.Min(_block, _n - j0);
                 for (int t = 0; t < end; t++)
                 {
@@ -186,6 +186,39 @@ internal sealed class GemmInt8Vector : OpKernel
             }
         }
     }
+
+    /// <summary>
+    /// AdvSimd and SDOT: per row, 4 outputs' sums as one vector, requantized in that vector with each output's own
+    /// multiplier and shift.
+    /// </summary>
+    private void RunAdvSimd(ReadOnlySpan<sbyte> a, Span<sbyte> y)
+    {
+        var zero = Vector128.Create(_outputZeroPoint);
+        var min = Vector64.Create((sbyte)_min);
+        var max = Vector64.Create((sbyte)_max);
+        for (int r = 0; r < _rows; r++)
+        {
+            a.Slice(r * _k, _k).CopyTo(_row8);
+            var output = y.Slice(r * _n, _n);
+            for (int j0 = 0; j0 < _n; j0 += Block)
+            {
+                var sums = _isa == Isa.AdvSimdDot ? DotSdot(j0) : _separatePairs ? DotPairs<SeparateProducts>(j0) : DotPairs<FusedProducts>(j0);
+                var rescaled = Requantization.Rescale(sums + Vector128.LoadUnsafe(ref _paddedBias[j0]), Vector128.LoadUnsafe(ref _paddedMultipliers[j0]),
+                    Vector128.LoadUnsafe(ref _leftShifts[j0]), Vector128.LoadUnsafe(ref _rightShifts[j0]), Vector128.LoadUnsafe(ref _masks[j0]));
+                var rs = rescaled + zero;
+                int bytes = Requantization.NarrowClamp(rs, rs, min, max).AsInt32().ToScalar();
+                int count = Math.Min(Block, _n - j0);
+                if (count == Block) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref output[j0]), bytes);
+                else
+                    for (int t = 0; t < count; t++) output[j0 + t] = (sbyte)(bytes >> (8 * t));
+            }
+        }
+    }
+
+    /// <summary>[Σs0, Σs1, Σs2, Σs3] by two rounds of pairwise adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sum4(Vector128<int> s0, Vector128<int> s1, Vector128<int> s2, Vector128<int> s3) =>
+        AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(s0, s1), AdvSimd.Arm64.AddPairwise(s2, s3));
 
     /// <summary>src − zeroPoint as int16; <paramref name="dst"/> past the row is left as it is.</summary>
     internal static void Widen(ReadOnlySpan<sbyte> src, Span<short> dst, int zeroPoint)
@@ -430,7 +463,7 @@ internal sealed class GemmInt8Vector : OpKernel
     }
 
     /// <summary>AdvSimd without SDOT: sums of 4 outputs, 16 columns per step, each row load pair feeding 4 weight rows.</summary>
-    private unsafe void DotPairs<TProducts>(int j0, Span<int> sums) where TProducts : struct, IProducts
+    private unsafe Vector128<int> DotPairs<TProducts>(int j0) where TProducts : struct, IProducts
     {
         nint k = _paddedK;
         Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
@@ -452,13 +485,10 @@ internal sealed class GemmInt8Vector : OpKernel
                 s3 = TProducts.Add(s3, xl, xh, l3, h3);
             }
         }
-        sums[0] = Vector128.Sum(s0);
-        sums[1] = Vector128.Sum(s1);
-        sums[2] = Vector128.Sum(s2);
-        sums[3] = Vector128.Sum(s3);
+        return Sum4(s0, s1, s2, s3);
     }
 
-    private void DotSdot(int j0, Span<int> sums)
+    private Vector128<int> DotSdot(int j0)
     {
         ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_row8);
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
@@ -472,9 +502,6 @@ internal sealed class GemmInt8Vector : OpKernel
             s2 = Dp.DotProduct(s2, xv, Vector128.LoadUnsafe(ref w, 2 * k + i));
             s3 = Dp.DotProduct(s3, xv, Vector128.LoadUnsafe(ref w, 3 * k + i));
         }
-        sums[0] = Vector128.Sum(s0);
-        sums[1] = Vector128.Sum(s1);
-        sums[2] = Vector128.Sum(s2);
-        sums[3] = Vector128.Sum(s3);
+        return Sum4(s0, s1, s2, s3);
     }
 }
