@@ -189,7 +189,7 @@ internal sealed class GemmInt8Vector : OpKernel
 
     /// <summary>
     /// AdvSimd and SDOT: per row, 4 outputs' sums as one vector, requantized in that vector with each output's own
-    /// multiplier and shift.
+    /// multiplier and shift; 8 outputs (two such vectors) narrowed and stored together while whole.
     /// </summary>
     private void RunAdvSimd(ReadOnlySpan<sbyte> a, Span<sbyte> y)
     {
@@ -200,19 +200,36 @@ internal sealed class GemmInt8Vector : OpKernel
         {
             a.Slice(r * _k, _k).CopyTo(_row8);
             var output = y.Slice(r * _n, _n);
-            for (int j0 = 0; j0 < _n; j0 += Block)
+            ref byte o = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(output));
+            int j0 = 0;
+            for (; j0 + 2 * Block <= _n; j0 += 2 * Block)
             {
-                var sums = _isa == Isa.AdvSimdDot ? DotSdot(j0) : _separatePairs ? DotPairs<SeparateProducts>(j0) : DotPairs<FusedProducts>(j0);
-                var rescaled = Requantization.Rescale(sums + Vector128.LoadUnsafe(ref _paddedBias[j0]), Vector128.LoadUnsafe(ref _paddedMultipliers[j0]),
-                    Vector128.LoadUnsafe(ref _leftShifts[j0]), Vector128.LoadUnsafe(ref _rightShifts[j0]), Vector128.LoadUnsafe(ref _masks[j0]));
-                var rs = rescaled + zero;
+                var r0 = RescaleAdvSimd(DotAdvSimd(j0), j0) + zero;
+                var r1 = RescaleAdvSimd(DotAdvSimd(j0 + Block), j0 + Block) + zero;
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, j0), Requantization.NarrowClamp(r0, r1, min, max).AsInt64().ToScalar());
+            }
+            for (; j0 < _n; j0 += Block)
+            {
+                var rs = RescaleAdvSimd(DotAdvSimd(j0), j0) + zero;
                 int bytes = Requantization.NarrowClamp(rs, rs, min, max).AsInt32().ToScalar();
-                int count = Math.Min(Block, _n - j0);
-                if (count == Block) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref output[j0]), bytes);
-                else
-                    for (int t = 0; t < count; t++) output[j0 + t] = (sbyte)(bytes >> (8 * t));
+                for (int t = 0; t < Math.Min(Block, _n - j0); t++) output[j0 + t] = (sbyte)(bytes >> (8 * t));
             }
         }
+    }
+
+    /// <summary>Sums of the 4 outputs from <paramref name="j0"/> with this kernel's dot products.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<int> DotAdvSimd(int j0) =>
+        _isa == Isa.AdvSimdDot ? DotSdot(j0) : _separatePairs ? DotPairs<SeparateProducts>(j0) : DotPairs<FusedProducts>(j0);
+
+    /// <summary>Bias plus <paramref name="sums"/> of the 4 outputs from <paramref name="j0"/>, rescaled lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<int> RescaleAdvSimd(Vector128<int> sums, int j0)
+    {
+        nuint j = (nuint)j0;
+        return Requantization.Rescale(sums + Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_paddedBias), j),
+            Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_paddedMultipliers), j), Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_leftShifts), j),
+            Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_rightShifts), j), Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_masks), j));
     }
 
     /// <summary>[Σs0, Σs1, Σs2, Σs3] by two rounds of pairwise adds.</summary>
