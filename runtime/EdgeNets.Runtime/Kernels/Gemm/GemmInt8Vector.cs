@@ -82,8 +82,8 @@ internal sealed class GemmInt8Vector : OpKernel
         if (isa.UsesQuads())
         {
             _weights8 = new sbyte[paddedN * _paddedK];
-            // AVX-VNNI takes rows two at a time (each weight load then feeds both).
-            _row8 = new sbyte[(isa == Isa.AvxVnni ? 2 : 1) * _paddedK];
+            // AVX-VNNI and AdvSimd take rows two at a time (each weight load then feeds both).
+            _row8 = new sbyte[(isa is Isa.AvxVnni or Isa.AdvSimd ? 2 : 1) * _paddedK];
             int storedZeroPoint = isa.StoredZeroPoint(_inputZeroPoint);
             for (int j = 0; j < _n; j++)
             {
@@ -188,39 +188,74 @@ internal sealed class GemmInt8Vector : OpKernel
     }
 
     /// <summary>
-    /// AdvSimd and SDOT: per row, 4 outputs' sums as one vector, requantized in that vector with each output's own
-    /// multiplier and shift; 8 outputs (two such vectors) narrowed and stored together while whole.
+    /// AdvSimd and SDOT: 4 outputs' sums as one vector, requantized in that vector with each output's own multiplier
+    /// and shift; 8 outputs (two such vectors) narrowed and stored together while whole. AdvSimd takes rows two at a
+    /// time, each weight load feeding both.
     /// </summary>
     private void RunAdvSimd(ReadOnlySpan<sbyte> a, Span<sbyte> y)
     {
         var zero = Vector128.Create(_outputZeroPoint);
         var min = Vector64.Create((sbyte)_min);
         var max = Vector64.Create((sbyte)_max);
+        // A pair advances r once more, where its second output row is sliced.
         for (int r = 0; r < _rows; r++)
         {
+            bool pair = _isa == Isa.AdvSimd && r + 1 < _rows;
             a.Slice(r * _k, _k).CopyTo(_row8);
-            var output = y.Slice(r * _n, _n);
-            ref byte o = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(output));
+            if (pair) a.Slice((r + 1) * _k, _k).CopyTo(_row8.AsSpan(_paddedK));
+            var output0 = y.Slice(r * _n, _n);
+            var output1 = pair ? y.Slice(++r * _n, _n) : default;
             int j0 = 0;
             for (; j0 + 2 * Block <= _n; j0 += 2 * Block)
             {
-                var r0 = RescaleAdvSimd(DotAdvSimd(j0), j0) + zero;
-                var r1 = RescaleAdvSimd(DotAdvSimd(j0 + Block), j0 + Block) + zero;
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, j0), Requantization.NarrowClamp(r0, r1, min, max).AsInt64().ToScalar());
+                if (pair)
+                {
+                    var (s0, t0) = DotPairsTwoRows(j0);
+                    var (s1, t1) = DotPairsTwoRows(j0 + Block);
+                    Store8(output0, j0, s0, s1, zero, min, max);
+                    Store8(output1, j0, t0, t1, zero, min, max);
+                }
+                else Store8(output0, j0, DotAdvSimd(j0), DotAdvSimd(j0 + Block), zero, min, max);
             }
             for (; j0 < _n; j0 += Block)
             {
-                var rs = RescaleAdvSimd(DotAdvSimd(j0), j0) + zero;
-                int bytes = Requantization.NarrowClamp(rs, rs, min, max).AsInt32().ToScalar();
-                for (int t = 0; t < Math.Min(Block, _n - j0); t++) output[j0 + t] = (sbyte)(bytes >> (8 * t));
+                if (pair)
+                {
+                    var (s, t) = DotPairsTwoRows(j0);
+                    StoreBlock(output0, j0, s, zero, min, max);
+                    StoreBlock(output1, j0, t, zero, min, max);
+                }
+                else StoreBlock(output0, j0, DotAdvSimd(j0), zero, min, max);
             }
         }
+    }
+
+    /// <summary>The 8 outputs from <paramref name="j0"/> (all inside the row), requantized from their sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store8(Span<sbyte> output, int j0, Vector128<int> s0, Vector128<int> s1, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        var r0 = RescaleAdvSimd(s0, j0) + zero;
+        var r1 = RescaleAdvSimd(s1, j0 + Block) + zero;
+        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetReference(output), j0)), Requantization.NarrowClamp(r0, r1, min, max).AsInt64().ToScalar());
+    }
+
+    /// <summary>The outputs of the block from <paramref name="j0"/> that lie inside the row, requantized from their sums.</summary>
+    private void StoreBlock(Span<sbyte> output, int j0, Vector128<int> sums, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        var rs = RescaleAdvSimd(sums, j0) + zero;
+        int bytes = Requantization.NarrowClamp(rs, rs, min, max).AsInt32().ToScalar();
+        for (int t = 0; t < Math.Min(Block, _n - j0); t++) output[j0 + t] = (sbyte)(bytes >> (8 * t));
     }
 
     /// <summary>Sums of the 4 outputs from <paramref name="j0"/> with this kernel's dot products.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector128<int> DotAdvSimd(int j0) =>
-        _isa == Isa.AdvSimdDot ? DotSdot(j0) : _separatePairs ? DotPairs<SeparateProducts>(j0) : DotPairs<FusedProducts>(j0);
+        _isa == Isa.AdvSimdDot ? DotSdot(j0) : _separatePairs ? DotPairs<SeparateProducts, OneRow>(j0).Item1 : DotPairs<FusedProducts, OneRow>(j0).Item1;
+
+    /// <summary>AdvSimd: sums of the 4 outputs from <paramref name="j0"/> for both rows in <c>_row8</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private (Vector128<int>, Vector128<int>) DotPairsTwoRows(int j0) =>
+        _separatePairs ? DotPairs<SeparateProducts, TwoRows>(j0) : DotPairs<FusedProducts, TwoRows>(j0);
 
     /// <summary>Bias plus <paramref name="sums"/> of the 4 outputs from <paramref name="j0"/>, rescaled lane by lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -479,11 +514,31 @@ internal sealed class GemmInt8Vector : OpKernel
             AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(xLo, wLo)), AdvSimd.MultiplyWideningLower(xHi, wHi));
     }
 
-    /// <summary>AdvSimd without SDOT: sums of 4 outputs, 16 columns per step, each row load pair feeding 4 weight rows.</summary>
-    private unsafe Vector128<int> DotPairs<TProducts>(int j0) where TProducts : struct, IProducts
+    /// <summary>How many rows of <c>_row8</c> one pass of <see cref="DotPairs{TProducts, TRows}"/> multiplies.</summary>
+    private interface IRows
+    {
+        static abstract bool Two { get; }
+    }
+
+    private readonly struct OneRow : IRows
+    {
+        public static bool Two => false;
+    }
+
+    /// <summary>Both halves of <c>_row8</c>: each weight load feeds two rows.</summary>
+    private readonly struct TwoRows : IRows
+    {
+        public static bool Two => true;
+    }
+
+    /// <summary>
+    /// AdvSimd without SDOT: sums of 4 outputs for one or two rows, 16 columns per step, each row load pair feeding
+    /// 4 weight rows (the second row's sums are zero for <see cref="OneRow"/>).
+    /// </summary>
+    private unsafe (Vector128<int>, Vector128<int>) DotPairs<TProducts, TRows>(int j0) where TProducts : struct, IProducts where TRows : struct, IRows
     {
         nint k = _paddedK;
-        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
         fixed (sbyte* row = _row8)
         fixed (sbyte* weights = _weights8)
         {
@@ -500,9 +555,17 @@ internal sealed class GemmInt8Vector : OpKernel
                 s1 = TProducts.Add(s1, xl, xh, l1, h1);
                 s2 = TProducts.Add(s2, xl, xh, l2, h2);
                 s3 = TProducts.Add(s3, xl, xh, l3, h3);
+                if (TRows.Two)
+                {
+                    var (ul, uh) = AdvSimd.Arm64.LoadPairVector64(x + k);
+                    t0 = TProducts.Add(t0, ul, uh, l0, h0);
+                    t1 = TProducts.Add(t1, ul, uh, l1, h1);
+                    t2 = TProducts.Add(t2, ul, uh, l2, h2);
+                    t3 = TProducts.Add(t3, ul, uh, l3, h3);
+                }
             }
         }
-        return Sum4(s0, s1, s2, s3);
+        return (Sum4(s0, s1, s2, s3), TRows.Two ? Sum4(t0, t1, t2, t3) : default);
     }
 
     private Vector128<int> DotSdot(int j0)
