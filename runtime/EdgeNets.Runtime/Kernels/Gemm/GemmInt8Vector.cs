@@ -190,43 +190,51 @@ internal sealed class GemmInt8Vector : OpKernel
     /// <summary>
     /// AdvSimd and SDOT: 4 outputs' sums as one vector, requantized in that vector with each output's own multiplier
     /// and shift; 8 outputs (two such vectors) narrowed and stored together while whole. AdvSimd takes rows two at a
-    /// time, each weight load feeding both.
+    /// time, each weight load feeding both (SDOT's loads are already one per 16 products).
     /// </summary>
     private void RunAdvSimd(ReadOnlySpan<sbyte> a, Span<sbyte> y)
     {
         var zero = Vector128.Create(_outputZeroPoint);
         var min = Vector64.Create((sbyte)_min);
         var max = Vector64.Create((sbyte)_max);
-        // A pair advances r once more, where its second output row is sliced.
-        for (int r = 0; r < _rows; r++)
+        int r = 0;
+        for (; _isa == Isa.AdvSimd && r + 1 < _rows; r += 2)
         {
-            bool pair = _isa == Isa.AdvSimd && r + 1 < _rows;
             a.Slice(r * _k, _k).CopyTo(_row8);
-            if (pair) a.Slice((r + 1) * _k, _k).CopyTo(_row8.AsSpan(_paddedK));
-            var output0 = y.Slice(r * _n, _n);
-            var output1 = pair ? y.Slice(++r * _n, _n) : default;
-            int j0 = 0;
-            for (; j0 + 2 * Block <= _n; j0 += 2 * Block)
-            {
-                if (pair)
-                {
-                    var (s0, t0) = DotPairsTwoRows(j0);
-                    var (s1, t1) = DotPairsTwoRows(j0 + Block);
-                    Store8(output0, j0, s0, s1, zero, min, max);
-                    Store8(output1, j0, t0, t1, zero, min, max);
-                }
-                else Store8(output0, j0, DotAdvSimd(j0), DotAdvSimd(j0 + Block), zero, min, max);
-            }
-            for (; j0 < _n; j0 += Block)
-            {
-                if (pair)
-                {
-                    var (s, t) = DotPairsTwoRows(j0);
-                    StoreBlock(output0, j0, s, zero, min, max);
-                    StoreBlock(output1, j0, t, zero, min, max);
-                }
-                else StoreBlock(output0, j0, DotAdvSimd(j0), zero, min, max);
-            }
+            a.Slice((r + 1) * _k, _k).CopyTo(_row8.AsSpan(_paddedK));
+            RowPair(y.Slice(r * _n, _n), y.Slice((r + 1) * _n, _n), zero, min, max);
+        }
+        for (; r < _rows; r++)
+        {
+            a.Slice(r * _k, _k).CopyTo(_row8);
+            Row(y.Slice(r * _n, _n), zero, min, max);
+        }
+    }
+
+    /// <summary>One row's outputs from the row at the start of <c>_row8</c>.</summary>
+    private void Row(Span<sbyte> output, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        int j0 = 0;
+        for (; j0 + 2 * Block <= _n; j0 += 2 * Block) Store8(output, j0, DotAdvSimd(j0), DotAdvSimd(j0 + Block), zero, min, max);
+        for (; j0 < _n; j0 += Block) StoreBlock(output, j0, DotAdvSimd(j0), zero, min, max);
+    }
+
+    /// <summary>AdvSimd: two rows' outputs from both halves of <c>_row8</c>.</summary>
+    private void RowPair(Span<sbyte> output0, Span<sbyte> output1, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        int j0 = 0;
+        for (; j0 + 2 * Block <= _n; j0 += 2 * Block)
+        {
+            var (s0, t0) = DotPairsTwoRows(j0);
+            var (s1, t1) = DotPairsTwoRows(j0 + Block);
+            Store8(output0, j0, s0, s1, zero, min, max);
+            Store8(output1, j0, t0, t1, zero, min, max);
+        }
+        for (; j0 < _n; j0 += Block)
+        {
+            var (s, t) = DotPairsTwoRows(j0);
+            StoreBlock(output0, j0, s, zero, min, max);
+            StoreBlock(output1, j0, t, zero, min, max);
         }
     }
 
