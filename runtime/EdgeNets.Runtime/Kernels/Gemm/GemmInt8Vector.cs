@@ -17,6 +17,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// smlal of 16 columns into 8 int16 lanes of two products each, sadalp into int32; each smull widened on its own when
 /// a weight is −128, where two products may overflow int16); the AVX-VNNI variant (vpdpbusd: unsigned
 /// bytes times signed) stores the row as A + 128 and folds −(za + 128)·Σ_k W[j, k]. All sums wrap in int32 like the reference's.
+/// Every variant but the 128-bit fallback requantizes a block's outputs together in vectors (per-lane multipliers and shifts).
 /// <para>
 /// AVX-VNNI works the other way round: each vpdpbusd multiplies 4 consecutive row bytes, broadcast, by the weights of
 /// 8 outputs at those 4 columns, so a vector accumulates 8 whole outputs and needs no horizontal sums; 8 such vectors
@@ -35,7 +36,11 @@ internal sealed class GemmInt8Vector : OpKernel
     private readonly int _a, _y, _rows, _n, _k, _paddedK;
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
-    /// <summary>AVX2 and AVX-VNNI: per output, the left and right shift of its rescale and the right shift's remainder mask, padded to whole blocks.</summary>
+    /// <summary>
+    /// Per output, padded to whole blocks. AVX2 and AVX-VNNI: the left and right shift of its rescale and the right
+    /// shift's remainder mask. AdvSimd and SDOT: <see cref="Requantization.Rescale(Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int})"/>'s
+    /// operands, the right shift negated (SRSHL shifts right by a negative count) and the mask int.MinValue where the shift is negative.
+    /// </summary>
     private readonly int[] _leftShifts = [], _rightShifts = [], _masks = [], _paddedMultipliers = [], _paddedBias = [];
     private readonly short[] _weights16 = [], _row16 = [];
     private readonly sbyte[] _weights8 = [], _row8 = [];
@@ -77,8 +82,8 @@ internal sealed class GemmInt8Vector : OpKernel
         if (isa.UsesQuads())
         {
             _weights8 = new sbyte[paddedN * _paddedK];
-            // AVX-VNNI takes rows two at a time (each weight load then feeds both).
-            _row8 = new sbyte[(isa == Isa.AvxVnni ? 2 : 1) * _paddedK];
+            // AVX-VNNI and AdvSimd take rows two at a time (each weight load then feeds both).
+            _row8 = new sbyte[(isa is Isa.AvxVnni or Isa.AdvSimd ? 2 : 1) * _paddedK];
             int storedZeroPoint = isa.StoredZeroPoint(_inputZeroPoint);
             for (int j = 0; j < _n; j++)
             {
@@ -91,8 +96,9 @@ internal sealed class GemmInt8Vector : OpKernel
                 _bias[j] -= storedZeroPoint * sum;
             }
         }
-        if (isa is Isa.Avx2 or Isa.AvxVnni)
+        if (isa is Isa.Avx2 or Isa.AvxVnni or Isa.AdvSimd or Isa.AdvSimdDot)
         {
+            bool arm = isa is Isa.AdvSimd or Isa.AdvSimdDot;
             _leftShifts = new int[paddedN];
             _rightShifts = new int[paddedN];
             _masks = new int[paddedN];
@@ -101,8 +107,8 @@ internal sealed class GemmInt8Vector : OpKernel
             for (int j = 0; j < _n; j++)
             {
                 _leftShifts[j] = Math.Max(0, _shifts[j]);
-                _rightShifts[j] = Math.Max(0, -_shifts[j]);
-                _masks[j] = (int)((1L << _rightShifts[j]) - 1);
+                _rightShifts[j] = arm ? Math.Min(0, _shifts[j]) : Math.Max(0, -_shifts[j]);
+                _masks[j] = arm ? (_shifts[j] < 0 ? int.MinValue : 0) : (int)((1L << _rightShifts[j]) - 1);
                 _paddedMultipliers[j] = _multipliers[j];
                 _paddedBias[j] = _bias[j];
             }
@@ -151,12 +157,16 @@ internal sealed class GemmInt8Vector : OpKernel
             RunVnni(a, y);
             return;
         }
+        if (_isa is Isa.AdvSimd or Isa.AdvSimdDot)
+        {
+            RunAdvSimd(a, y);
+            return;
+        }
         Span<int> sums = stackalloc int[8];
         for (int r = 0; r < _rows; r++)
         {
             var row = a.Slice(r * _k, _k);
-            if (_isa is Isa.AdvSimdDot or Isa.AdvSimd) row.CopyTo(_row8);
-            else Widen(row, _row16, _inputZeroPoint);
+            Widen(row, _row16, _inputZeroPoint);
             var output = y.Slice(r * _n, _n);
             for (int j0 = 0; j0 < _n; j0 += _block)
             {
@@ -165,18 +175,8 @@ internal sealed class GemmInt8Vector : OpKernel
                     RequantizeAvx2(DotAvx2(j0), j0, output);
                     continue;
                 }
-                switch (_isa)
-                {
-                    case Isa.Vector128:
-                        if (AdvSimd.IsSupported) DotNeon(j0, sums);
-                        else DotSse(j0, sums);
-                        break;
-                    case Isa.AdvSimd:
-                        if (_separatePairs) DotPairs<SeparateProducts>(j0, sums);
-                        else DotPairs<FusedProducts>(j0, sums);
-                        break;
-                    default: DotSdot(j0, sums); break;
-                }
+                if (AdvSimd.IsSupported) DotNeon(j0, sums);
+                else DotSse(j0, sums);
                 int end = Math.Min(_block, _n - j0);
                 for (int t = 0; t < end; t++)
                 {
@@ -186,6 +186,99 @@ internal sealed class GemmInt8Vector : OpKernel
             }
         }
     }
+
+    /// <summary>
+    /// AdvSimd and SDOT: 4 outputs' sums as one vector, requantized in that vector with each output's own multiplier
+    /// and shift; 8 outputs (two such vectors) narrowed and stored together while whole. AdvSimd takes rows two at a
+    /// time, each weight load feeding both (SDOT's loads are already one per 16 products).
+    /// </summary>
+    private void RunAdvSimd(ReadOnlySpan<sbyte> a, Span<sbyte> y)
+    {
+        var zero = Vector128.Create(_outputZeroPoint);
+        var min = Vector64.Create((sbyte)_min);
+        var max = Vector64.Create((sbyte)_max);
+        int r = 0;
+        for (; _isa == Isa.AdvSimd && r + 1 < _rows; r += 2)
+        {
+            a.Slice(r * _k, _k).CopyTo(_row8);
+            a.Slice((r + 1) * _k, _k).CopyTo(_row8.AsSpan(_paddedK));
+            RowPair(y.Slice(r * _n, _n), y.Slice((r + 1) * _n, _n), zero, min, max);
+        }
+        for (; r < _rows; r++)
+        {
+            a.Slice(r * _k, _k).CopyTo(_row8);
+            Row(y.Slice(r * _n, _n), zero, min, max);
+        }
+    }
+
+    /// <summary>One row's outputs from the row at the start of <c>_row8</c>.</summary>
+    private void Row(Span<sbyte> output, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        int j0 = 0;
+        for (; j0 + 2 * Block <= _n; j0 += 2 * Block) Store8(output, j0, DotAdvSimd(j0), DotAdvSimd(j0 + Block), zero, min, max);
+        for (; j0 < _n; j0 += Block) StoreBlock(output, j0, DotAdvSimd(j0), zero, min, max);
+    }
+
+    /// <summary>AdvSimd: two rows' outputs from both halves of <c>_row8</c>.</summary>
+    private void RowPair(Span<sbyte> output0, Span<sbyte> output1, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        int j0 = 0;
+        for (; j0 + 2 * Block <= _n; j0 += 2 * Block)
+        {
+            var (s0, t0) = DotPairsTwoRows(j0);
+            var (s1, t1) = DotPairsTwoRows(j0 + Block);
+            Store8(output0, j0, s0, s1, zero, min, max);
+            Store8(output1, j0, t0, t1, zero, min, max);
+        }
+        for (; j0 < _n; j0 += Block)
+        {
+            var (s, t) = DotPairsTwoRows(j0);
+            StoreBlock(output0, j0, s, zero, min, max);
+            StoreBlock(output1, j0, t, zero, min, max);
+        }
+    }
+
+    /// <summary>The 8 outputs from <paramref name="j0"/> (all inside the row), requantized from their sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store8(Span<sbyte> output, int j0, Vector128<int> s0, Vector128<int> s1, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        var r0 = RescaleAdvSimd(s0, j0) + zero;
+        var r1 = RescaleAdvSimd(s1, j0 + Block) + zero;
+        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetReference(output), j0)), Requantization.NarrowClamp(r0, r1, min, max).AsInt64().ToScalar());
+    }
+
+    /// <summary>The outputs of the block from <paramref name="j0"/> that lie inside the row, requantized from their sums.</summary>
+    private void StoreBlock(Span<sbyte> output, int j0, Vector128<int> sums, Vector128<int> zero, Vector64<sbyte> min, Vector64<sbyte> max)
+    {
+        var rs = RescaleAdvSimd(sums, j0) + zero;
+        int bytes = Requantization.NarrowClamp(rs, rs, min, max).AsInt32().ToScalar();
+        for (int t = 0; t < Math.Min(Block, _n - j0); t++) output[j0 + t] = (sbyte)(bytes >> (8 * t));
+    }
+
+    /// <summary>Sums of the 4 outputs from <paramref name="j0"/> with this kernel's dot products.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<int> DotAdvSimd(int j0) =>
+        _isa == Isa.AdvSimdDot ? DotSdot(j0) : _separatePairs ? DotPairs<SeparateProducts, OneRow>(j0).Item1 : DotPairs<FusedProducts, OneRow>(j0).Item1;
+
+    /// <summary>AdvSimd: sums of the 4 outputs from <paramref name="j0"/> for both rows in <c>_row8</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private (Vector128<int>, Vector128<int>) DotPairsTwoRows(int j0) =>
+        _separatePairs ? DotPairs<SeparateProducts, TwoRows>(j0) : DotPairs<FusedProducts, TwoRows>(j0);
+
+    /// <summary>Bias plus <paramref name="sums"/> of the 4 outputs from <paramref name="j0"/>, rescaled lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<int> RescaleAdvSimd(Vector128<int> sums, int j0)
+    {
+        nuint j = (nuint)j0;
+        return Requantization.Rescale(sums + Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_paddedBias), j),
+            Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_paddedMultipliers), j), Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_leftShifts), j),
+            Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_rightShifts), j), Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_masks), j));
+    }
+
+    /// <summary>[Σs0, Σs1, Σs2, Σs3] by two rounds of pairwise adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sum4(Vector128<int> s0, Vector128<int> s1, Vector128<int> s2, Vector128<int> s3) =>
+        AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(s0, s1), AdvSimd.Arm64.AddPairwise(s2, s3));
 
     /// <summary>src − zeroPoint as int16; <paramref name="dst"/> past the row is left as it is.</summary>
     internal static void Widen(ReadOnlySpan<sbyte> src, Span<short> dst, int zeroPoint)
@@ -429,11 +522,31 @@ internal sealed class GemmInt8Vector : OpKernel
             AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(xLo, wLo)), AdvSimd.MultiplyWideningLower(xHi, wHi));
     }
 
-    /// <summary>AdvSimd without SDOT: sums of 4 outputs, 16 columns per step, each row load pair feeding 4 weight rows.</summary>
-    private unsafe void DotPairs<TProducts>(int j0, Span<int> sums) where TProducts : struct, IProducts
+    /// <summary>How many rows of <c>_row8</c> one pass of <see cref="DotPairs{TProducts, TRows}"/> multiplies.</summary>
+    private interface IRows
+    {
+        static abstract bool Two { get; }
+    }
+
+    private readonly struct OneRow : IRows
+    {
+        public static bool Two => false;
+    }
+
+    /// <summary>Both halves of <c>_row8</c>: each weight load feeds two rows.</summary>
+    private readonly struct TwoRows : IRows
+    {
+        public static bool Two => true;
+    }
+
+    /// <summary>
+    /// AdvSimd without SDOT: sums of 4 outputs for one or two rows, 16 columns per step, each row load pair feeding
+    /// 4 weight rows (the second row's sums are zero for <see cref="OneRow"/>).
+    /// </summary>
+    private unsafe (Vector128<int>, Vector128<int>) DotPairs<TProducts, TRows>(int j0) where TProducts : struct, IProducts where TRows : struct, IRows
     {
         nint k = _paddedK;
-        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
         fixed (sbyte* row = _row8)
         fixed (sbyte* weights = _weights8)
         {
@@ -450,15 +563,20 @@ internal sealed class GemmInt8Vector : OpKernel
                 s1 = TProducts.Add(s1, xl, xh, l1, h1);
                 s2 = TProducts.Add(s2, xl, xh, l2, h2);
                 s3 = TProducts.Add(s3, xl, xh, l3, h3);
+                if (TRows.Two)
+                {
+                    var (ul, uh) = AdvSimd.Arm64.LoadPairVector64(x + k);
+                    t0 = TProducts.Add(t0, ul, uh, l0, h0);
+                    t1 = TProducts.Add(t1, ul, uh, l1, h1);
+                    t2 = TProducts.Add(t2, ul, uh, l2, h2);
+                    t3 = TProducts.Add(t3, ul, uh, l3, h3);
+                }
             }
         }
-        sums[0] = Vector128.Sum(s0);
-        sums[1] = Vector128.Sum(s1);
-        sums[2] = Vector128.Sum(s2);
-        sums[3] = Vector128.Sum(s3);
+        return (Sum4(s0, s1, s2, s3), TRows.Two ? Sum4(t0, t1, t2, t3) : default);
     }
 
-    private void DotSdot(int j0, Span<int> sums)
+    private Vector128<int> DotSdot(int j0)
     {
         ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_row8);
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_weights8), j0 * _paddedK);
@@ -472,9 +590,6 @@ internal sealed class GemmInt8Vector : OpKernel
             s2 = Dp.DotProduct(s2, xv, Vector128.LoadUnsafe(ref w, 2 * k + i));
             s3 = Dp.DotProduct(s3, xv, Vector128.LoadUnsafe(ref w, 3 * k + i));
         }
-        sums[0] = Vector128.Sum(s0);
-        sums[1] = Vector128.Sum(s1);
-        sums[2] = Vector128.Sum(s2);
-        sums[3] = Vector128.Sum(s3);
+        return Sum4(s0, s1, s2, s3);
     }
 }
