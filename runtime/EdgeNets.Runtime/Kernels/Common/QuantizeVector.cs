@@ -87,9 +87,13 @@ internal static class QuantizeVector
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> QuantizeLanes(Vector512<float> v, Vector512<float> inverseScale, Vector512<float> zeroPoint, Vector512<int> nanResult)
+    private static Vector512<int> QuantizeLanes(Vector512<float> v, Vector512<float> inverseScale, Vector512<float> zeroPoint, Vector512<int> nanResult) =>
+        RoundToInt8(v * inverseScale, zeroPoint, nanResult);
+
+    /// <summary>t rounded half away from zero, plus the zero point, clamped to [-128, 127]; NaN lanes give <paramref name="nanResult"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<int> RoundToInt8(Vector512<float> t, Vector512<float> zeroPoint, Vector512<int> nanResult)
     {
-        var t = v * inverseScale;
         var whole = Vector512.Truncate(t);
         var awayFromZero = Vector512.GreaterThanOrEqual(Vector512.Abs(t - whole), Vector512.Create(0.5f));
         var rounded = Vector512.ConditionalSelect(awayFromZero, whole + Vector512.CopySign(Vector512.Create(1f), t), whole);
@@ -100,9 +104,13 @@ internal static class QuantizeVector
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> QuantizeLanes(Vector256<float> v, Vector256<float> inverseScale, Vector256<float> zeroPoint, Vector256<int> nanResult)
+    private static Vector256<int> QuantizeLanes(Vector256<float> v, Vector256<float> inverseScale, Vector256<float> zeroPoint, Vector256<int> nanResult) =>
+        RoundToInt8(v * inverseScale, zeroPoint, nanResult);
+
+    /// <summary>t rounded half away from zero, plus the zero point, clamped to [-128, 127]; NaN lanes give <paramref name="nanResult"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> RoundToInt8(Vector256<float> t, Vector256<float> zeroPoint, Vector256<int> nanResult)
     {
-        var t = v * inverseScale;
         var whole = Vector256.Truncate(t);
         var awayFromZero = Vector256.GreaterThanOrEqual(Vector256.Abs(t - whole), Vector256.Create(0.5f));
         var rounded = Vector256.ConditionalSelect(awayFromZero, whole + Vector256.CopySign(Vector256.Create(1f), t), whole);
@@ -113,9 +121,13 @@ internal static class QuantizeVector
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector128<int> QuantizeLanes(Vector128<float> v, Vector128<float> inverseScale, Vector128<float> zeroPoint, Vector128<int> nanResult)
+    internal static Vector128<int> QuantizeLanes(Vector128<float> v, Vector128<float> inverseScale, Vector128<float> zeroPoint, Vector128<int> nanResult) =>
+        RoundToInt8(v * inverseScale, zeroPoint, nanResult);
+
+    /// <summary>t rounded half away from zero, plus the zero point, clamped to [-128, 127]; NaN lanes give <paramref name="nanResult"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<int> RoundToInt8(Vector128<float> t, Vector128<float> zeroPoint, Vector128<int> nanResult)
     {
-        var t = v * inverseScale;
         var whole = Vector128.Truncate(t);
         var awayFromZero = Vector128.GreaterThanOrEqual(Vector128.Abs(t - whole), Vector128.Create(0.5f));
         var rounded = Vector128.ConditionalSelect(awayFromZero, whole + Vector128.CopySign(Vector128.Create(1f), t), whole);

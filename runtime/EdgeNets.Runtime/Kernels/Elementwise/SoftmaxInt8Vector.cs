@@ -80,13 +80,8 @@ internal sealed class SoftmaxInt8Vector : OpKernel
         int i = 0;
         for (; i + 8 <= _length; i += 8)
         {
-            var t = Vector256.LoadUnsafe(ref w, (nuint)i) / total / sy;
-            var whole = Vector256.Truncate(t);
-            var away = Vector256.GreaterThanOrEqual(Vector256.Abs(t - whole), Vector256.Create(0.5f));
-            var value = Vector256.ConditionalSelect(away, whole + Vector256.CopySign(Vector256.Create(1f), t), whole) + zy;
-            // NaN converts to 0, as the reference's cast does.
-            var clamped = Vector256.ConditionalSelect(Vector256.Equals(value, value), Vector256.Min(Vector256.Max(value, Vector256.Create(-128f)), Vector256.Create(127f)), Vector256<float>.Zero);
-            var ints = Vector256.ConvertToInt32(clamped);
+            // NaN gives 0, as the reference's cast does.
+            var ints = QuantizeVector.RoundToInt8(Vector256.LoadUnsafe(ref w, (nuint)i) / total / sy, zy, Vector256<int>.Zero);
             var s = Vector128.Narrow(ints.GetLower(), ints.GetUpper());
             Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref output[i]), Vector128.Narrow(s, s).AsInt64().ToScalar());
         }
@@ -102,12 +97,7 @@ internal sealed class SoftmaxInt8Vector : OpKernel
         int i = 0;
         for (; i + 4 <= _length; i += 4)
         {
-            var t = Vector128.LoadUnsafe(ref w, (nuint)i) / total / sy;
-            var whole = Vector128.Truncate(t);
-            var away = Vector128.GreaterThanOrEqual(Vector128.Abs(t - whole), Vector128.Create(0.5f));
-            var value = Vector128.ConditionalSelect(away, whole + Vector128.CopySign(Vector128.Create(1f), t), whole) + zy;
-            var clamped = Vector128.ConditionalSelect(Vector128.Equals(value, value), Vector128.Min(Vector128.Max(value, Vector128.Create(-128f)), Vector128.Create(127f)), Vector128<float>.Zero);
-            var ints = Vector128.ConvertToInt32(clamped);
+            var ints = QuantizeVector.RoundToInt8(Vector128.LoadUnsafe(ref w, (nuint)i) / total / sy, zy, Vector128<int>.Zero);
             var s = Vector128.Narrow(ints, ints);
             Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref output[i]), Vector128.Narrow(s, s).AsInt32().ToScalar());
         }
