@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -15,6 +16,8 @@ internal readonly ref struct Requantizer
 {
     private readonly ReadOnlySpan<int> _bias, _multipliers, _shifts;
     private readonly int _zeroPoint, _min, _max, _channel0;
+    /// <summary>_min and _max as int8 (both lie in [-128, 127]): the AdvSimd clamp's operands without a sign extension per use.</summary>
+    private readonly sbyte _min8, _max8;
 
     public Requantizer(ReadOnlySpan<int> bias, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int zeroPoint, int min, int max, int channel0)
     {
@@ -25,6 +28,8 @@ internal readonly ref struct Requantizer
         _min = min;
         _max = max;
         _channel0 = channel0;
+        _min8 = (sbyte)min;
+        _max8 = (sbyte)max;
     }
 
     /// <summary>Rescales 16 accumulators of channel <paramref name="m"/> (local to the group) and stores the first <paramref name="count"/>.</summary>
@@ -79,23 +84,27 @@ internal readonly ref struct Requantizer
     /// <summary>
     /// Rescales 16 accumulators of channel <paramref name="m"/> with AdvSimd and stores the first <paramref name="count"/>
     /// (1 to 16): one load of the channel's constants for both halves of a 16-pixel block. Requires AdvSimd.Arm64.
+    /// The callers' tiles keep c inside the channel arrays and the row inside <paramref name="output"/>, so the reads
+    /// and the store go through references: per channel no bounds checks between the accumulators and the store.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store16(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
     {
         if (m >= channels) return;
-        int c = _channel0 + m;
-        var bias = Vector128.Create(_bias[c]);
-        int shift = _shifts[c];
-        var bytes = Requantization.RequantizeToInt8(a0 + bias, a1 + bias, a2 + bias, a3 + bias, Vector128.Create(_multipliers[c]), Vector128.Create(shift), shift,
-            Vector128.Create(_zeroPoint), Vector128.Create((sbyte)_min), Vector128.Create((sbyte)_max));
-        var row = output.Slice(m * pixels + p0);
-        if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
+        nuint c = (nuint)(uint)(_channel0 + m);
+        Debug.Assert((int)c < _bias.Length && (int)c < _multipliers.Length && (int)c < _shifts.Length);
+        Debug.Assert(m * pixels + p0 + count <= output.Length);
+        var bias = Vector128.Create(Unsafe.Add(ref MemoryMarshal.GetReference(_bias), c));
+        int shift = Unsafe.Add(ref MemoryMarshal.GetReference(_shifts), c);
+        var bytes = Requantization.RequantizeToInt8(a0 + bias, a1 + bias, a2 + bias, a3 + bias, Vector128.Create(Unsafe.Add(ref MemoryMarshal.GetReference(_multipliers), c)),
+            Vector128.Create(shift), shift, Vector128.Create(_zeroPoint), Vector128.Create(_min8), Vector128.Create(_max8));
+        ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (nuint)(uint)(m * pixels + p0));
+        if (count == 16) bytes.StoreUnsafe(ref row);
         else
         {
             // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
             bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-            for (int i = 0; i < count; i++) row[i] = tail[i];
+            for (int i = 0; i < count; i++) Unsafe.Add(ref row, i) = tail[i];
         }
     }
 
