@@ -108,14 +108,19 @@ internal readonly ref struct Requantizer
         }
     }
 
-    /// <summary>Rescales 8 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/>.</summary>
+    /// <summary>
+    /// Rescales 8 accumulators of channel <paramref name="m"/> and stores the first <paramref name="count"/>; reads and
+    /// store through references as in the AdvSimd <see cref="Store16(Vector128{int}, Vector128{int}, Vector128{int}, Vector128{int}, int, Span{sbyte}, int, int, int, int, Span{sbyte})"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store8(Vector128<int> a0, Vector128<int> a1, int m, Span<sbyte> output, int p0, int count, int pixels, int channels, Span<sbyte> tail)
     {
         if (m >= channels) return;
-        int c = _channel0 + m;
-        var bias = Vector128.Create(_bias[c]);
-        int multiplier = _multipliers[c], shift = _shifts[c];
+        nuint c = (nuint)(uint)(_channel0 + m);
+        Debug.Assert((int)c < _bias.Length && (int)c < _multipliers.Length && (int)c < _shifts.Length);
+        Debug.Assert(m * pixels + p0 + count <= output.Length);
+        var bias = Vector128.Create(Unsafe.Add(ref MemoryMarshal.GetReference(_bias), c));
+        int multiplier = Unsafe.Add(ref MemoryMarshal.GetReference(_multipliers), c), shift = Unsafe.Add(ref MemoryMarshal.GetReference(_shifts), c);
         var zero = Vector128.Create(_zeroPoint);
         Vector128<sbyte> bytes;
         if (AdvSimd.Arm64.IsSupported)
@@ -125,7 +130,7 @@ internal readonly ref struct Requantizer
             var shiftVector = Vector128.Create(shift);
             var r0 = Requantization.Rescale(a0 + bias, m0, shiftVector, shift) + zero;
             var r1 = Requantization.Rescale(a1 + bias, m0, shiftVector, shift) + zero;
-            bytes = Requantization.NarrowClamp(r0, r1, Vector64.Create((sbyte)_min), Vector64.Create((sbyte)_max)).ToVector128Unsafe();
+            bytes = Requantization.NarrowClamp(r0, r1, Vector64.Create(_min8), Vector64.Create(_max8)).ToVector128Unsafe();
         }
         else
         {
@@ -134,13 +139,13 @@ internal readonly ref struct Requantizer
             var s = Vector128.Narrow(Requantization.Requantize(a0 + bias, multiplier, shift, zero, min, max), Requantization.Requantize(a1 + bias, multiplier, shift, zero, min, max));
             bytes = Vector128.Narrow(s, s);
         }
-        var row = output.Slice(m * pixels + p0);
-        if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(row)), bytes.AsInt64().ToScalar());
+        ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (nuint)(uint)(m * pixels + p0));
+        if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref row), bytes.AsInt64().ToScalar());
         else
         {
             // A byte loop rather than a copy call: a call here would make the JIT spill the callers' accumulators.
             bytes.StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-            for (int i = 0; i < count; i++) row[i] = tail[i];
+            for (int i = 0; i < count; i++) Unsafe.Add(ref row, i) = tail[i];
         }
     }
 }

@@ -873,6 +873,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int steps = _steps;
         nint pairRow = _rowStride * 2;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        // Locals: fields would be read again after every store.
+        int pixels = _pixels, mpg = _mpg;
         fixed (sbyte* columns = _columns8)
         fixed (int* packed = weights)
         {
@@ -898,10 +900,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     }
                     if (wk < end) PairsStep16<TProducts>(lo, lo + pairRow, wk, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23, ref a30, ref a31, ref a32, ref a33);
                     // count is 13 to 16 here: one 16-lane store per channel.
-                    requant.Store16(a00, a01, a02, a03, m0, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a10, a11, a12, a13, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a20, a21, a22, a23, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-                    requant.Store16(a30, a31, a32, a33, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+                    requant.Store16(a00, a01, a02, a03, m0, output, p0, count, pixels, mpg, tail);
+                    requant.Store16(a10, a11, a12, a13, m0 + 1, output, p0, count, pixels, mpg, tail);
+                    requant.Store16(a20, a21, a22, a23, m0 + 2, output, p0, count, pixels, mpg, tail);
+                    requant.Store16(a30, a31, a32, a33, m0 + 3, output, p0, count, pixels, mpg, tail);
                 }
             }
             for (int p0 = wide; p0 < _pixels; p0 += 8)
@@ -918,6 +920,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         where TProducts : struct, IPairProducts
     {
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        // Locals: fields would be read again after every store.
+        int pixels = _pixels, mpg = _mpg;
         int steps = _steps;
         nint pairRow = _rowStride * 2;
         for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
@@ -941,10 +945,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 a30 = TProducts.Add(a30, x0, y0, wl1, wh1);
                 a31 = TProducts.Add(a31, x1, y1, wl1, wh1);
             }
-            requant.Store8(a00, a01, m0, output, p0, count, _pixels, _mpg, tail);
-            requant.Store8(a10, a11, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-            requant.Store8(a20, a21, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-            requant.Store8(a30, a31, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a00, a01, m0, output, p0, count, pixels, mpg, tail);
+            requant.Store8(a10, a11, m0 + 1, output, p0, count, pixels, mpg, tail);
+            requant.Store8(a20, a21, m0 + 2, output, p0, count, pixels, mpg, tail);
+            requant.Store8(a30, a31, m0 + 3, output, p0, count, pixels, mpg, tail);
         }
     }
 
@@ -953,6 +957,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         where TProducts : struct, IPairProducts
     {
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        // Locals: fields would be read again after every store.
+        int pixels = _pixels, mpg = _mpg;
         int steps = _steps;
         nint pairRow = _rowStride * 2;
         for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
@@ -972,10 +978,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                 a2 = TProducts.Add(a2, x, y, wl0, wh0);
                 a3 = TProducts.Add(a3, x, y, wl1, wh1);
             }
-            requant.Store8(a0, default, m0, output, p0, count, _pixels, _mpg, tail);
-            requant.Store8(a1, default, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-            requant.Store8(a2, default, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-            requant.Store8(a3, default, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+            requant.Store8(a0, default, m0, output, p0, count, pixels, mpg, tail);
+            requant.Store8(a1, default, m0 + 1, output, p0, count, pixels, mpg, tail);
+            requant.Store8(a2, default, m0 + 2, output, p0, count, pixels, mpg, tail);
+            requant.Store8(a3, default, m0 + 3, output, p0, count, pixels, mpg, tail);
         }
     }
 
@@ -1004,6 +1010,8 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         where TProducts : struct, IPairProducts
     {
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        // Locals: fields would be read again after every store.
+        int pixels = _pixels, mpg = _mpg;
         int steps = _steps;
         nint stride = walk.StepStride, hiOffset = walk.HiOffset;
         for (int m0 = mBegin; m0 < mEnd; m0 += RowBlock)
@@ -1027,10 +1035,10 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
                     wk = end;
                 }
             }
-            requant.Store16(a00, a01, a02, a03, m0, output, p0, count, _pixels, _mpg, tail);
-            requant.Store16(a10, a11, a12, a13, m0 + 1, output, p0, count, _pixels, _mpg, tail);
-            requant.Store16(a20, a21, a22, a23, m0 + 2, output, p0, count, _pixels, _mpg, tail);
-            requant.Store16(a30, a31, a32, a33, m0 + 3, output, p0, count, _pixels, _mpg, tail);
+            requant.Store16(a00, a01, a02, a03, m0, output, p0, count, pixels, mpg, tail);
+            requant.Store16(a10, a11, a12, a13, m0 + 1, output, p0, count, pixels, mpg, tail);
+            requant.Store16(a20, a21, a22, a23, m0 + 2, output, p0, count, pixels, mpg, tail);
+            requant.Store16(a30, a31, a32, a33, m0 + 3, output, p0, count, pixels, mpg, tail);
         }
     }
 
