@@ -56,6 +56,11 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     private readonly int _inputChunks, _hiddenChunks;
     /// <summary>W (R) has no -128: two products fit one int16 lane, so both halves' products share the lanes before SADALP.</summary>
     private readonly bool _wPairs, _rPairs;
+    /// <summary>
+    /// AdvSimd (no SDOT) and W (R) has no -128: <see cref="RecurrentQuadProducts"/>, 4 rows per vector; _w8 (_r8) and
+    /// _wCorrection (_rCorrection) are in its layout.
+    /// </summary>
+    private readonly bool _wQuads, _rQuads;
 
     // Packed weights per direction: int8 as int16 [block][pair][16], float32 as [block][column][8].
     private readonly short[] _w16 = [], _r16 = [];
@@ -158,12 +163,20 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             {
                 var w = s.ConstantInput<sbyte>(RecurrentKernels.InputW);
                 var r = s.ConstantInput<sbyte>(RecurrentKernels.InputR);
-                (_w8, _wCorrection) = PackRows(w, layer.InputSize, _inputChunks, layer.XZero);
-                (_r8, _rCorrection) = PackRows(r, hidden, _hiddenChunks, layer.HZero);
-                _wScaleBias = Interleave(_wScale, _wBias);
-                _rScaleBias = Interleave(_rScale, _rBias);
                 _wPairs = !w.Contains(sbyte.MinValue);
                 _rPairs = !r.Contains(sbyte.MinValue);
+                _wQuads = _wPairs && isa == Isa.AdvSimd;
+                _rQuads = _rPairs && isa == Isa.AdvSimd;
+                var paddedRows = new int[rows];
+                for (int row = 0; row < rows; row++) paddedRows[row] = PaddedRow(row);
+                (_w8, _wCorrection) = _wQuads
+                    ? RecurrentQuadProducts.Pack(w, directions, rows, _paddedRows, paddedRows, layer.InputSize, _inputChunks, layer.XZero)
+                    : PackRows(w, layer.InputSize, _inputChunks, layer.XZero);
+                (_r8, _rCorrection) = _rQuads
+                    ? RecurrentQuadProducts.Pack(r, directions, rows, _paddedRows, paddedRows, hidden, _hiddenChunks, layer.HZero)
+                    : PackRows(r, hidden, _hiddenChunks, layer.HZero);
+                _wScaleBias = Interleave(_wScale, _wBias);
+                _rScaleBias = Interleave(_rScale, _rBias);
                 _x8 = new sbyte[layer.Steps * layer.Batch * 16 * _inputChunks];
             }
             else if (isa == Isa.AvxVnni)
@@ -673,7 +686,14 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int blocks = _paddedRows / Block, first = d * blocks + firstRow / Block;
         var output = _gr.AsSpan(firstRow, count);
         int rowOffset = d * _paddedRows + firstRow;
-        if (_rowProducts)
+        if (_rQuads)
+        {
+            int groups = _paddedRows / 4;
+            RecurrentQuadProducts.Run(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r8), (nuint)((d * _hiddenChunks * 4 * groups + firstRow / 4) * 16)),
+                groups, count / 4, _hiddenChunks, ref MemoryMarshal.GetReference(v8), ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rCorrection), rowOffset),
+                ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rScaleBias), 2 * rowOffset), ref MemoryMarshal.GetReference(output));
+        }
+        else if (_rowProducts)
         {
             nuint stride = (nuint)(_hiddenChunks * 16 * Block);
             ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_r8), (nuint)first * stride);
@@ -1150,9 +1170,24 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// <summary>W·x + Wb of direction d for all columns with the arm64 row products (SDOT: two columns at a time).</summary>
     private void InputRowProducts(int d)
     {
-        if (_isa == Isa.AdvSimdDot) InputRowProducts<DotMac>(d);
+        if (_wQuads) InputQuadProducts(d);
+        else if (_isa == Isa.AdvSimdDot) InputRowProducts<DotMac>(d);
         else if (_wPairs) InputRowProducts<PairMac>(d);
         else InputRowProducts<WideMac>(d);
+    }
+
+    /// <summary>W·x + Wb of direction d for all columns with <see cref="RecurrentQuadProducts"/>.</summary>
+    private void InputQuadProducts(int d)
+    {
+        int groups = _paddedRows / 4, chunks = _inputChunks, columns = _layer.Steps * _layer.Batch;
+        nuint width = (nuint)(16 * chunks), rows = (nuint)_paddedRows;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w8), (nuint)(d * chunks * 4 * groups * 16));
+        ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_x8);
+        ref int start = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wCorrection), d * _paddedRows);
+        ref float scaleBias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScaleBias), 2 * d * _paddedRows);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
+        for (int c = 0; c < columns; c++)
+            RecurrentQuadProducts.Run(ref w, groups, groups, chunks, ref Unsafe.Add(ref x, (nuint)c * width), ref start, ref scaleBias, ref Unsafe.Add(ref y, (nuint)c * rows));
     }
 
     private void InputRowProducts<TMac>(int d) where TMac : struct, IInt8Mac
