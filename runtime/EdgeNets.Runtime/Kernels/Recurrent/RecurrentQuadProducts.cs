@@ -12,7 +12,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// expanded by TBL to x0 x1 repeated 4 times, then x2 x3 repeated 4 times. SMULL2 + SMLAL put two products in each
 /// int16 lane (|w·x| ≤ 127·128, so two fit) and SADALP adds each row's lane pair into its int32 lane: 16 products per
 /// three instructions, and the sums come out row by row, so no reduction of partial sums is left at the end. Passes of
-/// 64 rows keep 16 accumulators in registers while the input moves along in chunks of 16 columns.
+/// 64 rows (the rest 8 rows at a time) keep their accumulators in registers while the input moves along in chunks of 16 columns.
 /// </summary>
 internal static class RecurrentQuadProducts
 {
@@ -62,6 +62,7 @@ internal static class RecurrentQuadProducts
     /// layout, <paramref name="groupsPerQuad"/> groups per quad), x holding 16·chunks int8 values, scaleBias per 4 rows
     /// their 4 scales then their 4 biases. Requires AdvSimd.Arm64.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run(ref sbyte w, int groupsPerQuad, int groups, int chunks, ref sbyte x, ref int start, ref float scaleBias, ref float y)
     {
         nuint quad = (nuint)(groupsPerQuad * QuadBytes), chunkStride = 4 * quad;
@@ -80,10 +81,13 @@ internal static class RecurrentQuadProducts
     private static Vector128<int> Mac(Vector128<int> sums, Vector128<sbyte> w, Vector128<sbyte> x) =>
         AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningUpper(w, x), w.GetLower(), x.GetLower()));
 
-    /// <summary>(float)sums · scale + bias of 4 rows (their scales and biases at <paramref name="scaleBias"/>) into y.</summary>
+    /// <summary>
+    /// (float)sums · scale + bias of 4 rows into y at <paramref name="at"/>, their scales and biases at 2·at in
+    /// <paramref name="scaleBias"/> (constant element offsets: load pairs and stores with immediate offsets).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector128<int> sums, ref float scaleBias, ref float y) =>
-        (Vector128.ConvertToSingle(sums) * Vector128.LoadUnsafe(ref scaleBias) + Vector128.LoadUnsafe(ref scaleBias, 4)).StoreUnsafe(ref y);
+    private static void Store(Vector128<int> sums, ref float scaleBias, ref float y, nuint at) =>
+        (Vector128.ConvertToSingle(sums) * Vector128.LoadUnsafe(ref scaleBias, 2 * at) + Vector128.LoadUnsafe(ref scaleBias, 2 * at + 4)).StoreUnsafe(ref y, at);
 
     /// <summary>One quad of 16 groups (64 rows) at <paramref name="p"/>: two weight vectors per load pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -155,22 +159,22 @@ internal static class RecurrentQuadProducts
             xp = ref Unsafe.Add(ref xp, 16);
         }
         while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
-        Store(a0, ref scaleBias, ref y);
-        Store(a1, ref Unsafe.Add(ref scaleBias, 8), ref Unsafe.Add(ref y, 4));
-        Store(a2, ref Unsafe.Add(ref scaleBias, 16), ref Unsafe.Add(ref y, 8));
-        Store(a3, ref Unsafe.Add(ref scaleBias, 24), ref Unsafe.Add(ref y, 12));
-        Store(a4, ref Unsafe.Add(ref scaleBias, 32), ref Unsafe.Add(ref y, 16));
-        Store(a5, ref Unsafe.Add(ref scaleBias, 40), ref Unsafe.Add(ref y, 20));
-        Store(a6, ref Unsafe.Add(ref scaleBias, 48), ref Unsafe.Add(ref y, 24));
-        Store(a7, ref Unsafe.Add(ref scaleBias, 56), ref Unsafe.Add(ref y, 28));
-        Store(a8, ref Unsafe.Add(ref scaleBias, 64), ref Unsafe.Add(ref y, 32));
-        Store(a9, ref Unsafe.Add(ref scaleBias, 72), ref Unsafe.Add(ref y, 36));
-        Store(a10, ref Unsafe.Add(ref scaleBias, 80), ref Unsafe.Add(ref y, 40));
-        Store(a11, ref Unsafe.Add(ref scaleBias, 88), ref Unsafe.Add(ref y, 44));
-        Store(a12, ref Unsafe.Add(ref scaleBias, 96), ref Unsafe.Add(ref y, 48));
-        Store(a13, ref Unsafe.Add(ref scaleBias, 104), ref Unsafe.Add(ref y, 52));
-        Store(a14, ref Unsafe.Add(ref scaleBias, 112), ref Unsafe.Add(ref y, 56));
-        Store(a15, ref Unsafe.Add(ref scaleBias, 120), ref Unsafe.Add(ref y, 60));
+        Store(a0, ref scaleBias, ref y, 0);
+        Store(a1, ref scaleBias, ref y, 4);
+        Store(a2, ref scaleBias, ref y, 8);
+        Store(a3, ref scaleBias, ref y, 12);
+        Store(a4, ref scaleBias, ref y, 16);
+        Store(a5, ref scaleBias, ref y, 20);
+        Store(a6, ref scaleBias, ref y, 24);
+        Store(a7, ref scaleBias, ref y, 28);
+        Store(a8, ref scaleBias, ref y, 32);
+        Store(a9, ref scaleBias, ref y, 36);
+        Store(a10, ref scaleBias, ref y, 40);
+        Store(a11, ref scaleBias, ref y, 44);
+        Store(a12, ref scaleBias, ref y, 48);
+        Store(a13, ref scaleBias, ref y, 52);
+        Store(a14, ref scaleBias, ref y, 56);
+        Store(a15, ref scaleBias, ref y, 60);
     }
 
     /// <summary>8 rows: <see cref="Pass16"/> with 2 accumulators.</summary>
@@ -202,7 +206,7 @@ internal static class RecurrentQuadProducts
             xp = ref Unsafe.Add(ref xp, 16);
         }
         while (Unsafe.IsAddressLessThan(ref xp, ref xEnd));
-        Store(a0, ref scaleBias, ref y);
-        Store(a1, ref Unsafe.Add(ref scaleBias, 8), ref Unsafe.Add(ref y, 4));
+        Store(a0, ref scaleBias, ref y, 0);
+        Store(a1, ref scaleBias, ref y, 4);
     }
 }

@@ -25,7 +25,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// <item>int8 on arm64 (AdvSimd, AdvSimdDot): row by row instead, 16 columns of a row per vector, 8 rows per block
 /// (<see cref="PackRows"/>), multiplied with 16 raw int8 inputs: SMULL2 + SMLAL (8 int16 lanes of two products each)
 /// + SADALP, or one SDOT, per row and 16 columns; the 4 partial sums of each row are added pairwise at the end. Each
-/// row's sums start from -(zero point of x or h)·Σ w, which makes them Σ (x - zx)·w exactly.</item>
+/// row's sums start from -(zero point of x or h)·Σ w, which makes them Σ (x - zx)·w exactly. Without SDOT and with
+/// weights free of -128, <see cref="RecurrentQuadProducts"/> instead: 4 rows per int32 vector, no partial sums to add.</item>
 /// <item>The input products W·x + Wb of all time steps are computed before the recurrence walks them.</item>
 /// <item>int8 GRU (linear_before_reset = 1, default activations) on AVX-512 and AVX-VNNI: each step computes the r rows'
 /// products and sigmoids, the h rows' products and tanh, then the z rows' (<see cref="FusedGruCellInt8"/>,
