@@ -91,7 +91,7 @@ public static class OptimizedKernels
             string concat = $"ConcatInt8_{isa}";
             list.Add(KernelEntry.Variant(concat, OpType.Concat, DataType.Int8, isa, s => new ConcatInt8(s, isa, concat)));
         }
-        foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
+        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
             string layerNorm = $"LayerNormInt8_{isa}", softmax = $"SoftmaxInt8_{isa}";
             list.Add(KernelEntry.Variant(layerNorm, OpType.LayerNorm, DataType.Int8, isa, s => new LayerNormInt8Vector(s, isa, layerNorm)));
