@@ -35,8 +35,11 @@ public static class OptimizedKernels
             string gemm = $"GemmInt8_{isa}";
             list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, isa, gemm), GemmInt8Vector.CanHandle));
         }
-        list.Add(KernelEntry.Variant("BroadcastGemmInt8_Avx2", OpType.Gemm, DataType.Int8, Isa.Avx2, s => new GemmInt8BroadcastRows(s, "BroadcastGemmInt8_Avx2"),
-            GemmInt8BroadcastRows.CanHandle));
+        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot })
+        {
+            string name = $"BroadcastGemmInt8_{isa}";
+            list.Add(KernelEntry.Variant(name, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8BroadcastRows(s, isa, name), GemmInt8BroadcastRows.CanHandle));
+        }
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot, Isa.AdvSimd })
         {
             string name = $"MatMulInt8_{isa}";
