@@ -35,8 +35,11 @@ public static class OptimizedKernels
             string gemm = $"GemmInt8_{isa}";
             list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, isa, gemm), GemmInt8Vector.CanHandle));
         }
-        list.Add(KernelEntry.Variant("BroadcastGemmInt8_Avx2", OpType.Gemm, DataType.Int8, Isa.Avx2, s => new GemmInt8BroadcastRows(s, "BroadcastGemmInt8_Avx2"),
-            GemmInt8BroadcastRows.CanHandle));
+        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot })
+        {
+            string name = $"BroadcastGemmInt8_{isa}";
+            list.Add(KernelEntry.Variant(name, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8BroadcastRows(s, isa, name), GemmInt8BroadcastRows.CanHandle));
+        }
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot, Isa.AdvSimd })
         {
             string name = $"MatMulInt8_{isa}";
@@ -91,7 +94,7 @@ public static class OptimizedKernels
             string concat = $"ConcatInt8_{isa}";
             list.Add(KernelEntry.Variant(concat, OpType.Concat, DataType.Int8, isa, s => new ConcatInt8(s, isa, concat)));
         }
-        foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
+        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
             string layerNorm = $"LayerNormInt8_{isa}", softmax = $"SoftmaxInt8_{isa}";
             list.Add(KernelEntry.Variant(layerNorm, OpType.LayerNorm, DataType.Int8, isa, s => new LayerNormInt8Vector(s, isa, layerNorm)));

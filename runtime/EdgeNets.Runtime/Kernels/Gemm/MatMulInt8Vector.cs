@@ -211,15 +211,6 @@ internal sealed class MatMulInt8Vector : OpKernel
         }
     }
 
-    /// <summary>8 requantized lanes to <paramref name="output"/> from <paramref name="j"/> (fewer at the end of the row).</summary>
-    private void Store8(Vector256<int> sums, Span<sbyte> output, int j)
-    {
-        var r = Requantization.Requantize(sums, _multiplier, _shift, Vector256.Create(_zy), Vector256.Create(_min), Vector256.Create(_max));
-        var s = Vector128.Narrow(r.GetLower(), r.GetUpper());
-        long bytes = Vector128.Narrow(s, s).AsInt64().ToScalar();
-        StoreBytes(bytes, output, j, 8);
-    }
-
     internal static void StoreBytes(long bytes, Span<sbyte> output, int j, int lanes)
     {
         int count = Math.Min(lanes, output.Length - j);
@@ -228,7 +219,8 @@ internal sealed class MatMulInt8Vector : OpKernel
             for (int t = 0; t < count; t++) output[j + t] = (sbyte)(bytes >> (8 * t));
     }
 
-    private static void Store16(Vector128<sbyte> bytes, Span<sbyte> output, int j)
+    /// <summary>16 bytes to <paramref name="output"/> from <paramref name="j"/> (fewer at the end of the row).</summary>
+    internal static void Store16(Vector128<sbyte> bytes, Span<sbyte> output, int j)
     {
         if (j + 16 <= output.Length) bytes.StoreUnsafe(ref output[j]);
         else
@@ -241,108 +233,33 @@ internal sealed class MatMulInt8Vector : OpKernel
     private void RowAvx2(ReadOnlySpan<sbyte> row, Span<sbyte> output)
     {
         GemmInt8Vector.Widen(row, _row16, _za);
-        RowPairsAvx2(_row16, _packed16, _paddedK, _paddedN, output, new TensorRequantization(this));
-    }
-
-    /// <summary>How 8 column sums of a row reach the output (<see cref="RowPairsAvx2"/>).</summary>
-    internal interface IStore8
-    {
-        void Store(Vector256<int> sums, Span<sbyte> output, int j);
-    }
-
-    /// <summary>One (multiplier, shift) pair for the whole tensor.</summary>
-    private readonly struct TensorRequantization(MatMulInt8Vector kernel) : IStore8
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(Vector256<int> sums, Span<sbyte> output, int j) => kernel.Store8(sums, output, j);
-    }
-
-    /// <summary>
-    /// One output row from a row widened to int16 (<paramref name="row"/>, <paramref name="paddedK"/> long) and int16
-    /// pairs [p/2][column][2] (<paramref name="paddedN"/> columns, whole groups of 8): 32 columns per pass while they
-    /// last, then 8. Requires AVX2.
-    /// </summary>
-    internal static void RowPairsAvx2<TStore>(short[] row, short[] packed, int paddedK, int paddedN, Span<sbyte> output, TStore store)
-        where TStore : struct, IStore8
-    {
-        ref short x = ref MemoryMarshal.GetArrayDataReference(row);
-        ref short w = ref MemoryMarshal.GetArrayDataReference(packed);
-        nuint pairStride = (nuint)paddedN * 2;
-        int j0 = 0;
-        for (; j0 + 32 <= paddedN; j0 += 32)
-        {
-            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-            ref short col = ref Unsafe.Add(ref w, 2 * j0);
-            for (nuint p = 0, o = 0; p < (nuint)paddedK; p += 2, o += pairStride)
-            {
-                var xv = Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16();
-                s0 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o));
-                s1 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 16));
-                s2 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 32));
-                s3 += Avx2.MultiplyAddAdjacent(xv, Vector256.LoadUnsafe(ref col, o + 48));
-            }
-            store.Store(s0, output, j0);
-            store.Store(s1, output, j0 + 8);
-            store.Store(s2, output, j0 + 16);
-            store.Store(s3, output, j0 + 24);
-        }
-        for (; j0 < paddedN; j0 += 8)
-        {
-            // Two chains, even and odd pairs, halve the wait on each multiply-add.
-            Vector256<int> even = default, odd = default;
-            ref short col = ref Unsafe.Add(ref w, 2 * j0);
-            nuint p = 0, o = 0;
-            for (; p + 4 <= (nuint)paddedK; p += 4, o += 2 * pairStride)
-            {
-                even += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector256.LoadUnsafe(ref col, o));
-                odd += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p + 2))).AsInt16(), Vector256.LoadUnsafe(ref col, o + pairStride));
-            }
-            if (p < (nuint)paddedK)
-                even += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector256.LoadUnsafe(ref col, o));
-            store.Store(even + odd, output, j0);
-        }
+        Int16Pairs.Row<Vector256<int>, Pairs256, TensorRequantization>(_row16, _packed16, _paddedK, _paddedN, output, new TensorRequantization(this));
     }
 
     private void RowAvx512(ReadOnlySpan<sbyte> row, Span<sbyte> output)
     {
         GemmInt8Vector.Widen(row, _row16, _za);
-        ref short x = ref MemoryMarshal.GetArrayDataReference(_row16);
-        ref short w = ref MemoryMarshal.GetArrayDataReference(_packed16);
-        nuint pairStride = (nuint)_paddedN * 2;
-        var zero = Vector512.Create(_zy);
-        var min = Vector512.Create(_min);
-        var max = Vector512.Create(_max);
-        int j0 = 0;
-        for (; j0 + 64 <= _paddedN; j0 += 64)
+        Int16Pairs.Row<Vector512<int>, Pairs512, TensorRequantization>(_row16, _packed16, _paddedK, _paddedN, output, new TensorRequantization(this));
+    }
+
+    /// <summary>One (multiplier, shift) pair for the whole tensor.</summary>
+    private readonly struct TensorRequantization(MatMulInt8Vector kernel) : IPairStore
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector256<int> sums, Span<sbyte> output, int j)
         {
-            Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default;
-            ref short col = ref Unsafe.Add(ref w, 2 * j0);
-            for (nuint p = 0, o = 0; p < (nuint)_paddedK; p += 2, o += pairStride)
-            {
-                var xv = Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16();
-                s0 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o));
-                s1 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o + 32));
-                s2 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o + 64));
-                s3 += Avx512BW.MultiplyAddAdjacent(xv, Vector512.LoadUnsafe(ref col, o + 96));
-            }
-            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s0, _multiplier, _shift, zero, min, max)), output, j0);
-            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s1, _multiplier, _shift, zero, min, max)), output, j0 + 16);
-            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s2, _multiplier, _shift, zero, min, max)), output, j0 + 32);
-            Store16(Requantization.NarrowToInt8(Requantization.Requantize(s3, _multiplier, _shift, zero, min, max)), output, j0 + 48);
+            var k = kernel;
+            var r = Requantization.Requantize(sums, k._multiplier, k._shift, Vector256.Create(k._zy), Vector256.Create(k._min), Vector256.Create(k._max));
+            var s = Vector128.Narrow(r.GetLower(), r.GetUpper());
+            StoreBytes(Vector128.Narrow(s, s).AsInt64().ToScalar(), output, j, 8);
         }
-        for (; j0 < _paddedN; j0 += 16)
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector512<int> sums, Span<sbyte> output, int j)
         {
-            Vector512<int> even = default, odd = default;
-            ref short col = ref Unsafe.Add(ref w, 2 * j0);
-            nuint p = 0, o = 0;
-            for (; p + 4 <= (nuint)_paddedK; p += 4, o += 2 * pairStride)
-            {
-                even += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector512.LoadUnsafe(ref col, o));
-                odd += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p + 2))).AsInt16(), Vector512.LoadUnsafe(ref col, o + pairStride));
-            }
-            if (p < (nuint)_paddedK)
-                even += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref Unsafe.Add(ref x, p))).AsInt16(), Vector512.LoadUnsafe(ref col, o));
-            Store16(Requantization.NarrowToInt8(Requantization.Requantize(even + odd, _multiplier, _shift, zero, min, max)), output, j0);
+            var k = kernel;
+            var r = Requantization.Requantize(sums, k._multiplier, k._shift, Vector512.Create(k._zy), Vector512.Create(k._min), Vector512.Create(k._max));
+            Store16(Requantization.NarrowToInt8(r), output, j);
         }
     }
 
@@ -392,44 +309,26 @@ internal sealed class MatMulInt8Vector : OpKernel
         Store16(bytes, output, j0);
     }
 
-    /// <summary>sdot of 16 columns (4 per vector) by quadruplet <paramref name="quad"/> of <paramref name="x"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void QuadStep(ref Vector128<int> s0, ref Vector128<int> s1, ref Vector128<int> s2, ref Vector128<int> s3, ref sbyte col, Vector128<sbyte> x,
-        [ConstantExpected(Max = (byte)3)] byte quad)
-    {
-        s0 = Dp.DotProductBySelectedQuadruplet(s0, Vector128.LoadUnsafe(ref col), x, quad);
-        s1 = Dp.DotProductBySelectedQuadruplet(s1, Vector128.LoadUnsafe(ref col, 16), x, quad);
-        s2 = Dp.DotProductBySelectedQuadruplet(s2, Vector128.LoadUnsafe(ref col, 32), x, quad);
-        s3 = Dp.DotProductBySelectedQuadruplet(s3, Vector128.LoadUnsafe(ref col, 48), x, quad);
-    }
-
     private void RowSdot(ReadOnlySpan<sbyte> row, Span<sbyte> output)
     {
-        row.CopyTo(_row8);
-        int rowSum = 0;
-        foreach (sbyte v in row) rowSum += v;
-        var rowTerm = Vector128.Create(_zb * rowSum);
-        ref sbyte x = ref MemoryMarshal.GetArrayDataReference(_row8);
-        ref sbyte w = ref MemoryMarshal.GetArrayDataReference(_packed8);
-        nuint quadStride = (nuint)_paddedN * 4;
-        for (int j0 = 0; j0 < _paddedN; j0 += 16)
+        ref sbyte x = ref Int8Quads.PaddedRow(row, _row8);
+        var rowTerm = Vector128.Create(_zb * Int8Quads.Sum(ref x, _paddedK));
+        Int8Quads.Row(ref x, _packed8, _paddedK, _paddedN, output, new ZeroPointTerms(this, rowTerm));
+    }
+
+    /// <summary>The zero points' terms (row's and column's), then the tensor's requantization.</summary>
+    private readonly struct ZeroPointTerms(MatMulInt8Vector kernel, Vector128<int> rowTerm) : IQuadStore
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector128<int> s0, Vector128<int> s1, Vector128<int> s2, Vector128<int> s3, Span<sbyte> output, int j0)
         {
-            Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
-            ref sbyte col = ref Unsafe.Add(ref w, 4 * j0);
-            for (nuint p = 0, o = 0; p < (nuint)_paddedK; p += 16, o += 4 * quadStride)
-            {
-                var xv = Vector128.LoadUnsafe(ref x, p);
-                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o), xv, 0);
-                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o + quadStride), xv, 1);
-                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o + 2 * quadStride), xv, 2);
-                QuadStep(ref s0, ref s1, ref s2, ref s3, ref Unsafe.Add(ref col, o + 3 * quadStride), xv, 3);
-            }
-            ref int terms = ref _columnTerms[j0];
+            var k = kernel;
+            ref int terms = ref k._columnTerms[j0];
             s0 -= rowTerm + Vector128.LoadUnsafe(ref terms);
             s1 -= rowTerm + Vector128.LoadUnsafe(ref terms, 4);
             s2 -= rowTerm + Vector128.LoadUnsafe(ref terms, 8);
             s3 -= rowTerm + Vector128.LoadUnsafe(ref terms, 12);
-            StoreAdvSimd(s0, s1, s2, s3, output, j0);
+            k.StoreAdvSimd(s0, s1, s2, s3, output, j0);
         }
     }
 }

@@ -8,7 +8,8 @@ public static class NormalizationSelection
     public static SelectionPolicy[] Policies { get; } =
     [
         new(OpType.LayerNorm, DataType.Int8,
-            new Candidate("LayerNormInt8_Avx2", "4 doubles per step; the squared deviations summed in index order"),
-            new Candidate("LayerNormInt8_Vector128", "2 doubles per step; the squared deviations summed in index order")),
+            new Candidate("LayerNormInt8_Avx512", "8 doubles per step; exact integer sums for rows of 2^m values, else the squared deviations in index order"),
+            new Candidate("LayerNormInt8_Avx2", "4 doubles per step; exact integer sums for rows of 2^m values, else the squared deviations in index order"),
+            new Candidate("LayerNormInt8_Vector128", "2 doubles per step; exact integer sums for rows of 2^m values, else the squared deviations in index order")),
     ];
 }

@@ -47,6 +47,9 @@ public static partial class KernelCases
         yield return ([1, 64, 64], 192);
         yield return ([9, 17], 33);
         yield return ([16, 3], 7);
+        // Rows of whole 16-byte groups, which the SDOT broadcast variant reads in place; outputs off its blocks of 16.
+        yield return ([10, 32], 20);
+        yield return ([1, 16, 128], 70);
     }
 
     private static KernelCase GemmInt8(Random rng, int[] shapeA, int n, bool converterWeights = false, bool extreme = false)
