@@ -127,28 +127,38 @@ internal sealed class ConvTransposeInt8Gemm : OpKernel
     private void PackPairs(ReadOnlySpan<sbyte> x, int channels)
     {
         int zx = _inputZeroPoint, pixels = _pixels, padded = _paddedPixels;
-        var pairs = _pairs.AsSpan();
+        var pairs = MemoryMarshal.Cast<short, int>(_pairs.AsSpan());
+        var zero = Vector128.Create(zx);
         for (int step = 0; step < _steps; step++)
         {
-            var row = pairs.Slice(step * padded * 2, padded * 2);
+            var row = pairs.Slice(step * padded, padded);
             var first = x.Slice(2 * step * pixels, pixels);
-            if (2 * step + 1 < channels)
+            var second = 2 * step + 1 < channels ? x.Slice((2 * step + 1) * pixels, pixels) : default;
+            ref int target = ref MemoryMarshal.GetReference(row);
+            // An unpaired last channel (b = 0) must store 0, not −zx.
+            var secondZero = second.IsEmpty ? Vector128<int>.Zero : zero;
+            int p = 0;
+            for (; p + 16 <= pixels; p += 16)
             {
-                var second = x.Slice((2 * step + 1) * pixels, pixels);
-                for (int p = 0; p < pixels; p++)
-                {
-                    row[2 * p] = (short)(first[p] - zx);
-                    row[2 * p + 1] = (short)(second[p] - zx);
-                }
+                var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(first), (nuint)p));
+                var (b0, b1) = second.IsEmpty ? (default, default) : Vector128.Widen(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(second), (nuint)p));
+                Pair(a0, b0, zero, secondZero, ref Unsafe.Add(ref target, p));
+                Pair(a1, b1, zero, secondZero, ref Unsafe.Add(ref target, p + 8));
             }
-            else
-                for (int p = 0; p < pixels; p++)
-                {
-                    row[2 * p] = (short)(first[p] - zx);
-                    row[2 * p + 1] = 0;
-                }
+            for (; p < pixels; p++)
+                row[p] = (first[p] - zx) & 0xFFFF | (second.IsEmpty ? 0 : (second[p] - zx) << 16);
             // Padded pixels stay zero from construction.
         }
+    }
+
+    /// <summary>Pixels of two channels as int16 pairs (a − za, b − zb), one int32 per pixel.</summary>
+    private static void Pair(Vector128<short> a, Vector128<short> b, Vector128<int> za, Vector128<int> zb, ref int destination)
+    {
+        var low = Vector128.Create(0xFFFF);
+        var (a0, a1) = Vector128.Widen(a);
+        var (b0, b1) = Vector128.Widen(b);
+        ((a0 - za) & low | (b0 - zb) << 16).StoreUnsafe(ref destination);
+        ((a1 - za) & low | (b1 - zb) << 16).StoreUnsafe(ref destination, 4);
     }
 
     private void Gemm512(ReadOnlySpan<int> weights)
@@ -332,7 +342,11 @@ internal sealed class ConvTransposeInt8Gemm : OpKernel
             }
     }
 
-    /// <summary>col2im: each GEMM row (m, kh, kw) added, input row by input row, to the output pixels its tap reaches.</summary>
+    /// <summary>
+    /// col2im: each GEMM row (m, kh, kw) added, input row by input row, to the output pixels its tap reaches. Kernels
+    /// 2 wide at stride 2 with no left pad and room for every tap (the U-Net's 2x2/2) add the rows of kw = 0 and 1
+    /// together, interleaved, as one contiguous run.
+    /// </summary>
     private void Scatter()
     {
         var g = _g;
@@ -340,16 +354,29 @@ internal sealed class ConvTransposeInt8Gemm : OpKernel
         acc.Clear();
         var columns = _columns.AsSpan();
         int kernelSize = g.KernelH * g.KernelW;
+        bool interleave = g.KernelW == 2 && g.StrideW == 2 && g.DilationW == 1 && g.PadLeft == 0 && 2 * g.W <= g.OutW
+            && (Sse2.IsSupported || AdvSimd.Arm64.IsSupported);
         for (int r = 0; r < _rows; r++)
         {
             int m = r / kernelSize, kh = r % kernelSize / g.KernelW, kw = r % g.KernelW;
+            var plane = acc.Slice(m * _paddedOutPixels, _outPixels);
+            var column = columns.Slice(r * _paddedPixels, _pixels);
+            if (interleave)
+            {
+                var next = columns.Slice((r + 1) * _paddedPixels, _pixels);
+                for (int ih = 0; ih < g.H; ih++)
+                {
+                    int oh = ih * g.StrideH - g.PadTop + kh * g.DilationH;
+                    if ((uint)oh < (uint)g.OutH) AddInterleaved(plane.Slice(oh * g.OutW, 2 * g.W), column.Slice(ih * g.W, g.W), next.Slice(ih * g.W, g.W));
+                }
+                r++;
+                continue;
+            }
             int left = kw * g.DilationW - g.PadLeft;
             // Input columns whose output column left + iw·strideW lies in [0, OutW).
             int iwBegin = left >= 0 ? 0 : (-left + g.StrideW - 1) / g.StrideW;
             int iwEnd = Math.Min(g.W, left >= g.OutW ? 0 : (g.OutW - 1 - left) / g.StrideW + 1);
             if (iwBegin >= iwEnd) continue;
-            var plane = acc.Slice(m * _paddedOutPixels, _outPixels);
-            var column = columns.Slice(r * _paddedPixels, _pixels);
             for (int ih = 0; ih < g.H; ih++)
             {
                 int oh = ih * g.StrideH - g.PadTop + kh * g.DilationH;
@@ -363,6 +390,28 @@ internal sealed class ConvTransposeInt8Gemm : OpKernel
                     for (int i = 0; i < source.Length; i++) target[i * stride] += source[i];
                 }
             }
+        }
+    }
+
+    /// <summary>target[2i] += even[i], target[2i + 1] += odd[i].</summary>
+    private static void AddInterleaved(Span<int> target, ReadOnlySpan<int> even, ReadOnlySpan<int> odd)
+    {
+        ref int t = ref MemoryMarshal.GetReference(target);
+        ref int e = ref MemoryMarshal.GetReference(even);
+        ref int o = ref MemoryMarshal.GetReference(odd);
+        int i = 0;
+        for (; i + 4 <= even.Length; i += 4)
+        {
+            var a = Vector128.LoadUnsafe(ref e, (nuint)i);
+            var b = Vector128.LoadUnsafe(ref o, (nuint)i);
+            var (low, high) = Sse2.IsSupported ? (Sse2.UnpackLow(a, b), Sse2.UnpackHigh(a, b)) : (AdvSimd.Arm64.ZipLow(a, b), AdvSimd.Arm64.ZipHigh(a, b));
+            (Vector128.LoadUnsafe(ref t, (nuint)(2 * i)) + low).StoreUnsafe(ref t, (nuint)(2 * i));
+            (Vector128.LoadUnsafe(ref t, (nuint)(2 * i + 4)) + high).StoreUnsafe(ref t, (nuint)(2 * i + 4));
+        }
+        for (; i < even.Length; i++)
+        {
+            target[2 * i] += even[i];
+            target[2 * i + 1] += odd[i];
         }
     }
 
