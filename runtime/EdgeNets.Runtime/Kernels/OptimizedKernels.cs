@@ -106,13 +106,18 @@ public static class OptimizedKernels
         RegisterUpsampling(list);
     }
 
-    /// <summary>The decoder side of U-Nets and FPNs: ConvTranspose (GEMM + col2im) and Upsample (nearest by rows, bilinear by separated passes).</summary>
+    /// <summary>The decoder side of U-Nets and FPNs: ConvTranspose (int8: GEMM + col2im; float32: kernel = stride by phases) and Upsample (nearest by rows, bilinear by separated passes).</summary>
     private static void RegisterUpsampling(List<KernelEntry> list)
     {
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128, Isa.AdvSimd })
         {
             string name = $"ConvTranspose2dInt8_{isa}";
             list.Add(KernelEntry.Variant(name, OpType.ConvTranspose, DataType.Int8, isa, s => new ConvTransposeInt8Gemm(s, isa, name), ConvTransposeInt8Gemm.CanHandle));
+        }
+        foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
+        {
+            string name = $"ConvTranspose2dFloat32_{isa}";
+            list.Add(KernelEntry.Variant(name, OpType.ConvTranspose, DataType.Float32, isa, s => new ConvTransposeFloat32Phases(s, isa, name), ConvTransposeFloat32Phases.CanHandle));
         }
         foreach (var type in new[] { DataType.Int8, DataType.Float32 })
         {

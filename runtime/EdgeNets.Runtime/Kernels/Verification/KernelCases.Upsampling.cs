@@ -28,6 +28,8 @@ public static partial class KernelCases
         yield return (new([1, 3, 11, 13], 2, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1]), [0, 0]);
         yield return (new([1, 12, 8, 8], 10, [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], ConverterWeights: true), [0, 0]);
         yield return (new([1, 300, 4, 4], 3, [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], Extreme: true), [0, 0]);
+        yield return (new([2, 6, 3, 13], 4, [3, 1], [3, 1], [0, 0, 0, 0], [1, 1], Group: 2), [0, 0]);
+        yield return (new([1, 5, 11], 3, [2], [2], [0, 0], [1]), [0]);
         for (int i = 0; i < 6; i++)
         {
             int group = rng.Next(3) == 0 ? 2 : 1;
@@ -66,6 +68,26 @@ public static partial class KernelCases
         return g.Build($"ConvTranspose int8 [{ShapeUtil.Format(geometry.Input)}] -> [{ShapeUtil.Format(output)}], kernel [{ShapeUtil.Format(geometry.Kernel)}], " +
             $"strides [{ShapeUtil.Format(geometry.Strides)}], pads [{ShapeUtil.Format(geometry.Pads)}], dilations [{ShapeUtil.Format(geometry.Dilations)}], " +
             $"group {geometry.Group}, zx={qx.ZeroPoint} zy={qy.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}");
+    }
+
+    /// <summary>Float ConvTranspose on the int8 geometries: inputs with specials, bias absent, random or holding a −0, sometimes a clamp.</summary>
+    private static KernelCase ConvTransposeFloat(Random rng, ConvGeometry geometry, int[] outputPadding)
+    {
+        var g = new CaseGraph();
+        var input = geometry.Input;
+        int cpg = input[1] / geometry.Group;
+        var output = ConvTransposeOutput(geometry, outputPadding);
+        int x = g.Input("x", DataType.Float32, input, FloatValues(rng, ShapeUtil.ElementCount(input)));
+        int[] weightShape = [geometry.M, cpg, .. geometry.Kernel];
+        int w = g.Constant("w", DataType.Float32, weightShape, FiniteFloats(rng, ShapeUtil.ElementCount(weightShape)));
+        var inputs = new List<int> { x, w };
+        string bias = FloatBias(rng, g, geometry.M, inputs);
+        int y = g.Output("y", DataType.Float32, output);
+        var attributes = FloatClamp(rng, out string clamp);
+        geometry.SetAttributes(attributes);
+        g.Op(OpType.ConvTranspose, [.. inputs], y, attributes);
+        return g.Build($"ConvTranspose float32 [{ShapeUtil.Format(input)}] -> [{ShapeUtil.Format(output)}], kernel [{ShapeUtil.Format(geometry.Kernel)}], " +
+            $"strides [{ShapeUtil.Format(geometry.Strides)}], pads [{ShapeUtil.Format(geometry.Pads)}], group {geometry.Group}, {bias}{clamp}");
     }
 
     /// <summary>Nearest upsampling by whole factors: on the last axis or not, on leading axes, rank 1 to 5, widths around vectors.</summary>

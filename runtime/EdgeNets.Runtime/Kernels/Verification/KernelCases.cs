@@ -41,7 +41,7 @@ public static partial class KernelCases
         (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32) => true,
         (OpType.Transpose or OpType.Concat, DataType.Int8) => true,
         (OpType.MatMul or OpType.LayerNorm or OpType.Softmax, DataType.Int8) => true,
-        (OpType.ConvTranspose, DataType.Int8) => true,
+        (OpType.ConvTranspose, DataType.Int8 or DataType.Float32) => true,
         (OpType.Upsample, DataType.Int8 or DataType.Float32) => true,
         _ => false,
     };
@@ -144,6 +144,9 @@ public static partial class KernelCases
                 break;
             case (OpType.ConvTranspose, DataType.Int8):
                 foreach (var (geometry, outputPadding) in ConvTransposeShapes(rng)) cases.Add(ConvTransposeInt8(rng, geometry, outputPadding));
+                break;
+            case (OpType.ConvTranspose, DataType.Float32):
+                foreach (var (geometry, outputPadding) in ConvTransposeShapes(rng)) cases.Add(ConvTransposeFloat(rng, geometry, outputPadding));
                 break;
             case (OpType.Upsample, DataType.Int8 or DataType.Float32):
                 AddUpsampleCases(rng, type, cases);
