@@ -105,6 +105,34 @@ public static class OptimizedKernels
         list.Add(KernelEntry.Variant("LookupTableInt8_AdvSimd", OpType.LookupTable, DataType.Int8, Isa.AdvSimd, s => new LookupTableInt8AdvSimd(s)));
         list.Add(KernelEntry.Variant("LookupTableInt8_Unrolled", OpType.LookupTable, DataType.Int8, Isa.Scalar, s => new LookupTableInt8UnrolledKernel(s, Isa.Scalar, "LookupTableInt8_Unrolled")));
         list.Add(KernelEntry.Variant("LookupTableInt8_Avx512Vbmi", OpType.LookupTable, DataType.Int8, Isa.Avx512Vbmi, s => new LookupTableInt8UnrolledKernel(s, Isa.Avx512Vbmi, "LookupTableInt8_Avx512Vbmi")));
+
+        RegisterUpsampling(list);
+    }
+
+    /// <summary>The decoder side of U-Nets and FPNs: ConvTranspose (int8: GEMM + col2im; float32: kernel = stride by phases) and Upsample (nearest by rows, bilinear by separated passes).</summary>
+    private static void RegisterUpsampling(List<KernelEntry> list)
+    {
+        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128, Isa.AdvSimd })
+        {
+            string name = $"ConvTranspose2dInt8_{isa}";
+            list.Add(KernelEntry.Variant(name, OpType.ConvTranspose, DataType.Int8, isa, s => new ConvTransposeInt8Gemm(s, isa, name), ConvTransposeInt8Gemm.CanHandle));
+        }
+        foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
+        {
+            string name = $"ConvTranspose2dFloat32_{isa}";
+            list.Add(KernelEntry.Variant(name, OpType.ConvTranspose, DataType.Float32, isa, s => new ConvTransposeFloat32Phases(s, isa, name), ConvTransposeFloat32Phases.CanHandle));
+        }
+        foreach (var type in new[] { DataType.Int8, DataType.Float32 })
+        {
+            string suffix = type == DataType.Int8 ? "Int8" : "Float32";
+            foreach (var isa in new[] { Isa.Avx2, Isa.Vector128 })
+            {
+                string name = $"BilinearUpsample{suffix}_{isa}";
+                list.Add(KernelEntry.Variant(name, OpType.Upsample, type, isa, s => new UpsampleLinearVector(s, type, isa, name), UpsampleLinearVector.CanHandle));
+            }
+            string nearest = $"NearestUpsample{suffix}_Rows";
+            list.Add(KernelEntry.Variant(nearest, OpType.Upsample, type, Isa.Scalar, s => new UpsampleNearestRows(s, type, nearest), UpsampleNearestRows.CanHandle));
+        }
     }
 
     /// <summary>Conv + MaxPool 2x2/2 variants (<see cref="ConvPoolFusion"/>); <see cref="Selection.ConvSelection"/> ranks them with the plain ones.</summary>

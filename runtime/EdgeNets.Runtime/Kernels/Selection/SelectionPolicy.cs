@@ -36,6 +36,7 @@ public static class SelectionPolicies
         .. ElementwiseSelection.Policies,
         .. RecurrentSelection.Policies,
         .. NormalizationSelection.Policies,
+        .. UpsamplingSelection.Policies,
     ];
 
     public static SelectionPolicy? For(OpType op, DataType type)

@@ -10,8 +10,8 @@ namespace EdgeNets.Runtime.Kernels.Reference;
 /// </summary>
 internal sealed class LinearResizeKernel : OpKernel
 {
-    private const int WeightBits = 10;
-    private const int One = 1 << WeightBits;
+    internal const int WeightBits = 10;
+    internal const int One = 1 << WeightBits;
 
     private readonly int _x, _y, _planes, _inH, _inW, _outH, _outW;
     private readonly bool _int8;
@@ -19,6 +19,11 @@ internal sealed class LinearResizeKernel : OpKernel
     private readonly int[] _row0, _row1, _col0, _col1;
     private readonly float[] _rowWeight, _colWeight;
     private readonly int[] _rowWeightQ, _colWeightQ;
+
+    /// <summary>The tables, shared with the vector variants (<see cref="Optimized.UpsampleLinearVector"/>) so they blend the same neighbours with the same weights.</summary>
+    internal (int Planes, int InH, int InW, int OutH, int OutW) Shape => (_planes, _inH, _inW, _outH, _outW);
+    internal (int[] First, int[] Second, float[] Weight, int[] WeightQ) Rows => (_row0, _row1, _rowWeight, _rowWeightQ);
+    internal (int[] First, int[] Second, float[] Weight, int[] WeightQ) Columns => (_col0, _col1, _colWeight, _colWeightQ);
 
     public LinearResizeKernel(KernelSetup s, DataType type)
     {

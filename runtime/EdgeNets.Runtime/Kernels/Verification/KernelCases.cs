@@ -41,6 +41,8 @@ public static partial class KernelCases
         (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32) => true,
         (OpType.Transpose or OpType.Concat, DataType.Int8) => true,
         (OpType.MatMul or OpType.LayerNorm or OpType.Softmax, DataType.Int8) => true,
+        (OpType.ConvTranspose, DataType.Int8 or DataType.Float32) => true,
+        (OpType.Upsample, DataType.Int8 or DataType.Float32) => true,
         _ => false,
     };
 
@@ -139,6 +141,15 @@ public static partial class KernelCases
             case (OpType.Softmax, DataType.Int8):
                 foreach (var (shape, axis) in SoftmaxShapes())
                     foreach (bool special in new[] { false, true }) cases.Add(SoftmaxInt8(rng, shape, axis, special));
+                break;
+            case (OpType.ConvTranspose, DataType.Int8):
+                foreach (var (geometry, outputPadding) in ConvTransposeShapes(rng)) cases.Add(ConvTransposeInt8(rng, geometry, outputPadding));
+                break;
+            case (OpType.ConvTranspose, DataType.Float32):
+                foreach (var (geometry, outputPadding) in ConvTransposeShapes(rng)) cases.Add(ConvTransposeFloat(rng, geometry, outputPadding));
+                break;
+            case (OpType.Upsample, DataType.Int8 or DataType.Float32):
+                AddUpsampleCases(rng, type, cases);
                 break;
         }
         return cases;
