@@ -67,6 +67,7 @@ public static class ModelConverter
         }
         else
         {
+            Quantization.Quantizer.CheckLayerNames(floatGraph, options.Quantizer);
             var list = options.CalibrationSamplesPerInput ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
             var samples = options.Calibration ?? (list == null ? null : CalibrationData.FromSamples(list));
             var given = options.Given is { Count: > 0 } g ? g : null;
