@@ -12,7 +12,7 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>`edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy ...`</summary>
 public static class ConvertCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations", "input-shape", "float-layers"];
+    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations", "input-shape", "float-layers", .. AccuracyDoctor.Options];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -89,6 +89,11 @@ public static class ConvertCommand
         // The samples stream from the file one at a time: a calibration set needs no memory of its size.
         using var samples = precision == Precision.Int8 && calibrationPath != null ? OpenCalibration(onnxPath, calibrationPath, graph) : null;
         using var progress = samples != null ? new ProgressBar("calibrating", samples.SampleCount * Calibrator.Passes(method), stderr) : null;
+        if (precision != Precision.Int8 && a.Option("accuracy-target") != null)
+            throw new CliException("--accuracy-target raises layers of an int8 model to float32; it needs --precision int8", 2);
+        var owned = new List<IDisposable>();
+        var search = AccuracyDoctor.Parse(a, graph.Tensors[graph.Inputs[0]], samples, stderr, owned);
+        PrecisionSearchResult? searched = null;
         var convertOptions = new ConvertOptions
         {
             Precision = precision,
@@ -98,8 +103,12 @@ public static class ConvertCommand
             Progress = progress,
             Given = given,
             Quantizer = new QuantizerOptions { LayerPrecisions = layerPrecisions },
+            AccuracySearch = search,
+            Searched = r => searched = r,
         };
-        byte[] file = ModelConverter.Convert(graph, convertOptions);
+        byte[] file;
+        try { file = ModelConverter.Convert(graph, convertOptions); }
+        finally { owned.ForEach(d => d.Dispose()); }
         progress?.Dispose();
         foreach (var change in given?.Changes ?? []) stderr.WriteLine($"note: {change}");
 
@@ -112,6 +121,13 @@ public static class ConvertCommand
                          $"{precisionText}, {model.Graph.Ops.Count} ops, arena {model.ArenaBytes} bytes, {clock.Elapsed.TotalSeconds:F1}s");
         if (method == CalibrationMethod.Auto && model.Graph.Metadata.TryGetValue("calibration", out var chosen))
             stdout.WriteLine($"calibration: {chosen} (per tensor: edgenets inspect {output} --verbose)");
+        if (searched != null)
+        {
+            var sample = new float[model.Graph.Tensors[model.Graph.Inputs[0]].ElementCount];
+            var data = a.Option("accuracy-data") is { } dataPath ? DataFiles.OpenSamples(dataPath, model.Graph.Tensors[model.Graph.Inputs[0]], "accuracy data") : null;
+            using (data) (data ?? samples!).Read(0, sample);
+            AccuracyDoctor.Report(searched, model, file.Length, sample, stdout);
+        }
         if (qdqPath != null) WriteQdq(onnxPath, model, qdqPath, qdqType, stdout);
         return 0;
     }
