@@ -26,6 +26,18 @@ public sealed record AccuracyTarget(AccuracyMetric Metric, double Bound)
         _ => score.Top1Agreement >= Bound,
     };
 
+    /// <summary>Targets separated by commas, all to be met (<c>sqnr&gt;=25,top1-agreement&gt;=90</c>); null when one is malformed.</summary>
+    public static IReadOnlyList<AccuracyTarget>? ParseAll(string text)
+    {
+        var targets = new List<AccuracyTarget>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (Parse(part) is not { } target) return null;
+            targets.Add(target);
+        }
+        return targets;
+    }
+
     /// <summary><c>sqnr&gt;=DB</c>, <c>top1-drop&lt;=POINTS</c> or <c>top1-agreement&gt;=PERCENT</c>; null when the text is none of them.</summary>
     public static AccuracyTarget? Parse(string text)
     {

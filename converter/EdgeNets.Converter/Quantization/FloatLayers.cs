@@ -18,6 +18,20 @@ public static partial class Quantizer
 
         private void CheckLayerPrecisions() => CheckLayerNames(_f, _options);
 
+        /// <summary>A graph input read by float32 layers only stays float32: quantizing it would only add noise.</summary>
+        private bool OnlyFloatLayersRead(int floatId)
+        {
+            var readers = _f.Ops.Where(o => o.Inputs.Contains(floatId)).ToList();
+            return readers.Count > 0 && readers.All(o => PrecisionOf(o) == Precision.Float32);
+        }
+
+        /// <summary>The float32 tensor of a graph input or a float layer's output, under its own name.</summary>
+        private int FloatActivation(int floatId)
+        {
+            var f = _f.Tensors[floatId];
+            return _floatMap[floatId] = _q.AddTensor(new TensorInfo(f.Name, DataType.Float32, (int[])f.Shape.Clone(), TensorKind.Activation));
+        }
+
         private void FloatLayer(OpInfo op)
         {
             var inputs = new int[op.Inputs.Length];
@@ -33,7 +47,7 @@ public static partial class Quantizer
                 var f = _f.Tensors[id];
                 if (f.Type != DataType.Float32) throw new ConversionException($"quantizer: activation '{f.Name}' is {f.Type}, expected Float32");
                 if (_map[id] >= 0 || _floatMap[id] >= 0) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
-                outputs[i] = _floatMap[id] = _q.AddTensor(new TensorInfo(f.Name, DataType.Float32, (int[])f.Shape.Clone(), TensorKind.Activation));
+                outputs[i] = FloatActivation(id);
             }
             Emit(op, op.Type, inputs, outputs, op.Attributes.Clone());
         }

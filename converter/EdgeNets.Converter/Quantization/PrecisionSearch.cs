@@ -9,7 +9,10 @@ namespace EdgeNets.Converter.Quantization;
 /// <summary>What <see cref="PrecisionSearch"/> measures on and aims for.</summary>
 public sealed class PrecisionSearchOptions
 {
-    public required AccuracyTarget Target { get; init; }
+    /// <summary>Every one of them must hold.</summary>
+    public required IReadOnlyList<AccuracyTarget> Targets { get; init; }
+
+    internal bool AreMet(AccuracyScore score) => Targets.All(t => t.IsMet(score));
     /// <summary>The samples the converted models are compared with the float model on (the calibration data by default).</summary>
     public required CalibrationData Data { get; init; }
     /// <summary>The true class of each sample (needed by <see cref="AccuracyMetric.Top1Drop"/>).</summary>
@@ -18,15 +21,15 @@ public sealed class PrecisionSearchOptions
     public Func<string, int, IProgress<int>>? Progress { get; init; }
 }
 
-/// <summary>The output SQNR gain when one layer alone is kept in float32.</summary>
-public sealed record LayerSensitivity(string Name, OpType Type, double GainDb);
+/// <summary>A layer's sensitivity: the output SQNR when it alone is int8 and every other candidate layer float32.</summary>
+public sealed record LayerSensitivity(string Name, OpType Type, double AloneSqnrDb);
 
 /// <summary>
 /// What the search found: the layers raised to float32, the score before and after, whether the target is met, and the
 /// model without raised layers (<see cref="Baseline"/>) to compare costs with.
 /// </summary>
 public sealed record PrecisionSearchResult(
-    AccuracyTarget Target,
+    IReadOnlyList<AccuracyTarget> Targets,
     AccuracyScore Before,
     AccuracyScore After,
     bool Met,
@@ -40,9 +43,9 @@ public sealed record PrecisionSearchResult(
 }
 
 /// <summary>
-/// The accuracy doctor (<c>convert --accuracy-target</c>): measures each layer's sensitivity (the output SQNR gained when
-/// that layer alone runs in float32), raises layers in order of that gain until the target holds, then drops every
-/// raised layer the target does not need (least gain first). Every score comes from running the converted model on the
+/// The accuracy doctor (<c>convert --accuracy-target</c>): measures each layer's sensitivity (the output SQNR when that
+/// layer alone is int8, the others float32), raises layers to float32 from the most sensitive on until the target holds,
+/// then drops every raised layer the target does not need (least sensitive first). Every score comes from running the converted model on the
 /// data against the float model's outputs, with the runtime's kernels, so the same model and data give the same choice.
 /// </summary>
 public static class PrecisionSearch
@@ -52,8 +55,8 @@ public static class PrecisionSearch
     {
         ArgumentNullException.ThrowIfNull(floatGraph);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Target.NeedsLabels && options.Labels == null)
-            throw new ConversionException($"accuracy target {options.Target} needs labels");
+        if (options.Targets.FirstOrDefault(t => t.NeedsLabels) is { } labelled && options.Labels == null)
+            throw new ConversionException($"accuracy target {labelled} needs labels");
         if (options.Labels != null && options.Labels.Length != options.Data.Count)
             throw new ConversionException($"{options.Labels.Length} labels for {options.Data.Count} accuracy samples");
         var candidates = floatGraph.Ops.Where(Raisable).Select(o => o.Name)
@@ -68,21 +71,22 @@ public static class PrecisionSearch
             return score;
         }
 
-        // Sensitivity of every layer alone.
+        // Sensitivity of every layer: quantized alone, in a float32 model, so the noise it adds is measured as the layers
+        // after it amplify it (raising one layer alone in an int8 model shows little: the others' noise drowns its gain).
         var phase = options.Progress?.Invoke("measuring layer sensitivity", candidates.Count + 1);
         int step = 0;
         var before = Evaluate([], phase, ref step);
         var sensitivities = new List<LayerSensitivity>(candidates.Count);
         foreach (var name in candidates)
         {
-            var score = Evaluate([name], phase, ref step);
-            sensitivities.Add(new LayerSensitivity(name, floatGraph.Ops.First(o => o.Name == name).Type, score.SqnrDb - before.SqnrDb));
+            var score = Evaluate(candidates.Where(c => c != name), phase, ref step);
+            sensitivities.Add(new LayerSensitivity(name, floatGraph.Ops.First(o => o.Name == name).Type, score.SqnrDb));
         }
         (phase as IDisposable)?.Dispose();
-        if (options.Target.IsMet(before)) return new(options.Target, before, before, true, [], sensitivities, evaluations, scorer.Baseline!);
+        if (options.AreMet(before)) return new(options.Targets, before, before, true, [], sensitivities, evaluations, scorer.Baseline!);
 
-        // Raise in order of gain (ties: execution order) until the target holds.
-        var order = sensitivities.Select((s, i) => (s, i)).OrderByDescending(p => p.s.GainDb).ThenBy(p => p.i).Select(p => p.s.Name).ToList();
+        // Raise the most sensitive first (ties: execution order) until the target holds.
+        var order = sensitivities.Select((s, i) => (s, i)).OrderBy(p => p.s.AloneSqnrDb).ThenBy(p => p.i).Select(p => p.s.Name).ToList();
         var raised = new List<string>();
         var current = before;
         phase = options.Progress?.Invoke("raising layers to float32", order.Count);
@@ -91,12 +95,12 @@ public static class PrecisionSearch
         {
             raised.Add(name);
             current = Evaluate(raised, phase, ref step);
-            if (options.Target.IsMet(current)) break;
+            if (options.AreMet(current)) break;
         }
         (phase as IDisposable)?.Dispose();
-        bool met = options.Target.IsMet(current);
+        bool met = options.AreMet(current);
 
-        // Drop what the target does not need, least gain first (the last one raised is needed: without it the target failed).
+        // Drop what the target does not need, least sensitive first (the last one raised is needed: without it the target failed).
         if (met && raised.Count > 1)
         {
             phase = options.Progress?.Invoke("dropping layers the target does not need", raised.Count - 1);
@@ -105,7 +109,7 @@ public static class PrecisionSearch
             {
                 var without = raised.Where((_, i) => i != k).ToList();
                 var score = Evaluate(without, phase, ref step);
-                if (!options.Target.IsMet(score)) continue;
+                if (!options.AreMet(score)) continue;
                 raised = without;
                 current = score;
             }
@@ -114,7 +118,7 @@ public static class PrecisionSearch
         // Execution order, as inspect lists them.
         var position = floatGraph.Ops.Select((o, i) => (o.Name, i)).GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.First().i);
         raised.Sort((a, b) => position[a].CompareTo(position[b]));
-        return new(options.Target, before, current, met, raised, sensitivities, evaluations, scorer.Baseline!);
+        return new(options.Targets, before, current, met, raised, sensitivities, evaluations, scorer.Baseline!);
     }
 
     /// <summary>Layers whose int8 form rounds: everything but the operators that only move values (their float form gains nothing).</summary>

@@ -79,7 +79,7 @@ public static partial class Quantizer
             {
                 var t = _f.Tensors[id];
                 if (t.Type != DataType.Float32) throw new ConversionException($"quantizer: graph input '{t.Name}' is {t.Type}, expected Float32");
-                _q.Inputs.Add(NewActivation(id, Calibrated(t)));
+                _q.Inputs.Add(OnlyFloatLayersRead(id) ? FloatActivation(id) : NewActivation(id, Calibrated(t)));
             }
             foreach (var op in _f.Ops)
             {

@@ -90,6 +90,17 @@ public class FloatLayerTests
     }
 
     [Test]
+    public void GraphInput_ReadOnlyByFloatLayers_StaysFloat32()
+    {
+        const string first = "/features/features.0/features.0.0/Conv";
+        var g = Model.Load(Convert(first)).Graph;
+        Assert.That(g.Tensors[g.Inputs[0]].Type, Is.EqualTo(DataType.Float32));
+        Assert.That(g.Ops.Single(o => o.Name == first).Inputs[0], Is.EqualTo(g.Inputs[0]), "no Dequantize before the first layer");
+        Assert.That(Model.Load(Convert(Conv1)).Graph.Tensors[g.Inputs[0]].Type, Is.EqualTo(DataType.Int8), "an int8 first layer reads int8");
+        Assert.That(OutputSqnr(Model.Load(Convert(first))), Is.GreaterThan(OutputSqnr(Model.Load(Convert()))));
+    }
+
+    [Test]
     public void SameOptions_GiveTheSameBytes()
     {
         Assert.That(Convert(Conv1, Fc2), Is.EqualTo(Convert(Conv1, Fc2)));

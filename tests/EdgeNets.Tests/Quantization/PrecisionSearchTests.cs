@@ -30,7 +30,7 @@ public class PrecisionSearchTests
             CalibrationSamples = _calibration,
             AccuracySearch = target == null ? null : new PrecisionSearchOptions
             {
-                Target = target,
+                Targets = [target],
                 Data = CalibrationData.FromSamples(_inputs.Select(x => new[] { x }).ToList()),
             },
             Searched = searched,
@@ -97,6 +97,18 @@ public class PrecisionSearchTests
     {
         Assert.That(AccuracyTarget.Parse(text), Is.EqualTo(new AccuracyTarget(metric, bound)));
         Assert.That(AccuracyTarget.Parse(text)!.ToString(), Is.EqualTo(text));
+    }
+
+    [Test]
+    public void Targets_SeparatedByCommas_AllHold()
+    {
+        var targets = AccuracyTarget.ParseAll("sqnr>=25,top1-agreement>=90");
+        Assert.That(targets, Is.EqualTo(new[] { new AccuracyTarget(AccuracyMetric.Sqnr, 25), new AccuracyTarget(AccuracyMetric.Top1Agreement, 90) }));
+        var options = new PrecisionSearchOptions { Targets = targets!, Data = CalibrationData.FromSamples([]) };
+        Assert.That(options.AreMet(new AccuracyScore(26, 95, null, null)), Is.True);
+        Assert.That(options.AreMet(new AccuracyScore(26, 85, null, null)), Is.False);
+        Assert.That(options.AreMet(new AccuracyScore(24, 95, null, null)), Is.False);
+        Assert.That(AccuracyTarget.ParseAll("sqnr>=25,agreement>=90"), Is.Null);
     }
 
     [TestCase("sqnr>25")]

@@ -27,8 +27,8 @@ internal static class AccuracyDoctor
                 if (a.Option(o) != null) throw new CliException($"--{o} is for --accuracy-target", 2);
             return null;
         }
-        var target = AccuracyTarget.Parse(targetText)
-            ?? throw new CliException($"--accuracy-target must be sqnr>=DB, top1-drop<=POINTS or top1-agreement>=PERCENT, got '{targetText}'", 2);
+        var targets = AccuracyTarget.ParseAll(targetText)
+            ?? throw new CliException($"--accuracy-target must be sqnr>=DB, top1-drop<=POINTS or top1-agreement>=PERCENT (several separated by commas), got '{targetText}'", 2);
         string? dataPath = a.Option("accuracy-data");
         NpySampleReader data;
         if (dataPath != null)
@@ -45,10 +45,11 @@ internal static class AccuracyDoctor
             if (labels.Length != data.SampleCount)
                 throw new CliException($"{labelsPath}: {labels.Length} labels for {data.SampleCount} accuracy samples", 2);
         }
-        if (target.NeedsLabels && labels == null) throw new CliException($"--accuracy-target {target} needs --accuracy-labels Y.npy", 2);
+        if (targets.FirstOrDefault(t => t.NeedsLabels) is { } labelled && labels == null)
+            throw new CliException($"--accuracy-target {labelled} needs --accuracy-labels Y.npy", 2);
         return new PrecisionSearchOptions
         {
-            Target = target,
+            Targets = targets,
             Data = CalibrationData.FromNpy(data),
             Labels = labels,
             Progress = (label, total) => new ProgressBar(label, total, stderr),
@@ -59,7 +60,7 @@ internal static class AccuracyDoctor
     public static void Report(PrecisionSearchResult r, Model chosen, long fileBytes, float[] sample, TextWriter stdout)
     {
         var inv = CultureInfo.InvariantCulture;
-        stdout.WriteLine($"accuracy target {r.Target}: {(r.Met ? "met" : "NOT met")} ({r.Evaluations} models measured)");
+        stdout.WriteLine($"accuracy target {string.Join(',', r.Targets)}: {(r.Met ? "met" : "NOT met")} ({r.Evaluations} models measured)");
         stdout.WriteLine($"  all int8:  {r.Before}");
         if (r.RaisedLayers.Count == 0)
         {
@@ -68,9 +69,9 @@ internal static class AccuracyDoctor
         }
         stdout.WriteLine($"  raised:    {r.After}");
         var gain = r.Sensitivities.ToDictionary(s => s.Name, s => s);
-        stdout.WriteLine($"  {r.RaisedLayers.Count} of {r.Sensitivities.Count} layers raised to float32 (output SQNR gained by each alone):");
+        stdout.WriteLine($"  {r.RaisedLayers.Count} of {r.Sensitivities.Count} layers raised to float32 (output SQNR with that layer alone int8):");
         foreach (var name in r.RaisedLayers)
-            stdout.WriteLine(string.Format(inv, "    {0,-12} {1,7:+0.0;-0.0} dB  {2}", gain[name].Type, gain[name].GainDb, name));
+            stdout.WriteLine(string.Format(inv, "    {0,-12} {1,7:F1} dB  {2}", gain[name].Type, gain[name].AloneSqnrDb, name));
         if (!r.Met) stdout.WriteLine("  the target is not met even with every layer raised: this file keeps them all in float32; try another --calibration-method");
 
         long baseBytes = EnetWriter.Write(r.Baseline).Length;
