@@ -32,6 +32,13 @@ public sealed class ConvertOptions
     /// lists in its <see cref="GivenQuantization.Changes"/> where a given value did not fit the int8 rules.
     /// </summary>
     public GivenQuantization? Given { get; init; }
+    /// <summary>
+    /// The accuracy doctor: raises the fewest layers to float32 until the target holds on its data
+    /// (<see cref="PrecisionSearch"/>); the layers it raises join <see cref="QuantizerOptions.LayerPrecisions"/>.
+    /// </summary>
+    public PrecisionSearchOptions? AccuracySearch { get; init; }
+    /// <summary>Receives what the accuracy doctor measured and chose.</summary>
+    public Action<PrecisionSearchResult>? Searched { get; init; }
 }
 
 /// <summary>
@@ -67,12 +74,13 @@ public static class ModelConverter
         }
         else
         {
+            Quantization.Quantizer.CheckLayerNames(floatGraph, options.Quantizer);
             var list = options.CalibrationSamplesPerInput ?? options.CalibrationSamples?.Select(s => new[] { s }).ToArray();
             var samples = options.Calibration ?? (list == null ? null : CalibrationData.FromSamples(list));
             var given = options.Given is { Count: > 0 } g ? g : null;
             if ((samples == null || samples.Count == 0) && given != null)
             {
-                result = Quantization.Quantizer.Quantize(floatGraph, null, given, options.Quantizer);
+                result = Quantization.Quantizer.Quantize(floatGraph, null, given, WithAccuracySearch(floatGraph, null, given, options));
                 ArenaPlanner.Plan(result);
                 return result;
             }
@@ -82,12 +90,23 @@ public static class ModelConverter
                 throw new ConversionException($"percentile must be in (0, 100], got {options.Percentile}");
             var calibration = new CalibrationOptions { Method = options.CalibrationMethod, Percentile = options.Percentile };
             var stats = Calibrator.Calibrate(floatGraph, samples, calibration, options.Progress);
-            result = Quantization.Quantizer.Quantize(floatGraph, stats, given, options.Quantizer);
+            result = Quantization.Quantizer.Quantize(floatGraph, stats, given, WithAccuracySearch(floatGraph, stats, given, options));
             // Auto's choice per tensor, for inspect; a model too large for one metadata string keeps only the counts.
             string choices = calibration.Method == CalibrationMethod.Auto ? stats.DescribeChoices(result) : "";
             if (choices.Length > 0 && choices.Length <= EnetFormat.MaxStringBytes) result.Metadata[CalibrationStats.ChoicesKey] = choices;
         }
         ArenaPlanner.Plan(result);
         return result;
+    }
+
+    /// <summary>The quantizer options, with the layers the accuracy doctor raises when it is asked for.</summary>
+    private static QuantizerOptions WithAccuracySearch(ModelGraph floatGraph, CalibrationStats? stats, GivenQuantization? given, ConvertOptions options)
+    {
+        if (options.AccuracySearch == null) return options.Quantizer;
+        var found = PrecisionSearch.Search(floatGraph, stats, given, options.Quantizer, options.AccuracySearch);
+        options.Searched?.Invoke(found);
+        var precisions = new Dictionary<string, Precision>(options.Quantizer.LayerPrecisions, StringComparer.Ordinal);
+        foreach (var (name, precision) in found.LayerPrecisions) precisions[name] = precision;
+        return new QuantizerOptions { AddLeftShift = options.Quantizer.AddLeftShift, LayerPrecisions = precisions };
     }
 }

@@ -48,6 +48,12 @@ internal static class HelpText
                                          (per tensor, the one of these that reconstructs the samples best)
           --percentile P                 with percentile or auto: the percentile of |values| kept (default 99.99)
           --precision P                  int8 (default) or float32 (no calibration)
+          --float-layers NAME,NAME       operators (as inspect names them) kept in float32 inside the int8 model
+          --accuracy-target T            raises the fewest layers to float32 until T holds against the float model:
+                                         sqnr>=DB (output SQNR), top1-agreement>=PERCENT, top1-drop<=POINTS (needs
+                                         --accuracy-labels); several separated by commas, all must hold
+          --accuracy-data X.npy          the samples the target is measured on (default: the calibration samples)
+          --accuracy-labels Y.npy        their classes (for top1-drop)
           --batch N                      the batch size to fix when the model's batch dimension is dynamic (default 1)
           --input-shape NAME=1x100x40    fixes an input's dimensions, dynamic ones included (repeat per input)
           --input-mean M0,M1,..          the training normalization ((x - mean) / std per channel, or one value),
@@ -61,6 +67,9 @@ internal static class HelpText
           edgenets convert model.onnx -o model.enet --calibration calibration.npy --calibration-method percentile
           edgenets convert model.onnx -o model.enet --calibration calibration.npy --calibration-method auto
           edgenets convert kws.onnx -o kws.enet --calibration mfcc.npy --input-shape input=1x49x10
+          edgenets convert model.onnx -o model.enet --calibration calibration.npy --float-layers /fc2/Gemm
+          edgenets convert model.onnx -o model.enet --calibration calibration.npy --accuracy-target sqnr>=30
+          edgenets convert model.onnx -o model.enet --calibration cal.npy --accuracy-target 'top1-drop<=0.5' --accuracy-data x.npy --accuracy-labels y.npy
           edgenets convert model.onnx -o model-float.enet --precision float32
           edgenets convert model.qdq.onnx -o model.enet
         """;

@@ -10,6 +10,12 @@ public sealed class QuantizerOptions
 {
     /// <summary>Left shift of int8 Add inputs before rescaling: headroom for the rounding of the input multipliers (TFLite: 20).</summary>
     public int AddLeftShift { get; init; } = 20;
+
+    /// <summary>
+    /// Operators (by name) computed in another precision than int8: kept in float32 between a Dequantize of their int8
+    /// inputs and a Quantize of their outputs (<c>FloatLayers.cs</c>). Operators not listed are int8.
+    /// </summary>
+    public IReadOnlyDictionary<string, Precision> LayerPrecisions { get; init; } = new Dictionary<string, Precision>();
 }
 
 /// <summary>
@@ -45,6 +51,7 @@ public static partial class Quantizer
         private readonly CalibrationStats? _stats;
         private readonly GivenQuantization? _given;
         private readonly QuantizerOptions _options;
+        /// <summary>The int8 tensor of each float tensor, once one exists.</summary>
         private readonly int[] _map;
         /// <summary>Names in use: every float activation (kept by its int8 twin) and every constant added so far.</summary>
         private readonly HashSet<string> _taken = new(StringComparer.Ordinal);
@@ -59,24 +66,33 @@ public static partial class Quantizer
             _options = options;
             _map = new int[floatGraph.Tensors.Count];
             Array.Fill(_map, -1);
+            _floatMap = new int[floatGraph.Tensors.Count];
+            Array.Fill(_floatMap, -1);
             foreach (var t in floatGraph.Tensors) if (!t.IsConstant) _taken.Add(t.Name);
             _sharedRange = ConcatScaleSharing.Plan(floatGraph);
         }
 
         public ModelGraph Build()
         {
+            CheckLayerPrecisions();
             foreach (int id in _f.Inputs)
             {
                 var t = _f.Tensors[id];
                 if (t.Type != DataType.Float32) throw new ConversionException($"quantizer: graph input '{t.Name}' is {t.Type}, expected Float32");
-                _q.Inputs.Add(NewActivation(id, Calibrated(t)));
+                _q.Inputs.Add(OnlyFloatLayersRead(id) ? FloatActivation(id) : NewActivation(id, Calibrated(t)));
             }
             foreach (var op in _f.Ops)
             {
-                try { Lower(op); }
+                try
+                {
+                    if (PrecisionOf(op) == Precision.Float32) FloatLayer(op);
+                    else Lower(op);
+                }
                 catch (ConversionDetailException e) { throw new ConversionException($"quantizer: {op}: {e.Message}", e); }
             }
-            foreach (int id in _f.Outputs) _q.Outputs.Add(Mapped(id, "graph output"));
+            // An output computed in float32 stays float32: the session reads it as it is.
+            foreach (int id in _f.Outputs) _q.Outputs.Add(_floatMap[id] >= 0 ? _floatMap[id] : Mapped(id, "graph output"));
+
             // Scales are products and ratios of other scales: extreme weights or ranges can overflow them.
             foreach (var t in _q.Tensors)
                 if (t.Quantization?.Scales.FirstOrDefault(s => !(float.IsFinite(s) && s > 0), 1f) is float bad and not 1f)
@@ -84,6 +100,7 @@ public static partial class Quantizer
             foreach (var (k, v) in _f.Metadata) _q.Metadata[k] = v;
             _q.Metadata["precision"] = "int8";
             _q.Metadata["calibration"] = DescribeCalibration();
+            DescribeFloatLayers();
             return _q;
         }
 
@@ -346,7 +363,7 @@ public static partial class Quantizer
         {
             var f = _f.Tensors[floatId];
             if (f.Type != DataType.Float32) throw new ConversionException($"quantizer: activation '{f.Name}' is {f.Type}, expected Float32");
-            if (_map[floatId] >= 0) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
+            if (_map[floatId] >= 0 || _floatMap[floatId] >= 0) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
             _map[floatId] = _q.AddTensor(new TensorInfo(f.Name, DataType.Int8, (int[])f.Shape.Clone(), TensorKind.Activation) { Quantization = quant });
             return _map[floatId];
         }
@@ -356,6 +373,7 @@ public static partial class Quantizer
             if (floatId < 0) throw new ConversionException($"quantizer: {user}: a required input is absent");
             var f = _f.Tensors[floatId];
             if (f.IsConstant) throw new ConversionException($"quantizer: {user}: input '{f.Name}' is a constant; expected an activation");
+            if (_map[floatId] < 0 && _floatMap[floatId] >= 0) Quantized(floatId);
             if (_map[floatId] < 0) throw new ConversionException($"quantizer: {user}: '{f.Name}' is read before it is written");
             return _map[floatId];
         }

@@ -68,6 +68,13 @@ public enum OpType : ushort
     /// from the exporters' activation-then-Mul; one LookupTable in int8 models.
     /// </summary>
     SelfGate = 37,
+    /// <summary>
+    /// float32 to int8 with the output's scale and zero point (FixedPoint.QuantizeValue): where a layer kept in float32
+    /// inside an int8 model feeds int8 layers (the converter's per-layer precision).
+    /// </summary>
+    Quantize = 40,
+    /// <summary>int8 to float32, scale·(q − zero point) with the input's parameters: where int8 layers feed a float32 layer.</summary>
+    Dequantize = 41,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

@@ -17,6 +17,7 @@ public static class ReferenceKernels
         UpsampleKernels.Register(list);
         RecurrentKernels.Register(list);
         SliceKernels.Register(list);
+        ConversionKernels.Register(list);
         StreamWindowKernels.Register(list);
     }
 }

@@ -19,6 +19,7 @@ internal static class OperatorSchemas
             new ReshapeSchema(), new TransposeSchema(), new PadSchema(), new SliceSchema(), new UpsampleSchema(),
             .. ActivationSchema.All, new LookupTableSchema(), new PReluSchema(),
             new SoftmaxSchema(), new LayerNormSchema(),
+            new ConversionSchema(OpType.Quantize), new ConversionSchema(OpType.Dequantize),
             new RecurrentSchema(OpType.Lstm, gates: 4, activations: 3), new RecurrentSchema(OpType.Gru, gates: 3, activations: 2),
             new RecurrentSchema(OpType.Rnn, gates: 1, activations: 1),
             new InternalSchema(OpType.StreamWindow), new InternalSchema(OpType.BatchNormalization),

@@ -12,7 +12,7 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>`edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy ...`</summary>
 public static class ConvertCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations", "input-shape"];
+    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations", "input-shape", "float-layers", .. AccuracyDoctor.Options];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -61,6 +61,9 @@ public static class ConvertCommand
         if (qdqPath != null && precision != Precision.Int8)
             throw new CliException("--export-qdq writes ONNX Runtime's int8 form of the int8 model; it needs --precision int8", 2);
 
+        var layerPrecisions = FloatLayers(a);
+        if (layerPrecisions.Count > 0 && precision != Precision.Int8)
+            throw new CliException("--float-layers keeps layers of an int8 model in float32; it needs --precision int8", 2);
         string? mean = Normalization(a, "input-mean");
         string? std = Normalization(a, "input-std");
 
@@ -86,6 +89,11 @@ public static class ConvertCommand
         // The samples stream from the file one at a time: a calibration set needs no memory of its size.
         using var samples = precision == Precision.Int8 && calibrationPath != null ? OpenCalibration(onnxPath, calibrationPath, graph) : null;
         using var progress = samples != null ? new ProgressBar("calibrating", samples.SampleCount * Calibrator.Passes(method), stderr) : null;
+        if (precision != Precision.Int8 && a.Option("accuracy-target") != null)
+            throw new CliException("--accuracy-target raises layers of an int8 model to float32; it needs --precision int8", 2);
+        var owned = new List<IDisposable>();
+        var search = AccuracyDoctor.Parse(a, graph.Tensors[graph.Inputs[0]], samples, stderr, owned);
+        PrecisionSearchResult? searched = null;
         var convertOptions = new ConvertOptions
         {
             Precision = precision,
@@ -94,8 +102,13 @@ public static class ConvertCommand
             Calibration = samples == null ? null : CalibrationData.FromNpy(samples),
             Progress = progress,
             Given = given,
+            Quantizer = new QuantizerOptions { LayerPrecisions = layerPrecisions },
+            AccuracySearch = search,
+            Searched = r => searched = r,
         };
-        byte[] file = ModelConverter.Convert(graph, convertOptions);
+        byte[] file;
+        try { file = ModelConverter.Convert(graph, convertOptions); }
+        finally { owned.ForEach(d => d.Dispose()); }
         progress?.Dispose();
         foreach (var change in given?.Changes ?? []) stderr.WriteLine($"note: {change}");
 
@@ -108,6 +121,13 @@ public static class ConvertCommand
                          $"{precisionText}, {model.Graph.Ops.Count} ops, arena {model.ArenaBytes} bytes, {clock.Elapsed.TotalSeconds:F1}s");
         if (method == CalibrationMethod.Auto && model.Graph.Metadata.TryGetValue("calibration", out var chosen))
             stdout.WriteLine($"calibration: {chosen} (per tensor: edgenets inspect {output} --verbose)");
+        if (searched != null)
+        {
+            var sample = new float[model.Graph.Tensors[model.Graph.Inputs[0]].ElementCount];
+            var data = a.Option("accuracy-data") is { } dataPath ? DataFiles.OpenSamples(dataPath, model.Graph.Tensors[model.Graph.Inputs[0]], "accuracy data") : null;
+            using (data) (data ?? samples!).Read(0, sample);
+            AccuracyDoctor.Report(searched, model, file.Length, sample, stdout);
+        }
         if (qdqPath != null) WriteQdq(onnxPath, model, qdqPath, qdqType, stdout);
         return 0;
     }
@@ -129,6 +149,19 @@ public static class ConvertCommand
         string kept = result.FloatOperators.Count == 0 ? "" : $"; kept float (no int8 form in ONNX Runtime): {string.Join(", ", result.FloatOperators)}";
         stdout.WriteLine($"wrote {qdqPath}: {bytes.Length} bytes, QDQ ({(type == QdqActivationType.UInt8 ? "uint8" : "int8")} activations, int8 weights), " +
                          $"{result.QuantizedWeights} int8 weight tensors, {result.QuantizedTensors} quantized activations{kept}");
+    }
+
+    /// <summary>`--float-layers NAME,NAME`: operators (as inspect names them) kept in float32 inside the int8 model.</summary>
+    private static Dictionary<string, Precision> FloatLayers(Arguments a)
+    {
+        var layers = new Dictionary<string, Precision>(StringComparer.Ordinal);
+        foreach (var text in a.OptionList("float-layers"))
+            foreach (var name in text.Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (name.Length == 0) throw new CliException($"--float-layers: empty operator name in '{text}' (expected NAME,NAME)", 2);
+                layers[name] = Precision.Float32;
+            }
+        return layers;
     }
 
     /// <summary>A comma-separated list of finite numbers (std values also positive), normalized to invariant text.</summary>

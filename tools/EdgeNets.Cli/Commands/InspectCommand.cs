@@ -38,20 +38,20 @@ public static class InspectCommand
         stdout.WriteLine();
 
         // Columns as wide as their widest cell, so long kernel names or shapes do not shift the rest.
-        var rows = new List<string[]> { new[] { "#", "op", "kernel", "output", "weights", "name" } };
+        var rows = new List<string[]> { new[] { "#", "op", "precision", "kernel", "output", "weights", "name" } };
         var kernels = session.KernelNames;
         for (int i = 0; i < g.Ops.Count; i++)
         {
             var op = g.Ops[i];
             long weights = op.Inputs.Where(t => t >= 0 && g.Tensors[t].IsConstant).Sum(t => (long)g.Tensors[t].ByteLength);
-            rows.Add([i.ToString(inv), op.Type.ToString(), kernels[i], Describe(g.Tensors[op.Outputs[0]]), weights.ToString("N0", inv) + " B", op.Name]);
+            rows.Add([i.ToString(inv), op.Type.ToString(), Report.Precisions.OfLayer(g, op), kernels[i], Describe(g.Tensors[op.Outputs[0]]), weights.ToString("N0", inv) + " B", op.Name]);
         }
         var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
         var reasons = session.KernelChoiceReasons;
         for (int r = 0; r < rows.Count; r++)
         {
             var cells = rows[r];
-            string line = cells[0].PadLeft(widths[0]) + "  " + string.Join("  ", cells[1..^1].Select((c, k) => k == 3 ? c.PadLeft(widths[k + 1]) : c.PadRight(widths[k + 1]))) + "  " + cells[^1];
+            string line = cells[0].PadLeft(widths[0]) + "  " + string.Join("  ", cells[1..^1].Select((c, k) => k == 4 ? c.PadLeft(widths[k + 1]) : c.PadRight(widths[k + 1]))) + "  " + cells[^1];
             stdout.WriteLine(line.TrimEnd());
             if (!verbose || r == 0) continue;
             var op = g.Ops[r - 1];

@@ -13,4 +13,15 @@ internal static class Precisions
         DataType.Float32 => "float32",
         _ => tensor.Type.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>
+    /// The precision an operator computes in: its output's, except for the conversions between int8 and float32 layers,
+    /// which are named as such.
+    /// </summary>
+    public static string OfLayer(ModelGraph graph, OpInfo op) => op.Type switch
+    {
+        OpType.Quantize => "f32->i8",
+        OpType.Dequantize => "i8->f32",
+        _ => Of(graph.Tensors[op.Outputs[0]]),
+    };
 }
