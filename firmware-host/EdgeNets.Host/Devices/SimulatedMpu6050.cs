@@ -16,10 +16,14 @@ public sealed class SimulatedMpu6050 : I2cDevice
     private int _pointer;
     private bool _failed;
 
-    public SimulatedMpu6050(int busId = 1, int address = Mpu6050.DefaultAddress)
+    private readonly byte _whoAmI;
+
+    /// <param name="whoAmI">The WHO_AM_I value: 0x68 for an MPU-6050, <see cref="Mpu9250.WhoAmIValue"/> for the accelerometer and gyroscope of an MPU-9250.</param>
+    public SimulatedMpu6050(int busId = 1, int address = Mpu6050.DefaultAddress, byte whoAmI = Mpu6050.WhoAmIValue)
     {
         ConnectionSettings = new I2cConnectionSettings(busId, address);
-        _registers[(int)Mpu6050Register.WHO_AM_I] = Mpu6050.WhoAmIValue;
+        _whoAmI = whoAmI;
+        _registers[(int)Mpu6050Register.WHO_AM_I] = whoAmI;
         _registers[(int)Mpu6050Register.PWR_MGMT_1] = 0x40; // reset value: SLEEP set
     }
 
@@ -81,7 +85,7 @@ public sealed class SimulatedMpu6050 : I2cDevice
             if (reg == (int)Mpu6050Register.PWR_MGMT_1 && (buffer[i] & 0x80) != 0)
             {
                 Array.Clear(_registers); // DEVICE_RESET
-                _registers[(int)Mpu6050Register.WHO_AM_I] = Mpu6050.WhoAmIValue;
+                _registers[(int)Mpu6050Register.WHO_AM_I] = _whoAmI;
                 _registers[reg] = 0x40;
             }
             else if (reg != (int)Mpu6050Register.WHO_AM_I) _registers[reg] = buffer[i];
