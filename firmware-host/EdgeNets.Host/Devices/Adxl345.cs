@@ -66,27 +66,16 @@ public sealed class Adxl345 : IImuSensor
         return code;
     }
 
-    public byte ReadRegister(Adxl345Register register)
-    {
-        Span<byte> address = [(byte)register];
-        Span<byte> value = stackalloc byte[1];
-        _device.WriteRead(address, value);
-        return value[0];
-    }
+    public byte ReadRegister(Adxl345Register register) => I2cRegisters.Read(_device, (byte)register);
 
-    public void WriteRegister(Adxl345Register register, byte value)
-    {
-        Span<byte> command = [(byte)register, value];
-        _device.Write(command);
-    }
+    public void WriteRegister(Adxl345Register register, byte value) => I2cRegisters.Write(_device, (byte)register, value);
 
     /// <summary>Acceleration X, Y, Z in g.</summary>
     public void ReadSample(Span<float> destination)
     {
         if (destination.Length < 3) throw new ArgumentException("needs room for 3 values", nameof(destination));
-        Span<byte> address = [(byte)Adxl345Register.DATAX0];
         Span<byte> raw = stackalloc byte[6];
-        _device.WriteRead(address, raw);
+        I2cRegisters.Read(_device, (byte)Adxl345Register.DATAX0, raw);
         for (int axis = 0; axis < 3; axis++)
             destination[axis] = (float)(BinaryPrimitives.ReadInt16LittleEndian(raw[(axis * 2)..]) / LsbPerG);
     }

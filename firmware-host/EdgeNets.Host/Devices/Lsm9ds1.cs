@@ -54,18 +54,18 @@ public sealed class Lsm9ds1 : IImuSensor
         _ag = accelGyro;
         _mag = magnetometer;
         _ownsDevices = ownsDevices;
-        byte who = Read(_ag, (byte)Lsm9ds1AgRegister.WHO_AM_I);
+        byte who = I2cRegisters.Read(_ag, (byte)Lsm9ds1AgRegister.WHO_AM_I);
         if (who != AgWhoAmIValue) throw new IOException($"LSM9DS1: accelerometer/gyroscope WHO_AM_I is 0x{who:X2}, expected 0x{AgWhoAmIValue:X2} (wrong address or not an LSM9DS1)");
-        who = Read(_mag, (byte)Lsm9ds1MagRegister.WHO_AM_I_M);
+        who = I2cRegisters.Read(_mag, (byte)Lsm9ds1MagRegister.WHO_AM_I_M);
         if (who != MagWhoAmIValue) throw new IOException($"LSM9DS1: magnetometer WHO_AM_I_M is 0x{who:X2}, expected 0x{MagWhoAmIValue:X2} (wrong magnetometer address?)");
         byte odr = OutputRateCode(sampleRateHz);
-        Write(_ag, (byte)Lsm9ds1AgRegister.CTRL_REG8, 0x44); // BDU (no torn samples) and IF_ADD_INC (burst reads)
-        Write(_ag, (byte)Lsm9ds1AgRegister.CTRL_REG1_G, (byte)(odr << 5)); // ODR_G, FS_G = 00: ±245 °/s
-        Write(_ag, (byte)Lsm9ds1AgRegister.CTRL_REG6_XL, 0); // FS_XL = 00: ±2 g; the accelerometer follows ODR_G
-        Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG1_M, 0xFC); // TEMP_COMP, OM = 11 (ultra-high performance), DO = 111 (80 Hz)
-        Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG2_M, 0x00); // FS = 00: ±4 gauss
-        Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG3_M, 0x00); // MD = 00: continuous conversion
-        Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG4_M, 0x0C); // OMZ = 11: ultra-high performance on Z
+        I2cRegisters.Write(_ag, (byte)Lsm9ds1AgRegister.CTRL_REG8, 0x44); // BDU (no torn samples) and IF_ADD_INC (burst reads)
+        I2cRegisters.Write(_ag, (byte)Lsm9ds1AgRegister.CTRL_REG1_G, (byte)(odr << 5)); // ODR_G, FS_G = 00: ±245 °/s
+        I2cRegisters.Write(_ag, (byte)Lsm9ds1AgRegister.CTRL_REG6_XL, 0); // FS_XL = 00: ±2 g; the accelerometer follows ODR_G
+        I2cRegisters.Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG1_M, 0xFC); // TEMP_COMP, OM = 11 (ultra-high performance), DO = 111 (80 Hz)
+        I2cRegisters.Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG2_M, 0x00); // FS = 00: ±4 gauss
+        I2cRegisters.Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG3_M, 0x00); // MD = 00: continuous conversion
+        I2cRegisters.Write(_mag, (byte)Lsm9ds1MagRegister.CTRL_REG4_M, 0x0C); // OMZ = 11: ultra-high performance on Z
         OutputRateHz = OutputRates[odr - 1];
     }
 
@@ -86,11 +86,11 @@ public sealed class Lsm9ds1 : IImuSensor
     {
         if (destination.Length < 9) throw new ArgumentException("needs room for 9 values", nameof(destination));
         Span<byte> raw = stackalloc byte[6];
-        ReadBurst(_ag, (byte)Lsm9ds1AgRegister.OUT_X_L_XL, raw);
+        I2cRegisters.Read(_ag, (byte)Lsm9ds1AgRegister.OUT_X_L_XL, raw);
         Scale(raw, AccelGPerLsb, destination);
-        ReadBurst(_ag, (byte)Lsm9ds1AgRegister.OUT_X_L_G, raw);
+        I2cRegisters.Read(_ag, (byte)Lsm9ds1AgRegister.OUT_X_L_G, raw);
         Scale(raw, GyroDpsPerLsb, destination[3..]);
-        ReadBurst(_mag, (byte)Lsm9ds1MagRegister.OUT_X_L_M | AutoIncrement, raw);
+        I2cRegisters.Read(_mag, (byte)((byte)Lsm9ds1MagRegister.OUT_X_L_M | AutoIncrement), raw);
         Scale(raw, MagGaussPerLsb * ImuUnits.MicroteslaPerGauss, destination[6..]);
     }
 
@@ -98,25 +98,6 @@ public sealed class Lsm9ds1 : IImuSensor
     {
         for (int axis = 0; axis < 3; axis++)
             destination[axis] = (float)(BinaryPrimitives.ReadInt16LittleEndian(raw[(axis * 2)..]) * unitPerLsb);
-    }
-
-    private static byte Read(I2cDevice device, byte register)
-    {
-        Span<byte> value = stackalloc byte[1];
-        ReadBurst(device, register, value);
-        return value[0];
-    }
-
-    private static void ReadBurst(I2cDevice device, byte register, Span<byte> destination)
-    {
-        Span<byte> address = [register];
-        device.WriteRead(address, destination);
-    }
-
-    private static void Write(I2cDevice device, byte register, byte value)
-    {
-        Span<byte> command = [register, value];
-        device.Write(command);
     }
 
     public void Dispose()

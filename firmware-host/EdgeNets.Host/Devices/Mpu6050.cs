@@ -98,19 +98,9 @@ public sealed class Mpu6050 : IImuSensor
 
     void IImuSensor.ReadSample(Span<float> destination) => Read(destination);
 
-    public byte ReadRegister(Mpu6050Register register)
-    {
-        Span<byte> address = [(byte)register];
-        Span<byte> value = stackalloc byte[1];
-        _device.WriteRead(address, value);
-        return value[0];
-    }
+    public byte ReadRegister(Mpu6050Register register) => I2cRegisters.Read(_device, (byte)register);
 
-    public void WriteRegister(Mpu6050Register register, byte value)
-    {
-        Span<byte> command = [(byte)register, value];
-        _device.Write(command);
-    }
+    public void WriteRegister(Mpu6050Register register, byte value) => I2cRegisters.Write(_device, (byte)register, value);
 
     /// <summary>
     /// Reads one sample: <paramref name="destination"/> gets accel X, Y, Z in g and gyro X, Y, Z in °/s (6 values);
@@ -119,9 +109,8 @@ public sealed class Mpu6050 : IImuSensor
     public double Read(Span<float> destination)
     {
         if (destination.Length < 6) throw new ArgumentException("needs room for 6 values", nameof(destination));
-        Span<byte> address = [(byte)Mpu6050Register.ACCEL_XOUT_H];
         Span<byte> raw = stackalloc byte[14];
-        _device.WriteRead(address, raw);
+        I2cRegisters.Read(_device, (byte)Mpu6050Register.ACCEL_XOUT_H, raw);
         for (int axis = 0; axis < 3; axis++)
         {
             destination[axis] = (float)(BinaryPrimitives.ReadInt16BigEndian(raw[(axis * 2)..]) / AccelLsbPerG);

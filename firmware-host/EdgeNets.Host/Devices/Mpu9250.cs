@@ -80,24 +80,11 @@ public sealed class Mpu9250 : IImuSensor
         destination[8] = (float)-z;
     }
 
-    private byte ReadMagnetometer(Ak8963Register register)
-    {
-        Span<byte> value = stackalloc byte[1];
-        ReadMagnetometer(register, value);
-        return value[0];
-    }
+    private byte ReadMagnetometer(Ak8963Register register) => I2cRegisters.Read(_magnetometer, (byte)register);
 
-    private void ReadMagnetometer(Ak8963Register register, Span<byte> destination)
-    {
-        Span<byte> address = [(byte)register];
-        _magnetometer.WriteRead(address, destination);
-    }
+    private void ReadMagnetometer(Ak8963Register register, Span<byte> destination) => I2cRegisters.Read(_magnetometer, (byte)register, destination);
 
-    private void WriteMagnetometer(Ak8963Register register, byte value)
-    {
-        Span<byte> command = [(byte)register, value];
-        _magnetometer.Write(command);
-    }
+    private void WriteMagnetometer(Ak8963Register register, byte value) => I2cRegisters.Write(_magnetometer, (byte)register, value);
 
     public void Dispose()
     {
