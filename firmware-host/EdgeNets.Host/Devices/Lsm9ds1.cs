@@ -29,11 +29,11 @@ public enum Lsm9ds1MagRegister : byte
 /// The LSM9DS1 (accelerometer and gyroscope at 0x6B or 0x6A, magnetometer at 0x1E or 0x1C) on I2C, written from the
 /// data sheet. Iot.Device.Bindings' <c>Lsm9Ds1AccelerometerAndGyroscope</c> and <c>Lsm9Ds1Magnetometer</c> (4.2.0)
 /// scale readings by range / 32768, where the data sheet's sensitivities (table 3) are larger for the gyroscope
-/// (8.75 mdps/LSB at ±245 °/s, 17 % more than 245 / 32768), the magnetometer (0.14 mgauss/LSB at ±4 gauss, 15 % more)
+/// (8.75 mdps/LSB at ±245 °/s, 16 % more than the 7.52 it uses), the magnetometer (0.14 mgauss/LSB at ±4 gauss, 15 % more)
 /// and the ±16 g accelerometer (0.732 mg/LSB, 50 % more); this driver uses the table. Accelerometer and gyroscope
 /// run together at the gyroscope's output data rate (the lowest step at or above the requested rate), ±2 g and
 /// ±245 °/s; the magnetometer measures continuously at 80 Hz, ultra-high performance, ±4 gauss. A sample is two
-/// 6-byte bursts on the first device (gyroscope, accelerometer) and one on the second (little-endian int16).
+/// 6-byte bursts on the first device (accelerometer, gyroscope) and one on the second (little-endian int16).
 /// </summary>
 public sealed class Lsm9ds1 : IImuSensor
 {

@@ -31,6 +31,9 @@ public abstract class SimulatedRegisterDevice : I2cDevice
 
     public int DataReads { get; private set; }
 
+    /// <summary>True when the next read of the data registers fails (<see cref="FailAfterDataReads"/>).</summary>
+    protected bool NextDataReadFails => FailAfterDataReads >= 0 && DataReads >= FailAfterDataReads;
+
     public byte Register(int address) => Registers[address];
 
     /// <summary>Called before a read that starts at <paramref name="register"/>; true when it reads the chip's data registers.</summary>
@@ -51,7 +54,7 @@ public abstract class SimulatedRegisterDevice : I2cDevice
         ThrowIfFailed();
         if (OnRead(_pointer))
         {
-            if (FailAfterDataReads >= 0 && DataReads >= FailAfterDataReads)
+            if (NextDataReadFails)
             {
                 _failed = true;
                 ThrowIfFailed();
