@@ -25,6 +25,8 @@ public enum Mpu6050Register : byte
     GYRO_YOUT_L = 0x46,
     GYRO_ZOUT_H = 0x47,
     GYRO_ZOUT_L = 0x48,
+    INT_PIN_CFG = 0x37,
+    USER_CTRL = 0x6A,
     PWR_MGMT_1 = 0x6B,
     WHO_AM_I = 0x75,
 }
@@ -40,7 +42,7 @@ public enum GyroRange : byte { Dps250 = 0, Dps500 = 1, Dps1000 = 2, Dps2000 = 3 
 /// map: wake from sleep on the X gyro PLL clock, 44 Hz low-pass filter (1 kHz gyro output rate), the sample rate
 /// divider for the requested rate, then 14-byte burst reads of accel, temperature and gyro (big-endian int16).
 /// </summary>
-public sealed class Mpu6050 : IDisposable
+public sealed class Mpu6050 : IImuSensor
 {
     public const byte DefaultAddress = 0x68;
     public const byte WhoAmIValue = 0x68;
@@ -51,12 +53,21 @@ public sealed class Mpu6050 : IDisposable
     private readonly bool _ownsDevice;
 
     public Mpu6050(I2cDevice device, int sampleRateHz = 50, AccelRange accel = AccelRange.G2, GyroRange gyro = GyroRange.Dps250, bool ownsDevice = true)
+        : this(device, "MPU-6050", WhoAmIValue, sampleRateHz, accel, gyro, ownsDevice)
     {
-        if (sampleRateHz < 4 || sampleRateHz > 1000) throw new ArgumentOutOfRangeException(nameof(sampleRateHz), "the MPU-6050 samples at 4..1000 Hz with the low-pass filter on");
+    }
+
+    /// <summary>
+    /// A chip with the MPU-6050's accelerometer and gyroscope registers and another WHO_AM_I value (the MPU-9250's
+    /// register map, RM-MPU-9250A-00, keeps every register used here and its scales).
+    /// </summary>
+    internal Mpu6050(I2cDevice device, string chip, byte whoAmI, int sampleRateHz, AccelRange accel, GyroRange gyro, bool ownsDevice)
+    {
+        if (sampleRateHz < 4 || sampleRateHz > 1000) throw new ArgumentOutOfRangeException(nameof(sampleRateHz), $"the {chip} samples at 4..1000 Hz with the low-pass filter on");
         _device = device;
         _ownsDevice = ownsDevice;
         byte who = ReadRegister(Mpu6050Register.WHO_AM_I);
-        if (who != WhoAmIValue) throw new IOException($"MPU-6050: WHO_AM_I is 0x{who:X2}, expected 0x{WhoAmIValue:X2} (wrong address or not an MPU-6050)");
+        if (who != whoAmI) throw new IOException($"{chip}: WHO_AM_I is 0x{who:X2}, expected 0x{whoAmI:X2} (wrong address or not an {chip})");
         WriteRegister(Mpu6050Register.PWR_MGMT_1, 0x01); // SLEEP=0, CLKSEL=1 (PLL on X gyro)
         WriteRegister(Mpu6050Register.CONFIG, 0x03); // DLPF_CFG=3: 44 Hz, gyro output rate 1 kHz
         WriteRegister(Mpu6050Register.SMPLRT_DIV, (byte)(1000 / sampleRateHz - 1)); // rate = 1 kHz / (1 + SMPLRT_DIV)
@@ -83,19 +94,13 @@ public sealed class Mpu6050 : IDisposable
         _ => 16.4,
     };
 
-    public byte ReadRegister(Mpu6050Register register)
-    {
-        Span<byte> address = [(byte)register];
-        Span<byte> value = stackalloc byte[1];
-        _device.WriteRead(address, value);
-        return value[0];
-    }
+    public int Channels => 6;
 
-    public void WriteRegister(Mpu6050Register register, byte value)
-    {
-        Span<byte> command = [(byte)register, value];
-        _device.Write(command);
-    }
+    void IImuSensor.ReadSample(Span<float> destination) => Read(destination);
+
+    public byte ReadRegister(Mpu6050Register register) => I2cRegisters.Read(_device, (byte)register);
+
+    public void WriteRegister(Mpu6050Register register, byte value) => I2cRegisters.Write(_device, (byte)register, value);
 
     /// <summary>
     /// Reads one sample: <paramref name="destination"/> gets accel X, Y, Z in g and gyro X, Y, Z in °/s (6 values);
@@ -104,9 +109,8 @@ public sealed class Mpu6050 : IDisposable
     public double Read(Span<float> destination)
     {
         if (destination.Length < 6) throw new ArgumentException("needs room for 6 values", nameof(destination));
-        Span<byte> address = [(byte)Mpu6050Register.ACCEL_XOUT_H];
         Span<byte> raw = stackalloc byte[14];
-        _device.WriteRead(address, raw);
+        I2cRegisters.Read(_device, (byte)Mpu6050Register.ACCEL_XOUT_H, raw);
         for (int axis = 0; axis < 3; axis++)
         {
             destination[axis] = (float)(BinaryPrimitives.ReadInt16BigEndian(raw[(axis * 2)..]) / AccelLsbPerG);

@@ -7,7 +7,8 @@ namespace EdgeNets.Host.Sources;
 /// The first line is the header naming the columns; <c>columns</c> picks and orders the model's channels (default: all
 /// columns except the label), <c>label</c> names an integer class column used for accuracy. A line whose chosen
 /// columns are missing or not numbers (or longer than 64 KB) is skipped and counted in <see cref="DroppedFrames"/>;
-/// the first few are named on the log.
+/// the first few are named on the log. FILE may be a named pipe (FIFO) fed by another program: waiting for its next
+/// line (or for its writer, or its header) ends as soon as <c>cancel</c> is cancelled, and the replay then ends.
 /// </summary>
 public sealed class CsvSource : ISource
 {
@@ -17,9 +18,12 @@ public sealed class CsvSource : ISource
     private readonly bool _loop;
     private readonly Pacer _pacer;
     private readonly float[] _sample;
-    private FileStream _stream;
+    private Stream _stream;
     private LineReader _reader;
     private readonly TextWriter _log;
+    private readonly CancellationToken _cancel;
+    /// <summary>Stopped before the header arrived: nothing to replay.</summary>
+    private readonly bool _stoppedBeforeHeader;
     private long _lineNumber, _badLines, _longLinesBefore;
     private bool _samplesThisPass;
 
@@ -32,20 +36,41 @@ public sealed class CsvSource : ISource
         uri.RejectUnknownKeys("columns", "label", "rate", "loop");
         Name = uri.Text;
         _path = uri.Path;
-        _stream = File.OpenRead(_path);
+        _cancel = cancel;
+        _loop = uri.GetBool("loop", false);
+        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6), cancel);
+        _stream = PipeReadStream.Open(_path, cancel);
         _reader = new LineReader(_stream);
-        if (!_reader.TryReadLine(out var headerLine)) throw new InvalidDataException($"{_path}: empty CSV file");
-        if (_reader.LongLinesSkipped > 0) throw new InvalidDataException($"{_path}: the header line is longer than 64 KB");
-        var header = Encoding.UTF8.GetString(headerLine).Split(',').Select(h => h.Trim()).ToArray();
-        _lineNumber = 1;
         string? label = uri.GetString("label");
+        if (!TryReadHeader(out var header))
+        {
+            _stoppedBeforeHeader = true;
+            _columns = [];
+            _sample = [];
+            Columns = [];
+            return;
+        }
+        _lineNumber = 1;
         _labelColumn = label == null ? -1 : IndexOf(header, label, uri);
         var names = uri.GetList("columns") ?? header.Where(h => h != label).ToArray();
         _columns = names.Select(n => IndexOf(header, n, uri)).ToArray();
         Columns = names;
         _sample = new float[_columns.Length];
-        _loop = uri.GetBool("loop", false);
-        _pacer = new Pacer(uri.GetDouble("rate", 0, 0, 1e6), cancel);
+    }
+
+    /// <summary>The header's column names; false when the host was stopped while a pipe's writer sent nothing.</summary>
+    private bool TryReadHeader(out string[] header)
+    {
+        header = [];
+        ReadOnlySpan<byte> headerLine;
+        try
+        {
+            if (!_reader.TryReadLine(out headerLine)) throw new InvalidDataException($"{_path}: empty CSV file");
+        }
+        catch (OperationCanceledException) when (_cancel.IsCancellationRequested) { return false; }
+        if (_reader.LongLinesSkipped > 0) throw new InvalidDataException($"{_path}: the header line is longer than 64 KB");
+        header = Encoding.UTF8.GetString(headerLine).Split(',').Select(h => h.Trim()).ToArray();
+        return true;
     }
 
     private static int IndexOf(string[] header, string name, SourceUri uri)
@@ -65,10 +90,10 @@ public sealed class CsvSource : ISource
         int labelValue = -1;
         while (true)
         {
-            if (!_reader.TryReadLine(out var line))
+            if (!TryReadLine(out var line))
             {
                 // A looped file without one good line would spin here for ever.
-                if (!_loop || !_samplesThisPass) { frame = default; return ReadStatus.EndOfStream; }
+                if (!_loop || !_samplesThisPass || _cancel.IsCancellationRequested) { frame = default; return ReadStatus.EndOfStream; }
                 Rewind();
                 continue;
             }
@@ -80,6 +105,15 @@ public sealed class CsvSource : ISource
         _pacer.Wait();
         frame = new Frame(FrameFormat.Samples, _sample, labelValue);
         return ReadStatus.Frame;
+    }
+
+    /// <summary>The next line; false at the end of the file, or when the host is stopped while a pipe is quiet.</summary>
+    private bool TryReadLine(out ReadOnlySpan<byte> line)
+    {
+        line = default;
+        if (_stoppedBeforeHeader) return false;
+        try { return _reader.TryReadLine(out line); }
+        catch (OperationCanceledException) when (_cancel.IsCancellationRequested) { return false; }
     }
 
     private bool TryParse(ReadOnlySpan<byte> line, ref int labelValue)
@@ -106,10 +140,10 @@ public sealed class CsvSource : ISource
     private void Rewind()
     {
         _stream.Dispose();
-        _stream = File.OpenRead(_path);
+        _stream = PipeReadStream.Open(_path, _cancel);
         _longLinesBefore += _reader.LongLinesSkipped;
         _reader = new LineReader(_stream);
-        _reader.TryReadLine(out _);
+        TryReadLine(out _);
         _lineNumber = 1;
         _samplesThisPass = false;
     }

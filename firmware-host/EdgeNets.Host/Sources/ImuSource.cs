@@ -4,39 +4,71 @@ using EdgeNets.Host.Devices;
 namespace EdgeNets.Host.Sources;
 
 /// <summary>
-/// <c>imu:mpu6050?bus=1&amp;address=0x68&amp;rate=50</c>: MPU-6050 samples (accel X, Y, Z in g, gyro X, Y, Z in °/s, or
-/// in rad/s with <c>gyro=rad</c>, the unit of phone recordings such as hapt-uci) at a fixed rate.
-/// <c>imu:simulated?rate=50</c> runs the same path on a simulated chip swinging slowly, for trying the host without hardware.
+/// <c>imu:CHIP?bus=1&amp;address=0x68&amp;rate=50</c>: inertial sensor samples at a fixed rate, acceleration X, Y, Z in g,
+/// then angular rate X, Y, Z in °/s (or rad/s with <c>gyro=rad</c>, the unit of phone recordings such as hapt-uci) and
+/// magnetic field X, Y, Z in µT where the chip has them (see <see cref="IImuSensor"/>). CHIP is mpu6050, mpu9250,
+/// lsm9ds1 (<c>mag-address</c> names its magnetometer), bno055 or adxl345. <c>imu:simulated?rate=50</c> runs the same
+/// path on a simulated MPU-6050 swinging slowly, for trying the host without hardware.
 /// </summary>
 public sealed class ImuSource : ISource
 {
-    private readonly Mpu6050 _imu;
-    private readonly float[] _sample = new float[6];
+    public const string Chips = "mpu6050, mpu9250, lsm9ds1, bno055, adxl345, simulated";
+    private readonly IImuSensor _imu;
+    private readonly float[] _sample;
     private readonly Pacer _pacer;
     private readonly float _gyroScale;
 
-    public ImuSource(string name, Mpu6050 imu, double rateHz, bool gyroInRadians = false)
+    public ImuSource(string name, IImuSensor imu, double rateHz, bool gyroInRadians = false)
     {
         Name = name;
         _imu = imu;
+        _sample = new float[imu.Channels];
         _pacer = new Pacer(rateHz);
         _gyroScale = gyroInRadians ? MathF.PI / 180f : 1f;
     }
 
     public static ImuSource Open(SourceUri uri)
     {
-        uri.RejectUnknownKeys("bus", "address", "rate", "gyro");
-        int rate = uri.GetInt("rate", 50, 4, 1000);
+        uri.RejectUnknownKeys("bus", "address", "rate", "gyro", "mag-address");
         string gyro = uri.GetString("gyro") ?? "dps";
         if (gyro is not ("dps" or "rad")) throw new SourceUriException($"source '{uri.Text}': gyro={gyro} must be dps (degrees/s) or rad (radians/s)");
-        I2cDevice device = uri.Path switch
+        if (gyro == "rad" && uri.Path == "adxl345")
+            throw new SourceUriException($"source '{uri.Text}': gyro=rad needs a gyroscope; the adxl345 measures acceleration only");
+        if (uri.Path != "lsm9ds1" && uri.GetString("mag-address") != null)
+            throw new SourceUriException($"source '{uri.Text}': mag-address is for the lsm9ds1, whose magnetometer is a device of its own");
+        int bus = uri.GetInt("bus", 1, 0, 255);
+        I2cDevice Device(int defaultAddress, string key = "address") =>
+            I2cDevice.Create(new I2cConnectionSettings(bus, uri.GetInt(key, defaultAddress, 0x03, 0x77)));
+        var opened = new List<I2cDevice>();
+        I2cDevice Open(I2cDevice device) { opened.Add(device); return device; }
+        try
         {
-            "mpu6050" => I2cDevice.Create(new I2cConnectionSettings(uri.GetInt("bus", 1, 0, 255), uri.GetInt("address", Mpu6050.DefaultAddress, 0x03, 0x77))),
-            "simulated" => new SimulatedMpu6050 { BeforeDataRead = Swing },
-            _ => throw new SourceUriException($"source '{uri.Text}': unknown IMU '{uri.Path}' (supported: mpu6050, simulated)"),
-        };
-        try { return new ImuSource(uri.Text, new Mpu6050(device, rate), rate, gyroInRadians: gyro == "rad"); }
-        catch { device.Dispose(); throw; }
+            (IImuSensor imu, int rate) = uri.Path switch
+            {
+                "mpu6050" => Rate(uri, 1000, rate => new Mpu6050(Open(Device(Mpu6050.DefaultAddress)), rate)),
+                "mpu9250" => Rate(uri, 1000, rate => new Mpu9250(Open(Device(Mpu6050.DefaultAddress)),
+                    Open(I2cDevice.Create(new I2cConnectionSettings(bus, Mpu9250.MagnetometerAddress))), rate)),
+                "lsm9ds1" => Rate(uri, 952, rate => new Lsm9ds1(Open(Device(Lsm9ds1.DefaultAddress)),
+                    Open(Device(Lsm9ds1.DefaultMagnetometerAddress, "mag-address")), rate)),
+                "bno055" => Rate(uri, Bno055Imu.MaxRateHz, _ => new Bno055Imu(Open(Device(Bno055Imu.DefaultAddress)))),
+                "adxl345" => Rate(uri, 3200, rate => new Adxl345(Open(Device(Adxl345.DefaultAddress)), rate)),
+                "simulated" => Rate(uri, 1000, rate => new Mpu6050(new SimulatedMpu6050 { BeforeDataRead = Swing }, rate)),
+                _ => throw new SourceUriException($"source '{uri.Text}': unknown IMU '{uri.Path}' (supported: {Chips})"),
+            };
+            return new ImuSource(uri.Text, imu, rate, gyroInRadians: gyro == "rad");
+        }
+        catch
+        {
+            foreach (var device in opened) device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads <c>rate</c> (4 Hz up to the chip's <paramref name="maxHz"/>) before the chip is opened.</summary>
+    private static (IImuSensor, int) Rate(SourceUri uri, int maxHz, Func<int, IImuSensor> open)
+    {
+        int rate = uri.GetInt("rate", 50, 4, maxHz);
+        return (open(rate), rate);
     }
 
     private static void Swing(SimulatedMpu6050 chip)
@@ -48,12 +80,11 @@ public sealed class ImuSource : ISource
 
     public string Name { get; }
     public long DroppedFrames => 0;
-    public double LastTemperature { get; private set; }
 
     public ReadStatus Read(out Frame frame)
     {
         _pacer.Wait();
-        LastTemperature = _imu.Read(_sample);
+        _imu.ReadSample(_sample);
         if (_gyroScale != 1f)
             for (int i = 3; i < 6; i++) _sample[i] *= _gyroScale;
         frame = new Frame(FrameFormat.Samples, _sample);

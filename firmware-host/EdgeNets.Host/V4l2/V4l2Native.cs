@@ -137,16 +137,24 @@ public static class V4l2Constants
     public static readonly uint VIDIOC_S_PARM = Ioc(IocRead | IocWrite, 'V', 22, Marshal.SizeOf<V4l2StreamParm>());
 }
 
-/// <summary>The libc calls the camera needs (source-generated marshalling, so NativeAOT-safe).</summary>
+/// <summary>The libc calls the camera and the pipe reader need (source-generated marshalling, so NativeAOT-safe).</summary>
 internal static unsafe partial class Libc
 {
-    public const int O_RDWR = 2, O_NONBLOCK = 0x800;
+    public const int O_RDONLY = 0, O_RDWR = 2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
     public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
-    public const short POLLIN = 1;
+    public const short POLLIN = 1, POLLERR = 8, POLLHUP = 0x10;
     public const int EINTR = 4, EAGAIN = 11;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buffer, nuint count);
+
+    public const int SEEK_CUR = 1;
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    public static partial long Lseek(int fd, long offset, int whence);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
