@@ -56,6 +56,8 @@ public static class OptimizedKernels
                 s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         }
 
+        list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_ChannelLanes_Avx512", OpType.Conv, DataType.Int8, Isa.Avx512,
+            s => new DepthwiseConvInt8ChannelLanesAvx512(s, "DepthwiseConv2dInt8_ChannelLanes_Avx512"), DepthwiseConvInt8ChannelLanesAvx512.CanHandle));
         list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_AdvSimd", OpType.Conv, DataType.Int8, Isa.AdvSimd,
             s => new DepthwiseConvInt8AdvSimd(s, "DepthwiseConv2dInt8_AdvSimd"), DepthwiseConvInt8AdvSimd.CanHandle));
         list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_ChannelLanes_AdvSimd", OpType.Conv, DataType.Int8, Isa.AdvSimd,
