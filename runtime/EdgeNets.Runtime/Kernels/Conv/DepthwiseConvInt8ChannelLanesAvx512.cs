@@ -32,8 +32,9 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
     private readonly Window2d _g;
     /// <summary>Per group, per kernel row, per tap pair: the 16 channels' (w[kw], w[kw+1]) as int16 pairs.</summary>
     private readonly short[] _weights;
-    /// <summary>Per channel (16 per group): bias − zx·Σ w, multiplier, max(shift, 0), max(−shift, 0), 2^max(−shift, 0) − 1.</summary>
-    private readonly int[] _bias, _multipliers, _left, _right, _masks;
+    /// <summary>Per channel (16 per group): bias − zx·Σ w.</summary>
+    private readonly int[] _bias;
+    private readonly LaneRequantization _requantization;
     /// <summary>Per output pixel: the pair row of its first tap.</summary>
     private readonly int[] _pixelRows;
     /// <summary>The group's input planes as one 16-byte row per pixel.</summary>
@@ -44,7 +45,6 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
     private readonly short[] _pairRows;
     /// <summary>16 pixels' outputs (a row per pixel), and their transpose (a row per channel) when it cannot go straight to the output.</summary>
     private readonly sbyte[] _tile = new sbyte[Lanes * Lanes], _transposed = new sbyte[Lanes * Lanes];
-    private readonly Vector256<int> _zero, _min, _max;
     /// <summary>vpermw indices interleaving the two halves of a 32-lane int16 vector: (a0, b0, a1, b1, ...).</summary>
     private static readonly Vector512<short> Interleave = Vector512.Create(
         (short)0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -66,9 +66,7 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
         _name = name;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         var (zx, zeroPoint, multipliers, shifts, min, max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
-        _zero = Vector256.Create(zeroPoint);
-        _min = Vector256.Create(min);
-        _max = Vector256.Create(max);
+        _requantization = new LaneRequantization(multipliers, shifts, zeroPoint, min, max);
         _x = s.InputId(0);
         _y = s.OutputId(0);
         var g = _g = shape.Window;
@@ -84,10 +82,6 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
         int lanes = _groups * Lanes, taps = g.KernelH * g.KernelW;
         _weights = new short[_groups * g.KernelH * _pairsPerRow * 2 * Lanes];
         _bias = new int[lanes];
-        _multipliers = new int[lanes];
-        _left = new int[lanes];
-        _right = new int[lanes];
-        _masks = new int[lanes];
         for (int c = 0; c < g.C; c++)
         {
             int group = c / Lanes, lane = c % Lanes, sum = 0;
@@ -99,10 +93,6 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
                     _weights[((group * g.KernelH + kh) * _pairsPerRow + kw / 2) * 2 * Lanes + 2 * lane + kw % 2] = w;
                 }
             _bias[c] = unchecked((bias.IsEmpty ? 0 : bias[c]) - zx * sum);
-            _multipliers[c] = multipliers[c];
-            _left[c] = Math.Max(shifts[c], 0);
-            _right[c] = Math.Max(-shifts[c], 0);
-            _masks[c] = (int)((1L << _right[c]) - 1);
         }
 
         _pixelRows = new int[_pixels];
@@ -189,14 +179,6 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
         ref short groupWeights = ref _weights[group * g.KernelH * pairsPerRow * 2 * Lanes];
         ref sbyte tile = ref MemoryMarshal.GetArrayDataReference(_tile);
         var bias = Vector512.LoadUnsafe(ref _bias[lanes]);
-        var m0 = Vector256.LoadUnsafe(ref _multipliers[lanes]);
-        var m1 = Vector256.LoadUnsafe(ref _multipliers[lanes], 8);
-        var l0 = Vector256.LoadUnsafe(ref _left[lanes]);
-        var l1 = Vector256.LoadUnsafe(ref _left[lanes], 8);
-        var r0 = Vector256.LoadUnsafe(ref _right[lanes]);
-        var r1 = Vector256.LoadUnsafe(ref _right[lanes], 8);
-        var k0 = Vector256.LoadUnsafe(ref _masks[lanes]);
-        var k1 = Vector256.LoadUnsafe(ref _masks[lanes], 8);
         for (int j = 0; j < count; j++)
         {
             // One pair row is 32 int16; a row of the map has the bordered width − 1 of them.
@@ -209,9 +191,7 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
                 for (int q = 0; q < pairsPerRow; q++, w = ref Unsafe.Add(ref w, 2 * Lanes))
                     acc += Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src, (nuint)(q * 4 * Lanes)), Vector512.LoadUnsafe(ref w));
             }
-            var lo = Requantization.ToOutputRange(Requantization.MultiplyByQuantizedMultiplier(acc.GetLower(), m0, l0, r0, k0), _zero, _min, _max);
-            var hi = Requantization.ToOutputRange(Requantization.MultiplyByQuantizedMultiplier(acc.GetUpper(), m1, l1, r1, k1), _zero, _min, _max);
-            Requantization.NarrowToInt8(lo, hi).StoreUnsafe(ref tile, (nuint)(j * Lanes));
+            _requantization.Apply(acc, lanes).StoreUnsafe(ref tile, (nuint)(j * Lanes));
         }
     }
 

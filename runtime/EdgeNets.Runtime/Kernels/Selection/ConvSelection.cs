@@ -31,6 +31,7 @@ public static class ConvSelection
     public static SelectionPolicy[] Policies { get; } =
     [
         new(OpType.Conv, DataType.Int8,
+            new Candidate("Conv2dInt8_MatrixVector_Avx512", "1x1 on a one-pixel map (squeeze-excite): a matrix-vector product, 16 outputs per multiply-add instead of one of 32 GEMM columns"),
             Fused("DirectConv3x3MaxPool2x2Int8_AvxVnni", "first layers (few channels, rows filling 32-pixel blocks): direct vpdpbusd products beat Winograd", DirectPooledPreferred),
             new Candidate("DirectConvInt8_AvxVnni", "1x1 planes, 1-D Convs and 2-D ones on few channels with rows filling 32-pixel blocks: no im2col matrix", DirectPreferred),
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx512", "3x3 with a 2x2/2 pool on 9 tiles or more: fewer multiplies, one requantization per window", WinogradPooledPreferred),
