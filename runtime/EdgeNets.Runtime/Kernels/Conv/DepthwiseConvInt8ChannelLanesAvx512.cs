@@ -134,21 +134,8 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
     private void LoadRows(ReadOnlySpan<sbyte> planes, int channels)
     {
         var g = _g;
-        int pixels = _inputPixels;
-        ref sbyte x = ref MemoryMarshal.GetReference(planes);
+        ChannelLaneTiles.LoadRows(planes, channels, _inputPixels, _rows);
         ref sbyte rows = ref MemoryMarshal.GetArrayDataReference(_rows);
-        if (channels == Lanes && pixels >= Lanes)
-            for (int start = 0; start < pixels; start += Lanes)
-            {
-                int p = Math.Min(start, pixels - Lanes);
-                TransposeInt8Tiled.TransposeTile(ref Unsafe.Add(ref x, p), pixels, ref Unsafe.Add(ref rows, p * Lanes), Lanes);
-            }
-        else
-            // The last group of a channel count that is not a multiple of 16, or a plane of fewer than 16 pixels: the lanes
-            // past the last channel keep what they hold, their outputs are never stored.
-            for (int c = 0; c < channels; c++)
-                for (int p = 0; p < pixels; p++)
-                    Unsafe.Add(ref rows, p * Lanes + c) = Unsafe.Add(ref x, c * pixels + p);
         ref sbyte bordered = ref MemoryMarshal.GetArrayDataReference(_bordered);
         for (int ih = 0; ih < g.H; ih++)
             Unsafe.CopyBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref bordered, ((ih + g.PadTop) * _borderedW + g.PadLeft) * Lanes)),
@@ -196,21 +183,5 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
     }
 
     /// <summary>The tile's 16 pixels of each of the group's channels into their planes (<paramref name="output"/>: the group's planes).</summary>
-    private void StoreBlock(Span<sbyte> output, int channels, int block)
-    {
-        int pixels = _pixels;
-        ref sbyte tile = ref MemoryMarshal.GetArrayDataReference(_tile);
-        ref sbyte y = ref MemoryMarshal.GetReference(output);
-        if (channels == Lanes && pixels >= Lanes)
-        {
-            TransposeInt8Tiled.TransposeTile(ref tile, Lanes, ref Unsafe.Add(ref y, block), pixels);
-            return;
-        }
-        ref sbyte transposed = ref MemoryMarshal.GetArrayDataReference(_transposed);
-        TransposeInt8Tiled.TransposeTile(ref tile, Lanes, ref transposed, Lanes);
-        int count = Math.Min(Lanes, pixels - block);
-        for (int c = 0; c < channels; c++)
-            for (int p = 0; p < count; p++)
-                Unsafe.Add(ref y, c * pixels + block + p) = Unsafe.Add(ref transposed, c * Lanes + p);
-    }
+    private void StoreBlock(Span<sbyte> output, int channels, int block) => ChannelLaneTiles.StoreBlock(_tile, _transposed, output, channels, _pixels, block);
 }
