@@ -79,7 +79,8 @@ public static class ConvSelection
     /// <summary>
     /// Channels along the lanes on AVX-512 for maps of up to 64 output pixels, and up to 144 where the per-channel
     /// kernel's 16-output blocks are less than 80 % filled (narrow maps, stride 2): beyond, its blocks and its
-    /// requantization of a whole block per channel constants win (tools/benchmarks/README.md, "The zoo on x86").
+    /// requantization of a whole block per channel constants win (tools/benchmarks/README.md, "The zoo on x86:
+    /// depthwise lanes and one-pixel 1x1").
     /// </summary>
     private static bool DepthwiseLanesAvx512Preferred(KernelSetup s)
     {
