@@ -45,6 +45,8 @@ public static class OptimizedKernels
             string name = $"MatMulInt8_{isa}";
             list.Add(KernelEntry.Variant(name, OpType.MatMul, DataType.Int8, isa, s => new MatMulInt8Vector(s, isa, name), MatMulInt8Vector.CanHandle));
         }
+        list.Add(KernelEntry.Variant("Conv2dInt8_MatrixVector_Avx512", OpType.Conv, DataType.Int8, Isa.Avx512,
+            s => new ConvInt8MatrixVector(s, "Conv2dInt8_MatrixVector_Avx512"), ConvInt8MatrixVector.CanHandle));
         list.Add(KernelEntry.Variant("DirectConvInt8_AvxVnni", OpType.Conv, DataType.Int8, Isa.AvxVnni, s => new ConvInt8DirectVnni(s, null, "DirectConvInt8_AvxVnni"),
             ConvInt8DirectVnni.IsValid));
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.Vector128 })
@@ -59,6 +61,8 @@ public static class OptimizedKernels
                 s => ConvInt8Gemm.CanHandle(s, depthwise: true)));
         }
 
+        list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_ChannelLanes_Avx512", OpType.Conv, DataType.Int8, Isa.Avx512,
+            s => new DepthwiseConvInt8ChannelLanesAvx512(s, "DepthwiseConv2dInt8_ChannelLanes_Avx512"), DepthwiseConvInt8ChannelLanesAvx512.CanHandle));
         list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_AdvSimd", OpType.Conv, DataType.Int8, Isa.AdvSimd,
             s => new DepthwiseConvInt8AdvSimd(s, "DepthwiseConv2dInt8_AdvSimd"), DepthwiseConvInt8AdvSimd.CanHandle));
         list.Add(KernelEntry.Variant("DepthwiseConv2dInt8_ChannelLanes_AdvSimd", OpType.Conv, DataType.Int8, Isa.AdvSimd,

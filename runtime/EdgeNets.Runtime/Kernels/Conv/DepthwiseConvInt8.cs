@@ -76,7 +76,7 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
         var weights = MemoryMarshal.Cast<byte, sbyte>(s.Input(1).Data.Span);
         _weights = new int[weights.Length];
         for (int i = 0; i < weights.Length; i++) _weights[i] = weights[i];
-        _paddedW = g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
+        _paddedW = PaddedWidth(g);
         _paddedH = g.H + g.PadTop + Math.Max(0, (g.OutH - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1 - g.H - g.PadTop);
         _pixels = g.OutH * g.OutW;
         bool madd = _wide ? Avx2.IsSupported : Sse2.IsSupported;
@@ -84,12 +84,10 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
         _stride1Pairs = g.StrideW == 1 && g.DilationW == 1 && g.KernelW >= 2 && madd;
         if ((_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW)
         {
-            int lanes = _wide ? 16 : 8;
-            int positions = (g.OutH - 1) * _paddedW + g.OutW;
-            if ((positions + lanes - 1) / lanes < g.OutH * ((g.OutW + lanes - 1) / lanes))
+            if (PlaneBlocks(g, _wide ? 16 : 8) < RowBlocks(g, _wide ? 16 : 8))
             {
                 _plane = true;
-                _planeOuts = [new sbyte[positions + 16]];
+                _planeOuts = [new sbyte[(g.OutH - 1) * _paddedW + g.OutW + 16]];
             }
         }
         _kernel3x3 = _wide && (_stride1Pairs || _stride2Pairs) && g.StrideH == g.StrideW && g.KernelH == 3 && g.KernelW == 3 && g.DilationH == 1;
@@ -108,6 +106,20 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
                         _pairWeights[(c * g.KernelH + kh) * _pairs + q] = (ushort)(short)w0 | (ushort)(short)w1 << 16;
                     }
         }
+    }
+
+    private static int PaddedWidth(Window2d g) =>
+        g.W + g.PadLeft + Math.Max(0, (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1 - g.W - g.PadLeft);
+
+    private static int RowBlocks(Window2d g, int lanes) => g.OutH * ((g.OutW + lanes - 1) / lanes);
+
+    private static int PlaneBlocks(Window2d g, int lanes) => ((g.OutH - 1) * PaddedWidth(g) + g.OutW + lanes - 1) / lanes;
+
+    /// <summary>16-output blocks per channel on AVX2/AVX-512 (plane mode where it takes fewer): what the lane kernels are weighed against.</summary>
+    public static int BlocksPerChannel(Window2d g)
+    {
+        bool pairs = g.DilationW == 1 && (g.StrideW == 2 || (g.StrideW == 1 && g.KernelW >= 2));
+        return pairs && g.StrideH == g.StrideW ? Math.Min(PlaneBlocks(g, 16), RowBlocks(g, 16)) : RowBlocks(g, 16);
     }
 
     public override string Name => _name;

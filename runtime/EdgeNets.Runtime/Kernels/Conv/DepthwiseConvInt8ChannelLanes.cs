@@ -135,26 +135,7 @@ internal sealed class DepthwiseConvInt8ChannelLanes : OpKernel
     }
 
     /// <summary>The input planes of one group (<paramref name="channels"/> of them) as one 16-byte row per input pixel.</summary>
-    private void LoadRows(ReadOnlySpan<sbyte> planes, int channels)
-    {
-        int pixels = _inputPixels;
-        ref sbyte x = ref MemoryMarshal.GetReference(planes);
-        ref sbyte rows = ref MemoryMarshal.GetArrayDataReference(_rows);
-        if (channels == Lanes && pixels >= Lanes)
-        {
-            for (int start = 0; start < pixels; start += Lanes)
-            {
-                int p = Math.Min(start, pixels - Lanes);
-                TransposeInt8Tiled.TransposeTile(ref Unsafe.Add(ref x, p), pixels, ref Unsafe.Add(ref rows, p * Lanes), Lanes);
-            }
-            return;
-        }
-        // The last group of a channel count that is not a multiple of 16, or a plane of fewer than 16 pixels: the lanes
-        // past the last channel keep what they hold, their outputs are never stored.
-        for (int c = 0; c < channels; c++)
-            for (int p = 0; p < pixels; p++)
-                Unsafe.Add(ref rows, p * Lanes + c) = Unsafe.Add(ref x, c * pixels + p);
-    }
+    private void LoadRows(ReadOnlySpan<sbyte> planes, int channels) => ChannelLaneTiles.LoadRows(planes, channels, _inputPixels, _rows);
 
     /// <summary>The 16 channels of group <paramref name="group"/> at output pixels block .. block + 15 (the last pixel repeated past the map) into <see cref="_tile"/>.</summary>
     private void Block(int group, int block)
@@ -228,21 +209,5 @@ internal sealed class DepthwiseConvInt8ChannelLanes : OpKernel
             Vector128.LoadUnsafe(ref negative, i));
 
     /// <summary>The tile's 16 pixels of each of the group's channels into their planes (<paramref name="output"/>: the group's planes).</summary>
-    private void StoreBlock(Span<sbyte> output, int channels, int block)
-    {
-        int pixels = _pixels;
-        ref sbyte tile = ref MemoryMarshal.GetArrayDataReference(_tile);
-        ref sbyte y = ref MemoryMarshal.GetReference(output);
-        if (channels == Lanes && pixels >= Lanes)
-        {
-            TransposeInt8Tiled.TransposeTile(ref tile, Lanes, ref Unsafe.Add(ref y, block), pixels);
-            return;
-        }
-        ref sbyte transposed = ref MemoryMarshal.GetArrayDataReference(_transposed);
-        TransposeInt8Tiled.TransposeTile(ref tile, Lanes, ref transposed, Lanes);
-        int count = Math.Min(Lanes, pixels - block);
-        for (int c = 0; c < channels; c++)
-            for (int p = 0; p < count; p++)
-                Unsafe.Add(ref y, c * pixels + block + p) = Unsafe.Add(ref transposed, c * Lanes + p);
-    }
+    private void StoreBlock(Span<sbyte> output, int channels, int block) => ChannelLaneTiles.StoreBlock(_tile, _transposed, output, channels, _pixels, block);
 }

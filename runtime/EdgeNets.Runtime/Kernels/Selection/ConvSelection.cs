@@ -31,6 +31,7 @@ public static class ConvSelection
     public static SelectionPolicy[] Policies { get; } =
     [
         new(OpType.Conv, DataType.Int8,
+            new Candidate("Conv2dInt8_MatrixVector_Avx512", "1x1 on a one-pixel map (squeeze-excite): a matrix-vector product, 16 outputs per multiply-add instead of one of 32 GEMM columns"),
             Fused("DirectConv3x3MaxPool2x2Int8_AvxVnni", "first layers (few channels, rows filling 32-pixel blocks): direct vpdpbusd products beat Winograd", DirectPooledPreferred),
             new Candidate("DirectConvInt8_AvxVnni", "1x1 planes, 1-D Convs and 2-D ones on few channels with rows filling 32-pixel blocks: no im2col matrix", DirectPreferred),
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx512", "3x3 with a 2x2/2 pool on 9 tiles or more: fewer multiplies, one requantization per window", WinogradPooledPreferred),
@@ -41,6 +42,8 @@ public static class ConvSelection
             new Candidate("Conv2dInt8_AdvSimdDot", "GEMM with SDOT (8x8 blocks, no im2col where rows fill blocks): 4 products per lane, ahead of Winograd's int16 products"),
             new Candidate("Conv2dInt8_AdvSimd", "arm64 without SDOT: SMULL/SMLAL pairs + SADALP, 8 products per multiply, fewer instructions than Winograd's int16 products"),
             new Candidate("Conv2dInt8_AvxVnni", "im2col GEMM with vpdpbusd: twice AVX2's products per instruction"),
+            new Candidate("DepthwiseConv2dInt8_ChannelLanes_Avx512", "depthwise on small maps: 16 channels along the lanes, two taps per 512-bit multiply-add",
+                DepthwiseLanesAvx512Preferred),
             new Candidate("DepthwiseConv2dInt8_Avx512", "depthwise: per-channel planes, 512-bit requantization"),
             Fused("WinogradConv3x3MaxPool2x2Int8_Vector128", "3x3 with a 2x2/2 pool on 9 tiles or more", WinogradPooledPreferred),
             new Candidate("Conv2dInt8_Avx2", "im2col GEMM, int16 pairs on 256 bits"),
@@ -71,6 +74,20 @@ public static class ConvSelection
         if (g.KernelH * g.KernelW != 9) return 4 * perChannel >= 5 * lanes;
         bool dot = System.Runtime.Intrinsics.Arm.Dp.IsSupported && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1;
         return perChannel >= (dot ? 3 : 2) * lanes;
+    }
+
+    /// <summary>
+    /// Channels along the lanes on AVX-512 for maps of up to 64 output pixels, and up to 144 where the per-channel
+    /// kernel's 16-output blocks are less than 80 % filled (narrow maps, stride 2): beyond, its blocks and its
+    /// requantization of a whole block per channel constants win (tools/benchmarks/README.md, "The zoo on x86:
+    /// depthwise lanes and one-pixel 1x1").
+    /// </summary>
+    private static bool DepthwiseLanesAvx512Preferred(KernelSetup s)
+    {
+        var g = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32).Window;
+        int pixels = g.OutH * g.OutW;
+        if (g.C < 16 || pixels > 144) return false;
+        return pixels <= 64 || 5 * pixels < 4 * 16 * DepthwiseConvInt8.BlocksPerChannel(g);
     }
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool> when) => new(variant, why, when) { Fused = true };

@@ -143,11 +143,20 @@ public static partial class KernelCases
         yield return new([1, 32, 9, 9], 32, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 32);
         yield return new([1, 48, 6, 6], 48, [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 48);
         yield return new([1, 20, 5, 5], 20, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 20, Extreme: true);
+        // The AVX-512 lane kernel's pair rows: a narrow map (keyword spotting's 25x5), rows dilated with columns not, an
+        // even kernel width (its last pair has no zero tap), mixed strides and one-sided pads.
+        yield return new([1, 20, 25, 5], 20, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 20);
+        yield return new([1, 17, 8, 6], 17, [3, 2], [1, 2], [2, 0, 2, 1], [2, 1], 17);
         // Wide maps on few channels, which the direct AVX-VNNI kernel takes: ResNet-8's first two layer shapes, a
         // 64-pixel row with an odd channel count.
         yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         yield return new([1, 16, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
         yield return new([1, 5, 3, 64], 7, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        // 1x1 Convs on one-pixel maps (squeeze-excite after the global pool): whole 4-block passes and single blocks, odd
+        // input channels, a partial last block, a batch, and the largest sums.
+        yield return new([1, 96, 1, 1], 72, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([2, 37, 1, 1], 21, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 7, 1, 1], 130, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], Extreme: true);
         // 1x1 Convs, whose planes the direct kernel runs as one row each (63 and 36 pixels, a batch of 2).
         yield return new([1, 24, 7, 9], 13, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
         yield return new([2, 40, 6, 6], 17, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
