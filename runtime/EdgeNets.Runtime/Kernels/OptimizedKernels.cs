@@ -35,6 +35,8 @@ public static class OptimizedKernels
             string gemm = $"GemmInt8_{isa}";
             list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, isa, gemm), GemmInt8Vector.CanHandle));
         }
+        list.Add(KernelEntry.Variant("Conv2dInt8_ChannelLanes_Avx512", OpType.Conv, DataType.Int8, Isa.Avx512,
+            s => new ConvInt8Gemm(s, Isa.Avx512, "Conv2dInt8_ChannelLanes_Avx512", channelLanes: true), s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
         list.Add(KernelEntry.Variant("BroadcastGemmInt8_Avx2", OpType.Gemm, DataType.Int8, Isa.Avx2, s => new GemmInt8BroadcastRows(s, "BroadcastGemmInt8_Avx2"),
             GemmInt8BroadcastRows.CanHandle));
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot, Isa.AdvSimd })

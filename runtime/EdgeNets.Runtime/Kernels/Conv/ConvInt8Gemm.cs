@@ -53,7 +53,7 @@ internal static class Int8GemmLayout
 /// take the exact form that widens each smull on its own.
 /// </para>
 /// </summary>
-internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
+internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
 {
     /// <summary>Output channels per register block of the 128/256-bit kernels.</summary>
     private const int RowBlock = 4;
@@ -115,10 +115,11 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
     }
 
-    public ConvInt8Gemm(KernelSetup s, Isa isa, string name)
+    public ConvInt8Gemm(KernelSetup s, Isa isa, string name, bool channelLanes = false)
     {
         _name = name;
         _isa = isa;
+        _channelLanes = channelLanes && isa == Isa.Avx512;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
         _x = s.InputId(0);
@@ -131,7 +132,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
         _tapsPerStep = isa.UsesQuads() ? 4 : 2;
-        _rowBlock = isa is Isa.Avx512 or Isa.AdvSimdDot ? 8 : RowBlock;
+        _rowBlock = _channelLanes ? LaneChannels : isa is Isa.Avx512 or Isa.AdvSimdDot ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
         // Rows of whole blocks (16 pixels for AdvSimd, 8 for SDOT): a row's last part block would cost more than the
         // im2col it saves.
@@ -226,6 +227,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _padded16 = new short[paddedLength];
             _columns16 = new short[_steps * _rowStride * 2];
         }
+        if (_channelLanes) _laneSums = new int[((_pixels + 15) & ~15) * blocks * LaneChannels];
     }
 
     public override string Name => _name;
@@ -315,6 +317,9 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         {
             case Isa.Avx2:
                 GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
+                break;
+            case Isa.Avx512 when _channelLanes:
+                GemmAvx512Lanes(weights, output, channel0, mBegin, mEnd, tail);
                 break;
             case Isa.Avx512:
                 GemmAvx512(weights, output, channel0, mBegin, mEnd, tail);

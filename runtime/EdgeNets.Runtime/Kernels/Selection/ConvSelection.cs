@@ -28,10 +28,16 @@ public static class ConvSelection
     /// </summary>
     public const int WinogradPooledMinChannels = 1, WinogradPooledMinTiles = 9;
 
+    /// <summary>Output pixels per image up to which the channel-lane GEMM beats the pixel-lane one and Winograd.</summary>
+    public const int ChannelLanesMaxPixels = 64;
+    /// <summary>Output channels per group from which the channel-lane GEMM's 32-channel blocks are full enough.</summary>
+    public const int ChannelLanesMinChannels = 32;
+
     public static SelectionPolicy[] Policies { get; } =
     [
         new(OpType.Conv, DataType.Int8,
             Fused("DirectConv3x3MaxPool2x2Int8_AvxVnni", "first layers (few channels, rows filling 32-pixel blocks): direct vpdpbusd products beat Winograd", DirectPooledPreferred),
+            new Candidate("Conv2dInt8_ChannelLanes_Avx512", "small maps with many output channels: 32-channel blocks stay full where 32-pixel blocks would be mostly empty", ChannelLanesPreferred),
             new Candidate("DirectConvInt8_AvxVnni", "1x1 planes, 1-D Convs and 2-D ones on few channels with rows filling 32-pixel blocks: no im2col matrix", DirectPreferred),
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx512", "3x3 with a 2x2/2 pool on 9 tiles or more: fewer multiplies, one requantization per window", WinogradPooledPreferred),
             new Candidate("WinogradConv3x3Int8_Avx512", "3x3 on 8 channels and 16 tiles or more: 2.25x fewer multiplies than direct", WinogradPreferred),
@@ -74,6 +80,12 @@ public static class ConvSelection
     }
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool> when) => new(variant, why, when) { Fused = true };
+
+    private static bool ChannelLanesPreferred(KernelSetup s)
+    {
+        var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
+        return shape.Window.OutH * shape.Window.OutW <= ChannelLanesMaxPixels && shape.OutChannelsPerGroup >= ChannelLanesMinChannels;
+    }
 
     private static bool DirectPooledPreferred(KernelSetup s) =>
         s.Input(0).Shape[1] <= DirectPooledMaxChannels && ConvInt8DirectVnni.FillsBlocks(s.Output(0).Shape[^1]);
