@@ -86,7 +86,7 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
     /// <summary>Per group, per block of 4 output channels, per tap step: 4 int32 of packed weights.</summary>
-    private readonly int[] _packedWeights;
+    private readonly int[] _packedWeights = [];
     /// <summary>Offset of each tap (step-padded with harmless repeats of tap 0) in the bordered input of one group.</summary>
     private readonly int[] _tapOffsets;
     private readonly int _paddedW, _paddedH, _pixels, _rowStride;
@@ -227,7 +227,12 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
             _padded16 = new short[paddedLength];
             _columns16 = new short[_steps * _rowStride * 2];
         }
-        if (_channelLanes) _laneSums = new int[((_pixels + 15) & ~15) * blocks * LaneChannels];
+        if (_channelLanes)
+        {
+            _laneSums = new int[((_pixels + 15) & ~15) * blocks * LaneChannels];
+            _laneWeights = PackLaneWeights(_packedWeights);
+            _packedWeights = [];
+        }
     }
 
     public override string Name => _name;
@@ -312,14 +317,16 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
     private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
+        if (_channelLanes)
+        {
+            GemmAvx512Lanes(grp, output, channel0, mBegin, mEnd, tail);
+            return;
+        }
         var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock * (_isa == Isa.AdvSimd ? 4 : 1));
         switch (_isa)
         {
             case Isa.Avx2:
                 GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
-                break;
-            case Isa.Avx512 when _channelLanes:
-                GemmAvx512Lanes(weights, output, channel0, mBegin, mEnd, tail);
                 break;
             case Isa.Avx512:
                 GemmAvx512(weights, output, channel0, mBegin, mEnd, tail);

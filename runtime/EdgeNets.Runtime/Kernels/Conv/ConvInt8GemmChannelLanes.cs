@@ -8,7 +8,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// The AVX-512 GEMM with the output channels along the lanes (Conv2dInt8_ChannelLanes_Avx512), for maps too small to
 /// fill the pixel-lane blocks: a late ResNet layer's 3x3 or 6x6 map leaves most of a 32-pixel block empty, while its
 /// 256-512 channels fill 32-channel blocks. Same im2col columns and int16 pairs as the pixel-lane kernel; the weights
-/// are packed 32 channels per step, and each pixel's pair of taps is broadcast.
+/// are packed 32 channels per step as int8 (sign-extended to int16 pairs in the tile: half the bytes to stream, which
+/// matters where each weight meets only a few pixels), and each pixel's pair of taps is broadcast.
 /// <para>
 /// Exactness: the same int32 sums in another order (int32 addition wraps and is associative). The sums go through a
 /// scratch matrix [pixel][channel] and come back per channel as pixel vectors (a gather), so the epilogue is the
@@ -23,23 +24,37 @@ internal sealed partial class ConvInt8Gemm
     private const int LanePixels = 8;
     /// <summary>Output channels along the lanes (AVX-512 only).</summary>
     private readonly bool _channelLanes;
+    /// <summary>Per group, per 32-channel block, per tap pair: the 32 channels' two int8 weights, channel after channel.</summary>
+    private readonly sbyte[] _laneWeights = [];
     /// <summary>Channel-lane sums of one group: [pixel, rounded up to 16][channel, rounded up to 32].</summary>
     private readonly int[] _laneSums = [];
 
-    /// <summary>Output channels [mBegin, mEnd) (mBegin a multiple of 32) of one group from the finished columns.</summary>
-    private unsafe void GemmAvx512Lanes(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    /// <summary>The pixel-lane kernels' int16 pair per channel and step (int32 each) as two int8 weights.</summary>
+    private static sbyte[] PackLaneWeights(int[] pairs)
+    {
+        var bytes = new sbyte[pairs.Length * 2];
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            bytes[2 * i] = (sbyte)(short)pairs[i];
+            bytes[2 * i + 1] = (sbyte)(short)(pairs[i] >> 16);
+        }
+        return bytes;
+    }
+
+    /// <summary>Output channels [mBegin, mEnd) (mBegin a multiple of 32) of group <paramref name="grp"/> from the finished columns.</summary>
+    private unsafe void GemmAvx512Lanes(int grp, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
         int steps = _steps, pitch = (_mpg + LaneChannels - 1) / LaneChannels * LaneChannels;
         nint stride = _rowStride * 2;
         var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
         var rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * pitch;
         fixed (short* columns = _columns16)
-        fixed (int* packed = weights)
+        fixed (sbyte* packed = _laneWeights)
         fixed (int* sums = _laneSums)
         {
             for (int m0 = mBegin; m0 < mEnd; m0 += LaneChannels)
             {
-                int* wk = packed + m0 * steps;
+                sbyte* wk = packed + ((long)grp * pitch + m0) * steps * 2;
                 // Pixel tiles inside: the block's weights stay in L2 while the tiles pass over them.
                 for (int p0 = 0; p0 < _pixels; p0 += LanePixels)
                     LaneTile((int*)(columns + p0 * 2), wk, steps, stride, sums + p0 * pitch + m0, pitch);
@@ -55,20 +70,20 @@ internal sealed partial class ConvInt8Gemm
     }
 
     /// <summary>
-    /// 8 pixels × 32 channels: per tap pair two 64-byte weight loads and 8 pixel broadcasts feed 16 multiply-adds; the
+    /// 8 pixels × 32 channels: per tap pair two 32-byte weight loads widened to int16 and 8 pixel broadcasts feed 16 multiply-adds; the
     /// sums go to <paramref name="sums"/> (row pitch <paramref name="pitch"/>). A method of its own so its 16
     /// accumulators get registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void LaneTile(int* col, int* wk, int steps, nint stride, int* sums, int pitch)
+    private static unsafe void LaneTile(int* col, sbyte* wk, int steps, nint stride, int* sums, int pitch)
     {
         Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
         Vector512<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
-        int* end = wk + steps * LaneChannels;
-        for (; wk < end; wk += LaneChannels, col = (int*)((short*)col + stride))
+        sbyte* end = wk + steps * LaneChannels * 2;
+        for (; wk < end; wk += LaneChannels * 2, col = (int*)((short*)col + stride))
         {
-            var w0 = Vector512.Load(wk).AsInt16();
-            var w1 = Vector512.Load(wk + 16).AsInt16();
+            var w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wk));
+            var w1 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wk + 32));
             var x = Vector512.Create(col[0]).AsInt16();
             a00 += Avx512BW.MultiplyAddAdjacent(x, w0);
             a01 += Avx512BW.MultiplyAddAdjacent(x, w1);
