@@ -20,7 +20,10 @@ internal sealed partial class ConvInt8Gemm
 {
     /// <summary>Output channels per block of the channel-lane kernel: two 512-bit vectors of int32 sums.</summary>
     private const int LaneChannels = 32;
-    /// <summary>Pixels per register tile of the channel-lane kernel (16 accumulators, 2 weight vectors, 1 broadcast).</summary>
+    /// <summary>
+    /// Pixels per register tile of the channel-lane kernel (16 accumulators, 2 weight vectors, 1 broadcast); a last
+    /// 4 or fewer take a half tile (a 3x3 map's ninth pixel would leave 7 of 8 rows of a whole tile idle).
+    /// </summary>
     private const int LanePixels = 8;
     /// <summary>Output channels along the lanes (AVX-512 only).</summary>
     private readonly bool _channelLanes;
@@ -56,8 +59,10 @@ internal sealed partial class ConvInt8Gemm
             {
                 sbyte* wk = packed + ((long)grp * pitch + m0) * steps * 2;
                 // Pixel tiles inside: the block's weights stay in L2 while the tiles pass over them.
-                for (int p0 = 0; p0 < _pixels; p0 += LanePixels)
+                int p0 = 0;
+                for (; _pixels - p0 > LanePixels / 2; p0 += LanePixels)
                     LaneTile((int*)(columns + p0 * 2), wk, steps, stride, sums + p0 * pitch + m0, pitch);
+                if (p0 < _pixels) LaneTileHalf((int*)(columns + p0 * 2), wk, steps, stride, sums + p0 * pitch + m0, pitch);
             }
             for (int m = mBegin; m < Math.Min(mEnd, _mpg); m++)
                 for (int p0 = 0; p0 < _pixels; p0 += 16)
@@ -117,5 +122,34 @@ internal sealed partial class ConvInt8Gemm
         a50.Store(sums); a51.Store(sums + 16); sums += pitch;
         a60.Store(sums); a61.Store(sums + 16); sums += pitch;
         a70.Store(sums); a71.Store(sums + 16);
+    }
+
+    /// <summary>4 pixels × 32 channels, as <see cref="LaneTile"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe void LaneTileHalf(int* col, sbyte* wk, int steps, nint stride, int* sums, int pitch)
+    {
+        Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        sbyte* end = wk + steps * LaneChannels * 2;
+        for (; wk < end; wk += LaneChannels * 2, col = (int*)((short*)col + stride))
+        {
+            var w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wk));
+            var w1 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wk + 32));
+            var x = Vector512.Create(col[0]).AsInt16();
+            a00 += Avx512BW.MultiplyAddAdjacent(x, w0);
+            a01 += Avx512BW.MultiplyAddAdjacent(x, w1);
+            x = Vector512.Create(col[1]).AsInt16();
+            a10 += Avx512BW.MultiplyAddAdjacent(x, w0);
+            a11 += Avx512BW.MultiplyAddAdjacent(x, w1);
+            x = Vector512.Create(col[2]).AsInt16();
+            a20 += Avx512BW.MultiplyAddAdjacent(x, w0);
+            a21 += Avx512BW.MultiplyAddAdjacent(x, w1);
+            x = Vector512.Create(col[3]).AsInt16();
+            a30 += Avx512BW.MultiplyAddAdjacent(x, w0);
+            a31 += Avx512BW.MultiplyAddAdjacent(x, w1);
+        }
+        a00.Store(sums); a01.Store(sums + 16); sums += pitch;
+        a10.Store(sums); a11.Store(sums + 16); sums += pitch;
+        a20.Store(sums); a21.Store(sums + 16); sums += pitch;
+        a30.Store(sums); a31.Store(sums + 16);
     }
 }

@@ -28,7 +28,7 @@ public static class ConvSelection
     /// </summary>
     public const int WinogradPooledMinChannels = 1, WinogradPooledMinTiles = 9;
 
-    /// <summary>Output pixels per image up to which the channel-lane GEMM beats the pixel-lane one and Winograd.</summary>
+    /// <summary>Output pixels per image up to which the channel-lane GEMM beats the pixel-lane one (Winograd, where preferred, stands before both).</summary>
     public const int ChannelLanesMaxPixels = 64;
     /// <summary>Output channels per group from which the channel-lane GEMM's 32-channel blocks are full enough.</summary>
     public const int ChannelLanesMinChannels = 32;
@@ -37,11 +37,11 @@ public static class ConvSelection
     [
         new(OpType.Conv, DataType.Int8,
             Fused("DirectConv3x3MaxPool2x2Int8_AvxVnni", "first layers (few channels, rows filling 32-pixel blocks): direct vpdpbusd products beat Winograd", DirectPooledPreferred),
-            new Candidate("Conv2dInt8_ChannelLanes_Avx512", "small maps with many output channels: 32-channel blocks stay full where 32-pixel blocks would be mostly empty", ChannelLanesPreferred),
             new Candidate("DirectConvInt8_AvxVnni", "1x1 planes, 1-D Convs and 2-D ones on few channels with rows filling 32-pixel blocks: no im2col matrix", DirectPreferred),
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx512", "3x3 with a 2x2/2 pool on 9 tiles or more: fewer multiplies, one requantization per window", WinogradPooledPreferred),
             new Candidate("WinogradConv3x3Int8_Avx512", "3x3 on 8 channels and 16 tiles or more: 2.25x fewer multiplies than direct", WinogradPreferred),
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx2", "3x3 with a 2x2/2 pool on 9 tiles or more", WinogradPooledPreferred),
+            new Candidate("Conv2dInt8_ChannelLanes_Avx512", "small maps with many output channels: 32-channel blocks stay full where 32-pixel blocks would be mostly empty", ChannelLanesPreferred),
             new Candidate("Conv2dInt8_Avx512", "im2col GEMM, 8x32 register blocks of 512-bit multiply-adds"),
             new Candidate("WinogradConv3x3Int8_Avx2", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
             new Candidate("Conv2dInt8_AdvSimdDot", "GEMM with SDOT (8x8 blocks, no im2col where rows fill blocks): 4 products per lane, ahead of Winograd's int16 products"),
