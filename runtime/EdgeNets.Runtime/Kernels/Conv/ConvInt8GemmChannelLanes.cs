@@ -61,8 +61,8 @@ internal sealed partial class ConvInt8Gemm
                 // Pixel tiles inside: the block's weights stay in L2 while the tiles pass over them.
                 int p0 = 0;
                 for (; _pixels - p0 > LanePixels / 2; p0 += LanePixels)
-                    LaneTile((int*)(columns + p0 * 2), wk, steps, stride, sums + p0 * pitch + m0, pitch);
-                if (p0 < _pixels) LaneTileHalf((int*)(columns + p0 * 2), wk, steps, stride, sums + p0 * pitch + m0, pitch);
+                    LaneTile<WholeLaneTile>((int*)(columns + p0 * 2), wk, steps, stride, sums + p0 * pitch + m0, pitch);
+                if (p0 < _pixels) LaneTile<HalfLaneTile>((int*)(columns + p0 * 2), wk, steps, stride, sums + p0 * pitch + m0, pitch);
             }
             for (int m = mBegin; m < Math.Min(mEnd, _mpg); m++)
                 for (int p0 = 0; p0 < _pixels; p0 += 16)
@@ -74,13 +74,20 @@ internal sealed partial class ConvInt8Gemm
         }
     }
 
+    /// <summary>Pixels of a channel-lane register tile, fixed per instantiation so the JIT drops the unused rows.</summary>
+    private interface ILaneTile { static abstract bool Whole { get; } }
+    /// <summary>8 pixels.</summary>
+    private struct WholeLaneTile : ILaneTile { public static bool Whole => true; }
+    /// <summary>4 pixels.</summary>
+    private struct HalfLaneTile : ILaneTile { public static bool Whole => false; }
+
     /// <summary>
-    /// 8 pixels × 32 channels: per tap pair two 32-byte weight loads widened to int16 and 8 pixel broadcasts feed 16 multiply-adds; the
-    /// sums go to <paramref name="sums"/> (row pitch <paramref name="pitch"/>). A method of its own so its 16
-    /// accumulators get registers.
+    /// 8 (4) pixels × 32 channels: per tap pair two 32-byte weight loads widened to int16 and 8 (4) pixel broadcasts
+    /// feed 16 (8) multiply-adds; the sums go to <paramref name="sums"/> (row pitch <paramref name="pitch"/>). A method
+    /// of its own so its accumulators get registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void LaneTile(int* col, sbyte* wk, int steps, nint stride, int* sums, int pitch)
+    private static unsafe void LaneTile<TTile>(int* col, sbyte* wk, int steps, nint stride, int* sums, int pitch) where TTile : struct, ILaneTile
     {
         Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
         Vector512<int> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
@@ -101,6 +108,7 @@ internal sealed partial class ConvInt8Gemm
             x = Vector512.Create(col[3]).AsInt16();
             a30 += Avx512BW.MultiplyAddAdjacent(x, w0);
             a31 += Avx512BW.MultiplyAddAdjacent(x, w1);
+            if (!TTile.Whole) continue;
             x = Vector512.Create(col[4]).AsInt16();
             a40 += Avx512BW.MultiplyAddAdjacent(x, w0);
             a41 += Avx512BW.MultiplyAddAdjacent(x, w1);
@@ -118,38 +126,10 @@ internal sealed partial class ConvInt8Gemm
         a10.Store(sums); a11.Store(sums + 16); sums += pitch;
         a20.Store(sums); a21.Store(sums + 16); sums += pitch;
         a30.Store(sums); a31.Store(sums + 16); sums += pitch;
+        if (!TTile.Whole) return;
         a40.Store(sums); a41.Store(sums + 16); sums += pitch;
         a50.Store(sums); a51.Store(sums + 16); sums += pitch;
         a60.Store(sums); a61.Store(sums + 16); sums += pitch;
         a70.Store(sums); a71.Store(sums + 16);
-    }
-
-    /// <summary>4 pixels × 32 channels, as <see cref="LaneTile"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void LaneTileHalf(int* col, sbyte* wk, int steps, nint stride, int* sums, int pitch)
-    {
-        Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-        sbyte* end = wk + steps * LaneChannels * 2;
-        for (; wk < end; wk += LaneChannels * 2, col = (int*)((short*)col + stride))
-        {
-            var w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wk));
-            var w1 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wk + 32));
-            var x = Vector512.Create(col[0]).AsInt16();
-            a00 += Avx512BW.MultiplyAddAdjacent(x, w0);
-            a01 += Avx512BW.MultiplyAddAdjacent(x, w1);
-            x = Vector512.Create(col[1]).AsInt16();
-            a10 += Avx512BW.MultiplyAddAdjacent(x, w0);
-            a11 += Avx512BW.MultiplyAddAdjacent(x, w1);
-            x = Vector512.Create(col[2]).AsInt16();
-            a20 += Avx512BW.MultiplyAddAdjacent(x, w0);
-            a21 += Avx512BW.MultiplyAddAdjacent(x, w1);
-            x = Vector512.Create(col[3]).AsInt16();
-            a30 += Avx512BW.MultiplyAddAdjacent(x, w0);
-            a31 += Avx512BW.MultiplyAddAdjacent(x, w1);
-        }
-        a00.Store(sums); a01.Store(sums + 16); sums += pitch;
-        a10.Store(sums); a11.Store(sums + 16); sums += pitch;
-        a20.Store(sums); a21.Store(sums + 16); sums += pitch;
-        a30.Store(sums); a31.Store(sums + 16);
     }
 }
