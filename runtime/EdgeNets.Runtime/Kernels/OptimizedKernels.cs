@@ -40,6 +40,8 @@ public static class OptimizedKernels
             string name = $"BroadcastGemmInt8_{isa}";
             list.Add(KernelEntry.Variant(name, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8BroadcastRows(s, isa, name), GemmInt8BroadcastRows.CanHandle));
         }
+        list.Add(KernelEntry.Variant("Conv2dInt8_ChannelLanes_Avx512", OpType.Conv, DataType.Int8, Isa.Avx512,
+            s => new ConvInt8Gemm(s, Isa.Avx512, "Conv2dInt8_ChannelLanes_Avx512", channelLanes: true), s => ConvInt8Gemm.CanHandle(s, depthwise: false)));
         foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot, Isa.AdvSimd })
         {
             string name = $"MatMulInt8_{isa}";

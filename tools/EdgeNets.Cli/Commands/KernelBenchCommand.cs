@@ -35,6 +35,12 @@ public static class KernelBenchCommand
         {
             ("Conv 64->64 3x3 on 16x16", KernelCases.Conv2dInt8([1, 64, 16, 16], 64, 3)),
             ("Conv 128->128 1x1 on 16x16", KernelCases.Conv2dInt8([1, 128, 16, 16], 128, 1)),
+            ("Conv 128->128 3x3 on 12x12", KernelCases.Conv2dInt8([1, 128, 12, 12], 128, 3)),
+            ("Conv 256->256 3x3 on 8x8", KernelCases.Conv2dInt8([1, 256, 8, 8], 256, 3)),
+            ("Conv 256->256 3x3 on 6x6", KernelCases.Conv2dInt8([1, 256, 6, 6], 256, 3)),
+            ("Conv 512->512 3x3 on 3x3", KernelCases.Conv2dInt8([1, 512, 3, 3], 512, 3)),
+            ("Conv 1024->256 1x1 on 8x8", KernelCases.Conv2dInt8([1, 1024, 8, 8], 256, 1)),
+            ("Conv 512->2048 1x1 on 4x4", KernelCases.Conv2dInt8([1, 512, 4, 4], 2048, 1)),
             ("Gemm 1x1024 x 1024x128", KernelCases.GemmInt8(1, 1024, 128)),
             ("Gemm 8x1024 x 1024x128", KernelCases.GemmInt8(8, 1024, 128)),
         };

@@ -53,7 +53,7 @@ internal static class Int8GemmLayout
 /// take the exact form that widens each smull on its own.
 /// </para>
 /// </summary>
-internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
+internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
 {
     /// <summary>Output channels per register block of the 128/256-bit kernels.</summary>
     private const int RowBlock = 4;
@@ -86,7 +86,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     private readonly int _inputZeroPoint, _outputZeroPoint, _min, _max;
     private readonly int[] _multipliers, _shifts, _bias;
     /// <summary>Per group, per block of 4 output channels, per tap step: 4 int32 of packed weights.</summary>
-    private readonly int[] _packedWeights;
+    private readonly int[] _packedWeights = [];
     /// <summary>Offset of each tap (step-padded with harmless repeats of tap 0) in the bordered input of one group.</summary>
     private readonly int[] _tapOffsets;
     private readonly int _paddedW, _paddedH, _pixels, _rowStride;
@@ -115,10 +115,11 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         }
     }
 
-    public ConvInt8Gemm(KernelSetup s, Isa isa, string name)
+    public ConvInt8Gemm(KernelSetup s, Isa isa, string name, bool channelLanes = false)
     {
         _name = name;
         _isa = isa;
+        _channelLanes = channelLanes && isa == Isa.Avx512;
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
         _x = s.InputId(0);
@@ -131,7 +132,7 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
         int kernelSize = g.KernelH * g.KernelW;
         _taps = _cpg * kernelSize;
         _tapsPerStep = isa.UsesQuads() ? 4 : 2;
-        _rowBlock = isa is Isa.Avx512 or Isa.AdvSimdDot ? 8 : RowBlock;
+        _rowBlock = _channelLanes ? LaneChannels : isa is Isa.Avx512 or Isa.AdvSimdDot ? 8 : RowBlock;
         _steps = (_taps + _tapsPerStep - 1) / _tapsPerStep;
         // Rows of whole blocks (16 pixels for AdvSimd, 8 for SDOT): a row's last part block would cost more than the
         // im2col it saves.
@@ -226,6 +227,12 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
             _padded16 = new short[paddedLength];
             _columns16 = new short[_steps * _rowStride * 2];
         }
+        if (_channelLanes)
+        {
+            _laneSums = new int[((_pixels + 15) & ~15) * blocks * LaneChannels];
+            _laneWeights = PackLaneWeights(_packedWeights);
+            _packedWeights = [];
+        }
     }
 
     public override string Name => _name;
@@ -310,6 +317,11 @@ internal sealed class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
     private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
     {
+        if (_channelLanes)
+        {
+            GemmAvx512Lanes(grp, output, channel0, mBegin, mEnd, tail);
+            return;
+        }
         var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock * (_isa == Isa.AdvSimd ? 4 : 1));
         switch (_isa)
         {

@@ -28,6 +28,11 @@ public static class ConvSelection
     /// </summary>
     public const int WinogradPooledMinChannels = 1, WinogradPooledMinTiles = 9;
 
+    /// <summary>Output pixels per image up to which the channel-lane GEMM beats the pixel-lane one (Winograd, where preferred, stands before both).</summary>
+    public const int ChannelLanesMaxPixels = 64;
+    /// <summary>Output channels per group from which the channel-lane GEMM's 32-channel blocks are full enough.</summary>
+    public const int ChannelLanesMinChannels = 32;
+
     public static SelectionPolicy[] Policies { get; } =
     [
         new(OpType.Conv, DataType.Int8,
@@ -37,6 +42,7 @@ public static class ConvSelection
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx512", "3x3 with a 2x2/2 pool on 9 tiles or more: fewer multiplies, one requantization per window", WinogradPooledPreferred),
             new Candidate("WinogradConv3x3Int8_Avx512", "3x3 on 8 channels and 16 tiles or more: 2.25x fewer multiplies than direct", WinogradPreferred),
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx2", "3x3 with a 2x2/2 pool on 9 tiles or more", WinogradPooledPreferred),
+            new Candidate("Conv2dInt8_ChannelLanes_Avx512", "small maps with many output channels: 32-channel blocks stay full where 32-pixel blocks would be mostly empty", ChannelLanesPreferred),
             new Candidate("Conv2dInt8_Avx512", "im2col GEMM, 8x32 register blocks of 512-bit multiply-adds"),
             new Candidate("WinogradConv3x3Int8_Avx2", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
             new Candidate("Conv2dInt8_AdvSimdDot", "GEMM with SDOT (8x8 blocks, no im2col where rows fill blocks): 4 products per lane, ahead of Winograd's int16 products"),
@@ -91,6 +97,12 @@ public static class ConvSelection
     }
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool> when) => new(variant, why, when) { Fused = true };
+
+    private static bool ChannelLanesPreferred(KernelSetup s)
+    {
+        var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
+        return shape.Window.OutH * shape.Window.OutW <= ChannelLanesMaxPixels && shape.OutChannelsPerGroup >= ChannelLanesMinChannels;
+    }
 
     private static bool DirectPooledPreferred(KernelSetup s) =>
         s.Input(0).Shape[1] <= DirectPooledMaxChannels && ConvInt8DirectVnni.FillsBlocks(s.Output(0).Shape[^1]);

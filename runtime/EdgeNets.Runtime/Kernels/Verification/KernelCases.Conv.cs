@@ -147,6 +147,15 @@ public static partial class KernelCases
         // even kernel width (its last pair has no zero tap), mixed strides and one-sided pads.
         yield return new([1, 20, 25, 5], 20, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 20);
         yield return new([1, 17, 8, 6], 17, [3, 2], [1, 2], [2, 0, 2, 1], [2, 1], 17);
+        // Small maps with many output channels (the channel-lane GEMM): partial 32-channel blocks, maps of 9 and 35
+        // pixels (partial 8-pixel tiles, 16-pixel epilogue tails), stride 2, groups of 32 and more, a batch, 1x1, and
+        // the largest sums.
+        yield return new([1, 24, 3, 3], 40, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 17, 5, 7], 70, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 12, 9, 9], 33, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
+        yield return new([2, 8, 4, 6], 96, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 2);
+        yield return new([2, 40, 3, 5], 64, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 64, 4, 4], 32, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], Extreme: true);
         // Wide maps on few channels, which the direct AVX-VNNI kernel takes: ResNet-8's first two layer shapes, a
         // 64-pixel row with an odd channel count.
         yield return new([1, 3, 32, 32], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
