@@ -21,7 +21,7 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// transposed back into the channels' planes. Dilation 1 along the width only (the pair rows hold neighbours).
 /// </para>
 /// </summary>
-internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
+internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel, IParallelWork
 {
     private const int Lanes = 16;
     /// <summary>Largest bordered input and output maps the buffers are built for: small maps only.</summary>
@@ -37,14 +37,37 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
     private readonly LaneRequantization _requantization;
     /// <summary>Per output pixel: the pair row of its first tap.</summary>
     private readonly int[] _pixelRows;
-    /// <summary>The group's input planes as one 16-byte row per pixel.</summary>
-    private readonly sbyte[] _rows;
-    /// <summary>The same rows inside a border of the input zero point (one more column, so every position has a right neighbour).</summary>
-    private readonly sbyte[] _bordered;
-    /// <summary>One pair row (16 int32 lanes of two int16) per bordered position.</summary>
-    private readonly short[] _pairRows;
-    /// <summary>16 pixels' outputs (a row per pixel), and their transpose (a row per channel) when it cannot go straight to the output.</summary>
-    private readonly sbyte[] _tile = new sbyte[Lanes * Lanes], _transposed = new sbyte[Lanes * Lanes];
+    /// <summary>Per thread part (one without workers): the buffers of the group it runs.</summary>
+    private Scratch[] _scratch;
+    /// <summary>Below this many multiply-adds a layer runs on the calling thread: a dispatch costs about a thousand.</summary>
+    private const long MinParallelMacs = 32_768;
+    private WorkerPool? _workers;
+    private int _chunks = 1;
+    /// <summary>The run that <see cref="RunChunk"/> serves (set only while the workers run).</summary>
+    private TensorMemory? _memory;
+    private int _image;
+    private readonly sbyte _inputZeroPoint;
+
+    private sealed class Scratch
+    {
+        /// <summary>The group's input planes as one 16-byte row per pixel.</summary>
+        public readonly sbyte[] Rows;
+        /// <summary>The same rows inside a border of the input zero point (one more column, so every position has a right neighbour).</summary>
+        public readonly sbyte[] Bordered;
+        /// <summary>One pair row (16 int32 lanes of two int16) per bordered position.</summary>
+        public readonly short[] PairRows;
+        /// <summary>16 pixels' outputs (a row per pixel), and their transpose (a row per channel) when it cannot go straight to the output.</summary>
+        public readonly sbyte[] Tile = new sbyte[Lanes * Lanes], Transposed = new sbyte[Lanes * Lanes];
+
+        public Scratch(int inputPixels, int borderedW, int borderedH, sbyte zeroPoint)
+        {
+            Rows = new sbyte[inputPixels * Lanes];
+            // The border keeps the zero point; only the interior is rewritten per group.
+            Bordered = new sbyte[borderedW * borderedH * Lanes];
+            Bordered.AsSpan().Fill(zeroPoint);
+            PairRows = new short[(borderedW - 1) * borderedH * 2 * Lanes];
+        }
+    }
     /// <summary>vpermw indices interleaving the two halves of a 32-lane int16 vector: (a0, b0, a1, b1, ...).</summary>
     private static readonly Vector512<short> Interleave = Vector512.Create(
         (short)0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -99,54 +122,81 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
         for (int oh = 0; oh < g.OutH; oh++)
             for (int ow = 0; ow < g.OutW; ow++)
                 _pixelRows[oh * g.OutW + ow] = oh * g.StrideH * (_borderedW - 1) + ow * g.StrideW;
-        _rows = new sbyte[_inputPixels * Lanes];
-        // The border keeps the zero point; only the interior is rewritten per group.
-        _bordered = new sbyte[_borderedW * _borderedH * Lanes];
-        _bordered.AsSpan().Fill((sbyte)zx);
-        _pairRows = new short[(_borderedW - 1) * _borderedH * 2 * Lanes];
+        _inputZeroPoint = (sbyte)zx;
+        _scratch = [new Scratch(_inputPixels, _borderedW, _borderedH, _inputZeroPoint)];
     }
 
     public override string Name => _name;
 
+    internal override bool IsParallel => _workers != null;
+
+    internal override void UseWorkers(WorkerPool workers)
+    {
+        long macs = (long)_g.C * _pixels * _g.KernelH * _g.KernelW;
+        if (macs < MinParallelMacs || _groups < 2) return;
+        _workers = workers;
+        _chunks = Math.Min(_groups, 2 * workers.Parts);
+        _scratch = new Scratch[_chunks];
+        for (int i = 0; i < _chunks; i++) _scratch[i] = new Scratch(_inputPixels, _borderedW, _borderedH, _inputZeroPoint);
+    }
+
     public override void Run(TensorMemory memory)
+    {
+        for (int n = 0; n < _g.N; n++)
+        {
+            if (_workers != null)
+            {
+                _memory = memory;
+                _image = n;
+                _workers.Run(this, _chunks);
+                _memory = null;
+            }
+            else Groups(memory, n, 0, _groups, _scratch[0]);
+        }
+    }
+
+    public void RunChunk(int chunk, int chunks) =>
+        Groups(_memory!, _image, _groups * chunk / chunks, _groups * (chunk + 1) / chunks, _scratch[chunk]);
+
+    /// <summary>Channel groups [begin, end) of image n.</summary>
+    private void Groups(TensorMemory memory, int n, int begin, int end, Scratch scratch)
     {
         var x = memory.Read<sbyte>(_x);
         var y = memory.Write<sbyte>(_y);
-        for (int n = 0; n < _g.N; n++)
-            for (int group = 0; group < _groups; group++)
+        for (int group = begin; group < end; group++)
+        {
+            int first = group * Lanes, channels = Math.Min(Lanes, _g.C - first);
+            int plane = n * _g.C + first;
+            LoadRows(x.Slice(plane * _inputPixels, channels * _inputPixels), channels, scratch);
+            BuildPairRows(scratch);
+            var output = y.Slice(plane * _pixels, channels * _pixels);
+            // Blocks of 16 pixels; the last one overlaps its predecessor (a map of fewer than 16 is one short block).
+            for (int start = 0; start < _pixels; start += Lanes)
             {
-                int first = group * Lanes, channels = Math.Min(Lanes, _g.C - first);
-                int plane = n * _g.C + first;
-                LoadRows(x.Slice(plane * _inputPixels, channels * _inputPixels), channels);
-                BuildPairRows();
-                var output = y.Slice(plane * _pixels, channels * _pixels);
-                // Blocks of 16 pixels; the last one overlaps its predecessor (a map of fewer than 16 is one short block).
-                for (int start = 0; start < _pixels; start += Lanes)
-                {
-                    int block = Math.Max(Math.Min(start, _pixels - Lanes), 0);
-                    Block(group, block);
-                    StoreBlock(output, channels, block);
-                }
+                int block = Math.Max(Math.Min(start, _pixels - Lanes), 0);
+                Block(group, block, scratch);
+                ChannelLaneTiles.StoreBlock(scratch.Tile, scratch.Transposed, output, channels, _pixels, block);
             }
+        }
     }
 
     /// <summary>The input planes of one group (<paramref name="channels"/> of them) as 16-byte rows inside the border.</summary>
-    private void LoadRows(ReadOnlySpan<sbyte> planes, int channels)
+    private void LoadRows(ReadOnlySpan<sbyte> planes, int channels, Scratch scratch)
     {
         var g = _g;
-        ChannelLaneTiles.LoadRows(planes, channels, _inputPixels, _rows);
-        ref sbyte rows = ref MemoryMarshal.GetArrayDataReference(_rows);
-        ref sbyte bordered = ref MemoryMarshal.GetArrayDataReference(_bordered);
+        ChannelLaneTiles.LoadRows(planes, channels, _inputPixels, scratch.Rows);
+        ref sbyte rows = ref MemoryMarshal.GetArrayDataReference(scratch.Rows);
+        ref sbyte bordered = ref MemoryMarshal.GetArrayDataReference(scratch.Bordered);
         for (int ih = 0; ih < g.H; ih++)
             Unsafe.CopyBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref bordered, ((ih + g.PadTop) * _borderedW + g.PadLeft) * Lanes)),
                 ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref rows, ih * g.W * Lanes)), (uint)(g.W * Lanes));
     }
 
     /// <summary>Each bordered position's pair row: its 16 channels and its right neighbour's, interleaved as int16.</summary>
-    private void BuildPairRows()
+    private void BuildPairRows(Scratch scratch)
     {
-        ref sbyte bordered = ref MemoryMarshal.GetArrayDataReference(_bordered);
-        ref short pairs = ref MemoryMarshal.GetArrayDataReference(_pairRows);
+        ref sbyte bordered = ref MemoryMarshal.GetArrayDataReference(scratch.Bordered);
+        ref short pairs = ref MemoryMarshal.GetArrayDataReference(scratch.PairRows);
         var interleave = Interleave;
         int w = _borderedW - 1;
         for (int r = 0; r < _borderedH; r++)
@@ -157,14 +207,14 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
             }
     }
 
-    /// <summary>The 16 channels of group <paramref name="group"/> at output pixels block .. block + 15 (those of the map) into <see cref="_tile"/>.</summary>
-    private void Block(int group, int block)
+    /// <summary>The 16 channels of group <paramref name="group"/> at output pixels block .. block + 15 (those of the map) into the scratch tile.</summary>
+    private void Block(int group, int block, Scratch scratch)
     {
         var g = _g;
         int count = Math.Min(Lanes, _pixels - block), pairsPerRow = _pairsPerRow, rowStride = (_borderedW - 1) * g.DilationH, lanes = group * Lanes;
-        ref short pairRows = ref MemoryMarshal.GetArrayDataReference(_pairRows);
+        ref short pairRows = ref MemoryMarshal.GetArrayDataReference(scratch.PairRows);
         ref short groupWeights = ref _weights[group * g.KernelH * pairsPerRow * 2 * Lanes];
-        ref sbyte tile = ref MemoryMarshal.GetArrayDataReference(_tile);
+        ref sbyte tile = ref MemoryMarshal.GetArrayDataReference(scratch.Tile);
         var bias = Vector512.LoadUnsafe(ref _bias[lanes]);
         for (int j = 0; j < count; j++)
         {
@@ -181,7 +231,4 @@ internal sealed class DepthwiseConvInt8ChannelLanesAvx512 : OpKernel
             _requantization.Apply(acc, lanes).StoreUnsafe(ref tile, (nuint)(j * Lanes));
         }
     }
-
-    /// <summary>The tile's 16 pixels of each of the group's channels into their planes (<paramref name="output"/>: the group's planes).</summary>
-    private void StoreBlock(Span<sbyte> output, int channels, int block) => ChannelLaneTiles.StoreBlock(_tile, _transposed, output, channels, _pixels, block);
 }
