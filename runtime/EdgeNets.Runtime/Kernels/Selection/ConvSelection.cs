@@ -28,8 +28,12 @@ public static class ConvSelection
     /// </summary>
     public const int WinogradPooledMinChannels = 1, WinogradPooledMinTiles = 9;
 
-    /// <summary>Output pixels per image up to which the channel-lane GEMM beats the pixel-lane one (Winograd, where preferred, stands before both).</summary>
-    public const int ChannelLanesMaxPixels = 64;
+    /// <summary>
+    /// Output pixels per image below which the channel-lane GEMM beats the pixel-lane one (Winograd, where preferred,
+    /// stands before both): under two whole 32-pixel blocks, the pixel-lane kernel's last block is part empty or a
+    /// 256-bit one.
+    /// </summary>
+    public const int ChannelLanesBelowPixels = 64;
     /// <summary>Output channels per group from which the channel-lane GEMM's 32-channel blocks are full enough.</summary>
     public const int ChannelLanesMinChannels = 32;
 
@@ -101,7 +105,7 @@ public static class ConvSelection
     private static bool ChannelLanesPreferred(KernelSetup s)
     {
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
-        return shape.Window.OutH * shape.Window.OutW <= ChannelLanesMaxPixels && shape.OutChannelsPerGroup >= ChannelLanesMinChannels;
+        return shape.Window.OutH * shape.Window.OutW < ChannelLanesBelowPixels && shape.OutChannelsPerGroup >= ChannelLanesMinChannels;
     }
 
     private static bool DirectPooledPreferred(KernelSetup s) =>
