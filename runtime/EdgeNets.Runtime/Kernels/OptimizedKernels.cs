@@ -35,7 +35,7 @@ public static class OptimizedKernels
             string gemm = $"GemmInt8_{isa}";
             list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8Vector(s, isa, gemm), GemmInt8Vector.CanHandle));
         }
-        foreach (var isa in new[] { Isa.Avx512, Isa.Avx2, Isa.AdvSimdDot })
+        foreach (var isa in new[] { Isa.Avx2, Isa.AdvSimdDot })
         {
             string name = $"BroadcastGemmInt8_{isa}";
             list.Add(KernelEntry.Variant(name, OpType.Gemm, DataType.Int8, isa, s => new GemmInt8BroadcastRows(s, isa, name), GemmInt8BroadcastRows.CanHandle));

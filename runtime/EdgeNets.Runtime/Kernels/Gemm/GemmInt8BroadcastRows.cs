@@ -11,7 +11,8 @@ namespace EdgeNets.Runtime.Kernels.Optimized;
 /// with W packed once at prepare time and each row of A broadcast against whole vectors of outputs, so there are no
 /// horizontal sums (which <see cref="GemmInt8Vector"/>'s dot products along K pay per block of outputs):
 /// <list type="bullet">
-/// <item>AVX2 / AVX-512: <see cref="Int16Pairs.Row"/>, W as int16 pairs [k/2][j][2], the row widened as A − za.</item>
+/// <item>AVX2: <see cref="Int16Pairs.Row"/>, W as int16 pairs [k/2][j][2], the row widened as A − za (on 512 bits it
+/// was no faster: tools/benchmarks/README.md, the transformer).</item>
 /// <item>SDOT: <see cref="Int8Quads.Row"/>, W as int8 quadruplets [k/4][j][4], the raw row, and −za·Σ_k W[j, k] folded
 /// into the bias.</item>
 /// </list>
@@ -59,7 +60,7 @@ internal sealed class GemmInt8BroadcastRows : OpKernel
         else
         {
             _paddedK = (_k + 1) & ~1;
-            _paddedN = isa == Isa.Avx512 ? (_n + 15) & ~15 : (_n + 7) & ~7;
+            _paddedN = (_n + 7) & ~7;
             _packed16 = new short[_paddedK * _paddedN];
             for (int j = 0; j < _n; j++)
                 for (int p = 0; p < _k; p++) _packed16[(p & ~1) * _paddedN + 2 * j + (p & 1)] = weights[j * _k + p];
@@ -94,10 +95,6 @@ internal sealed class GemmInt8BroadcastRows : OpKernel
                 case Isa.AdvSimdDot:
                     Int8Quads.Row(ref Int8Quads.PaddedRow(row, _row8), _packed8, _paddedK, _paddedN, output, store);
                     break;
-                case Isa.Avx512:
-                    GemmInt8Vector.Widen(row, _row16, _inputZeroPoint);
-                    Int16Pairs.Row<Vector512<int>, Pairs512, ChannelRequantization>(_row16, _packed16, _paddedK, _paddedN, output, store);
-                    break;
                 default:
                     GemmInt8Vector.Widen(row, _row16, _inputZeroPoint);
                     Int16Pairs.Row<Vector256<int>, Pairs256, ChannelRequantization>(_row16, _packed16, _paddedK, _paddedN, output, store);
@@ -107,7 +104,7 @@ internal sealed class GemmInt8BroadcastRows : OpKernel
     }
 
     /// <summary>Bias and each output's own (multiplier, shift), lane by lane.</summary>
-    private readonly struct ChannelRequantization(GemmInt8BroadcastRows kernel) : IPairStore, IQuadStore
+    private readonly struct ChannelRequantization(GemmInt8BroadcastRows kernel) : IPairStore<Vector256<int>>, IQuadStore
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Store(Vector256<int> sums, Span<sbyte> output, int j)
@@ -118,14 +115,6 @@ internal sealed class GemmInt8BroadcastRows : OpKernel
             var r = Requantization.ToOutputRange(rounded, Vector256.Create(k._outputZeroPoint), Vector256.Create(k._min), Vector256.Create(k._max));
             var s = Vector128.Narrow(r.GetLower(), r.GetUpper());
             MatMulInt8Vector.StoreBytes(Vector128.Narrow(s, s).AsInt64().ToScalar(), output, j, 8);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(Vector512<int> sums, Span<sbyte> output, int j)
-        {
-            // Two 256-bit halves: the per-lane rescale is written for 8 lanes.
-            Store(sums.GetLower(), output, j);
-            if (j + 8 < output.Length) Store(sums.GetUpper(), output, j + 8);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

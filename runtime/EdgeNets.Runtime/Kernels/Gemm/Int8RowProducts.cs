@@ -6,13 +6,11 @@ using System.Runtime.Intrinsics.X86;
 
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
-/// <summary>How a block of one row's column sums reaches the output: the epilogue of <see cref="Int16Pairs.Row"/>.</summary>
-internal interface IPairStore
+/// <summary>How a vector of one row's column sums (8 or 16 int32 lanes) reaches the output: the epilogue of <see cref="Int16Pairs.Row"/>.</summary>
+internal interface IPairStore<TVec> where TVec : struct
 {
-    /// <summary>8 columns from <paramref name="j"/> (fewer at the end of the row). Requires AVX2.</summary>
-    void Store(Vector256<int> sums, Span<sbyte> output, int j);
-    /// <summary>16 columns from <paramref name="j"/> (fewer at the end of the row). Requires AVX-512BW.</summary>
-    void Store(Vector512<int> sums, Span<sbyte> output, int j);
+    /// <summary>The columns from <paramref name="j"/> (fewer at the end of the row).</summary>
+    void Store(TVec sums, Span<sbyte> output, int j);
 }
 
 /// <summary>
@@ -27,7 +25,6 @@ internal interface IPairLanes<TVec> where TVec : struct
     static abstract TVec Add(TVec a, TVec b);
     /// <summary><paramref name="sums"/> + the pair at <paramref name="row"/> times <see cref="Count"/> columns' pairs at <paramref name="columns"/> + <paramref name="offset"/>.</summary>
     static abstract TVec MultiplyAdd(TVec sums, ref short row, ref short columns, nuint offset);
-    static abstract void Store<TStore>(in TStore store, TVec sums, Span<sbyte> output, int j) where TStore : struct, IPairStore;
 }
 
 /// <summary>Requires AVX2.</summary>
@@ -39,9 +36,6 @@ internal readonly struct Pairs256 : IPairLanes<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> MultiplyAdd(Vector256<int> sums, ref short row, ref short columns, nuint offset) =>
         sums + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref row)).AsInt16(), Vector256.LoadUnsafe(ref columns, offset));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TStore>(in TStore store, Vector256<int> sums, Span<sbyte> output, int j) where TStore : struct, IPairStore => store.Store(sums, output, j);
 }
 
 /// <summary>Requires AVX-512BW.</summary>
@@ -53,9 +47,6 @@ internal readonly struct Pairs512 : IPairLanes<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> MultiplyAdd(Vector512<int> sums, ref short row, ref short columns, nuint offset) =>
         sums + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref row)).AsInt16(), Vector512.LoadUnsafe(ref columns, offset));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TStore>(in TStore store, Vector512<int> sums, Span<sbyte> output, int j) where TStore : struct, IPairStore => store.Store(sums, output, j);
 }
 
 /// <summary>
@@ -67,7 +58,7 @@ internal readonly struct Pairs512 : IPairLanes<Vector512<int>>
 internal static class Int16Pairs
 {
     public static void Row<TVec, TLanes, TStore>(short[] row, short[] packed, int paddedK, int paddedN, Span<sbyte> output, in TStore store)
-        where TVec : struct where TLanes : struct, IPairLanes<TVec> where TStore : struct, IPairStore
+        where TVec : struct where TLanes : struct, IPairLanes<TVec> where TStore : struct, IPairStore<TVec>
     {
         ref short x = ref MemoryMarshal.GetArrayDataReference(row);
         ref short w = ref MemoryMarshal.GetArrayDataReference(packed);
@@ -87,10 +78,10 @@ internal static class Int16Pairs
                 s2 = TLanes.MultiplyAdd(s2, ref pair, ref col, o + 2 * step);
                 s3 = TLanes.MultiplyAdd(s3, ref pair, ref col, o + 3 * step);
             }
-            TLanes.Store(store, s0, output, j0);
-            TLanes.Store(store, s1, output, j0 + lanes);
-            TLanes.Store(store, s2, output, j0 + 2 * lanes);
-            TLanes.Store(store, s3, output, j0 + 3 * lanes);
+            store.Store(s0, output, j0);
+            store.Store(s1, output, j0 + lanes);
+            store.Store(s2, output, j0 + 2 * lanes);
+            store.Store(s3, output, j0 + 3 * lanes);
         }
         for (; j0 < paddedN; j0 += lanes)
         {
@@ -104,7 +95,7 @@ internal static class Int16Pairs
                 odd = TLanes.MultiplyAdd(odd, ref Unsafe.Add(ref x, p + 2), ref col, o + pairStride);
             }
             if (p < (nuint)paddedK) even = TLanes.MultiplyAdd(even, ref Unsafe.Add(ref x, p), ref col, o);
-            TLanes.Store(store, TLanes.Add(even, odd), output, j0);
+            store.Store(TLanes.Add(even, odd), output, j0);
         }
     }
 }

@@ -243,7 +243,7 @@ internal sealed class MatMulInt8Vector : OpKernel
     }
 
     /// <summary>One (multiplier, shift) pair for the whole tensor.</summary>
-    private readonly struct TensorRequantization(MatMulInt8Vector kernel) : IPairStore
+    private readonly struct TensorRequantization(MatMulInt8Vector kernel) : IPairStore<Vector256<int>>, IPairStore<Vector512<int>>
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Store(Vector256<int> sums, Span<sbyte> output, int j)

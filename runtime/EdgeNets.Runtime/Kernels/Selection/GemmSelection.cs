@@ -17,8 +17,6 @@ public static class GemmSelection
                 s => new GemmKernels.GemmShape(s, DataType.Int8, DataType.Int32).Rows >= BroadcastMinRows),
             new Candidate("GemmInt8_AdvSimdDot", "SDOT: 4 products per lane"),
             new Candidate("GemmInt8_AdvSimd", "arm64 without SDOT: SMULL/SMLAL pairs + SADALP, 8 products per multiply"),
-            new Candidate("BroadcastGemmInt8_Avx512", $"int16 pairs on 512 bits, each row broadcast against 16 outputs (no horizontal sums): from {BroadcastMinRows} rows",
-                s => new GemmKernels.GemmShape(s, DataType.Int8, DataType.Int32).Rows >= BroadcastMinRows),
             new Candidate("BroadcastGemmInt8_Avx2", $"int16 pairs on 256 bits, each row broadcast against 8 outputs (no horizontal sums): from {BroadcastMinRows} rows",
                 s => new GemmKernels.GemmShape(s, DataType.Int8, DataType.Int32).Rows >= BroadcastMinRows),
             new Candidate("GemmInt8_Avx2", "int16 pairs on 256 bits"),
