@@ -48,6 +48,16 @@ public partial class CliTests
         Assert.That(g.Ops.Count(o => o.Type is OpType.Conv or OpType.Gemm && g.Tensors[o.Outputs[0]].Type == DataType.Float32), Is.GreaterThan(0));
     }
 
+    [Test]
+    public void FloatLayers_WithQdqExport_IsAUsageError()
+    {
+        var r = Edgenets("convert", Onnx, "-o", Path.Combine(_dir, "x.enet"), "--calibration", Calibration, "--float-layers", GemmLayer,
+            "--export-qdq", Path.Combine(_dir, "x.onnx"));
+        Assert.That(r.Code, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain("--export-qdq"));
+        Assert.That(File.Exists(Path.Combine(_dir, "x.enet")), Is.False);
+    }
+
     [TestCase("sqnr>30")]
     [TestCase("top1-drop<=x")]
     [TestCase("top1-agreement>=101")]

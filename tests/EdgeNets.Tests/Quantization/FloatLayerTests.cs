@@ -39,19 +39,21 @@ public class FloatLayerTests
             Quantizer = new QuantizerOptions { LayerPrecisions = floatLayers.ToDictionary(n => n, _ => Precision.Float32) },
         });
 
-    /// <summary>Output SQNR in dB against ONNX Runtime float32 over the held-out samples.</summary>
-    private double OutputSqnr(Model model)
+    private double OutputSqnr(Model model) => OutputSqnr(model, _inputs, _oracle);
+
+    /// <summary>Output SQNR in dB of <paramref name="model"/> against <paramref name="oracle"/>'s outputs on <paramref name="inputs"/>.</summary>
+    internal static double OutputSqnr(Model model, IReadOnlyList<float[]> inputs, IReadOnlyList<float[]> oracle)
     {
         using var session = model.CreateSession();
         var y = new float[model.Outputs[0].ElementCount];
         double signal = 0, noise = 0;
-        for (int i = 0; i < _inputs.Count; i++)
+        for (int i = 0; i < inputs.Count; i++)
         {
-            session.Run(_inputs[i], y);
+            session.Run(inputs[i], y);
             for (int k = 0; k < y.Length; k++)
             {
-                double d = (double)y[k] - _oracle[i][k];
-                signal += (double)_oracle[i][k] * _oracle[i][k];
+                double d = (double)y[k] - oracle[i][k];
+                signal += (double)oracle[i][k] * oracle[i][k];
                 noise += d * d;
             }
         }

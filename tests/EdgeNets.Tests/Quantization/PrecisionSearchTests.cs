@@ -38,22 +38,9 @@ public class PrecisionSearchTests
 
     private double SqnrAgainstOnnxRuntime(byte[] enet)
     {
-        var model = Model.Load(enet);
         using var ort = OnnxRuntimeRunner.Session(File.ReadAllBytes(ModelFile("model.onnx")));
-        using var session = model.CreateSession();
-        var y = new float[10];
-        double signal = 0, noise = 0;
-        foreach (var x in _inputs)
-        {
-            var r = OnnxRuntimeRunner.Run(ort, x, [1, 3, 32, 32]);
-            session.Run(x, y);
-            for (int k = 0; k < y.Length; k++)
-            {
-                signal += (double)r[k] * r[k];
-                noise += ((double)y[k] - r[k]) * ((double)y[k] - r[k]);
-            }
-        }
-        return PerLayerError.Sqnr(signal, noise);
+        var oracle = _inputs.Select(x => OnnxRuntimeRunner.Run(ort, x, [1, 3, 32, 32])).ToList();
+        return FloatLayerTests.OutputSqnr(Model.Load(enet), _inputs, oracle);
     }
 
     [Test]

@@ -62,6 +62,8 @@ public static class ConvertCommand
             throw new CliException("--export-qdq writes ONNX Runtime's int8 form of the int8 model; it needs --precision int8", 2);
 
         var layerPrecisions = FloatLayers(a);
+        if (qdqPath != null && (layerPrecisions.Count > 0 || a.Option("accuracy-target") != null))
+            throw new CliException("--export-qdq writes an all-int8 QDQ model; it does not take float32 layers (--float-layers, --accuracy-target)", 2);
         if (layerPrecisions.Count > 0 && precision != Precision.Int8)
             throw new CliException("--float-layers keeps layers of an int8 model in float32; it needs --precision int8", 2);
         string? mean = Normalization(a, "input-mean");
