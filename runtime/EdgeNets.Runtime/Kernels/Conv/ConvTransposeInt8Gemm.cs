@@ -115,9 +115,9 @@ internal sealed class ConvTransposeInt8Gemm : OpKernel
                 PackPairs(x.Slice((n * g.C + grp * cpg) * _pixels, cpg * _pixels), cpg);
                 var weights = new ReadOnlySpan<int>(_packedWeights, grp * _rowBlocks * _steps * RowBlock, _rowBlocks * _steps * RowBlock);
                 if (_neon) GemmNeon(weights);
-                else if (_isa == Isa.Avx512) Gemm512(weights);
-                else if (_isa == Isa.Avx2) Gemm256(weights);
-                else Gemm128(weights);
+                else if (_isa == Isa.Avx512) Gemm<Vector512<int>, Pairs512>(weights);
+                else if (_isa == Isa.Avx2) Gemm<Vector256<int>, Pairs256>(weights);
+                else Gemm<Vector128<int>, Pairs128>(weights);
                 Scatter();
                 Store(y.Slice((n * g.OutChannels + grp * mpg) * _outPixels, mpg * _outPixels), grp * mpg);
             }
@@ -161,129 +161,47 @@ internal sealed class ConvTransposeInt8Gemm : OpKernel
         ((a1 - za) & low | (b1 - zb) << 16).StoreUnsafe(ref destination, 4);
     }
 
-    private void Gemm512(ReadOnlySpan<int> weights)
+    /// <summary>The x86 GEMM, written once over the vector width: 4 rows × 2 vectors of pixels per block.</summary>
+    private void Gemm<TVec, TLanes>(ReadOnlySpan<int> weights) where TVec : struct where TLanes : struct, IPairLanes<TVec>
     {
         ref short pairs = ref MemoryMarshal.GetArrayDataReference(_pairs);
         ref int columns = ref MemoryMarshal.GetArrayDataReference(_columns);
-        int steps = _steps, stride = _paddedPixels * 2, padded = _paddedPixels;
-        for (int p0 = 0; p0 < padded; p0 += 32)
+        int steps = _steps, stride = _paddedPixels * 2, padded = _paddedPixels, lanes = TLanes.Count;
+        nuint second = (nuint)lanes * 2, row = (nuint)padded;
+        for (int p0 = 0; p0 < padded; p0 += 2 * lanes)
             for (int b = 0; b < _rowBlocks; b++)
             {
                 ref int wk = ref Unsafe.AsRef(in weights[b * steps * RowBlock]);
                 ref short col = ref Unsafe.Add(ref pairs, p0 * 2);
-                Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                TVec a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
                 for (int step = 0; step < steps; step++)
                 {
-                    var x0 = Vector512.LoadUnsafe(ref col);
-                    var x1 = Vector512.LoadUnsafe(ref col, 32);
-                    var w0 = Vector512.Create(wk).AsInt16();
-                    var w1 = Vector512.Create(Unsafe.Add(ref wk, 1)).AsInt16();
-                    var w2 = Vector512.Create(Unsafe.Add(ref wk, 2)).AsInt16();
-                    var w3 = Vector512.Create(Unsafe.Add(ref wk, 3)).AsInt16();
-                    a00 += Avx512BW.MultiplyAddAdjacent(x0, w0);
-                    a01 += Avx512BW.MultiplyAddAdjacent(x1, w0);
-                    a10 += Avx512BW.MultiplyAddAdjacent(x0, w1);
-                    a11 += Avx512BW.MultiplyAddAdjacent(x1, w1);
-                    a20 += Avx512BW.MultiplyAddAdjacent(x0, w2);
-                    a21 += Avx512BW.MultiplyAddAdjacent(x1, w2);
-                    a30 += Avx512BW.MultiplyAddAdjacent(x0, w3);
-                    a31 += Avx512BW.MultiplyAddAdjacent(x1, w3);
+                    var x0 = TLanes.LoadPairs(ref col, 0);
+                    var x1 = TLanes.LoadPairs(ref col, second);
+                    var w0 = TLanes.Broadcast(wk);
+                    var w1 = TLanes.Broadcast(Unsafe.Add(ref wk, 1));
+                    var w2 = TLanes.Broadcast(Unsafe.Add(ref wk, 2));
+                    var w3 = TLanes.Broadcast(Unsafe.Add(ref wk, 3));
+                    a00 = TLanes.MultiplyAddPairs(a00, x0, w0);
+                    a01 = TLanes.MultiplyAddPairs(a01, x1, w0);
+                    a10 = TLanes.MultiplyAddPairs(a10, x0, w1);
+                    a11 = TLanes.MultiplyAddPairs(a11, x1, w1);
+                    a20 = TLanes.MultiplyAddPairs(a20, x0, w2);
+                    a21 = TLanes.MultiplyAddPairs(a21, x1, w2);
+                    a30 = TLanes.MultiplyAddPairs(a30, x0, w3);
+                    a31 = TLanes.MultiplyAddPairs(a31, x1, w3);
                     col = ref Unsafe.Add(ref col, stride);
                     wk = ref Unsafe.Add(ref wk, RowBlock);
                 }
                 ref int out0 = ref Unsafe.Add(ref columns, b * RowBlock * padded + p0);
-                a00.StoreUnsafe(ref out0);
-                a01.StoreUnsafe(ref out0, 16);
-                a10.StoreUnsafe(ref out0, (nuint)padded);
-                a11.StoreUnsafe(ref out0, (nuint)padded + 16);
-                a20.StoreUnsafe(ref out0, (nuint)(2 * padded));
-                a21.StoreUnsafe(ref out0, (nuint)(2 * padded) + 16);
-                a30.StoreUnsafe(ref out0, (nuint)(3 * padded));
-                a31.StoreUnsafe(ref out0, (nuint)(3 * padded) + 16);
-            }
-    }
-
-    private void Gemm256(ReadOnlySpan<int> weights)
-    {
-        ref short pairs = ref MemoryMarshal.GetArrayDataReference(_pairs);
-        ref int columns = ref MemoryMarshal.GetArrayDataReference(_columns);
-        int steps = _steps, stride = _paddedPixels * 2, padded = _paddedPixels;
-        for (int p0 = 0; p0 < padded; p0 += 16)
-            for (int b = 0; b < _rowBlocks; b++)
-            {
-                ref int wk = ref Unsafe.AsRef(in weights[b * steps * RowBlock]);
-                ref short col = ref Unsafe.Add(ref pairs, p0 * 2);
-                Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-                for (int step = 0; step < steps; step++)
-                {
-                    var x0 = Vector256.LoadUnsafe(ref col);
-                    var x1 = Vector256.LoadUnsafe(ref col, 16);
-                    var w0 = Vector256.Create(wk).AsInt16();
-                    var w1 = Vector256.Create(Unsafe.Add(ref wk, 1)).AsInt16();
-                    var w2 = Vector256.Create(Unsafe.Add(ref wk, 2)).AsInt16();
-                    var w3 = Vector256.Create(Unsafe.Add(ref wk, 3)).AsInt16();
-                    a00 += Avx2.MultiplyAddAdjacent(x0, w0);
-                    a01 += Avx2.MultiplyAddAdjacent(x1, w0);
-                    a10 += Avx2.MultiplyAddAdjacent(x0, w1);
-                    a11 += Avx2.MultiplyAddAdjacent(x1, w1);
-                    a20 += Avx2.MultiplyAddAdjacent(x0, w2);
-                    a21 += Avx2.MultiplyAddAdjacent(x1, w2);
-                    a30 += Avx2.MultiplyAddAdjacent(x0, w3);
-                    a31 += Avx2.MultiplyAddAdjacent(x1, w3);
-                    col = ref Unsafe.Add(ref col, stride);
-                    wk = ref Unsafe.Add(ref wk, RowBlock);
-                }
-                ref int out0 = ref Unsafe.Add(ref columns, b * RowBlock * padded + p0);
-                a00.StoreUnsafe(ref out0);
-                a01.StoreUnsafe(ref out0, 8);
-                a10.StoreUnsafe(ref out0, (nuint)padded);
-                a11.StoreUnsafe(ref out0, (nuint)padded + 8);
-                a20.StoreUnsafe(ref out0, (nuint)(2 * padded));
-                a21.StoreUnsafe(ref out0, (nuint)(2 * padded) + 8);
-                a30.StoreUnsafe(ref out0, (nuint)(3 * padded));
-                a31.StoreUnsafe(ref out0, (nuint)(3 * padded) + 8);
-            }
-    }
-
-    private void Gemm128(ReadOnlySpan<int> weights)
-    {
-        ref short pairs = ref MemoryMarshal.GetArrayDataReference(_pairs);
-        ref int columns = ref MemoryMarshal.GetArrayDataReference(_columns);
-        int steps = _steps, stride = _paddedPixels * 2, padded = _paddedPixels;
-        for (int p0 = 0; p0 < padded; p0 += 8)
-            for (int b = 0; b < _rowBlocks; b++)
-            {
-                ref int wk = ref Unsafe.AsRef(in weights[b * steps * RowBlock]);
-                ref short col = ref Unsafe.Add(ref pairs, p0 * 2);
-                Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-                for (int step = 0; step < steps; step++)
-                {
-                    var x0 = Vector128.LoadUnsafe(ref col);
-                    var x1 = Vector128.LoadUnsafe(ref col, 8);
-                    var w0 = Vector128.Create(wk).AsInt16();
-                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 1)).AsInt16();
-                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 2)).AsInt16();
-                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 3)).AsInt16();
-                    a00 += Sse2.MultiplyAddAdjacent(x0, w0);
-                    a01 += Sse2.MultiplyAddAdjacent(x1, w0);
-                    a10 += Sse2.MultiplyAddAdjacent(x0, w1);
-                    a11 += Sse2.MultiplyAddAdjacent(x1, w1);
-                    a20 += Sse2.MultiplyAddAdjacent(x0, w2);
-                    a21 += Sse2.MultiplyAddAdjacent(x1, w2);
-                    a30 += Sse2.MultiplyAddAdjacent(x0, w3);
-                    a31 += Sse2.MultiplyAddAdjacent(x1, w3);
-                    col = ref Unsafe.Add(ref col, stride);
-                    wk = ref Unsafe.Add(ref wk, RowBlock);
-                }
-                ref int out0 = ref Unsafe.Add(ref columns, b * RowBlock * padded + p0);
-                a00.StoreUnsafe(ref out0);
-                a01.StoreUnsafe(ref out0, 4);
-                a10.StoreUnsafe(ref out0, (nuint)padded);
-                a11.StoreUnsafe(ref out0, (nuint)padded + 4);
-                a20.StoreUnsafe(ref out0, (nuint)(2 * padded));
-                a21.StoreUnsafe(ref out0, (nuint)(2 * padded) + 4);
-                a30.StoreUnsafe(ref out0, (nuint)(3 * padded));
-                a31.StoreUnsafe(ref out0, (nuint)(3 * padded) + 4);
+                TLanes.Store(a00, ref out0, 0);
+                TLanes.Store(a01, ref out0, (nuint)lanes);
+                TLanes.Store(a10, ref out0, row);
+                TLanes.Store(a11, ref out0, row + (nuint)lanes);
+                TLanes.Store(a20, ref out0, 2 * row);
+                TLanes.Store(a21, ref out0, 2 * row + (nuint)lanes);
+                TLanes.Store(a30, ref out0, 3 * row);
+                TLanes.Store(a31, ref out0, 3 * row + (nuint)lanes);
             }
     }
 

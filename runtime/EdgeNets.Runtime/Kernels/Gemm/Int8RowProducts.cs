@@ -25,6 +25,13 @@ internal interface IPairLanes<TVec> where TVec : struct
     static abstract TVec Add(TVec a, TVec b);
     /// <summary><paramref name="sums"/> + the pair at <paramref name="row"/> times <see cref="Count"/> columns' pairs at <paramref name="columns"/> + <paramref name="offset"/>.</summary>
     static abstract TVec MultiplyAdd(TVec sums, ref short row, ref short columns, nuint offset);
+    /// <summary><see cref="Count"/> columns' pairs from <paramref name="columns"/> + <paramref name="offset"/> (in int16 values).</summary>
+    static abstract TVec LoadPairs(ref short columns, nuint offset);
+    /// <summary>One pair (two int16 in an int32) in every lane.</summary>
+    static abstract TVec Broadcast(int pair);
+    /// <summary><paramref name="sums"/> + the lane-wise pair products of <paramref name="x"/> and <paramref name="w"/>.</summary>
+    static abstract TVec MultiplyAddPairs(TVec sums, TVec x, TVec w);
+    static abstract void Store(TVec sums, ref int destination, nuint offset);
 }
 
 /// <summary>Requires AVX2.</summary>
@@ -36,6 +43,10 @@ internal readonly struct Pairs256 : IPairLanes<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> MultiplyAdd(Vector256<int> sums, ref short row, ref short columns, nuint offset) =>
         sums + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.As<short, int>(ref row)).AsInt16(), Vector256.LoadUnsafe(ref columns, offset));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> LoadPairs(ref short columns, nuint offset) => Vector256.LoadUnsafe(ref columns, offset).AsInt32();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Broadcast(int pair) => Vector256.Create(pair);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAddPairs(Vector256<int> sums, Vector256<int> x, Vector256<int> w) => sums + Avx2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<int> sums, ref int destination, nuint offset) => sums.StoreUnsafe(ref destination, offset);
 }
 
 /// <summary>Requires AVX-512BW.</summary>
@@ -47,6 +58,26 @@ internal readonly struct Pairs512 : IPairLanes<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> MultiplyAdd(Vector512<int> sums, ref short row, ref short columns, nuint offset) =>
         sums + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.As<short, int>(ref row)).AsInt16(), Vector512.LoadUnsafe(ref columns, offset));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> LoadPairs(ref short columns, nuint offset) => Vector512.LoadUnsafe(ref columns, offset).AsInt32();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Broadcast(int pair) => Vector512.Create(pair);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAddPairs(Vector512<int> sums, Vector512<int> x, Vector512<int> w) => sums + Avx512BW.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<int> sums, ref int destination, nuint offset) => sums.StoreUnsafe(ref destination, offset);
+}
+
+/// <summary>Requires SSE2.</summary>
+internal readonly struct Pairs128 : IPairLanes<Vector128<int>>
+{
+    public static int Count => 4;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAdd(Vector128<int> sums, ref short row, ref short columns, nuint offset) =>
+        sums + Sse2.MultiplyAddAdjacent(Vector128.Create(Unsafe.As<short, int>(ref row)).AsInt16(), Vector128.LoadUnsafe(ref columns, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> LoadPairs(ref short columns, nuint offset) => Vector128.LoadUnsafe(ref columns, offset).AsInt32();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(int pair) => Vector128.Create(pair);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> MultiplyAddPairs(Vector128<int> sums, Vector128<int> x, Vector128<int> w) => sums + Sse2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<int> sums, ref int destination, nuint offset) => sums.StoreUnsafe(ref destination, offset);
 }
 
 /// <summary>
