@@ -34,19 +34,7 @@ internal sealed class DepthwiseConvFloat32 : OpKernel
     /// <summary>One channel's plane split by column phase; empty at stride 1.</summary>
     private readonly float[] _phases;
 
-    public static bool CanHandle(KernelSetup s)
-    {
-        try
-        {
-            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
-            var shape = new ConvKernels.ConvShape(s, DataType.Float32, DataType.Float32);
-            return shape.Group > 1 && shape.InChannelsPerGroup == 1 && shape.OutChannelsPerGroup == 1;
-        }
-        catch (Exception)
-        {
-            return false;
-        }
-    }
+    public static bool CanHandle(KernelSetup s) => ConvKernels.ConvShape.TryRead(s, DataType.Float32, DataType.Float32) is { IsDepthwise: true };
 
     public DepthwiseConvFloat32(KernelSetup s, Isa isa, string name)
     {
@@ -58,8 +46,8 @@ internal sealed class DepthwiseConvFloat32 : OpKernel
         _x = s.InputId(0);
         _y = s.OutputId(0);
         _bias = new float[shape.OutChannels];
-        if (s.HasInput(2)) MemoryMarshal.Cast<byte, float>(s.Input(2).Data.Span).CopyTo(_bias);
-        _weights = MemoryMarshal.Cast<byte, float>(s.Input(1).Data.Span).ToArray();
+        if (s.HasInput(2)) s.ConstantInput<float>(2).CopyTo(_bias);
+        _weights = s.ConstantInput<float>(1).ToArray();
 
         while (_interiorBegin < g.OutW && !TakesEveryColumnTap(g, _interiorBegin)) _interiorBegin++;
         _interiorEnd = _interiorBegin;
