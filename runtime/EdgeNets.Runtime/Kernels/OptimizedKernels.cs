@@ -83,6 +83,8 @@ public static class OptimizedKernels
 
             string conv = $"Conv2dFloat32_{isa}", gemm = $"GemmFloat32_{isa}";
             list.Add(KernelEntry.Variant(conv, OpType.Conv, DataType.Float32, isa, s => new ConvFloat32Gemm(s, isa, conv), ConvFloat32Gemm.CanHandle));
+            string depthwise = $"DepthwiseConv2dFloat32_{isa}";
+            list.Add(KernelEntry.Variant(depthwise, OpType.Conv, DataType.Float32, isa, s => new DepthwiseConvFloat32(s, isa, depthwise), DepthwiseConvFloat32.CanHandle));
             list.Add(KernelEntry.Variant(gemm, OpType.Gemm, DataType.Float32, isa, s => new GemmFloat32Vector(s, isa, gemm), GemmFloat32Vector.CanHandle));
         }
 

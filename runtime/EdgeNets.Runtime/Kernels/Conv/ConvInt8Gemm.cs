@@ -100,20 +100,8 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     private readonly bool _direct1x1;
     private readonly sbyte[] _columns8 = [];
 
-    public static bool CanHandle(KernelSetup s, bool depthwise)
-    {
-        try
-        {
-            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
-            var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
-            bool isDepthwise = shape.Group > 1 && shape.InChannelsPerGroup == 1 && shape.OutChannelsPerGroup == 1;
-            return isDepthwise == depthwise;
-        }
-        catch (Exception)
-        {
-            return false;
-        }
-    }
+    public static bool CanHandle(KernelSetup s, bool depthwise) =>
+        ConvKernels.ConvShape.TryRead(s, DataType.Int8, DataType.Int32) is { } shape && shape.IsDepthwise == depthwise;
 
     public ConvInt8Gemm(KernelSetup s, Isa isa, string name, bool channelLanes = false)
     {

@@ -24,6 +24,23 @@ public static class ConvKernels
         public readonly Window2d Window;
         public readonly int OutChannels, Group, InChannelsPerGroup, OutChannelsPerGroup;
 
+        /// <summary>One input and one output channel per group.</summary>
+        public bool IsDepthwise => Group > 1 && InChannelsPerGroup == 1 && OutChannelsPerGroup == 1;
+
+        /// <summary>The shape of a Conv with these element types, or null where the node is not one (for variants' CanHandle).</summary>
+        public static ConvShape? TryRead(KernelSetup s, DataType activationType, DataType biasType)
+        {
+            try
+            {
+                if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return null;
+                return new ConvShape(s, activationType, biasType);
+            }
+            catch (Exception)
+            {
+                return null;
+            }
+        }
+
         public ConvShape(KernelSetup s, DataType activationType, DataType biasType)
         {
             s.ExpectCounts(2, 3, 1);

@@ -129,22 +129,14 @@ internal sealed class ConvFloat32Gemm : OpKernel
 
     public static bool CanHandle(KernelSetup s)
     {
-        try
-        {
-            if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return false;
-            var shape = new ConvKernels.ConvShape(s, DataType.Float32, DataType.Float32);
-            if (shape.Group > 1 && shape.InChannelsPerGroup == 1 && shape.OutChannelsPerGroup == 1) return false; // depthwise
-            foreach (float w in s.ConstantInput<float>(1))
-                if (!float.IsFinite(w)) return false;
-            if (s.HasInput(2))
-                foreach (float b in s.ConstantInput<float>(2))
-                    if (b == 0f && float.IsNegative(b)) return false;
-            return true;
-        }
-        catch (Exception)
-        {
-            return false;
-        }
+        var shape = ConvKernels.ConvShape.TryRead(s, DataType.Float32, DataType.Float32);
+        if (shape == null || shape.IsDepthwise) return false;
+        foreach (float w in s.ConstantInput<float>(1))
+            if (!float.IsFinite(w)) return false;
+        if (s.HasInput(2))
+            foreach (float b in s.ConstantInput<float>(2))
+                if (b == 0f && float.IsNegative(b)) return false;
+        return true;
     }
 
     public ConvFloat32Gemm(KernelSetup s, Isa isa, string name)

@@ -66,7 +66,9 @@ public static class ConvSelection
             new Candidate("DepthwiseConv2dInt8_Vector128", "depthwise: per-channel planes on 128 bits")),
         new(OpType.Conv, DataType.Float32,
             new Candidate("Conv2dFloat32_Avx2", "im2col GEMM on 256 bits"),
-            new Candidate("Conv2dFloat32_Vector128", "im2col GEMM on 128 bits")),
+            new Candidate("DepthwiseConv2dFloat32_Avx2", "depthwise: per-channel planes, a lane per output pixel on 256 bits"),
+            new Candidate("Conv2dFloat32_Vector128", "im2col GEMM on 128 bits"),
+            new Candidate("DepthwiseConv2dFloat32_Vector128", "depthwise: per-channel planes, a lane per output pixel on 128 bits")),
     ];
 
     /// <summary>

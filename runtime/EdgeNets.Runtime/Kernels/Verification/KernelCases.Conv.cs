@@ -147,6 +147,13 @@ public static partial class KernelCases
         // even kernel width (its last pair has no zero tap), mixed strides and one-sided pads.
         yield return new([1, 20, 25, 5], 20, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 20);
         yield return new([1, 17, 8, 6], 17, [3, 2], [1, 2], [2, 0, 2, 1], [2, 1], 17);
+        // Depthwise where the float kernel's interior columns run as vector blocks: rows of 8-pixel blocks and tails
+        // beside scalar borders, stride 3 (three column phases), dilated stride 1, and a kernel wider than its padded
+        // input (no interior column).
+        yield return new([1, 3, 6, 27], 3, [3, 3], [1, 1], [2, 2, 2, 2], [1, 1], 3);
+        yield return new([1, 2, 7, 40], 2, [3, 3], [3, 3], [1, 1, 1, 1], [1, 1], 2);
+        yield return new([1, 3, 8, 29], 3, [3, 3], [1, 1], [2, 2, 2, 2], [2, 2], 3);
+        yield return new([1, 2, 5, 3], 2, [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 2);
         // Small maps with many output channels (the channel-lane GEMM): partial 32-channel blocks, maps of 9 and 35
         // pixels (partial 8-pixel tiles, 16-pixel epilogue tails), stride 2, groups of 32 and more, a batch, 1x1, and
         // the largest sums.
