@@ -9,6 +9,8 @@ public enum Precision
 {
     Int8,
     Float32,
+    /// <summary>int16 activations with int8 weights (TFLite's 16x8 scheme), for Conv and Gemm layers inside an int8 model.</summary>
+    Int16,
 }
 
 public sealed class ConvertOptions

@@ -230,7 +230,7 @@ public sealed class Session : IDisposable
     /// <summary>The raw bytes of any activation (valid after a run; with <see cref="SessionOptions.KeepAllActivations"/> for intermediates).</summary>
     public ReadOnlySpan<byte> GetTensorBytes(int tensorId) => _graph.Tensors[tensorId].IsConstant ? _graph.Tensors[tensorId].Data.Span : _memory.Bytes(tensorId);
 
-    /// <summary>Reads any tensor as float, dequantizing int8/int32 with its quantization parameters.</summary>
+    /// <summary>Reads any tensor as float, dequantizing int8/int16/int32 with its quantization parameters.</summary>
     public void ReadTensorAsFloat(int tensorId, Span<float> destination)
     {
         var tensor = _graph.Tensors[tensorId];
@@ -251,6 +251,13 @@ public sealed class Session : IDisposable
             case DataType.UInt8:
                 for (int i = 0; i < bytes.Length; i++) destination[i] = bytes[i];
                 break;
+            case DataType.Int16:
+            {
+                var q = MemoryMarshal.Cast<byte, short>(bytes);
+                float scale = tensor.Quantization?.Scale ?? 1f;
+                for (int i = 0; i < q.Length; i++) destination[i] = scale * q[i];
+                break;
+            }
             case DataType.Int32:
             {
                 var q = MemoryMarshal.Cast<byte, int>(bytes);

@@ -49,6 +49,8 @@ internal static class HelpText
           --percentile P                 with percentile or auto: the percentile of |values| kept (default 99.99)
           --precision P                  int8 (default) or float32 (no calibration)
           --float-layers NAME,NAME       operators (as inspect names them) kept in float32 inside the int8 model
+          --int16-layers NAME,NAME       Conv/Gemm operators computed with int16 activations and int8 weights
+                                         (TFLite's 16x8 scheme) inside the int8 model
           --accuracy-target T            raises the fewest layers to float32 until T holds against the float model:
                                          sqnr>=DB (output SQNR), top1-agreement>=PERCENT, top1-drop<=POINTS (needs
                                          --accuracy-labels); several separated by commas, all must hold
@@ -68,6 +70,7 @@ internal static class HelpText
           edgenets convert model.onnx -o model.enet --calibration calibration.npy --calibration-method auto
           edgenets convert kws.onnx -o kws.enet --calibration mfcc.npy --input-shape input=1x49x10
           edgenets convert model.onnx -o model.enet --calibration calibration.npy --float-layers /fc2/Gemm
+          edgenets convert model.onnx -o model.enet --calibration calibration.npy --int16-layers /conv1/Conv,/fc2/Gemm
           edgenets convert model.onnx -o model.enet --calibration calibration.npy --accuracy-target sqnr>=30
           edgenets convert model.onnx -o model.enet --calibration cal.npy --accuracy-target 'top1-drop<=0.5' --accuracy-data x.npy --accuracy-labels y.npy
           edgenets convert model.onnx -o model-float.enet --precision float32

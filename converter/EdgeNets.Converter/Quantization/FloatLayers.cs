@@ -1,4 +1,5 @@
 using EdgeNets.Runtime.Graph;
+using EdgeNets.Runtime.Ops;
 
 namespace EdgeNets.Converter.Quantization;
 
@@ -18,12 +19,25 @@ public static partial class Quantizer
 
         private void CheckLayerPrecisions() => CheckLayerNames(_f, _options);
 
-        /// <summary>A graph input read by float32 layers only stays float32: quantizing it would only add noise.</summary>
-        private bool OnlyFloatLayersRead(int floatId)
+        /// <summary>
+        /// A graph input read by float32 (or int16) layers only stays float32: quantizing it to int8 would only add noise
+        /// (int16 layers quantize it to int16 themselves).
+        /// </summary>
+        private bool NoInt8LayerReads(int floatId)
         {
             var readers = _f.Ops.Where(o => o.Inputs.Contains(floatId)).ToList();
-            return readers.Count > 0 && readers.All(o => PrecisionOf(o) == Precision.Float32);
+            return readers.Count > 0 && readers.All(o => PrecisionOf(o) != Precision.Int8);
         }
+
+        /// <summary>
+        /// An operator that only moves values (pools, Reshape, Pad: the SameScale rule) and is not given a precision runs
+        /// in float32 where its input has no int8 form (it comes from a float32 or int16 layer): quantizing it to int8
+        /// there would round a tensor that its neighbours keep finer.
+        /// </summary>
+        private bool FollowsInput(OpInfo op) =>
+            !_options.LayerPrecisions.ContainsKey(op.Name) && OperatorSchemas.For(op.Type).Quantization == QuantizationRule.SameScale &&
+            op.Inputs.Length > 0 && op.Inputs[0] >= 0 && !_f.Tensors[op.Inputs[0]].IsConstant &&
+            _map[op.Inputs[0]] < 0 && (_floatMap[op.Inputs[0]] >= 0 || _int16Map[op.Inputs[0]] >= 0);
 
         /// <summary>The float32 tensor of a graph input or a float layer's output, under its own name.</summary>
         private int FloatActivation(int floatId)
@@ -46,17 +60,17 @@ public static partial class Quantizer
                 int id = op.Outputs[i];
                 var f = _f.Tensors[id];
                 if (f.Type != DataType.Float32) throw new ConversionException($"quantizer: activation '{f.Name}' is {f.Type}, expected Float32");
-                if (_map[id] >= 0 || _floatMap[id] >= 0) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
+                if (IsWritten(id)) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
                 outputs[i] = FloatActivation(id);
             }
             Emit(op, op.Type, inputs, outputs, op.Attributes.Clone());
         }
 
-        /// <summary>The float32 form of an activation: its float layer's output, or a Dequantize of its int8 tensor.</summary>
-        private int FloatVersion(int floatId, OpInfo user)
+        /// <summary>The float32 form of an activation: its float layer's output, or a Dequantize of its int8 (else int16) tensor.</summary>
+        private int FloatVersion(int floatId, object user)
         {
             if (_floatMap[floatId] >= 0) return _floatMap[floatId];
-            int q = Mapped(floatId, user);
+            int q = _map[floatId] < 0 && _int16Map[floatId] >= 0 ? _int16Map[floatId] : Mapped(floatId, user);
             var f = _f.Tensors[floatId];
             int y = _q.AddTensor(new TensorInfo(UniqueName(f.Name + ".float"), DataType.Float32, (int[])f.Shape.Clone(), TensorKind.Activation));
             _q.Ops.Add(new OpInfo(OpType.Dequantize, UniqueName(f.Name + ".dequantize"), [q], [y]));
@@ -75,23 +89,33 @@ public static partial class Quantizer
             _map[floatId] = y;
         }
 
-        /// <summary>Which layers are float32, for inspect (the tensor types say it too); their names when they fit one metadata string.</summary>
+        /// <summary>Which layers are float32 or int16, for inspect (the tensor types say it too); their names when they fit one metadata string.</summary>
         private void DescribeFloatLayers()
         {
-            var names = _f.Ops.Where(o => PrecisionOf(o) == Precision.Float32).Select(o => o.Name).ToList();
+            Describe(Precision.Float32, FloatLayersKey);
+            Describe(Precision.Int16, Int16LayersKey);
+        }
+
+        private void Describe(Precision precision, string key)
+        {
+            var names = _f.Ops.Where(o => PrecisionOf(o) == precision).Select(o => o.Name).ToList();
             if (names.Count == 0) return;
             string list = string.Join(',', names);
-            _q.Metadata[FloatLayersKey] = list.Length <= Runtime.Format.EnetFormat.MaxStringBytes ? list : $"{names.Count} layers";
+            _q.Metadata[key] = list.Length <= Runtime.Format.EnetFormat.MaxStringBytes ? list : $"{names.Count} layers";
         }
     }
 
     /// <summary>Refuses a per-layer precision for an operator the graph does not have (before any calibration is spent on it).</summary>
     public static void CheckLayerNames(ModelGraph floatGraph, QuantizerOptions options)
     {
-        var names = floatGraph.Ops.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var ops = floatGraph.Ops.GroupBy(o => o.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var name in options.LayerPrecisions.Keys.Order(StringComparer.Ordinal))
-            if (!names.Contains(name))
+        {
+            if (!ops.TryGetValue(name, out var op))
                 throw new ConversionException($"no operator named '{name}' to set the precision of (operator names as `edgenets inspect` lists them)");
+            if (options.LayerPrecisions[name] == Precision.Int16 && !HasInt16Form(op.Type))
+                throw new ConversionException($"operator '{name}' is a {op.Type}: only Conv and Gemm layers have int16 activations (keep it int8 or make it float32)");
+        }
     }
 
     /// <summary>Metadata naming the layers kept in float32 (comma-separated), absent in an all-int8 model.</summary>

@@ -68,6 +68,8 @@ public static partial class Quantizer
             Array.Fill(_map, -1);
             _floatMap = new int[floatGraph.Tensors.Count];
             Array.Fill(_floatMap, -1);
+            _int16Map = new int[floatGraph.Tensors.Count];
+            Array.Fill(_int16Map, -1);
             foreach (var t in floatGraph.Tensors) if (!t.IsConstant) _taken.Add(t.Name);
             _sharedRange = ConcatScaleSharing.Plan(floatGraph);
         }
@@ -79,19 +81,24 @@ public static partial class Quantizer
             {
                 var t = _f.Tensors[id];
                 if (t.Type != DataType.Float32) throw new ConversionException($"quantizer: graph input '{t.Name}' is {t.Type}, expected Float32");
-                _q.Inputs.Add(OnlyFloatLayersRead(id) ? FloatActivation(id) : NewActivation(id, Calibrated(t)));
+                _q.Inputs.Add(NoInt8LayerReads(id) ? FloatActivation(id) : NewActivation(id, Calibrated(t)));
             }
             foreach (var op in _f.Ops)
             {
                 try
                 {
-                    if (PrecisionOf(op) == Precision.Float32) FloatLayer(op);
-                    else Lower(op);
+                    switch (FollowsInput(op) ? Precision.Float32 : PrecisionOf(op))
+                    {
+                        case Precision.Float32: FloatLayer(op); break;
+                        case Precision.Int16: Int16Layer(op); break;
+                        default: Lower(op); break;
+                    }
                 }
                 catch (ConversionDetailException e) { throw new ConversionException($"quantizer: {op}: {e.Message}", e); }
             }
-            // An output computed in float32 stays float32: the session reads it as it is.
-            foreach (int id in _f.Outputs) _q.Outputs.Add(_floatMap[id] >= 0 ? _floatMap[id] : Mapped(id, "graph output"));
+            // An output computed in float32 stays float32 (the session reads it as it is); one computed in int16 becomes float32.
+            foreach (int id in _f.Outputs)
+                _q.Outputs.Add(_floatMap[id] >= 0 ? _floatMap[id] : _map[id] < 0 && _int16Map[id] >= 0 ? DequantizedOutput(id) : Mapped(id, "graph output"));
 
             // Scales are products and ratios of other scales: extreme weights or ranges can overflow them.
             foreach (var t in _q.Tensors)
@@ -134,26 +141,7 @@ public static partial class Quantizer
             float[]? b = op.Inputs.Length > 2 && op.Inputs[2] >= 0 ? FloatData(FloatConstant(op, 2)) : null;
             int channels = wf.Shape[0];
             if (b != null && b.Length != channels) throw new ConversionException($"quantizer: {op}: bias has {b.Length} values for {channels} output channels");
-            int perChannel = channels == 0 ? 0 : w.Length / channels;
-
-            var scales = new float[channels];
-            var wq = new sbyte[w.Length];
-            if (GivenWeights(op, wf, channels) is { } givenScales)
-            {
-                scales = givenScales;
-                QuantizeGivenWeights(op, wf, w, scales, wq);
-            }
-            else for (int c = 0; c < channels; c++)
-            {
-                var row = w.AsSpan(c * perChannel, perChannel);
-                double maxAbs = 0;
-                foreach (float v in row) maxAbs = Math.Max(maxAbs, Math.Abs(v));
-                float scale = QuantParams.SymmetricScale(maxAbs);
-                // A channel with tiny weights but a large bias must still have an int32 bias.
-                if (b != null) scale = Math.Max(scale, (float)(Math.Abs(b[c]) / (xq.Scale * (double)(int.MaxValue / 2))));
-                scales[c] = scale;
-                for (int i = 0; i < perChannel; i++) wq[c * perChannel + i] = QuantParams.QuantizeSymmetric(row[i], scale);
-            }
+            var (scales, wq) = WeightsPerChannel(op, wf, w, b, channels, xq.Scale * (double)(int.MaxValue / 2));
 
             var yf = _f.Tensors[op.Outputs[0]];
             var yq = Calibrated(yf);
@@ -183,6 +171,34 @@ public static partial class Quantizer
             SetClamp(attributes, op, yq);
             attributes.Set(AttributeKey.OutputMultiplier, multipliers).Set(AttributeKey.OutputShift, shifts);
             Emit(op, op.Type, bId >= 0 ? [x, wId, bId] : [x, wId], [y], attributes);
+        }
+
+        /// <summary>
+        /// int8 weights symmetric per output channel, or with the scales the model gives; a channel with tiny weights but
+        /// a large bias gets a scale large enough for its bias to stay within <paramref name="biasLimit"/> (in real units).
+        /// </summary>
+        private (float[] Scales, sbyte[] Weights) WeightsPerChannel(OpInfo op, TensorInfo wf, float[] w, float[]? b, int channels, double biasLimit)
+        {
+            int perChannel = channels == 0 ? 0 : w.Length / channels;
+            var scales = new float[channels];
+            var wq = new sbyte[w.Length];
+            if (GivenWeights(op, wf, channels) is { } givenScales)
+            {
+                scales = givenScales;
+                QuantizeGivenWeights(op, wf, w, scales, wq);
+                return (scales, wq);
+            }
+            for (int c = 0; c < channels; c++)
+            {
+                var row = w.AsSpan(c * perChannel, perChannel);
+                double maxAbs = 0;
+                foreach (float v in row) maxAbs = Math.Max(maxAbs, Math.Abs(v));
+                float scale = QuantParams.SymmetricScale(maxAbs);
+                if (b != null) scale = Math.Max(scale, (float)(Math.Abs(b[c]) / biasLimit));
+                scales[c] = scale;
+                for (int i = 0; i < perChannel; i++) wq[c * perChannel + i] = QuantParams.QuantizeSymmetric(row[i], scale);
+            }
+            return (scales, wq);
         }
 
         private void MatMul(OpInfo op)
@@ -363,7 +379,7 @@ public static partial class Quantizer
         {
             var f = _f.Tensors[floatId];
             if (f.Type != DataType.Float32) throw new ConversionException($"quantizer: activation '{f.Name}' is {f.Type}, expected Float32");
-            if (_map[floatId] >= 0 || _floatMap[floatId] >= 0) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
+            if (IsWritten(floatId)) throw new ConversionException($"quantizer: activation '{f.Name}' is written twice");
             _map[floatId] = _q.AddTensor(new TensorInfo(f.Name, DataType.Int8, (int[])f.Shape.Clone(), TensorKind.Activation) { Quantization = quant });
             return _map[floatId];
         }
@@ -374,6 +390,7 @@ public static partial class Quantizer
             var f = _f.Tensors[floatId];
             if (f.IsConstant) throw new ConversionException($"quantizer: {user}: input '{f.Name}' is a constant; expected an activation");
             if (_map[floatId] < 0 && _floatMap[floatId] >= 0) Quantized(floatId);
+            else if (_map[floatId] < 0 && _int16Map[floatId] >= 0) RequantizedToInt8(floatId);
             if (_map[floatId] < 0) throw new ConversionException($"quantizer: {user}: '{f.Name}' is read before it is written");
             return _map[floatId];
         }

@@ -19,6 +19,8 @@ public static class ParameterRanges
     {
         DataType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
         DataType.UInt8 => (byte.MinValue, byte.MaxValue),
+        // int16 activations are symmetric (TFLite's 16x8 scheme): the kernels never subtract a zero point.
+        DataType.Int16 => (0, 0),
         // int32 sums (biases) and float tensors: bounded so that q - zeroPoint cannot overflow for values near zero.
         _ => (int.MinValue / 2, int.MaxValue / 2),
     };
@@ -30,8 +32,10 @@ public static class ParameterRanges
         AttributeKey.OutputMultiplier or AttributeKey.InputMultiplier when value < 0 => $"{value} is negative",
         AttributeKey.OutputShift or AttributeKey.InputShift when value is < -31 or > 30 => $"{value} is outside [-31, 30]",
         AttributeKey.LeftShift when value is < 0 or > 22 => $"{value} is outside [0, 22]",
-        AttributeKey.QuantizedMin or AttributeKey.QuantizedMax or AttributeKey.QuantizedPadValue when value is < sbyte.MinValue or > sbyte.MaxValue =>
-            $"{value} is outside [-128, 127]",
+        AttributeKey.QuantizedPadValue when value is < sbyte.MinValue or > sbyte.MaxValue => $"{value} is outside [-128, 127]",
+        // Clamps of int16 layers use the int16 range; int8 kernels check their clamp against int8's when prepared.
+        AttributeKey.QuantizedMin or AttributeKey.QuantizedMax when value is < short.MinValue or > short.MaxValue =>
+            $"{value} is outside [-32768, 32767]",
         _ => null,
     };
 

@@ -75,6 +75,11 @@ public enum OpType : ushort
     Quantize = 40,
     /// <summary>int8 to float32, scale·(q − zero point) with the input's parameters: where int8 layers feed a float32 layer.</summary>
     Dequantize = 41,
+    /// <summary>
+    /// int8 to int16 or int16 to int8 (Kernels/Int16): y = clamp(MultiplyByQuantizedMultiplier(x − zx, OutputMultiplier,
+    /// OutputShift) + zy), where a layer with int16 activations meets int8 layers.
+    /// </summary>
+    Requantize = 42,
 
     /// <summary>
     /// Streaming only, never in a model file: keeps the last KernelShape steps of its input along Axis (one new step per

@@ -18,6 +18,7 @@ public static class ReferenceKernels
         RecurrentKernels.Register(list);
         SliceKernels.Register(list);
         ConversionKernels.Register(list);
+        Int16.Int16Kernels.Register(list);
         StreamWindowKernels.Register(list);
     }
 }

@@ -20,6 +20,7 @@ internal static class OperatorSchemas
             .. ActivationSchema.All, new LookupTableSchema(), new PReluSchema(),
             new SoftmaxSchema(), new LayerNormSchema(),
             new ConversionSchema(OpType.Quantize), new ConversionSchema(OpType.Dequantize),
+            new ConversionSchema(OpType.Requantize),
             new RecurrentSchema(OpType.Lstm, gates: 4, activations: 3), new RecurrentSchema(OpType.Gru, gates: 3, activations: 2),
             new RecurrentSchema(OpType.Rnn, gates: 1, activations: 1),
             new InternalSchema(OpType.StreamWindow), new InternalSchema(OpType.BatchNormalization),

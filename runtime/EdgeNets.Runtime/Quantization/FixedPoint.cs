@@ -73,4 +73,31 @@ public static class FixedPoint
         if (float.IsNaN(scaled)) return (sbyte)Math.Clamp(zeroPoint, -128, 127);
         return (sbyte)Math.Clamp(scaled, -128f, 127f);
     }
+
+    /// <summary>
+    /// Rescales an int64 accumulator of an int16 layer as TFLite's 16x8 kernels do: the Q31 multiplier rounded to 16
+    /// bits, one rounding shift (ties toward +infinity). Exact for |x| &lt; 2^47 and shift &lt;= 14, which the int16 kernels
+    /// check when prepared; the result is not clamped (callers clamp it to the int16 output range).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long MultiplyByQuantizedMultiplier(long x, int multiplier, int shift)
+    {
+        long reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+        int totalShift = 15 - shift;
+        return (x * reduced + (1L << (totalShift - 1))) >> totalShift;
+    }
+
+    /// <summary>int64 accumulator to int16 output (zero point 0): rescale, clamp to [min, max].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static short RequantizeInt16(long accumulator, int multiplier, int shift, int min, int max) =>
+        (short)Math.Clamp(MultiplyByQuantizedMultiplier(accumulator, multiplier, shift), min, max);
+
+    /// <summary>Float to symmetric int16 (round half away from zero, saturate to [-32768, 32767]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static short QuantizeInt16(float value, float inverseScale)
+    {
+        float scaled = MathF.Round(value * inverseScale, MidpointRounding.AwayFromZero);
+        if (float.IsNaN(scaled)) return 0;
+        return (short)Math.Clamp(scaled, -32768f, 32767f);
+    }
 }

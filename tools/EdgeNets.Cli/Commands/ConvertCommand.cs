@@ -12,7 +12,7 @@ namespace EdgeNets.Cli.Commands;
 /// <summary>`edgenets convert MODEL.onnx -o MODEL.enet --calibration DATA.npy ...`</summary>
 public static class ConvertCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations", "input-shape", "float-layers", .. AccuracyDoctor.Options];
+    private static readonly HashSet<string> ValueOptions = ["output", "calibration", "calibration-method", "precision", "percentile", "batch", "input-mean", "input-std", "export-qdq", "qdq-activations", "input-shape", "float-layers", "int16-layers", .. AccuracyDoctor.Options];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -61,11 +61,11 @@ public static class ConvertCommand
         if (qdqPath != null && precision != Precision.Int8)
             throw new CliException("--export-qdq writes ONNX Runtime's int8 form of the int8 model; it needs --precision int8", 2);
 
-        var layerPrecisions = FloatLayers(a);
+        var layerPrecisions = LayerPrecisions(a);
         if (qdqPath != null && (layerPrecisions.Count > 0 || a.Option("accuracy-target") != null))
-            throw new CliException("--export-qdq writes an all-int8 QDQ model; it does not take float32 layers (--float-layers, --accuracy-target)", 2);
+            throw new CliException("--export-qdq writes an all-int8 QDQ model; it does not take float32 or int16 layers (--float-layers, --int16-layers, --accuracy-target)", 2);
         if (layerPrecisions.Count > 0 && precision != Precision.Int8)
-            throw new CliException("--float-layers keeps layers of an int8 model in float32; it needs --precision int8", 2);
+            throw new CliException("--float-layers and --int16-layers set the precision of layers of an int8 model; they need --precision int8", 2);
         string? mean = Normalization(a, "input-mean");
         string? std = Normalization(a, "input-std");
 
@@ -153,16 +153,22 @@ public static class ConvertCommand
                          $"{result.QuantizedWeights} int8 weight tensors, {result.QuantizedTensors} quantized activations{kept}");
     }
 
-    /// <summary>`--float-layers NAME,NAME`: operators (as inspect names them) kept in float32 inside the int8 model.</summary>
-    private static Dictionary<string, Precision> FloatLayers(Arguments a)
+    /// <summary>
+    /// `--float-layers NAME,NAME` (kept in float32) and `--int16-layers NAME,NAME` (int16 activations, int8 weights):
+    /// operators as inspect names them, inside the int8 model; a name in both lists is refused.
+    /// </summary>
+    private static Dictionary<string, Precision> LayerPrecisions(Arguments a)
     {
         var layers = new Dictionary<string, Precision>(StringComparer.Ordinal);
-        foreach (var text in a.OptionList("float-layers"))
-            foreach (var name in text.Split(',', StringSplitOptions.TrimEntries))
-            {
-                if (name.Length == 0) throw new CliException($"--float-layers: empty operator name in '{text}' (expected NAME,NAME)", 2);
-                layers[name] = Precision.Float32;
-            }
+        foreach (var (option, precision) in new[] { ("float-layers", Precision.Float32), ("int16-layers", Precision.Int16) })
+            foreach (var text in a.OptionList(option))
+                foreach (var name in text.Split(',', StringSplitOptions.TrimEntries))
+                {
+                    if (name.Length == 0) throw new CliException($"--{option}: empty operator name in '{text}' (expected NAME,NAME)", 2);
+                    if (layers.TryGetValue(name, out var other) && other != precision)
+                        throw new CliException($"--{option}: '{name}' is also in --float-layers; give each layer one precision", 2);
+                    layers[name] = precision;
+                }
         return layers;
     }
 

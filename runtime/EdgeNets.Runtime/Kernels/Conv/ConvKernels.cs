@@ -41,14 +41,15 @@ public static class ConvKernels
             }
         }
 
-        public ConvShape(KernelSetup s, DataType activationType, DataType biasType)
+        /// <param name="weightType">The weights' type when it is not the activations' (int8 weights of int16 layers).</param>
+        public ConvShape(KernelSetup s, DataType activationType, DataType biasType, DataType? weightType = null)
         {
             s.ExpectCounts(2, 3, 1);
             var x = s.Input(0);
             var w = s.Input(1);
             var y = s.Output(0);
             s.ExpectType(x, activationType);
-            s.ExpectType(w, activationType);
+            s.ExpectType(w, weightType ?? activationType);
             s.ExpectType(y, activationType);
             if (!w.IsConstant) throw s.Fail($"weight '{w.Name}' must be a constant");
             if (x.Rank != 3 && x.Rank != 4) throw s.Fail($"input '{x.Name}' must be NCW or NCHW, has shape [{ShapeUtil.Format(x.Shape)}]");

@@ -4,7 +4,7 @@ using EdgeNets.Runtime.Kernels.Optimized;
 namespace EdgeNets.Runtime.Kernels.Reference;
 
 /// <summary>
-/// Quantize (float32 to int8) and Dequantize (int8 to float32) between int8 layers and layers kept in float32: the same
+/// Quantize (float32 to int8) and Dequantize (int8 or int16 to float32) between int8 or int16 layers and layers kept in float32: the same
 /// conversions <see cref="Session.SetInput"/> and <see cref="Session.GetOutput"/> apply at the model's boundaries.
 /// </summary>
 public static class ConversionKernels
@@ -16,7 +16,7 @@ public static class ConversionKernels
     }
 
     /// <summary>The per-tensor quantization of the int8 side, checked with the shapes.</summary>
-    private static QuantizationInfo Prepare(KernelSetup s, DataType from, DataType to, TensorInfo quantized)
+    internal static QuantizationInfo Prepare(KernelSetup s, DataType from, DataType to, TensorInfo quantized)
     {
         s.ExpectCounts(1, 1, 1);
         s.ExpectType(s.Input(0), from);
@@ -50,16 +50,18 @@ public static class ConversionKernels
             QuantizeVector.Quantize(memory.Read<float>(_input), memory.Write<sbyte>(_output), _inverseScale, _zeroPoint);
     }
 
-    /// <summary>scale·(q − zero point), the dequantization of graph outputs.</summary>
+    /// <summary>scale·(q − zero point), the dequantization of graph outputs; of int8 or int16 (zero point 0) inputs.</summary>
     private sealed class DequantizeKernel : OpKernel
     {
         private readonly int _input, _output;
         private readonly float _scale;
         private readonly int _zeroPoint;
+        private readonly bool _int16;
 
         public DequantizeKernel(KernelSetup s)
         {
-            var q = Prepare(s, DataType.Int8, DataType.Float32, s.Input(0));
+            _int16 = s.Input(0).Type == DataType.Int16;
+            var q = Prepare(s, _int16 ? DataType.Int16 : DataType.Int8, DataType.Float32, s.Input(0));
             _scale = q.Scale;
             _zeroPoint = q.ZeroPoint;
             _input = s.InputId(0);
@@ -70,6 +72,13 @@ public static class ConversionKernels
 
         public override void Run(TensorMemory memory)
         {
+            if (_int16)
+            {
+                var x16 = memory.Read<short>(_input);
+                var y16 = memory.Write<float>(_output);
+                for (int i = 0; i < x16.Length; i++) y16[i] = _scale * x16[i];
+                return;
+            }
             var x = memory.Read<sbyte>(_input);
             var y = memory.Write<float>(_output);
             float scale = _scale;

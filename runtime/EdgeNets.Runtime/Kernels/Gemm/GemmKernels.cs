@@ -24,14 +24,15 @@ public static class GemmKernels
     {
         public readonly int Rows, N, K;
 
-        public GemmShape(KernelSetup s, DataType activationType, DataType biasType)
+        /// <param name="weightType">The weights' type when it is not the activations' (int8 weights of int16 layers).</param>
+        public GemmShape(KernelSetup s, DataType activationType, DataType biasType, DataType? weightType = null)
         {
             s.ExpectCounts(2, 3, 1);
             var a = s.Input(0);
             var w = s.Input(1);
             var y = s.Output(0);
             s.ExpectType(a, activationType);
-            s.ExpectType(w, activationType);
+            s.ExpectType(w, weightType ?? activationType);
             s.ExpectType(y, activationType);
             if (!w.IsConstant) throw s.Fail($"weight '{w.Name}' must be a constant");
             if (a.Rank < 1) throw s.Fail($"input '{a.Name}' must have rank 1 or more");
