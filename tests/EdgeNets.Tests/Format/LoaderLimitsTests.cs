@@ -95,8 +95,8 @@ public class LoaderLimitsTests
     [TestCase(AttributeKey.OutputMultiplier, int.MinValue)]
     [TestCase(AttributeKey.OutputShift, 31)]
     [TestCase(AttributeKey.OutputShift, -32)]
-    [TestCase(AttributeKey.QuantizedMin, -129)]
-    [TestCase(AttributeKey.QuantizedMax, 128)]
+    [TestCase(AttributeKey.QuantizedMin, -32769)]
+    [TestCase(AttributeKey.QuantizedMax, 32768)]
     public void FixedPointAttributesOutsideTheirRangeAreRejected(AttributeKey key, int value)
     {
         int edited = 0;

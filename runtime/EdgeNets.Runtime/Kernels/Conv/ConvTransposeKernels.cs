@@ -77,6 +77,10 @@ public static class ConvTransposeKernels
             PadLeft = At(AttributeKey.Pads, spatial - 1, 0, 2 * spatial);
             if (StrideH < 1 || StrideW < 1 || DilationH < 1 || DilationW < 1 || PadTop < 0 || PadLeft < 0)
                 throw s.Fail("strides and dilations must be positive and pads not negative");
+            // Bounded so that input position times stride plus tap times dilation stays far from int overflow.
+            const int limit = 1 << 16;
+            if (StrideH > limit || StrideW > limit || DilationH > limit || DilationW > limit || PadTop > limit || PadLeft > limit)
+                throw s.Fail($"strides, dilations and pads must be at most {limit}");
             if (s.HasInput(2))
             {
                 var b = s.Input(2);
