@@ -51,9 +51,11 @@ internal static class HelpText
           --float-layers NAME,NAME       operators (as inspect names them) kept in float32 inside the int8 model
           --int16-layers NAME,NAME       Conv/Gemm operators computed with int16 activations and int8 weights
                                          (TFLite's 16x8 scheme) inside the int8 model
-          --accuracy-target T            raises the fewest layers to float32 until T holds against the float model:
-                                         sqnr>=DB (output SQNR), top1-agreement>=PERCENT, top1-drop<=POINTS (needs
-                                         --accuracy-labels); several separated by commas, all must hold
+          --accuracy-target T            raises the fewest layers (Conv/Gemm to int16 activations first, float32 where
+                                         that is not enough) until T holds against the float model: sqnr>=DB (output
+                                         SQNR), top1-agreement>=PERCENT, top1-drop<=POINTS (needs --accuracy-labels);
+                                         several separated by commas, all must hold
+          --accuracy-precisions P,P      what layers may be raised to, cheapest first (default int16,float32)
           --accuracy-data X.npy          the samples the target is measured on (default: the calibration samples)
           --accuracy-labels Y.npy        their classes (for top1-drop)
           --batch N                      the batch size to fix when the model's batch dimension is dynamic (default 1)

@@ -17,6 +17,11 @@ public sealed class PrecisionSearchOptions
     public required CalibrationData Data { get; init; }
     /// <summary>The true class of each sample (needed by <see cref="AccuracyMetric.Top1Drop"/>).</summary>
     public int[]? Labels { get; init; }
+    /// <summary>
+    /// The precisions a layer may be raised to, cheapest first: int16 activations (Conv and Gemm layers; TFLite's 16x8)
+    /// where it meets the target, float32 where it does not. Without int16, the search raises to float32 only.
+    /// </summary>
+    public IReadOnlyList<Precision> RaiseTo { get; init; } = [Precision.Int16, Precision.Float32];
     /// <summary>A progress counter per phase (label, number of model evaluations it takes); disposed at the phase's end when it is IDisposable.</summary>
     public Func<string, int, IProgress<int>>? Progress { get; init; }
 }
@@ -25,28 +30,33 @@ public sealed class PrecisionSearchOptions
 public sealed record LayerSensitivity(string Name, OpType Type, double AloneSqnrDb);
 
 /// <summary>
-/// What the search found: the layers raised to float32, the score before and after, whether the target is met, and the
-/// model without raised layers (<see cref="Baseline"/>) to compare costs with.
+/// What the search found: the layers raised and the precision each was raised to (in execution order), the score
+/// before and after, whether the target is met, and the model without raised layers (<see cref="Baseline"/>) to compare
+/// costs with.
 /// </summary>
 public sealed record PrecisionSearchResult(
     IReadOnlyList<AccuracyTarget> Targets,
     AccuracyScore Before,
     AccuracyScore After,
     bool Met,
-    IReadOnlyList<string> RaisedLayers,
+    IReadOnlyList<KeyValuePair<string, Precision>> Raised,
     IReadOnlyList<LayerSensitivity> Sensitivities,
     int Evaluations,
     ModelGraph Baseline)
 {
-    public IReadOnlyDictionary<string, Precision> LayerPrecisions =>
-        RaisedLayers.ToDictionary(n => n, _ => Precision.Float32, StringComparer.Ordinal);
+    public IReadOnlyList<string> RaisedLayers => Raised.Select(p => p.Key).ToList();
+
+    public IReadOnlyDictionary<string, Precision> LayerPrecisions => Raised.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 }
 
 /// <summary>
 /// The accuracy doctor (<c>convert --accuracy-target</c>): measures each layer's sensitivity (the output SQNR when that
-/// layer alone is int8, the others float32), raises layers to float32 from the most sensitive on until the target holds,
-/// then drops every raised layer the target does not need (least sensitive first). Every score comes from running the converted model on the
-/// data against the float model's outputs, with the runtime's kernels, so the same model and data give the same choice.
+/// layer alone is int8, the others float32), raises layers from the most sensitive on to their cheapest allowed higher
+/// precision (<see cref="PrecisionSearchOptions.RaiseTo"/>: int16 for Conv and Gemm, float32 for the others) until the
+/// target holds; if it does not with every layer raised, moves the int16 ones to float32, most sensitive first, until it
+/// does; then lowers every raised layer the target does not need (least sensitive first: float32 to int16, int16 to int8).
+/// Every score comes from running the converted model on the data against the float model's outputs, with the runtime's
+/// kernels, so the same model and data give the same choice.
 /// </summary>
 public static class PrecisionSearch
 {
@@ -63,7 +73,7 @@ public static class PrecisionSearch
             .Where(n => quantizer.LayerPrecisions.GetValueOrDefault(n, Precision.Int8) == Precision.Int8).Distinct(StringComparer.Ordinal).ToList();
         var scorer = new Scorer(floatGraph, stats, given, quantizer, options);
         int evaluations = 0;
-        AccuracyScore Evaluate(IEnumerable<string> raised, IProgress<int>? progress, ref int done)
+        AccuracyScore Evaluate(IReadOnlyDictionary<string, Precision> raised, IProgress<int>? progress, ref int done)
         {
             evaluations++;
             var score = scorer.Score(raised);
@@ -75,51 +85,82 @@ public static class PrecisionSearch
         // after it amplify it (raising one layer alone in an int8 model shows little: the others' noise drowns its gain).
         var phase = options.Progress?.Invoke("measuring layer sensitivity", candidates.Count + 1);
         int step = 0;
-        var before = Evaluate([], phase, ref step);
+        var before = Evaluate(new Dictionary<string, Precision>(), phase, ref step);
         var sensitivities = new List<LayerSensitivity>(candidates.Count);
         foreach (var name in candidates)
         {
-            var score = Evaluate(candidates.Where(c => c != name), phase, ref step);
+            var score = Evaluate(candidates.Where(c => c != name).ToDictionary(c => c, _ => Precision.Float32, StringComparer.Ordinal), phase, ref step);
             sensitivities.Add(new LayerSensitivity(name, floatGraph.Ops.First(o => o.Name == name).Type, score.SqnrDb));
         }
         (phase as IDisposable)?.Dispose();
         if (options.AreMet(before)) return new(options.Targets, before, before, true, [], sensitivities, evaluations, scorer.Baseline!);
 
-        // Raise the most sensitive first (ties: execution order) until the target holds.
-        var order = sensitivities.Select((s, i) => (s, i)).OrderBy(p => p.s.AloneSqnrDb).ThenBy(p => p.i).Select(p => p.s.Name).ToList();
+        // Raise the most sensitive first (ties: execution order), each to its cheapest allowed precision, until the target holds.
+        var order = sensitivities.Select((s, i) => (s, i)).OrderBy(p => p.s.AloneSqnrDb).ThenBy(p => p.i).Select(p => p.s).ToList();
+        var steps = order.ToDictionary(s => s.Name, s => Steps(s.Type, options.RaiseTo), StringComparer.Ordinal);
         var raised = new List<string>();
+        var level = new Dictionary<string, int>(StringComparer.Ordinal);
+        // A level of -1: lowered back to int8.
+        Dictionary<string, Precision> Chosen() => raised.Where(n => level[n] >= 0).ToDictionary(n => n, n => steps[n][level[n]], StringComparer.Ordinal);
         var current = before;
-        phase = options.Progress?.Invoke("raising layers to float32", order.Count);
+        phase = options.Progress?.Invoke($"raising layers to {string.Join(" or ", options.RaiseTo.Select(Describe))}", order.Count);
         step = 0;
-        foreach (var name in order)
+        foreach (var s in order)
         {
-            raised.Add(name);
-            current = Evaluate(raised, phase, ref step);
+            if (steps[s.Name].Length == 0) continue;
+            raised.Add(s.Name);
+            level[s.Name] = 0;
+            current = Evaluate(Chosen(), phase, ref step);
             if (options.AreMet(current)) break;
         }
         (phase as IDisposable)?.Dispose();
+
+        // Not met with every layer at its cheapest raise: the next precision (float32 after int16), most sensitive first.
+        if (!options.AreMet(current))
+        {
+            var higher = raised.Where(n => level[n] + 1 < steps[n].Length).ToList();
+            phase = options.Progress?.Invoke("raising int16 layers to float32", higher.Count);
+            step = 0;
+            foreach (var name in higher)
+            {
+                level[name]++;
+                current = Evaluate(Chosen(), phase, ref step);
+                if (options.AreMet(current)) break;
+            }
+            (phase as IDisposable)?.Dispose();
+        }
         bool met = options.AreMet(current);
 
-        // Drop what the target does not need, least sensitive first (the last one raised is needed: without it the target failed).
-        if (met && raised.Count > 1)
+        // Lower what the target does not need, least sensitive first, one precision at a time (float32 to int16 to int8).
+        if (met && raised.Count > 0)
         {
-            phase = options.Progress?.Invoke("dropping layers the target does not need", raised.Count - 1);
+            phase = options.Progress?.Invoke("lowering layers the target does not need", raised.Sum(n => level[n] + 1));
             step = 0;
-            for (int k = raised.Count - 2; k >= 0; k--)
+            for (int k = raised.Count - 1; k >= 0; k--)
             {
-                var without = raised.Where((_, i) => i != k).ToList();
-                var score = Evaluate(without, phase, ref step);
-                if (!options.AreMet(score)) continue;
-                raised = without;
-                current = score;
+                string name = raised[k];
+                while (level[name] >= 0)
+                {
+                    level[name]--;
+                    var score = Evaluate(Chosen(), phase, ref step);
+                    if (!options.AreMet(score)) { level[name]++; break; }
+                    current = score;
+                }
+                if (level[name] < 0) { raised.RemoveAt(k); level.Remove(name); }
             }
             (phase as IDisposable)?.Dispose();
         }
         // Execution order, as inspect lists them.
         var position = floatGraph.Ops.Select((o, i) => (o.Name, i)).GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.First().i);
-        raised.Sort((a, b) => position[a].CompareTo(position[b]));
-        return new(options.Targets, before, current, met, raised, sensitivities, evaluations, scorer.Baseline!);
+        var result = Chosen().OrderBy(p => position[p.Key]).ToList();
+        return new(options.Targets, before, current, met, result, sensitivities, evaluations, scorer.Baseline!);
     }
+
+    /// <summary>The precisions a layer of <paramref name="type"/> can be raised to, in the order allowed (int16 only for Conv and Gemm).</summary>
+    private static Precision[] Steps(OpType type, IReadOnlyList<Precision> allowed) =>
+        allowed.Where(p => p == Precision.Float32 || (p == Precision.Int16 && Quantizer.HasInt16Form(type))).Distinct().ToArray();
+
+    private static string Describe(Precision p) => p.ToString().ToLowerInvariant();
 
     /// <summary>Layers whose int8 form rounds: everything but the operators that only move values (their float form gains nothing).</summary>
     private static bool Raisable(OpInfo op) => OperatorSchemas.For(op.Type).Quantization is not (QuantizationRule.None or QuantizationRule.SameScale);
@@ -158,11 +199,11 @@ public static class PrecisionSearch
         /// <summary>The planned graph of the first score (the model without raised layers), for comparing costs.</summary>
         public ModelGraph? Baseline { get; private set; }
 
-        public AccuracyScore Score(IEnumerable<string> raised)
+        public AccuracyScore Score(IReadOnlyDictionary<string, Precision> raised)
         {
             // The layers the caller already set, and those raised.
             var precisions = new Dictionary<string, Precision>(_quantizer.LayerPrecisions, StringComparer.Ordinal);
-            foreach (var name in raised) precisions[name] = Precision.Float32;
+            foreach (var (name, precision) in raised) precisions[name] = precision;
             var graph = Quantizer.Quantize(_floatGraph, _stats, _given, new QuantizerOptions { AddLeftShift = _quantizer.AddLeftShift, LayerPrecisions = precisions });
             var model = Load(graph);
             Baseline ??= graph;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using EdgeNets.Cli.Terminal;
+using EdgeNets.Converter;
 using EdgeNets.Converter.Quantization;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Format;
@@ -15,7 +16,7 @@ namespace EdgeNets.Cli.Commands;
 /// </summary>
 internal static class AccuracyDoctor
 {
-    public static readonly string[] Options = ["accuracy-target", "accuracy-data", "accuracy-labels"];
+    public static readonly string[] Options = ["accuracy-target", "accuracy-data", "accuracy-labels", "accuracy-precisions"];
 
     /// <summary>The search's options, or null without --accuracy-target; the data default to the calibration samples.</summary>
     public static PrecisionSearchOptions? Parse(Arguments a, TensorInfo input, NpySampleReader? calibration, TextWriter stderr, List<IDisposable> owned)
@@ -49,11 +50,30 @@ internal static class AccuracyDoctor
             throw new CliException($"--accuracy-target {labelled} needs --accuracy-labels Y.npy", 2);
         return new PrecisionSearchOptions
         {
+            RaiseTo = RaiseTo(a.Option("accuracy-precisions")),
             Targets = targets,
             Data = CalibrationData.FromNpy(data),
             Labels = labels,
             Progress = (label, total) => new ProgressBar(label, total, stderr),
         };
+    }
+
+    /// <summary>`--accuracy-precisions int16,float32` (the default): the precisions layers may be raised to, cheapest first.</summary>
+    private static Precision[] RaiseTo(string? text)
+    {
+        if (text == null) return [Precision.Int16, Precision.Float32];
+        var list = new List<Precision>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var p = part switch
+            {
+                "int16" => Precision.Int16,
+                "float32" => Precision.Float32,
+                _ => throw new CliException($"--accuracy-precisions takes int16 and float32 (comma-separated, cheapest first), got '{part}'", 2),
+            };
+            if (!list.Contains(p)) list.Add(p);
+        }
+        return [.. list];
     }
 
     /// <summary>What the search changed, and its cost against the model without the raised layers.</summary>
@@ -69,10 +89,11 @@ internal static class AccuracyDoctor
         }
         stdout.WriteLine($"  raised:    {r.After}");
         var gain = r.Sensitivities.ToDictionary(s => s.Name, s => s);
-        stdout.WriteLine($"  {r.RaisedLayers.Count} of {r.Sensitivities.Count} layers raised to float32 (output SQNR with that layer alone int8):");
-        foreach (var name in r.RaisedLayers)
-            stdout.WriteLine(string.Format(inv, "    {0,-12} {1,7:F1} dB  {2}", gain[name].Type, gain[name].AloneSqnrDb, name));
-        if (!r.Met) stdout.WriteLine("  the target is not met even with every layer raised: this file keeps them all in float32; try another --calibration-method");
+        int int16 = r.Raised.Count(p => p.Value == Precision.Int16);
+        stdout.WriteLine($"  {r.Raised.Count} of {r.Sensitivities.Count} layers raised ({int16} to int16, {r.Raised.Count - int16} to float32; output SQNR with that layer alone int8):");
+        foreach (var (name, precision) in r.Raised)
+            stdout.WriteLine(string.Format(inv, "    {0,-12} -> {1,-8} {2,7:F1} dB  {3}", gain[name].Type, precision.ToString().ToLowerInvariant(), gain[name].AloneSqnrDb, name));
+        if (!r.Met) stdout.WriteLine("  the target is not met even with every layer raised: this file keeps them all raised; try another --calibration-method");
 
         long baseBytes = EnetWriter.Write(r.Baseline).Length;
         var baseline = Model.Load(EnetWriter.Write(r.Baseline));
