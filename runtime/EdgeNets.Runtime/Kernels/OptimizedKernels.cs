@@ -14,6 +14,7 @@ public static class OptimizedKernels
 {
     public static void Register(List<KernelEntry> list)
     {
+        Int16.Int16Kernels.RegisterOptimized(list);
         foreach (var isa in new[] { Isa.Avx512Vbmi, Isa.Avx512, Isa.Avx2, Isa.Vector128 })
         {
             AddBinaryInt8(list, $"AddInt8_{isa}", OpType.Add, isa, s => new AddInt8Operator(s));

@@ -28,12 +28,12 @@ public static class ConvKernels
         public bool IsDepthwise => Group > 1 && InChannelsPerGroup == 1 && OutChannelsPerGroup == 1;
 
         /// <summary>The shape of a Conv with these element types, or null where the node is not one (for variants' CanHandle).</summary>
-        public static ConvShape? TryRead(KernelSetup s, DataType activationType, DataType biasType)
+        public static ConvShape? TryRead(KernelSetup s, DataType activationType, DataType biasType, DataType? weightType = null)
         {
             try
             {
                 if (s.InputCount < 2 || s.OutputCount != 1 || !s.HasInput(0) || !s.HasInput(1)) return null;
-                return new ConvShape(s, activationType, biasType);
+                return new ConvShape(s, activationType, biasType, weightType);
             }
             catch (Exception)
             {

@@ -32,6 +32,7 @@ public static class SelectionPolicies
     [
         .. ConvSelection.Policies,
         .. GemmSelection.Policies,
+        .. Int16Selection.Policies,
         .. PoolSelection.Policies,
         .. ElementwiseSelection.Policies,
         .. RecurrentSelection.Policies,

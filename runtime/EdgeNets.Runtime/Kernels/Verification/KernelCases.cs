@@ -36,7 +36,7 @@ public static partial class KernelCases
         (OpType.Add or OpType.Mul, DataType.Int8 or DataType.Float32) => true,
         (OpType.Relu or OpType.Clip, DataType.Float32) => true,
         (OpType.LookupTable, DataType.Int8) => true,
-        (OpType.Conv or OpType.Gemm, DataType.Int8 or DataType.Float32) => true,
+        (OpType.Conv or OpType.Gemm, DataType.Int8 or DataType.Float32 or DataType.Int16) => true,
         (OpType.MaxPool or OpType.AveragePool or OpType.GlobalAveragePool or OpType.GlobalMaxPool, DataType.Int8) => true,
         (OpType.Lstm or OpType.Gru or OpType.Rnn, DataType.Int8 or DataType.Float32) => true,
         (OpType.Transpose or OpType.Concat, DataType.Int8) => true,
@@ -126,6 +126,9 @@ public static partial class KernelCases
                 break;
             case (OpType.Transpose, DataType.Int8):
                 foreach (var (shape, perm) in TransposeShapes(rng)) cases.Add(TransposeInt8(rng, shape, perm));
+                break;
+            case (OpType.Conv or OpType.Gemm, DataType.Int16):
+                cases.AddRange(Int16Cases(rng, op));
                 break;
             case (OpType.Concat, DataType.Int8):
                 foreach (var (inputs, axis) in ConcatShapes()) cases.Add(ConcatInt8(rng, inputs, axis));
