@@ -3,16 +3,18 @@
 # calibration images), and measures both against the float ONNX model in ONNX Runtime on the held-out images
 # (`edgenets eval --json`): output SQNR and top-1 agreement, the layers raised, file size and latency (`edgenets bench`,
 # interleaved). Prints a markdown table (tools/benchmarks/README.md, "Mixed precision").
-#   bash tools/benchmarks/precision.sh [--target 'sqnr>=25,top1-agreement>=90'] [--only NAME,NAME]
+#   bash tools/benchmarks/precision.sh [--target 'sqnr>=25,top1-agreement>=90'] [--only NAME,NAME] [--precisions int16,float32]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 target='sqnr>=25,top1-agreement>=90'
+precisions=int16,float32
 only="mobilenet_v2_96 mobilenet_v3_small_96 efficientnet_b0_128 resnet18_96"
 while [ $# -gt 0 ]; do
   case $1 in
     --target) target=$2; shift ;;
     --only) only=${2//,/ }; shift ;;
-    *) echo "usage: tools/benchmarks/precision.sh [--target T] [--only NAME,NAME]" >&2; exit 2 ;;
+    --precisions) precisions=$2; shift ;;
+    *) echo "usage: tools/benchmarks/precision.sh [--target T] [--only NAME,NAME] [--precisions P,P]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -25,7 +27,7 @@ for name in $only; do
   onnx=artifacts/zoo/$name.onnx; cal=artifacts/zoo/$name.calibration.npy; x=artifacts/zoo/$name.inputs.npy
   dotnet "$cli" convert "$onnx" -o "$out/$name.int8.enet" --calibration "$cal" > /dev/null 2>&1 || { echo "| $name | int8 conversion fails | | | | | |"; continue; }
   start=$(date +%s.%N)
-  if ! dotnet "$cli" convert "$onnx" -o "$out/$name.doctor.enet" --calibration "$cal" --accuracy-target "$target" > "$out/$name.doctor.txt" 2> "$out/$name.doctor.err"; then
+  if ! dotnet "$cli" convert "$onnx" -o "$out/$name.doctor.enet" --calibration "$cal" --accuracy-target "$target" --accuracy-precisions "$precisions" > "$out/$name.doctor.txt" 2> "$out/$name.doctor.err"; then
     echo "| $name | doctor fails: $(tail -n 1 "$out/$name.doctor.err" | cut -c1-120) | | | | | |"; continue
   fi
   secs=$(echo "$(date +%s.%N) - $start" | bc)
@@ -48,6 +50,8 @@ def lat(v):
 text = open(f"{out}/{name}.doctor.txt").read()
 m = re.search(r"(\d+) of (\d+) layers raised", text)
 raised = f"{m.group(1)} of {m.group(2)}" if m else "0"
+split = re.search(r"\((\d+) to int16, (\d+) to float32", text)
+if split: raised += f" ({split.group(1)} int16, {split.group(2)} float32)"
 if "NOT met" in text: raised += " (target not met)"
 (s8, a8), (sd, ad) = ev("int8"), ev("doctor")
 kb = lambda v: os.path.getsize(f"{out}/{name}.{v}.enet") / 1024
