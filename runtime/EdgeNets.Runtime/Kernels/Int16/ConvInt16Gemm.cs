@@ -14,8 +14,7 @@ namespace EdgeNets.Runtime.Kernels.Int16;
 /// block of pixels (im2col, or the input planes themselves for a 1x1 stride-1 unpadded Conv) times the weights, four
 /// output channels at a time, vectors along the pixels. AVX2 pairs two taps per vpmaddwd (rows k and k+1 interleaved);
 /// AdvSimd multiplies one tap per SMLAL/SMLAL2. Lanes are int32 over blocks of taps short enough to stay exact
-/// (<see cref="Int16Dot"/>), then widened into int64 sums; each output is requantized as the reference does. Pixels
-/// past the last whole vector take the scalar sum, which is the same integer.
+/// (<see cref="Int16Dot"/>), then widened into int64 sums; each output is requantized as the reference does.
 /// </summary>
 internal sealed class ConvInt16Gemm : OpKernel
 {
@@ -55,7 +54,8 @@ internal sealed class ConvInt16Gemm : OpKernel
                 _pairs[m * pairsPerChannel + i] = (ushort)lo | (hi << 16);
             }
         _bias = s.HasInput(2) ? s.ConstantInput<long>(2).ToArray() : new long[_shape.OutChannels];
-        _direct = g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;
+        _direct = g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W &&
+                  g.OutH * g.OutW % _lanes == 0;
         _columns = _direct ? [] : new short[_depth * Block];
         _name = name;
         _x = s.InputId(0);
@@ -105,28 +105,34 @@ internal sealed class ConvInt16Gemm : OpKernel
             }
     }
 
-    /// <summary>Outputs of <paramref name="channels"/> (1 or 4) channels from <paramref name="m"/> over <paramref name="count"/> pixels.</summary>
+    /// <summary>
+    /// Outputs of <paramref name="channels"/> (1 or 4) channels from <paramref name="m"/> over <paramref name="count"/>
+    /// pixels, whole vectors: the columns hold at least a whole vector past the last pixel (the input planes when their
+    /// size is a multiple of the vector, else the column buffer's rows of <see cref="Block"/>), whose extra lanes are dropped.
+    /// </summary>
     private void Channels(ReadOnlySpan<short> columns, int stride, int count, int m, int channels, Span<short> y, int channelStride)
     {
         ref short column = ref MemoryMarshal.GetReference(columns);
-        int j = 0;
-        for (; j + _lanes <= count; j += _lanes)
+        for (int j = 0; j < count; j += _lanes)
         {
             Array.Clear(_sums);
             if (_avx2) SumsAvx2(ref column, stride, j, m, channels);
             else SumsAdvSimd(ref column, stride, j, m, channels);
-            for (int c = 0; c < channels; c++)
-                for (int i = 0; i < _lanes; i++)
-                    y[c * channelStride + j + i] = Requantize(_sums[c * 16 + i] + _bias[m + c], m + c);
-        }
-        for (; j < count; j++)
+            int lanes = Math.Min(_lanes, count - j);
             for (int c = 0; c < channels; c++)
             {
-                long acc = _bias[m + c];
-                int w = (m + c) * _depth;
-                for (int k = 0; k < _depth; k++) acc += Unsafe.Add(ref column, k * stride + j) * _weights[w + k];
-                y[c * channelStride + j] = Requantize(acc, m + c);
+                if (_avx2)
+                {
+                    int o = m + c;
+                    var v = Int16Dot.RequantizeAvx2(ref _sums[c * 16], _bias[o], _q.Multipliers[o], _q.Shifts[o], _q.Min, _q.Max);
+                    if (lanes == 16) v.StoreUnsafe(ref y[c * channelStride + j]);
+                    else for (int i = 0; i < lanes; i++) y[c * channelStride + j + i] = v.GetElement(i);
+                    continue;
+                }
+                for (int i = 0; i < lanes; i++)
+                    y[c * channelStride + j + i] = Requantize(_sums[c * 16 + i] + _bias[m + c], m + c);
             }
+        }
     }
 
     private short Requantize(long acc, int m) => FixedPoint.RequantizeInt16(acc, _q.Multipliers[m], _q.Shifts[m], _q.Min, _q.Max);
@@ -225,7 +231,11 @@ internal sealed class ConvInt16Gemm : OpKernel
         (Vector128.LoadUnsafe(ref s, 6) + Vector128.WidenUpper(hi)).StoreUnsafe(ref s, 6);
     }
 
-    /// <summary>Columns of <paramref name="count"/> pixels from <paramref name="p0"/>: row (c, kh, kw) holds each pixel's tap, 0 outside the input.</summary>
+    /// <summary>
+    /// Columns of <paramref name="count"/> pixels from <paramref name="p0"/>: row (c, kh, kw) holds each pixel's tap, 0
+    /// outside the input. Built by runs of pixels along an output row: the columns whose tap falls inside the input
+    /// form one range, copied as a block at stride 1 and gathered otherwise; the rest is zeros.
+    /// </summary>
     private void Im2col(ReadOnlySpan<short> x, int channel0, int p0, int count)
     {
         var g = _shape.Window;
@@ -236,14 +246,28 @@ internal sealed class ConvInt16Gemm : OpKernel
             for (int kh = 0; kh < g.KernelH; kh++)
                 for (int kw = 0; kw < g.KernelW; kw++, row++)
                 {
-                    var destination = _columns.AsSpan(row * Block, count);
-                    int oh = p0 / g.OutW, ow = p0 % g.OutW;
-                    for (int j = 0; j < count; j++)
+                    int offset = kw * g.DilationW - g.PadLeft;
+                    // Output columns whose tap lies in [0, W): ow·stride + offset ≥ 0 and ≤ W − 1.
+                    int first = offset >= 0 ? 0 : (-offset + g.StrideW - 1) / g.StrideW;
+                    int last = g.W - 1 - offset < 0 ? -1 : (g.W - 1 - offset) / g.StrideW;
+                    var columns = _columns.AsSpan(row * Block, count);
+                    for (int j = 0; j < count; )
                     {
+                        int p = p0 + j, oh = p / g.OutW, ow0 = p % g.OutW, n = Math.Min(g.OutW - ow0, count - j);
+                        var run = columns.Slice(j, n);
                         int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
-                        int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
-                        destination[j] = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W ? x[plane + ih * g.W + iw] : (short)0;
-                        if (++ow == g.OutW) { ow = 0; oh++; }
+                        int lo = Math.Max(first, ow0), hi = Math.Min(last + 1, ow0 + n);
+                        if ((uint)ih >= (uint)g.H || lo >= hi) run.Clear();
+                        else
+                        {
+                            run.Slice(0, lo - ow0).Clear();
+                            run.Slice(hi - ow0).Clear();
+                            var source = x.Slice(plane + ih * g.W);
+                            var inside = run.Slice(lo - ow0, hi - lo);
+                            if (g.StrideW == 1) source.Slice(lo + offset, hi - lo).CopyTo(inside);
+                            else for (int i = 0; i < inside.Length; i++) inside[i] = source[(lo + i) * g.StrideW + offset];
+                        }
+                        j += n;
                     }
                 }
         }

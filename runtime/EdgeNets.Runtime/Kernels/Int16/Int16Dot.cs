@@ -53,4 +53,36 @@ internal static class Int16Dot
         for (; i < length; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
         return sum;
     }
+
+    /// <summary>
+    /// <see cref="Quantization.FixedPoint.RequantizeInt16"/> of 16 int64 sums plus a bias on AVX2, exactly: the 64-bit
+    /// product by the 16-bit multiplier from two 32-bit multiplies (signed high half, unsigned low half), the rounding
+    /// shift done logically on the value moved up by 2^62 (|sum·m16 + round| &lt; 2^62 under the kernels' bounds), then
+    /// the clamp and the narrowing to int16.
+    /// </summary>
+    public static Vector256<short> RequantizeAvx2(ref long sums, long bias, int multiplier, int shift, int min, int max)
+    {
+        long reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+        int totalShift = 15 - shift;
+        var m16 = Vector256.Create(reduced);
+        var offset = Vector256.Create((1L << 62) + (1L << (totalShift - 1)));
+        var unbias = Vector256.Create((1L << 62) >> totalShift);
+        var b = Vector256.Create(bias);
+        var lo = Vector256.Create((long)min);
+        var hi = Vector256.Create((long)max);
+        Vector256<long> Rescale(Vector256<long> acc)
+        {
+            acc += b;
+            var low = Avx2.Multiply(acc.AsUInt32(), m16.AsUInt32()).AsInt64();
+            var high = Avx2.Multiply(Avx2.Shuffle(acc.AsInt32(), 0b11_11_01_01), m16.AsInt32());
+            var product = Vector256.ShiftLeft(high, 32) + low + offset;
+            var y = Vector256.ShiftRightLogical(product, totalShift) - unbias;
+            return Vector256.Min(Vector256.Max(y, lo), hi);
+        }
+        var a0 = Rescale(Vector256.LoadUnsafe(ref sums, 0));
+        var a1 = Rescale(Vector256.LoadUnsafe(ref sums, 4));
+        var a2 = Rescale(Vector256.LoadUnsafe(ref sums, 8));
+        var a3 = Rescale(Vector256.LoadUnsafe(ref sums, 12));
+        return Vector256.Narrow(Vector256.Narrow(a0, a1), Vector256.Narrow(a2, a3));
+    }
 }
