@@ -43,6 +43,10 @@ public static class KernelBenchCommand
             ("Conv 512->2048 1x1 on 4x4", KernelCases.Conv2dInt8([1, 512, 4, 4], 2048, 1)),
             ("Gemm 1x1024 x 1024x128", KernelCases.GemmInt8(1, 1024, 128)),
             ("Gemm 8x1024 x 1024x128", KernelCases.GemmInt8(8, 1024, 128)),
+            ("int16 Conv 64->64 3x3 on 16x16", KernelCases.Conv2dInt16([1, 64, 16, 16], 64, 3)),
+            ("int16 Conv 128->128 1x1 on 16x16", KernelCases.Conv2dInt16([1, 128, 16, 16], 128, 1)),
+            ("int16 depthwise Conv 96 3x3 on 24x24", KernelCases.Conv2dInt16([1, 96, 24, 24], 96, 3, group: 96)),
+            ("int16 Gemm 1x1024 x 1024x128", KernelCases.GemmInt16(1, 1024, 128)),
         };
         foreach (var (name, c) in layers)
         {
@@ -55,7 +59,7 @@ public static class KernelBenchCommand
             if (weightStreaming)
                 stdout.WriteLine(string.Format(inv, "  (each weight used once: {0} KiB read per run; this core reads a buffer that size at {1:F1} GB/s)", weightBytes / 1024, bandwidth / 1e9));
             string choice = KernelRegistry.Choose(new KernelSetup(c.Graph, c.Op), referenceOnly: false, fusion: null).Name;
-            foreach (var variant in KernelRegistry.Variants(c.Op.Type, DataType.Int8))
+            foreach (var variant in KernelRegistry.Variants(c.Op.Type, c.Graph.Tensors[c.Op.Outputs[0]].Type))
             {
                 if (!variant.IsSupported() || !variant.IsExact(new KernelSetup(c.Graph, c.Op))) continue;
                 double seconds = KernelBenchmark.SecondsPerRun(variant, c.Graph, c.Op, c.Inputs);

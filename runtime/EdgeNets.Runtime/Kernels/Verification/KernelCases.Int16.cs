@@ -12,6 +12,16 @@ namespace EdgeNets.Runtime.Kernels;
 /// </summary>
 public static partial class KernelCases
 {
+    /// <summary>A single int16 Conv case with random data (for benchmarks): input [N, C, H, W], M filters, square kernel, same padding.</summary>
+    public static KernelCase Conv2dInt16(int[] input, int outChannels, int kernel, int stride = 1, int seed = 1, int group = 1)
+    {
+        int pad = kernel / 2;
+        return ConvInt16(new Random(seed), new ConvGeometry(input, outChannels, [kernel, kernel], [stride, stride], [pad, pad, pad, pad], [1, 1], group));
+    }
+
+    /// <summary>A single int16 Gemm case with random data (for benchmarks).</summary>
+    public static KernelCase GemmInt16(int rows, int k, int n, int seed = 1) => GemmInt16(new Random(seed), [rows, k], n, extreme: false);
+
     private static IEnumerable<KernelCase> Int16Cases(Random rng, OpType op)
     {
         if (op == OpType.Conv)
