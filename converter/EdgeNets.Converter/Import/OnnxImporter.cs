@@ -76,6 +76,7 @@ internal sealed partial class GraphImporter
     {
         var graph = _model.Graph;
         _opset = ReadOpset();
+        QOperatorExpansion.Run(graph, _source);
         if (OnnxSupport.Unsupported(graph, _source) is { } unsupported) throw new ConversionException(unsupported);
         NameQuantizedValues();
         foreach (var n in graph.Node)

@@ -30,6 +30,9 @@ public static class OnnxSupport
     private static readonly Dictionary<string, string> Patterns = new(StringComparer.Ordinal)
     {
         ["ReduceSum"] = "a sum over an axis (attention, pooling)",
+        ["DynamicQuantizeLinear"] = "dynamic quantization (quantize_dynamic); EdgeNets takes statically quantized models (QDQ or QOperator) or float ones",
+        ["MatMulInteger"] = "dynamic quantization (quantize_dynamic); EdgeNets takes statically quantized models (QDQ or QOperator) or float ones",
+        ["ConvInteger"] = "dynamic quantization (quantize_dynamic); EdgeNets takes statically quantized models (QDQ or QOperator) or float ones",
     };
 
     /// <summary>
@@ -76,6 +79,19 @@ public static class OnnxSupport
         text.AppendLine("|---|:---:|:---:|:---:|");
         foreach (var op in ImportOnly.Concat(Lowered).Concat(ConstantsOnly).Distinct().Order(StringComparer.Ordinal))
             text.AppendLine($"| {op} | {Mark(Lowered, op)} | {Mark(ConstantsOnly, op)} | {Mark(ImportOnly, op)} |");
+        text.AppendLine();
+        text.AppendLine("## Pre-quantized models in QOperator form");
+        text.AppendLine();
+        text.AppendLine("Rewritten at import into DequantizeLinear on their inputs, the float operator and QuantizeLinear on their output,");
+        text.AppendLine("with the node's own scales and zero points; the model then converts as a QDQ model (docs/quantization.md). Any");
+        text.AppendLine("other QOperator node (QLinearSoftmax, QAttention, ...) is rejected by name like any operator the importer lacks.");
+        text.AppendLine("These operators, which only move values, may read integer tensors directly and keep their quantization:");
+        text.AppendLine(string.Join(", ", QOperatorExpansion.ValueMoving) + ".");
+        text.AppendLine();
+        text.AppendLine("| QOperator node | becomes |");
+        text.AppendLine("|---|---|");
+        foreach (var (op, floatOp) in QOperatorExpansion.Operators)
+            text.AppendLine($"| {op} | {floatOp} |");
         return text.ToString();
 
         static string Mark(IReadOnlySet<string> set, string op) => set.Contains(op) ? "yes" : "";

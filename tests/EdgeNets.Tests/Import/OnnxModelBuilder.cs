@@ -76,6 +76,14 @@ public sealed class OnnxModelBuilder
         return this;
     }
 
+    /// <summary>Puts the last node in <paramref name="domain"/> (com.microsoft's contrib operators), importing its opset 1.</summary>
+    public OnnxModelBuilder InDomain(string domain)
+    {
+        _model.Graph.Node[^1].Domain = domain;
+        if (!_model.OpsetImport.Any(o => o.Domain == domain)) _model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = 1 });
+        return this;
+    }
+
     public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
     public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
     public static AttributeProto String(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };

@@ -283,28 +283,6 @@ public class QdqImportTests
         return (BitConverter.ToSingle(scale.RawData.Span), zero.RawData[0]);
     }
 
-    /// <summary>The largest output difference from ONNX Runtime on the same (QDQ) model, in output steps, and both top-1 accuracies when labels are given.</summary>
-    private static (double Worst, (double Ours, double Theirs) Accuracy) CompareWithOnnxRuntime(byte[] onnx, Model model, NpyArray inputs, int[]? labels)
-    {
-        int[] shape = [1, .. inputs.Shape[1..]];
-        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
-        var ours = new float[output.ElementCount];
-        using var ort = Session(onnx);
-        using var session = model.CreateSession();
-        double worst = 0;
-        int oursCorrect = 0, theirsCorrect = 0, i = 0;
-        foreach (var x in Samples(inputs))
-        {
-            session.Run(x, ours);
-            var theirs = Run(ort, x, shape);
-            worst = Math.Max(worst, WorstSteps(ours, theirs, output.Quantization!.Scale));
-            if (labels != null && Array.IndexOf(ours, ours.Max()) == labels[i]) oursCorrect++;
-            if (labels != null && Array.IndexOf(theirs, theirs.Max()) == labels[i]) theirsCorrect++;
-            i++;
-        }
-        return (worst, (oursCorrect / (double)i, theirsCorrect / (double)i));
-    }
-
     private static List<float[]> RandomSamples(int size, int count)
     {
         var rng = new Random(7);

@@ -1,3 +1,4 @@
+using EdgeNets.Runtime;
 using EdgeNets.Runtime.IO;
 using Microsoft.ML.OnnxRuntime;
 using NUnit.Framework;
@@ -39,5 +40,27 @@ internal static class OnnxRuntimeRunner
         using var runOptions = new RunOptions();
         using var results = session.Run(runOptions, [session.InputNames[0]], [value], [session.OutputNames[0]]);
         return results[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    /// <summary>The largest output difference from ONNX Runtime on the same (QDQ or QOperator) model, in output steps, and both top-1 accuracies when labels are given.</summary>
+    public static (double Worst, (double Ours, double Theirs) Accuracy) CompareWithOnnxRuntime(byte[] onnx, Model model, NpyArray inputs, int[]? labels)
+    {
+        int[] shape = [1, .. inputs.Shape[1..]];
+        var output = model.Graph.Tensors[model.Graph.Outputs[0]];
+        var ours = new float[output.ElementCount];
+        using var ort = Session(onnx);
+        using var session = model.CreateSession();
+        double worst = 0;
+        int oursCorrect = 0, theirsCorrect = 0, i = 0;
+        foreach (var x in Samples(inputs))
+        {
+            session.Run(x, ours);
+            var theirs = Run(ort, x, shape);
+            worst = Math.Max(worst, WorstSteps(ours, theirs, output.Quantization!.Scale));
+            if (labels != null && Array.IndexOf(ours, ours.Max()) == labels[i]) oursCorrect++;
+            if (labels != null && Array.IndexOf(theirs, theirs.Max()) == labels[i]) theirsCorrect++;
+            i++;
+        }
+        return (worst, (oursCorrect / (double)i, theirsCorrect / (double)i));
     }
 }
