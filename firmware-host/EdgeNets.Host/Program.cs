@@ -21,7 +21,8 @@ public static class Program
           camera:/dev/video0[?width=160&height=120&fps=30&format=yuyv|grey&buffers=4]
           rpicam:[CAMERA][?width=160&height=120&fps=30&exe=PATH]   (Pi camera module via rpicam-vid)
           imu:CHIP[?bus=1&address=0x68&rate=50&gyro=dps|rad]   CHIP: mpu6050, mpu9250, lsm9ds1 (mag-address=0x1E),
-                                bno055, adxl345; accel g, gyro °/s, magnetic field µT (imu:simulated for a device-free run)
+                                bno055, adxl345 (also on SPI: spi=BUS.CS instead of bus and address); accel g, gyro °/s,
+                                magnetic field µT (imu:simulated for a device-free run)
           env:CHIP[?bus=1&address=0x76&rate=1]   CHIP: bme280, bme680; temperature °C, humidity %, pressure hPa,
                                 gas resistance Ω (bme680) (env:simulated)
           serial:/dev/ttyUSB0[?baud=115200&columns=0,1,2]
