@@ -21,7 +21,8 @@ public static class Program
           camera:/dev/video0[?width=160&height=120&fps=30&format=yuyv|grey&buffers=4]
           rpicam:[CAMERA][?width=160&height=120&fps=30&exe=PATH]   (Pi camera module via rpicam-vid)
           imu:CHIP[?bus=1&address=0x68&rate=50&gyro=dps|rad]   CHIP: mpu6050, mpu9250, lsm9ds1 (mag-address=0x1E),
-                                bno055, adxl345; accel g, gyro °/s, magnetic field µT (imu:simulated for a device-free run)
+                                bno055, adxl345 (also on SPI: spi=BUS.CS instead of bus and address); accel g, gyro °/s,
+                                magnetic field µT (imu:simulated for a device-free run)
           env:CHIP[?bus=1&address=0x76&rate=1]   CHIP: bme280, bme680; temperature °C, humidity %, pressure hPa,
                                 gas resistance Ω (bme680) (env:simulated)
           serial:/dev/ttyUSB0[?baud=115200&columns=0,1,2]
@@ -51,6 +52,8 @@ public static class Program
           --mqtt-ca FILE        mqtts: PEM certificate of the authority that signed the broker's certificate
           --mqtt-credentials FILE  username on the first line, password on the second (else the environment's
                                 EDGENETS_MQTT_USERNAME and EDGENETS_MQTT_PASSWORD); never on the command line
+          --mqtt-cert FILE      mqtts: PEM client certificate, for brokers that require one (with --mqtt-key)
+          --mqtt-key FILE       mqtts: PEM private key of --mqtt-cert
           --mqtt-queue N        lines held while the broker is away (default 10000; more are dropped and counted)
           --http [ADDRESS:]PORT serve a read-only status page (the model input, class, score history, fps, latency,
                                 the model card) and /metrics (Prometheus) on 127.0.0.1:PORT, or on ADDRESS:PORT
@@ -83,6 +86,7 @@ public static class Program
     public static int Run(string[] args, Stream stdout, TextWriter stderr, CancellationToken stop)
     {
         string? modelPath = null, sourceText = null, gpio = null, mqttUrl = null, mqttCa = null, mqttCredentials = null;
+        string? mqttCertificate = null, mqttKey = null;
         System.Net.IPEndPoint? http = null;
         int mqttQueue = 10_000;
         Mqtt.MqttTarget? mqtt = null;
@@ -148,6 +152,8 @@ public static class Program
                     case "--mqtt": mqttUrl = Value(); break;
                     case "--mqtt-ca": mqttCa = Value(); break;
                     case "--mqtt-credentials": mqttCredentials = Value(); break;
+                    case "--mqtt-cert": mqttCertificate = Value(); break;
+                    case "--mqtt-key": mqttKey = Value(); break;
                     case "--mqtt-queue": mqttQueue = ParsePositive(Value(), "--mqtt-queue"); break;
                     case "--http": http = Status.StatusServer.ParseEndpoint(Value()); break;
                     case "-h" or "--help":
@@ -159,8 +165,9 @@ public static class Program
                 }
             }
             if (modelPath == null || sourceText == null) throw new ArgumentException("--model and --source are required");
-            if (mqttUrl != null) mqtt = Mqtt.MqttTarget.Parse(mqttUrl, mqttCa, mqttCredentials);
-            else if (mqttCa != null || mqttCredentials != null) throw new ArgumentException("--mqtt-ca and --mqtt-credentials need --mqtt");
+            if (mqttUrl != null) mqtt = Mqtt.MqttTarget.Parse(mqttUrl, mqttCa, mqttCredentials, null, mqttCertificate, mqttKey);
+            else if ((mqttCa ?? mqttCredentials ?? mqttCertificate ?? mqttKey) != null)
+                throw new ArgumentException("--mqtt-ca, --mqtt-credentials, --mqtt-cert and --mqtt-key need --mqtt");
         }
         catch (ArgumentException e)
         {

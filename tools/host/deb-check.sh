@@ -37,8 +37,8 @@ dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -e 's:^\./:/:' -e 's:/$::' | grep 
 
 step "install (dpkg -i)" $sudo dpkg -i "$deb"
 step "installed" installed
-step "user edgenets in video, i2c, gpio, dialout" bash -c \
-  'groups=" $(id -nG edgenets) "; for g in video i2c gpio dialout; do [[ $groups == *" $g "* ]] || { echo "not in $g: $groups"; exit 1; }; done'
+step "user edgenets in video, i2c, spi, gpio, dialout" bash -c \
+  'groups=" $(id -nG edgenets) "; for g in video i2c spi gpio dialout; do [[ $groups == *" $g "* ]] || { echo "not in $g: $groups"; exit 1; }; done'
 step "user edgenets cannot log in" bash -c 'getent passwd edgenets | grep -q ":/usr/sbin/nologin$"'
 step "host.env is a conffile, root-only" bash -c \
   "dpkg-query -W -f='\${Conffiles}' edgenets-host | grep -q '/etc/edgenets/host.env' && [ \"\$(stat -c %a:%U /etc/edgenets/host.env)\" = 600:root ]"
@@ -90,7 +90,7 @@ lint() {
     grep -qx "$line" "$unit" || { echo "missing: $line"; return 1; }
   done
   # Device access only to cameras, I2C, GPIO and serial ports.
-  grep '^DeviceAllow=' "$unit" | grep -vE '^DeviceAllow=char-(video4linux|media|dma_heap|i2c|gpiochip|\*gpiomem|ttyUSB|ttyACM|ttyAMA|ttyS) rw$' && return 1
+  grep '^DeviceAllow=' "$unit" | grep -vE '^DeviceAllow=char-(video4linux|media|dma_heap|i2c|spi|gpiochip|\*gpiomem|ttyUSB|ttyACM|ttyAMA|ttyS) rw$' && return 1
   return 0
 }
 step "unit hardening and device list" lint

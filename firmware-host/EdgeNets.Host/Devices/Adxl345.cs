@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Device.I2c;
+using System.Device.Spi;
 
 namespace EdgeNets.Host.Devices;
 
@@ -19,8 +20,11 @@ public enum Adxl345Register : byte
 }
 
 /// <summary>
-/// The ADXL345 accelerometer on I2C, written from the data sheet: Iot.Device.Bindings' <c>Adxl345</c> (4.2.0) talks
-/// SPI only, and the common breakout boards are wired for I2C (address 0x53 with SDO/ALT ADDRESS low, 0x1D high).
+/// The ADXL345 accelerometer on I2C or SPI, written from the data sheet. Iot.Device.Bindings' <c>Adxl345</c> (4.2.0)
+/// talks SPI only, and the common breakout boards are wired for I2C (address 0x53 with SDO/ALT ADDRESS low, 0x1D high);
+/// on SPI its reading is right but it leaves the output data rate at the reset value (100 Hz), reads 10-bit values
+/// (31.2 mg/LSB at ±16 g) and allocates per reading, so this driver serves both buses (4-wire SPI, mode 3, up to
+/// 5 MHz; a read sets bit 7 of the command and a burst bit 6, the data sheet's figures 37 to 39).
 /// Full-resolution mode at ±16 g (DATA_FORMAT FULL_RES, range 11): every range then has the same scale, 3.9 mg/LSB
 /// (256 LSB/g, table 1); the output data rate is the lowest BW_RATE step at or above the requested rate; measurement
 /// starts with POWER_CTL's Measure bit; each sample is one 6-byte burst of DATAX0..DATAZ1 (little-endian int16).
@@ -34,13 +38,36 @@ public sealed class Adxl345 : IImuSensor
     public const byte FullResolution16G = 0x0B; // FULL_RES (bit 3) | range ±16 g (bits 1:0 = 11)
     public const byte Measure = 0x08; // POWER_CTL bit 3
 
-    private readonly I2cDevice _device;
+    /// <summary>SPI command bit 6: the address advances for every byte of the transfer (a burst).</summary>
+    public const byte SpiMultiByte = 0x40;
+    /// <summary>The data sheet's maximum SPI clock.</summary>
+    public const int MaxSpiClockHz = 5_000_000;
+
+    private readonly I2cDevice? _i2c;
+    private readonly SpiDevice? _spi;
     private readonly bool _ownsDevice;
 
     public Adxl345(I2cDevice device, double sampleRateHz = 50, bool ownsDevice = true)
     {
-        _device = device;
+        _i2c = device;
         _ownsDevice = ownsDevice;
+        OutputRateHz = Configure(sampleRateHz);
+    }
+
+    /// <param name="device">Opened with <see cref="SpiSettings"/>.</param>
+    public Adxl345(SpiDevice device, double sampleRateHz = 50, bool ownsDevice = true)
+    {
+        _spi = device;
+        _ownsDevice = ownsDevice;
+        OutputRateHz = Configure(sampleRateHz);
+    }
+
+    /// <summary>SPI bus <paramref name="busId"/> (/dev/spidevBUS.CS), chip select <paramref name="chipSelect"/>: mode 3 (CPOL = CPHA = 1), 5 MHz.</summary>
+    public static SpiConnectionSettings SpiSettings(int busId, int chipSelect) =>
+        new(busId, chipSelect) { Mode = SpiMode.Mode3, ClockFrequency = MaxSpiClockHz };
+
+    private double Configure(double sampleRateHz)
+    {
         byte id = ReadRegister(Adxl345Register.DEVID);
         if (id != DeviceId) throw new IOException($"ADXL345: DEVID is 0x{id:X2}, expected 0x{DeviceId:X2} (wrong address or not an ADXL345)");
         byte rateCode = RateCode(sampleRateHz);
@@ -48,7 +75,7 @@ public sealed class Adxl345 : IImuSensor
         WriteRegister(Adxl345Register.BW_RATE, rateCode);
         WriteRegister(Adxl345Register.DATA_FORMAT, FullResolution16G);
         WriteRegister(Adxl345Register.POWER_CTL, Measure);
-        OutputRateHz = OutputRate(rateCode);
+        return OutputRate(rateCode);
     }
 
     public int Channels => 3;
@@ -66,22 +93,39 @@ public sealed class Adxl345 : IImuSensor
         return code;
     }
 
-    public byte ReadRegister(Adxl345Register register) => I2cRegisters.Read(_device, (byte)register);
+    public byte ReadRegister(Adxl345Register register)
+    {
+        Span<byte> value = stackalloc byte[1];
+        Read(register, value);
+        return value[0];
+    }
 
-    public void WriteRegister(Adxl345Register register, byte value) => I2cRegisters.Write(_device, (byte)register, value);
+    public void WriteRegister(Adxl345Register register, byte value)
+    {
+        if (_spi != null) SpiRegisters.Write(_spi, (byte)register, value);
+        else I2cRegisters.Write(_i2c!, (byte)register, value);
+    }
+
+    private void Read(Adxl345Register register, Span<byte> destination)
+    {
+        if (_spi != null) SpiRegisters.Read(_spi, (byte)register, destination, SpiMultiByte);
+        else I2cRegisters.Read(_i2c!, (byte)register, destination);
+    }
 
     /// <summary>Acceleration X, Y, Z in g.</summary>
     public void ReadSample(Span<float> destination)
     {
         if (destination.Length < 3) throw new ArgumentException("needs room for 3 values", nameof(destination));
         Span<byte> raw = stackalloc byte[6];
-        I2cRegisters.Read(_device, (byte)Adxl345Register.DATAX0, raw);
+        Read(Adxl345Register.DATAX0, raw);
         for (int axis = 0; axis < 3; axis++)
             destination[axis] = (float)(BinaryPrimitives.ReadInt16LittleEndian(raw[(axis * 2)..]) / LsbPerG);
     }
 
     public void Dispose()
     {
-        if (_ownsDevice) _device.Dispose();
+        if (!_ownsDevice) return;
+        _i2c?.Dispose();
+        _spi?.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using EdgeNets.Host.Output;
@@ -35,6 +36,8 @@ public sealed class MqttPublisher : ILineSink, IDisposable
     private readonly IMqttClient _client;
     private readonly Thread _sender;
     private int _head, _count;
+    // Why the last TLS handshake refused the broker's certificate (set on the handshake's thread, read after it failed).
+    private volatile string? _certificateFault;
     private long _dropped, _published, _undelivered;
 
     /// <param name="capacity">Lines held while the broker is away.</param>
@@ -105,17 +108,77 @@ public sealed class MqttPublisher : ILineSink, IDisposable
         if (_target.Username != null) builder.WithCredentials(_target.Username, _target.Password ?? "");
         if (_target.Tls)
         {
-            var tls = new MqttClientTlsOptionsBuilder().UseTls();
-            if (_target.CaFile != null)
-            {
-                var trust = new X509Certificate2Collection();
-                trust.ImportFromPemFile(_target.CaFile);
-                tls.WithTrustChain(trust);
-            }
+            var tls = new MqttClientTlsOptionsBuilder().UseTls().WithCertificateValidationHandler(e => CheckBrokerCertificate(e.Certificate, e.Chain, e.SslPolicyErrors));
+            if (_target.ClientCertificate != null) tls.WithClientCertificates([_target.ClientCertificate]);
             builder.WithTlsOptions(tls.Build());
         }
         return builder.Build();
     }
+
+    /// <summary>
+    /// The broker's certificate must be for the host the URL names and chain to the authority of --mqtt-ca (only that
+    /// one, as a broker's cafile) or else to one the system trusts. A refusal keeps its reason for the error line, which
+    /// the TLS exception alone does not give.
+    /// </summary>
+    private bool CheckBrokerCertificate(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
+    {
+        _certificateFault = null;
+        if (certificate == null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            _certificateFault = "the broker sent no certificate";
+            return false;
+        }
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+        {
+            _certificateFault = $"the broker's certificate ({certificate.Subject}) is not for {_target.Host}";
+            return false;
+        }
+        if (_target.TrustedAuthorities == null)
+        {
+            if (errors == SslPolicyErrors.None) return true;
+            _certificateFault = $"the broker's certificate ({certificate.Subject}, issued by {certificate.Issuer}) is not signed by an authority the system trusts ({ChainFaults(presented)}); give its CA with --mqtt-ca";
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(_target.TrustedAuthorities);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presented != null)
+            foreach (var element in presented.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        if (chain.Build(leaf)) return true;
+        _certificateFault = $"the broker's certificate ({certificate.Subject}, issued by {certificate.Issuer}) is not signed by the authority in --mqtt-ca {_target.CaFile} ({ChainFaults(chain)})";
+        return false;
+    }
+
+    private static string ChainFaults(X509Chain? chain) =>
+        chain == null || chain.ChainStatus.Length == 0 ? "no chain" : string.Join(", ", chain.ChainStatus.Select(s => s.Status));
+
+    /// <summary>One line on why a connection attempt failed: the TLS check, the broker's refusal, the network.</summary>
+    private string ConnectFault(Exception e)
+    {
+        for (var inner = e; inner != null; inner = inner.InnerException)
+            if (inner is System.Security.Authentication.AuthenticationException tls)
+                return "TLS handshake failed: " + (_certificateFault ?? tls.Message);
+        var innermost = e;
+        while (innermost.InnerException != null) innermost = innermost.InnerException;
+        // MQTTnet asks the socket for its peer right after the handshake; a broker that refused the client's certificate
+        // (or the lack of one) has closed it by then.
+        if (_target.Tls && innermost is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.NotConnected })
+            return "the broker closed the connection during the TLS handshake (" + (_target.ClientCertificate == null
+                ? "a broker that requires a client certificate does so: give one with --mqtt-cert and --mqtt-key)"
+                : $"it may not accept the client certificate {_target.ClientCertificate.Subject})");
+        return innermost.Message;
+    }
+
+    private string Refusal(MqttClientConnectResultCode code) => code switch
+    {
+        MqttClientConnectResultCode.BadUserNameOrPassword => $"the broker refused the user name or password ({Credentials()})",
+        MqttClientConnectResultCode.NotAuthorized => $"the broker refused the connection: not authorized; check the user name and password ({Credentials()})",
+        _ => $"the broker refused the connection: {code}",
+    };
+
+    private string Credentials() => _target.Username == null ? "no user name given" : $"user '{_target.Username}' from {_target.CredentialsSource}";
 
     private string Topic(string type)
     {
@@ -138,8 +201,8 @@ public sealed class MqttPublisher : ILineSink, IDisposable
             if (!_client.IsConnected)
             {
                 if (Stopping && DateTime.UtcNow >= flushDeadline) break;
-                if (Connect(options, ref wasConnected)) { backoff = FirstBackoff; continue; }
                 var wait = Stopping ? Min(backoff, flushDeadline - DateTime.UtcNow) : backoff;
+                if (Connect(options, ref wasConnected, wait)) { backoff = FirstBackoff; continue; }
                 if (wait > TimeSpan.Zero) _stopping.Wait(wait);
                 backoff = Min(backoff * 2, LastBackoff);
                 continue;
@@ -171,11 +234,17 @@ public sealed class MqttPublisher : ILineSink, IDisposable
         Finish();
     }
 
-    private bool Connect(MqttClientOptions options, ref bool wasConnected)
+    /// <param name="retry">The wait before the next attempt, for the error line.</param>
+    private bool Connect(MqttClientOptions options, ref bool wasConnected, TimeSpan retry)
     {
         try
         {
-            _client.ConnectAsync(options).GetAwaiter().GetResult();
+            var result = _client.ConnectAsync(options).GetAwaiter().GetResult();
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                LogConnectFailure(Refusal(result.ResultCode), retry);
+                return false;
+            }
             _client.PublishAsync(Status("online")).GetAwaiter().GetResult();
             _log.WriteLine($"edgenets-host: mqtt: {(wasConnected ? "reconnected to" : "connected to")} {_target.Host}:{_target.Port}, publishing under {_target.TopicPrefix}/");
             wasConnected = true;
@@ -185,8 +254,15 @@ public sealed class MqttPublisher : ILineSink, IDisposable
                                       or OperationCanceledException or InvalidOperationException or IOException
                                       or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
         {
+            LogConnectFailure(ConnectFault(e), retry);
             return false;
         }
+    }
+
+    private void LogConnectFailure(string fault, TimeSpan retry)
+    {
+        string next = Stopping && retry <= TimeSpan.Zero ? "giving up" : $"retrying in {retry.TotalSeconds:0.##} s";
+        _log.WriteLine($"edgenets-host: mqtt: cannot connect to {_target.Host}:{_target.Port}: {fault}; {next}");
     }
 
     private MqttApplicationMessage Status(string status) => new MqttApplicationMessageBuilder()

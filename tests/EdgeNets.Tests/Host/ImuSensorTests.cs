@@ -42,6 +42,42 @@ public class ImuSensorTests
     }
 
     [Test]
+    public void Adxl345OverSpiIsProgrammedAndReadInOneBurstWithTheDatasheetScale()
+    {
+        var chip = new SimulatedAdxl345 { Acceleration = (-0.5, 15.5, 1) };
+        using var spi = SimulatedSpiDevice.Adxl345(chip, Adxl345.SpiSettings(0, 0));
+        using var imu = new Adxl345(spi, sampleRateHz: 400, ownsDevice: false);
+        float[] sample = new float[3];
+        imu.ReadSample(sample);
+        Assert.Multiple(() =>
+        {
+            Assert.That(chip.IsMeasuring, Is.True);
+            // FULL_RES and ±16 g; SPI bit (6) clear: 4-wire SPI, as the Pi's controller wires it.
+            Assert.That(chip.Register((int)Adxl345Register.DATA_FORMAT), Is.EqualTo(0x0B));
+            Assert.That(chip.Register((int)Adxl345Register.BW_RATE) & 0x0F, Is.EqualTo(0b1100), "table 7: 400 Hz");
+            Assert.That(chip.DataReads, Is.EqualTo(1), "X, Y and Z in one burst");
+            Assert.That((ushort)Int16(chip, (int)Adxl345Register.DATAX0), Is.EqualTo(0xFF80));
+            Assert.That(Int16(chip, (int)Adxl345Register.DATAY0), Is.EqualTo(0x0F80));
+            Assert.That(sample, Is.EqualTo(new[] { -0.5f, 15.5f, 1f }));
+        });
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) imu.ReadSample(sample);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "no allocation per sample");
+    }
+
+    [Test]
+    public void Adxl345OverSpiInAnotherClockModeIsNotUnderstood()
+    {
+        // The chip samples on the rising edge with the clock idling high (mode 3, data sheet figure 37); a bus in mode 0
+        // reads 0xFF, which the driver's DEVID check reports.
+        var settings = Adxl345.SpiSettings(0, 1);
+        Assert.That((settings.Mode, settings.ClockFrequency), Is.EqualTo((System.Device.Spi.SpiMode.Mode3, 5_000_000)));
+        settings.Mode = System.Device.Spi.SpiMode.Mode0;
+        var e = Assert.Throws<IOException>(() => new Adxl345(SimulatedSpiDevice.Adxl345(new SimulatedAdxl345(), settings)))!;
+        Assert.That(e.Message, Does.Contain("DEVID is 0xFF"));
+    }
+
+    [Test]
     public void Adxl345ReadingsFollowTheDatasheetScale()
     {
         // Full resolution: 3.9 mg/LSB (256 LSB/g) at every range, so +1 g reads 0x0100, -0.5 g reads 0xFF80 and
@@ -177,9 +213,22 @@ public class ImuSensorTests
     [TestCase("imu:adxl345?gyro=rad", "measures acceleration only")]
     [TestCase("imu:mpu9250?mag-address=0x0D", "mag-address is for the lsm9ds1")]
     [TestCase("imu:bno055?rate=200", "rate")]
+    [TestCase("imu:mpu6050?spi=0.0", "spi is for the adxl345")]
+    [TestCase("imu:adxl345?spi=0.0&address=0x53", "spi=BUS.CS replaces bus and address")]
+    [TestCase("imu:adxl345?spi=0", "spi=0 must be BUS.CS")]
+    [TestCase("imu:adxl345?spi=0.x", "must be BUS.CS")]
     public void UriMistakesAreUsageErrors(string text, string message)
     {
         var e = Assert.Throws<SourceUriException>(() => ImuSource.Open(SourceUri.Parse(text)))!;
         Assert.That(e.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void AnSpiDeviceNodeThatIsNotThereIsADeviceLoss()
+    {
+        // No SPI controller here: opening /dev/spidev9.3 fails the way a device that is gone does (reopened with backoff).
+        var e = Assert.Catch(() => ImuSource.Open(SourceUri.Parse("imu:adxl345?spi=9.3&rate=100")))!;
+        Assert.That(DeviceFailure.IsDeviceLoss(e), Is.True, e.ToString());
+        Assert.That(e.Message, Does.Contain("spidev9.3"));
     }
 }

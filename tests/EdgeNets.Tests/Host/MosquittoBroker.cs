@@ -8,7 +8,8 @@ namespace EdgeNets.Tests.Host;
 
 /// <summary>
 /// Debian's mosquitto on a free loopback port, with persistence, so it can be stopped (SIGTERM, as systemd does) and
-/// started again on the same port with the subscriptions and queued messages of persistent sessions intact.
+/// started again on the same port with the subscriptions and queued messages of persistent sessions intact. The
+/// listener takes anonymous clients over plain TCP unless other listener settings are given (TLS, a password file).
 /// </summary>
 public sealed class MosquittoBroker : IDisposable
 {
@@ -18,7 +19,8 @@ public sealed class MosquittoBroker : IDisposable
 
     public int Port { get; }
 
-    public MosquittoBroker()
+    /// <param name="listenerSettings">mosquitto.conf lines for the listener (default: allow_anonymous true).</param>
+    public MosquittoBroker(string listenerSettings = "allow_anonymous true")
     {
         if (!File.Exists(Executable)) Assert.Fail($"{Executable} is not installed (tools/setup.sh installs Debian's mosquitto)");
         var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -29,7 +31,7 @@ public sealed class MosquittoBroker : IDisposable
         _config = Path.Combine(dir, "mosquitto.conf");
         File.WriteAllText(_config, $"""
             listener {Port} 127.0.0.1
-            allow_anonymous true
+            {listenerSettings}
             persistence true
             persistence_location {dir}/
             log_dest stderr

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using EdgeNets.Host;
@@ -8,9 +6,6 @@ using EdgeNets.Host.Sources;
 using EdgeNets.Runtime.Graph;
 using EdgeNets.Runtime.IO;
 using EdgeNets.Tests.Support;
-using MQTTnet;
-using MQTTnet.Formatter;
-using MQTTnet.Protocol;
 using NUnit.Framework;
 
 namespace EdgeNets.Tests.Host;
@@ -18,40 +13,7 @@ namespace EdgeNets.Tests.Host;
 /// <summary>The host's MQTT publishing, against a real broker (Debian's mosquitto) that is stopped and restarted.</summary>
 public class MqttTests
 {
-    /// <summary>A subscriber with a persistent session: the broker keeps its subscription and queues for it across restarts.</summary>
-    private sealed class Subscriber(int port, string filter) : IDisposable
-    {
-        public readonly ConcurrentQueue<(string Topic, string Payload, bool Retain)> Received = new();
-        private IMqttClient? _client;
-
-        public void Connect()
-        {
-            _client?.Dispose();
-            _client = new MqttClientFactory().CreateMqttClient();
-            _client.ApplicationMessageReceivedAsync += e =>
-            {
-                Received.Enqueue((e.ApplicationMessage.Topic, e.ApplicationMessage.ConvertPayloadToString(), e.ApplicationMessage.Retain));
-                return Task.CompletedTask;
-            };
-            var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("test-subscriber")
-                .WithProtocolVersion(MqttProtocolVersion.V311).WithCleanSession(false).Build();
-            _client.ConnectAsync(options).GetAwaiter().GetResult();
-            _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-                .WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build()).GetAwaiter().GetResult();
-        }
-
-        public string[] Payloads(string topic) => Received.Where(m => m.Topic == topic).Select(m => m.Payload).ToArray();
-
-        public void WaitFor(Func<bool> done, string what)
-        {
-            for (var wait = Stopwatch.StartNew(); !done(); Thread.Sleep(20))
-                if (wait.Elapsed > TimeSpan.FromSeconds(30)) Assert.Fail($"timed out waiting for {what}");
-        }
-
-        public void Dispose() => _client?.Dispose();
-    }
-
-    private static string NpyRows(int rows, int width)
+    internal static string NpyRows(int rows, int width)
     {
         string path = Path.Combine(RepoPaths.TempDirectory(), "rows.npy");
         NpyFile.WriteFloat32(path, [rows, width], TestData.Floats(5, rows * width, -3, 3));
@@ -63,7 +25,7 @@ public class MqttTests
     {
         const int predictions = 300;
         using var broker = new MosquittoBroker();
-        using var subscriber = new Subscriber(broker.Port, "fleet/pi1/#");
+        using var subscriber = new MqttSubscriber(broker.Port, "fleet/pi1/#");
         subscriber.Connect();
         string modelPath = Path.Combine(RepoPaths.TempDirectory(), "m.enet");
         File.WriteAllBytes(modelPath, HostTestModels.Flatten(DataType.Float32, [1, 4]).FileBytes);
@@ -74,15 +36,15 @@ public class MqttTests
             "--metrics", "0.5", "--mqtt", $"mqtt://127.0.0.1:{broker.Port}/fleet/pi1?client=pi1"];
         var host = Task.Run(() => EdgeNets.Host.Program.Run(args, output, err, default));
 
-        subscriber.WaitFor(() => subscriber.Payloads("fleet/pi1/prediction").Length >= 50, "the first predictions");
+        MqttSubscriber.WaitFor(() => subscriber.Payloads("fleet/pi1/prediction").Length >= 50, "the first predictions");
         broker.Stop();
         Thread.Sleep(1000); // the host goes on predicting and queues
         broker.Start();
         subscriber.Connect();
         Assert.That(host.Wait(TimeSpan.FromSeconds(60)), Is.True, "the host finished");
         Assert.That(host.Result, Is.Zero, errText.ToString());
-        subscriber.WaitFor(() => subscriber.Payloads("fleet/pi1/summary").Length > 0, "the summary");
-        subscriber.WaitFor(() => subscriber.Payloads("fleet/pi1/status").LastOrDefault() == "offline", "the offline status");
+        MqttSubscriber.WaitFor(() => subscriber.Payloads("fleet/pi1/summary").Length > 0, "the summary");
+        MqttSubscriber.WaitFor(() => subscriber.Payloads("fleet/pi1/status").LastOrDefault() == "offline", "the offline status");
 
         // What the broker delivered is what the host printed, each line once and in order.
         var printed = output.Lines;
@@ -101,9 +63,9 @@ public class MqttTests
         Assert.That(errText.ToString(), Does.Contain("reconnected to"));
 
         // The last status stays retained for whoever subscribes later.
-        using var late = new Subscriber(broker.Port, "fleet/pi1/status");
+        using var late = new MqttSubscriber(broker.Port, "fleet/pi1/status");
         late.Connect();
-        late.WaitFor(() => !late.Received.IsEmpty, "the retained status");
+        MqttSubscriber.WaitFor(() => !late.Received.IsEmpty, "the retained status");
         Assert.That(late.Received.Single(), Is.EqualTo(("fleet/pi1/status", "offline", true)));
     }
 
@@ -111,7 +73,7 @@ public class MqttTests
     public void WhileTheBrokerIsAwayTheQueueKeepsItsCapacityAndCountsTheRestAsDropped()
     {
         using var broker = new MosquittoBroker();
-        using var subscriber = new Subscriber(broker.Port, "q/#");
+        using var subscriber = new MqttSubscriber(broker.Port, "q/#");
         subscriber.Connect(); // the broker keeps this session's subscription while it is down
         broker.Stop();
         var target = MqttTarget.Parse($"mqtt://127.0.0.1:{broker.Port}/q?client=queued", null, null, _ => null);
@@ -125,7 +87,7 @@ public class MqttTests
         Assert.That(publisher.Published, Is.EqualTo(20));
         Assert.That(publisher.Undelivered, Is.Zero);
         subscriber.Connect();
-        subscriber.WaitFor(() => subscriber.Payloads("q/prediction").Length >= 20, "the queued lines");
+        MqttSubscriber.WaitFor(() => subscriber.Payloads("q/prediction").Length >= 20, "the queued lines");
         Thread.Sleep(200); // a duplicate would arrive right behind
         Assert.That(subscriber.Payloads("q/prediction"), Is.EqualTo(Enumerable.Range(0, 20).Select(i => $"{{\"index\": {i}}}")));
     }
