@@ -38,8 +38,8 @@ if [ -z "$binary" ]; then
 fi
 dotnet build tools/EdgeNets.Cli -c Release -o artifacts/cli -v q -nologo > "$out/cli.log" 2>&1 || { tail -n 20 "$out/cli.log"; exit 1; }
 
-echo "| model | threads | all threads | calling thread | workers | largest share |"
-echo "|---|---:|---:|---:|---|---:|"
+echo "| model | threads | all threads | calling thread | workers | other threads | largest share |"
+echo "|---|---:|---:|---:|---|---:|---:|"
 for name in ${models//,/ }; do
   if [ -f "tools/benchmarks/models/$name.onnx" ]; then onnx=tools/benchmarks/models/$name.onnx; cal=$ARMCOST_HOME/models/$name.calibration.npy
   else onnx=artifacts/zoo/$name.onnx; cal=artifacts/zoo/$name.calibration.npy; fi
@@ -52,6 +52,9 @@ for name in ${models//,/ }; do
       DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 taskset -c "$core" qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu "$cpu" \
         -plugin "$plugin,outfile=$out/$name.t$t.n$n.counts" "$binary" "$enet" "$out/$name.f32" "$t" "$n" > "$out/$name.t$t.n$n.log"
     done
+    hash=$(sed -n 's/.*output hash //p' "$out/$name.t$t.n$n2.log")
+    [ "$t" = "${threads%% *}" ] && first=$hash
+    [ "$hash" = "$first" ] || echo "armcost-threads: $name: the output with $t threads differs from the one with ${threads%% *} ($hash, $first)" >&2
     /usr/bin/python3 - "$out/$name.t$t.n$n1.counts" "$out/$name.t$t.n$n2.counts" "$((n2 - n1))" "$name" "$t" <<'PY'
 import re, sys
 def threads(path):
@@ -63,13 +66,14 @@ def threads(path):
 a, b, runs = threads(sys.argv[1]), threads(sys.argv[2]), int(sys.argv[3])
 per = {v: (b.get(v, 0) - a.get(v, 0)) / runs for v in b}
 total = sum(per.values())
-# Threads that do no work per run (the runtime's finalizer thread) are left out of the row.
-busy = [v for v in sorted(per) if per[v] > total * 0.001]
-cell = lambda v: f"{per[v] / 1000:,.0f} ({100 * per[v] / total:.1f} %)"
-main = busy[0] if busy and busy[0] == 0 else None
-workers = ", ".join(cell(v) for v in busy if v != 0) or "-"
-print(f"| {sys.argv[4]} | {sys.argv[5]} | {total / 1000:,.0f} | {cell(0) if main == 0 else '-'} | {workers} | "
-      f"{100 * max(per[v] for v in busy) / total:.1f} % |")
+threads = int(sys.argv[5])
+# The workers are the threads-1 busiest threads besides the calling one (vCPU 0); the runtime's own threads
+# (finalizer and the like) are counted in the total and shown apart.
+workers = sorted(sorted((v for v in per if v != 0), key=lambda v: -per[v])[:threads - 1])
+other = sum(per[v] for v in per if v != 0 and v not in workers)
+cell = lambda x: f"{x / 1000:,.0f} ({100 * x / total:.1f} %)"
+print(f"| {sys.argv[4]} | {threads} | {total / 1000:,.0f} | {cell(per[0])} | {', '.join(cell(per[v]) for v in workers) or '-'} | "
+      f"{cell(other)} | {100 * max(per[v] for v in [0] + workers) / total:.1f} % |")
 PY
   done
 done

@@ -8,8 +8,10 @@ internal interface IParallelWork
 }
 
 /// <summary>
-/// Worker threads created once per session. <see cref="Run"/> splits the chunks of one piece of work statically: part p
-/// (the caller is part 0, worker i part i) runs chunks p, p + <see cref="Parts"/>, p + 2·<see cref="Parts"/>, ... So
+/// Worker threads created once per session. <see cref="Run"/> splits the chunks of one piece of work statically: worker i
+/// runs chunks i − 1, i − 1 + <see cref="Parts"/>, ..., the caller chunks <see cref="Parts"/> − 1, 2·<see cref="Parts"/> − 1,
+/// ... (when the chunks do not divide evenly, the caller, which also runs everything between the dispatches, is the one
+/// left with fewer). So
 /// which thread does what depends only on the chunk count, never on which thread was scheduled first: the share of each
 /// thread is fixed by the kernels' split (on equal cores, equal chunks finish together), and per-thread instruction
 /// counts under an emulator are the ones a device would execute. Waiting threads spin briefly before sleeping when every
@@ -61,7 +63,12 @@ internal sealed class WorkerPool : IDisposable
 
     public void Run(IParallelWork work, int chunks)
     {
-        int busy = Math.Min(chunks, Parts) - 1;
+        if (chunks == 1)
+        {
+            work.RunChunk(0, 1);
+            return;
+        }
+        int busy = Math.Min(chunks, Parts - 1);
         int sequence = _sequence;
         Interlocked.Exchange(ref _sequence, sequence + 1);
         _work = work;
@@ -73,7 +80,6 @@ internal sealed class WorkerPool : IDisposable
         if (busy > 0 && Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
         RunPart(work, 0, chunks);
-        if (busy == 0) return;
         for (int spins = 0; _spin && spins < SpinIterations && Volatile.Read(ref _pending) > 0; spins++) Thread.SpinWait(8);
         if (Volatile.Read(ref _pending) == 0) return;
         lock (_gate)
@@ -85,10 +91,10 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Chunks part, part + Parts, ... of the dispatch.</summary>
+    /// <summary>The chunks of part <paramref name="part"/> (0: the caller, i: worker i) in the dispatch.</summary>
     private void RunPart(IParallelWork work, int part, int chunks)
     {
-        for (int chunk = part; chunk < chunks; chunk += Parts) work.RunChunk(chunk, chunks);
+        for (int chunk = part == 0 ? Parts - 1 : part - 1; chunk < chunks; chunk += Parts) work.RunChunk(chunk, chunks);
     }
 
     private void Loop(int index)
@@ -118,7 +124,7 @@ internal sealed class WorkerPool : IDisposable
             Interlocked.MemoryBarrier();
             if (Volatile.Read(ref _sequence) != sequence || (sequence & 1) != 0) continue;
             seen = sequence;
-            if (index >= chunks) continue;
+            if (index > chunks) continue;
             RunPart(work!, index, chunks);
             Volatile.Write(ref _allocated[index], GC.GetAllocatedBytesForCurrentThread());
             if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _callerWaiting) != 0)
