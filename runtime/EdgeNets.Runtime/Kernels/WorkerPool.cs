@@ -8,34 +8,46 @@ internal interface IParallelWork
 }
 
 /// <summary>
-/// Worker threads created once per session. <see cref="Run"/> publishes the chunks of one piece of work; the calling
-/// thread and every worker that is awake claim chunks one at a time until none is left, and the caller then waits only
-/// for chunks already claimed. So a worker the OS has not scheduled (a loaded machine) costs nothing: the caller does
-/// its share. Workers spin briefly on the dispatch counter before sleeping; nothing is allocated per dispatch.
+/// Worker threads created once per session. <see cref="Run"/> splits the chunks of one piece of work statically: worker i
+/// runs chunks i − 1, i − 1 + <see cref="Parts"/>, ..., the caller chunks <see cref="Parts"/> − 1, 2·<see cref="Parts"/> − 1,
+/// ... (when the chunks do not divide evenly, the caller, which also runs everything between the dispatches, is the one
+/// left with fewer). So
+/// which thread does what depends only on the chunk count, never on which thread was scheduled first: the share of each
+/// thread is fixed by the kernels' split (on equal cores, equal chunks finish together), and per-thread instruction
+/// counts under an emulator are the ones a device would execute. Waiting threads spin briefly before sleeping when every
+/// part has a core of its own, and sleep at once when the parts outnumber the cores (a spinning thread would take the
+/// core the awaited one needs). Nothing is allocated per dispatch.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
-    /// <summary>Spin iterations (tens of microseconds: longer than the gap between layers) before a worker sleeps.</summary>
+    /// <summary>Spin iterations (tens of microseconds: longer than the gap between layers) before a thread sleeps.</summary>
     private const int SpinIterations = 200;
-    /// <summary>Chunk index of a closed claim word: no dispatch has that many chunks, so any claim fails.</summary>
-    private const long ClosedIndex = uint.MaxValue;
 
     private readonly Thread[] _threads;
+    private readonly bool _spin;
+    /// <summary>Workers sleep on it waiting for a dispatch; the caller sleeps on it waiting for the workers.</summary>
     private readonly object _gate = new();
     private IParallelWork? _work;
-    private int _chunks, _completed, _generation, _sleepers;
+    private int _chunks;
     /// <summary>
-    /// The claim word: dispatch number in the high 32 bits, next chunk index in the low 32. A claim is a compare-exchange
-    /// of the word it read, so a thread delayed between reading the word and claiming can never take a chunk of a later
-    /// dispatch under an index of an earlier one (which would run that chunk twice and over-count completions).
+    /// Dispatch sequence: odd while <see cref="Run"/> rewrites the work and chunk count, even (2 × dispatches) after.
+    /// A worker reads the work between two equal even values, so it never runs one dispatch's chunks under another's
+    /// count (a worker with no chunk in a dispatch can still be reading when the next one starts).
     /// </summary>
-    private long _claim = ClosedIndex;
+    private int _sequence;
+    /// <summary>Workers of the current dispatch with chunks not yet finished.</summary>
+    private int _pending;
+    private int _sleepers, _callerWaiting;
     private volatile bool _stopping;
     /// <summary>Bytes each worker thread has allocated, as of its last finished chunk (so tests can check it stays put).</summary>
     private readonly long[] _allocated;
 
-    public WorkerPool(int workers)
+    public WorkerPool(int workers) : this(workers, spin: Environment.ProcessorCount > workers) { }
+
+    /// <param name="spin">Whether waiting threads spin before sleeping (worth it only with a core per part).</param>
+    internal WorkerPool(int workers, bool spin)
     {
+        _spin = spin;
         _threads = new Thread[workers];
         _allocated = new long[workers + 1];
         for (int i = 0; i < workers; i++)
@@ -46,44 +58,43 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Threads that may take part in a dispatch, the caller included.</summary>
+    /// <summary>Threads that take part in a dispatch, the caller included.</summary>
     public int Parts => _threads.Length + 1;
 
     public void Run(IParallelWork work, int chunks)
     {
-        // The word changes (closed under the new dispatch number) before anything a claimant reads is rewritten, and
-        // opens only after: a claimant that read the old word fails its compare-exchange.
-        long dispatch = (Volatile.Read(ref _claim) >> 32) + 1 & uint.MaxValue;
-        Interlocked.Exchange(ref _claim, dispatch << 32 | ClosedIndex);
+        if (chunks == 1)
+        {
+            work.RunChunk(0, 1);
+            return;
+        }
+        int busy = Math.Min(chunks, Parts - 1);
+        int sequence = _sequence;
+        Interlocked.Exchange(ref _sequence, sequence + 1);
         _work = work;
         _chunks = chunks;
-        _completed = 0;
-        Interlocked.Exchange(ref _claim, dispatch << 32);
-        Interlocked.Increment(ref _generation);
-        if (Volatile.Read(ref _sleepers) > 0)
+        _pending = busy;
+        // A full fence: the sleepers count below must be read after the dispatch is visible (a worker counts itself
+        // before its last look at the sequence).
+        Interlocked.Exchange(ref _sequence, sequence + 2);
+        if (busy > 0 && Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
-        RunClaimed();
-        var spinner = new SpinWait();
-        while (Volatile.Read(ref _completed) < chunks) spinner.SpinOnce(sleep1Threshold: -1);
+        RunPart(work, 0, chunks);
+        for (int spins = 0; _spin && spins < SpinIterations && Volatile.Read(ref _pending) > 0; spins++) Thread.SpinWait(8);
+        if (Volatile.Read(ref _pending) == 0) return;
+        lock (_gate)
+        {
+            // Announced before the check, and the last worker reads it after its decrement: one of the two sees the other.
+            Interlocked.Exchange(ref _callerWaiting, 1);
+            while (Volatile.Read(ref _pending) > 0) Monitor.Wait(_gate);
+            _callerWaiting = 0;
+        }
     }
 
-    /// <summary>Claims and runs chunks until none is left; returns how many this thread ran.</summary>
-    private int RunClaimed()
+    /// <summary>The chunks of part <paramref name="part"/> (0: the caller, i: worker i) in the dispatch.</summary>
+    private void RunPart(IParallelWork work, int part, int chunks)
     {
-        int ran = 0;
-        while (true)
-        {
-            long word = Volatile.Read(ref _claim);
-            // Read after the word: if the claim below succeeds, no dispatch has opened since, so these are its values.
-            int chunks = Volatile.Read(ref _chunks);
-            var work = Volatile.Read(ref _work);
-            long chunk = word & uint.MaxValue;
-            if (chunk >= chunks) return ran;
-            if (Interlocked.CompareExchange(ref _claim, word + 1, word) != word) continue;
-            work!.RunChunk((int)chunk, chunks);
-            ran++;
-            Interlocked.Increment(ref _completed);
-        }
+        for (int chunk = part == 0 ? Parts - 1 : part - 1; chunk < chunks; chunk += Parts) work.RunChunk(chunk, chunks);
     }
 
     private void Loop(int index)
@@ -92,25 +103,37 @@ internal sealed class WorkerPool : IDisposable
         while (true)
         {
             int spins = 0;
-            while (Volatile.Read(ref _generation) == seen && !_stopping && spins < SpinIterations)
+            while (!Published(seen) && !_stopping && _spin && spins < SpinIterations)
             {
                 Thread.SpinWait(8);
                 spins++;
             }
-            if (Volatile.Read(ref _generation) == seen && !_stopping)
+            if (!Published(seen) && !_stopping)
             {
                 lock (_gate)
                 {
                     Interlocked.Increment(ref _sleepers);
-                    while (Volatile.Read(ref _generation) == seen && !_stopping) Monitor.Wait(_gate);
+                    while (!Published(seen) && !_stopping) Monitor.Wait(_gate);
                     Interlocked.Decrement(ref _sleepers);
                 }
             }
             if (_stopping) return;
-            seen = Volatile.Read(ref _generation);
-            if (RunClaimed() > 0) Volatile.Write(ref _allocated[index], GC.GetAllocatedBytesForCurrentThread());
+            int sequence = Volatile.Read(ref _sequence);
+            var work = _work;
+            int chunks = _chunks;
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _sequence) != sequence || (sequence & 1) != 0) continue;
+            seen = sequence;
+            if (index > chunks) continue;
+            RunPart(work!, index, chunks);
+            Volatile.Write(ref _allocated[index], GC.GetAllocatedBytesForCurrentThread());
+            if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _callerWaiting) != 0)
+                lock (_gate) Monitor.PulseAll(_gate);
         }
     }
+
+    /// <summary>Whether a dispatch after <paramref name="seen"/> has been published (or is being written).</summary>
+    private bool Published(int seen) => Volatile.Read(ref _sequence) != seen;
 
     /// <summary>Sum over the worker threads of the bytes they had allocated when they last finished a chunk.</summary>
     public long WorkerAllocatedBytes()

@@ -1,3 +1,5 @@
+using EdgeNets.Converter;
+using EdgeNets.Converter.Import;
 using EdgeNets.Runtime;
 using EdgeNets.Runtime.Format;
 using EdgeNets.Runtime.IO;
@@ -79,6 +81,33 @@ public class ThreadedSessionTests
         Assert.That(multi.WorkerAllocatedBytes - beforeWorkers, Is.Zero, "the worker threads allocate nothing");
         if (threads > 1)
             Assert.That(multi.Kernels.Count(k => k.IsParallel), Is.GreaterThan(0), "some layer is split");
+    }
+
+    /// <summary>
+    /// The benchmark CNNs (every Conv form they use split: im2col and 1x1 GEMMs with their columns and bordered copies,
+    /// depthwise, residual Add) give the same output bytes on several threads as on one, run after run.
+    /// </summary>
+    [TestCase("mobilenet_v1_025_96", 4)]
+    [TestCase("resnet8_32", 4)]
+    [TestCase("resnet8_32", 3)]
+    public void BenchmarkModelRunsIdenticallyOnThreads(string stem, int threads)
+    {
+        var graph = OnnxImporter.Import(Path.Combine(RepoPaths.Root, "tools", "benchmarks", "models", stem + ".onnx"));
+        int size = graph.Tensors[graph.Inputs[0]].ElementCount;
+        var rng = new Random(11);
+        var samples = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, size).Select(_ => (float)rng.NextDouble()).ToArray()).ToList();
+        var model = Model.Load(ModelConverter.Convert(graph, new ConvertOptions { CalibrationSamples = samples.Take(4).ToList() }));
+        using var single = model.CreateSession();
+        using var multi = model.CreateSession(new SessionOptions { Threads = threads });
+        Assert.That(multi.Kernels.Count(k => k.IsParallel), Is.GreaterThan(1), "layers are split");
+        var expected = new float[model.Graph.Tensors[model.Graph.Outputs[0]].ElementCount];
+        var actual = new float[expected.Length];
+        for (int i = 0; i < samples.Count; i++)
+        {
+            single.Run(samples[i], expected);
+            multi.Run(samples[i], actual);
+            Assert.That(multi.GetTensorBytes(model.Graph.Outputs[0]).ToArray(), Is.EqualTo(single.GetTensorBytes(model.Graph.Outputs[0]).ToArray()), $"sample {i}");
+        }
     }
 
     [Test]

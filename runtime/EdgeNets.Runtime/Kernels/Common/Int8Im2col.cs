@@ -55,9 +55,10 @@ internal static class Int8Im2col
 
     /// <summary>
     /// Copies the image into planes bordered with the zero point (filled at prepare time, never written); with
-    /// <paramref name="flipSign"/> as x + 128 in unsigned bytes (the sign bit flipped), for AVX-VNNI.
+    /// <paramref name="flipSign"/> as x + 128 in unsigned bytes (the sign bit flipped), for AVX-VNNI; channels
+    /// [<paramref name="channelBegin"/>, <paramref name="channelEnd"/>) (threads may copy ranges at once).
     /// </summary>
-    public static void Border8(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH, bool flipSign)
+    public static void Border8(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH, bool flipSign, int channelBegin, int channelEnd)
     {
         int plane = paddedW * paddedH;
         if (!flipSign && AdvSimd.Arm64.IsSupported)
@@ -67,7 +68,7 @@ internal static class Int8Im2col
             ref sbyte source = ref MemoryMarshal.GetReference(image);
             ref sbyte destination = ref MemoryMarshal.GetArrayDataReference(padded);
             int width = g.W, rows = g.H;
-            for (int c = 0; c < g.C; c++)
+            for (int c = channelBegin; c < channelEnd; c++)
             {
                 ref sbyte src = ref Unsafe.Add(ref source, c * rows * width);
                 ref sbyte dst = ref Unsafe.Add(ref destination, c * plane + g.PadTop * paddedW + g.PadLeft);
@@ -80,7 +81,7 @@ internal static class Int8Im2col
             }
             return;
         }
-        for (int c = 0; c < g.C; c++)
+        for (int c = channelBegin; c < channelEnd; c++)
             for (int h = 0; h < g.H; h++)
             {
                 var source = image.Slice((c * g.H + h) * g.W, g.W);
@@ -118,16 +119,16 @@ internal static class Int8Im2col
     /// The image as bordered planes of channel pairs for the implicit AdvSimd Conv: pixel (h, w) of channels 2p, 2p + 1
     /// at bytes 2·((h + padTop)·paddedW + w + padLeft) (+ 0, 1) of pair plane p (2·paddedW·paddedH bytes). The border
     /// holds the zero point, filled at prepare time and never written: rows are zipped in vectors, the last one
-    /// overlapping the one before.
+    /// overlapping the one before. Channel pairs [<paramref name="pairBegin"/>, <paramref name="pairEnd"/>).
     /// </summary>
-    public static unsafe void InterleavePairs(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH)
+    public static unsafe void InterleavePairs(ReadOnlySpan<sbyte> image, sbyte[] padded, Window2d g, int paddedW, int paddedH, int pairBegin, int pairEnd)
     {
         int width = g.W, rows = g.H;
         nint plane = (nint)paddedW * paddedH;
         fixed (sbyte* source = image)
         fixed (sbyte* destination = padded)
         {
-            for (int pair = 0; pair < g.C / 2; pair++)
+            for (int pair = pairBegin; pair < pairEnd; pair++)
             {
                 sbyte* a = source + (nint)2 * pair * rows * width;
                 sbyte* b = a + rows * width;
@@ -521,19 +522,20 @@ internal static class Int8Im2col
 
     /// <summary>
     /// im2col of one group in int8 tap pairs for AdvSimd: columns[(r * rowStride + p) * 2 + t] = input of tap 2r + t at
-    /// pixel p, for pair rows r &lt; <paramref name="pairRows"/>. Stride 1 zips two 16-byte runs per 16 pixels, stride 2
+    /// pixel p, for pair rows <paramref name="rowBegin"/> ≤ r &lt; <paramref name="rowEnd"/> (rows are independent, so
+    /// threads may build ranges of them at once). Stride 1 zips two 16-byte runs per 16 pixels, stride 2
     /// takes the even bytes of 32 (ld2); a row's last vector may spill into the next row's slots, written afterwards (the
     /// last row's spill lands in the row stride's slack), and reads may run 31 bytes past a row (the bordered buffer has
     /// 32 to spare).
     /// </summary>
-    public static unsafe void Pairs8(sbyte[] padded, int inputBase, int[] tapOffsets, int pairRows, Window2d g, int paddedW, sbyte[] columns, int rowStride)
+    public static unsafe void Pairs8(sbyte[] padded, int inputBase, int[] tapOffsets, int rowBegin, int rowEnd, Window2d g, int paddedW, sbyte[] columns, int rowStride)
     {
         int outW = g.OutW, outH = g.OutH, sw = g.StrideW;
         nint rowStep = (nint)g.StrideH * paddedW;
         fixed (sbyte* src = padded)
         fixed (sbyte* dst = columns)
         {
-            for (int r = 0; r < pairRows; r++)
+            for (int r = rowBegin; r < rowEnd; r++)
             {
                 sbyte* a = src + inputBase + tapOffsets[2 * r];
                 nint delta = tapOffsets[2 * r + 1] - tapOffsets[2 * r];
@@ -574,13 +576,14 @@ internal static class Int8Im2col
 
     /// <summary>
     /// The int8 pair rows of a 1x1 convolution straight from the input of one group ([channels, pixels]):
-    /// columns[(r * rowStride + p) * 2 + t] = x[2r + t, p]; channels past the last read as 0 (their weights are 0).
+    /// columns[(r * rowStride + p) * 2 + t] = x[2r + t, p] for pair rows <paramref name="rowBegin"/> ≤ r &lt;
+    /// <paramref name="rowEnd"/>; channels past the last read as 0 (their weights are 0).
     /// </summary>
-    public static void ChannelPairs8(ReadOnlySpan<sbyte> x, int channels, int pixels, int pairRows, sbyte[] columns, int rowStride)
+    public static void ChannelPairs8(ReadOnlySpan<sbyte> x, int channels, int pixels, int rowBegin, int rowEnd, sbyte[] columns, int rowStride)
     {
         ref sbyte src = ref MemoryMarshal.GetReference(x);
         ref sbyte dst = ref MemoryMarshal.GetArrayDataReference(columns);
-        for (int r = 0; r < pairRows; r++)
+        for (int r = rowBegin; r < rowEnd; r++)
         {
             int c0 = 2 * r;
             ref sbyte row = ref Unsafe.Add(ref dst, r * rowStride * 2);

@@ -77,6 +77,7 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// <summary>What the parallel parts work on: set by <see cref="Run"/> before each dispatch.</summary>
     private TensorMemory? _memory;
     private int _image, _groupIndex;
+    private Phase _phase;
 
     private readonly string _name;
     private readonly Isa _isa;
@@ -236,9 +237,10 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
             if (_direct1x1) { }
-            else if (_implicit && _isa == Isa.AdvSimd) Int8Im2col.InterleavePairs(image, _padded8, g, _paddedW, _paddedH);
+            else if (_isa == Isa.AdvSimd && _workers != null) Dispatch(memory, n, 0, Phase.Border, Math.Min(_implicit ? g.C / 2 : g.C, _workers.Parts));
+            else if (_implicit && _isa == Isa.AdvSimd) Int8Im2col.InterleavePairs(image, _padded8, g, _paddedW, _paddedH, 0, g.C / 2);
             else if (_implicit) Int8Im2col.InterleaveQuads(image, _padded8, g, _paddedW, _paddedH);
-            else if (_isa.UsesQuads()) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: _isa == Isa.AvxVnni);
+            else if (_isa.UsesQuads()) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: _isa == Isa.AvxVnni, 0, g.C);
             else Int8Im2col.Border16(image, _padded16, g, _paddedW, _paddedH, _inputZeroPoint);
             for (int grp = 0; grp < _group; grp++)
             {
@@ -256,9 +258,12 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
                         break;
                     case Isa.AdvSimd or Isa.AdvSimdDot when _implicit:
                         break;
+                    case Isa.AdvSimd when _workers != null:
+                        // The threads build ranges of the pair rows, then (below) split the output channels.
+                        Dispatch(memory, n, grp, Phase.Columns, Math.Min(2 * _steps, _workers.Parts));
+                        break;
                     case Isa.AdvSimd:
-                        if (_direct1x1) Int8Im2col.ChannelPairs8(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, 2 * _steps, _columns8, _rowStride);
-                        else Int8Im2col.Pairs8(_padded8, inputBase, _tapOffsets, 2 * _steps, g, _paddedW, _columns8, _rowStride);
+                        PairColumns(image, grp, 0, 2 * _steps);
                         break;
                     case Isa.AdvSimdDot:
                         if (_direct1x1) Int8Im2col.ChannelQuads(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, _steps, _columns8, _rowStride);
@@ -268,15 +273,8 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
                         Int8Im2col.Quads(_padded8, inputBase, _tapOffsets, _steps, g, _paddedW, _columns8, _rowStride);
                         break;
                 }
-                if (_workers != null)
-                {
-                    // The columns are complete; the threads split the output channels, each reading them only.
-                    _memory = memory;
-                    _image = n;
-                    _groupIndex = grp;
-                    _workers.Run(this, Math.Min((_mpg + _rowBlock - 1) / _rowBlock, 4 * _workers.Parts));
-                    _memory = null;
-                }
+                // The columns are complete; the threads split the output channels, each reading them only.
+                if (_workers != null) Dispatch(memory, n, grp, Phase.Outputs, Math.Min((_mpg + _rowBlock - 1) / _rowBlock, 4 * _workers.Parts));
                 else Gemm(output, grp, channel0, 0, _mpg, tail);
             }
         }
@@ -290,16 +288,47 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
         if (macs >= MinParallelMacs && _mpg > _rowBlock) _workers = workers;
     }
 
-    /// <summary>Output channel blocks [chunk·blocks/chunks, (chunk+1)·blocks/chunks) of the current image and group.</summary>
+    /// <summary>
+    /// What a dispatch splits: the bordered copy's channels (channel pairs of the implicit form's), the columns' pair
+    /// rows or the output channel blocks.
+    /// </summary>
+    private enum Phase { Border, Columns, Outputs }
+
+    private void Dispatch(TensorMemory memory, int image, int grp, Phase phase, int chunks)
+    {
+        _memory = memory;
+        _image = image;
+        _groupIndex = grp;
+        _phase = phase;
+        _workers!.Run(this, chunks);
+        _memory = null;
+    }
+
+    /// <summary>Range [chunk·n/chunks, (chunk+1)·n/chunks) of the current phase's n channels, pair rows or channel blocks.</summary>
     public void RunChunk(int part, int parts)
     {
         var g = _g;
+        if (_phase != Phase.Outputs)
+        {
+            var image = _memory!.Read<sbyte>(_x).Slice(_image * g.C * g.H * g.W, g.C * g.H * g.W);
+            if (_phase == Phase.Border && _implicit) Int8Im2col.InterleavePairs(image, _padded8, g, _paddedW, _paddedH, g.C / 2 * part / parts, g.C / 2 * (part + 1) / parts);
+            else if (_phase == Phase.Border) Int8Im2col.Border8(image, _padded8, g, _paddedW, _paddedH, flipSign: false, g.C * part / parts, g.C * (part + 1) / parts);
+            else PairColumns(image, _groupIndex, 2 * _steps * part / parts, 2 * _steps * (part + 1) / parts);
+            return;
+        }
         int n = _image, grp = _groupIndex, channel0 = grp * _mpg;
         var output = _memory!.Write<sbyte>(_y).Slice((n * g.C / _cpg * _mpg + channel0) * _pixels, _mpg * _pixels);
         int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
         int begin = blocks * part / parts * _rowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * _rowBlock);
         Span<sbyte> tail = stackalloc sbyte[16];
         if (begin < end) Gemm(output, grp, channel0, begin, end, tail);
+    }
+
+    /// <summary>AdvSimd: pair rows [rowBegin, rowEnd) of one group's int8 columns, from the image (1x1) or its bordered copy.</summary>
+    private void PairColumns(ReadOnlySpan<sbyte> image, int grp, int rowBegin, int rowEnd)
+    {
+        if (_direct1x1) Int8Im2col.ChannelPairs8(image.Slice(grp * _cpg * _pixels, _cpg * _pixels), _cpg, _pixels, rowBegin, rowEnd, _columns8, _rowStride);
+        else Int8Im2col.Pairs8(_padded8, grp * _cpg * _paddedW * _paddedH, _tapOffsets, rowBegin, rowEnd, _g, _paddedW, _columns8, _rowStride);
     }
 
     /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
