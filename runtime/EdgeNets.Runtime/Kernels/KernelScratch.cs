@@ -62,20 +62,22 @@ public static class KernelScratch
         long rowLength = 1, inPlane = 1, outPlane = 1, paddedPlane = 1;
         var strides = s.Attributes.GetInts(AttributeKey.Strides);
         var dilations = s.Attributes.GetInts(AttributeKey.Dilations);
+        var pads = s.Attributes.GetInts(AttributeKey.Pads);
         for (int d = 1; d < w.Length; d++) rowLength *= Math.Max(w[d], 1);
         for (int d = 2; d < x.Length; d++)
         {
             long stride = strides != null && d - 2 < strides.Length ? Math.Max(strides[d - 2], 1) : 1;
             long dilation = dilations != null && d - 2 < dilations.Length ? Math.Max(dilations[d - 2], 1) : 1;
+            long padBegin = pads != null && d - 2 < pads.Length ? Math.Max(pads[d - 2], 0) : 0;
             inPlane *= x[d];
             outPlane *= y[d];
-            paddedPlane *= x[d] + y[d] * stride + w[d] * dilation + Pad;
+            paddedPlane *= Math.Max(x[d] + padBegin, y[d] * stride + w[d] * dilation);
         }
         // Bytes per (tap, pixel): int16 pairs (int8), float32 columns, int32 columns of ConvTranspose, or the 8-byte row
         // addresses of the depthwise lane kernels (one weight per output channel's tap).
         long columnBytes = w[1] == 1 ? IntPtr.Size : s.Op.Type == OpType.ConvTranspose || s.Output(0).Type == DataType.Float32 ? sizeof(float) : sizeof(short);
-        long columns = (rowLength + Pad) * (Math.Max(inPlane, outPlane) + 2 * Pad) * columnBytes;
-        long padded = (long)x[1] * paddedPlane * sizeof(int);
+        long columns = (rowLength + Pad) * (Math.Max(inPlane, outPlane) + 4 * Pad) * columnBytes;
+        long padded = ((long)x[1] * paddedPlane + Pad) * sizeof(int);
         return columns + padded;
     }
 
