@@ -50,6 +50,7 @@ public sealed class Session : IDisposable
             var site = fusible != null && fusible[i] >= 0 ? new FusionSite(new KernelSetup(_graph, _graph.Ops[fusible[i]]), sharesInput[i]) : null;
             var choice = KernelRegistry.Choose(setup, options.ReferenceKernelsOnly, site);
             _choices[i] = choice.Why;
+            ScratchBytes += CheckScratch(op, KernelScratch.Bytes(setup) + (choice.Fused != null ? KernelScratch.Bytes(site!.Pool) : 0));
             try
             {
                 if (choice.Fused != null)
@@ -85,6 +86,21 @@ public sealed class Session : IDisposable
 
     public Model Model { get; }
     public long ArenaBytes => _memory.ArenaLength;
+
+    /// <summary>
+    /// Upper bound of the bytes the kernels allocated when the session was created (<see cref="KernelScratch"/>), at
+    /// most <see cref="EnetFormat.MaxScratchBytes"/>; with <see cref="ArenaBytes"/>, the session's memory.
+    /// </summary>
+    public long ScratchBytes { get; }
+
+    /// <summary>Refuses an operator whose kernel would bring the session's scratch over the limit, before it allocates anything.</summary>
+    private long CheckScratch(OpInfo op, long bytes)
+    {
+        if (ScratchBytes + bytes > EnetFormat.MaxScratchBytes)
+            throw new ModelFormatException(
+                $"{op}: its kernel needs up to {bytes} bytes of scratch memory, which takes the session's to {ScratchBytes + bytes} bytes, over the limit of {EnetFormat.MaxScratchBytes} bytes");
+        return bytes;
+    }
 
     /// <summary>The prepared kernels, in execution order (for tests).</summary>
     internal IReadOnlyList<OpKernel> Kernels => _kernels;

@@ -30,6 +30,11 @@ public static class EnetFormat
     public const int MaxAttributeValues = 1 << 20;
     /// <summary>Largest activation arena a model may plan (1 GiB): far above any device model, and an int32 byte count with room to spare.</summary>
     public const long MaxArenaBytes = 1L << 30;
+    /// <summary>
+    /// Largest memory a session's kernels may allocate when they are prepared (1 GiB, summed over the operators as
+    /// <see cref="Kernels.KernelScratch"/> bounds it from the shapes): a small arena cannot hide huge im2col or packing buffers.
+    /// </summary>
+    public const long MaxScratchBytes = 1L << 30;
     /// <summary>Largest model file <see cref="Model.Load(string)"/> reads (1 GiB).</summary>
     public const long MaxFileBytes = 1L << 30;
 

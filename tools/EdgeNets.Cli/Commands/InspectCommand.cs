@@ -29,6 +29,8 @@ public static class InspectCommand
         summary.Add(("file bytes", new FileInfo(path).Length.ToString(inv)));
         summary.Add(("weight bytes", model.WeightBytes.ToString(inv)));
         summary.Add(("arena bytes", model.ArenaBytes.ToString(inv)));
+        // An upper bound from the shapes (every kernel variant stays within it), checked before the kernels allocate.
+        summary.Add(("scratch bytes", $"{session.ScratchBytes.ToString(inv)} at most (kernel buffers and packed weights)"));
         summary.Add(("cpu features", CpuFeatures.Describe()));
         foreach (int i in g.Inputs) summary.Add(("input", Describe(g.Tensors[i])));
         foreach (int o in g.Outputs) summary.Add(("output", Describe(g.Tensors[o])));
