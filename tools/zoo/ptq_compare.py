@@ -195,23 +195,21 @@ def main():
     import torch
     torch.set_num_threads(1)
     names = [n for n in args.only.split(",") if n] or MODELS
-    rows = []
+    engine = "fbgemm engine" if "fbgemm" in torch.backends.quantized.supported_engines else "on qnnpack"
+    print("| model | held-out images | EdgeNets int8 min-max | EdgeNets best method | EdgeNets doctor | doctor target | layers raised | "
+          f"size cost | latency (x86, doctor's quick bench) | PyTorch FX x86/fbgemm qconfig ({engine}) | PyTorch FX qnnpack qconfig |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|", flush=True)
     with tempfile.TemporaryDirectory() as work:
         cli = Cli(Path(work))
         for name in names:
             print(f"== {name}", file=sys.stderr, flush=True)
-            rows.append(compare(name, cli, args.doctor_timeout))
-    engine = "fbgemm engine" if "fbgemm" in torch.backends.quantized.supported_engines else "on qnnpack"
-    print("| model | held-out images | EdgeNets int8 min-max | EdgeNets best method | EdgeNets doctor | doctor target | layers raised | "
-          f"size cost | latency (x86, doctor's quick bench) | PyTorch FX x86/fbgemm qconfig ({engine}) | PyTorch FX qnnpack qconfig |")
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        d = r["doctor"]
-        doctor = d if isinstance(d, str) else cell(d[:2])
-        info = {"met": "-", "raised": "-", "size": "-", "latency": "-"} if isinstance(d, str) else d[2]
-        best = f"{r['best'][0]}: {cell(r['best'][1:])}"
-        print(f"| {r['model']} | {r['images']} | {cell(r['minmax'])} | {best} | {doctor} | {info['met']} | {info['raised']} | "
-              f"{info['size']} | {info['latency']} | {cell(r['fbgemm'])} | {cell(r['qnnpack'])} |")
+            r = compare(name, cli, args.doctor_timeout)
+            d = r["doctor"]
+            doctor = d if isinstance(d, str) else cell(d[:2])
+            info = {"met": "-", "raised": "-", "size": "-", "latency": "-"} if isinstance(d, str) else d[2]
+            best = f"{r['best'][0]}: {cell(r['best'][1:])}"
+            print(f"| {r['model']} | {r['images']} | {cell(r['minmax'])} | {best} | {doctor} | {info['met']} | {info['raised']} | "
+                  f"{info['size']} | {info['latency']} | {cell(r['fbgemm'])} | {cell(r['qnnpack'])} |", flush=True)
     print("\nSQNR of the output vs the float model / top-1 agreement with it, on the held-out images.")
 
 

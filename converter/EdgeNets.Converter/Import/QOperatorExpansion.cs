@@ -99,15 +99,16 @@ internal sealed class QOperatorExpansion
         switch (n.OpType)
         {
             case "QLinearConv":
-                Weighted(n, "Conv", a: (0, 1, 2, -1), b: (3, 4, 5, 0), bias: 8, output: (6, 7), n.Attribute);
+                Weighted(n, "Conv", a: (0, 1, 2, null), b: (3, 4, 5, 0), bias: 8, output: (6, 7), n.Attribute);
                 return;
             case "QLinearMatMul":
+                // A vector scale is per row of a and per column of b.
                 Weighted(n, "MatMul", a: (0, 1, 2, -2), b: (3, 4, 5, -1), bias: -1, output: (6, 7), []);
                 return;
             case "QGemm":
             {
                 bool transB = n.Attribute.Any(a => a.Name == "transB" && a.I != 0);
-                Weighted(n, "Gemm", a: (0, 1, 2, -2), b: (3, 4, 5, transB ? 0 : 1), bias: 6, output: (7, 8), n.Attribute);
+                Weighted(n, "Gemm", a: (0, 1, 2, null), b: (3, 4, 5, transB ? 0 : 1), bias: 6, output: (7, 8), n.Attribute);
                 return;
             }
             case "QLinearAdd" or "QLinearMul":
@@ -137,7 +138,7 @@ internal sealed class QOperatorExpansion
     /// vector), the int32 bias dequantized at input scale x weight scale (QGemm: x alpha), then the output's pair.
     /// QGemm without an output scale writes float.
     /// </summary>
-    private void Weighted(NodeProto n, string op, (int X, int Scale, int Zero, int Axis) a, (int X, int Scale, int Zero, int Axis) b,
+    private void Weighted(NodeProto n, string op, (int X, int Scale, int Zero, int? Axis) a, (int X, int Scale, int Zero, int? Axis) b,
                           int bias, (int Scale, int Zero) output, IEnumerable<AttributeProto> attributes)
     {
         Require(n, a.X, "input"); Require(n, a.Scale, "input scale"); Require(n, b.X, "weights"); Require(n, b.Scale, "weight scale");
