@@ -76,7 +76,7 @@ public static class KernelScratch
         // Bytes per (tap, pixel): int16 pairs (int8), float32 columns, int32 columns of ConvTranspose, or the 8-byte row
         // addresses of the depthwise lane kernels (one weight per output channel's tap).
         long columnBytes = w[1] == 1 ? IntPtr.Size : s.Op.Type == OpType.ConvTranspose || s.Output(0).Type == DataType.Float32 ? sizeof(float) : sizeof(short);
-        long columns = (rowLength + Pad) * (Math.Max(inPlane, outPlane) + 4 * Pad) * columnBytes;
+        long columns = (rowLength + Pad / 4) * (Math.Max(inPlane, outPlane) + 4 * Pad) * columnBytes;
         long padded = ((long)x[1] * paddedPlane + Pad) * sizeof(int);
         return columns + padded;
     }
