@@ -687,41 +687,6 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         y1.StoreUnsafe(ref y, 4);
     }
 
-    /// <summary>The starting sums of a block of 8 rows: each row's correction and three zeros (4 partial sums per row).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Corrections8(ref int start, out Vector128<int> a0, out Vector128<int> a1, out Vector128<int> a2, out Vector128<int> a3,
-        out Vector128<int> a4, out Vector128<int> a5, out Vector128<int> a6, out Vector128<int> a7)
-    {
-        a0 = Vector128.LoadUnsafe(ref start); a1 = Vector128.LoadUnsafe(ref start, 4); a2 = Vector128.LoadUnsafe(ref start, 8); a3 = Vector128.LoadUnsafe(ref start, 12);
-        a4 = Vector128.LoadUnsafe(ref start, 16); a5 = Vector128.LoadUnsafe(ref start, 20); a6 = Vector128.LoadUnsafe(ref start, 24); a7 = Vector128.LoadUnsafe(ref start, 28);
-    }
-
-    /// <summary>
-    /// One pass of a block of 8 rows: each row's 16 weights at <paramref name="w"/> (16 apart) times the input chunk
-    /// <paramref name="x"/> into its sums, the loads in pairs, each pair written before the multiplies that use it.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Mac8<TMac>(ref sbyte w, Vector128<sbyte> x, ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
-        ref Vector128<int> a4, ref Vector128<int> a5, ref Vector128<int> a6, ref Vector128<int> a7) where TMac : struct, IInt8Mac
-    {
-        var w0 = Vector128.LoadUnsafe(ref w);
-        var w1 = Vector128.LoadUnsafe(ref w, 16);
-        a0 = TMac.Mac(a0, w0, x);
-        a1 = TMac.Mac(a1, w1, x);
-        w0 = Vector128.LoadUnsafe(ref w, 32);
-        w1 = Vector128.LoadUnsafe(ref w, 48);
-        a2 = TMac.Mac(a2, w0, x);
-        a3 = TMac.Mac(a3, w1, x);
-        w0 = Vector128.LoadUnsafe(ref w, 64);
-        w1 = Vector128.LoadUnsafe(ref w, 80);
-        a4 = TMac.Mac(a4, w0, x);
-        a5 = TMac.Mac(a5, w1, x);
-        w0 = Vector128.LoadUnsafe(ref w, 96);
-        w1 = Vector128.LoadUnsafe(ref w, 112);
-        a6 = TMac.Mac(a6, w0, x);
-        a7 = TMac.Mac(a7, w1, x);
-    }
-
     /// <summary>
     /// y[8·i + lane] = (float)(Σ_k x[k]·w[row, k] - correction[row]) · scale[row] + bias[row] for the first
     /// <paramref name="blocks"/> blocks of 8 rows at w (<see cref="PackRows"/>), x holding 16·chunks int8 values; two
@@ -743,13 +708,47 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref sbyte q = ref Unsafe.Add(ref p, stride);
             ref sbyte xp = ref x;
             ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
-            Corrections8(ref start, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
-            Corrections8(ref Unsafe.Add(ref start, 32), out var b0, out var b1, out var b2, out var b3, out var b4, out var b5, out var b6, out var b7);
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
+            Vector128<int> b0 = Vector128.LoadUnsafe(ref start, 32), b1 = Vector128.LoadUnsafe(ref start, 36), b2 = Vector128.LoadUnsafe(ref start, 40),
+                b3 = Vector128.LoadUnsafe(ref start, 44), b4 = Vector128.LoadUnsafe(ref start, 48), b5 = Vector128.LoadUnsafe(ref start, 52),
+                b6 = Vector128.LoadUnsafe(ref start, 56), b7 = Vector128.LoadUnsafe(ref start, 60);
             do
             {
                 var xv = Vector128.LoadUnsafe(ref xp);
-                Mac8<TMac>(ref p, xv, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
-                Mac8<TMac>(ref q, xv, ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xv);
+                a1 = TMac.Mac(a1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xv);
+                a3 = TMac.Mac(a3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xv);
+                a5 = TMac.Mac(a5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xv);
+                a7 = TMac.Mac(a7, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q);
+                w1 = Vector128.LoadUnsafe(ref q, 16);
+                b0 = TMac.Mac(b0, w0, xv);
+                b1 = TMac.Mac(b1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 32);
+                w1 = Vector128.LoadUnsafe(ref q, 48);
+                b2 = TMac.Mac(b2, w0, xv);
+                b3 = TMac.Mac(b3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 64);
+                w1 = Vector128.LoadUnsafe(ref q, 80);
+                b4 = TMac.Mac(b4, w0, xv);
+                b5 = TMac.Mac(b5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref q, 96);
+                w1 = Vector128.LoadUnsafe(ref q, 112);
+                b6 = TMac.Mac(b6, w0, xv);
+                b7 = TMac.Mac(b7, w1, xv);
                 p = ref Unsafe.Add(ref p, 16 * Block);
                 q = ref Unsafe.Add(ref q, 16 * Block);
                 xp = ref Unsafe.Add(ref xp, 16);
@@ -764,11 +763,28 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
             ref sbyte xp = ref x;
             ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
-            Corrections8(ref start, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
             do
             {
                 var xv = Vector128.LoadUnsafe(ref xp);
-                Mac8<TMac>(ref p, xv, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+                var w0 = Vector128.LoadUnsafe(ref p);
+                var w1 = Vector128.LoadUnsafe(ref p, 16);
+                a0 = TMac.Mac(a0, w0, xv);
+                a1 = TMac.Mac(a1, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 32);
+                w1 = Vector128.LoadUnsafe(ref p, 48);
+                a2 = TMac.Mac(a2, w0, xv);
+                a3 = TMac.Mac(a3, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 64);
+                w1 = Vector128.LoadUnsafe(ref p, 80);
+                a4 = TMac.Mac(a4, w0, xv);
+                a5 = TMac.Mac(a5, w1, xv);
+                w0 = Vector128.LoadUnsafe(ref p, 96);
+                w1 = Vector128.LoadUnsafe(ref p, 112);
+                a6 = TMac.Mac(a6, w0, xv);
+                a7 = TMac.Mac(a7, w1, xv);
                 p = ref Unsafe.Add(ref p, 16 * Block);
                 xp = ref Unsafe.Add(ref xp, 16);
             }
@@ -792,9 +808,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             ref sbyte p = ref Unsafe.Add(ref w, (nuint)i * stride);
             ref sbyte xp = ref x0;
             ref int start = ref Unsafe.Add(ref corrections, (nuint)(i * Block * 4));
-            Corrections8(ref start, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
+            Vector128<int> a0 = Vector128.LoadUnsafe(ref start), a1 = Vector128.LoadUnsafe(ref start, 4), a2 = Vector128.LoadUnsafe(ref start, 8),
+                a3 = Vector128.LoadUnsafe(ref start, 12), a4 = Vector128.LoadUnsafe(ref start, 16), a5 = Vector128.LoadUnsafe(ref start, 20),
+                a6 = Vector128.LoadUnsafe(ref start, 24), a7 = Vector128.LoadUnsafe(ref start, 28);
             // Loaded again rather than copied: a load pair per two sums instead of a register move per sum.
-            Corrections8(ref start, out var b0, out var b1, out var b2, out var b3, out var b4, out var b5, out var b6, out var b7);
+            Vector128<int> b0 = Vector128.LoadUnsafe(ref start), b1 = Vector128.LoadUnsafe(ref start, 4), b2 = Vector128.LoadUnsafe(ref start, 8),
+                b3 = Vector128.LoadUnsafe(ref start, 12), b4 = Vector128.LoadUnsafe(ref start, 16), b5 = Vector128.LoadUnsafe(ref start, 20),
+                b6 = Vector128.LoadUnsafe(ref start, 24), b7 = Vector128.LoadUnsafe(ref start, 28);
             do
             {
                 var xa = Vector128.LoadUnsafe(ref xp);
