@@ -302,8 +302,8 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         {
             var image = x.Slice(n * g.C * g.H * g.W, g.C * g.H * g.W);
             CopyPairs(image);
-            if (_transformTiles == 8) TransformInput256();
-            else TransformInput128();
+            if (_transformTiles == 8) TransformInput<Integer256<short>, Vector256<short>>();
+            else TransformInput<Integer128<short>, Vector128<short>>();
             if (_workers != null)
             {
                 // The transformed input is complete; the threads split the output channel blocks, each reading it only.
@@ -406,106 +406,61 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     }
 
     /// <summary>
-    /// V = Bᵀ·d·B for every channel pair and tile, 8 tiles per Vector256 (AVX2, AVX-512). Per row r of the 4x4 inputs
-    /// the column transform (d0 − d2, d1 + d2, d2 − d1, d1 − d3), then the same down the rows; int16 lanes, so both
-    /// channels of a pair go through together.
+    /// V = Bᵀ·d·B for every channel pair and tile, one tile per int32 lane (8 per Vector256 on AVX2 and AVX-512, 4 per
+    /// Vector128). Per row r of the 4x4 inputs the column transform (d0 − d2, d1 + d2, d2 − d1, d1 − d3), then the same
+    /// down the rows; int16 lanes, so both channels of a pair go through together. Addresses are in int16 values (two
+    /// per tile).
     /// </summary>
-    private void TransformInput256()
+    private void TransformInput<TV, TVec>() where TV : struct, IIntegerVector<TVec, short> where TVec : struct
     {
-        ref int pairs = ref MemoryMarshal.GetArrayDataReference(_pairPlanes);
-        ref int transformed = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_transformed));
-        int positionStride = _steps * _tileStride, parityStride = _paddedH * _halfStride, rowStride = _halfStride;
+        ref short pairs = ref Unsafe.As<int, short>(ref MemoryMarshal.GetArrayDataReference(_pairPlanes));
+        ref short transformed = ref MemoryMarshal.GetArrayDataReference(_transformed);
+        int tiles = TV.Count / 2;
+        nuint position = (nuint)(2 * _steps * _tileStride);
+        int parityStride = 2 * _paddedH * _halfStride, rowStride = 2 * _halfStride;
         for (int step = 0; step < _steps; step++)
             for (int th = 0; th < _tilesH; th++)
-                for (int tw0 = 0; tw0 < _tilesWRounded; tw0 += 8)
+                for (int tw0 = 0; tw0 < _tilesWRounded; tw0 += tiles)
                 {
-                    ref int even = ref Unsafe.Add(ref pairs, (step * 2 * _paddedH + 2 * th) * _halfStride + tw0);
-                    ref int odd = ref Unsafe.Add(ref even, parityStride);
-                    Columns256(ref even, ref odd, out var h00, out var h01, out var h02, out var h03);
-                    Columns256(ref Unsafe.Add(ref even, rowStride), ref Unsafe.Add(ref odd, rowStride), out var h10, out var h11, out var h12, out var h13);
-                    Columns256(ref Unsafe.Add(ref even, 2 * rowStride), ref Unsafe.Add(ref odd, 2 * rowStride), out var h20, out var h21, out var h22, out var h23);
-                    Columns256(ref Unsafe.Add(ref even, 3 * rowStride), ref Unsafe.Add(ref odd, 3 * rowStride), out var h30, out var h31, out var h32, out var h33);
-                    ref int d = ref Unsafe.Add(ref transformed, step * _tileStride + th * _tilesW + tw0);
-                    (h00 - h20).AsInt32().StoreUnsafe(ref d, (nuint)(0 * positionStride));
-                    (h01 - h21).AsInt32().StoreUnsafe(ref d, (nuint)(1 * positionStride));
-                    (h02 - h22).AsInt32().StoreUnsafe(ref d, (nuint)(2 * positionStride));
-                    (h03 - h23).AsInt32().StoreUnsafe(ref d, (nuint)(3 * positionStride));
-                    (h10 + h20).AsInt32().StoreUnsafe(ref d, (nuint)(4 * positionStride));
-                    (h11 + h21).AsInt32().StoreUnsafe(ref d, (nuint)(5 * positionStride));
-                    (h12 + h22).AsInt32().StoreUnsafe(ref d, (nuint)(6 * positionStride));
-                    (h13 + h23).AsInt32().StoreUnsafe(ref d, (nuint)(7 * positionStride));
-                    (h20 - h10).AsInt32().StoreUnsafe(ref d, (nuint)(8 * positionStride));
-                    (h21 - h11).AsInt32().StoreUnsafe(ref d, (nuint)(9 * positionStride));
-                    (h22 - h12).AsInt32().StoreUnsafe(ref d, (nuint)(10 * positionStride));
-                    (h23 - h13).AsInt32().StoreUnsafe(ref d, (nuint)(11 * positionStride));
-                    (h10 - h30).AsInt32().StoreUnsafe(ref d, (nuint)(12 * positionStride));
-                    (h11 - h31).AsInt32().StoreUnsafe(ref d, (nuint)(13 * positionStride));
-                    (h12 - h32).AsInt32().StoreUnsafe(ref d, (nuint)(14 * positionStride));
-                    (h13 - h33).AsInt32().StoreUnsafe(ref d, (nuint)(15 * positionStride));
+                    ref short even = ref Unsafe.Add(ref pairs, 2 * ((step * 2 * _paddedH + 2 * th) * _halfStride + tw0));
+                    ref short odd = ref Unsafe.Add(ref even, parityStride);
+                    Columns<TV, TVec>(ref even, ref odd, out var h00, out var h01, out var h02, out var h03);
+                    Columns<TV, TVec>(ref Unsafe.Add(ref even, rowStride), ref Unsafe.Add(ref odd, rowStride), out var h10, out var h11, out var h12, out var h13);
+                    Columns<TV, TVec>(ref Unsafe.Add(ref even, 2 * rowStride), ref Unsafe.Add(ref odd, 2 * rowStride), out var h20, out var h21, out var h22, out var h23);
+                    Columns<TV, TVec>(ref Unsafe.Add(ref even, 3 * rowStride), ref Unsafe.Add(ref odd, 3 * rowStride), out var h30, out var h31, out var h32, out var h33);
+                    ref short d = ref Unsafe.Add(ref transformed, 2 * (step * _tileStride + th * _tilesW + tw0));
+                    TV.Store(TV.Subtract(h00, h20), ref d, 0 * position);
+                    TV.Store(TV.Subtract(h01, h21), ref d, 1 * position);
+                    TV.Store(TV.Subtract(h02, h22), ref d, 2 * position);
+                    TV.Store(TV.Subtract(h03, h23), ref d, 3 * position);
+                    TV.Store(TV.Add(h10, h20), ref d, 4 * position);
+                    TV.Store(TV.Add(h11, h21), ref d, 5 * position);
+                    TV.Store(TV.Add(h12, h22), ref d, 6 * position);
+                    TV.Store(TV.Add(h13, h23), ref d, 7 * position);
+                    TV.Store(TV.Subtract(h20, h10), ref d, 8 * position);
+                    TV.Store(TV.Subtract(h21, h11), ref d, 9 * position);
+                    TV.Store(TV.Subtract(h22, h12), ref d, 10 * position);
+                    TV.Store(TV.Subtract(h23, h13), ref d, 11 * position);
+                    TV.Store(TV.Subtract(h10, h30), ref d, 12 * position);
+                    TV.Store(TV.Subtract(h11, h31), ref d, 13 * position);
+                    TV.Store(TV.Subtract(h12, h32), ref d, 14 * position);
+                    TV.Store(TV.Subtract(h13, h33), ref d, 15 * position);
                 }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Columns256(ref int even, ref int odd, out Vector256<short> v0, out Vector256<short> v1, out Vector256<short> v2, out Vector256<short> v3)
+    private static void Columns<TV, TVec>(ref short even, ref short odd, out TVec v0, out TVec v1, out TVec v2, out TVec v3)
+        where TV : struct, IIntegerVector<TVec, short> where TVec : struct
     {
-        // Tile k's columns 0-3 are even[k], odd[k], even[k + 1], odd[k + 1].
-        var d0 = Vector256.LoadUnsafe(ref even).AsInt16();
-        var d1 = Vector256.LoadUnsafe(ref odd).AsInt16();
-        var d2 = Vector256.LoadUnsafe(ref even, 1).AsInt16();
-        var d3 = Vector256.LoadUnsafe(ref odd, 1).AsInt16();
-        v0 = d0 - d2;
-        v1 = d1 + d2;
-        v2 = d2 - d1;
-        v3 = d1 - d3;
-    }
-
-    /// <summary>V = Bᵀ·d·B as <see cref="TransformInput256"/>, 4 tiles per Vector128.</summary>
-    private void TransformInput128()
-    {
-        ref int pairs = ref MemoryMarshal.GetArrayDataReference(_pairPlanes);
-        ref int transformed = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_transformed));
-        int positionStride = _steps * _tileStride, parityStride = _paddedH * _halfStride, rowStride = _halfStride;
-        for (int step = 0; step < _steps; step++)
-            for (int th = 0; th < _tilesH; th++)
-                for (int tw0 = 0; tw0 < _tilesWRounded; tw0 += 4)
-                {
-                    ref int even = ref Unsafe.Add(ref pairs, (step * 2 * _paddedH + 2 * th) * _halfStride + tw0);
-                    ref int odd = ref Unsafe.Add(ref even, parityStride);
-                    Columns128(ref even, ref odd, out var h00, out var h01, out var h02, out var h03);
-                    Columns128(ref Unsafe.Add(ref even, rowStride), ref Unsafe.Add(ref odd, rowStride), out var h10, out var h11, out var h12, out var h13);
-                    Columns128(ref Unsafe.Add(ref even, 2 * rowStride), ref Unsafe.Add(ref odd, 2 * rowStride), out var h20, out var h21, out var h22, out var h23);
-                    Columns128(ref Unsafe.Add(ref even, 3 * rowStride), ref Unsafe.Add(ref odd, 3 * rowStride), out var h30, out var h31, out var h32, out var h33);
-                    ref int d = ref Unsafe.Add(ref transformed, step * _tileStride + th * _tilesW + tw0);
-                    (h00 - h20).AsInt32().StoreUnsafe(ref d, (nuint)(0 * positionStride));
-                    (h01 - h21).AsInt32().StoreUnsafe(ref d, (nuint)(1 * positionStride));
-                    (h02 - h22).AsInt32().StoreUnsafe(ref d, (nuint)(2 * positionStride));
-                    (h03 - h23).AsInt32().StoreUnsafe(ref d, (nuint)(3 * positionStride));
-                    (h10 + h20).AsInt32().StoreUnsafe(ref d, (nuint)(4 * positionStride));
-                    (h11 + h21).AsInt32().StoreUnsafe(ref d, (nuint)(5 * positionStride));
-                    (h12 + h22).AsInt32().StoreUnsafe(ref d, (nuint)(6 * positionStride));
-                    (h13 + h23).AsInt32().StoreUnsafe(ref d, (nuint)(7 * positionStride));
-                    (h20 - h10).AsInt32().StoreUnsafe(ref d, (nuint)(8 * positionStride));
-                    (h21 - h11).AsInt32().StoreUnsafe(ref d, (nuint)(9 * positionStride));
-                    (h22 - h12).AsInt32().StoreUnsafe(ref d, (nuint)(10 * positionStride));
-                    (h23 - h13).AsInt32().StoreUnsafe(ref d, (nuint)(11 * positionStride));
-                    (h10 - h30).AsInt32().StoreUnsafe(ref d, (nuint)(12 * positionStride));
-                    (h11 - h31).AsInt32().StoreUnsafe(ref d, (nuint)(13 * positionStride));
-                    (h12 - h32).AsInt32().StoreUnsafe(ref d, (nuint)(14 * positionStride));
-                    (h13 - h33).AsInt32().StoreUnsafe(ref d, (nuint)(15 * positionStride));
-                }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Columns128(ref int even, ref int odd, out Vector128<short> v0, out Vector128<short> v1, out Vector128<short> v2, out Vector128<short> v3)
-    {
-        var d0 = Vector128.LoadUnsafe(ref even).AsInt16();
-        var d1 = Vector128.LoadUnsafe(ref odd).AsInt16();
-        var d2 = Vector128.LoadUnsafe(ref even, 1).AsInt16();
-        var d3 = Vector128.LoadUnsafe(ref odd, 1).AsInt16();
-        v0 = d0 - d2;
-        v1 = d1 + d2;
-        v2 = d2 - d1;
-        v3 = d1 - d3;
+        // Tile k's columns 0-3 are even[k], odd[k], even[k + 1], odd[k + 1] (int16 pairs).
+        var d0 = TV.Load(ref even, 0);
+        var d1 = TV.Load(ref odd, 0);
+        var d2 = TV.Load(ref even, 2);
+        var d3 = TV.Load(ref odd, 2);
+        v0 = TV.Subtract(d0, d2);
+        v1 = TV.Add(d1, d2);
+        v2 = TV.Subtract(d2, d1);
+        v3 = TV.Subtract(d1, d3);
     }
 
     /// <summary>Output channel blocks [blockBegin, blockEnd) of image <paramref name="n"/>: the 16 GEMMs, then the output transform.</summary>
@@ -617,10 +572,38 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
         ref int w0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_channelWeights), m / 2 * 2 * _steps * 16);
         int steps = _steps;
         nuint stepStride = (nuint)(_tileStride * 2), ps = (nuint)(_steps * _tileStride * 2);
-        Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        Vector512<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-        ref short x = ref x0;
-        ref int w = ref w0;
+        EightPositions512(ref x0, ref w0, steps, stepStride, ps, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7,
+            out var b0, out var b1, out var b2, out var b3, out var b4, out var b5, out var b6, out var b7);
+        // Rows 0 and 1 of M (Mij = position 4i + j): per row c0 = Mi0 + Mi1 + Mi2, c1 = Mi1 − Mi2 − Mi3;
+        // Y00 = c0 of rows 0-2, Y01 = c1 of rows 0-2, Y10 = c0 of row 1 − rows 2, 3, Y11 likewise with c1.
+        var ya10 = a4 + a5 + a6; var ya11 = a5 - a6 - a7;
+        var ya00 = a0 + a1 + a2 + ya10; var ya01 = a1 - a2 - a3 + ya11;
+        var yb10 = b4 + b5 + b6; var yb11 = b5 - b6 - b7;
+        var yb00 = b0 + b1 + b2 + yb10; var yb01 = b1 - b2 - b3 + yb11;
+        EightPositions512(ref Unsafe.Add(ref x0, 8 * ps), ref Unsafe.Add(ref w0, steps * 16), steps, stepStride, ps, out a0, out a1, out a2, out a3, out a4, out a5, out a6, out a7,
+            out b0, out b1, out b2, out b3, out b4, out b5, out b6, out b7);
+        // Rows 2 and 3.
+        var c0 = a0 + a1 + a2; var c1 = a1 - a2 - a3;
+        ya00 += c0; ya01 += c1;
+        ya10 -= c0 + a4 + a5 + a6; ya11 -= c1 + a5 - a6 - a7;
+        c0 = b0 + b1 + b2; c1 = b1 - b2 - b3;
+        yb00 += c0; yb01 += c1;
+        yb10 -= c0 + b4 + b5 + b6; yb11 -= c1 + b5 - b6 - b7;
+        Pool512(ya00, ya01, ya10, ya11, m, t0, planes);
+        if (second) Pool512(yb00, yb01, yb10, yb11, m + 1, t0, planes.Slice(_tiles));
+    }
+
+    /// <summary>
+    /// 8 positions of M × 2 channels for <see cref="PooledInRegisters512"/>: per position k, a_k (channel m) and b_k
+    /// (m + 1) summed over the channel pairs; each input load feeds both channels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EightPositions512(ref short x, ref int w, int steps, nuint stepStride, nuint ps,
+        out Vector512<int> a0, out Vector512<int> a1, out Vector512<int> a2, out Vector512<int> a3, out Vector512<int> a4, out Vector512<int> a5, out Vector512<int> a6, out Vector512<int> a7,
+        out Vector512<int> b0, out Vector512<int> b1, out Vector512<int> b2, out Vector512<int> b3, out Vector512<int> b4, out Vector512<int> b5, out Vector512<int> b6, out Vector512<int> b7)
+    {
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = default;
+        b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = default;
         Vector512<short> v;
         for (int step = 0; step < steps; step++)
         {
@@ -651,54 +634,6 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
             x = ref Unsafe.Add(ref x, stepStride);
             w = ref Unsafe.Add(ref w, 16);
         }
-        // Rows 0 and 1 of M (Mij = position 4i + j): per row c0 = Mi0 + Mi1 + Mi2, c1 = Mi1 − Mi2 − Mi3;
-        // Y00 = c0 of rows 0-2, Y01 = c1 of rows 0-2, Y10 = c0 of row 1 − rows 2, 3, Y11 likewise with c1.
-        var ya10 = a4 + a5 + a6; var ya11 = a5 - a6 - a7;
-        var ya00 = a0 + a1 + a2 + ya10; var ya01 = a1 - a2 - a3 + ya11;
-        var yb10 = b4 + b5 + b6; var yb11 = b5 - b6 - b7;
-        var yb00 = b0 + b1 + b2 + yb10; var yb01 = b1 - b2 - b3 + yb11;
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = default;
-        b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = default;
-        x = ref Unsafe.Add(ref x0, 8 * ps);
-        w = ref Unsafe.Add(ref w0, steps * 16);
-        for (int step = 0; step < steps; step++)
-        {
-            v = Vector512.LoadUnsafe(ref x);
-            a0 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 0)).AsInt16());
-            b0 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 1)).AsInt16());
-            v = Vector512.LoadUnsafe(ref x, ps);
-            a1 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 2)).AsInt16());
-            b1 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 3)).AsInt16());
-            v = Vector512.LoadUnsafe(ref x, 2 * ps);
-            a2 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 4)).AsInt16());
-            b2 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 5)).AsInt16());
-            v = Vector512.LoadUnsafe(ref x, 3 * ps);
-            a3 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 6)).AsInt16());
-            b3 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 7)).AsInt16());
-            v = Vector512.LoadUnsafe(ref x, 4 * ps);
-            a4 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 8)).AsInt16());
-            b4 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 9)).AsInt16());
-            v = Vector512.LoadUnsafe(ref x, 5 * ps);
-            a5 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 10)).AsInt16());
-            b5 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 11)).AsInt16());
-            v = Vector512.LoadUnsafe(ref x, 6 * ps);
-            a6 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 12)).AsInt16());
-            b6 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 13)).AsInt16());
-            v = Vector512.LoadUnsafe(ref x, 7 * ps);
-            a7 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 14)).AsInt16());
-            b7 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Create(Unsafe.Add(ref w, 15)).AsInt16());
-            x = ref Unsafe.Add(ref x, stepStride);
-            w = ref Unsafe.Add(ref w, 16);
-        }
-        // Rows 2 and 3.
-        var c0 = a0 + a1 + a2; var c1 = a1 - a2 - a3;
-        ya00 += c0; ya01 += c1;
-        ya10 -= c0 + a4 + a5 + a6; ya11 -= c1 + a5 - a6 - a7;
-        c0 = b0 + b1 + b2; c1 = b1 - b2 - b3;
-        yb00 += c0; yb01 += c1;
-        yb10 -= c0 + b4 + b5 + b6; yb11 -= c1 + b5 - b6 - b7;
-        Pool512(ya00, ya01, ya10, ya11, m, t0, planes);
-        if (second) Pool512(yb00, yb01, yb10, yb11, m + 1, t0, planes.Slice(_tiles));
     }
 
     /// <summary>
@@ -890,22 +825,33 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     {
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * _tileBlock + (t0 & (_tileBlock - 1)));
         nuint pos = (nuint)(8 * _tileBlock);
-        var m0 = Vector512.LoadUnsafe(ref p, 0 * pos); var m4 = Vector512.LoadUnsafe(ref p, 4 * pos);
-        var m8 = Vector512.LoadUnsafe(ref p, 8 * pos); var m12 = Vector512.LoadUnsafe(ref p, 12 * pos);
-        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
-        var m1 = Vector512.LoadUnsafe(ref p, 1 * pos); var m5 = Vector512.LoadUnsafe(ref p, 5 * pos);
-        var m9 = Vector512.LoadUnsafe(ref p, 9 * pos); var m13 = Vector512.LoadUnsafe(ref p, 13 * pos);
-        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
-        var m2 = Vector512.LoadUnsafe(ref p, 2 * pos); var m6 = Vector512.LoadUnsafe(ref p, 6 * pos);
-        var m10 = Vector512.LoadUnsafe(ref p, 10 * pos); var m14 = Vector512.LoadUnsafe(ref p, 14 * pos);
-        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
-        var m3 = Vector512.LoadUnsafe(ref p, 3 * pos); var m7 = Vector512.LoadUnsafe(ref p, 7 * pos);
-        var m11 = Vector512.LoadUnsafe(ref p, 11 * pos); var m15 = Vector512.LoadUnsafe(ref p, 15 * pos);
-        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        a00 = s00 + s01 + s02;
-        a01 = s01 - s02 - s03;
-        a10 = s10 + s11 + s12;
-        a11 = s11 - s12 - s13;
+        OutputTransform<Integer512<int>, Vector512<int>>(ref p, pos, out a00, out a01, out a10, out a11);
+    }
+
+    /// <summary>
+    /// Y = Aᵀ·M·A from the 16 positions' products at <paramref name="p"/>, <paramref name="pos"/> apart, one tile per lane:
+    /// Aᵀ·M is s0j = M0j + M1j + M2j, s1j = M1j − M2j − M3j (Mij = position 4i + j), then the same along the columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputTransform<TV, TVec>(ref int p, nuint pos, out TVec a00, out TVec a01, out TVec a10, out TVec a11)
+        where TV : struct, IIntegerVector<TVec, int> where TVec : struct
+    {
+        var m0 = TV.Load(ref p, 0 * pos); var m4 = TV.Load(ref p, 4 * pos);
+        var m8 = TV.Load(ref p, 8 * pos); var m12 = TV.Load(ref p, 12 * pos);
+        var s00 = TV.Add(TV.Add(m0, m4), m8); var s10 = TV.Subtract(TV.Subtract(m4, m8), m12);
+        var m1 = TV.Load(ref p, 1 * pos); var m5 = TV.Load(ref p, 5 * pos);
+        var m9 = TV.Load(ref p, 9 * pos); var m13 = TV.Load(ref p, 13 * pos);
+        var s01 = TV.Add(TV.Add(m1, m5), m9); var s11 = TV.Subtract(TV.Subtract(m5, m9), m13);
+        var m2 = TV.Load(ref p, 2 * pos); var m6 = TV.Load(ref p, 6 * pos);
+        var m10 = TV.Load(ref p, 10 * pos); var m14 = TV.Load(ref p, 14 * pos);
+        var s02 = TV.Add(TV.Add(m2, m6), m10); var s12 = TV.Subtract(TV.Subtract(m6, m10), m14);
+        var m3 = TV.Load(ref p, 3 * pos); var m7 = TV.Load(ref p, 7 * pos);
+        var m11 = TV.Load(ref p, 11 * pos); var m15 = TV.Load(ref p, 15 * pos);
+        var s03 = TV.Add(TV.Add(m3, m7), m11); var s13 = TV.Subtract(TV.Subtract(m7, m11), m15);
+        a00 = TV.Add(TV.Add(s00, s01), s02);
+        a01 = TV.Subtract(TV.Subtract(s01, s02), s03);
+        a10 = TV.Add(TV.Add(s10, s11), s12);
+        a11 = TV.Subtract(TV.Subtract(s11, s12), s13);
     }
 
     /// <summary>The reference's accumulator from Y = 4·sum: Y &gt;&gt; 2 (exact) plus the bias, wrapping as the reference does.</summary>
@@ -1118,23 +1064,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     {
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 16 + (t0 & 15));
         const int pos = OcBlock * 16;
-        // Aᵀ·M: s0j = M0j + M1j + M2j, s1j = M1j − M2j − M3j (Mij = position 4i + j).
-        var m0 = Vector256.LoadUnsafe(ref p, 0 * pos); var m4 = Vector256.LoadUnsafe(ref p, 4 * pos);
-        var m8 = Vector256.LoadUnsafe(ref p, 8 * pos); var m12 = Vector256.LoadUnsafe(ref p, 12 * pos);
-        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
-        var m1 = Vector256.LoadUnsafe(ref p, 1 * pos); var m5 = Vector256.LoadUnsafe(ref p, 5 * pos);
-        var m9 = Vector256.LoadUnsafe(ref p, 9 * pos); var m13 = Vector256.LoadUnsafe(ref p, 13 * pos);
-        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
-        var m2 = Vector256.LoadUnsafe(ref p, 2 * pos); var m6 = Vector256.LoadUnsafe(ref p, 6 * pos);
-        var m10 = Vector256.LoadUnsafe(ref p, 10 * pos); var m14 = Vector256.LoadUnsafe(ref p, 14 * pos);
-        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
-        var m3 = Vector256.LoadUnsafe(ref p, 3 * pos); var m7 = Vector256.LoadUnsafe(ref p, 7 * pos);
-        var m11 = Vector256.LoadUnsafe(ref p, 11 * pos); var m15 = Vector256.LoadUnsafe(ref p, 15 * pos);
-        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        a00 = s00 + s01 + s02;
-        a01 = s01 - s02 - s03;
-        a10 = s10 + s11 + s12;
-        a11 = s11 - s12 - s13;
+        OutputTransform<Integer256<int>, Vector256<int>>(ref p, (nuint)pos, out a00, out a01, out a10, out a11);
     }
 
     /// <summary>Y = Aᵀ·M·A of 8 tiles from <paramref name="t0"/> for block row <paramref name="r"/>, requantized and stored.</summary>
@@ -1169,22 +1099,7 @@ internal sealed class ConvInt8Winograd : OpKernel, IParallelWork
     {
         ref int p = ref Unsafe.Add(ref MemoryMarshal.GetReference(products), r * 8 + (t0 & 7));
         const int pos = OcBlock * 8;
-        var m0 = Vector128.LoadUnsafe(ref p, 0 * pos); var m4 = Vector128.LoadUnsafe(ref p, 4 * pos);
-        var m8 = Vector128.LoadUnsafe(ref p, 8 * pos); var m12 = Vector128.LoadUnsafe(ref p, 12 * pos);
-        var s00 = m0 + m4 + m8; var s10 = m4 - m8 - m12;
-        var m1 = Vector128.LoadUnsafe(ref p, 1 * pos); var m5 = Vector128.LoadUnsafe(ref p, 5 * pos);
-        var m9 = Vector128.LoadUnsafe(ref p, 9 * pos); var m13 = Vector128.LoadUnsafe(ref p, 13 * pos);
-        var s01 = m1 + m5 + m9; var s11 = m5 - m9 - m13;
-        var m2 = Vector128.LoadUnsafe(ref p, 2 * pos); var m6 = Vector128.LoadUnsafe(ref p, 6 * pos);
-        var m10 = Vector128.LoadUnsafe(ref p, 10 * pos); var m14 = Vector128.LoadUnsafe(ref p, 14 * pos);
-        var s02 = m2 + m6 + m10; var s12 = m6 - m10 - m14;
-        var m3 = Vector128.LoadUnsafe(ref p, 3 * pos); var m7 = Vector128.LoadUnsafe(ref p, 7 * pos);
-        var m11 = Vector128.LoadUnsafe(ref p, 11 * pos); var m15 = Vector128.LoadUnsafe(ref p, 15 * pos);
-        var s03 = m3 + m7 + m11; var s13 = m7 - m11 - m15;
-        a00 = s00 + s01 + s02;
-        a01 = s01 - s02 - s03;
-        a10 = s10 + s11 + s12;
-        a11 = s11 - s12 - s13;
+        OutputTransform<Integer128<int>, Vector128<int>>(ref p, (nuint)pos, out a00, out a01, out a10, out a11);
     }
 
     /// <summary>Y of 4 tiles from <paramref name="t0"/> (Vector128), requantized and stored.</summary>

@@ -429,20 +429,12 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
         ref short r2 = ref Unsafe.Add(ref src, 2 * pw);
         if (stride2)
         {
-            var lo = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 2), w01)
-                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 2), w11)
-                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 2), w21);
-            var hi = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 16), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 18), w01)
-                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 16), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 18), w11)
-                + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 16), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 18), w21);
+            var lo = Taps3x3<Pairs256, Vector256<int>>(ref src, ref r1, ref r2, 0, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
+            var hi = Taps3x3<Pairs256, Vector256<int>>(ref src, ref r1, ref r2, 16, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
             return (lo, hi);
         }
-        var even = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 2), w01)
-            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 2), w11)
-            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 2), w21);
-        var odd = Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 1), w00) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref src, 3), w01)
-            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 1), w10) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, 3), w11)
-            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 1), w20) + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r2, 3), w21);
+        var even = Taps3x3<Pairs256, Vector256<int>>(ref src, ref r1, ref r2, 0, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
+        var odd = Taps3x3<Pairs256, Vector256<int>>(ref src, ref r1, ref r2, 1, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
         // Per 128-bit lane: pixels 0-3 | 8-11 and 4-7 | 12-15, then the halves regrouped.
         var l = Avx2.UnpackLow(even, odd);
         var h = Avx2.UnpackHigh(even, odd);
@@ -462,25 +454,28 @@ internal sealed class DepthwiseConvInt8 : OpKernel, IParallelWork
         ref short r2 = ref Unsafe.Add(ref src, 2 * pw);
         if (stride2)
         {
-            var lo = Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src), w00) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src, 2), w01)
-                + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1), w10) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, 2), w11)
-                + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2), w20) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2, 2), w21);
-            var hi = Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src, 32), w00) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src, 34), w01)
-                + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, 32), w10) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, 34), w11)
-                + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2, 32), w20) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2, 34), w21);
+            var lo = Taps3x3<Pairs512, Vector512<int>>(ref src, ref r1, ref r2, 0, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
+            var hi = Taps3x3<Pairs512, Vector512<int>>(ref src, ref r1, ref r2, 32, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
             return (lo, hi);
         }
-        var even = Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src), w00) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src, 2), w01)
-            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1), w10) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, 2), w11)
-            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2), w20) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2, 2), w21);
-        var odd = Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src, 1), w00) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref src, 3), w01)
-            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, 1), w10) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, 3), w11)
-            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2, 1), w20) + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r2, 3), w21);
+        var even = Taps3x3<Pairs512, Vector512<int>>(ref src, ref r1, ref r2, 0, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
+        var odd = Taps3x3<Pairs512, Vector512<int>>(ref src, ref r1, ref r2, 1, w00.AsInt32(), w01.AsInt32(), w10.AsInt32(), w11.AsInt32(), w20.AsInt32(), w21.AsInt32());
         var l = Avx512F.UnpackLow(even, odd).AsInt64();
         var h = Avx512F.UnpackHigh(even, odd).AsInt64();
         return (Avx512F.PermuteVar8x64x2(l, Vector512.Create(0L, 1, 8, 9, 2, 3, 10, 11), h).AsInt32(),
             Avx512F.PermuteVar8x64x2(l, Vector512.Create(4L, 5, 12, 13, 6, 7, 14, 15), h).AsInt32());
     }
+
+    /// <summary>
+    /// One output per int32 lane from <paramref name="at"/> (int16 values): the three rows' two tap pairs each (the
+    /// kernel's third column paired with zero) as int16-pair multiply-adds, summed in tap order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Taps3x3<TL, TVec>(ref short r0, ref short r1, ref short r2, nuint at, TVec w00, TVec w01, TVec w10, TVec w11, TVec w20, TVec w21)
+        where TL : struct, IPairLanes<TVec> where TVec : struct =>
+        TL.Add(TL.Add(TL.Add(TL.Add(TL.Add(TL.MultiplyPairs(TL.LoadPairs(ref r0, at), w00), TL.MultiplyPairs(TL.LoadPairs(ref r0, at + 2), w01)),
+            TL.MultiplyPairs(TL.LoadPairs(ref r1, at), w10)), TL.MultiplyPairs(TL.LoadPairs(ref r1, at + 2), w11)),
+            TL.MultiplyPairs(TL.LoadPairs(ref r2, at), w20)), TL.MultiplyPairs(TL.LoadPairs(ref r2, at + 2), w21));
 
     /// <summary>One channel in plane mode: every position of the plane, then the OutW valid columns of each row copied out.</summary>
     private void PlaneChannel(int c, ref short padded, int planeBase, Span<sbyte> output, Span<sbyte> tail, Span<sbyte> planeOut)

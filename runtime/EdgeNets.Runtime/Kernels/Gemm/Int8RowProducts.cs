@@ -31,7 +31,11 @@ internal interface IPairLanes<TVec> where TVec : struct
     static abstract TVec Broadcast(int pair);
     /// <summary><paramref name="sums"/> + the lane-wise pair products of <paramref name="x"/> and <paramref name="w"/>.</summary>
     static abstract TVec MultiplyAddPairs(TVec sums, TVec x, TVec w);
+    /// <summary>The lane-wise pair products of <paramref name="x"/> and <paramref name="w"/>.</summary>
+    static abstract TVec MultiplyPairs(TVec x, TVec w);
     static abstract void Store(TVec sums, ref int destination, nuint offset);
+    /// <summary>y[at..] = (float)sums · scales[at..] + biases[at..] per lane: an int32 sum to a float with its row's scale and bias.</summary>
+    static abstract void StoreScaled(TVec sums, ref float scales, ref float biases, ref float y, nuint at);
 }
 
 /// <summary>Requires AVX2.</summary>
@@ -46,7 +50,12 @@ internal readonly struct Pairs256 : IPairLanes<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> LoadPairs(ref short columns, nuint offset) => Vector256.LoadUnsafe(ref columns, offset).AsInt32();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Broadcast(int pair) => Vector256.Create(pair);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAddPairs(Vector256<int> sums, Vector256<int> x, Vector256<int> w) => sums + Avx2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyPairs(Vector256<int> x, Vector256<int> w) => Avx2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<int> sums, ref int destination, nuint offset) => sums.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreScaled(Vector256<int> sums, ref float scales, ref float biases, ref float y, nuint at) =>
+        (Vector256.ConvertToSingle(sums) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
 }
 
 /// <summary>Requires AVX-512BW.</summary>
@@ -61,7 +70,12 @@ internal readonly struct Pairs512 : IPairLanes<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> LoadPairs(ref short columns, nuint offset) => Vector512.LoadUnsafe(ref columns, offset).AsInt32();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Broadcast(int pair) => Vector512.Create(pair);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAddPairs(Vector512<int> sums, Vector512<int> x, Vector512<int> w) => sums + Avx512BW.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyPairs(Vector512<int> x, Vector512<int> w) => Avx512BW.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<int> sums, ref int destination, nuint offset) => sums.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreScaled(Vector512<int> sums, ref float scales, ref float biases, ref float y, nuint at) =>
+        (Vector512.ConvertToSingle(sums) * Vector512.LoadUnsafe(ref scales, at) + Vector512.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
 }
 
 /// <summary>Requires SSE2.</summary>
@@ -77,7 +91,12 @@ internal readonly struct Pairs128 : IPairLanes<Vector128<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> LoadPairs(ref short columns, nuint offset) => Vector128.LoadUnsafe(ref columns, offset).AsInt32();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(int pair) => Vector128.Create(pair);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> MultiplyAddPairs(Vector128<int> sums, Vector128<int> x, Vector128<int> w) => sums + Sse2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> MultiplyPairs(Vector128<int> x, Vector128<int> w) => Sse2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<int> sums, ref int destination, nuint offset) => sums.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreScaled(Vector128<int> sums, ref float scales, ref float biases, ref float y, nuint at) =>
+        (Vector128.ConvertToSingle(sums) * Vector128.LoadUnsafe(ref scales, at) + Vector128.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
 }
 
 /// <summary>

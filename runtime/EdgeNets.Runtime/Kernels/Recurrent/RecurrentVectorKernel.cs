@@ -378,12 +378,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
         if (_quantized && _isa == Isa.Avx512)
         {
-            InputProducts512(d);
+            InputProducts<Pairs512, Vector512<int>>(d);
             return;
         }
         if (_quantized && _isa == Isa.Avx2)
         {
-            InputProductsAvx2(d);
+            InputProducts<Pairs256, Vector256<int>>(d);
             return;
         }
         if (_rowProducts)
@@ -464,210 +464,28 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         for (; i < from.Length; i++) Unsafe.Add(ref target, i) = (sbyte)(Unsafe.Add(ref source, i) ^ unchecked((sbyte)0x80));
     }
 
-    /// <summary>
-    /// W·x + Wb of direction d for all columns (time steps × batch rows) with vpmaddwd: six blocks of 8 rows by two
-    /// (AVX-512: three) columns at a time, then four blocks by two, so each weight load and each broadcast serves
-    /// several products.
-    /// </summary>
-    private void InputProductsAvx2(int d)
+    /// <summary>W·x + Wb of direction d for all columns (time steps × batch rows) in register tiles (<see cref="Products{TL, TVec}"/>).</summary>
+    private void InputProducts<TL, TVec>(int d) where TL : struct, IPairLanes<TVec> where TVec : struct
     {
-        int blocks = _paddedRows / Block, pairs = _inputPairs, columns = _layer.Steps * _layer.Batch;
-        nuint stride = (nuint)(pairs * 2 * Block), rows = (nuint)_paddedRows, width = (nuint)pairs;
-        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w16), (nuint)(d * blocks) * stride);
-        ref int x = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_x16));
-        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
-        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
-        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
-        int i = 0;
-        for (; i + 6 <= blocks; i += 6)
-        {
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            nuint at = (nuint)(i * Block);
-            int c = _isa == Isa.Avx512
-                ? InputSixBlocksThreeColumns(ref w0, stride, ref x, width, columns, ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, at), rows)
-                : InputSixBlocksTwoColumns(ref w0, stride, ref x, width, columns, ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, at), rows);
-            for (; c < columns; c++)
-                ProductsAvx2(ref w0, 6, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at),
-                    ref Unsafe.Add(ref y, (nuint)c * rows + at));
-        }
-        for (; i + 4 <= blocks; i += 4)
-        {
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            ref short w1 = ref Unsafe.Add(ref w0, stride);
-            ref short w2 = ref Unsafe.Add(ref w1, stride);
-            ref short w3 = ref Unsafe.Add(ref w2, stride);
-            nuint at = (nuint)(i * Block);
-            int c = 0;
-            for (; c + 2 <= columns; c += 2)
-            {
-                ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
-                ref int x1 = ref Unsafe.Add(ref x0, width);
-                Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
-                for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block)
-                {
-                    var xa = Vector256.Create(Unsafe.Add(ref x0, p)).AsInt16();
-                    var xb = Vector256.Create(Unsafe.Add(ref x1, p)).AsInt16();
-                    var v0 = Vector256.LoadUnsafe(ref w0, o);
-                    var v1 = Vector256.LoadUnsafe(ref w1, o);
-                    var v2 = Vector256.LoadUnsafe(ref w2, o);
-                    var v3 = Vector256.LoadUnsafe(ref w3, o);
-                    a0 += Avx2.MultiplyAddAdjacent(v0, xa);
-                    a1 += Avx2.MultiplyAddAdjacent(v1, xa);
-                    a2 += Avx2.MultiplyAddAdjacent(v2, xa);
-                    a3 += Avx2.MultiplyAddAdjacent(v3, xa);
-                    b0 += Avx2.MultiplyAddAdjacent(v0, xb);
-                    b1 += Avx2.MultiplyAddAdjacent(v1, xb);
-                    b2 += Avx2.MultiplyAddAdjacent(v2, xb);
-                    b3 += Avx2.MultiplyAddAdjacent(v3, xb);
-                }
-                ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows + at);
-                ref float yb = ref Unsafe.Add(ref ya, rows);
-                StoreScaled(a0, ref scales, ref biases, at, ref ya, 0);
-                StoreScaled(a1, ref scales, ref biases, at + Block, ref ya, Block);
-                StoreScaled(a2, ref scales, ref biases, at + 2 * Block, ref ya, 2 * Block);
-                StoreScaled(a3, ref scales, ref biases, at + 3 * Block, ref ya, 3 * Block);
-                StoreScaled(b0, ref scales, ref biases, at, ref yb, 0);
-                StoreScaled(b1, ref scales, ref biases, at + Block, ref yb, Block);
-                StoreScaled(b2, ref scales, ref biases, at + 2 * Block, ref yb, 2 * Block);
-                StoreScaled(b3, ref scales, ref biases, at + 3 * Block, ref yb, 3 * Block);
-            }
-            for (; c < columns; c++)
-                ProductsAvx2(ref w0, 4, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at), ref Unsafe.Add(ref biases, at),
-                    ref Unsafe.Add(ref y, (nuint)c * rows + at));
-        }
-        if (i < blocks)
-        {
-            nuint at = (nuint)(i * Block);
-            for (int c = 0; c < columns; c++)
-                ProductsAvx2(ref Unsafe.Add(ref w, (nuint)i * stride), blocks - i, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at),
-                    ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, (nuint)c * rows + at));
-        }
+        int lanes = TL.Count, blocks = _paddedRows / lanes;
+        nuint pairs = (nuint)_inputPairs, stride = pairs * 2 * (nuint)lanes;
+        Products<TL, TVec>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w16), (nuint)(d * blocks) * stride), blocks, _layer.Steps * _layer.Batch,
+            ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_x16)), pairs,
+            ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows), ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows),
+            ref MemoryMarshal.GetArrayDataReference(_gx), (nuint)_paddedRows);
     }
 
-    /// <summary>
-    /// Six blocks of 8 rows by two columns at a time (12 accumulators: fits the 16 AVX2 registers): each weight vector
-    /// serves both columns, each broadcast pair all six blocks. Returns the first column not done.
-    /// </summary>
-    private static int InputSixBlocksTwoColumns(ref short w0, nuint stride, ref int x, nuint width, int columns,
-        ref float scales, ref float biases, ref float y, nuint rows)
-    {
-        ref short w1 = ref Unsafe.Add(ref w0, stride);
-        ref short w2 = ref Unsafe.Add(ref w1, stride);
-        ref short w3 = ref Unsafe.Add(ref w2, stride);
-        ref short w4 = ref Unsafe.Add(ref w3, stride);
-        ref short w5 = ref Unsafe.Add(ref w4, stride);
-        int c = 0;
-        for (; c + 2 <= columns; c += 2)
-        {
-            ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
-            ref int x1 = ref Unsafe.Add(ref x0, width);
-            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-            Vector256<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
-            for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block)
-            {
-                var xa = Vector256.Create(Unsafe.Add(ref x0, p)).AsInt16();
-                var xb = Vector256.Create(Unsafe.Add(ref x1, p)).AsInt16();
-                var v = Vector256.LoadUnsafe(ref w0, o);
-                a0 += Avx2.MultiplyAddAdjacent(v, xa);
-                b0 += Avx2.MultiplyAddAdjacent(v, xb);
-                v = Vector256.LoadUnsafe(ref w1, o);
-                a1 += Avx2.MultiplyAddAdjacent(v, xa);
-                b1 += Avx2.MultiplyAddAdjacent(v, xb);
-                v = Vector256.LoadUnsafe(ref w2, o);
-                a2 += Avx2.MultiplyAddAdjacent(v, xa);
-                b2 += Avx2.MultiplyAddAdjacent(v, xb);
-                v = Vector256.LoadUnsafe(ref w3, o);
-                a3 += Avx2.MultiplyAddAdjacent(v, xa);
-                b3 += Avx2.MultiplyAddAdjacent(v, xb);
-                v = Vector256.LoadUnsafe(ref w4, o);
-                a4 += Avx2.MultiplyAddAdjacent(v, xa);
-                b4 += Avx2.MultiplyAddAdjacent(v, xb);
-                v = Vector256.LoadUnsafe(ref w5, o);
-                a5 += Avx2.MultiplyAddAdjacent(v, xa);
-                b5 += Avx2.MultiplyAddAdjacent(v, xb);
-            }
-            ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows);
-            ref float yb = ref Unsafe.Add(ref ya, rows);
-            StoreScaled6(a0, a1, a2, a3, a4, a5, ref scales, ref biases, 0, ref ya, 0);
-            StoreScaled6(b0, b1, b2, b3, b4, b5, ref scales, ref biases, 0, ref yb, 0);
-        }
-        return c;
-    }
-
-    /// <summary><see cref="InputSixBlocksTwoColumns"/> with three columns (18 accumulators: AVX-512 has 32 registers).</summary>
-    private static int InputSixBlocksThreeColumns(ref short w0, nuint stride, ref int x, nuint width, int columns,
-        ref float scales, ref float biases, ref float y, nuint rows)
-    {
-        ref short w1 = ref Unsafe.Add(ref w0, stride);
-        ref short w2 = ref Unsafe.Add(ref w1, stride);
-        ref short w3 = ref Unsafe.Add(ref w2, stride);
-        ref short w4 = ref Unsafe.Add(ref w3, stride);
-        ref short w5 = ref Unsafe.Add(ref w4, stride);
-        int c = 0;
-        for (; c + 3 <= columns; c += 3)
-        {
-            ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
-            ref int x1 = ref Unsafe.Add(ref x0, width);
-            ref int x2 = ref Unsafe.Add(ref x1, width);
-            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-            Vector256<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
-            Vector256<int> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default;
-            for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block)
-            {
-                var xa = Vector256.Create(Unsafe.Add(ref x0, p)).AsInt16();
-                var xb = Vector256.Create(Unsafe.Add(ref x1, p)).AsInt16();
-                var xe = Vector256.Create(Unsafe.Add(ref x2, p)).AsInt16();
-                var v = Vector256.LoadUnsafe(ref w0, o);
-                a0 += Avx2.MultiplyAddAdjacent(v, xa);
-                b0 += Avx2.MultiplyAddAdjacent(v, xb);
-                e0 += Avx2.MultiplyAddAdjacent(v, xe);
-                v = Vector256.LoadUnsafe(ref w1, o);
-                a1 += Avx2.MultiplyAddAdjacent(v, xa);
-                b1 += Avx2.MultiplyAddAdjacent(v, xb);
-                e1 += Avx2.MultiplyAddAdjacent(v, xe);
-                v = Vector256.LoadUnsafe(ref w2, o);
-                a2 += Avx2.MultiplyAddAdjacent(v, xa);
-                b2 += Avx2.MultiplyAddAdjacent(v, xb);
-                e2 += Avx2.MultiplyAddAdjacent(v, xe);
-                v = Vector256.LoadUnsafe(ref w3, o);
-                a3 += Avx2.MultiplyAddAdjacent(v, xa);
-                b3 += Avx2.MultiplyAddAdjacent(v, xb);
-                e3 += Avx2.MultiplyAddAdjacent(v, xe);
-                v = Vector256.LoadUnsafe(ref w4, o);
-                a4 += Avx2.MultiplyAddAdjacent(v, xa);
-                b4 += Avx2.MultiplyAddAdjacent(v, xb);
-                e4 += Avx2.MultiplyAddAdjacent(v, xe);
-                v = Vector256.LoadUnsafe(ref w5, o);
-                a5 += Avx2.MultiplyAddAdjacent(v, xa);
-                b5 += Avx2.MultiplyAddAdjacent(v, xb);
-                e5 += Avx2.MultiplyAddAdjacent(v, xe);
-            }
-            ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows);
-            ref float yb = ref Unsafe.Add(ref ya, rows);
-            ref float ye = ref Unsafe.Add(ref yb, rows);
-            StoreScaled6(a0, a1, a2, a3, a4, a5, ref scales, ref biases, 0, ref ya, 0);
-            StoreScaled6(b0, b1, b2, b3, b4, b5, ref scales, ref biases, 0, ref yb, 0);
-            StoreScaled6(e0, e1, e2, e3, e4, e5, ref scales, ref biases, 0, ref ye, 0);
-        }
-        return c;
-    }
-
-    /// <summary>y[offset..+8] = (float)sums · scales[at..] + biases[at..]: the reference's acc · rowScale + bias per lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreScaled(Vector256<int> sums, ref float scales, ref float biases, nuint at, ref float y, nuint offset) =>
-        (Vector256.ConvertToSingle(sums) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, offset);
-
-    /// <summary><see cref="StoreScaled"/> of six consecutive blocks from <paramref name="at"/> into y from <paramref name="offset"/>.</summary>
+    /// <summary>y[at..+8] = (float)sums · scales[at..] + biases[at..] for six consecutive 8-row blocks from <paramref name="at"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreScaled6(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, Vector256<int> s4, Vector256<int> s5,
-        ref float scales, ref float biases, nuint at, ref float y, nuint offset)
+        ref float scales, ref float biases, ref float y, nuint at)
     {
-        StoreScaled(s0, ref scales, ref biases, at, ref y, offset);
-        StoreScaled(s1, ref scales, ref biases, at + Block, ref y, offset + Block);
-        StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, offset + 2 * Block);
-        StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, offset + 3 * Block);
-        StoreScaled(s4, ref scales, ref biases, at + 4 * Block, ref y, offset + 4 * Block);
-        StoreScaled(s5, ref scales, ref biases, at + 5 * Block, ref y, offset + 5 * Block);
+        Pairs256.StoreScaled(s0, ref scales, ref biases, ref y, at);
+        Pairs256.StoreScaled(s1, ref scales, ref biases, ref y, at + Block);
+        Pairs256.StoreScaled(s2, ref scales, ref biases, ref y, at + 2 * Block);
+        Pairs256.StoreScaled(s3, ref scales, ref biases, ref y, at + 3 * Block);
+        Pairs256.StoreScaled(s4, ref scales, ref biases, ref y, at + 4 * Block);
+        Pairs256.StoreScaled(s5, ref scales, ref biases, ref y, at + 5 * Block);
     }
 
     /// <summary>The state's bytes the int8 dot-product variants read: q (SDOT) or q + 128 (AVX-VNNI).</summary>
@@ -678,7 +496,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     /// <remarks>
     /// Inlined, with <see cref="ProductsInt16"/> and <see cref="WriteY"/>, into the cells: the JIT does so from its
     /// profile data, NativeAOT (no profile) otherwise makes these calls every step.
-    /// <see cref="Products512"/> stays a call under NativeAOT: inlined three times into FusedGruCellInt8 it is slower
+    /// <see cref="Products{TL, TVec}"/> stays a call under NativeAOT: inlined three times into FusedGruCellInt8 it is slower
     /// (code size).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -729,12 +547,12 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         if (_isa == Isa.Avx512)
         {
             // 16-row blocks: firstBlock and blockCount (in 8-row blocks) are even, rows being padded to 16 per gate.
-            Products512(ref Unsafe.Add(ref w, firstBlock / 2 * 2 * stride), blockCount / 2, pairs, ref vPairs, ref scales, ref biases, ref y);
+            Products<Pairs512, Vector512<int>>(ref Unsafe.Add(ref w, firstBlock / 2 * 2 * stride), blockCount / 2, 1, ref vPairs, (nuint)pairs, ref scales, ref biases, ref y, 0);
             return;
         }
         if (_isa == Isa.Avx2)
         {
-            ProductsAvx2(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, pairs, ref vPairs, ref scales, ref biases, ref y);
+            Products<Pairs256, Vector256<int>>(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, 1, ref vPairs, (nuint)pairs, ref scales, ref biases, ref y, 0);
             return;
         }
         for (int i = 0; i < blockCount; i++)
@@ -771,179 +589,46 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     }
 
     /// <summary>
-    /// W·x + Wb of direction d for all columns with vpmaddwd zmm on 16-row blocks: three blocks by three columns at a
-    /// time (each weight load serves three columns, each broadcast three blocks), the rest with <see cref="Products512"/>.
+    /// y[c·rows + row] = (float)(Σ_p x_c[p]·w[row, p]) · scales[row] + biases[row] for <paramref name="blockCount"/> row
+    /// blocks of <c>TL.Count</c> rows and <paramref name="columns"/> columns, in register tiles of int16-pair
+    /// multiply-adds: on AVX2 (8-row blocks, 16 registers) six blocks by two columns, then four by two; on AVX-512
+    /// (16-row blocks, 32 registers) three by three; then the rest of the blocks one by one.
     /// </summary>
-    private void InputProducts512(int d)
+    private static void Products<TL, TVec>(ref short w, int blockCount, int columns, ref int x, nuint pairs, ref float scales, ref float biases, ref float y, nuint rows)
+        where TL : struct, IPairLanes<TVec> where TVec : struct
     {
-        int blocks = _paddedRows / Block512, pairs = _inputPairs, columns = _layer.Steps * _layer.Batch;
-        nuint stride = (nuint)(pairs * 2 * Block512), rows = (nuint)_paddedRows, width = (nuint)pairs;
-        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w16), (nuint)(d * blocks) * stride);
-        ref int x = ref Unsafe.As<short, int>(ref MemoryMarshal.GetArrayDataReference(_x16));
-        ref float scales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wScale), d * _paddedRows);
-        ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wBias), d * _paddedRows);
-        ref float y = ref MemoryMarshal.GetArrayDataReference(_gx);
         int i = 0;
-        for (; i + 3 <= blocks; i += 3)
+        if (TL.Count == Block)
         {
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            ref short w1 = ref Unsafe.Add(ref w0, stride);
-            ref short w2 = ref Unsafe.Add(ref w1, stride);
-            nuint at = (nuint)(i * Block512);
+            i = Tiles<TL, TVec, Tile6x2, Tile6x1>(i, blockCount, columns, ref w, ref x, pairs, ref scales, ref biases, ref y, rows);
+            i = Tiles<TL, TVec, Tile4x2, Tile4x1>(i, blockCount, columns, ref w, ref x, pairs, ref scales, ref biases, ref y, rows);
+        }
+        else i = Tiles<TL, TVec, Tile3x3, Tile3x1>(i, blockCount, columns, ref w, ref x, pairs, ref scales, ref biases, ref y, rows);
+        Tiles<TL, TVec, Tile1x1, Tile1x1>(i, blockCount, columns, ref w, ref x, pairs, ref scales, ref biases, ref y, rows);
+    }
+
+    /// <summary>
+    /// <see cref="Products{TL, TVec}"/> for the row blocks from <paramref name="i"/> in tiles of <typeparamref name="TTile"/>,
+    /// the columns that do not fill one in tiles of <typeparamref name="TColumn"/>. Returns the first block not done.
+    /// </summary>
+    private static int Tiles<TL, TVec, TTile, TColumn>(int i, int blockCount, int columns, ref short w, ref int x, nuint pairs,
+        ref float scales, ref float biases, ref float y, nuint rows)
+        where TL : struct, IPairLanes<TVec> where TVec : struct where TTile : struct, ITileShape where TColumn : struct, ITileShape
+    {
+        nuint lanes = (nuint)TL.Count, stride = pairs * 2 * lanes;
+        for (; i + TTile.Blocks <= blockCount; i += TTile.Blocks)
+        {
+            ref short wi = ref Unsafe.Add(ref w, (nuint)i * stride);
+            nuint at = (nuint)i * lanes;
             ref float s = ref Unsafe.Add(ref scales, at);
-            ref float bias = ref Unsafe.Add(ref biases, at);
+            ref float b = ref Unsafe.Add(ref biases, at);
             int c = 0;
-            for (; c + 3 <= columns; c += 3)
-            {
-                ref int x0 = ref Unsafe.Add(ref x, (nuint)c * width);
-                ref int x1 = ref Unsafe.Add(ref x0, width);
-                ref int x2 = ref Unsafe.Add(ref x1, width);
-                Vector512<int> a0 = default, a1 = default, a2 = default, b0 = default, b1 = default, b2 = default, e0 = default, e1 = default, e2 = default;
-                for (nuint p = 0, o = 0; p < width; p++, o += 2 * Block512)
-                {
-                    var xa = Vector512.Create(Unsafe.Add(ref x0, p)).AsInt16();
-                    var xb = Vector512.Create(Unsafe.Add(ref x1, p)).AsInt16();
-                    var xe = Vector512.Create(Unsafe.Add(ref x2, p)).AsInt16();
-                    var v = Vector512.LoadUnsafe(ref w0, o);
-                    a0 += Avx512BW.MultiplyAddAdjacent(v, xa);
-                    b0 += Avx512BW.MultiplyAddAdjacent(v, xb);
-                    e0 += Avx512BW.MultiplyAddAdjacent(v, xe);
-                    v = Vector512.LoadUnsafe(ref w1, o);
-                    a1 += Avx512BW.MultiplyAddAdjacent(v, xa);
-                    b1 += Avx512BW.MultiplyAddAdjacent(v, xb);
-                    e1 += Avx512BW.MultiplyAddAdjacent(v, xe);
-                    v = Vector512.LoadUnsafe(ref w2, o);
-                    a2 += Avx512BW.MultiplyAddAdjacent(v, xa);
-                    b2 += Avx512BW.MultiplyAddAdjacent(v, xb);
-                    e2 += Avx512BW.MultiplyAddAdjacent(v, xe);
-                }
-                ref float ya = ref Unsafe.Add(ref y, (nuint)c * rows + at);
-                ref float yb = ref Unsafe.Add(ref ya, rows);
-                ref float ye = ref Unsafe.Add(ref yb, rows);
-                StoreScaled512(a0, ref s, ref bias, 0, ref ya);
-                StoreScaled512(a1, ref s, ref bias, Block512, ref ya);
-                StoreScaled512(a2, ref s, ref bias, 2 * Block512, ref ya);
-                StoreScaled512(b0, ref s, ref bias, 0, ref yb);
-                StoreScaled512(b1, ref s, ref bias, Block512, ref yb);
-                StoreScaled512(b2, ref s, ref bias, 2 * Block512, ref yb);
-                StoreScaled512(e0, ref s, ref bias, 0, ref ye);
-                StoreScaled512(e1, ref s, ref bias, Block512, ref ye);
-                StoreScaled512(e2, ref s, ref bias, 2 * Block512, ref ye);
-            }
+            for (; c + TTile.Columns <= columns; c += TTile.Columns)
+                Int16PairTile.Run<TL, TVec, TTile>(ref wi, stride, ref Unsafe.Add(ref x, (nuint)c * pairs), pairs, ref s, ref b, ref Unsafe.Add(ref y, (nuint)c * rows + at), rows);
             for (; c < columns; c++)
-                Products512(ref w0, 3, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref s, ref bias, ref Unsafe.Add(ref y, (nuint)c * rows + at));
+                Int16PairTile.Run<TL, TVec, TColumn>(ref wi, stride, ref Unsafe.Add(ref x, (nuint)c * pairs), pairs, ref s, ref b, ref Unsafe.Add(ref y, (nuint)c * rows + at), rows);
         }
-        if (i < blocks)
-        {
-            nuint at = (nuint)(i * Block512);
-            for (int c = 0; c < columns; c++)
-                Products512(ref Unsafe.Add(ref w, (nuint)i * stride), blocks - i, pairs, ref Unsafe.Add(ref x, (nuint)c * width), ref Unsafe.Add(ref scales, at),
-                    ref Unsafe.Add(ref biases, at), ref Unsafe.Add(ref y, (nuint)c * rows + at));
-        }
-    }
-
-    /// <summary>y[at..+16] = (float)sums · scales[at..] + biases[at..].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreScaled512(Vector512<int> sums, ref float scales, ref float biases, nuint at, ref float y) =>
-        (Vector512.ConvertToSingle(sums) * Vector512.LoadUnsafe(ref scales, at) + Vector512.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
-
-    /// <summary>
-    /// ProductsInt16 for 16-row blocks with vpmaddwd zmm: three blocks share each broadcast pair of v, then the
-    /// remaining blocks one by one.
-    /// </summary>
-    private static void Products512(ref short w, int blockCount, int pairs, ref int v, ref float scales, ref float biases, ref float y)
-    {
-        nuint stride = (nuint)(pairs * 2 * Block512);
-        int i = 0;
-        for (; i + 3 <= blockCount; i += 3)
-        {
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            ref short w1 = ref Unsafe.Add(ref w0, stride);
-            ref short w2 = ref Unsafe.Add(ref w1, stride);
-            Vector512<int> s0 = default, s1 = default, s2 = default;
-            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block512)
-            {
-                var x = Vector512.Create(Unsafe.Add(ref v, p)).AsInt16();
-                s0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w0, o));
-                s1 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w1, o));
-                s2 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w2, o));
-            }
-            nuint at = (nuint)(i * Block512);
-            StoreScaled512(s0, ref scales, ref biases, at, ref y);
-            StoreScaled512(s1, ref scales, ref biases, at + Block512, ref y);
-            StoreScaled512(s2, ref scales, ref biases, at + 2 * Block512, ref y);
-        }
-        for (; i < blockCount; i++)
-        {
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            Vector512<int> s0 = default;
-            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block512)
-                s0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref v, p)).AsInt16(), Vector512.LoadUnsafe(ref w0, o));
-            StoreScaled512(s0, ref scales, ref biases, (nuint)(i * Block512), ref y);
-        }
-    }
-
-    /// <summary>
-    /// ProductsInt16 with vpmaddwd: six (then four) blocks share each broadcast pair of v, then the remaining blocks one
-    /// by one.
-    /// </summary>
-    private static void ProductsAvx2(ref short w, int blockCount, int pairs, ref int v, ref float scales, ref float biases, ref float y)
-    {
-        nuint stride = (nuint)(pairs * 2 * Block);
-        int i = 0;
-        for (; i + 6 <= blockCount; i += 6)
-        {
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            ref short w1 = ref Unsafe.Add(ref w0, stride);
-            ref short w2 = ref Unsafe.Add(ref w1, stride);
-            ref short w3 = ref Unsafe.Add(ref w2, stride);
-            ref short w4 = ref Unsafe.Add(ref w3, stride);
-            ref short w5 = ref Unsafe.Add(ref w4, stride);
-            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default;
-            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
-            {
-                var x = Vector256.Create(Unsafe.Add(ref v, p)).AsInt16();
-                s0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w0, o));
-                s1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w1, o));
-                s2 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w2, o));
-                s3 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w3, o));
-                s4 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w4, o));
-                s5 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w5, o));
-            }
-            nuint at = (nuint)(i * Block);
-            StoreScaled6(s0, s1, s2, s3, s4, s5, ref scales, ref biases, at, ref y, at);
-        }
-        for (; i + 4 <= blockCount; i += 4)
-        {
-            // One pointer per block so that each load is a plain base + offset operand of vpmaddwd.
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            ref short w1 = ref Unsafe.Add(ref w0, stride);
-            ref short w2 = ref Unsafe.Add(ref w1, stride);
-            ref short w3 = ref Unsafe.Add(ref w2, stride);
-            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
-            {
-                var x = Vector256.Create(Unsafe.Add(ref v, p)).AsInt16();
-                s0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w0, o));
-                s1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w1, o));
-                s2 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w2, o));
-                s3 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w3, o));
-            }
-            nuint at = (nuint)(i * Block);
-            (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
-            (Vector256.ConvertToSingle(s1) * Vector256.LoadUnsafe(ref scales, at + Block) + Vector256.LoadUnsafe(ref biases, at + Block)).StoreUnsafe(ref y, at + Block);
-            (Vector256.ConvertToSingle(s2) * Vector256.LoadUnsafe(ref scales, at + 2 * Block) + Vector256.LoadUnsafe(ref biases, at + 2 * Block)).StoreUnsafe(ref y, at + 2 * Block);
-            (Vector256.ConvertToSingle(s3) * Vector256.LoadUnsafe(ref scales, at + 3 * Block) + Vector256.LoadUnsafe(ref biases, at + 3 * Block)).StoreUnsafe(ref y, at + 3 * Block);
-        }
-        for (; i < blockCount; i++)
-        {
-            ref short w0 = ref Unsafe.Add(ref w, (nuint)i * stride);
-            Vector256<int> s0 = default;
-            for (nuint p = 0, o = 0; p < (nuint)pairs; p++, o += 2 * Block)
-                s0 += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref v, p)).AsInt16(), Vector256.LoadUnsafe(ref w0, o));
-            nuint at = (nuint)(i * Block);
-            (Vector256.ConvertToSingle(s0) * Vector256.LoadUnsafe(ref scales, at) + Vector256.LoadUnsafe(ref biases, at)).StoreUnsafe(ref y, at);
-        }
+        return i;
     }
 
     /// <summary>16 int8 products of a weight chunk and an input chunk added into the 4 int32 lanes of a row's sums.</summary>
@@ -1260,7 +945,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 s4 = AvxVnni.MultiplyWideningAndAdd(s4, xq, Vector256.LoadUnsafe(ref w4, o).AsSByte());
                 s5 = AvxVnni.MultiplyWideningAndAdd(s5, xq, Vector256.LoadUnsafe(ref w5, o).AsSByte());
             }
-            StoreScaled6(s0, s1, s2, s3, s4, s5, ref scales, ref biases, at, ref y, at);
+            StoreScaled6(s0, s1, s2, s3, s4, s5, ref scales, ref biases, ref y, at);
         }
         for (; i + 4 <= blockCount; i += 4)
         {
@@ -1281,10 +966,10 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
                 s2 = AvxVnni.MultiplyWideningAndAdd(s2, xq, Vector256.LoadUnsafe(ref w2, o).AsSByte());
                 s3 = AvxVnni.MultiplyWideningAndAdd(s3, xq, Vector256.LoadUnsafe(ref w3, o).AsSByte());
             }
-            StoreScaled(s0, ref scales, ref biases, at, ref y, at);
-            StoreScaled(s1, ref scales, ref biases, at + Block, ref y, at + Block);
-            StoreScaled(s2, ref scales, ref biases, at + 2 * Block, ref y, at + 2 * Block);
-            StoreScaled(s3, ref scales, ref biases, at + 3 * Block, ref y, at + 3 * Block);
+            Pairs256.StoreScaled(s0, ref scales, ref biases, ref y, at);
+            Pairs256.StoreScaled(s1, ref scales, ref biases, ref y, at + Block);
+            Pairs256.StoreScaled(s2, ref scales, ref biases, ref y, at + 2 * Block);
+            Pairs256.StoreScaled(s3, ref scales, ref biases, ref y, at + 3 * Block);
         }
         for (; i < blockCount; i++)
         {
@@ -1293,7 +978,7 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
             var sum = Vector256.LoadUnsafe(ref corrections, at);
             for (nuint q = 0, o = 0; q < (nuint)quads; q++, o += 4 * Block)
                 sum = AvxVnni.MultiplyWideningAndAdd(sum, Vector256.Create(Unsafe.Add(ref x, q)).AsByte(), Vector256.LoadUnsafe(ref wb, o).AsSByte());
-            StoreScaled(sum, ref scales, ref biases, at, ref y, at);
+            Pairs256.StoreScaled(sum, ref scales, ref biases, ref y, at);
         }
     }
 
@@ -1878,15 +1563,15 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float gr = ref MemoryMarshal.GetArrayDataReference(_gr);
         bool clip = layer.Clip != float.PositiveInfinity;
         // Gate rows: z, r, h.
-        Products512(ref Unsafe.Add(ref w512, gate512 * stride512), gate512, pairs, ref v, ref Unsafe.Add(ref scales, n), ref Unsafe.Add(ref biases, n), ref Unsafe.Add(ref gr, n));
+        Products<Pairs512, Vector512<int>>(ref Unsafe.Add(ref w512, gate512 * stride512), gate512, 1, ref v, (nuint)pairs, ref Unsafe.Add(ref scales, n), ref Unsafe.Add(ref biases, n), ref Unsafe.Add(ref gr, n), 0);
         var high = Vector512.Create(layer.Clip);
         var low = Vector512.Create(-layer.Clip);
         for (int j = n; j < 2 * n; j += Vector512<float>.Count)
             Store512(RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low)), _gr, j);
-        Products512(ref Unsafe.Add(ref w512, 2 * gate512 * stride512), gate512, pairs, ref v, ref Unsafe.Add(ref scales, 2 * n), ref Unsafe.Add(ref biases, 2 * n), ref Unsafe.Add(ref gr, 2 * n));
+        Products<Pairs512, Vector512<int>>(ref Unsafe.Add(ref w512, 2 * gate512 * stride512), gate512, 1, ref v, (nuint)pairs, ref Unsafe.Add(ref scales, 2 * n), ref Unsafe.Add(ref biases, 2 * n), ref Unsafe.Add(ref gr, 2 * n), 0);
         for (int j = 0; j < n; j += Vector512<float>.Count)
             Store512(RecurrentMathVector.Tanh(Clip(Load512(_gx, gx + 2 * n + j) + Load512(_gr, n + j) * Load512(_gr, 2 * n + j), clip, high, low)), _gr, 2 * n + j);
-        Products512(ref w512, gate512, pairs, ref v, ref scales, ref biases, ref gr);
+        Products<Pairs512, Vector512<int>>(ref w512, gate512, 1, ref v, (nuint)pairs, ref scales, ref biases, ref gr, 0);
         for (int j = 0; j < n; j += Vector512<float>.Count)
         {
             var z = RecurrentMathVector.Sigmoid(Clip(Load512(_gx, gx + j) + Load512(_gr, j), clip, high, low));

@@ -68,10 +68,14 @@ internal sealed class UpsampleLinearVector : OpKernel
         return slot | 2;
     }
 
-    private void RunInt8(ReadOnlySpan<sbyte> x, Span<sbyte> y)
+    private void RunInt8(ReadOnlySpan<sbyte> x, Span<sbyte> y) => RunPlanes<sbyte, int, Int8Blend>(x, y, _rowsQ, new Int8Blend(this));
+
+    /// <summary>
+    /// Every plane's output rows: the input rows each needs blended along W into the two row buffers (unless held), then
+    /// the output row blended from them along H.
+    /// </summary>
+    private void RunPlanes<T, TRow, TBlend>(ReadOnlySpan<T> x, Span<T> y, Span<TRow> rows, TBlend blend) where TBlend : struct, IRowBlend<T, TRow>
     {
-        const int one = LinearResizeKernel.One, bits = 2 * LinearResizeKernel.WeightBits;
-        var rows = _rowsQ.AsSpan();
         for (int p = 0; p < _planes; p++)
         {
             var plane = x.Slice(p * _inH * _inW, _inH * _inW);
@@ -79,42 +83,69 @@ internal sealed class UpsampleLinearVector : OpKernel
             for (int r = 0; r < _outH; r++)
             {
                 int top = Hold(_row0[r], _row1[r]), bottom = Hold(_row1[r], _row0[r]);
-                if (top > 1) BlendColumns(plane.Slice(_row0[r] * _inW, _inW), rows.Slice((top & 1) * _rowStride, _outW));
-                if (bottom > 1) BlendColumns(plane.Slice(_row1[r] * _inW, _inW), rows.Slice((bottom & 1) * _rowStride, _outW));
-                ref int t = ref rows[(top & 1) * _rowStride];
-                ref int b = ref rows[(bottom & 1) * _rowStride];
-                var output = y.Slice((p * _outH + r) * _outW, _outW);
-                int wy = _rowWeightQ[r], c = 0;
-                if (_wide)
-                {
-                    var upper = Vector256.Create(one - wy);
-                    var lower = Vector256.Create(wy);
-                    var round = Vector256.Create(1 << (bits - 1));
-                    for (; c + 16 <= _outW; c += 16)
-                    {
-                        var v0 = Vector256.ShiftRightArithmetic(Vector256.LoadUnsafe(ref t, (nuint)c) * upper + Vector256.LoadUnsafe(ref b, (nuint)c) * lower + round, bits);
-                        var v1 = Vector256.ShiftRightArithmetic(Vector256.LoadUnsafe(ref t, (nuint)c + 8) * upper + Vector256.LoadUnsafe(ref b, (nuint)c + 8) * lower + round, bits);
-                        var s = Vector256.Narrow(v0, v1);
-                        Vector256.Narrow(s, s).GetLower().StoreUnsafe(ref MemoryMarshal.GetReference(output), (nuint)c);
-                    }
-                }
-                else
-                {
-                    var upper = Vector128.Create(one - wy);
-                    var lower = Vector128.Create(wy);
-                    var round = Vector128.Create(1 << (bits - 1));
-                    for (; c + 8 <= _outW; c += 8)
-                    {
-                        var v0 = Vector128.ShiftRightArithmetic(Vector128.LoadUnsafe(ref t, (nuint)c) * upper + Vector128.LoadUnsafe(ref b, (nuint)c) * lower + round, bits);
-                        var v1 = Vector128.ShiftRightArithmetic(Vector128.LoadUnsafe(ref t, (nuint)c + 4) * upper + Vector128.LoadUnsafe(ref b, (nuint)c + 4) * lower + round, bits);
-                        var s = Vector128.Narrow(v0, v1);
-                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetReference(output), c)), Vector128.Narrow(s, s).AsInt64().ToScalar());
-                    }
-                }
-                for (; c < _outW; c++)
-                    output[c] = (sbyte)((Unsafe.Add(ref t, c) * (one - wy) + Unsafe.Add(ref b, c) * wy + (1 << (bits - 1))) >> bits);
+                if (top > 1) blend.Columns(plane.Slice(_row0[r] * _inW, _inW), rows.Slice((top & 1) * _rowStride, _outW));
+                if (bottom > 1) blend.Columns(plane.Slice(_row1[r] * _inW, _inW), rows.Slice((bottom & 1) * _rowStride, _outW));
+                blend.Rows(ref rows[(top & 1) * _rowStride], ref rows[(bottom & 1) * _rowStride], y.Slice((p * _outH + r) * _outW, _outW), r);
             }
         }
+    }
+
+    /// <summary>The two passes of one element type: an input row along W into a row buffer, two row buffers along H into an output row.</summary>
+    private interface IRowBlend<T, TRow>
+    {
+        void Columns(ReadOnlySpan<T> row, Span<TRow> blended);
+        void Rows(ref TRow t, ref TRow b, Span<T> output, int r);
+    }
+
+    private readonly struct Int8Blend(UpsampleLinearVector k) : IRowBlend<sbyte, int>
+    {
+        public void Columns(ReadOnlySpan<sbyte> row, Span<int> blended) => k.BlendColumns(row, blended);
+        public void Rows(ref int t, ref int b, Span<sbyte> output, int r) => k.BlendRows(ref t, ref b, output, r);
+    }
+
+    private readonly struct FloatBlend(UpsampleLinearVector k) : IRowBlend<float, float>
+    {
+        public void Columns(ReadOnlySpan<float> row, Span<float> blended) => k.BlendColumns(row, blended);
+        public void Rows(ref float t, ref float b, Span<float> output, int r)
+        {
+            if (k._wide) k.BlendRows<Float256, Vector256<float>>(ref t, ref b, output, r);
+            else k.BlendRows<Float128, Vector128<float>>(ref t, ref b, output, r);
+        }
+    }
+
+    /// <summary>One int8 output row from two rows blended along W: t·(2^10 − wy) + b·wy rounded at 2^20.</summary>
+    private void BlendRows(ref int t, ref int b, Span<sbyte> output, int r)
+    {
+        const int one = LinearResizeKernel.One, bits = 2 * LinearResizeKernel.WeightBits;
+        int wy = _rowWeightQ[r], c = 0;
+        if (_wide)
+        {
+            var upper = Vector256.Create(one - wy);
+            var lower = Vector256.Create(wy);
+            var round = Vector256.Create(1 << (bits - 1));
+            for (; c + 16 <= _outW; c += 16)
+            {
+                var v0 = Vector256.ShiftRightArithmetic(Vector256.LoadUnsafe(ref t, (nuint)c) * upper + Vector256.LoadUnsafe(ref b, (nuint)c) * lower + round, bits);
+                var v1 = Vector256.ShiftRightArithmetic(Vector256.LoadUnsafe(ref t, (nuint)c + 8) * upper + Vector256.LoadUnsafe(ref b, (nuint)c + 8) * lower + round, bits);
+                var s = Vector256.Narrow(v0, v1);
+                Vector256.Narrow(s, s).GetLower().StoreUnsafe(ref MemoryMarshal.GetReference(output), (nuint)c);
+            }
+        }
+        else
+        {
+            var upper = Vector128.Create(one - wy);
+            var lower = Vector128.Create(wy);
+            var round = Vector128.Create(1 << (bits - 1));
+            for (; c + 8 <= _outW; c += 8)
+            {
+                var v0 = Vector128.ShiftRightArithmetic(Vector128.LoadUnsafe(ref t, (nuint)c) * upper + Vector128.LoadUnsafe(ref b, (nuint)c) * lower + round, bits);
+                var v1 = Vector128.ShiftRightArithmetic(Vector128.LoadUnsafe(ref t, (nuint)c + 4) * upper + Vector128.LoadUnsafe(ref b, (nuint)c + 4) * lower + round, bits);
+                var s = Vector128.Narrow(v0, v1);
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref MemoryMarshal.GetReference(output), c)), Vector128.Narrow(s, s).AsInt64().ToScalar());
+            }
+        }
+        for (; c < _outW; c++)
+            output[c] = (sbyte)((Unsafe.Add(ref t, c) * (one - wy) + Unsafe.Add(ref b, c) * wy + (1 << (bits - 1))) >> bits);
     }
 
     /// <summary>One int8 input row blended along W at the output's columns: x[c0]·(2^10 − wx) + x[c1]·wx.</summary>
@@ -128,47 +159,24 @@ internal sealed class UpsampleLinearVector : OpKernel
         }
     }
 
-    private void RunFloat(ReadOnlySpan<float> x, Span<float> y)
+    private void RunFloat(ReadOnlySpan<float> x, Span<float> y) => RunPlanes<float, float, FloatBlend>(x, y, _rowsF, new FloatBlend(this));
+
+    /// <summary>One float32 output row from two rows blended along W: t + (b − t)·wy, as the reference.</summary>
+    private void BlendRows<TF, TVec>(ref float t, ref float b, Span<float> y, int r) where TF : struct, IFloatVector<TVec> where TVec : struct
     {
-        var rows = _rowsF.AsSpan();
-        for (int p = 0; p < _planes; p++)
+        ref float output = ref MemoryMarshal.GetReference(y);
+        float wy = _rowWeight[r];
+        var weight = TF.Splat(wy);
+        int c = 0;
+        for (; c + TF.Count <= _outW; c += TF.Count)
         {
-            var plane = x.Slice(p * _inH * _inW, _inH * _inW);
-            _held0 = _held1 = -1;
-            for (int r = 0; r < _outH; r++)
-            {
-                int top = Hold(_row0[r], _row1[r]), bottom = Hold(_row1[r], _row0[r]);
-                if (top > 1) BlendColumns(plane.Slice(_row0[r] * _inW, _inW), rows.Slice((top & 1) * _rowStride, _outW));
-                if (bottom > 1) BlendColumns(plane.Slice(_row1[r] * _inW, _inW), rows.Slice((bottom & 1) * _rowStride, _outW));
-                ref float t = ref rows[(top & 1) * _rowStride];
-                ref float b = ref rows[(bottom & 1) * _rowStride];
-                ref float output = ref y[(p * _outH + r) * _outW];
-                float wy = _rowWeight[r];
-                int c = 0;
-                if (_wide)
-                {
-                    var weight = Vector256.Create(wy);
-                    for (; c + 8 <= _outW; c += 8)
-                    {
-                        var tv = Vector256.LoadUnsafe(ref t, (nuint)c);
-                        (tv + (Vector256.LoadUnsafe(ref b, (nuint)c) - tv) * weight).StoreUnsafe(ref output, (nuint)c);
-                    }
-                }
-                else
-                {
-                    var weight = Vector128.Create(wy);
-                    for (; c + 4 <= _outW; c += 4)
-                    {
-                        var tv = Vector128.LoadUnsafe(ref t, (nuint)c);
-                        (tv + (Vector128.LoadUnsafe(ref b, (nuint)c) - tv) * weight).StoreUnsafe(ref output, (nuint)c);
-                    }
-                }
-                for (; c < _outW; c++)
-                {
-                    float tc = Unsafe.Add(ref t, c);
-                    Unsafe.Add(ref output, c) = tc + (Unsafe.Add(ref b, c) - tc) * wy;
-                }
-            }
+            var tv = TF.Load(ref t, (nuint)c);
+            TF.Store(TF.Add(tv, TF.Multiply(TF.Subtract(TF.Load(ref b, (nuint)c), tv), weight)), ref output, (nuint)c);
+        }
+        for (; c < _outW; c++)
+        {
+            float tc = Unsafe.Add(ref t, c);
+            Unsafe.Add(ref output, c) = tc + (Unsafe.Add(ref b, c) - tc) * wy;
         }
     }
 
