@@ -14,6 +14,8 @@ public enum Bme680Register : byte
     HUM_MSB = 0x25,
     GAS_R_MSB = 0x2A,
     GAS_R_LSB = 0x2B,
+    RES_HEAT_0 = 0x5A,
+    GAS_WAIT_0 = 0x64,
     CTRL_GAS_0 = 0x70,
     CTRL_GAS_1 = 0x71,
     CTRL_HUM = 0x72,
@@ -53,15 +55,22 @@ public readonly record struct Bme680Calibration(
     int H1, int H2, int H3, int H4, int H5, int H6, int H7,
     int G1, int G2, int G3, int ResHeatRange, int ResHeatVal, int RangeSwitchingError)
 {
-    /// <summary>
-    /// A plausible chip. Iot.Device.Bindings 4.2.0 reads par_t3, par_p3, par_p6, par_p7 and range_switching_error
-    /// (signed in the data sheet) as unsigned, so the simulated chip keeps them positive, where both readings agree.
-    /// </summary>
+    /// <summary>A plausible chip with positive values where the data sheet allows either sign.</summary>
     public static readonly Bme680Calibration Typical = new(
         T1: 25944, T2: 26369, T3: 3,
         P1: 36138, P2: -10320, P3: 88, P4: 6610, P5: -129, P6: 30, P7: 32, P8: -3307, P9: -2473, P10: 30,
         H1: 767, H2: 1025, H3: 0, H4: 45, H5: 20, H6: 120, H7: -100,
         G1: -3, G2: -9840, G3: 18, ResHeatRange: 1, ResHeatVal: 42, RangeSwitchingError: 1);
+
+    /// <summary>
+    /// A plausible chip with every value that the data sheet declares signed negative, the ones a reading as unsigned
+    /// gets wrong among them: par_t3, par_p3, par_p6, par_p7, range_switching_error.
+    /// </summary>
+    public static readonly Bme680Calibration Negative = Typical with
+    {
+        T3 = -3, P3 = -88, P6 = -30, P7 = -32, P10 = 200, H3 = -5, H4 = -45, H5 = -20, H7 = -100,
+        G1 = -3, G3 = -18, ResHeatVal = -42, RangeSwitchingError = -3,
+    };
 }
 
 /// <summary>
