@@ -376,12 +376,13 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
     {
         var layer = _layer;
         int k = layer.InputSize, blocks = _paddedRows / Block, columns = layer.Steps * layer.Batch, pairs = 2 * _inputPairs;
-        if (_quantized && _isa == Isa.Avx512)
+        // IsSupported first: a constant, so on arm64 the x86 paths are not compiled in.
+        if (Avx512BW.IsSupported && _quantized && _isa == Isa.Avx512)
         {
             InputProducts<Pairs512, Vector512<int>>(d);
             return;
         }
-        if (_quantized && _isa == Isa.Avx2)
+        if (Avx2.IsSupported && _quantized && _isa == Isa.Avx2)
         {
             InputProducts<Pairs256, Vector256<int>>(d);
             return;
@@ -544,13 +545,14 @@ internal sealed class RecurrentVectorKernel : OpKernel, IStatefulKernel
         ref float biases = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bias), rowOffset);
         ref float y = ref MemoryMarshal.GetReference(output);
         int stride = pairs * 2 * Block;
-        if (_isa == Isa.Avx512)
+        // IsSupported first: a constant, so on arm64 the x86 paths are not compiled in.
+        if (Avx512BW.IsSupported && _isa == Isa.Avx512)
         {
             // 16-row blocks: firstBlock and blockCount (in 8-row blocks) are even, rows being padded to 16 per gate.
             Products<Pairs512, Vector512<int>>(ref Unsafe.Add(ref w, firstBlock / 2 * 2 * stride), blockCount / 2, 1, ref vPairs, (nuint)pairs, ref scales, ref biases, ref y, 0);
             return;
         }
-        if (_isa == Isa.Avx2)
+        if (Avx2.IsSupported && _isa == Isa.Avx2)
         {
             Products<Pairs256, Vector256<int>>(ref Unsafe.Add(ref w, firstBlock * stride), blockCount, 1, ref vPairs, (nuint)pairs, ref scales, ref biases, ref y, 0);
             return;
