@@ -162,12 +162,13 @@ public sealed class MqttPublisher : ILineSink, IDisposable
                 return "TLS handshake failed: " + (_certificateFault ?? tls.Message);
         var innermost = e;
         while (innermost.InnerException != null) innermost = innermost.InnerException;
-        // MQTTnet asks the socket for its peer right after the handshake; a broker that refused the client's certificate
-        // (or the lack of one) has closed it by then.
-        if (_target.Tls && innermost is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.NotConnected })
-            return "the broker closed the connection during the TLS handshake (" + (_target.ClientCertificate == null
-                ? "a broker that requires a client certificate does so: give one with --mqtt-cert and --mqtt-key)"
-                : $"it may not accept the client certificate {_target.ClientCertificate.Subject})");
+        // A broker that refuses the client's certificate (or the lack of one) sends a TLS alert and closes: seen as the
+        // alert (OpenSSL's text) or, when MQTTnet asks the socket for its peer first, as a socket no longer connected.
+        bool closed = innermost is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.NotConnected };
+        if (_target.Tls && (closed || innermost.Message.Contains("alert", StringComparison.OrdinalIgnoreCase)))
+            return "the broker ended the TLS handshake" + (closed ? "" : $" ({innermost.Message})") + (_target.ClientCertificate == null
+                ? "; a broker that requires a client certificate does so: give one with --mqtt-cert and --mqtt-key"
+                : $"; it may not accept the client certificate {_target.ClientCertificate.Subject}");
         return innermost.Message;
     }
 
