@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace EdgeNets.Runtime.Kernels;
 
 /// <summary>Work split into numbered chunks that may run at the same time on different threads.</summary>
@@ -8,47 +10,54 @@ internal interface IParallelWork
 }
 
 /// <summary>
-/// Worker threads created once per session. <see cref="Run"/> splits the chunks of one piece of work statically: worker i
-/// runs chunks i − 1, i − 1 + <see cref="Parts"/>, ..., the caller chunks <see cref="Parts"/> − 1, 2·<see cref="Parts"/> − 1,
-/// ... (when the chunks do not divide evenly, the caller, which also runs everything between the dispatches, is the one
-/// left with fewer). So
-/// which thread does what depends only on the chunk count, never on which thread was scheduled first: the share of each
-/// thread is fixed by the kernels' split (on equal cores, equal chunks finish together), and per-thread instruction
-/// counts under an emulator are the ones a device would execute. Waiting threads spin briefly before sleeping when every
-/// part has a core of its own, and sleep at once when the parts outnumber the cores (a spinning thread would take the
-/// core the awaited one needs). Nothing is allocated per dispatch.
+/// Worker threads created once per session. <see cref="Run"/> gives each thread a fixed share of the chunks: worker i
+/// owns chunks i − 1, i − 1 + <see cref="Parts"/>, i − 1 + 2·<see cref="Parts"/>, ..., the caller chunks
+/// <see cref="Parts"/> − 1, 2·<see cref="Parts"/> − 1, ... (when the chunks do not divide evenly, the caller, which also
+/// runs everything between the dispatches, is left with fewer). Which thread does what depends only on the chunk count,
+/// so on equal cores equal chunks finish together, and the per-thread work counted under an emulator is each core's.
+/// When every part has a core of its own, waiting threads spin briefly before sleeping, and the caller, done with its
+/// own chunks, also takes those a worker has not started (a worker the OS has not scheduled on a loaded machine then
+/// costs little). When the parts outnumber the cores, threads sleep at once (a spinning thread would take the core the
+/// awaited one needs) and nothing is taken over: the split stays exactly the fixed one. Nothing is allocated per dispatch.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
     /// <summary>Spin iterations (tens of microseconds: longer than the gap between layers) before a thread sleeps.</summary>
     private const int SpinIterations = 200;
+    /// <summary>Index of a closed claim word: no dispatch has that many chunks, so any claim fails.</summary>
+    private const long ClosedIndex = uint.MaxValue;
+
+    /// <summary>
+    /// A part's claim word, on a cache line of its own: dispatch number in the high 32 bits, the index of the part's next
+    /// chunk among its own in the low 32. A claim is a compare-exchange of the word it read, so a thread delayed between
+    /// reading the word and claiming can never take a chunk of a later dispatch under an index of an earlier one.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct ClaimWord
+    {
+        [FieldOffset(0)] public long Value;
+    }
 
     private readonly Thread[] _threads;
-    private readonly bool _spin;
+    private readonly ClaimWord[] _claims;
+    /// <summary>Every part has a core: waiting threads spin first, and the caller takes over unstarted chunks.</summary>
+    private readonly bool _corePerPart;
     /// <summary>Workers sleep on it waiting for a dispatch; the caller sleeps on it waiting for the workers.</summary>
     private readonly object _gate = new();
     private IParallelWork? _work;
-    private int _chunks;
-    /// <summary>
-    /// Dispatch sequence: odd while <see cref="Run"/> rewrites the work and chunk count, even (2 × dispatches) after.
-    /// A worker reads the work between two equal even values, so it never runs one dispatch's chunks under another's
-    /// count (a worker with no chunk in a dispatch can still be reading when the next one starts).
-    /// </summary>
-    private int _sequence;
-    /// <summary>Workers of the current dispatch with chunks not yet finished.</summary>
-    private int _pending;
-    private int _sleepers, _callerWaiting;
+    private int _chunks, _completed, _generation, _sleepers, _callerWaiting;
     private volatile bool _stopping;
     /// <summary>Bytes each worker thread has allocated, as of its last finished chunk (so tests can check it stays put).</summary>
     private readonly long[] _allocated;
 
-    public WorkerPool(int workers) : this(workers, spin: Environment.ProcessorCount > workers) { }
+    public WorkerPool(int workers) : this(workers, corePerPart: Environment.ProcessorCount > workers) { }
 
-    /// <param name="spin">Whether waiting threads spin before sleeping (worth it only with a core per part).</param>
-    internal WorkerPool(int workers, bool spin)
+    internal WorkerPool(int workers, bool corePerPart)
     {
-        _spin = spin;
+        _corePerPart = corePerPart;
         _threads = new Thread[workers];
+        _claims = new ClaimWord[workers + 1];
+        for (int p = 0; p < _claims.Length; p++) _claims[p].Value = ClosedIndex;
         _allocated = new long[workers + 1];
         for (int i = 0; i < workers; i++)
         {
@@ -68,33 +77,52 @@ internal sealed class WorkerPool : IDisposable
             work.RunChunk(0, 1);
             return;
         }
-        int busy = Math.Min(chunks, Parts - 1);
-        int sequence = _sequence;
-        Interlocked.Exchange(ref _sequence, sequence + 1);
+        // The words close under the new dispatch number before anything a claimant reads is rewritten, and open only
+        // after: a claimant that read an old word fails its compare-exchange.
+        long dispatch = ((Volatile.Read(ref _claims[0].Value) >> 32) + 1) & uint.MaxValue;
+        for (int p = 0; p < _claims.Length; p++) Interlocked.Exchange(ref _claims[p].Value, dispatch << 32 | ClosedIndex);
         _work = work;
         _chunks = chunks;
-        _pending = busy;
-        // A full fence: the sleepers count below must be read after the dispatch is visible (a worker counts itself
-        // before its last look at the sequence).
-        Interlocked.Exchange(ref _sequence, sequence + 2);
-        if (busy > 0 && Volatile.Read(ref _sleepers) > 0)
+        _completed = 0;
+        for (int p = 0; p < _claims.Length; p++) Interlocked.Exchange(ref _claims[p].Value, dispatch << 32);
+        // A full fence: the sleepers count is read after the dispatch is visible (a worker counts itself before its
+        // last look at the generation).
+        Interlocked.Increment(ref _generation);
+        if (Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
-        RunPart(work, 0, chunks);
-        for (int spins = 0; _spin && spins < SpinIterations && Volatile.Read(ref _pending) > 0; spins++) Thread.SpinWait(8);
-        if (Volatile.Read(ref _pending) == 0) return;
+        RunClaimed(0);
+        if (_corePerPart)
+            for (int p = 1; p < _claims.Length; p++) RunClaimed(p);
+        for (int spins = 0; _corePerPart && spins < SpinIterations && Volatile.Read(ref _completed) < chunks; spins++) Thread.SpinWait(8);
+        if (Volatile.Read(ref _completed) == chunks) return;
         lock (_gate)
         {
-            // Announced before the check, and the last worker reads it after its decrement: one of the two sees the other.
+            // Announced before the check, and a finishing thread reads it after counting: one of the two sees the other.
             Interlocked.Exchange(ref _callerWaiting, 1);
-            while (Volatile.Read(ref _pending) > 0) Monitor.Wait(_gate);
+            while (Volatile.Read(ref _completed) < chunks) Monitor.Wait(_gate);
             _callerWaiting = 0;
         }
     }
 
-    /// <summary>The chunks of part <paramref name="part"/> (0: the caller, i: worker i) in the dispatch.</summary>
-    private void RunPart(IParallelWork work, int part, int chunks)
+    /// <summary>Claims and runs chunks of part <paramref name="owner"/> until none is left; returns how many it ran.</summary>
+    private int RunClaimed(int owner)
     {
-        for (int chunk = part == 0 ? Parts - 1 : part - 1; chunk < chunks; chunk += Parts) work.RunChunk(chunk, chunks);
+        int ran = 0, parts = Parts, first = owner == 0 ? parts - 1 : owner - 1;
+        ref long claim = ref _claims[owner].Value;
+        while (true)
+        {
+            long word = Volatile.Read(ref claim);
+            // Read after the word: if the claim below succeeds, no dispatch has opened since, so these are its values.
+            int chunks = Volatile.Read(ref _chunks);
+            var work = Volatile.Read(ref _work);
+            long index = word & uint.MaxValue;
+            if (index == ClosedIndex || first + index * parts >= chunks) return ran;
+            if (Interlocked.CompareExchange(ref claim, word + 1, word) != word) continue;
+            work!.RunChunk((int)(first + index * parts), chunks);
+            ran++;
+            if (Interlocked.Increment(ref _completed) == chunks && Volatile.Read(ref _callerWaiting) != 0)
+                lock (_gate) Monitor.PulseAll(_gate);
+        }
     }
 
     private void Loop(int index)
@@ -103,37 +131,25 @@ internal sealed class WorkerPool : IDisposable
         while (true)
         {
             int spins = 0;
-            while (!Published(seen) && !_stopping && _spin && spins < SpinIterations)
+            while (Volatile.Read(ref _generation) == seen && !_stopping && _corePerPart && spins < SpinIterations)
             {
                 Thread.SpinWait(8);
                 spins++;
             }
-            if (!Published(seen) && !_stopping)
+            if (Volatile.Read(ref _generation) == seen && !_stopping)
             {
                 lock (_gate)
                 {
                     Interlocked.Increment(ref _sleepers);
-                    while (!Published(seen) && !_stopping) Monitor.Wait(_gate);
+                    while (Volatile.Read(ref _generation) == seen && !_stopping) Monitor.Wait(_gate);
                     Interlocked.Decrement(ref _sleepers);
                 }
             }
             if (_stopping) return;
-            int sequence = Volatile.Read(ref _sequence);
-            var work = _work;
-            int chunks = _chunks;
-            Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _sequence) != sequence || (sequence & 1) != 0) continue;
-            seen = sequence;
-            if (index > chunks) continue;
-            RunPart(work!, index, chunks);
-            Volatile.Write(ref _allocated[index], GC.GetAllocatedBytesForCurrentThread());
-            if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _callerWaiting) != 0)
-                lock (_gate) Monitor.PulseAll(_gate);
+            seen = Volatile.Read(ref _generation);
+            if (RunClaimed(index) > 0) Volatile.Write(ref _allocated[index], GC.GetAllocatedBytesForCurrentThread());
         }
     }
-
-    /// <summary>Whether a dispatch after <paramref name="seen"/> has been published (or is being written).</summary>
-    private bool Published(int seen) => Volatile.Read(ref _sequence) != seen;
 
     /// <summary>Sum over the worker threads of the bytes they had allocated when they last finished a chunk.</summary>
     public long WorkerAllocatedBytes()

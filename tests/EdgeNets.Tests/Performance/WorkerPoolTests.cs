@@ -53,9 +53,9 @@ public class WorkerPoolTests
     }
 
     /// <summary>
-    /// The split is static: the chunks one thread runs depend only on the chunk count, the caller taking the chunks
-    /// Parts − 1, 2·Parts − 1, ... and worker i the chunks i − 1 + k·Parts, in every dispatch, however the threads are
-    /// scheduled. (So per-thread work counted under an emulator is what each core of a device does.)
+    /// With more parts than cores (as under the emulator that counts per-thread instructions) the split is exactly the
+    /// fixed one: the chunks one thread runs depend only on the chunk count, the caller taking the chunks Parts − 1,
+    /// 2·Parts − 1, ... and worker i the chunks i − 1 + k·Parts, in every dispatch, however the threads are scheduled.
     /// </summary>
     [TestCase(1, 2)]
     [TestCase(3, 16)]
@@ -63,7 +63,7 @@ public class WorkerPoolTests
     [TestCase(3, 3)]
     public void EachChunkRunsOnTheThreadItIsAssignedTo(int workers, int chunks)
     {
-        using var pool = new WorkerPool(workers);
+        using var pool = new WorkerPool(workers, corePerPart: false);
         int parts = workers + 1, caller = Environment.CurrentManagedThreadId;
         var work = new ThreadRecordingWork();
         var threadOfPart = new int[parts];
@@ -80,5 +80,49 @@ public class WorkerPoolTests
             }
         }
         Assert.That(threadOfPart.Skip(1).Take(Math.Min(chunks, workers)), Is.Unique.And.Not.Contains(caller), "each worker is a thread of its own");
+    }
+
+    /// <summary>
+    /// Worker 1's first chunk (0) waits until every other chunk has run, its second one (2) included; the caller's first
+    /// chunk (1) waits until chunk 0 has started, so the worker holds it.
+    /// </summary>
+    private sealed class StalledWorkerWork : IParallelWork
+    {
+        public readonly int[] Threads = new int[4];
+        private int _done, _started;
+        public bool TimedOut;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            Threads[chunk] = Environment.CurrentManagedThreadId;
+            if (chunk == 0) Volatile.Write(ref _started, 1);
+            if (chunk == 0) WaitFor(ref _done, chunks - 1);
+            if (chunk == 1) WaitFor(ref _started, 1);
+            if (chunk != 0) Interlocked.Increment(ref _done);
+        }
+
+        private void WaitFor(ref int value, int target)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (Volatile.Read(ref value) < target)
+            {
+                if (DateTime.UtcNow > deadline) { TimedOut = true; return; }
+                Thread.Sleep(1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// With a core per part, the caller takes over the chunks a worker has not started (on a loaded machine, a worker
+    /// the OS has not scheduled), instead of waiting for it.
+    /// </summary>
+    [Test]
+    public void CallerTakesTheChunksOfAStalledWorker()
+    {
+        using var pool = new WorkerPool(1, corePerPart: true);
+        var work = new StalledWorkerWork();
+        pool.Run(work, 4);
+        Assert.That(work.TimedOut, Is.False, "worker 1's second chunk ran while its first one was stalled");
+        Assert.That(work.Threads[2], Is.EqualTo(Environment.CurrentManagedThreadId), "the caller ran it");
     }
 }
