@@ -74,11 +74,19 @@ public class ThreadedSessionTests
         var input = calibration.Sample(0);
         // Enough warm-up runs for the JIT's tiering to settle (it allocates on its own thread).
         for (int i = 0; i < 1000; i++) multi.Run(input, actual);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long beforeWorkers = multi.WorkerAllocatedBytes;
-        for (int i = 0; i < 1000; i++) multi.Run(input, actual);
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "the calling thread allocates nothing");
-        Assert.That(multi.WorkerAllocatedBytes - beforeWorkers, Is.Zero, "the worker threads allocate nothing");
+        // On a loaded machine tier-up can still be under way after the warm-up; a per-run allocation shows in every
+        // round, so the fewest bytes over a few rounds is the figure to hold at zero.
+        long fewestCaller = long.MaxValue, fewestWorkers = long.MaxValue;
+        for (int round = 0; round < 4 && (fewestCaller > 0 || fewestWorkers > 0); round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            long beforeWorkers = multi.WorkerAllocatedBytes;
+            for (int i = 0; i < 1000; i++) multi.Run(input, actual);
+            fewestCaller = Math.Min(fewestCaller, GC.GetAllocatedBytesForCurrentThread() - before);
+            fewestWorkers = Math.Min(fewestWorkers, multi.WorkerAllocatedBytes - beforeWorkers);
+        }
+        Assert.That(fewestCaller, Is.Zero, "the calling thread allocates nothing");
+        Assert.That(fewestWorkers, Is.Zero, "the worker threads allocate nothing");
         if (threads > 1)
             Assert.That(multi.Kernels.Count(k => k.IsParallel), Is.GreaterThan(0), "some layer is split");
     }
