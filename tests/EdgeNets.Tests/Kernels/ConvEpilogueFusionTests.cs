@@ -65,9 +65,9 @@ public class ConvEpilogueFusionTests
         using var threaded = model.CreateSession(new SessionOptions { Threads = 2 });
         Assert.That(session.KernelNames[0], Does.StartWith("Conv2dEpilogueInt8_"));
         Assert.That(session.KernelNames[1], Is.EqualTo($"{op}Int8 (fused into #0)"));
-        var expected = RunReference(c);
-        Assert.That(Run(session, c), Is.EqualTo(expected));
-        Assert.That(Run(threaded, c), Is.EqualTo(expected));
+        var expected = ConvPoolFusionTests.RunReference(c);
+        Assert.That(ConvPoolFusionTests.Run(session, c), Is.EqualTo(expected));
+        Assert.That(ConvPoolFusionTests.Run(threaded, c), Is.EqualTo(expected));
         long before = GC.GetAllocatedBytesForCurrentThread();
         session.Invoke();
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
@@ -93,8 +93,8 @@ public class ConvEpilogueFusionTests
         Assert.That(session.KernelNames.Any(n => n.Contains("fused", StringComparison.Ordinal) || n.Contains("Epilogue", StringComparison.Ordinal)), Is.False,
             string.Join(", ", session.KernelNames));
         using var reference = model.CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
-        Run(session, c);
-        Run(reference, c);
+        ConvPoolFusionTests.Run(session, c);
+        ConvPoolFusionTests.Run(reference, c);
         foreach (int output in g.Outputs)
             Assert.That(session.GetTensorBytes(output).ToArray(), Is.EqualTo(reference.GetTensorBytes(output).ToArray()));
     }
@@ -119,21 +119,7 @@ public class ConvEpilogueFusionTests
         using var session = model.CreateSession();
         Assert.That(session.KernelNames[1].Contains("fused", StringComparison.Ordinal), Is.EqualTo(fuses), string.Join(", ", session.KernelNames));
         using var reference = model.CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
-        Assert.That(Run(session, c), Is.EqualTo(Run(reference, c)));
-    }
-
-    private static byte[] RunReference(KernelCase c)
-    {
-        using var reference = Model.Load(EnetWriter.Write(c.Graph)).CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
-        return Run(reference, c);
-    }
-
-    private static byte[] Run(Session session, KernelCase c)
-    {
-        var g = session.Model.Graph;
-        foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(session.GetInputBytes(g.Inputs.IndexOf(tensor)));
-        session.Invoke();
-        return session.GetTensorBytes(g.Outputs[0]).ToArray();
+        Assert.That(ConvPoolFusionTests.Run(session, c), Is.EqualTo(ConvPoolFusionTests.Run(reference, c)));
     }
 
     /// <summary>The reference Conv, its values copied to the operator's output as they are.</summary>
