@@ -51,9 +51,9 @@ public static class ConvSelection
             Fused("Conv2dEpilogueInt8_Avx512", EpilogueWhy),
             new Candidate("Conv2dInt8_Avx512", "im2col GEMM, 8x32 register blocks of 512-bit multiply-adds"),
             new Candidate("WinogradConv3x3Int8_Avx2", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
-            Fused("Conv2dEpilogueInt8_AdvSimdDot", EpilogueWhy),
+            Fused("Conv2dEpilogueInt8_AdvSimdDot", EpilogueArmWhy, EpilogueOnArm),
             new Candidate("Conv2dInt8_AdvSimdDot", "GEMM with SDOT (8x8 blocks, no im2col where rows fill blocks): 4 products per lane, ahead of Winograd's int16 products"),
-            Fused("Conv2dEpilogueInt8_AdvSimd", EpilogueWhy),
+            Fused("Conv2dEpilogueInt8_AdvSimd", EpilogueArmWhy, EpilogueOnArm),
             new Candidate("Conv2dInt8_AdvSimd", "arm64 without SDOT: SMULL/SMLAL pairs + SADALP, 8 products per multiply, fewer instructions than Winograd's int16 products"),
             Fused("Conv2dEpilogueInt8_AvxVnni", EpilogueWhy),
             new Candidate("Conv2dInt8_AvxVnni", "im2col GEMM with vpdpbusd: twice AVX2's products per instruction"),
@@ -110,6 +110,12 @@ public static class ConvSelection
     }
 
     private const string EpilogueWhy = "the GEMM with the LookupTable or residual Add that reads its output in its epilogue: no pass over the Conv's output";
+
+    private const string EpilogueArmWhy = "exact, but not preferred on arm64: the Add's rescale in the epilogue runs the generic 128-bit fixed-point "
+        + "code, more instructions than the separate AdvSimd Add kernel saves (tools/benchmarks/README.md, \"Conv epilogues\")";
+
+    /// <summary>Never, for now: under armcost the epilogue costs more instructions than the pass it removes.</summary>
+    private static bool EpilogueOnArm(KernelSetup s) => false;
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool>? when = null) => new(variant, why, when) { Fused = true };
 
