@@ -38,14 +38,14 @@ public sealed class Session : IDisposable
 
         _kernels = new OpKernel[_graph.Ops.Count];
         _choices = new string[_graph.Ops.Count];
-        // Conv + MaxPool 2x2/2 pairs that may run as one kernel; not with reference kernels only, nor when every
-        // activation is kept (the fused Conv never writes its own output).
+        // Conv + MaxPool 2x2/2 and Conv + LookupTable/Add pairs that may run as one kernel; not with reference kernels
+        // only, nor when every activation is kept (the fused Conv never writes its own output).
         bool[] sharesInput = [];
         int[]? fusible = options.ReferenceKernelsOnly || options.KeepAllActivations ? null : ConvPoolFusion.Plan(_graph, offsets, out sharesInput);
         for (int i = 0; i < _kernels.Length; i++)
         {
             var op = _graph.Ops[i];
-            if (_kernels[i] != null) continue; // the MaxPool of a fused pair
+            if (_kernels[i] != null) continue; // the second operator of a fused pair
             var setup = new KernelSetup(_graph, op);
             var site = fusible != null && fusible[i] >= 0 ? new FusionSite(new KernelSetup(_graph, _graph.Ops[fusible[i]]), sharesInput[i]) : null;
             var choice = KernelRegistry.Choose(setup, options.ReferenceKernelsOnly, site);
@@ -56,7 +56,7 @@ public sealed class Session : IDisposable
                 if (choice.Fused != null)
                 {
                     _kernels[i] = choice.Fused.Create(setup, site!.Pool);
-                    _kernels[fusible![i]] = new FusedIntoConvKernel(i);
+                    _kernels[fusible![i]] = new FusedIntoConvKernel(_graph.Ops[fusible[i]].Type, i);
                     _choices[fusible[i]] = $"fused into #{i} ({choice.Fused.Name})";
                     continue;
                 }

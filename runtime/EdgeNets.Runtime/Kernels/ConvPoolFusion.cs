@@ -6,13 +6,17 @@ using EdgeNets.Runtime.Kernels.Reference;
 namespace EdgeNets.Runtime.Kernels;
 
 /// <summary>
-/// A Conv variant fused with the MaxPool 2x2 stride 2 that reads its output: it writes the pooled values straight into
-/// the MaxPool's output. It must give the bytes of the reference Conv followed by the reference MaxPool.
+/// A Conv variant fused with the operator that reads its output: the MaxPool 2x2 stride 2 (<see cref="ConvPoolFusion"/>)
+/// or, when <paramref name="epilogue"/>, an elementwise operator in its epilogue (<see cref="ConvEpilogueFusion"/>:
+/// LookupTable, Add); it writes that operator's output directly. It must give the bytes of the reference Conv followed
+/// by the operator's reference kernel.
 /// </summary>
 public sealed class FusedConvPoolEntry(string name, Isa isa, Func<KernelSetup, KernelSetup, OpKernel> create, Func<KernelSetup, bool> isExact,
-    bool readsImageBeforeWriting = false)
+    bool readsImageBeforeWriting = false, bool epilogue = false)
 {
     public string Name { get; } = name;
+    /// <summary>Whether the variant fuses the operator of a site <see cref="ConvPoolFusion.Plan"/> found: the pool, or an epilogue's operator.</summary>
+    public bool Fuses(OpType type) => epilogue ? type != OpType.MaxPool : type == OpType.MaxPool;
     public Isa Isa { get; } = isa;
     /// <summary>Prepares the fused kernel from the Conv's and the MaxPool's setups.</summary>
     public Func<KernelSetup, KernelSetup, OpKernel> Create { get; } = create;
@@ -35,9 +39,11 @@ public static class ConvPoolFusion
 {
     public static IReadOnlyList<FusedConvPoolEntry> All { get; } = OptimizedKernels.RegisterFused();
 
+    /// <summary>The fused variant of this name, Conv + MaxPool or Conv + epilogue.</summary>
     public static FusedConvPoolEntry? Find(string name)
     {
         foreach (var e in All) if (e.Name == name) return e;
+        foreach (var e in ConvEpilogueFusion.All) if (e.Name == name) return e;
         return null;
     }
 
@@ -63,11 +69,14 @@ public static class ConvPoolFusion
     }
 
     /// <summary>
-    /// Per operator, the position of the MaxPool its Conv can be fused with, else -1. The Conv's output must be read by
-    /// that MaxPool alone and not be a graph output; and as the fused kernel writes the pool's output when the Conv
-    /// runs, that tensor's bytes (<paramref name="offsets"/>) must not overlap any tensor read or written from the Conv
-    /// up to the MaxPool (the memory plan only keeps it apart from tensors alive when the MaxPool runs), except the
-    /// Conv's own input when it holds one image: then <paramref name="sharesInput"/> is set for that Conv.
+    /// Per operator, the position of the MaxPool (or of the operator <see cref="ConvEpilogueFusion.Fuses"/> accepts) its
+    /// Conv can be fused with, else -1. The Conv's output must be read by that operator alone and not be a graph
+    /// output; and as the fused kernel writes the operator's output when the Conv runs, that tensor's bytes
+    /// (<paramref name="offsets"/>) must not overlap any tensor read or written from the Conv up to the operator (the
+    /// memory plan only keeps it apart from tensors alive when the operator runs), except the Conv's own input when it
+    /// holds one image: then <paramref name="sharesInput"/> is set for that Conv. A residual Add's other operand must be
+    /// written before the Conv, and either be the output's very bytes (each element is read before it is written) or
+    /// not overlap them.
     /// </summary>
     internal static int[] Plan(ModelGraph graph, long[] offsets, out bool[] sharesInput)
     {
@@ -84,14 +93,18 @@ public static class ConvPoolFusion
             int reader = -1, readers = 0;
             for (int k = i + 1; k < ops.Count; k++)
                 if (Array.IndexOf(ops[k].Inputs, y) >= 0) { reader = k; readers++; }
-            if (readers != 1 || ops[reader].Type != OpType.MaxPool) continue;
-            if (!TilesConvOutput(new KernelSetup(graph, conv), new KernelSetup(graph, ops[reader]), out _, out _)) continue;
+            if (readers != 1) continue;
+            var convSetup = new KernelSetup(graph, conv);
+            var readerSetup = new KernelSetup(graph, ops[reader]);
+            if (ops[reader].Type == OpType.MaxPool ? !TilesConvOutput(convSetup, readerSetup, out _, out _) : !ConvEpilogueFusion.Fuses(convSetup, readerSetup))
+                continue;
             int pooled = ops[reader].Outputs[0], x = conv.Inputs[0];
-            bool clear = true;
+            int residual = ConvEpilogueFusion.Residual(conv, ops[reader]);
+            bool clear = residual < 0 || offsets[residual] == offsets[pooled] || !Overlap(graph, offsets, residual, pooled);
             for (int k = i; k < reader && clear; k++)
             {
                 foreach (int t in ops[k].Inputs) clear &= t == y || (k == i && t == x) || !Overlap(graph, offsets, t, pooled);
-                foreach (int t in ops[k].Outputs) clear &= t == y || !Overlap(graph, offsets, t, pooled);
+                foreach (int t in ops[k].Outputs) clear &= t == y || t != residual && !Overlap(graph, offsets, t, pooled);
             }
             bool shares = Overlap(graph, offsets, x, pooled);
             // (Read again before the pool, the input failed the check above.) With several images, image 0's pooled
@@ -113,9 +126,9 @@ public static class ConvPoolFusion
     }
 }
 
-/// <summary>The MaxPool position of a fused Conv + MaxPool: the Conv's kernel has already written the output.</summary>
-internal sealed class FusedIntoConvKernel(int convPosition) : OpKernel
+/// <summary>The position of the operator fused into a Conv (a MaxPool, an activation, an Add): the Conv's kernel has already written the output.</summary>
+internal sealed class FusedIntoConvKernel(OpType op, int convPosition) : OpKernel
 {
-    public override string Name { get; } = $"MaxPool2dInt8 (fused into #{convPosition})";
+    public override string Name { get; } = $"{(op == OpType.MaxPool ? "MaxPool2d" : op)}Int8 (fused into #{convPosition})";
     public override void Run(TensorMemory memory) { }
 }

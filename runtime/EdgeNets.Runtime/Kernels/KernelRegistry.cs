@@ -69,7 +69,7 @@ public static class KernelRegistry
         {
             if (c.Fused)
             {
-                if (fusion == null || ConvPoolFusion.Find(c.Variant) is not { } fused) continue;
+                if (fusion == null || ConvPoolFusion.Find(c.Variant) is not { } fused || !fused.Fuses(fusion.Pool.Op.Type)) continue;
                 if (fusion.SharesInput && !fused.ReadsImageBeforeWriting) continue;
                 if (!fused.IsSupported() || !fused.IsExact(s) || !Prefers(c, s)) continue;
                 return new(reference, fused, c.Why);

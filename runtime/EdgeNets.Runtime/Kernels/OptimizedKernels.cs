@@ -154,6 +154,20 @@ public static class OptimizedKernels
         FusedWinograd(Isa.Vector128),
     ];
 
+    /// <summary>
+    /// Conv GEMM variants with a LookupTable or residual Add in the epilogue (<see cref="ConvEpilogueFusion"/>);
+    /// <see cref="Selection.ConvSelection"/> ranks them with the plain ones.
+    /// </summary>
+    internal static FusedConvPoolEntry[] RegisterEpilogueFused() =>
+        [.. new[] { Isa.Avx512, Isa.AvxVnni, Isa.Avx2, Isa.Vector128, Isa.AdvSimdDot, Isa.AdvSimd }.Select(FusedGemm)];
+
+    private static FusedConvPoolEntry FusedGemm(Isa isa)
+    {
+        string name = $"Conv2dEpilogueInt8_{isa}";
+        return new(name, isa, (conv, consumer) => new ConvInt8Gemm(conv, isa, name, consumer: consumer), ConvInt8Gemm.CanFuse,
+            readsImageBeforeWriting: true, epilogue: true);
+    }
+
     private static FusedConvPoolEntry FusedWinograd(Isa isa)
     {
         string name = $"WinogradConv3x3MaxPool2x2Int8_{isa}";

@@ -189,13 +189,14 @@ public class ConvPoolFusionTests
             Assert.That(session.GetTensorBytes(output).ToArray(), Is.EqualTo(reference.GetTensorBytes(output).ToArray()));
     }
 
-    private static byte[] RunReference(KernelCase c)
+    internal static byte[] RunReference(KernelCase c)
     {
         using var reference = Model.Load(EnetWriter.Write(c.Graph)).CreateSession(new SessionOptions { ReferenceKernelsOnly = true });
         return Run(reference, c);
     }
 
-    private static byte[] Run(Session session, KernelCase c)
+    /// <summary>The case's inputs into the session, two runs, the first output's bytes.</summary>
+    internal static byte[] Run(Session session, KernelCase c)
     {
         var g = session.Model.Graph;
         foreach (var (tensor, bytes) in c.Inputs) bytes.CopyTo(session.GetInputBytes(g.Inputs.IndexOf(tensor)));

@@ -99,7 +99,7 @@ public class VariantBitExactTests
             Assert.That(holders, Has.Count.EqualTo(1), $"{variant.Name} is in {holders.Count} policies");
             Assert.That((holders[0].Op, holders[0].Type), Is.EqualTo((variant.Op, variant.Type)), $"{variant.Name} is in the policy of another operator");
         }
-        foreach (var fused in ConvPoolFusion.All)
+        foreach (var fused in ConvPoolFusion.All.Concat(ConvEpilogueFusion.All))
             Assert.That(SelectionPolicies.For(OpType.Conv, DataType.Int8)!.Order.Count(c => c.Fused && c.Variant == fused.Name), Is.EqualTo(1), fused.Name);
         foreach (var policy in SelectionPolicies.All)
             foreach (var c in policy.Order)
@@ -179,7 +179,7 @@ public class VariantBitExactTests
         string text = log.ToString();
         TestContext.Out.WriteLine(text);
         Assert.That(text, Does.StartWith($"CPU features: {CpuFeatures.Describe()}"));
-        var fused = ConvPoolFusion.All.Select(e => e.Name).ToList();
+        var fused = ConvPoolFusion.All.Concat(ConvEpilogueFusion.All).Select(e => e.Name).ToList();
         foreach (var name in VariantNames().Concat(fused)) Assert.That(text, Does.Contain($"  {name}: "));
         Assert.That(result.Failed, Is.EqualTo(0), text);
         Assert.That(result.Passed + result.Skipped, Is.EqualTo(VariantNames().Count() + fused.Count));

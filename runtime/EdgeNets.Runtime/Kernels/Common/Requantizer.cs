@@ -1,3 +1,6 @@
+// The plain int8 store, as the kernels without a fused operator name it.
+global using Requantizer = EdgeNets.Runtime.Kernels.Optimized.Requantizer<EdgeNets.Runtime.Kernels.Optimized.Int8Store>;
+
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -8,19 +11,22 @@ using System.Runtime.Intrinsics.X86;
 namespace EdgeNets.Runtime.Kernels.Optimized;
 
 /// <summary>
-/// The int8 store epilogue of the Conv and depthwise tiles: per-output-channel <see cref="Requantization"/> of int32
-/// accumulator vectors (bias, multiplier and shift of the channel, output zero point, clamp) and the store of one
-/// output row segment.
+/// The int8 store of the Conv and depthwise tiles: per-output-channel <see cref="Requantization"/> of int32
+/// accumulator vectors (bias, multiplier and shift of the channel, output zero point, clamp), the
+/// <typeparamref name="TEpilogue"/> (a fused elementwise operator, or none) and the store of one output row segment.
 /// </summary>
-internal readonly ref struct Requantizer
+internal readonly ref struct Requantizer<TEpilogue> where TEpilogue : struct, IInt8Epilogue
 {
+    private readonly TEpilogue _epilogue;
     private readonly ReadOnlySpan<int> _bias, _multipliers, _shifts;
     private readonly int _zeroPoint, _min, _max, _channel0;
     /// <summary>_min and _max as int8 (both lie in [-128, 127]): the AdvSimd clamp's operands without a sign extension per use.</summary>
     private readonly sbyte _min8, _max8;
 
-    public Requantizer(ReadOnlySpan<int> bias, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int zeroPoint, int min, int max, int channel0)
+    public Requantizer(ReadOnlySpan<int> bias, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int zeroPoint, int min, int max, int channel0,
+        TEpilogue epilogue = default)
     {
+        _epilogue = epilogue;
         _bias = bias;
         _multipliers = multipliers;
         _shifts = shifts;
@@ -46,6 +52,7 @@ internal readonly ref struct Requantizer
         var bytes = Requantization.NarrowToInt8(
             Requantization.Requantize(a0 + bias, multiplier, shift, zero, min, max), Requantization.Requantize(a1 + bias, multiplier, shift, zero, min, max));
         var row = output.Slice(m * pixels + p0);
+        bytes = _epilogue.Apply(bytes, ref MemoryMarshal.GetReference(row), count);
         if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
         else
         {
@@ -64,6 +71,7 @@ internal readonly ref struct Requantizer
         var bytes = Requantization.NarrowToInt8(Requantization.Requantize(a + Vector512.Create(_bias[c]), _multipliers[c], _shifts[c],
             Vector512.Create(_zeroPoint), Vector512.Create(_min), Vector512.Create(_max)));
         var row = output.Slice(m * pixels + p0);
+        bytes = _epilogue.Apply(bytes, ref MemoryMarshal.GetReference(row), count);
         if (count == 16) bytes.StoreUnsafe(ref MemoryMarshal.GetReference(row));
         else
         {
@@ -99,6 +107,7 @@ internal readonly ref struct Requantizer
         var bytes = Requantization.RequantizeToInt8(a0 + bias, a1 + bias, a2 + bias, a3 + bias, Vector128.Create(Unsafe.Add(ref MemoryMarshal.GetReference(_multipliers), c)),
             Vector128.Create(shift), shift, Vector128.Create(_zeroPoint), Vector128.Create(_min8), Vector128.Create(_max8));
         ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (nuint)(uint)(m * pixels + p0));
+        bytes = _epilogue.Apply(bytes, ref row, count);
         if (count == 16) bytes.StoreUnsafe(ref row);
         else
         {
@@ -140,6 +149,7 @@ internal readonly ref struct Requantizer
             bytes = Vector128.Narrow(s, s);
         }
         ref sbyte row = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (nuint)(uint)(m * pixels + p0));
+        bytes = _epilogue.Apply(bytes, ref row, count);
         if (count == 8) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref row), bytes.AsInt64().ToScalar());
         else
         {

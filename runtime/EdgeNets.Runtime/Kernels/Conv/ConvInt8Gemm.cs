@@ -104,7 +104,17 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     public static bool CanHandle(KernelSetup s, bool depthwise) =>
         ConvKernels.ConvShape.TryRead(s, DataType.Int8, DataType.Int32) is { } shape && shape.IsDepthwise == depthwise;
 
-    public ConvInt8Gemm(KernelSetup s, Isa isa, string name, bool channelLanes = false)
+    /// <summary>
+    /// With an operator in the epilogue: one group, so that an image's input is all read (into the bordered copy or the
+    /// columns) before any of its output is written, and the operator's output may share the input's bytes.
+    /// </summary>
+    public static bool CanFuse(KernelSetup s) => ConvKernels.ConvShape.TryRead(s, DataType.Int8, DataType.Int32) is { Group: 1 };
+
+    /// <summary>The operator fused into the epilogue (its output is <see cref="_y"/>), or the plain store.</summary>
+    private readonly ConvEpilogue _fused = ConvEpilogue.Store;
+
+    /// <param name="consumer">An operator <see cref="ConvEpilogueFusion.Fuses"/> accepts to run in the epilogue, or null.</param>
+    public ConvInt8Gemm(KernelSetup s, Isa isa, string name, bool channelLanes = false, KernelSetup? consumer = null)
     {
         _name = name;
         _isa = isa;
@@ -112,7 +122,8 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
         var shape = new ConvKernels.ConvShape(s, DataType.Int8, DataType.Int32);
         (_inputZeroPoint, _outputZeroPoint, _multipliers, _shifts, _min, _max) = ConvKernels.Int8Requantization.Read(s, shape.OutChannels);
         _x = s.InputId(0);
-        _y = s.OutputId(0);
+        if (consumer != null) _fused = new ConvEpilogue(s, consumer);
+        _y = consumer != null ? _fused.Output : s.OutputId(0);
         _g = shape.Window;
         _group = shape.Group;
         _cpg = shape.InChannelsPerGroup;
@@ -275,7 +286,7 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
                 }
                 // The columns are complete; the threads split the output channels, each reading them only.
                 if (_workers != null) Dispatch(memory, n, grp, Phase.Outputs, Math.Min((_mpg + _rowBlock - 1) / _rowBlock, 4 * _workers.Parts));
-                else Gemm(output, grp, channel0, 0, _mpg, tail);
+                else Gemm(memory, output, grp, channel0, 0, _mpg, tail);
             }
         }
     }
@@ -321,7 +332,7 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
         int blocks = (_mpg + _rowBlock - 1) / _rowBlock;
         int begin = blocks * part / parts * _rowBlock, end = Math.Min(_mpg, blocks * (part + 1) / parts * _rowBlock);
         Span<sbyte> tail = stackalloc sbyte[16];
-        if (begin < end) Gemm(output, grp, channel0, begin, end, tail);
+        if (begin < end) Gemm(_memory, output, grp, channel0, begin, end, tail);
     }
 
     /// <summary>AdvSimd: pair rows [rowBegin, rowEnd) of one group's int8 columns, from the image (1x1) or its bordered copy.</summary>
@@ -331,45 +342,66 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
         else Int8Im2col.Pairs8(_padded8, grp * _cpg * _paddedW * _paddedH, _tapOffsets, rowBegin, rowEnd, _g, _paddedW, _columns8, _rowStride);
     }
 
-    /// <summary>Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns.</summary>
-    private void Gemm(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    /// <summary>
+    /// Output channels [mBegin, mEnd) of one group (mBegin a multiple of the row block) from the finished columns,
+    /// ended by the fused operator's epilogue, if any.
+    /// </summary>
+    private void Gemm(TensorMemory memory, Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    {
+        switch (_fused.Kind)
+        {
+            case ConvEpilogueKind.Lookup:
+                Gemm(output, grp, channel0, mBegin, mEnd, tail, in _fused.Lookup);
+                break;
+            case ConvEpilogueKind.ResidualAdd:
+                Gemm(output, grp, channel0, mBegin, mEnd, tail, _fused.ResidualAdd(memory));
+                break;
+            default:
+                Gemm(output, grp, channel0, mBegin, mEnd, tail, default(Int8Store));
+                break;
+        }
+    }
+
+    private void Gemm<TEpilogue>(Span<sbyte> output, int grp, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         if (_channelLanes)
         {
-            GemmAvx512Lanes(grp, output, channel0, mBegin, mEnd, tail);
+            GemmAvx512Lanes(grp, output, channel0, mBegin, mEnd, tail, epilogue);
             return;
         }
         var weights = _packedWeights.AsSpan(grp * ((_mpg + _rowBlock - 1) / _rowBlock) * _steps * _rowBlock * (_isa == Isa.AdvSimd ? 4 : 1));
         switch (_isa)
         {
             case Isa.Avx2:
-                GemmAvx2(weights, output, channel0, mBegin, mEnd, tail);
+                GemmAvx2(weights, output, channel0, mBegin, mEnd, tail, epilogue);
                 break;
             case Isa.Avx512:
-                GemmAvx512(weights, output, channel0, mBegin, mEnd, tail);
+                GemmAvx512(weights, output, channel0, mBegin, mEnd, tail, epilogue);
                 break;
             case Isa.Vector128:
-                if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail);
-                else GemmSse(weights, output, channel0, mBegin, mEnd, tail);
+                if (AdvSimd.IsSupported) GemmNeon(weights, output, channel0, mBegin, mEnd, tail, epilogue);
+                else GemmSse(weights, output, channel0, mBegin, mEnd, tail, epilogue);
                 break;
             case Isa.AvxVnni:
-                GemmVnni(weights, output, channel0, mBegin, mEnd, tail);
+                GemmVnni(weights, output, channel0, mBegin, mEnd, tail, epilogue);
                 break;
             case Isa.AdvSimd:
-                if (_separatePairs) GemmPairs<SeparatePairs>(weights, output, channel0, mBegin, mEnd, tail);
-                else GemmPairs<FusedPairs>(weights, output, channel0, mBegin, mEnd, tail);
+                if (_separatePairs) GemmPairs<SeparatePairs, TEpilogue>(weights, output, channel0, mBegin, mEnd, tail, epilogue);
+                else GemmPairs<FusedPairs, TEpilogue>(weights, output, channel0, mBegin, mEnd, tail, epilogue);
                 break;
             default:
-                GemmDot(weights, output, channel0, mBegin, mEnd, tail);
+                GemmDot(weights, output, channel0, mBegin, mEnd, tail, epilogue);
                 break;
         }
     }
 
-    private void GemmAvx2(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private void GemmAvx2<TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 16)
         {
@@ -413,11 +445,12 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// 8 weight broadcasts feed 16 multiply-adds, a third of the loads per multiply-add of the AVX2 block. A last block
     /// of at most 16 pixels runs with 256-bit vectors, 8 channels × 16 pixels.
     /// </summary>
-    private void GemmAvx512(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private void GemmAvx512<TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         for (int p0 = 0; p0 < _pixels; p0 += 32)
         {
             int count = Math.Min(32, _pixels - p0);
@@ -433,7 +466,8 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
 
     /// <summary>8 channels × 32 pixels from <paramref name="m0"/> and <paramref name="p0"/> (a method of its own so its 16 accumulators get registers).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Avx512Block32(ref int wk, ref short col, in Requantizer requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+    private void Avx512Block32<TEpilogue>(ref int wk, ref short col, in Requantizer<TEpilogue> requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+        where TEpilogue : struct, IInt8Epilogue
     {
         int steps = _steps, stride = _rowStride * 2;
         Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
@@ -481,7 +515,8 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
 
     /// <summary>8 channels × at most 16 pixels.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Avx512Block16(ref int wk, ref short col, in Requantizer requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+    private void Avx512Block16<TEpilogue>(ref int wk, ref short col, in Requantizer<TEpilogue> requant, int m0, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+        where TEpilogue : struct, IInt8Epilogue
     {
         int steps = _steps, stride = _rowStride * 2;
         // 16 pixels in 256-bit halves (measured faster here than one 512-bit vector per channel).
@@ -528,11 +563,12 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
         requant.Store16(Vector512.Create(a70, a71), m0 + 7, output, p0, count, _pixels, _mpg, tail);
     }
 
-    private void GemmSse(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private void GemmSse<TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
@@ -575,11 +611,12 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// smlal/smlal2 keep the two taps of a pair in separate lanes (even lanes: first tap, odd: second) across the whole
     /// sum; one pairwise add at the end folds them into one int32 per pixel.
     /// </summary>
-    private void GemmNeon(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private void GemmNeon<TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         ref short columns = ref MemoryMarshal.GetArrayDataReference(_columns16);
         int steps = _steps, stride = _rowStride * 2;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         // Pixel blocks outside: one block's columns stay in L1 while every channel block passes over them.
         for (int p0 = 0; p0 < _pixels; p0 += 8)
         {
@@ -647,17 +684,18 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// pixels × 4 taps) and one of weights (8 channels × 4 taps) feed 16 SDOTs by element, no broadcasts. Implicit:
     /// blocks of 8 pixels along each output row.
     /// </summary>
-    private unsafe void GemmDot(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private unsafe void GemmDot<TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         if (_implicit)
         {
-            GemmDotImplicit(weights, output, channel0, mBegin, mEnd, tail);
+            GemmDotImplicit(weights, output, channel0, mBegin, mEnd, tail, epilogue);
             return;
         }
         const int Block = 8;
         int steps = _steps;
         nint stride = _rowStride * 4;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         fixed (sbyte* columns = _columns8)
         fixed (int* packed = weights)
         {
@@ -713,7 +751,8 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// SDOTs by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void DotBlock16(sbyte* col, sbyte* wk, int steps, nint stride, ref Requantizer requant, int m, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+    private unsafe void DotBlock16<TEpilogue>(sbyte* col, sbyte* wk, int steps, nint stride, ref Requantizer<TEpilogue> requant, int m, Span<sbyte> output, int p0, int count, Span<sbyte> tail)
+        where TEpilogue : struct, IInt8Epilogue
     {
         Vector128<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector128<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
@@ -746,7 +785,8 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     }
 
     /// <summary>The implicit SDOT Conv: blocks of 8 pixels along each output row, their operands in the interleaved input.</summary>
-    private unsafe void GemmDotImplicit(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private unsafe void GemmDotImplicit<TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         var g = _g;
         fixed (sbyte* interleaved = _padded8)
@@ -758,18 +798,19 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
             {
                 sbyte* row = interleaved + (nint)oh * g.StrideH * _paddedW * 4;
                 for (int ow = 0; ow < g.OutW; ow += 8)
-                    DotBlock(row + ow * 4, packed, walk, oh * g.OutW + ow, Math.Min(8, g.OutW - ow), channel0, mBegin, mEnd, output, tail);
+                    DotBlock(row + ow * 4, packed, walk, oh * g.OutW + ow, Math.Min(8, g.OutW - ow), channel0, mBegin, mEnd, output, tail, epilogue);
             }
         }
     }
 
     /// <summary>One block of 8 pixels (<paramref name="count"/> of them real) from pixel <paramref name="p0"/>, operands at <paramref name="src"/>, every channel block.</summary>
-    private unsafe void DotBlock(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+    private unsafe void DotBlock<TEpilogue>(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         const int Block = 8;
         int steps = _steps;
         nint stride = walk.StepStride;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         for (int m0 = mBegin; m0 < mEnd; m0 += Block)
         {
             sbyte* wk = (sbyte*)(packed + m0 * steps);
@@ -891,17 +932,18 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// weights; each channel and 4 pixels take smull + smlal + sadalp (<typeparamref name="TProducts"/>). Implicit:
     /// blocks along each output row.
     /// </summary>
-    private unsafe void GemmPairs<TProducts>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private unsafe void GemmPairs<TProducts, TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
         where TProducts : struct, IPairProducts
+        where TEpilogue : struct, IInt8Epilogue
     {
         if (_implicit)
         {
-            GemmPairsImplicit<TProducts>(weights, output, channel0, mBegin, mEnd, tail);
+            GemmPairsImplicit<TProducts, TEpilogue>(weights, output, channel0, mBegin, mEnd, tail, epilogue);
             return;
         }
         int steps = _steps;
         nint pairRow = _rowStride * 2;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         // Locals: fields would be read again after every store.
         int pixels = _pixels, mpg = _mpg;
         fixed (sbyte* columns = _columns8)
@@ -938,17 +980,18 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
             for (int p0 = wide; p0 < _pixels; p0 += 8)
             {
                 // (Their own requantizers: one passed by reference would keep this method's from registers.)
-                if (_pixels - p0 > 4) PairsBlock8<TProducts>(columns, packed, p0, Math.Min(8, _pixels - p0), channel0, mBegin, mEnd, output, tail);
-                else PairsBlock4<TProducts>(columns, packed, p0, _pixels - p0, channel0, mBegin, mEnd, output, tail);
+                if (_pixels - p0 > 4) PairsBlock8<TProducts, TEpilogue>(columns, packed, p0, Math.Min(8, _pixels - p0), channel0, mBegin, mEnd, output, tail, epilogue);
+                else PairsBlock4<TProducts, TEpilogue>(columns, packed, p0, _pixels - p0, channel0, mBegin, mEnd, output, tail, epilogue);
             }
         }
     }
 
     /// <summary><see cref="GemmPairs{TProducts}"/> on 8 pixels (5 to 8 of them real) from <paramref name="p0"/>: 8 accumulators.</summary>
-    private unsafe void PairsBlock8<TProducts>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+    private unsafe void PairsBlock8<TProducts, TEpilogue>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail, in TEpilogue epilogue)
         where TProducts : struct, IPairProducts
+        where TEpilogue : struct, IInt8Epilogue
     {
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         // Locals: fields would be read again after every store.
         int pixels = _pixels, mpg = _mpg;
         int steps = _steps;
@@ -982,10 +1025,11 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     }
 
     /// <summary><see cref="GemmPairs{TProducts}"/> on 4 pixels (1 to 4 of them real) from <paramref name="p0"/>: 4 accumulators.</summary>
-    private unsafe void PairsBlock4<TProducts>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+    private unsafe void PairsBlock4<TProducts, TEpilogue>(sbyte* columns, int* packed, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail, in TEpilogue epilogue)
         where TProducts : struct, IPairProducts
+        where TEpilogue : struct, IInt8Epilogue
     {
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         // Locals: fields would be read again after every store.
         int pixels = _pixels, mpg = _mpg;
         int steps = _steps;
@@ -1015,8 +1059,9 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     }
 
     /// <summary>The implicit AdvSimd Conv: rows of whole 16-pixel blocks, their operands in the interleaved input.</summary>
-    private unsafe void GemmPairsImplicit<TProducts>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private unsafe void GemmPairsImplicit<TProducts, TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
         where TProducts : struct, IPairProducts
+        where TEpilogue : struct, IInt8Epilogue
     {
         var g = _g;
         nint pairPlane = (nint)_paddedW * _paddedH * 2;
@@ -1029,16 +1074,17 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
             {
                 sbyte* row = interleaved + (nint)oh * g.StrideH * _paddedW * 2;
                 for (int ow = 0; ow < g.OutW; ow += 16)
-                    PairsBlock16<TProducts>(row + 2 * ow, packed, walk, oh * g.OutW + ow, 16, channel0, mBegin, mEnd, output, tail);
+                    PairsBlock16<TProducts, TEpilogue>(row + 2 * ow, packed, walk, oh * g.OutW + ow, 16, channel0, mBegin, mEnd, output, tail, epilogue);
             }
         }
     }
 
     /// <summary>Implicit AdvSimd: 16 pixels of one output row from <paramref name="p0"/>, every channel block, tap by tap: 16 accumulators.</summary>
-    private unsafe void PairsBlock16<TProducts>(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail)
+    private unsafe void PairsBlock16<TProducts, TEpilogue>(sbyte* src, int* packed, StepWalk walk, int p0, int count, int channel0, int mBegin, int mEnd, Span<sbyte> output, Span<sbyte> tail, in TEpilogue epilogue)
         where TProducts : struct, IPairProducts
+        where TEpilogue : struct, IInt8Epilogue
     {
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         // Locals: fields would be read again after every store.
         int pixels = _pixels, mpg = _mpg;
         int steps = _steps;
@@ -1075,11 +1121,12 @@ internal sealed partial class ConvInt8Gemm : OpKernel, IParallelWork
     /// 4 output channels × 16 pixels per block: per tap quadruplet, two 32-byte loads of columns (8 pixels × 4
     /// unsigned taps each) and 4 weight broadcasts feed 8 vpdpbusd.
     /// </summary>
-    private void GemmVnni(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private void GemmVnni<TEpilogue>(ReadOnlySpan<int> weights, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         ref byte columns = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_columns8));
         int steps = _steps, stride = _rowStride * 4;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         for (int p0 = 0; p0 < _pixels; p0 += 16)
         {
             int count = Math.Min(16, _pixels - p0);

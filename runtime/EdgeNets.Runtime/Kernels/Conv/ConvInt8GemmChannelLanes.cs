@@ -45,11 +45,12 @@ internal sealed partial class ConvInt8Gemm
     }
 
     /// <summary>Output channels [mBegin, mEnd) (mBegin a multiple of 32) of group <paramref name="grp"/> from the finished columns.</summary>
-    private unsafe void GemmAvx512Lanes(int grp, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail)
+    private unsafe void GemmAvx512Lanes<TEpilogue>(int grp, Span<sbyte> output, int channel0, int mBegin, int mEnd, Span<sbyte> tail, in TEpilogue epilogue)
+        where TEpilogue : struct, IInt8Epilogue
     {
         int steps = _steps, pitch = (_mpg + LaneChannels - 1) / LaneChannels * LaneChannels;
         nint stride = _rowStride * 2;
-        var requant = new Requantizer(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0);
+        var requant = new Requantizer<TEpilogue>(_bias, _multipliers, _shifts, _outputZeroPoint, _min, _max, channel0, epilogue);
         var rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * pitch;
         fixed (short* columns = _columns16)
         fixed (sbyte* packed = _laneWeights)

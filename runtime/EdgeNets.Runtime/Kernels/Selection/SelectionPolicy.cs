@@ -8,7 +8,7 @@ namespace EdgeNets.Runtime.Kernels.Selection;
 /// </summary>
 public sealed record Candidate(string Variant, string Why, Func<KernelSetup, bool>? When = null)
 {
-    /// <summary>A <see cref="FusedConvPoolEntry"/>: taken only where the session found a Conv + MaxPool 2x2/2 pattern.</summary>
+    /// <summary>A <see cref="FusedConvPoolEntry"/>: taken only where the session found its pattern (Conv + MaxPool 2x2/2, Conv + epilogue operator).</summary>
     public bool Fused { get; init; }
 }
 
@@ -60,7 +60,10 @@ public static class SelectionPolicies
         CandidateFor(variant) is { } c && (c.When == null || KernelEntry.ExactOrDeclined(c.When, s));
 }
 
-/// <summary>A Conv + MaxPool 2x2/2 pair the session may run as one kernel (<see cref="ConvPoolFusion.Plan"/>).</summary>
+/// <summary>
+/// A Conv and the operator reading its output (<see cref="Pool"/>: a MaxPool 2x2/2, or a LookupTable or Add for the
+/// epilogue) the session may run as one kernel (<see cref="ConvPoolFusion.Plan"/>).
+/// </summary>
 public sealed record FusionSite(KernelSetup Pool, bool SharesInput);
 
 /// <summary>The kernel chosen for a node, and why (shown by `edgenets inspect` and `bench --profile`).</summary>

@@ -274,6 +274,83 @@ public static partial class KernelCases
         return cases;
     }
 
+    /// <summary>
+    /// Conv + LookupTable and Conv + Add pairs for the Conv kernels with an epilogue (<see cref="ConvEpilogueFusion"/>):
+    /// two-operator graphs, Ops[0] the Conv, Ops[1] the operator reading its output (an intermediate), Outputs[0] the
+    /// operator's output; an Add's residual is a graph input of the output's shape, on either side of the Add.
+    /// </summary>
+    public static IReadOnlyList<KernelCase> ConvEpiloguePairs(int seed = 20240611)
+    {
+        var rng = new Random(seed);
+        var cases = new List<KernelCase>();
+        int i = 0;
+        foreach (var geometry in ConvEpilogueShapes())
+        {
+            cases.Add(ConvEpilogueInt8(rng, geometry, OpType.LookupTable, convFirst: true));
+            cases.Add(ConvEpilogueInt8(rng, geometry, OpType.Add, convFirst: i++ % 2 == 0));
+        }
+        return cases;
+    }
+
+    private static IEnumerable<ConvGeometry> ConvEpilogueShapes()
+    {
+        // 1x1 projections (MobileNetV2/ResNet block ends): pixel counts with tails of every block width, odd channels.
+        yield return new([1, 16, 12, 12], 24, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 5, 7, 9], 7, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 33, 3, 5], 17, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 64, 6, 6], 40, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        yield return new([1, 8, 9, 9], 6, [1, 1], [2, 2], [0, 0, 0, 0], [1, 1]);
+        yield return new([2, 12, 5, 7], 9, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1]);
+        // 3x3 (ResNet's second conv, stems): rows of whole 16- and 8-pixel blocks (the ARM kernels without im2col), tails, stride 2.
+        yield return new([1, 16, 8, 16], 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 8, 6, 8], 12, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 3, 17, 19], 16, [3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
+        yield return new([1, 16, 9, 11], 13, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]);
+        // A 1-D Conv, and the largest sums.
+        yield return new([1, 6, 37], 10, [3], [1], [1, 1], [1]);
+        yield return new([1, 300, 4, 4], 5, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], Extreme: true);
+    }
+
+    private static KernelCase ConvEpilogueInt8(Random rng, ConvGeometry geometry, OpType consumer, bool convFirst)
+    {
+        var g = new CaseGraph();
+        var input = geometry.Input;
+        int taps = input[1];
+        foreach (int k in geometry.Kernel) taps *= k;
+        var shape = geometry.OutputShape();
+        var (x, w, qx, qy) = ConvInt8Operands(g, rng, geometry, input[1]);
+        var (attributes, biasBytes, how) = Int8Requantization(rng, geometry.M, taps);
+        var inputs = new List<int> { x, w };
+        if (biasBytes != null) inputs.Add(g.Constant("b", DataType.Int32, [geometry.M], biasBytes, null));
+        int y = g.Intermediate("y", DataType.Int8, shape, qy);
+        geometry.SetAttributes(attributes);
+        g.Op(OpType.Conv, [.. inputs], y, attributes);
+        var qz = Quant(rng);
+        string what;
+        if (consumer == OpType.LookupTable)
+        {
+            var table = new byte[256];
+            rng.NextBytes(table);
+            int t = g.Constant("table", DataType.Int8, [256], table, null);
+            int z = g.Output("z", DataType.Int8, shape, qz);
+            g.Op(OpType.LookupTable, [y, t], z, new OpAttributes());
+            what = "LookupTable";
+        }
+        else
+        {
+            var qr = Quant(rng);
+            int r = g.Input("r", DataType.Int8, shape, Int8Values(rng, ShapeUtil.ElementCount(shape)), qr);
+            int z = g.Output("z", DataType.Int8, shape, qz);
+            var addAttributes = new OpAttributes();
+            bool raw = rng.Next(3) == 0;
+            AddRequantization(rng, raw, convFirst ? qy : qr, convFirst ? qr : qy, qz, addAttributes);
+            BinaryClamp(rng, qz, addAttributes);
+            g.Op(OpType.Add, convFirst ? [y, r] : [r, y], z, addAttributes);
+            what = $"Add ({(convFirst ? "Conv first" : "residual first")}, {(raw ? "raw" : "scale")} multipliers, zr={qr.ZeroPoint})";
+        }
+        return g.Build($"Conv int8 {geometry.Describe()} + {what}, zx={qx.ZeroPoint} zy={qy.ZeroPoint} zz={qz.ZeroPoint}, {how}{(geometry.Extreme ? ", extreme sums" : "")}");
+    }
+
     /// <summary>A single Conv 3x3 (same padding) + MaxPool 2x2/2 pair with random data (for benchmarks), as in <see cref="ConvPoolPairs"/>.</summary>
     public static KernelCase Conv3x3MaxPoolInt8(int[] input, int outChannels, int seed = 1) =>
         ConvPoolInt8(new Random(seed), new ConvGeometry(input, outChannels, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1]), leftShift: false);

@@ -72,25 +72,37 @@ public static partial class KernelCases
         // while many outputs still fall inside the int8 range.
         bool raw = rng.Next(3) == 0;
         string how = raw ? "raw multipliers" : "scale multipliers";
-        if (op == OpType.Add)
-        {
-            int leftShift = raw ? rng.Next(0, 23) : 20;
-            double twiceMax = 2.0 * Math.Max(qa.Scale, qb.Scale);
-            var (ma, sa) = Multiplier(rng, raw, qa.Scale / twiceMax);
-            var (mb, sb) = Multiplier(rng, raw, qb.Scale / twiceMax);
-            var (my, sy) = Multiplier(rng, raw, twiceMax / ((1 << leftShift) * (double)qy.Scale));
-            attributes.Set(AttributeKey.LeftShift, leftShift);
-            attributes.Set(AttributeKey.InputMultiplier, ma, mb);
-            attributes.Set(AttributeKey.InputShift, sa, sb);
-            attributes.Set(AttributeKey.OutputMultiplier, my);
-            attributes.Set(AttributeKey.OutputShift, sy);
-        }
+        if (op == OpType.Add) AddRequantization(rng, raw, qa, qb, qy, attributes);
         else
         {
             var (my, sy) = Multiplier(rng, raw, (double)qa.Scale * qb.Scale / qy.Scale);
             attributes.Set(AttributeKey.OutputMultiplier, my);
             attributes.Set(AttributeKey.OutputShift, sy);
         }
+        BinaryClamp(rng, qy, attributes);
+        g.Op(op, [a, b], y, attributes);
+        return g.Build($"{op} int8 [{ShapeUtil.Format(shapeA)}] x [{ShapeUtil.Format(shapeB)}]{(constantB ? " (B constant)" : "")}, " +
+            $"za={qa.ZeroPoint} zb={qb.ZeroPoint} zy={qy.ZeroPoint}, {how}");
+    }
+
+    /// <summary>An int8 Add's multipliers and shifts for these scales, as a converter derives them or (raw) over their whole range.</summary>
+    private static void AddRequantization(Random rng, bool raw, QuantizationInfo qa, QuantizationInfo qb, QuantizationInfo qy, OpAttributes attributes)
+    {
+        int leftShift = raw ? rng.Next(0, 23) : 20;
+        double twiceMax = 2.0 * Math.Max(qa.Scale, qb.Scale);
+        var (ma, sa) = Multiplier(rng, raw, qa.Scale / twiceMax);
+        var (mb, sb) = Multiplier(rng, raw, qb.Scale / twiceMax);
+        var (my, sy) = Multiplier(rng, raw, twiceMax / ((1 << leftShift) * (double)qy.Scale));
+        attributes.Set(AttributeKey.LeftShift, leftShift);
+        attributes.Set(AttributeKey.InputMultiplier, ma, mb);
+        attributes.Set(AttributeKey.InputShift, sa, sb);
+        attributes.Set(AttributeKey.OutputMultiplier, my);
+        attributes.Set(AttributeKey.OutputShift, sy);
+    }
+
+    /// <summary>A binary op's output clamp: none, a fused Relu's, or a random range.</summary>
+    private static void BinaryClamp(Random rng, QuantizationInfo qy, OpAttributes attributes)
+    {
         switch (rng.Next(4))
         {
             case 0: attributes.Set(AttributeKey.QuantizedMin, qy.ZeroPoint); break;   // fused Relu
@@ -100,9 +112,6 @@ public static partial class KernelCases
                 attributes.Set(AttributeKey.QuantizedMax, hi);
                 break;
         }
-        g.Op(op, [a, b], y, attributes);
-        return g.Build($"{op} int8 [{ShapeUtil.Format(shapeA)}] x [{ShapeUtil.Format(shapeB)}]{(constantB ? " (B constant)" : "")}, " +
-            $"za={qa.ZeroPoint} zb={qb.ZeroPoint} zy={qy.ZeroPoint}, {how}");
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ public static class KernelSelfTest
         {
             if (!variant.IsReference) Report(variant.Name, variant.IsSupported(), () => Check(variant));
         }
-        foreach (var variant in ConvPoolFusion.All) Report(variant.Name, variant.IsSupported(), () => CheckFused(variant));
+        foreach (var variant in ConvPoolFusion.All.Concat(ConvEpilogueFusion.All)) Report(variant.Name, variant.IsSupported(), () => CheckFused(variant));
         log.WriteLine($"{passed} passed, {failed} failed");
         return new Result(passed, failed, skipped);
 
@@ -72,30 +72,32 @@ public static class KernelSelfTest
     }
 
     /// <summary>
-    /// Compares a fused Conv + MaxPool variant with the reference Conv followed by the reference MaxPool on every pair
-    /// of <see cref="KernelCases.ConvPoolPairs"/> it computes (<see cref="FusedConvPoolEntry.IsExact"/>).
+    /// Compares a fused Conv variant with the reference Conv followed by the reference of the operator it fuses on every
+    /// pair it computes (<see cref="FusedConvPoolEntry.IsExact"/>): <see cref="KernelCases.ConvPoolPairs"/> for a
+    /// Conv + MaxPool, <see cref="KernelCases.ConvEpiloguePairs"/> for a Conv + epilogue.
     /// </summary>
     public static VariantOutcome CheckFused(FusedConvPoolEntry variant)
     {
+        bool pool = variant.Fuses(OpType.MaxPool);
         var conv = KernelRegistry.Reference(OpType.Conv, DataType.Int8);
-        var pool = KernelRegistry.Reference(OpType.MaxPool, DataType.Int8);
-        string reference = $"{conv.Name} + {pool.Name}";
+        string reference = pool ? $"{conv.Name} + MaxPool2dInt8_Reference" : $"{conv.Name} + LookupTable/Add reference";
         int count = 0;
-        foreach (var c in KernelCases.ConvPoolPairs())
+        foreach (var c in pool ? KernelCases.ConvPoolPairs() : KernelCases.ConvEpiloguePairs())
         {
             var convSetup = new KernelSetup(c.Graph, c.Graph.Ops[0]);
-            if (!ConvPoolFusion.TilesConvOutput(convSetup, new KernelSetup(c.Graph, c.Graph.Ops[1]), out _, out _))
-                return new VariantOutcome(reference, count, $"{c.Description}: the pool does not tile the Conv's output");
+            var second = new KernelSetup(c.Graph, c.Graph.Ops[1]);
+            if (pool ? !ConvPoolFusion.TilesConvOutput(convSetup, second, out _, out _) : !ConvEpilogueFusion.Fuses(convSetup, second))
+                return new VariantOutcome(reference, count, $"{c.Description}: the pattern does not hold");
             if (!variant.IsExact(convSetup)) continue;
             count++;
-            string? mismatch = CompareFused(variant, conv, pool, c);
+            string? mismatch = CompareFused(variant, conv, KernelRegistry.Reference(second.Op.Type, DataType.Int8), c);
             if (mismatch != null) return new VariantOutcome(reference, count, $"{c.Description}: {mismatch}");
         }
         if (count == 0) return new VariantOutcome(reference, 0, "accepted none of the test cases");
         return new VariantOutcome(reference, count, null);
     }
 
-    /// <summary>Runs the two reference kernels and the fused variant on a Conv + MaxPool pair; null when the pooled bytes are identical.</summary>
+    /// <summary>Runs the two reference kernels and the fused variant on a Conv + MaxPool (or + epilogue operator) pair; null when the second operator's output bytes are identical.</summary>
     public static string? CompareFused(FusedConvPoolEntry variant, KernelEntry convReference, KernelEntry poolReference, KernelCase c)
     {
         var graph = c.Graph;
