@@ -16,6 +16,13 @@ public class ConvEpilogueFusionTests
 {
     private static IEnumerable<string> FusedNames() => ConvEpilogueFusion.All.Select(e => e.Name);
 
+    // The epilogue variants are not preferred by default (they measured slower); these tests exercise the fusion path.
+    [OneTimeSetUp]
+    public void PreferEpilogues() => ConvSelection.PreferEpilogues = true;
+
+    [OneTimeTearDown]
+    public void RestoreSelection() => ConvSelection.PreferEpilogues = false;
+
     private static bool AnyFusedSupported => ConvEpilogueFusion.All.Any(e => e.IsSupported());
 
     [TestCaseSource(nameof(FusedNames))]

@@ -48,24 +48,24 @@ public static class ConvSelection
             new Candidate("WinogradConv3x3Int8_Avx512", "3x3 on 8 channels and 16 tiles or more: 2.25x fewer multiplies than direct", WinogradPreferred),
             Fused("WinogradConv3x3MaxPool2x2Int8_Avx2", "3x3 with a 2x2/2 pool on 9 tiles or more", WinogradPooledPreferred),
             new Candidate("Conv2dInt8_ChannelLanes_Avx512", "small maps with many output channels: 32-channel blocks stay full where 32-pixel blocks would be mostly empty", ChannelLanesPreferred),
-            Fused("Conv2dEpilogueInt8_Avx512", EpilogueWhy),
+            Fused("Conv2dEpilogueInt8_Avx512", EpilogueWhy, EpiloguePreferred),
             new Candidate("Conv2dInt8_Avx512", "im2col GEMM, 8x32 register blocks of 512-bit multiply-adds"),
             new Candidate("WinogradConv3x3Int8_Avx2", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
-            Fused("Conv2dEpilogueInt8_AdvSimdDot", EpilogueArmWhy, EpilogueOnArm),
+            Fused("Conv2dEpilogueInt8_AdvSimdDot", EpilogueArmWhy, EpiloguePreferred),
             new Candidate("Conv2dInt8_AdvSimdDot", "GEMM with SDOT (8x8 blocks, no im2col where rows fill blocks): 4 products per lane, ahead of Winograd's int16 products"),
-            Fused("Conv2dEpilogueInt8_AdvSimd", EpilogueArmWhy, EpilogueOnArm),
+            Fused("Conv2dEpilogueInt8_AdvSimd", EpilogueArmWhy, EpiloguePreferred),
             new Candidate("Conv2dInt8_AdvSimd", "arm64 without SDOT: SMULL/SMLAL pairs + SADALP, 8 products per multiply, fewer instructions than Winograd's int16 products"),
-            Fused("Conv2dEpilogueInt8_AvxVnni", EpilogueWhy),
+            Fused("Conv2dEpilogueInt8_AvxVnni", EpilogueWhy, EpiloguePreferred),
             new Candidate("Conv2dInt8_AvxVnni", "im2col GEMM with vpdpbusd: twice AVX2's products per instruction"),
             new Candidate("DepthwiseConv2dInt8_ChannelLanes_Avx512", "depthwise on small maps: 16 channels along the lanes, two taps per 512-bit multiply-add",
                 DepthwiseLanesAvx512Preferred),
             new Candidate("DepthwiseConv2dInt8_Avx512", "depthwise: per-channel planes, 512-bit requantization"),
             Fused("WinogradConv3x3MaxPool2x2Int8_Vector128", "3x3 with a 2x2/2 pool on 9 tiles or more", WinogradPooledPreferred),
-            Fused("Conv2dEpilogueInt8_Avx2", EpilogueWhy),
+            Fused("Conv2dEpilogueInt8_Avx2", EpilogueWhy, EpiloguePreferred),
             new Candidate("Conv2dInt8_Avx2", "im2col GEMM, int16 pairs on 256 bits"),
             new Candidate("WinogradConv3x3Int8_Vector128", "3x3 on 8 channels and 16 tiles or more", WinogradPreferred),
             new Candidate("DepthwiseConv2dInt8_Avx2", "depthwise: per-channel planes on 256 bits"),
-            Fused("Conv2dEpilogueInt8_Vector128", EpilogueWhy),
+            Fused("Conv2dEpilogueInt8_Vector128", EpilogueWhy, EpiloguePreferred),
             new Candidate("Conv2dInt8_Vector128", "im2col GEMM, int16 pairs on 128 bits"),
             new Candidate("DepthwiseConv2dInt8_ChannelLanes_AdvSimd", "arm64 depthwise on small maps: 16 channels along the lanes fill vectors that one channel's plane would not",
                 DepthwiseLanesPreferred),
@@ -109,13 +109,20 @@ public static class ConvSelection
         return pixels <= 64 || 5 * pixels < 4 * 16 * DepthwiseConvInt8.BlocksPerChannel(g);
     }
 
-    private const string EpilogueWhy = "the GEMM with the LookupTable or residual Add that reads its output in its epilogue: no pass over the Conv's output";
+    private const string EpilogueWhy = "exact, but not preferred: the GEMM with the LookupTable or residual Add in its epilogue measured slower "
+        + "than the plain GEMM and the separate kernel (tools/benchmarks/README.md, \"Conv epilogues\")";
 
     private const string EpilogueArmWhy = "exact, but not preferred on arm64: the Add's rescale in the epilogue runs the generic 128-bit fixed-point "
         + "code, more instructions than the separate AdvSimd Add kernel saves (tools/benchmarks/README.md, \"Conv epilogues\")";
 
-    /// <summary>Never, for now: under armcost the epilogue costs more instructions than the pass it removes.</summary>
-    private static bool EpilogueOnArm(KernelSetup s) => false;
+    /// <summary>
+    /// Whether sessions take the Conv epilogue variants where they apply. Off: the epilogue costs more than the pass it
+    /// removes (more instructions under armcost, a longer median on x86); the variants stay registered and verified,
+    /// and the fusion tests turn this on to exercise the session's fusion path.
+    /// </summary>
+    internal static bool PreferEpilogues { get; set; }
+
+    private static bool EpiloguePreferred(KernelSetup s) => PreferEpilogues;
 
     private static Candidate Fused(string variant, string why, Func<KernelSetup, bool>? when = null) => new(variant, why, when) { Fused = true };
 
