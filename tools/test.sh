@@ -35,6 +35,14 @@ if [ $# -eq 0 ]; then
   if [ "$pack_status" -ne 0 ] && [ "${pack_failed:-0}" -eq 0 ]; then pack_failed=1; fi
   passed=$(( ${passed:-0} + ${pack_passed:-0} )); failed=$(( ${failed:-0} + ${pack_failed:-0} ))
   if [ "$pack_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$pack_status; fi
+  # The coverage-guided fuzz target (tools/fuzz) compiles in the tests' fuzzer files: built here so that it cannot
+  # stop compiling unnoticed. One test in the count.
+  if dotnet build tools/fuzz/EdgeNets.Fuzz -c Release -nologo -v q > /dev/null 2>&1; then
+    echo "fuzz-target build: ok"; passed=$(( ${passed:-0} + 1 ))
+  else
+    echo "fuzz-target build: FAILED (dotnet build tools/fuzz/EdgeNets.Fuzz -c Release)"; failed=$(( ${failed:-0} + 1 ))
+    [ "$status" -eq 0 ] && status=1
+  fi
 fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"
